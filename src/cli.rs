@@ -1,0 +1,189 @@
+//! The command line, as clap definitions only. No logic lives here; `commands` turns these into
+//! plain arguments.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+/// The exit code table, shown under `--help` and in the man page.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  success; the token is valid
+  1  the token is not valid (unknown, revoked or malformed)
+  2  usage or bad input
+  3  no such token
+  4  vault error
+  5  store busy past the wait limit (--wait)
+  6  store damaged or unreadable, or an I/O failure
+  7  internal error (a bug)";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "vbx-tokens",
+    version,
+    about = "Create, list, revoke and verify VasBox API tokens on this machine",
+    long_about = "Create, list, revoke and verify VasBox API tokens on this machine.\n\n\
+        A token (vbx_…) is shown once, when it is created; the store keeps only its SHA-256. \
+        Every change and every failed verification lands in an audit log.",
+    after_help = EXIT_CODES,
+    propagate_version = true
+)]
+pub struct Cli {
+    /// The store directory [default: ~/.local/share/vbx-tokens]
+    #[arg(long, global = true, value_name = "DIR", env = "VBX_TOKENS_HOME")]
+    pub store: Option<PathBuf>,
+
+    /// How long to wait for another process to release the store, in seconds
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECONDS",
+        env = "VBX_TOKENS_WAIT",
+        default_value = "10",
+        value_parser = parse_wait
+    )]
+    pub wait: Duration,
+
+    /// Print JSON on stdout instead of text
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Make a new token and show it once
+    #[command(after_help = "Examples:\n  \
+        vbx-tokens create --name \"accounting export\"\n  \
+        T=$(vbx-tokens create --name ci -q)\n  \
+        vbx-tokens create --name crm --note \"HubSpot sync\" --json | jq -r .token")]
+    Create(CreateArgs),
+
+    /// List tokens (active ones unless --all)
+    #[command(after_help = "Examples:\n  \
+        vbx-tokens list\n  \
+        vbx-tokens list --all --json | jq -r '.[] | select(.use_count == 0) | .name'")]
+    List(ListArgs),
+
+    /// Show one token's record
+    #[command(after_help = "Examples:\n  \
+        vbx-tokens show ci\n  \
+        vbx-tokens show tok_3k9x2m1q --json | jq .last_used_at")]
+    Show(ShowArgs),
+
+    /// Revoke a token: invalid at once, and it cannot be undone
+    #[command(after_help = "Examples:\n  \
+        vbx-tokens revoke ci\n  \
+        vbx-tokens revoke tok_3k9x2m1q --yes --json")]
+    Revoke(RevokeArgs),
+
+    /// Check a token read from $VBX_TOKEN or stdin: exit 0 if valid, 1 if not
+    #[command(after_help = "The token is never taken as an argument: arguments show in `ps`.\n\n\
+        Examples:\n  \
+        printf '%s\\n' \"$T\" | vbx-tokens verify\n  \
+        VBX_TOKEN=\"$T\" vbx-tokens verify --json\n  \
+        vbx-tokens verify --batch < tokens.txt | jq -c 'select(.valid | not)'")]
+    Verify(VerifyArgs),
+
+    /// Read the audit log (oldest first)
+    #[command(after_help = "Examples:\n  \
+        vbx-tokens log --limit 20\n  \
+        vbx-tokens log --token ci --json | jq -r '.[] | select(.event == \"verify_failed\") | .at'")]
+    Log(LogArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// A name for the token, unique among active tokens (asked for in a terminal)
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// A free-text note, such as what the token is for
+    #[arg(long, value_name = "TEXT")]
+    pub note: Option<String>,
+
+    /// Print the token alone, with no message
+    #[arg(short, long, conflicts_with = "json")]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Include revoked tokens
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The token's id or name
+    #[arg(value_name = "ID|NAME")]
+    pub token: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// The token's id or name (an id matches first)
+    #[arg(value_name = "ID|NAME")]
+    pub token: String,
+
+    /// Don't ask for confirmation (needed when stdin is not a terminal)
+    #[arg(short, long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Don't count this as a use (leave last_used_at and use_count alone)
+    #[arg(long)]
+    pub no_touch: bool,
+
+    /// Read one token per line from stdin and print one JSON line per token (NDJSON); exit 0
+    /// only if all are valid
+    #[arg(long)]
+    pub batch: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Show only the last N events
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+
+    /// Show only the events of this token (id or name)
+    #[arg(long, value_name = "ID|NAME")]
+    pub token: Option<String>,
+}
+
+fn parse_wait(s: &str) -> Result<Duration, String> {
+    let seconds: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    Duration::try_from_secs_f64(seconds)
+        .map_err(|_| format!("{s:?} is not a number of seconds between 0 and a few years"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn wait_takes_fractions_and_refuses_nonsense() {
+        assert_eq!(parse_wait("0.25"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_wait("10"), Ok(Duration::from_secs(10)));
+        assert!(parse_wait("-1").is_err());
+        assert!(parse_wait("soon").is_err());
+        assert!(parse_wait("NaN").is_err());
+        assert!(parse_wait("inf").is_err());
+    }
+}

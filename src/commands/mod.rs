@@ -1,0 +1,58 @@
+//! One file per subcommand: the only place that joins the store, prompts and output. Each turns
+//! its clap arguments into plain values, does the work and renders the result.
+
+mod create;
+mod log;
+mod revoke;
+mod show;
+mod verify;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::cli::{Cli, Command};
+use crate::error::Result;
+use crate::paths;
+use crate::store::{OpenMode, Store};
+
+/// How a command that did not fail ended: it matters only to `verify`, whose "no" is exit 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    Invalid,
+}
+
+/// What every command needs besides its own arguments.
+pub struct Context {
+    pub store_dir: PathBuf,
+    pub wait: Duration,
+    pub json: bool,
+}
+
+impl Context {
+    pub fn open(&self, mode: OpenMode) -> Result<Store> {
+        Store::open(&self.store_dir, mode, self.wait)
+    }
+}
+
+/// Runs a parsed command line, writing data to `out`.
+pub fn run(cli: Cli, out: &mut impl Write) -> Result<Outcome> {
+    let store_dir = match cli.store {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => paths::default_store_dir()?,
+    };
+    let ctx = Context {
+        store_dir,
+        wait: cli.wait,
+        json: cli.json,
+    };
+    match cli.command {
+        Command::Create(args) => create::run(&ctx, args, out),
+        Command::List(args) => show::list(&ctx, args, out),
+        Command::Show(args) => show::show(&ctx, args, out),
+        Command::Revoke(args) => revoke::run(&ctx, args, out),
+        Command::Verify(args) => verify::run(&ctx, args, out),
+        Command::Log(args) => log::run(&ctx, args, out),
+    }
+}

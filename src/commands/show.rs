@@ -1,0 +1,44 @@
+//! `list` and `show`: read records, never a token or a hash.
+
+use std::io::Write;
+
+use jiff::Timestamp;
+
+use super::{Context, Outcome};
+use crate::cli::{ListArgs, ShowArgs};
+use crate::error::Result;
+use crate::output::{self, RecordView};
+use crate::store::OpenMode;
+
+pub fn list(ctx: &Context, args: ListArgs, out: &mut impl Write) -> Result<Outcome> {
+    let store = ctx.open(OpenMode::Existing)?;
+    let mut records = store.records()?;
+    drop(store);
+    if !args.all {
+        records.retain(|r| r.is_active());
+    }
+    if ctx.json {
+        let views: Vec<RecordView> = records.iter().map(RecordView::from).collect();
+        output::json(out, &views)?;
+    } else if records.is_empty() {
+        eprintln!(
+            "No {}tokens. Make one with `vbx-tokens create --name NAME`.",
+            if args.all { "" } else { "active " }
+        );
+    } else {
+        output::records_table(out, &records, Timestamp::now())?;
+    }
+    Ok(Outcome::Success)
+}
+
+pub fn show(ctx: &Context, args: ShowArgs, out: &mut impl Write) -> Result<Outcome> {
+    let store = ctx.open(OpenMode::Existing)?;
+    let record = store.resolve(&args.token)?;
+    drop(store);
+    if ctx.json {
+        output::json(out, &RecordView::from(&record))?;
+    } else {
+        output::record_detail(out, &record, Timestamp::now())?;
+    }
+    Ok(Outcome::Success)
+}

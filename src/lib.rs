@@ -1,0 +1,30 @@
+//! vbx-tokens: local API tokens for VasBox.
+//!
+//! The library is what the `vbx-tokens` binary is built on, and what a Rust service can embed to
+//! verify tokens in-process:
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use vbx_tokens::store::{OpenMode, Store, Touch};
+//!
+//! let store = Store::open("/var/lib/vbx-tokens".as_ref(), OpenMode::Existing, Duration::from_secs(10))?;
+//! let verdict = store.verify("vbx_zQWBuTSOoRi4A9spHcVY5ncnsDkxkJ0mLq17", Touch::Yes)?;
+//! println!("{}", verdict.reason.as_str());
+//! # Ok::<(), vbx_tokens::error::Error>(())
+//! ```
+//!
+//! Opening a store sets the process umask to 077 (sled creates files with the default mode), and
+//! holds the store's lock until the [`store::Store`] is dropped.
+
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod output;
+pub mod panic;
+pub mod paths;
+pub mod prompt;
+pub mod record;
+pub mod store;
+pub mod token;

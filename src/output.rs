@@ -1,0 +1,227 @@
+//! Renderers: tables for people, JSON for scripts. Each takes a writer; the only module that
+//! uses `comfy_table`. JSON is one newline-terminated document, or one compact line per item for
+//! streams (NDJSON), and never coloured.
+
+use std::io::Write;
+
+use comfy_table::{presets, Cell, ContentArrangement, Table};
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::record::{Event, Record, Status};
+use crate::store::Verdict;
+
+/// A record as `list`, `show` and `revoke` print it: never the hash, never a token.
+#[derive(Debug, Serialize)]
+pub struct RecordView<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub note: Option<&'a str>,
+    pub hint: &'a str,
+    pub status: Status,
+    pub created_at: Timestamp,
+    pub created_by: &'a str,
+    pub revoked_at: Option<Timestamp>,
+    pub last_used_at: Option<Timestamp>,
+    pub use_count: u64,
+}
+
+impl<'a> From<&'a Record> for RecordView<'a> {
+    fn from(r: &'a Record) -> Self {
+        RecordView {
+            id: &r.id,
+            name: &r.name,
+            note: r.note.as_deref(),
+            hint: &r.hint,
+            status: r.status,
+            created_at: r.created_at,
+            created_by: &r.created_by,
+            revoked_at: r.revoked_at,
+            last_used_at: r.last_used_at,
+            use_count: r.use_count,
+        }
+    }
+}
+
+/// `verify --json`: `{"valid", "reason", "id", "name"}`.
+#[derive(Debug, Serialize)]
+pub struct VerdictView<'a> {
+    pub valid: bool,
+    pub reason: &'static str,
+    pub id: Option<&'a str>,
+    pub name: Option<&'a str>,
+}
+
+impl<'a> From<&'a Verdict> for VerdictView<'a> {
+    fn from(v: &'a Verdict) -> Self {
+        VerdictView {
+            valid: v.is_valid(),
+            reason: v.reason.as_str(),
+            id: v.id.as_deref(),
+            name: v.name.as_deref(),
+        }
+    }
+}
+
+/// One JSON document, pretty-printed, newline-terminated.
+pub fn json(w: &mut impl Write, value: &impl Serialize) -> Result<()> {
+    serde_json::to_writer_pretty(&mut *w, value).map_err(std::io::Error::from)?;
+    writeln!(w)?;
+    Ok(())
+}
+
+/// One compact JSON line, for NDJSON streams.
+pub fn json_line(w: &mut impl Write, value: &impl Serialize) -> Result<()> {
+    serde_json::to_writer(&mut *w, value).map_err(std::io::Error::from)?;
+    writeln!(w)?;
+    Ok(())
+}
+
+fn table() -> Table {
+    let mut t = Table::new();
+    t.load_preset(presets::NOTHING)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    t
+}
+
+/// Writes a table flush left, two spaces between columns and no trailing blanks, so it reads
+/// like `ls -l` and survives `cut`/`awk`.
+fn write_table(w: &mut impl Write, mut t: Table) -> Result<()> {
+    for column in t.column_iter_mut() {
+        column.set_padding((0, 2));
+    }
+    for line in t.lines() {
+        writeln!(w, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+/// The token list as a table.
+pub fn records_table(w: &mut impl Write, records: &[Record], now: Timestamp) -> Result<()> {
+    let mut t = table();
+    t.set_header(["ID", "NAME", "HINT", "STATUS", "CREATED", "BY", "LAST USED", "USES"]);
+    for r in records {
+        t.add_row([
+            Cell::new(&r.id),
+            Cell::new(&r.name),
+            Cell::new(&r.hint),
+            Cell::new(r.status.as_str()),
+            Cell::new(relative(r.created_at, now)),
+            Cell::new(&r.created_by),
+            Cell::new(relative_or_never(r.last_used_at, now)),
+            Cell::new(r.use_count),
+        ]);
+    }
+    write_table(w, t)
+}
+
+/// One record, a field a line.
+pub fn record_detail(w: &mut impl Write, r: &Record, now: Timestamp) -> Result<()> {
+    let mut t = table();
+    let mut row = |k: &str, v: String| {
+        t.add_row([Cell::new(k), Cell::new(v)]);
+    };
+    row("id", r.id.clone());
+    row("name", r.name.clone());
+    if let Some(note) = &r.note {
+        row("note", note.clone());
+    }
+    row("hint", r.hint.clone());
+    row("status", r.status.as_str().to_owned());
+    row("created", format!("{} ({})", relative(r.created_at, now), r.created_at));
+    row("created by", r.created_by.clone());
+    if let Some(at) = r.revoked_at {
+        row("revoked", format!("{} ({at})", relative(at, now)));
+    }
+    row(
+        "last used",
+        match r.last_used_at {
+            Some(at) => format!("{} ({at})", relative(at, now)),
+            None => "never".to_owned(),
+        },
+    );
+    row("uses", r.use_count.to_string());
+    write_table(w, t)
+}
+
+/// The audit log as a table.
+pub fn events_table(w: &mut impl Write, events: &[Event], now: Timestamp) -> Result<()> {
+    let mut t = table();
+    t.set_header(["WHEN", "EVENT", "TOKEN", "NAME", "ACTOR", "REASON"]);
+    for e in events {
+        t.add_row([
+            relative(e.at, now),
+            e.event.as_str().to_owned(),
+            e.token_id.clone().unwrap_or_else(|| "-".into()),
+            e.name.clone().unwrap_or_else(|| "-".into()),
+            e.actor.clone(),
+            e.reason.clone().unwrap_or_default(),
+        ]);
+    }
+    write_table(w, t)
+}
+
+/// One verification, as a line of text.
+pub fn verdict_line(w: &mut impl Write, v: &Verdict) -> Result<()> {
+    let who = match (&v.name, &v.id) {
+        (Some(name), Some(id)) => format!(": {name} ({id})"),
+        _ => String::new(),
+    };
+    if v.is_valid() {
+        writeln!(w, "valid{who}")?;
+    } else {
+        writeln!(w, "invalid ({}){who}", v.reason.as_str())?;
+    }
+    Ok(())
+}
+
+fn relative_or_never(at: Option<Timestamp>, now: Timestamp) -> String {
+    at.map_or_else(|| "never".to_owned(), |at| relative(at, now))
+}
+
+/// "3 days ago": the largest whole unit, as people say it.
+pub fn relative(then: Timestamp, now: Timestamp) -> String {
+    const MINUTE: i64 = 60;
+    const HOUR: i64 = 60 * MINUTE;
+    const DAY: i64 = 24 * HOUR;
+    const MONTH: i64 = 30 * DAY;
+    const YEAR: i64 = 365 * DAY;
+    let secs = now.as_second() - then.as_second();
+    if secs < 0 {
+        return "in the future".to_owned();
+    }
+    let (n, unit) = match secs {
+        0..10 => return "just now".to_owned(),
+        s if s < MINUTE => (s, "second"),
+        s if s < HOUR => (s / MINUTE, "minute"),
+        s if s < DAY => (s / HOUR, "hour"),
+        s if s < MONTH => (s / DAY, "day"),
+        s if s < YEAR => (s / MONTH, "month"),
+        s => (s / YEAR, "year"),
+    };
+    format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: i64) -> Timestamp {
+        Timestamp::from_second(s).expect("in range")
+    }
+
+    #[test]
+    fn relative_times_read_as_people_say_them() {
+        let now = at(1_000_000_000);
+        let ago = |s: i64| relative(at(1_000_000_000 - s), now);
+        assert_eq!(ago(0), "just now");
+        assert_eq!(ago(30), "30 seconds ago");
+        assert_eq!(ago(60), "1 minute ago");
+        assert_eq!(ago(3 * 3600 + 5), "3 hours ago");
+        assert_eq!(ago(3 * 86400), "3 days ago");
+        assert_eq!(ago(65 * 86400), "2 months ago");
+        assert_eq!(ago(800 * 86400), "2 years ago");
+        assert_eq!(ago(-5), "in the future");
+    }
+}

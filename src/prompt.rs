@@ -1,0 +1,46 @@
+//! Questions asked in a terminal: the only module that uses `dialoguer`. Every question here has
+//! a flag, environment variable or stdin path for scripts, and is asked only when stdin is a
+//! terminal.
+
+use std::io::IsTerminal;
+
+use dialoguer::{Confirm, Input, Password};
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+
+/// True when a person can answer: stdin is a terminal.
+pub fn interactive() -> bool {
+    std::io::stdin().is_terminal()
+}
+
+fn cancelled(e: dialoguer::Error) -> Error {
+    Error::Usage(format!("no answer at the prompt ({e})"))
+}
+
+/// Asks for a token's name.
+pub fn name() -> Result<String> {
+    Input::<String>::new()
+        .with_prompt("Name for the new token")
+        .interact_text()
+        .map_err(cancelled)
+}
+
+/// Asks a yes/no question; the default is no.
+pub fn confirm(question: &str) -> Result<bool> {
+    Confirm::new()
+        .with_prompt(question)
+        .default(false)
+        .interact()
+        .map_err(cancelled)
+}
+
+/// Asks for a secret without echoing it.
+pub fn secret(prompt: &str) -> Result<Zeroizing<String>> {
+    Password::new()
+        .with_prompt(prompt)
+        .allow_empty_password(true)
+        .interact()
+        .map(Zeroizing::new)
+        .map_err(cancelled)
+}

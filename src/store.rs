@@ -1,0 +1,653 @@
+//! The store: the only module that touches sled. It owns the lock, opening, durable commits and
+//! the typed operations on token records and the audit log.
+//!
+//! Layout: one sled database in the store directory, with trees
+//! - `tokens`:  token id → [`Record`] JSON
+//! - `by_hash`: SHA-256 of the token (32 bytes) → token id; every lookup goes through this
+//! - `by_name`: name of an *active* token → token id; keeps active names unique
+//! - `log`:     big-endian u64 from `generate_id` → [`Event`] JSON, append-only
+//! - `meta`:    `format` → the store format version
+//!
+//! Every change and its audit event commit in one sled transaction. Every command that changed
+//! something calls [`Store::make_durable`] before it reports success: sled's `flush` ends in
+//! `sync_file_range` on Linux, which is not an fsync, so we also `sync_all` the data file
+//! (`shared/NOTES.md` has the measurements).
+
+use std::fs::{self, DirBuilder, File, OpenOptions, TryLockError};
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use rand::Rng;
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+use sled::Transactional;
+
+use crate::error::{Error, Result};
+use crate::record::{Event, EventKind, Record, Status, RECORD_VERSION};
+use crate::token::Token;
+
+/// The store layout this build writes. A store with a higher number is refused.
+const STORE_FORMAT: u64 = 1;
+/// Our own lock file, beside sled's files: sled's lock cannot be waited on.
+const LOCK_FILE: &str = "lock";
+/// sled's data file, the one `sync_all` must reach.
+const DB_FILE: &str = "db";
+/// A CLI touches a handful of records; sled's 1 GiB default cache is for servers.
+const CACHE_BYTES: u64 = 8 * 1024 * 1024;
+/// How often to retry the lock: start short (most holders finish in milliseconds), grow to this.
+const MAX_BACKOFF: Duration = Duration::from_millis(50);
+/// Token ids: a prefix that says what they are, then this many characters of `0-9a-z`.
+const ID_PREFIX: &str = "tok_";
+const ID_LEN: usize = 8;
+
+/// Whether opening may create a store that is not there yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// Create the store on first use (commands that write something new).
+    Create,
+    /// The store must already exist (commands that read or change existing tokens).
+    Existing,
+}
+
+/// How a verification came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    Valid,
+    Unknown,
+    Revoked,
+    Malformed,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Valid => "valid",
+            Reason::Unknown => "unknown",
+            Reason::Revoked => "revoked",
+            Reason::Malformed => "malformed",
+        }
+    }
+}
+
+/// The answer to "is this token valid?", with the token's id and name when it is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub reason: Reason,
+    pub id: Option<String>,
+    pub name: Option<String>,
+}
+
+impl Verdict {
+    pub fn is_valid(&self) -> bool {
+        self.reason == Reason::Valid
+    }
+}
+
+/// Whether a valid verification counts as a use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Touch {
+    Yes,
+    No,
+}
+
+/// The outcome of a revoke: the record as it now stands, and whether it was revoked already.
+#[derive(Debug, Clone)]
+pub struct Revoked {
+    pub record: Record,
+    pub already: bool,
+}
+
+/// Why a transaction gave up; turned into an [`Error`] outside it.
+#[derive(Debug)]
+enum Abort {
+    NameTaken(String),
+    IdTaken,
+    HashTaken,
+    Damaged(String),
+}
+
+/// An open store. It holds the store's lock until dropped, so keep it only as long as a command
+/// needs it.
+pub struct Store {
+    // Field order is drop order: the trees and the database close (and flush) before the lock
+    // is released.
+    tokens: sled::Tree,
+    by_hash: sled::Tree,
+    by_name: sled::Tree,
+    log: sled::Tree,
+    db: sled::Db,
+    dir: PathBuf,
+    actor: String,
+    _lock: File,
+}
+
+impl Store {
+    /// Opens (or in [`OpenMode::Create`], creates) the store in `dir`, waiting up to `wait` for
+    /// another process to let go of it.
+    ///
+    /// Sets the process umask to 077 so every file sled creates is private to the user: sled
+    /// creates its files with the default mode.
+    pub fn open(dir: &Path, mode: OpenMode, wait: Duration) -> Result<Store> {
+        rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+        let deadline = Instant::now() + wait;
+        match fs::metadata(dir) {
+            Ok(meta) if !meta.is_dir() => {
+                return Err(Error::Store(format!(
+                    "the store path {} is not a directory: point --store or VBX_TOKENS_HOME at a directory",
+                    dir.display()
+                )));
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => match mode {
+                OpenMode::Existing => return Err(Error::NoStore(dir.to_owned())),
+                OpenMode::Create => create_dir_durably(dir)?,
+            },
+            Err(e) => return Err(Error::io(format!("cannot read the store at {}", dir.display()), e)),
+        }
+
+        let lock = lock_store(dir, deadline, wait)?;
+        let fresh = !dir.join(DB_FILE).exists();
+        if fresh {
+            if mode == OpenMode::Existing {
+                return Err(Error::NoStore(dir.to_owned()));
+            }
+            refuse_foreign_dir(dir)?;
+        }
+        let db = open_sled(dir, deadline, wait)?;
+        let tree = |name: &str| {
+            db.open_tree(name)
+                .map_err(|e| damaged(dir, &format!("cannot open its {name} tree: {e}")))
+        };
+        let store = Store {
+            tokens: tree("tokens")?,
+            by_hash: tree("by_hash")?,
+            by_name: tree("by_name")?,
+            log: tree("log")?,
+            dir: dir.to_owned(),
+            actor: whoami::username(),
+            _lock: lock,
+            db,
+        };
+        store.check_format(fresh)?;
+        Ok(store)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The OS user this process runs as: recorded as `created_by` and as each event's actor.
+    pub fn actor(&self) -> &str {
+        &self.actor
+    }
+
+    fn check_format(&self, fresh: bool) -> Result<()> {
+        let meta = self.db.open_tree("meta").map_err(|e| self.damaged(e))?;
+        match meta.get("format").map_err(|e| self.damaged(e))? {
+            None if fresh || self.tokens.is_empty() => {
+                meta.insert("format", STORE_FORMAT.to_string().as_bytes())
+                    .map_err(|e| self.damaged(e))?;
+                self.make_durable()?;
+                sync_dir(&self.dir)
+            }
+            None => Err(damaged(&self.dir, "it has token records but no format marker")),
+            Some(v) => {
+                let found: u64 = std::str::from_utf8(&v)
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+                    .ok_or_else(|| damaged(&self.dir, "its format marker does not parse"))?;
+                if found > STORE_FORMAT {
+                    return Err(Error::Store(format!(
+                        "the store at {} was written by a newer vbx-tokens (format {found}, this build knows {STORE_FORMAT}): upgrade vbx-tokens",
+                        self.dir.display()
+                    )));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Makes everything committed so far survive a crash or power loss: sled's flush, then an
+    /// fsync of the data file, because the flush alone is not one on Linux.
+    pub fn make_durable(&self) -> Result<()> {
+        self.db.flush().map_err(|e| self.damaged(e))?;
+        File::open(self.dir.join(DB_FILE))
+            .and_then(|f| f.sync_all())
+            .map_err(|e| Error::io(format!("cannot sync the store at {}", self.dir.display()), e))
+    }
+
+    fn damaged(&self, e: impl std::fmt::Display) -> Error {
+        damaged(&self.dir, &e.to_string())
+    }
+
+    /// Records a new token, with its `created` event, and makes it durable.
+    pub fn create(&self, token: &Token, name: &str, note: Option<String>) -> Result<Record> {
+        let hash = token.hash();
+        let mut last = None;
+        // An id collision (1 in 2^41 per pair) only costs another try.
+        for _ in 0..8 {
+            let record = Record {
+                v: RECORD_VERSION,
+                id: new_id(),
+                name: name.to_owned(),
+                note: note.clone(),
+                sha256: hash.to_hex(),
+                hint: token.hint(),
+                created_at: now(),
+                created_by: self.actor.clone(),
+                status: Status::Active,
+                revoked_at: None,
+                last_used_at: None,
+                use_count: 0,
+                extra: Default::default(),
+            };
+            let event = self.event(EventKind::Created, &record, None);
+            let result = (&self.tokens, &self.by_hash, &self.by_name, &self.log).transaction(
+                |(tokens, by_hash, by_name, log)| {
+                    if tokens.get(&record.id)?.is_some() {
+                        return abort(Abort::IdTaken);
+                    }
+                    if by_hash.get(hash.0)?.is_some() {
+                        return abort(Abort::HashTaken);
+                    }
+                    if by_name.get(&record.name)?.is_some() {
+                        return abort(Abort::NameTaken(record.name.clone()));
+                    }
+                    tokens.insert(record.id.as_bytes(), record.to_bytes())?;
+                    by_hash.insert(&hash.0, record.id.as_bytes())?;
+                    by_name.insert(record.name.as_bytes(), record.id.as_bytes())?;
+                    append(log, &event)?;
+                    Ok(())
+                },
+            );
+            match result {
+                Ok(()) => {
+                    self.make_durable()?;
+                    return Ok(record);
+                }
+                Err(TransactionError::Abort(Abort::IdTaken)) => last = Some(Abort::IdTaken),
+                Err(e) => return Err(self.tx_error(e)),
+            }
+        }
+        Err(Error::Internal(format!("no free token id after 8 tries ({last:?})")))
+    }
+
+    /// One record by id.
+    pub fn get(&self, id: &str) -> Result<Option<Record>> {
+        match self.tokens.get(id).map_err(|e| self.damaged(e))? {
+            Some(bytes) => Record::from_bytes(&bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Finds a token by id, else by the name of an active token, else by the name of a revoked
+    /// one (refusing to guess between several).
+    pub fn resolve(&self, id_or_name: &str) -> Result<Record> {
+        let key = id_or_name.trim();
+        if let Some(record) = self.get(key)? {
+            return Ok(record);
+        }
+        if let Some(id) = self.by_name.get(key).map_err(|e| self.damaged(e))? {
+            let id = String::from_utf8_lossy(&id);
+            return self
+                .get(&id)?
+                .ok_or_else(|| damaged(&self.dir, &format!("its name index points at a missing token {id}")));
+        }
+        let mut revoked: Vec<Record> = self.records()?.into_iter().filter(|r| r.name == key).collect();
+        match revoked.len() {
+            0 => Err(Error::NotFound(key.to_owned())),
+            1 => Ok(revoked.remove(0)),
+            n => Err(Error::Usage(format!(
+                "{n} revoked tokens are named {key:?} ({}): give an id instead",
+                revoked.iter().map(|r| r.id.as_str()).collect::<Vec<_>>().join(", ")
+            ))),
+        }
+    }
+
+    /// Every record, oldest first.
+    pub fn records(&self) -> Result<Vec<Record>> {
+        let mut out = Vec::new();
+        for item in self.tokens.iter() {
+            let (_, bytes) = item.map_err(|e| self.damaged(e))?;
+            out.push(Record::from_bytes(&bytes)?);
+        }
+        out.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
+        Ok(out)
+    }
+
+    /// Revokes a token at once, with its `revoked` event, and makes it durable. Revoking a
+    /// revoked token changes nothing and says so.
+    pub fn revoke(&self, id: &str) -> Result<Revoked> {
+        let at = now();
+        let result = (&self.tokens, &self.by_name, &self.log).transaction(|(tokens, by_name, log)| {
+            let mut record = read_record(tokens, id)?;
+            if record.status == Status::Revoked {
+                return Ok(Revoked { record, already: true });
+            }
+            record.status = Status::Revoked;
+            record.revoked_at = Some(at);
+            tokens.insert(record.id.as_bytes(), record.to_bytes())?;
+            // Free the name for reuse, unless the index already points elsewhere.
+            if by_name.get(&record.name)?.as_deref() == Some(record.id.as_bytes()) {
+                by_name.remove(record.name.as_bytes())?;
+            }
+            append(log, &self.event(EventKind::Revoked, &record, None))?;
+            Ok(Revoked { record, already: false })
+        });
+        let revoked = result.map_err(|e| self.tx_error(e))?;
+        if !revoked.already {
+            self.make_durable()?;
+        }
+        Ok(revoked)
+    }
+
+    /// Verifies one candidate token; see [`Store::verify_many`].
+    pub fn verify(&self, candidate: &str, touch: Touch) -> Result<Verdict> {
+        let mut verdicts = self.verify_many(std::iter::once(candidate), touch)?;
+        Ok(verdicts.pop().expect("one candidate gives one verdict"))
+    }
+
+    /// Verifies candidates in order. A valid one counts a use (unless `touch` is `No`); every
+    /// failure is logged. Everything is made durable once, before returning.
+    pub fn verify_many<'a>(
+        &self,
+        candidates: impl IntoIterator<Item = &'a str>,
+        touch: Touch,
+    ) -> Result<Vec<Verdict>> {
+        let mut wrote = false;
+        let mut out = Vec::new();
+        for candidate in candidates {
+            let (verdict, changed) = self.verify_one(candidate, touch)?;
+            wrote |= changed;
+            out.push(verdict);
+        }
+        if wrote {
+            self.make_durable()?;
+        }
+        Ok(out)
+    }
+
+    fn verify_one(&self, candidate: &str, touch: Touch) -> Result<(Verdict, bool)> {
+        let hash = match Token::parse(candidate) {
+            Ok(token) => token.hash(),
+            Err(_) => return self.log_failure(Reason::Malformed).map(|v| (v, true)),
+        };
+        let Some(id) = self.by_hash.get(hash.0).map_err(|e| self.damaged(e))? else {
+            return self.log_failure(Reason::Unknown).map(|v| (v, true));
+        };
+        let id = String::from_utf8_lossy(&id).into_owned();
+        let at = now();
+        let result = (&self.tokens, &self.log).transaction(|(tokens, log)| {
+            let mut record = read_record(tokens, &id)?;
+            let verdict = |reason| Verdict {
+                reason,
+                id: Some(record.id.clone()),
+                name: Some(record.name.clone()),
+            };
+            if record.status == Status::Revoked {
+                let v = verdict(Reason::Revoked);
+                append(log, &self.event(EventKind::VerifyFailed, &record, Some(Reason::Revoked)))?;
+                return Ok((v, true));
+            }
+            let v = verdict(Reason::Valid);
+            if touch == Touch::No {
+                return Ok((v, false));
+            }
+            record.use_count += 1;
+            record.last_used_at = Some(at);
+            tokens.insert(record.id.as_bytes(), record.to_bytes())?;
+            Ok((v, true))
+        });
+        result.map_err(|e| self.tx_error(e))
+    }
+
+    /// Logs a failure for a token we could not tie to a record (malformed or unknown).
+    fn log_failure(&self, reason: Reason) -> Result<Verdict> {
+        let event = Event {
+            at: now(),
+            event: EventKind::VerifyFailed,
+            token_id: None,
+            name: None,
+            actor: self.actor.clone(),
+            reason: Some(reason.as_str().to_owned()),
+        };
+        let id = self.db.generate_id().map_err(|e| self.damaged(e))?;
+        self.log
+            .insert(id.to_be_bytes(), event.to_bytes())
+            .map_err(|e| self.damaged(e))?;
+        Ok(Verdict {
+            reason,
+            id: None,
+            name: None,
+        })
+    }
+
+    /// The audit log, oldest first: the last `limit` events, of one token if `token_id` is given.
+    pub fn events(&self, limit: Option<usize>, token_id: Option<&str>) -> Result<Vec<Event>> {
+        let mut out = Vec::new();
+        for item in self.log.iter().rev() {
+            if limit.is_some_and(|n| out.len() >= n) {
+                break;
+            }
+            let (_, bytes) = item.map_err(|e| self.damaged(e))?;
+            let event = Event::from_bytes(&bytes)?;
+            if token_id.is_none_or(|id| event.token_id.as_deref() == Some(id)) {
+                out.push(event);
+            }
+        }
+        out.reverse();
+        Ok(out)
+    }
+
+    fn event(&self, kind: EventKind, record: &Record, reason: Option<Reason>) -> Event {
+        Event {
+            at: now(),
+            event: kind,
+            token_id: Some(record.id.clone()),
+            name: Some(record.name.clone()),
+            actor: self.actor.clone(),
+            reason: reason.map(|r| r.as_str().to_owned()),
+        }
+    }
+
+    fn tx_error(&self, e: TransactionError<Abort>) -> Error {
+        match e {
+            TransactionError::Abort(Abort::NameTaken(name)) => Error::Usage(format!(
+                "an active token is already named {name:?}: pick another name, or revoke that one first"
+            )),
+            TransactionError::Abort(Abort::HashTaken) => {
+                Error::Usage("that token is already in the store".into())
+            }
+            TransactionError::Abort(Abort::IdTaken) => Error::Internal("token id taken".into()),
+            TransactionError::Abort(Abort::Damaged(what)) => damaged(&self.dir, &what),
+            TransactionError::Storage(e) => self.damaged(e),
+        }
+    }
+}
+
+/// Seconds are the precision people and `jq`'s `fromdateiso8601` expect.
+fn now() -> Timestamp {
+    Timestamp::from_second(Timestamp::now().as_second()).expect("the current time is in range")
+}
+
+fn new_id() -> String {
+    const ALPHABET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut rng = rand::rng();
+    let mut id = String::from(ID_PREFIX);
+    id.extend((0..ID_LEN).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char));
+    id
+}
+
+/// True for strings shaped like a token id; names may not look like one, so an id and a name
+/// can never be confused.
+pub fn looks_like_id(s: &str) -> bool {
+    s.strip_prefix(ID_PREFIX).is_some_and(|rest| {
+        rest.len() == ID_LEN && rest.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+    })
+}
+
+fn abort<T>(why: Abort) -> std::result::Result<T, ConflictableTransactionError<Abort>> {
+    Err(ConflictableTransactionError::Abort(why))
+}
+
+fn read_record(
+    tokens: &TransactionalTree,
+    id: &str,
+) -> std::result::Result<Record, ConflictableTransactionError<Abort>> {
+    let bytes = match tokens.get(id)? {
+        Some(bytes) => bytes,
+        None => return abort(Abort::Damaged(format!("its hash index points at a missing token {id}"))),
+    };
+    Record::from_bytes(&bytes).or_else(|e| abort(Abort::Damaged(e.to_string())))
+}
+
+fn append(
+    log: &TransactionalTree,
+    event: &Event,
+) -> std::result::Result<(), ConflictableTransactionError<Abort>> {
+    let key = log.generate_id()?;
+    log.insert(&key.to_be_bytes(), event.to_bytes())?;
+    Ok(())
+}
+
+fn damaged(dir: &Path, what: &str) -> Error {
+    Error::Store(format!(
+        "the store at {} is damaged or unreadable: {what}; restore it from a backup",
+        dir.display()
+    ))
+}
+
+fn create_dir_durably(dir: &Path) -> Result<()> {
+    DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| Error::io(format!("cannot create the store at {}", dir.display()), e))?;
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        sync_dir(parent)?;
+    }
+    Ok(())
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| Error::io(format!("cannot sync the directory {}", dir.display()), e))
+}
+
+/// A directory that holds files but no store is someone else's: we don't scatter sled's files
+/// into it.
+fn refuse_foreign_dir(dir: &Path) -> Result<()> {
+    let entries = fs::read_dir(dir)
+        .map_err(|e| Error::io(format!("cannot read the store at {}", dir.display()), e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(format!("cannot read the store at {}", dir.display()), e))?;
+        if entry.file_name() != LOCK_FILE {
+            return Err(Error::Store(format!(
+                "{} is not a vbx-tokens store and is not empty (it holds {:?}): point --store or VBX_TOKENS_HOME at a new or empty directory",
+                dir.display(),
+                entry.file_name()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Takes our lock file, retrying with growing, jittered sleeps until `deadline`.
+fn lock_store(dir: &Path, deadline: Instant, wait: Duration) -> Result<File> {
+    let path = dir.join(LOCK_FILE);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| Error::io(format!("cannot open the store at {}", dir.display()), e))?;
+    let mut backoff = Duration::from_millis(1);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(TryLockError::WouldBlock) => {}
+            Err(TryLockError::Error(e)) => {
+                return Err(Error::io(format!("cannot lock the store at {}", dir.display()), e));
+            }
+        }
+        backoff = sleep_before(deadline, backoff).ok_or_else(|| Error::Busy {
+            path: dir.to_owned(),
+            waited: wait,
+        })?;
+    }
+}
+
+/// Sleeps for about `backoff` (never past `deadline`) and returns the next back-off, or `None`
+/// when the deadline has passed.
+fn sleep_before(deadline: Instant, backoff: Duration) -> Option<Duration> {
+    let left = deadline.checked_duration_since(Instant::now())?;
+    if left.is_zero() {
+        return None;
+    }
+    // Jitter keeps a crowd of cron jobs from retrying in step.
+    let jittered = backoff.mul_f64(rand::rng().random_range(0.5..1.5));
+    thread::sleep(jittered.min(left));
+    Some((backoff * 2).min(MAX_BACKOFF))
+}
+
+/// Opens sled, retrying its own lock error for a moment (a previous holder's background
+/// threads can keep the file briefly after it let go of our lock). A damaged store that makes
+/// sled panic is reported as damaged, not as a crash.
+fn open_sled(dir: &Path, deadline: Instant, wait: Duration) -> Result<sled::Db> {
+    let config = sled::Config::new()
+        .path(dir)
+        .cache_capacity(CACHE_BYTES)
+        .flush_every_ms(None);
+    let mut backoff = Duration::from_millis(1);
+    loop {
+        let opened = crate::panic::quietly(AssertUnwindSafe(|| config.open()));
+        match opened {
+            Ok(Ok(db)) => return Ok(db),
+            Ok(Err(sled::Error::Io(e))) if e.to_string().contains("could not acquire lock") => {
+                backoff = sleep_before(deadline, backoff).ok_or_else(|| Error::Busy {
+                    path: dir.to_owned(),
+                    waited: wait,
+                })?;
+            }
+            Ok(Err(sled::Error::Io(e))) => {
+                return Err(Error::io(format!("cannot open the store at {}", dir.display()), e));
+            }
+            Ok(Err(e)) => return Err(damaged(dir, &e.to_string())),
+            Err(message) => return Err(damaged(dir, &format!("sled stopped: {message}"))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_have_their_shape_and_names_cannot_mimic_them() {
+        for _ in 0..100 {
+            let id = new_id();
+            assert!(looks_like_id(&id), "{id}");
+        }
+        assert!(!looks_like_id("tok_ABCDEFGH"));
+        assert!(!looks_like_id("tok_abc"));
+        assert!(!looks_like_id("ci"));
+    }
+
+    #[test]
+    fn backoff_grows_to_its_cap_and_stops_at_the_deadline() {
+        let far = Instant::now() + Duration::from_secs(60);
+        let mut b = Duration::from_millis(1);
+        for _ in 0..10 {
+            b = sleep_before(far, b).expect("before the deadline");
+        }
+        assert_eq!(b, MAX_BACKOFF);
+        assert_eq!(sleep_before(Instant::now(), b), None);
+    }
+}

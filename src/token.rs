@@ -1,0 +1,230 @@
+//! The token format: generation, checksum, parsing and the stored hash. Pure functions only.
+//!
+//! A token is `vbx_` + 30 base62 characters of OS randomness + a 6-character checksum, the
+//! shape GitHub uses so secret scanners and people recognise it: the checksum is the CRC32 (IEEE)
+//! of the 30 random characters, written in the same base62 alphabet and left-padded with `0`.
+//! The checksum lets anyone reject a look-alike without touching a store.
+
+use std::fmt;
+
+use rand::distr::{Alphanumeric, SampleString};
+use rand::rngs::OsRng;
+use rand::TryRngCore;
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+/// Every token starts with this.
+pub const PREFIX: &str = "vbx_";
+/// Characters of randomness after the prefix: 30 × log2(62) ≈ 178 bits.
+pub const RANDOM_LEN: usize = 30;
+/// Characters of checksum at the end.
+pub const CHECKSUM_LEN: usize = 6;
+/// A whole token's length.
+pub const TOKEN_LEN: usize = PREFIX.len() + RANDOM_LEN + CHECKSUM_LEN;
+/// How much of a token is shown as its non-secret hint (`vbx_XXXX`).
+pub const HINT_LEN: usize = 8;
+
+/// The base62 alphabet, in the order the checksum is written in: `0-9A-Za-z`.
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// A token that has passed the format and checksum checks. It never prints its value through
+/// `Debug`, and its memory is wiped when dropped.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(Zeroizing<String>);
+
+/// The SHA-256 of a whole token: what the store keeps and looks tokens up by.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TokenHash(pub [u8; 32]);
+
+/// Why a string is not a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Malformed {
+    #[error("a token is {TOKEN_LEN} characters long")]
+    Length,
+    #[error("a token starts with `{PREFIX}`")]
+    Prefix,
+    #[error("a token holds only the characters 0-9, A-Z and a-z after its prefix")]
+    Alphabet,
+    #[error("the token's checksum does not match: it was mistyped or cut")]
+    Checksum,
+}
+
+impl Token {
+    /// A new token from the operating system's CSPRNG.
+    pub fn generate() -> Token {
+        let mut rng = OsRng.unwrap_err();
+        let random = Zeroizing::new(Alphanumeric.sample_string(&mut rng, RANDOM_LEN));
+        let mut s = String::with_capacity(TOKEN_LEN);
+        s.push_str(PREFIX);
+        s.push_str(&random);
+        s.push_str(&checksum(&random));
+        Token(Zeroizing::new(s))
+    }
+
+    /// Checks the format and checksum; never consults a store.
+    pub fn parse(candidate: &str) -> Result<Token, Malformed> {
+        if candidate.len() != TOKEN_LEN {
+            return Err(Malformed::Length);
+        }
+        let rest = candidate.strip_prefix(PREFIX).ok_or(Malformed::Prefix)?;
+        if !rest.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(Malformed::Alphabet);
+        }
+        let (random, check) = rest.split_at(RANDOM_LEN);
+        if checksum(random) != check {
+            return Err(Malformed::Checksum);
+        }
+        Ok(Token(Zeroizing::new(candidate.to_owned())))
+    }
+
+    /// The plaintext, for showing once or keeping in the vault.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The non-secret start of the token that lists show (`vbx_XXXX`).
+    pub fn hint(&self) -> String {
+        self.0[..HINT_LEN].to_owned()
+    }
+
+    pub fn hash(&self) -> TokenHash {
+        TokenHash::of(self.expose())
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Token({}…)", self.hint())
+    }
+}
+
+impl TokenHash {
+    /// The SHA-256 of any string. Used for tokens of our format and, on import, for tokens of
+    /// another system's format.
+    pub fn of(token: &str) -> TokenHash {
+        TokenHash(Sha256::digest(token.as_bytes()).into())
+    }
+
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// Reads 64 hex digits (either case).
+    pub fn from_hex(digits: &str) -> Option<TokenHash> {
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(digits, &mut out).ok()?;
+        Some(TokenHash(out))
+    }
+}
+
+impl fmt::Debug for TokenHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TokenHash({})", self.to_hex())
+    }
+}
+
+/// CRC32 (IEEE) of the random part, in base62, left-padded with `0` to six characters.
+/// `u32::MAX` needs six base62 digits (62^6 > 2^32), so six always suffice.
+pub fn checksum(random: &str) -> String {
+    let mut n = crc32fast::hash(random.as_bytes());
+    let mut digits = [BASE62[0]; CHECKSUM_LEN];
+    for slot in digits.iter_mut().rev() {
+        *slot = BASE62[(n % 62) as usize];
+        n /= 62;
+    }
+    String::from_utf8(digits.to_vec()).expect("base62 digits are ASCII")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checksum_matches_the_published_check_value() {
+        assert_eq!(checksum("zQWBuTSOoRi4A9spHcVY5ncnsDkxkJ"), "0mLq17");
+    }
+
+    #[test]
+    fn checksum_is_left_padded() {
+        // CRC32 of the empty string is 0, the smallest value: all padding.
+        assert_eq!(checksum(""), "000000");
+        assert_eq!(checksum("a").len(), CHECKSUM_LEN);
+    }
+
+    #[test]
+    fn generated_tokens_have_the_documented_shape_and_parse_back() {
+        for _ in 0..1000 {
+            let t = Token::generate();
+            let s = t.expose();
+            assert_eq!(s.len(), TOKEN_LEN);
+            assert!(s.starts_with("vbx_"));
+            assert!(s[4..].bytes().all(|b| b.is_ascii_alphanumeric()));
+            assert_eq!(Token::parse(s).expect("round trip"), t);
+            assert_eq!(t.hint(), &s[..8]);
+        }
+    }
+
+    #[test]
+    fn generated_tokens_differ() {
+        let a = Token::generate();
+        let b = Token::generate();
+        assert_ne!(a.expose(), b.expose());
+    }
+
+    #[test]
+    fn the_check_value_token_parses() {
+        let s = "vbx_zQWBuTSOoRi4A9spHcVY5ncnsDkxkJ0mLq17";
+        assert!(Token::parse(s).is_ok());
+    }
+
+    #[test]
+    fn rejects() {
+        let good = "vbx_zQWBuTSOoRi4A9spHcVY5ncnsDkxkJ0mLq17";
+        assert_eq!(Token::parse(""), Err(Malformed::Length));
+        assert_eq!(Token::parse(&good[..39]), Err(Malformed::Length));
+        assert_eq!(Token::parse(&format!("{good}x")), Err(Malformed::Length));
+        assert_eq!(Token::parse(&good.replacen("vbx_", "vbx-", 1)), Err(Malformed::Prefix));
+        assert_eq!(Token::parse(&good.replacen("vbx_", "VBX_", 1)), Err(Malformed::Prefix));
+        assert_eq!(Token::parse(&good.replacen('z', "_", 1)), Err(Malformed::Alphabet));
+        assert_eq!(Token::parse(&good.replacen('z', "é", 1)), Err(Malformed::Length));
+        // One character changed in the random part, then in the checksum.
+        assert_eq!(Token::parse(&good.replacen('Q', "R", 1)), Err(Malformed::Checksum));
+        assert_eq!(Token::parse(&good.replacen("17", "18", 1)), Err(Malformed::Checksum));
+    }
+
+    #[test]
+    fn every_single_character_change_is_caught() {
+        let good = "vbx_zQWBuTSOoRi4A9spHcVY5ncnsDkxkJ0mLq17";
+        for i in 4..TOKEN_LEN {
+            for &c in BASE62 {
+                let mut bytes = good.as_bytes().to_vec();
+                if bytes[i] == c {
+                    continue;
+                }
+                bytes[i] = c;
+                let s = String::from_utf8(bytes).expect("ascii");
+                assert!(Token::parse(&s).is_err(), "{s} should be rejected");
+            }
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_the_secret() {
+        let t = Token::generate();
+        let shown = format!("{t:?}");
+        assert!(!shown.contains(&t.expose()[8..]));
+    }
+
+    #[test]
+    fn hash_is_sha256_of_the_whole_token_and_hex_round_trips() {
+        let h = TokenHash::of("abc");
+        assert_eq!(
+            h.to_hex(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(TokenHash::from_hex(&h.to_hex()), Some(h));
+        assert_eq!(TokenHash::from_hex(&h.to_hex().to_uppercase()), Some(h));
+        assert_eq!(TokenHash::from_hex("ab"), None);
+        assert_eq!(TokenHash::from_hex(&"g".repeat(64)), None);
+    }
+}
