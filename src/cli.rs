@@ -81,11 +81,13 @@ pub enum Command {
     Revoke(RevokeArgs),
 
     /// Check a token read from $VBX_TOKEN or stdin: exit 0 if valid, 1 if not
-    #[command(after_help = "The token is never taken as an argument: arguments show in `ps`.\n\n\
+    #[command(
+        after_help = "The token is never taken as an argument: arguments show in `ps`.\n\n\
         Examples:\n  \
         printf '%s\\n' \"$T\" | vbx-tokens verify\n  \
         VBX_TOKEN=\"$T\" vbx-tokens verify --json\n  \
-        vbx-tokens verify --batch < tokens.txt | jq -c 'select(.valid | not)'")]
+        vbx-tokens verify --batch < tokens.txt | jq -c 'select(.valid | not)'"
+    )]
     Verify(VerifyArgs),
 
     /// Read the audit log (oldest first)
@@ -93,6 +95,10 @@ pub enum Command {
         vbx-tokens log --limit 20\n  \
         vbx-tokens log --token ci --json | jq -r '.[] | select(.event == \"verify_failed\") | .at'")]
     Log(LogArgs),
+
+    /// Panics on purpose, so the tests can check a bug is reported in one line with exit 7
+    #[command(name = "debug-panic", hide = true)]
+    DebugPanic,
 }
 
 #[derive(Debug, Args)]

@@ -73,7 +73,9 @@ impl Error {
             Error::NotFound(_) => exit::NOT_FOUND,
             Error::Vault(_) => exit::VAULT,
             Error::Busy { .. } => exit::BUSY,
-            Error::NoStore(_) | Error::Store(_) | Error::Io { .. } | Error::Output(_) => exit::STORE,
+            Error::NoStore(_) | Error::Store(_) | Error::Io { .. } | Error::Output(_) => {
+                exit::STORE
+            }
             Error::Internal(_) => exit::INTERNAL,
         }
     }

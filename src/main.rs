@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use vbx_tokens::cli::Cli;
 use vbx_tokens::commands::{self, Outcome};
-use vbx_tokens::error::{exit, Error};
+use vbx_tokens::error::{Error, exit};
 
 fn main() -> ExitCode {
     vbx_tokens::panic::install_hook();
@@ -17,7 +17,11 @@ fn main() -> ExitCode {
         Err(e) => {
             // --help and --version are not errors; clap prints them and tells us how it went.
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { exit::USAGE } else { exit::SUCCESS });
+            return ExitCode::from(if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::SUCCESS
+            });
         }
     };
     let result = vbx_tokens::panic::quietly(move || {

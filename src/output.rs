@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use comfy_table::{presets, Cell, ContentArrangement, Table};
+use comfy_table::{Cell, ContentArrangement, Table, presets};
 use jiff::Timestamp;
 use serde::Serialize;
 
@@ -100,7 +100,16 @@ fn write_table(w: &mut impl Write, mut t: Table) -> Result<()> {
 /// The token list as a table.
 pub fn records_table(w: &mut impl Write, records: &[Record], now: Timestamp) -> Result<()> {
     let mut t = table();
-    t.set_header(["ID", "NAME", "HINT", "STATUS", "CREATED", "BY", "LAST USED", "USES"]);
+    t.set_header([
+        "ID",
+        "NAME",
+        "HINT",
+        "STATUS",
+        "CREATED",
+        "BY",
+        "LAST USED",
+        "USES",
+    ]);
     for r in records {
         t.add_row([
             Cell::new(&r.id),
@@ -129,7 +138,10 @@ pub fn record_detail(w: &mut impl Write, r: &Record, now: Timestamp) -> Result<(
     }
     row("hint", r.hint.clone());
     row("status", r.status.as_str().to_owned());
-    row("created", format!("{} ({})", relative(r.created_at, now), r.created_at));
+    row(
+        "created",
+        format!("{} ({})", relative(r.created_at, now), r.created_at),
+    );
     row("created by", r.created_by.clone());
     if let Some(at) = r.revoked_at {
         row("revoked", format!("{} ({at})", relative(at, now)));

@@ -67,8 +67,11 @@ impl Record {
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Record> {
-        let record: Record = serde_json::from_slice(bytes)
-            .map_err(|e| Error::Store(format!("store damaged: a token record does not parse ({e})")))?;
+        let record: Record = serde_json::from_slice(bytes).map_err(|e| {
+            Error::Store(format!(
+                "store damaged: a token record does not parse ({e})"
+            ))
+        })?;
         if record.v > RECORD_VERSION {
             return Err(Error::Store(format!(
                 "token {} was written by a newer vbx-tokens (record format {}, this build knows {}): upgrade vbx-tokens",
@@ -128,7 +131,9 @@ impl Event {
 pub fn clean_name(raw: &str) -> Result<String> {
     let name = raw.trim();
     if name.is_empty() {
-        return Err(Error::Usage("the name is empty: give one with --name".into()));
+        return Err(Error::Usage(
+            "the name is empty: give one with --name".into(),
+        ));
     }
     let len = name.chars().count();
     if len > NAME_MAX {
@@ -153,7 +158,9 @@ pub fn clean_note(raw: &str) -> Result<Option<String>> {
         ));
     }
     if note.chars().count() > 1024 {
-        return Err(Error::Usage("the note is longer than 1024 characters".into()));
+        return Err(Error::Usage(
+            "the note is longer than 1024 characters".into(),
+        ));
     }
     Ok((!note.is_empty()).then(|| note.to_owned()))
 }

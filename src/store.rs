@@ -23,11 +23,11 @@ use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use rand::Rng;
-use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
 use crate::error::{Error, Result};
-use crate::record::{Event, EventKind, Record, Status, RECORD_VERSION};
+use crate::record::{Event, EventKind, RECORD_VERSION, Record, Status};
 use crate::token::Token;
 
 /// The store layout this build writes. A store with a higher number is refused.
@@ -36,6 +36,11 @@ const STORE_FORMAT: u64 = 1;
 const LOCK_FILE: &str = "lock";
 /// sled's data file, the one `sync_all` must reach.
 const DB_FILE: &str = "db";
+/// Written once a new store is complete. sled opens a damaged data file as an empty database,
+/// so a store with this marker whose database lacks our format key is damaged, not new.
+const MARKER_FILE: &str = "vbx-tokens-store";
+/// What sled keeps in its directory, besides our lock and marker.
+const SLED_FILES: &[&str] = &["db", "conf", "blobs"];
 /// A CLI touches a handful of records; sled's 1 GiB default cache is for servers.
 const CACHE_BYTES: u64 = 8 * 1024 * 1024;
 /// How often to retry the lock: start short (most holders finish in milliseconds), grow to this.
@@ -146,17 +151,24 @@ impl Store {
                 OpenMode::Existing => return Err(Error::NoStore(dir.to_owned())),
                 OpenMode::Create => create_dir_durably(dir)?,
             },
-            Err(e) => return Err(Error::io(format!("cannot read the store at {}", dir.display()), e)),
+            Err(e) => {
+                return Err(Error::io(
+                    format!("cannot read the store at {}", dir.display()),
+                    e,
+                ));
+            }
         }
 
-        let lock = lock_store(dir, deadline, wait)?;
-        let fresh = !dir.join(DB_FILE).exists();
-        if fresh {
+        let marker = dir.join(MARKER_FILE);
+        if !marker.exists() {
             if mode == OpenMode::Existing {
                 return Err(Error::NoStore(dir.to_owned()));
             }
             refuse_foreign_dir(dir)?;
         }
+        let lock = lock_store(dir, deadline, wait)?;
+        // Another process may have finished making the store while we waited.
+        let fresh = !marker.exists();
         let db = open_sled(dir, deadline, wait)?;
         let tree = |name: &str| {
             db.open_tree(name)
@@ -188,13 +200,24 @@ impl Store {
     fn check_format(&self, fresh: bool) -> Result<()> {
         let meta = self.db.open_tree("meta").map_err(|e| self.damaged(e))?;
         match meta.get("format").map_err(|e| self.damaged(e))? {
-            None if fresh || self.tokens.is_empty() => {
+            // New, or an earlier first open that died before finishing: nothing was
+            // acknowledged from it, so (re)initialising loses nothing.
+            None if fresh => {
                 meta.insert("format", STORE_FORMAT.to_string().as_bytes())
                     .map_err(|e| self.damaged(e))?;
                 self.make_durable()?;
+                let marker = self.dir.join(MARKER_FILE);
+                fs::write(&marker, format!("{STORE_FORMAT}\n"))
+                    .and_then(|()| File::open(&marker)?.sync_all())
+                    .map_err(|e| {
+                        Error::io(
+                            format!("cannot create the store at {}", self.dir.display()),
+                            e,
+                        )
+                    })?;
                 sync_dir(&self.dir)
             }
-            None => Err(damaged(&self.dir, "it has token records but no format marker")),
+            None => Err(damaged(&self.dir, "its database has lost its records")),
             Some(v) => {
                 let found: u64 = std::str::from_utf8(&v)
                     .ok()
@@ -217,7 +240,12 @@ impl Store {
         self.db.flush().map_err(|e| self.damaged(e))?;
         File::open(self.dir.join(DB_FILE))
             .and_then(|f| f.sync_all())
-            .map_err(|e| Error::io(format!("cannot sync the store at {}", self.dir.display()), e))
+            .map_err(|e| {
+                Error::io(
+                    format!("cannot sync the store at {}", self.dir.display()),
+                    e,
+                )
+            })
     }
 
     fn damaged(&self, e: impl std::fmt::Display) -> Error {
@@ -273,7 +301,9 @@ impl Store {
                 Err(e) => return Err(self.tx_error(e)),
             }
         }
-        Err(Error::Internal(format!("no free token id after 8 tries ({last:?})")))
+        Err(Error::Internal(format!(
+            "no free token id after 8 tries ({last:?})"
+        )))
     }
 
     /// One record by id.
@@ -293,17 +323,28 @@ impl Store {
         }
         if let Some(id) = self.by_name.get(key).map_err(|e| self.damaged(e))? {
             let id = String::from_utf8_lossy(&id);
-            return self
-                .get(&id)?
-                .ok_or_else(|| damaged(&self.dir, &format!("its name index points at a missing token {id}")));
+            return self.get(&id)?.ok_or_else(|| {
+                damaged(
+                    &self.dir,
+                    &format!("its name index points at a missing token {id}"),
+                )
+            });
         }
-        let mut revoked: Vec<Record> = self.records()?.into_iter().filter(|r| r.name == key).collect();
+        let mut revoked: Vec<Record> = self
+            .records()?
+            .into_iter()
+            .filter(|r| r.name == key)
+            .collect();
         match revoked.len() {
             0 => Err(Error::NotFound(key.to_owned())),
             1 => Ok(revoked.remove(0)),
             n => Err(Error::Usage(format!(
                 "{n} revoked tokens are named {key:?} ({}): give an id instead",
-                revoked.iter().map(|r| r.id.as_str()).collect::<Vec<_>>().join(", ")
+                revoked
+                    .iter()
+                    .map(|r| r.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))),
         }
     }
@@ -315,7 +356,11 @@ impl Store {
             let (_, bytes) = item.map_err(|e| self.damaged(e))?;
             out.push(Record::from_bytes(&bytes)?);
         }
-        out.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
+        out.sort_by(|a, b| {
+            a.created_at
+                .cmp(&b.created_at)
+                .then_with(|| a.id.cmp(&b.id))
+        });
         Ok(out)
     }
 
@@ -323,21 +368,28 @@ impl Store {
     /// revoked token changes nothing and says so.
     pub fn revoke(&self, id: &str) -> Result<Revoked> {
         let at = now();
-        let result = (&self.tokens, &self.by_name, &self.log).transaction(|(tokens, by_name, log)| {
-            let mut record = read_record(tokens, id)?;
-            if record.status == Status::Revoked {
-                return Ok(Revoked { record, already: true });
-            }
-            record.status = Status::Revoked;
-            record.revoked_at = Some(at);
-            tokens.insert(record.id.as_bytes(), record.to_bytes())?;
-            // Free the name for reuse, unless the index already points elsewhere.
-            if by_name.get(&record.name)?.as_deref() == Some(record.id.as_bytes()) {
-                by_name.remove(record.name.as_bytes())?;
-            }
-            append(log, &self.event(EventKind::Revoked, &record, None))?;
-            Ok(Revoked { record, already: false })
-        });
+        let result =
+            (&self.tokens, &self.by_name, &self.log).transaction(|(tokens, by_name, log)| {
+                let mut record = read_record(tokens, id)?;
+                if record.status == Status::Revoked {
+                    return Ok(Revoked {
+                        record,
+                        already: true,
+                    });
+                }
+                record.status = Status::Revoked;
+                record.revoked_at = Some(at);
+                tokens.insert(record.id.as_bytes(), record.to_bytes())?;
+                // Free the name for reuse, unless the index already points elsewhere.
+                if by_name.get(&record.name)?.as_deref() == Some(record.id.as_bytes()) {
+                    by_name.remove(record.name.as_bytes())?;
+                }
+                append(log, &self.event(EventKind::Revoked, &record, None))?;
+                Ok(Revoked {
+                    record,
+                    already: false,
+                })
+            });
         let revoked = result.map_err(|e| self.tx_error(e))?;
         if !revoked.already {
             self.make_durable()?;
@@ -390,7 +442,10 @@ impl Store {
             };
             if record.status == Status::Revoked {
                 let v = verdict(Reason::Revoked);
-                append(log, &self.event(EventKind::VerifyFailed, &record, Some(Reason::Revoked)))?;
+                append(
+                    log,
+                    &self.event(EventKind::VerifyFailed, &record, Some(Reason::Revoked)),
+                )?;
                 return Ok((v, true));
             }
             let v = verdict(Reason::Valid);
@@ -486,7 +541,10 @@ fn new_id() -> String {
 /// can never be confused.
 pub fn looks_like_id(s: &str) -> bool {
     s.strip_prefix(ID_PREFIX).is_some_and(|rest| {
-        rest.len() == ID_LEN && rest.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+        rest.len() == ID_LEN
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
     })
 }
 
@@ -500,7 +558,11 @@ fn read_record(
 ) -> std::result::Result<Record, ConflictableTransactionError<Abort>> {
     let bytes = match tokens.get(id)? {
         Some(bytes) => bytes,
-        None => return abort(Abort::Damaged(format!("its hash index points at a missing token {id}"))),
+        None => {
+            return abort(Abort::Damaged(format!(
+                "its hash index points at a missing token {id}"
+            )));
+        }
     };
     Record::from_bytes(&bytes).or_else(|e| abort(Abort::Damaged(e.to_string())))
 }
@@ -540,13 +602,17 @@ fn sync_dir(dir: &Path) -> Result<()> {
 }
 
 /// A directory that holds files but no store is someone else's: we don't scatter sled's files
-/// into it.
+/// into it. Our own leftovers (a first open that died half-way) are fine.
 fn refuse_foreign_dir(dir: &Path) -> Result<()> {
     let entries = fs::read_dir(dir)
         .map_err(|e| Error::io(format!("cannot read the store at {}", dir.display()), e))?;
     for entry in entries {
-        let entry = entry.map_err(|e| Error::io(format!("cannot read the store at {}", dir.display()), e))?;
-        if entry.file_name() != LOCK_FILE {
+        let entry = entry
+            .map_err(|e| Error::io(format!("cannot read the store at {}", dir.display()), e))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let ours = name == LOCK_FILE || SLED_FILES.contains(&&*name) || name.starts_with("snap.");
+        if !ours {
             return Err(Error::Store(format!(
                 "{} is not a vbx-tokens store and is not empty (it holds {:?}): point --store or VBX_TOKENS_HOME at a new or empty directory",
                 dir.display(),
@@ -574,7 +640,10 @@ fn lock_store(dir: &Path, deadline: Instant, wait: Duration) -> Result<File> {
             Ok(()) => return Ok(file),
             Err(TryLockError::WouldBlock) => {}
             Err(TryLockError::Error(e)) => {
-                return Err(Error::io(format!("cannot lock the store at {}", dir.display()), e));
+                return Err(Error::io(
+                    format!("cannot lock the store at {}", dir.display()),
+                    e,
+                ));
             }
         }
         backoff = sleep_before(deadline, backoff).ok_or_else(|| Error::Busy {
@@ -617,7 +686,10 @@ fn open_sled(dir: &Path, deadline: Instant, wait: Duration) -> Result<sled::Db> 
                 })?;
             }
             Ok(Err(sled::Error::Io(e))) => {
-                return Err(Error::io(format!("cannot open the store at {}", dir.display()), e));
+                return Err(Error::io(
+                    format!("cannot open the store at {}", dir.display()),
+                    e,
+                ));
             }
             Ok(Err(e)) => return Err(damaged(dir, &e.to_string())),
             Err(message) => return Err(damaged(dir, &format!("sled stopped: {message}"))),

@@ -7,9 +7,9 @@
 
 use std::fmt;
 
+use rand::TryRngCore;
 use rand::distr::{Alphanumeric, SampleString};
 use rand::rngs::OsRng;
-use rand::TryRngCore;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
@@ -183,13 +183,31 @@ mod tests {
         assert_eq!(Token::parse(""), Err(Malformed::Length));
         assert_eq!(Token::parse(&good[..39]), Err(Malformed::Length));
         assert_eq!(Token::parse(&format!("{good}x")), Err(Malformed::Length));
-        assert_eq!(Token::parse(&good.replacen("vbx_", "vbx-", 1)), Err(Malformed::Prefix));
-        assert_eq!(Token::parse(&good.replacen("vbx_", "VBX_", 1)), Err(Malformed::Prefix));
-        assert_eq!(Token::parse(&good.replacen('z', "_", 1)), Err(Malformed::Alphabet));
-        assert_eq!(Token::parse(&good.replacen('z', "é", 1)), Err(Malformed::Length));
+        assert_eq!(
+            Token::parse(&good.replacen("vbx_", "vbx-", 1)),
+            Err(Malformed::Prefix)
+        );
+        assert_eq!(
+            Token::parse(&good.replacen("vbx_", "VBX_", 1)),
+            Err(Malformed::Prefix)
+        );
+        assert_eq!(
+            Token::parse(&good.replacen('z', "_", 1)),
+            Err(Malformed::Alphabet)
+        );
+        assert_eq!(
+            Token::parse(&good.replacen('z', "é", 1)),
+            Err(Malformed::Length)
+        );
         // One character changed in the random part, then in the checksum.
-        assert_eq!(Token::parse(&good.replacen('Q', "R", 1)), Err(Malformed::Checksum));
-        assert_eq!(Token::parse(&good.replacen("17", "18", 1)), Err(Malformed::Checksum));
+        assert_eq!(
+            Token::parse(&good.replacen('Q', "R", 1)),
+            Err(Malformed::Checksum)
+        );
+        assert_eq!(
+            Token::parse(&good.replacen("17", "18", 1)),
+            Err(Malformed::Checksum)
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::output;
 use crate::prompt;
 use crate::record::{clean_name, clean_note};
-use crate::store::{looks_like_id, OpenMode};
+use crate::store::{OpenMode, looks_like_id};
 use crate::token::Token;
 
 /// `create --json`.

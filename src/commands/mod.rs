@@ -54,5 +54,6 @@ pub fn run(cli: Cli, out: &mut impl Write) -> Result<Outcome> {
         Command::Revoke(args) => revoke::run(&ctx, args, out),
         Command::Verify(args) => verify::run(&ctx, args, out),
         Command::Log(args) => log::run(&ctx, args, out),
+        Command::DebugPanic => panic!("debug-panic was asked for"),
     }
 }

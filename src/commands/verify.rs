@@ -97,9 +97,15 @@ fn batch(ctx: &Context, touch: Touch, out: &mut impl Write) -> Result<Outcome> {
         all_valid &= outcome(&verdicts) == Outcome::Success;
     }
     if seen == 0 {
-        return Err(Error::Usage("no tokens on stdin: --batch reads one per line".into()));
+        return Err(Error::Usage(
+            "no tokens on stdin: --batch reads one per line".into(),
+        ));
     }
-    Ok(if all_valid { Outcome::Success } else { Outcome::Invalid })
+    Ok(if all_valid {
+        Outcome::Success
+    } else {
+        Outcome::Invalid
+    })
 }
 
 fn read_chunk(input: &mut impl BufRead) -> Result<Vec<Zeroizing<String>>> {
@@ -113,7 +119,9 @@ fn read_chunk(input: &mut impl BufRead) -> Result<Vec<Zeroizing<String>>> {
             break;
         }
         // Not UTF-8 cannot be a token; an empty string verifies as malformed.
-        chunk.push(Zeroizing::new(String::from_utf8(line.to_vec()).unwrap_or_default()));
+        chunk.push(Zeroizing::new(
+            String::from_utf8(line.to_vec()).unwrap_or_default(),
+        ));
     }
     Ok(chunk)
 }

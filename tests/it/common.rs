@@ -1,0 +1,168 @@
+//! The one place tests build commands: a private store per test, a clean environment, and no
+//! terminal on stdin so nothing ever prompts.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command as StdCommand, Output, Stdio};
+
+use assert_cmd::Command;
+use serde_json::Value;
+use tempfile::TempDir;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_vbx-tokens");
+
+/// Variables that would change the binary's behaviour if the developer's shell had them set.
+const OURS: &[&str] = &[
+    "VBX_TOKENS_HOME",
+    "VBX_TOKENS_WAIT",
+    "VBX_TOKEN",
+    "VBX_TOKENS_PASSPHRASE",
+    "VBX_TOKENS_PASSPHRASE_FILE",
+    "NO_COLOR",
+    "RUST_BACKTRACE",
+];
+
+pub struct Env {
+    pub tmp: TempDir,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        Env {
+            tmp: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    /// The store directory; it does not exist until a command creates it.
+    pub fn store(&self) -> PathBuf {
+        self.tmp.path().join("store")
+    }
+
+    /// The binary with this test's store and nothing on stdin.
+    pub fn cmd(&self) -> Command {
+        Command::from_std(self.std_cmd())
+    }
+
+    /// The same as a std `Command`, for spawning and killing.
+    pub fn std_cmd(&self) -> StdCommand {
+        let mut c = StdCommand::new(BIN);
+        for var in OURS {
+            c.env_remove(var);
+        }
+        c.env("VBX_TOKENS_HOME", self.store()).stdin(Stdio::null());
+        c
+    }
+
+    /// Runs with these arguments and returns the output, whatever the exit code.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).output().expect("runs")
+    }
+
+    /// Creates a token and returns it.
+    pub fn create(&self, name: &str) -> String {
+        let out = self
+            .cmd()
+            .args(["create", "--name", name, "-q"])
+            .assert()
+            .success();
+        let token = String::from_utf8(out.get_output().stdout.clone()).expect("utf-8");
+        token.trim().to_owned()
+    }
+
+    /// Runs with `--json` appended, expects exit 0, returns the parsed document.
+    pub fn json(&self, args: &[&str]) -> Value {
+        let out = self.cmd().args(args).arg("--json").assert().success();
+        parse(&out.get_output().stdout)
+    }
+
+    /// Verifies a token given on stdin; returns the exit code and the JSON verdict.
+    pub fn verify(&self, token: &str, extra: &[&str]) -> (i32, Value) {
+        let out = self
+            .cmd()
+            .args(["verify", "--json"])
+            .args(extra)
+            .write_stdin(format!("{token}\n"))
+            .output()
+            .expect("runs");
+        (code(&out), parse(&out.stdout))
+    }
+
+    /// Everything a user could see of the store: every record and every event.
+    pub fn snapshot(&self) -> (Value, Value) {
+        (self.json(&["list", "--all"]), self.json(&["log"]))
+    }
+
+    pub fn record(&self, id_or_name: &str) -> Value {
+        self.json(&["show", id_or_name])
+    }
+}
+
+pub fn parse(bytes: &[u8]) -> Value {
+    serde_json::from_slice(bytes)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(bytes)))
+}
+
+pub fn code(out: &Output) -> i32 {
+    out.status.code().expect("exited, not killed")
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Asserts the command failed the way a user should see it: the expected code and exactly one
+/// line on stderr, with no panic or backtrace.
+pub fn assert_one_line_error(out: &Output, expected_code: i32) -> String {
+    let err = stderr(out);
+    assert_eq!(code(out), expected_code, "stderr: {err}");
+    assert_eq!(err.lines().count(), 1, "one line on stderr, got: {err}");
+    assert!(err.starts_with("vbx-tokens: "), "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+        "{err}"
+    );
+    err
+}
+
+/// Sorted keys of a JSON object.
+pub fn keys(v: &Value) -> Vec<String> {
+    let mut k: Vec<String> = v.as_object().expect("an object").keys().cloned().collect();
+    k.sort();
+    k
+}
+
+pub fn sorted(keys: &[&str]) -> Vec<String> {
+    let mut k: Vec<String> = keys.iter().map(|s| s.to_string()).collect();
+    k.sort();
+    k
+}
+
+/// Every regular file under `dir`, recursively.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("readable") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
+
+/// The fields `list`, `show` and `revoke` print for a record.
+pub const RECORD_KEYS: &[&str] = &[
+    "id",
+    "name",
+    "note",
+    "hint",
+    "status",
+    "created_at",
+    "created_by",
+    "revoked_at",
+    "last_used_at",
+    "use_count",
+];

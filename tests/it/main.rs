@@ -1,0 +1,8 @@
+//! Integration tests: the real binary in a private temporary store.
+
+mod common;
+mod concurrency;
+mod crash;
+mod errors;
+mod lifecycle;
+mod secrets;
