@@ -96,6 +96,10 @@ pub enum Command {
         vbx-tokens log --token ci --json | jq -r '.[] | select(.event == \"verify_failed\") | .at'")]
     Log(LogArgs),
 
+    /// Keep chosen tokens encrypted under a passphrase, to reveal them later
+    #[command(subcommand)]
+    Vault(VaultCommand),
+
     /// Panics on purpose, so the tests can check a bug is reported in one line with exit 7
     #[command(name = "debug-panic", hide = true)]
     DebugPanic,
@@ -114,6 +118,125 @@ pub struct CreateArgs {
     /// Print the token alone, with no message
     #[arg(short, long, conflicts_with = "json")]
     pub quiet: bool,
+
+    /// Also keep the token in the vault, encrypted, so `vault reveal` can show it again
+    #[arg(long)]
+    pub keep: bool,
+
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+}
+
+/// Where the vault passphrase comes from, besides $VBX_TOKENS_PASSPHRASE and the prompt.
+#[derive(Debug, Args)]
+pub struct PassphraseArgs {
+    /// Read the vault passphrase from this file (only a trailing newline is stripped)
+    #[arg(long, value_name = "PATH", env = "VBX_TOKENS_PASSPHRASE_FILE")]
+    pub passphrase_file: Option<PathBuf>,
+}
+
+/// Argon2id cost, for `vault init` and `vault passwd`.
+#[derive(Debug, Args)]
+pub struct KdfArgs {
+    /// Argon2id memory in MiB (at least 8) [default: 64, or the vault's current value]
+    #[arg(long, value_name = "MIB")]
+    pub kdf_memory_mib: Option<u32>,
+
+    /// Argon2id iterations (at least 1) [default: 3, or the vault's current value]
+    #[arg(long, value_name = "N")]
+    pub kdf_iterations: Option<u32>,
+
+    /// Argon2id lanes [default: 4, or the vault's current value]
+    #[arg(long, value_name = "N")]
+    pub kdf_parallelism: Option<u32>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VaultCommand {
+    /// Create the vault and set its passphrase
+    #[command(after_help = "Examples:\n  \
+        vbx-tokens vault init\n  \
+        vbx-tokens vault init --passphrase-file /etc/vasbox/vault.pass")]
+    Init {
+        #[command(flatten)]
+        kdf: KdfArgs,
+        #[command(flatten)]
+        passphrase: PassphraseArgs,
+    },
+
+    /// Print a kept token alone on stdout
+    #[command(after_help = "Examples:\n  \
+        vbx-tokens vault reveal ci\n  \
+        T=$(vbx-tokens vault reveal tok_3k9x2m1q --passphrase-file ~/.vault.pass)")]
+    Reveal {
+        /// The token's id or name
+        #[arg(value_name = "ID|NAME")]
+        token: String,
+        #[command(flatten)]
+        passphrase: PassphraseArgs,
+    },
+
+    /// Say whether there is a vault, its KDF parameters and how many secrets it keeps
+    #[command(after_help = "Examples:\n  \
+        vbx-tokens vault status\n  \
+        vbx-tokens vault status --json | jq .kept")]
+    Status,
+
+    /// Change the passphrase (the kept secrets are not re-encrypted)
+    #[command(after_help = "Examples:\n  \
+        vbx-tokens vault passwd\n  \
+        vbx-tokens vault passwd --passphrase-file old.pass --new-passphrase-file new.pass")]
+    Passwd {
+        /// Read the new passphrase from this file instead of asking twice
+        #[arg(long, value_name = "PATH")]
+        new_passphrase_file: Option<PathBuf>,
+        #[command(flatten)]
+        kdf: KdfArgs,
+        #[command(flatten)]
+        passphrase: PassphraseArgs,
+    },
+
+    /// Erase one token's kept secret (the token stays valid)
+    #[command(after_help = "Examples:\n  \
+        vbx-tokens vault forget ci")]
+    Forget {
+        /// The token's id or name
+        #[arg(value_name = "ID|NAME")]
+        token: String,
+    },
+
+    /// Write the encrypted vault (never plaintext) to FILE, or stdout with -
+    #[command(after_help = "Examples:\n  \
+        vbx-tokens vault export backup.vbxvault\n  \
+        vbx-tokens vault export - --passphrase-file vault.pass | ssh backup 'cat > vault.vbxvault'")]
+    Export {
+        /// Where to write; it must not exist yet
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        #[command(flatten)]
+        passphrase: PassphraseArgs,
+    },
+
+    /// Bring kept secrets in from an export, for tokens this store has
+    #[command(
+        after_help = "Into a store with no vault, the file's vault is adopted as it is (its \
+        passphrase unlocks it). Into a store with a vault, the secrets are re-encrypted under this \
+        vault; the file's passphrase comes from --from-passphrase-file or the prompt, else it is \
+        taken to be this vault's.\n\n\
+        Examples:\n  \
+        vbx-tokens vault import backup.vbxvault\n  \
+        vbx-tokens vault import old.vbxvault --passphrase-file this.pass --from-passphrase-file old.pass"
+    )]
+    Import {
+        /// The export to read
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Read the file's passphrase from this file
+        #[arg(long, value_name = "PATH")]
+        from_passphrase_file: Option<PathBuf>,
+        #[command(flatten)]
+        passphrase: PassphraseArgs,
+    },
 }
 
 #[derive(Debug, Args)]

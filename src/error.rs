@@ -101,6 +101,19 @@ impl From<io::Error> for Error {
     }
 }
 
+/// The vault's errors, each to its exit code: a wrong passphrase is the user's (4), damage is
+/// the store's or the file's (6), refused parameters are bad input (2).
+impl From<crate::vault::VaultError> for Error {
+    fn from(e: crate::vault::VaultError) -> Error {
+        use crate::vault::VaultError;
+        match e {
+            VaultError::WrongPassphrase => Error::Vault(e.to_string()),
+            VaultError::Damaged(_) => Error::Store(e.to_string()),
+            VaultError::BadParams(_) => Error::Usage(e.to_string()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

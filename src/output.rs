@@ -2,6 +2,7 @@
 //! uses `comfy_table`. JSON is one newline-terminated document, or one compact line per item for
 //! streams (NDJSON), and never coloured.
 
+use std::collections::HashSet;
 use std::io::Write;
 
 use comfy_table::{Cell, ContentArrangement, Table, presets};
@@ -25,10 +26,12 @@ pub struct RecordView<'a> {
     pub revoked_at: Option<Timestamp>,
     pub last_used_at: Option<Timestamp>,
     pub use_count: u64,
+    /// Whether the vault keeps this token's plaintext.
+    pub kept: bool,
 }
 
-impl<'a> From<&'a Record> for RecordView<'a> {
-    fn from(r: &'a Record) -> Self {
+impl<'a> RecordView<'a> {
+    pub fn new(r: &'a Record, kept: bool) -> Self {
         RecordView {
             id: &r.id,
             name: &r.name,
@@ -40,6 +43,7 @@ impl<'a> From<&'a Record> for RecordView<'a> {
             revoked_at: r.revoked_at,
             last_used_at: r.last_used_at,
             use_count: r.use_count,
+            kept,
         }
     }
 }
@@ -98,7 +102,12 @@ fn write_table(w: &mut impl Write, mut t: Table) -> Result<()> {
 }
 
 /// The token list as a table.
-pub fn records_table(w: &mut impl Write, records: &[Record], now: Timestamp) -> Result<()> {
+pub fn records_table(
+    w: &mut impl Write,
+    records: &[Record],
+    kept: &HashSet<String>,
+    now: Timestamp,
+) -> Result<()> {
     let mut t = table();
     t.set_header([
         "ID",
@@ -109,6 +118,7 @@ pub fn records_table(w: &mut impl Write, records: &[Record], now: Timestamp) -> 
         "BY",
         "LAST USED",
         "USES",
+        "KEPT",
     ]);
     for r in records {
         t.add_row([
@@ -120,13 +130,14 @@ pub fn records_table(w: &mut impl Write, records: &[Record], now: Timestamp) -> 
             Cell::new(&r.created_by),
             Cell::new(relative_or_never(r.last_used_at, now)),
             Cell::new(r.use_count),
+            Cell::new(if kept.contains(&r.id) { "yes" } else { "" }),
         ]);
     }
     write_table(w, t)
 }
 
 /// One record, a field a line.
-pub fn record_detail(w: &mut impl Write, r: &Record, now: Timestamp) -> Result<()> {
+pub fn record_detail(w: &mut impl Write, r: &Record, kept: bool, now: Timestamp) -> Result<()> {
     let mut t = table();
     let mut row = |k: &str, v: String| {
         t.add_row([Cell::new(k), Cell::new(v)]);
@@ -154,6 +165,10 @@ pub fn record_detail(w: &mut impl Write, r: &Record, now: Timestamp) -> Result<(
         },
     );
     row("uses", r.use_count.to_string());
+    row(
+        "kept",
+        if kept { "yes, in the vault" } else { "no" }.to_owned(),
+    );
     write_table(w, t)
 }
 

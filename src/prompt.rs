@@ -44,3 +44,14 @@ pub fn secret(prompt: &str) -> Result<Zeroizing<String>> {
         .map(Zeroizing::new)
         .map_err(cancelled)
 }
+
+/// Asks for a new secret twice, without echoing it.
+pub fn new_secret(prompt: &str) -> Result<Zeroizing<String>> {
+    Password::new()
+        .with_prompt(prompt)
+        .with_confirmation("Again, to confirm", "The two did not match; try again")
+        .allow_empty_password(true)
+        .interact()
+        .map(Zeroizing::new)
+        .map_err(cancelled)
+}

@@ -37,6 +37,10 @@ impl Status {
 pub struct Record {
     pub v: u32,
     pub id: String,
+    /// Creation order within this store: times are kept to the second, and tokens made in the
+    /// same second still list in the order they were made.
+    #[serde(default)]
+    pub seq: u64,
     pub name: String,
     #[serde(default)]
     pub note: Option<String>,
@@ -89,6 +93,12 @@ pub enum EventKind {
     Created,
     Revoked,
     VerifyFailed,
+    VaultInit,
+    Revealed,
+    Forgotten,
+    PassphraseChanged,
+    VaultExported,
+    VaultImported,
 }
 
 impl EventKind {
@@ -97,6 +107,12 @@ impl EventKind {
             EventKind::Created => "created",
             EventKind::Revoked => "revoked",
             EventKind::VerifyFailed => "verify_failed",
+            EventKind::VaultInit => "vault_init",
+            EventKind::Revealed => "revealed",
+            EventKind::Forgotten => "forgotten",
+            EventKind::PassphraseChanged => "passphrase_changed",
+            EventKind::VaultExported => "vault_exported",
+            EventKind::VaultImported => "vault_imported",
         }
     }
 }

@@ -6,6 +6,7 @@
 //! - `by_hash`: SHA-256 of the token (32 bytes) → token id; every lookup goes through this
 //! - `by_name`: name of an *active* token → token id; keeps active names unique
 //! - `log`:     big-endian u64 from `generate_id` → [`Event`] JSON, append-only
+//! - `vault`:   `header` → the vault header; `secret/` + token id → a sealed kept secret
 //! - `meta`:    `format` → the store format version
 //!
 //! Every change and its audit event commit in one sled transaction. Every command that changed
@@ -13,6 +14,7 @@
 //! `sync_file_range` on Linux, which is not an fsync, so we also `sync_all` the data file
 //! (`shared/NOTES.md` has the measurements).
 
+use std::collections::HashSet;
 use std::fs::{self, DirBuilder, File, OpenOptions, TryLockError};
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -106,9 +108,18 @@ pub struct Revoked {
     pub already: bool,
 }
 
+/// What `create --keep` needs from the vault: the header it unlocked (so a vault changed in
+/// between is noticed) and a way to seal the new token for its id.
+pub struct Keep<'a> {
+    pub header: &'a [u8],
+    pub seal: &'a dyn Fn(&str) -> Vec<u8>,
+}
+
 /// Why a transaction gave up; turned into an [`Error`] outside it.
 #[derive(Debug)]
 enum Abort {
+    VaultChanged,
+    VaultExists,
     NameTaken(String),
     IdTaken,
     HashTaken,
@@ -124,6 +135,7 @@ pub struct Store {
     by_hash: sled::Tree,
     by_name: sled::Tree,
     log: sled::Tree,
+    vault: sled::Tree,
     db: sled::Db,
     dir: PathBuf,
     actor: String,
@@ -179,6 +191,7 @@ impl Store {
             by_hash: tree("by_hash")?,
             by_name: tree("by_name")?,
             log: tree("log")?,
+            vault: tree("vault")?,
             dir: dir.to_owned(),
             actor: whoami::username(),
             _lock: lock,
@@ -252,8 +265,16 @@ impl Store {
         damaged(&self.dir, &e.to_string())
     }
 
-    /// Records a new token, with its `created` event, and makes it durable.
-    pub fn create(&self, token: &Token, name: &str, note: Option<String>) -> Result<Record> {
+    /// Records a new token, with its `created` event, and makes it durable. With `keep`, the
+    /// token's sealed plaintext (made by `keep` from the new id) commits in the same
+    /// transaction, provided the vault header is still `keep`'s.
+    pub fn create(
+        &self,
+        token: &Token,
+        name: &str,
+        note: Option<String>,
+        keep: Option<Keep<'_>>,
+    ) -> Result<Record> {
         let hash = token.hash();
         let mut last = None;
         // An id collision (1 in 2^41 per pair) only costs another try.
@@ -261,6 +282,7 @@ impl Store {
             let record = Record {
                 v: RECORD_VERSION,
                 id: new_id(),
+                seq: self.db.generate_id().map_err(|e| self.damaged(e))?,
                 name: name.to_owned(),
                 note: note.clone(),
                 sha256: hash.to_hex(),
@@ -274,24 +296,36 @@ impl Store {
                 extra: Default::default(),
             };
             let event = self.event(EventKind::Created, &record, None);
-            let result = (&self.tokens, &self.by_hash, &self.by_name, &self.log).transaction(
-                |(tokens, by_hash, by_name, log)| {
-                    if tokens.get(&record.id)?.is_some() {
-                        return abort(Abort::IdTaken);
-                    }
-                    if by_hash.get(hash.0)?.is_some() {
-                        return abort(Abort::HashTaken);
-                    }
-                    if by_name.get(&record.name)?.is_some() {
-                        return abort(Abort::NameTaken(record.name.clone()));
-                    }
-                    tokens.insert(record.id.as_bytes(), record.to_bytes())?;
-                    by_hash.insert(&hash.0, record.id.as_bytes())?;
-                    by_name.insert(record.name.as_bytes(), record.id.as_bytes())?;
-                    append(log, &event)?;
-                    Ok(())
-                },
+            let sealed = keep.as_ref().map(|k| (k.seal)(&record.id));
+            let trees = (
+                &self.tokens,
+                &self.by_hash,
+                &self.by_name,
+                &self.log,
+                &self.vault,
             );
+            let result = trees.transaction(|(tokens, by_hash, by_name, log, vault)| {
+                if tokens.get(&record.id)?.is_some() {
+                    return abort(Abort::IdTaken);
+                }
+                if by_hash.get(hash.0)?.is_some() {
+                    return abort(Abort::HashTaken);
+                }
+                if by_name.get(&record.name)?.is_some() {
+                    return abort(Abort::NameTaken(record.name.clone()));
+                }
+                tokens.insert(record.id.as_bytes(), record.to_bytes())?;
+                by_hash.insert(&hash.0, record.id.as_bytes())?;
+                by_name.insert(record.name.as_bytes(), record.id.as_bytes())?;
+                append(log, &event)?;
+                if let (Some(keep), Some(sealed)) = (&keep, &sealed) {
+                    if vault.get(VAULT_HEADER)?.as_deref() != Some(keep.header) {
+                        return abort(Abort::VaultChanged);
+                    }
+                    vault.insert(secret_key(&record.id), sealed.as_slice())?;
+                }
+                Ok(())
+            });
             match result {
                 Ok(()) => {
                     self.make_durable()?;
@@ -356,11 +390,7 @@ impl Store {
             let (_, bytes) = item.map_err(|e| self.damaged(e))?;
             out.push(Record::from_bytes(&bytes)?);
         }
-        out.sort_by(|a, b| {
-            a.created_at
-                .cmp(&b.created_at)
-                .then_with(|| a.id.cmp(&b.id))
-        });
+        out.sort_by_key(|r| (r.created_at, r.seq));
         Ok(out)
     }
 
@@ -368,8 +398,8 @@ impl Store {
     /// revoked token changes nothing and says so.
     pub fn revoke(&self, id: &str) -> Result<Revoked> {
         let at = now();
-        let result =
-            (&self.tokens, &self.by_name, &self.log).transaction(|(tokens, by_name, log)| {
+        let result = (&self.tokens, &self.by_name, &self.log, &self.vault).transaction(
+            |(tokens, by_name, log, vault)| {
                 let mut record = read_record(tokens, id)?;
                 if record.status == Status::Revoked {
                     return Ok(Revoked {
@@ -384,12 +414,15 @@ impl Store {
                 if by_name.get(&record.name)?.as_deref() == Some(record.id.as_bytes()) {
                     by_name.remove(record.name.as_bytes())?;
                 }
+                // A revoked token's kept secret is worthless and still a secret: erase it.
+                vault.remove(secret_key(&record.id))?;
                 append(log, &self.event(EventKind::Revoked, &record, None))?;
                 Ok(Revoked {
                     record,
                     already: false,
                 })
-            });
+            },
+        );
         let revoked = result.map_err(|e| self.tx_error(e))?;
         if !revoked.already {
             self.make_durable()?;
@@ -498,6 +531,129 @@ impl Store {
         Ok(out)
     }
 
+    /// Logs an event that needs no other change (a vault action, a reveal), durably.
+    pub fn log_event(&self, kind: EventKind, record: Option<&Record>) -> Result<()> {
+        let event = Event {
+            at: now(),
+            event: kind,
+            token_id: record.map(|r| r.id.clone()),
+            name: record.map(|r| r.name.clone()),
+            actor: self.actor.clone(),
+            reason: None,
+        };
+        let id = self.db.generate_id().map_err(|e| self.damaged(e))?;
+        self.log
+            .insert(id.to_be_bytes(), event.to_bytes())
+            .map_err(|e| self.damaged(e))?;
+        self.make_durable()
+    }
+
+    /// The vault header, if this store has a vault.
+    pub fn vault_header(&self) -> Result<Option<Vec<u8>>> {
+        let header = self.vault.get(VAULT_HEADER).map_err(|e| self.damaged(e))?;
+        Ok(header.map(|h| h.to_vec()))
+    }
+
+    /// Installs a vault (a new one, or one adopted from an export with its records), with its
+    /// event, refusing if the store has one already.
+    pub fn install_vault(
+        &self,
+        header: &[u8],
+        kept: &[(String, Vec<u8>)],
+        kind: EventKind,
+    ) -> Result<()> {
+        let result = (&self.vault, &self.log).transaction(|(vault, log)| {
+            if vault.get(VAULT_HEADER)?.is_some() {
+                return abort(Abort::VaultExists);
+            }
+            vault.insert(VAULT_HEADER, header)?;
+            for (id, sealed) in kept {
+                vault.insert(secret_key(id), sealed.as_slice())?;
+            }
+            append(log, &self.vault_event(kind))?;
+            Ok(())
+        });
+        result.map_err(|e| self.tx_error(e))?;
+        self.make_durable()
+    }
+
+    /// Replaces the vault header (a new passphrase) and stores kept secrets (an import), with
+    /// the event, provided the header is still `expected`.
+    pub fn update_vault(
+        &self,
+        expected: &[u8],
+        new_header: &[u8],
+        kept: &[(String, Vec<u8>)],
+        kind: EventKind,
+    ) -> Result<()> {
+        let result = (&self.vault, &self.log).transaction(|(vault, log)| {
+            if vault.get(VAULT_HEADER)?.as_deref() != Some(expected) {
+                return abort(Abort::VaultChanged);
+            }
+            vault.insert(VAULT_HEADER, new_header)?;
+            for (id, sealed) in kept {
+                vault.insert(secret_key(id), sealed.as_slice())?;
+            }
+            append(log, &self.vault_event(kind))?;
+            Ok(())
+        });
+        result.map_err(|e| self.tx_error(e))?;
+        self.make_durable()
+    }
+
+    /// One token's kept secret, sealed.
+    pub fn kept(&self, id: &str) -> Result<Option<Vec<u8>>> {
+        let sealed = self
+            .vault
+            .get(secret_key(id))
+            .map_err(|e| self.damaged(e))?;
+        Ok(sealed.map(|s| s.to_vec()))
+    }
+
+    /// Every kept secret, sealed, by token id.
+    pub fn kept_all(&self) -> Result<Vec<(String, Vec<u8>)>> {
+        let mut out = Vec::new();
+        for item in self.vault.scan_prefix(SECRET_PREFIX) {
+            let (key, sealed) = item.map_err(|e| self.damaged(e))?;
+            let id = String::from_utf8_lossy(&key[SECRET_PREFIX.len()..]).into_owned();
+            out.push((id, sealed.to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// The ids of the tokens with a kept secret.
+    pub fn kept_ids(&self) -> Result<HashSet<String>> {
+        Ok(self.kept_all()?.into_iter().map(|(id, _)| id).collect())
+    }
+
+    /// Erases one token's kept secret, with a `forgotten` event. False if there was none.
+    pub fn forget(&self, record: &Record) -> Result<bool> {
+        let event = self.event(EventKind::Forgotten, record, None);
+        let result = (&self.vault, &self.log).transaction(|(vault, log)| {
+            if vault.remove(secret_key(&record.id))?.is_none() {
+                return Ok(false);
+            }
+            append(log, &event)?;
+            Ok(true)
+        });
+        let forgotten = result.map_err(|e| self.tx_error(e))?;
+        if forgotten {
+            self.make_durable()?;
+        }
+        Ok(forgotten)
+    }
+
+    fn vault_event(&self, kind: EventKind) -> Event {
+        Event {
+            at: now(),
+            event: kind,
+            token_id: None,
+            name: None,
+            actor: self.actor.clone(),
+            reason: None,
+        }
+    }
+
     fn event(&self, kind: EventKind, record: &Record, reason: Option<Reason>) -> Event {
         Event {
             at: now(),
@@ -518,6 +674,12 @@ impl Store {
                 Error::Usage("that token is already in the store".into())
             }
             TransactionError::Abort(Abort::IdTaken) => Error::Internal("token id taken".into()),
+            TransactionError::Abort(Abort::VaultChanged) => Error::Vault(
+                "the vault changed while this command ran (its passphrase or contents): try again".into(),
+            ),
+            TransactionError::Abort(Abort::VaultExists) => Error::Vault(
+                "this store already has a vault: use `vbx-tokens vault passwd` to change its passphrase".into(),
+            ),
             TransactionError::Abort(Abort::Damaged(what)) => damaged(&self.dir, &what),
             TransactionError::Storage(e) => self.damaged(e),
         }
@@ -527,6 +689,13 @@ impl Store {
 /// Seconds are the precision people and `jq`'s `fromdateiso8601` expect.
 fn now() -> Timestamp {
     Timestamp::from_second(Timestamp::now().as_second()).expect("the current time is in range")
+}
+
+const VAULT_HEADER: &[u8] = b"header";
+const SECRET_PREFIX: &[u8] = b"secret/";
+
+fn secret_key(id: &str) -> Vec<u8> {
+    [SECRET_PREFIX, id.as_bytes()].concat()
 }
 
 fn new_id() -> String {

@@ -4,13 +4,13 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use super::{Context, Outcome};
+use super::{Context, Outcome, vault};
 use crate::cli::CreateArgs;
 use crate::error::{Error, Result};
 use crate::output;
 use crate::prompt;
 use crate::record::{clean_name, clean_note};
-use crate::store::{OpenMode, looks_like_id};
+use crate::store::{Keep, OpenMode, looks_like_id};
 use crate::token::Token;
 
 /// `create --json`.
@@ -42,11 +42,28 @@ pub fn run(ctx: &Context, args: CreateArgs, out: &mut impl Write) -> Result<Outc
     }
     let note = args.note.as_deref().map(clean_note).transpose()?.flatten();
 
-    let store = ctx.open(OpenMode::Create)?;
+    // With --keep, unlock the vault first, with the store closed while the passphrase is asked.
+    let unlocked = if args.keep {
+        let header = vault::require_header(&ctx.open(OpenMode::Existing)?)?;
+        let key = vault::unlock(&header, args.passphrase.passphrase_file.as_deref())?;
+        Some((header, key))
+    } else {
+        None
+    };
+
     let token = Token::generate();
-    let record = store.create(&token, &name, note)?;
-    // The record is durable now; only from here may the token be shown.
-    drop(store);
+    let plaintext = token.expose();
+    let seal = unlocked
+        .as_ref()
+        .map(|(_, key)| move |id: &str| key.seal(id, plaintext));
+    let keep = match (&unlocked, &seal) {
+        (Some((header, _)), Some(seal)) => Some(Keep { header, seal }),
+        _ => None,
+    };
+    let record = ctx
+        .open(OpenMode::Create)?
+        .create(&token, &name, note, keep)?;
+    // The record is durable and the store closed; only from here may the token be shown.
 
     if ctx.json {
         let created = Created {

@@ -5,6 +5,7 @@ mod create;
 mod log;
 mod revoke;
 mod show;
+mod vault;
 mod verify;
 
 use std::io::Write;
@@ -54,6 +55,7 @@ pub fn run(cli: Cli, out: &mut impl Write) -> Result<Outcome> {
         Command::Revoke(args) => revoke::run(&ctx, args, out),
         Command::Verify(args) => verify::run(&ctx, args, out),
         Command::Log(args) => log::run(&ctx, args, out),
+        Command::Vault(command) => vault::run(&ctx, command, out),
         Command::DebugPanic => panic!("debug-panic was asked for"),
     }
 }

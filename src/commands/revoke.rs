@@ -32,7 +32,7 @@ pub fn run(ctx: &Context, args: RevokeArgs, out: &mut impl Write) -> Result<Outc
 
     let r = &revoked.record;
     if ctx.json {
-        output::json(out, &RecordView::from(r))?;
+        output::json(out, &RecordView::new(r, false))?;
     } else if revoked.already {
         let when = r.revoked_at.map(|t| format!(" at {t}")).unwrap_or_default();
         eprintln!("Token {:?} ({}) was already revoked{when}.", r.name, r.id);

@@ -13,12 +13,16 @@ use crate::store::OpenMode;
 pub fn list(ctx: &Context, args: ListArgs, out: &mut impl Write) -> Result<Outcome> {
     let store = ctx.open(OpenMode::Existing)?;
     let mut records = store.records()?;
+    let kept = store.kept_ids()?;
     drop(store);
     if !args.all {
         records.retain(|r| r.is_active());
     }
     if ctx.json {
-        let views: Vec<RecordView> = records.iter().map(RecordView::from).collect();
+        let views: Vec<RecordView> = records
+            .iter()
+            .map(|r| RecordView::new(r, kept.contains(&r.id)))
+            .collect();
         output::json(out, &views)?;
     } else if records.is_empty() {
         eprintln!(
@@ -26,7 +30,7 @@ pub fn list(ctx: &Context, args: ListArgs, out: &mut impl Write) -> Result<Outco
             if args.all { "" } else { "active " }
         );
     } else {
-        output::records_table(out, &records, Timestamp::now())?;
+        output::records_table(out, &records, &kept, Timestamp::now())?;
     }
     Ok(Outcome::Success)
 }
@@ -34,11 +38,12 @@ pub fn list(ctx: &Context, args: ListArgs, out: &mut impl Write) -> Result<Outco
 pub fn show(ctx: &Context, args: ShowArgs, out: &mut impl Write) -> Result<Outcome> {
     let store = ctx.open(OpenMode::Existing)?;
     let record = store.resolve(&args.token)?;
+    let kept = store.kept(&record.id)?.is_some();
     drop(store);
     if ctx.json {
-        output::json(out, &RecordView::from(&record))?;
+        output::json(out, &RecordView::new(&record, kept))?;
     } else {
-        output::record_detail(out, &record, Timestamp::now())?;
+        output::record_detail(out, &record, kept, Timestamp::now())?;
     }
     Ok(Outcome::Success)
 }
