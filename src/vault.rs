@@ -98,7 +98,7 @@ impl KdfParams {
             )));
         }
         let params = KdfParams {
-            memory_kib: memory_mib.checked_mul(1024).unwrap_or(u32::MAX),
+            memory_kib: memory_mib.saturating_mul(1024),
             iterations,
             parallelism,
         };

@@ -165,4 +165,5 @@ pub const RECORD_KEYS: &[&str] = &[
     "revoked_at",
     "last_used_at",
     "use_count",
+    "kept",
 ];
