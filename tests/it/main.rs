@@ -4,6 +4,7 @@ mod common;
 mod concurrency;
 mod crash;
 mod errors;
+mod export_format;
 mod lifecycle;
 mod secrets;
 mod vault;
