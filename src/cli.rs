@@ -96,9 +96,38 @@ pub enum Command {
         vbx-tokens log --token ci --json | jq -r '.[] | select(.event == \"verify_failed\") | .at'")]
     Log(LogArgs),
 
+    /// Print every token record as NDJSON (one JSON object a line), never a token
+    #[command(
+        after_help = "Every field is written, the SHA-256 included, so another system can verify \
+        the same tokens and `import` can rebuild the store.\n\n\
+        Examples:\n  \
+        vbx-tokens export > tokens.ndjson\n  \
+        vbx-tokens export | jq -c 'select(.status == \"active\") | {name, sha256}'"
+    )]
+    Export,
+
+    /// Add token records from NDJSON (a file, or - for stdin): all or nothing
+    #[command(
+        after_help = "Each line needs a name and either a plaintext token (hashed on the way in) \
+        or a sha256; any other field export writes is optional and kept. One bad line imports \
+        nothing and is named with its line number.\n\n\
+        Examples:\n  \
+        vbx-tokens --store /new/store import tokens.ndjson\n  \
+        jq -c '{name: .label, token: .key}' legacy.json | vbx-tokens import - --any-format"
+    )]
+    Import(ImportArgs),
+
     /// Keep chosen tokens encrypted under a passphrase, to reveal them later
     #[command(subcommand)]
     Vault(VaultCommand),
+
+    /// Write the shell completions and man pages under DIR (completions/, man/)
+    #[command(hide = true)]
+    Generate {
+        /// Where to write: the repository root keeps them in completions/ and man/
+        #[arg(long, value_name = "DIR")]
+        out_dir: PathBuf,
+    },
 
     /// Panics on purpose, so the tests can check a bug is reported in one line with exit 7
     #[command(name = "debug-panic", hide = true)]
@@ -274,6 +303,21 @@ pub struct VerifyArgs {
     /// only if all are valid
     #[arg(long)]
     pub batch: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The NDJSON file to read, or - for stdin
+    #[arg(value_name = "FILE|-")]
+    pub file: PathBuf,
+
+    /// Accept plaintext tokens that are not in the vbx_ format (another system's tokens)
+    #[arg(long)]
+    pub any_format: bool,
+
+    /// Leave out records whose id, token or active name already exists, instead of refusing
+    #[arg(long)]
+    pub skip_existing: bool,
 }
 
 #[derive(Debug, Args)]

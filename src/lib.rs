@@ -21,12 +21,15 @@
 pub mod cli;
 pub mod commands;
 pub mod error;
+pub mod generate;
 pub mod output;
 pub mod panic;
 pub mod passphrase;
 pub mod paths;
+pub mod progress;
 pub mod prompt;
 pub mod record;
 pub mod store;
 pub mod token;
+pub mod transfer;
 pub mod vault;

@@ -5,12 +5,12 @@
 use std::collections::HashSet;
 use std::io::Write;
 
-use comfy_table::{Cell, ContentArrangement, Table, presets};
+use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
 use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::record::{Event, Record, Status};
+use crate::record::{Event, EventKind, Record, Status};
 use crate::store::Verdict;
 
 /// A record as `list`, `show` and `revoke` print it: never the hash, never a token.
@@ -107,6 +107,7 @@ pub fn records_table(
     records: &[Record],
     kept: &HashSet<String>,
     now: Timestamp,
+    color: bool,
 ) -> Result<()> {
     let mut t = table();
     t.set_header([
@@ -125,7 +126,7 @@ pub fn records_table(
             Cell::new(&r.id),
             Cell::new(&r.name),
             Cell::new(&r.hint),
-            Cell::new(r.status.as_str()),
+            paint(Cell::new(r.status.as_str()), status_color(r.status), color),
             Cell::new(relative(r.created_at, now)),
             Cell::new(&r.created_by),
             Cell::new(relative_or_never(r.last_used_at, now)),
@@ -137,10 +138,21 @@ pub fn records_table(
 }
 
 /// One record, a field a line.
-pub fn record_detail(w: &mut impl Write, r: &Record, kept: bool, now: Timestamp) -> Result<()> {
+pub fn record_detail(
+    w: &mut impl Write,
+    r: &Record,
+    kept: bool,
+    now: Timestamp,
+    color: bool,
+) -> Result<()> {
     let mut t = table();
     let mut row = |k: &str, v: String| {
-        t.add_row([Cell::new(k), Cell::new(v)]);
+        let cell = if k == "status" {
+            paint(Cell::new(v), status_color(r.status), color)
+        } else {
+            Cell::new(v)
+        };
+        t.add_row([Cell::new(k), cell]);
     };
     row("id", r.id.clone());
     row("name", r.name.clone());
@@ -173,17 +185,26 @@ pub fn record_detail(w: &mut impl Write, r: &Record, kept: bool, now: Timestamp)
 }
 
 /// The audit log as a table.
-pub fn events_table(w: &mut impl Write, events: &[Event], now: Timestamp) -> Result<()> {
+pub fn events_table(
+    w: &mut impl Write,
+    events: &[Event],
+    now: Timestamp,
+    color: bool,
+) -> Result<()> {
     let mut t = table();
     t.set_header(["WHEN", "EVENT", "TOKEN", "NAME", "ACTOR", "REASON"]);
     for e in events {
         t.add_row([
-            relative(e.at, now),
-            e.event.as_str().to_owned(),
-            e.token_id.clone().unwrap_or_else(|| "-".into()),
-            e.name.clone().unwrap_or_else(|| "-".into()),
-            e.actor.clone(),
-            e.reason.clone().unwrap_or_default(),
+            Cell::new(relative(e.at, now)),
+            paint(
+                Cell::new(e.event.as_str()),
+                (e.event == EventKind::VerifyFailed).then_some(Color::Red),
+                color,
+            ),
+            Cell::new(e.token_id.as_deref().unwrap_or("-")),
+            Cell::new(e.name.as_deref().unwrap_or("-")),
+            Cell::new(&e.actor),
+            Cell::new(e.reason.as_deref().unwrap_or_default()),
         ]);
     }
     write_table(w, t)
@@ -201,6 +222,21 @@ pub fn verdict_line(w: &mut impl Write, v: &Verdict) -> Result<()> {
         writeln!(w, "invalid ({}){who}", v.reason.as_str())?;
     }
     Ok(())
+}
+
+/// Colour for a terminal; plain when piped or under `NO_COLOR` (the caller decides `color`).
+fn paint(cell: Cell, fg: Option<Color>, color: bool) -> Cell {
+    match fg {
+        Some(c) if color => cell.fg(c),
+        _ => cell,
+    }
+}
+
+fn status_color(status: Status) -> Option<Color> {
+    Some(match status {
+        Status::Active => Color::Green,
+        Status::Revoked => Color::Red,
+    })
 }
 
 fn relative_or_never(at: Option<Timestamp>, now: Timestamp) -> String {

@@ -99,6 +99,7 @@ pub enum EventKind {
     PassphraseChanged,
     VaultExported,
     VaultImported,
+    Imported,
 }
 
 impl EventKind {
@@ -113,6 +114,7 @@ impl EventKind {
             EventKind::PassphraseChanged => "passphrase_changed",
             EventKind::VaultExported => "vault_exported",
             EventKind::VaultImported => "vault_imported",
+            EventKind::Imported => "imported",
         }
     }
 }

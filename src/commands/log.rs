@@ -23,7 +23,7 @@ pub fn run(ctx: &Context, args: LogArgs, out: &mut impl Write) -> Result<Outcome
     } else if events.is_empty() {
         eprintln!("No events.");
     } else {
-        output::events_table(out, &events, Timestamp::now())?;
+        output::events_table(out, &events, Timestamp::now(), ctx.color)?;
     }
     Ok(Outcome::Success)
 }

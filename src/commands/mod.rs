@@ -3,12 +3,13 @@
 
 mod create;
 mod log;
+mod records;
 mod revoke;
 mod show;
 mod vault;
 mod verify;
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -29,6 +30,8 @@ pub struct Context {
     pub store_dir: PathBuf,
     pub wait: Duration,
     pub json: bool,
+    /// Colour tables: stdout is a terminal and `NO_COLOR` is unset or empty (no-color.org).
+    pub color: bool,
 }
 
 impl Context {
@@ -47,6 +50,8 @@ pub fn run(cli: Cli, out: &mut impl Write) -> Result<Outcome> {
         store_dir,
         wait: cli.wait,
         json: cli.json,
+        color: std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
     };
     match cli.command {
         Command::Create(args) => create::run(&ctx, args, out),
@@ -55,7 +60,23 @@ pub fn run(cli: Cli, out: &mut impl Write) -> Result<Outcome> {
         Command::Revoke(args) => revoke::run(&ctx, args, out),
         Command::Verify(args) => verify::run(&ctx, args, out),
         Command::Log(args) => log::run(&ctx, args, out),
+        Command::Export => records::export(&ctx, out),
+        Command::Import(args) => records::import(
+            &ctx,
+            records::ImportArgs {
+                file: &args.file,
+                any_format: args.any_format,
+                skip_existing: args.skip_existing,
+            },
+            out,
+        ),
         Command::Vault(command) => vault::run(&ctx, command, out),
+        Command::Generate { out_dir } => {
+            for path in crate::generate::write_all(&out_dir)? {
+                eprintln!("wrote {}", out_dir.join(path).display());
+            }
+            Ok(Outcome::Success)
+        }
         Command::DebugPanic => panic!("debug-panic was asked for"),
     }
 }

@@ -30,7 +30,7 @@ pub fn list(ctx: &Context, args: ListArgs, out: &mut impl Write) -> Result<Outco
             if args.all { "" } else { "active " }
         );
     } else {
-        output::records_table(out, &records, &kept, Timestamp::now())?;
+        output::records_table(out, &records, &kept, Timestamp::now(), ctx.color)?;
     }
     Ok(Outcome::Success)
 }
@@ -43,7 +43,7 @@ pub fn show(ctx: &Context, args: ShowArgs, out: &mut impl Write) -> Result<Outco
     if ctx.json {
         output::json(out, &RecordView::new(&record, kept))?;
     } else {
-        output::record_detail(out, &record, kept, Timestamp::now())?;
+        output::record_detail(out, &record, kept, Timestamp::now(), ctx.color)?;
     }
     Ok(Outcome::Success)
 }

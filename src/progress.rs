@@ -1,0 +1,26 @@
+//! Progress bars for long work (import, export): the only module that uses indicatif. They draw
+//! on stderr when it is a terminal and are silent otherwise, so pipes and logs stay clean.
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+pub struct Progress(ProgressBar);
+
+impl Progress {
+    /// A bar for `len` steps of `what` ("importing"); hidden unless stderr is a terminal.
+    pub fn new(len: u64, what: &'static str) -> Progress {
+        let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+        let style = ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} ({eta} left)")
+            .expect("a valid template");
+        bar.set_style(style);
+        bar.set_message(what);
+        Progress(bar)
+    }
+
+    pub fn set(&self, done: u64) {
+        self.0.set_position(done);
+    }
+
+    pub fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}

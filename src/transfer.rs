@@ -1,0 +1,259 @@
+//! Token records in and out as NDJSON, for moving tokens between stores and systems: checks one
+//! incoming line at a time, before anything reaches the store. Pure functions only.
+//!
+//! An exported line is the stored record as it is (every field, including ones a later build
+//! adds), so `export | import` round-trips field for field. An incoming line needs a `name`
+//! and either a plaintext `token` (hashed here; never stored) or a `sha256`; every other field
+//! `export` writes is optional and kept.
+
+use jiff::Timestamp;
+use serde_json::{Map, Value};
+
+use crate::record::{RECORD_VERSION, Record, Status, clean_name, clean_note};
+use crate::store::looks_like_id;
+use crate::token::{Token, TokenHash};
+
+/// Fields a line may carry besides unknown ones from a newer build, which are kept as they are.
+const KNOWN: &[&str] = &[
+    "v",
+    "id",
+    "seq",
+    "name",
+    "note",
+    "sha256",
+    "token",
+    "hint",
+    "created_at",
+    "created_by",
+    "status",
+    "revoked_at",
+    "last_used_at",
+    "use_count",
+];
+
+/// How lenient to be with plaintext tokens.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ImportRules {
+    /// Accept plaintext tokens that are not of our `vbx_` format (another system's tokens).
+    pub any_format: bool,
+}
+
+/// One incoming line turned into a record. `id` is `None` when the line had none: the store
+/// gives it one. The error is a sentence naming the field at fault.
+pub fn parse_line(
+    text: &str,
+    rules: ImportRules,
+    now: Timestamp,
+    actor: &str,
+) -> Result<(Option<String>, Record), String> {
+    let mut obj: Map<String, Value> = match serde_json::from_str(text) {
+        Ok(Value::Object(obj)) => obj,
+        Ok(_) => return Err("not a JSON object".into()),
+        Err(e) => return Err(format!("not JSON ({e})")),
+    };
+    let v = take_u64(&mut obj, "v")?.unwrap_or(u64::from(RECORD_VERSION));
+    if v > u64::from(RECORD_VERSION) {
+        return Err(format!(
+            "record format {v} is newer than this build's ({RECORD_VERSION}): upgrade vbx-tokens"
+        ));
+    }
+    let name = clean_name(&take_str(&mut obj, "name")?.ok_or("`name` is missing")?)
+        .map_err(|e| e.to_string())?;
+    let id = take_str(&mut obj, "id")?;
+    if let Some(id) = &id
+        && !looks_like_id(id)
+    {
+        return Err(format!(
+            "`id` {id:?} is not a vbx-tokens id (tok_ and 8 of 0-9a-z); leave it out to get a new one"
+        ));
+    }
+    let token = take_str(&mut obj, "token")?;
+    let sha256 = take_str(&mut obj, "sha256")?;
+    let (hash, token_hint) = match (&token, &sha256) {
+        (Some(t), _) => {
+            let (hash, hint) = hash_plaintext(t, rules)?;
+            if let Some(given) = &sha256
+                && TokenHash::from_hex(given) != Some(hash)
+            {
+                return Err("`token` and `sha256` disagree".into());
+            }
+            (hash, Some(hint))
+        }
+        (None, Some(hex)) => (
+            TokenHash::from_hex(hex).ok_or("`sha256` is not 64 hex digits")?,
+            None,
+        ),
+        (None, None) => return Err("give either `token` or `sha256`".into()),
+    };
+    let note = match take_str(&mut obj, "note")? {
+        Some(n) => clean_note(&n).map_err(|e| e.to_string())?,
+        None => None,
+    };
+    let status = match take_str(&mut obj, "status")?.as_deref() {
+        None | Some("active") => Status::Active,
+        Some("revoked") => Status::Revoked,
+        Some(other) => return Err(format!("`status` {other:?} is neither active nor revoked")),
+    };
+    let revoked_at = take_time(&mut obj, "revoked_at")?;
+    let record = Record {
+        v: RECORD_VERSION,
+        id: id.clone().unwrap_or_default(),
+        seq: take_u64(&mut obj, "seq")?.unwrap_or(0),
+        name,
+        note,
+        sha256: hash.to_hex(),
+        hint: match (token_hint, take_str(&mut obj, "hint")?) {
+            (Some(hint), _) => hint,
+            (None, Some(hint)) => hint.chars().take(16).collect(),
+            (None, None) => "-".into(),
+        },
+        created_at: take_time(&mut obj, "created_at")?.unwrap_or(now),
+        created_by: take_str(&mut obj, "created_by")?.unwrap_or_else(|| actor.to_owned()),
+        revoked_at: match status {
+            Status::Revoked => revoked_at.or(Some(now)),
+            Status::Active => None,
+        },
+        status,
+        last_used_at: take_time(&mut obj, "last_used_at")?,
+        use_count: take_u64(&mut obj, "use_count")?.unwrap_or(0),
+        extra: obj,
+    };
+    debug_assert!(KNOWN.iter().all(|k| !record.extra.contains_key(*k)));
+    Ok((id, record))
+}
+
+/// Hashes a plaintext token from the line, checking our format unless told not to. Returns the
+/// hash and the hint to show.
+fn hash_plaintext(token: &str, rules: ImportRules) -> Result<(TokenHash, String), String> {
+    match Token::parse(token) {
+        Ok(t) => Ok((t.hash(), t.hint())),
+        Err(_) if rules.any_format => {
+            if token.is_empty() || token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err("`token` is empty or holds blanks or control characters".into());
+            }
+            Ok((
+                TokenHash::of(token),
+                token.chars().take(4).collect::<String>() + "…",
+            ))
+        }
+        Err(e) => Err(format!(
+            "`token` is not a vbx-tokens token ({e}); pass --any-format to accept another system's tokens"
+        )),
+    }
+}
+
+fn take_str(obj: &mut Map<String, Value>, key: &str) -> Result<Option<String>, String> {
+    match obj.remove(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(format!("`{key}` must be a string")),
+    }
+}
+
+fn take_u64(obj: &mut Map<String, Value>, key: &str) -> Result<Option<u64>, String> {
+    match obj.remove(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .as_u64()
+            .map(Some)
+            .ok_or_else(|| format!("`{key}` must be a whole number")),
+    }
+}
+
+fn take_time(obj: &mut Map<String, Value>, key: &str) -> Result<Option<Timestamp>, String> {
+    match take_str(obj, key)? {
+        None => Ok(None),
+        Some(s) => s
+            .parse::<Timestamp>()
+            .map(Some)
+            .map_err(|_| format!("`{key}` {s:?} is not an RFC 3339 time")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> Timestamp {
+        Timestamp::from_second(1_800_000_000).expect("in range")
+    }
+
+    fn parse(line: &str) -> Result<(Option<String>, Record), String> {
+        parse_line(line, ImportRules::default(), now(), "me")
+    }
+
+    #[test]
+    fn a_plaintext_token_is_hashed_and_defaults_fill_in() {
+        let t = Token::generate();
+        let (id, r) = parse(&format!(r#"{{"name":" n ","token":"{}"}}"#, t.expose())).expect("ok");
+        assert_eq!(id, None);
+        assert_eq!(r.name, "n");
+        assert_eq!(r.sha256, t.hash().to_hex());
+        assert_eq!(r.hint, t.hint());
+        assert_eq!(r.status, Status::Active);
+        assert_eq!(r.created_at, now());
+        assert_eq!(r.created_by, "me");
+        assert!(r.extra.is_empty());
+        assert!(
+            !serde_json::to_string(&r)
+                .expect("json")
+                .contains(t.expose())
+        );
+    }
+
+    #[test]
+    fn an_exported_record_round_trips() {
+        let line = r#"{"v":1,"id":"tok_abcd1234","seq":7,"name":"n","note":"x","sha256":"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad","hint":"vbx_AAAA","created_at":"2026-01-01T00:00:00Z","created_by":"u","status":"revoked","revoked_at":"2026-02-01T00:00:00Z","last_used_at":"2026-01-15T00:00:00Z","use_count":3,"expires_at":"2027-01-01T00:00:00Z"}"#;
+        let (id, r) = parse(line).expect("ok");
+        assert_eq!(id.as_deref(), Some("tok_abcd1234"));
+        let back: Value = serde_json::to_value(&r).expect("json");
+        let orig: Value = serde_json::from_str(line).expect("json");
+        assert_eq!(back, orig);
+    }
+
+    #[test]
+    fn bad_lines_say_what_is_wrong() {
+        let sha = "a".repeat(64);
+        for (line, needle) in [
+            ("nope", "not JSON"),
+            ("[1]", "not a JSON object"),
+            (r#"{"token":"x"}"#, "`name`"),
+            (r#"{"name":"n"}"#, "`token` or `sha256`"),
+            (r#"{"name":"n","token":"abc"}"#, "--any-format"),
+            (r#"{"name":"n","sha256":"zz"}"#, "64 hex"),
+            (
+                &format!(r#"{{"name":"n","sha256":"{sha}","status":"gone"}}"#),
+                "`status`",
+            ),
+            (
+                &format!(r#"{{"name":"n","sha256":"{sha}","id":"x"}}"#),
+                "`id`",
+            ),
+            (
+                &format!(r#"{{"name":"n","sha256":"{sha}","use_count":-1}}"#),
+                "`use_count`",
+            ),
+            (
+                &format!(r#"{{"name":"n","sha256":"{sha}","created_at":"yesterday"}}"#),
+                "`created_at`",
+            ),
+            (
+                &format!(r#"{{"name":"n","sha256":"{sha}","v":9}}"#),
+                "newer",
+            ),
+            (&format!(r#"{{"name":"","sha256":"{sha}"}}"#), "empty"),
+        ] {
+            let err = parse(line).expect_err(line);
+            assert!(err.contains(needle), "{line}: {err}");
+        }
+    }
+
+    #[test]
+    fn any_format_accepts_foreign_tokens() {
+        let rules = ImportRules { any_format: true };
+        let (_, r) =
+            parse_line(r#"{"name":"n","token":"sk_live_123"}"#, rules, now(), "me").expect("ok");
+        assert_eq!(r.sha256, TokenHash::of("sk_live_123").to_hex());
+        assert!(parse_line(r#"{"name":"n","token":"a b"}"#, rules, now(), "me").is_err());
+    }
+}
