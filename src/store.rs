@@ -122,6 +122,8 @@ pub struct Incoming {
     pub record: Record,
     /// The line gave an id, which is kept; otherwise the store assigns one.
     pub keeps_id: bool,
+    /// The line gave its creation order (`seq`, from an export), which is kept.
+    pub keeps_seq: bool,
 }
 
 /// What an import did: how many records went in, and which lines were skipped as existing.
@@ -720,7 +722,9 @@ impl Store {
                     }
                 };
             }
-            record.seq = self.db.generate_id().map_err(|e| self.damaged(e))?;
+            if !item.keeps_seq {
+                record.seq = self.db.generate_id().map_err(|e| self.damaged(e))?;
+            }
             ids.insert(record.id.clone());
             hashes.insert(hash);
             if record.is_active() {

@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use serde_json::{Map, Value};
 
 use crate::record::{RECORD_VERSION, Record, Status, clean_name, clean_note};
-use crate::store::looks_like_id;
+use crate::store::{Incoming, looks_like_id};
 use crate::token::{Token, TokenHash};
 
 /// Fields a line may carry besides unknown ones from a newer build, which are kept as they are.
@@ -38,14 +38,15 @@ pub struct ImportRules {
     pub any_format: bool,
 }
 
-/// One incoming line turned into a record. `id` is `None` when the line had none: the store
-/// gives it one. The error is a sentence naming the field at fault.
+/// Line `line` of the input turned into a record to import. An id or creation order the line
+/// does not give is the store's to assign. The error is a sentence naming the field at fault.
 pub fn parse_line(
+    line: usize,
     text: &str,
     rules: ImportRules,
     now: Timestamp,
     actor: &str,
-) -> Result<(Option<String>, Record), String> {
+) -> Result<Incoming, String> {
     let mut obj: Map<String, Value> = match serde_json::from_str(text) {
         Ok(Value::Object(obj)) => obj,
         Ok(_) => return Err("not a JSON object".into()),
@@ -95,10 +96,11 @@ pub fn parse_line(
         Some(other) => return Err(format!("`status` {other:?} is neither active nor revoked")),
     };
     let revoked_at = take_time(&mut obj, "revoked_at")?;
+    let seq = take_u64(&mut obj, "seq")?;
     let record = Record {
         v: RECORD_VERSION,
         id: id.clone().unwrap_or_default(),
-        seq: take_u64(&mut obj, "seq")?.unwrap_or(0),
+        seq: seq.unwrap_or(0),
         name,
         note,
         sha256: hash.to_hex(),
@@ -119,7 +121,12 @@ pub fn parse_line(
         extra: obj,
     };
     debug_assert!(KNOWN.iter().all(|k| !record.extra.contains_key(*k)));
-    Ok((id, record))
+    Ok(Incoming {
+        line,
+        keeps_id: id.is_some(),
+        keeps_seq: seq.is_some(),
+        record,
+    })
 }
 
 /// Hashes a plaintext token from the line, checking our format unless told not to. Returns the
@@ -178,15 +185,16 @@ mod tests {
         Timestamp::from_second(1_800_000_000).expect("in range")
     }
 
-    fn parse(line: &str) -> Result<(Option<String>, Record), String> {
-        parse_line(line, ImportRules::default(), now(), "me")
+    fn parse(line: &str) -> Result<Incoming, String> {
+        parse_line(1, line, ImportRules::default(), now(), "me")
     }
 
     #[test]
     fn a_plaintext_token_is_hashed_and_defaults_fill_in() {
         let t = Token::generate();
-        let (id, r) = parse(&format!(r#"{{"name":" n ","token":"{}"}}"#, t.expose())).expect("ok");
-        assert_eq!(id, None);
+        let item = parse(&format!(r#"{{"name":" n ","token":"{}"}}"#, t.expose())).expect("ok");
+        assert!(!item.keeps_id && !item.keeps_seq);
+        let r = item.record;
         assert_eq!(r.name, "n");
         assert_eq!(r.sha256, t.hash().to_hex());
         assert_eq!(r.hint, t.hint());
@@ -204,8 +212,9 @@ mod tests {
     #[test]
     fn an_exported_record_round_trips() {
         let line = r#"{"v":1,"id":"tok_abcd1234","seq":7,"name":"n","note":"x","sha256":"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad","hint":"vbx_AAAA","created_at":"2026-01-01T00:00:00Z","created_by":"u","status":"revoked","revoked_at":"2026-02-01T00:00:00Z","last_used_at":"2026-01-15T00:00:00Z","use_count":3,"expires_at":"2027-01-01T00:00:00Z"}"#;
-        let (id, r) = parse(line).expect("ok");
-        assert_eq!(id.as_deref(), Some("tok_abcd1234"));
+        let item = parse(line).expect("ok");
+        assert!(item.keeps_id && item.keeps_seq);
+        let r = item.record;
         let back: Value = serde_json::to_value(&r).expect("json");
         let orig: Value = serde_json::from_str(line).expect("json");
         assert_eq!(back, orig);
@@ -254,6 +263,6 @@ mod tests {
         let (_, r) =
             parse_line(r#"{"name":"n","token":"sk_live_123"}"#, rules, now(), "me").expect("ok");
         assert_eq!(r.sha256, TokenHash::of("sk_live_123").to_hex());
-        assert!(parse_line(r#"{"name":"n","token":"a b"}"#, rules, now(), "me").is_err());
+        assert!(parse_line(1, r#"{"name":"n","token":"a b"}"#, rules, now(), "me").is_err());
     }
 }

@@ -10,7 +10,7 @@ use super::{Context, Outcome};
 use crate::error::{Error, Result};
 use crate::output;
 use crate::progress::Progress;
-use crate::store::{BULK_CACHE_BYTES, Incoming, OpenMode, Store, current_user};
+use crate::store::{BULK_CACHE_BYTES, OpenMode, Store, current_user};
 use crate::transfer::{self, ImportRules};
 
 /// Every record, one JSON line each, with every field (the SHA-256 too, never a token).
@@ -51,17 +51,14 @@ pub fn import(ctx: &Context, args: ImportArgs<'_>, out: &mut impl Write) -> Resu
         }
         let fail =
             |why: String| Error::Usage(format!("line {line_no}: {why}; nothing was imported"));
-        let (id, record) = transfer::parse_line(line, rules, now, &actor).map_err(fail)?;
-        if let Some(id) = &id
-            && !ids.insert(id.clone())
-        {
-            return Err(fail(format!("the id {id} appears twice in the input")));
+        let item = transfer::parse_line(line_no, line, rules, now, &actor).map_err(fail)?;
+        if item.keeps_id && !ids.insert(item.record.id.clone()) {
+            return Err(fail(format!(
+                "the id {} appears twice in the input",
+                item.record.id
+            )));
         }
-        incoming.push(Incoming {
-            line: line_no,
-            record,
-            keeps_id: id.is_some(),
-        });
+        incoming.push(item);
     }
     if incoming.is_empty() {
         return Err(Error::Usage(format!(

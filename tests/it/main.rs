@@ -7,4 +7,6 @@ mod errors;
 mod export_format;
 mod lifecycle;
 mod secrets;
+mod terminal;
+mod transfer;
 mod vault;

@@ -1,0 +1,327 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[vbx-tokens] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'vbx-tokens'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'vbx-tokens'= {
+            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --wait 'How long to wait for another process to release the store, in seconds'
+            cand --json 'Print JSON on stdout instead of text'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand create 'Make a new token and show it once'
+            cand list 'List tokens (active ones unless --all)'
+            cand show 'Show one token''s record'
+            cand revoke 'Revoke a token: invalid at once, and it cannot be undone'
+            cand verify 'Check a token read from $VBX_TOKEN or stdin: exit 0 if valid, 1 if not'
+            cand log 'Read the audit log (oldest first)'
+            cand export 'Print every token record as NDJSON (one JSON object a line), never a token'
+            cand import 'Add token records from NDJSON (a file, or - for stdin): all or nothing'
+            cand vault 'Keep chosen tokens encrypted under a passphrase, to reveal them later'
+            cand generate 'Write the shell completions and man pages under DIR (completions/, man/)'
+            cand debug-panic 'Panics on purpose, so the tests can check a bug is reported in one line with exit 7'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'vbx-tokens;create'= {
+            cand --name 'A name for the token, unique among active tokens (asked for in a terminal)'
+            cand --note 'A free-text note, such as what the token is for'
+            cand --passphrase-file 'Read the vault passphrase from this file (only a trailing newline is stripped)'
+            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --wait 'How long to wait for another process to release the store, in seconds'
+            cand -q 'Print the token alone, with no message'
+            cand --quiet 'Print the token alone, with no message'
+            cand --keep 'Also keep the token in the vault, encrypted, so `vault reveal` can show it again'
+            cand --json 'Print JSON on stdout instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vbx-tokens;list'= {
+            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --wait 'How long to wait for another process to release the store, in seconds'
+            cand --all 'Include revoked tokens'
+            cand --json 'Print JSON on stdout instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vbx-tokens;show'= {
+            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --wait 'How long to wait for another process to release the store, in seconds'
+            cand --json 'Print JSON on stdout instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vbx-tokens;revoke'= {
+            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --wait 'How long to wait for another process to release the store, in seconds'
+            cand -y 'Don''t ask for confirmation (needed when stdin is not a terminal)'
+            cand --yes 'Don''t ask for confirmation (needed when stdin is not a terminal)'
+            cand --json 'Print JSON on stdout instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vbx-tokens;verify'= {
+            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --wait 'How long to wait for another process to release the store, in seconds'
+            cand --no-touch 'Don''t count this as a use (leave last_used_at and use_count alone)'
+            cand --batch 'Read one token per line from stdin and print one JSON line per token (NDJSON); exit 0 only if all are valid'
+            cand --json 'Print JSON on stdout instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vbx-tokens;log'= {
+            cand --limit 'Show only the last N events'
+            cand --token 'Show only the events of this token (id or name)'
+            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --wait 'How long to wait for another process to release the store, in seconds'
+            cand --json 'Print JSON on stdout instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vbx-tokens;export'= {
+            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --wait 'How long to wait for another process to release the store, in seconds'
+            cand --json 'Print JSON on stdout instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vbx-tokens;import'= {
+            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --wait 'How long to wait for another process to release the store, in seconds'
+            cand --any-format 'Accept plaintext tokens that are not in the vbx_ format (another system''s tokens)'
+            cand --skip-existing 'Leave out records whose id, token or active name already exists, instead of refusing'
+            cand --json 'Print JSON on stdout instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vbx-tokens;vault'= {
+            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --wait 'How long to wait for another process to release the store, in seconds'
+            cand --json 'Print JSON on stdout instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand init 'Create the vault and set its passphrase'
+            cand reveal 'Print a kept token alone on stdout'
+            cand status 'Say whether there is a vault, its KDF parameters and how many secrets it keeps'
+            cand passwd 'Change the passphrase (the kept secrets are not re-encrypted)'
+            cand forget 'Erase one token''s kept secret (the token stays valid)'
+            cand export 'Write the encrypted vault (never plaintext) to FILE, or stdout with -'
+            cand import 'Bring kept secrets in from an export, for tokens this store has'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'vbx-tokens;vault;init'= {
+            cand --kdf-memory-mib 'Argon2id memory in MiB (at least 8) [default: 64, or the vault''s current value]'
+            cand --kdf-iterations 'Argon2id iterations (at least 1) [default: 3, or the vault''s current value]'
+            cand --kdf-parallelism 'Argon2id lanes [default: 4, or the vault''s current value]'
+            cand --passphrase-file 'Read the vault passphrase from this file (only a trailing newline is stripped)'
+            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --wait 'How long to wait for another process to release the store, in seconds'
+            cand --json 'Print JSON on stdout instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vbx-tokens;vault;reveal'= {
+            cand --passphrase-file 'Read the vault passphrase from this file (only a trailing newline is stripped)'
+            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --wait 'How long to wait for another process to release the store, in seconds'
+            cand --json 'Print JSON on stdout instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vbx-tokens;vault;status'= {
+            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --wait 'How long to wait for another process to release the store, in seconds'
+            cand --json 'Print JSON on stdout instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vbx-tokens;vault;passwd'= {
+            cand --new-passphrase-file 'Read the new passphrase from this file instead of asking twice'
+            cand --kdf-memory-mib 'Argon2id memory in MiB (at least 8) [default: 64, or the vault''s current value]'
+            cand --kdf-iterations 'Argon2id iterations (at least 1) [default: 3, or the vault''s current value]'
+            cand --kdf-parallelism 'Argon2id lanes [default: 4, or the vault''s current value]'
+            cand --passphrase-file 'Read the vault passphrase from this file (only a trailing newline is stripped)'
+            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --wait 'How long to wait for another process to release the store, in seconds'
+            cand --json 'Print JSON on stdout instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vbx-tokens;vault;forget'= {
+            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --wait 'How long to wait for another process to release the store, in seconds'
+            cand --json 'Print JSON on stdout instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vbx-tokens;vault;export'= {
+            cand --passphrase-file 'Read the vault passphrase from this file (only a trailing newline is stripped)'
+            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --wait 'How long to wait for another process to release the store, in seconds'
+            cand --json 'Print JSON on stdout instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vbx-tokens;vault;import'= {
+            cand --from-passphrase-file 'Read the file''s passphrase from this file'
+            cand --passphrase-file 'Read the vault passphrase from this file (only a trailing newline is stripped)'
+            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --wait 'How long to wait for another process to release the store, in seconds'
+            cand --json 'Print JSON on stdout instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vbx-tokens;vault;help'= {
+            cand init 'Create the vault and set its passphrase'
+            cand reveal 'Print a kept token alone on stdout'
+            cand status 'Say whether there is a vault, its KDF parameters and how many secrets it keeps'
+            cand passwd 'Change the passphrase (the kept secrets are not re-encrypted)'
+            cand forget 'Erase one token''s kept secret (the token stays valid)'
+            cand export 'Write the encrypted vault (never plaintext) to FILE, or stdout with -'
+            cand import 'Bring kept secrets in from an export, for tokens this store has'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'vbx-tokens;vault;help;init'= {
+        }
+        &'vbx-tokens;vault;help;reveal'= {
+        }
+        &'vbx-tokens;vault;help;status'= {
+        }
+        &'vbx-tokens;vault;help;passwd'= {
+        }
+        &'vbx-tokens;vault;help;forget'= {
+        }
+        &'vbx-tokens;vault;help;export'= {
+        }
+        &'vbx-tokens;vault;help;import'= {
+        }
+        &'vbx-tokens;vault;help;help'= {
+        }
+        &'vbx-tokens;generate'= {
+            cand --out-dir 'Where to write: the repository root keeps them in completions/ and man/'
+            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --wait 'How long to wait for another process to release the store, in seconds'
+            cand --json 'Print JSON on stdout instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vbx-tokens;debug-panic'= {
+            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --wait 'How long to wait for another process to release the store, in seconds'
+            cand --json 'Print JSON on stdout instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vbx-tokens;help'= {
+            cand create 'Make a new token and show it once'
+            cand list 'List tokens (active ones unless --all)'
+            cand show 'Show one token''s record'
+            cand revoke 'Revoke a token: invalid at once, and it cannot be undone'
+            cand verify 'Check a token read from $VBX_TOKEN or stdin: exit 0 if valid, 1 if not'
+            cand log 'Read the audit log (oldest first)'
+            cand export 'Print every token record as NDJSON (one JSON object a line), never a token'
+            cand import 'Add token records from NDJSON (a file, or - for stdin): all or nothing'
+            cand vault 'Keep chosen tokens encrypted under a passphrase, to reveal them later'
+            cand generate 'Write the shell completions and man pages under DIR (completions/, man/)'
+            cand debug-panic 'Panics on purpose, so the tests can check a bug is reported in one line with exit 7'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'vbx-tokens;help;create'= {
+        }
+        &'vbx-tokens;help;list'= {
+        }
+        &'vbx-tokens;help;show'= {
+        }
+        &'vbx-tokens;help;revoke'= {
+        }
+        &'vbx-tokens;help;verify'= {
+        }
+        &'vbx-tokens;help;log'= {
+        }
+        &'vbx-tokens;help;export'= {
+        }
+        &'vbx-tokens;help;import'= {
+        }
+        &'vbx-tokens;help;vault'= {
+            cand init 'Create the vault and set its passphrase'
+            cand reveal 'Print a kept token alone on stdout'
+            cand status 'Say whether there is a vault, its KDF parameters and how many secrets it keeps'
+            cand passwd 'Change the passphrase (the kept secrets are not re-encrypted)'
+            cand forget 'Erase one token''s kept secret (the token stays valid)'
+            cand export 'Write the encrypted vault (never plaintext) to FILE, or stdout with -'
+            cand import 'Bring kept secrets in from an export, for tokens this store has'
+        }
+        &'vbx-tokens;help;vault;init'= {
+        }
+        &'vbx-tokens;help;vault;reveal'= {
+        }
+        &'vbx-tokens;help;vault;status'= {
+        }
+        &'vbx-tokens;help;vault;passwd'= {
+        }
+        &'vbx-tokens;help;vault;forget'= {
+        }
+        &'vbx-tokens;help;vault;export'= {
+        }
+        &'vbx-tokens;help;vault;import'= {
+        }
+        &'vbx-tokens;help;generate'= {
+        }
+        &'vbx-tokens;help;debug-panic'= {
+        }
+        &'vbx-tokens;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

@@ -1,0 +1,192 @@
+//! The terminal: colour only for a person, never in a pipe, under NO_COLOR or in JSON; the
+//! generated completions and man pages match the binary and load.
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use crate::common::*;
+
+const ESC: u8 = 0x1b;
+
+fn has_escape(bytes: &[u8]) -> bool {
+    bytes.contains(&ESC)
+}
+
+/// Runs a shell line under a pseudo-terminal (`script`), so stdout is a terminal.
+fn in_a_terminal(env: &Env, line: &str, no_color: bool) -> Vec<u8> {
+    let mut cmd = Command::new("script");
+    cmd.args(["-qec", line, "/dev/null"])
+        .env("VBX_TOKENS_HOME", env.store())
+        .env("BIN", BIN)
+        .env("COLUMNS", "200")
+        .env_remove("NO_COLOR");
+    if no_color {
+        cmd.env("NO_COLOR", "1");
+    }
+    let out = cmd.output().expect("script from util-linux");
+    assert!(out.status.success(), "{}", stderr(&out));
+    out.stdout
+}
+
+fn require(tool: &str) -> bool {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        // .ci/run installs these; a developer without them is told, CI is failed.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{tool} is missing in CI: .ci/run should install it"
+        );
+        eprintln!("skipping: {tool} is not installed");
+    }
+    found
+}
+
+#[test]
+fn piped_and_json_output_is_never_coloured() {
+    let env = Env::new();
+    env.create("a");
+    env.create("b");
+    env.cmd().args(["revoke", "b", "--yes"]).assert().success();
+    env.verify("junk", &[]);
+    for args in [
+        &["list", "--all"][..],
+        &["show", "a"],
+        &["log"],
+        &["list", "--json"],
+        &["log", "--json"],
+        &["export"],
+        &["vault", "status"],
+    ] {
+        let out = env.run(args);
+        assert_eq!(code(&out), 0);
+        assert!(
+            !has_escape(&out.stdout),
+            "{args:?} printed an escape into a pipe"
+        );
+        assert!(
+            !has_escape(&out.stderr),
+            "{args:?} printed an escape on stderr"
+        );
+    }
+}
+
+#[test]
+fn a_terminal_gets_colour_unless_no_color() {
+    if !require("script") {
+        return;
+    }
+    let env = Env::new();
+    env.create("a");
+    let coloured = in_a_terminal(&env, r#""$BIN" list"#, false);
+    assert!(
+        has_escape(&coloured),
+        "{}",
+        String::from_utf8_lossy(&coloured)
+    );
+    assert!(!has_escape(&in_a_terminal(&env, r#""$BIN" list"#, true)));
+    assert!(!has_escape(&in_a_terminal(
+        &env,
+        r#""$BIN" list --json"#,
+        false
+    )));
+}
+
+#[test]
+fn generated_files_match_the_binary() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = Command::new(BIN)
+        .args(["generate", "--out-dir"])
+        .arg(tmp.path())
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut stale = Vec::new();
+    for dir in ["completions", "man"] {
+        let fresh: Vec<_> = files_under(&tmp.path().join(dir));
+        let committed: Vec<_> = files_under(&root.join(dir));
+        for f in &fresh {
+            let rel = f.strip_prefix(tmp.path()).expect("under tmp");
+            if fs::read(root.join(rel)).ok().as_deref() != Some(&fs::read(f).expect("read")[..]) {
+                stale.push(rel.display().to_string());
+            }
+        }
+        for f in &committed {
+            let rel = f.strip_prefix(root).expect("under root");
+            if !tmp.path().join(rel).exists() {
+                stale.push(format!("{} (no longer generated)", rel.display()));
+            }
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "completions/man are out of date: {stale:?}; run `cargo run -- generate --out-dir .` and commit"
+    );
+}
+
+#[test]
+fn completions_load_in_their_shells() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("completions");
+    let bash = Command::new("bash")
+        .args(["-c", "source \"$1\" && complete -p vbx-tokens", "-"])
+        .arg(dir.join("vbx-tokens.bash"))
+        .output()
+        .expect("bash");
+    assert!(bash.status.success(), "{}", stderr(&bash));
+    for (shell, file) in [("zsh", "_vbx-tokens"), ("fish", "vbx-tokens.fish")] {
+        if require(shell) {
+            let out = Command::new(shell)
+                .arg("-n")
+                .arg(dir.join(file))
+                .output()
+                .expect(shell);
+            assert!(
+                out.status.success() && out.stderr.is_empty(),
+                "{shell}: {}",
+                stderr(&out)
+            );
+        }
+    }
+}
+
+#[test]
+fn man_pages_render_without_warnings_and_have_every_section() {
+    if !require("man") {
+        return;
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("man");
+    let pages = files_under(&dir);
+    assert!(pages.len() >= 10, "{pages:?}");
+    for page in pages {
+        let text = fs::read_to_string(&page).expect("read");
+        for section in ["EXIT STATUS", "ENVIRONMENT", "FILES"] {
+            assert!(
+                text.contains(&format!(".SH \"{section}\""))
+                    || text.contains(&format!(".SH {section}")),
+                "{} lacks {section}",
+                page.display()
+            );
+        }
+        let out = Command::new("man")
+            .args(["--warnings", "-E", "UTF-8", "-l"])
+            .arg(&page)
+            .env("MANWIDTH", "80")
+            .env("MANPAGER", "cat")
+            .output()
+            .expect("man");
+        assert!(out.status.success(), "{}", page.display());
+        assert!(
+            out.stderr.is_empty(),
+            "{}: {}",
+            page.display(),
+            stderr(&out)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("EXIT STATUS"));
+    }
+    let root = fs::read_to_string(dir.join("vbx-tokens.1")).expect("root page");
+    assert!(root.contains("EXAMPLES"));
+}

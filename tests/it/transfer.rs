@@ -1,0 +1,237 @@
+//! `export` and `import`: records move between stores field for field, and a bad line changes
+//! nothing.
+
+use std::fs;
+
+use serde_json::Value;
+
+use crate::common::*;
+
+fn lines(bytes: &[u8]) -> Vec<Value> {
+    String::from_utf8(bytes.to_vec())
+        .expect("utf-8")
+        .lines()
+        .map(|l| parse(l.as_bytes()))
+        .collect()
+}
+
+fn export(env: &Env) -> Vec<u8> {
+    let out = env.cmd().arg("export").assert().success();
+    out.get_output().stdout.clone()
+}
+
+#[test]
+fn export_then_import_into_an_empty_store_round_trips_every_field() {
+    let a = Env::new();
+    let keep = a.create("keep");
+    let used = a.create("used");
+    let gone = a.create("gone");
+    a.cmd()
+        .args(["create", "--name", "noted", "--note", "for the CRM", "-q"])
+        .assert()
+        .success();
+    a.verify(&used, &[]);
+    a.verify(&used, &[]);
+    a.cmd().args(["revoke", "gone", "--yes"]).assert().success();
+
+    let exported = export(&a);
+    let records = lines(&exported);
+    assert_eq!(records.len(), 4);
+    for r in &records {
+        let k = keys(r);
+        for field in [
+            "v",
+            "id",
+            "seq",
+            "name",
+            "note",
+            "sha256",
+            "hint",
+            "created_at",
+            "created_by",
+            "status",
+            "revoked_at",
+            "last_used_at",
+            "use_count",
+        ] {
+            assert!(k.contains(&field.to_owned()), "{field} missing from {r}");
+        }
+        assert!(!k.contains(&"token".to_owned()));
+    }
+    let text = String::from_utf8_lossy(&exported);
+    for t in [&keep, &used, &gone] {
+        assert!(!text.contains(&t[4..34]), "an export never holds a token");
+    }
+
+    let b = Env::new();
+    let file = b.tmp.path().join("records.ndjson");
+    fs::write(&file, &exported).expect("write");
+    let report = b.json(&["import", &file.to_string_lossy()]);
+    assert_eq!(report, serde_json::json!({"imported": 4, "skipped": 0}));
+    assert_eq!(export(&b), exported, "the same records, field for field");
+
+    assert_eq!(b.verify(&keep, &[]).0, 0);
+    assert_eq!(b.verify(&used, &[]).0, 0);
+    let (code, v) = b.verify(&gone, &[]);
+    assert_eq!((code, v["reason"].as_str()), (1, Some("revoked")));
+    assert_eq!(b.record("used")["use_count"], 3);
+    let events = b.json(&["log"]);
+    assert!(
+        events
+            .as_array()
+            .expect("array")
+            .iter()
+            .any(|e| e["event"] == "imported")
+    );
+}
+
+#[test]
+fn plaintext_tokens_are_hashed_on_the_way_in_and_read_from_stdin() {
+    let a = Env::new();
+    let t = a.create("source");
+    a.cmd()
+        .args(["revoke", "source", "--yes"])
+        .assert()
+        .success();
+    let b = Env::new();
+    let input = format!(
+        "{{\"name\": \"pos\", \"token\": \"{t}\", \"note\": \"till 1\"}}\n\n{{\"name\": \"legacy\", \"token\": \"sk_live_abc123\"}}\n"
+    );
+
+    // Another system's token needs --any-format.
+    let out = b
+        .cmd()
+        .args(["import", "-"])
+        .write_stdin(input.clone())
+        .output()
+        .expect("runs");
+    let err = assert_one_line_error(&out, 2);
+    assert!(
+        err.contains("line 3") && err.contains("--any-format"),
+        "{err}"
+    );
+    assert!(!b.store().exists(), "a refused import creates nothing");
+
+    b.cmd()
+        .args(["import", "-", "--any-format"])
+        .write_stdin(input)
+        .assert()
+        .success();
+    assert_eq!(b.verify(&t, &[]).0, 0);
+    let pos = b.record("pos");
+    assert_eq!(pos["hint"], &t[..8]);
+    assert_eq!(pos["note"], "till 1");
+    assert!(pos["id"].as_str().expect("id").starts_with("tok_"));
+    for f in files_under(&b.store()) {
+        let bytes = fs::read(&f).expect("read");
+        assert!(
+            !bytes.windows(30).any(|w| w == &t.as_bytes()[4..34]),
+            "{}",
+            f.display()
+        );
+        assert!(
+            !bytes.windows(14).any(|w| w == b"sk_live_abc123"),
+            "{}",
+            f.display()
+        );
+    }
+}
+
+#[test]
+fn one_bad_line_imports_nothing_and_is_named() {
+    let env = Env::new();
+    env.create("existing");
+    let good = |n: u32| format!("{{\"name\":\"n{n}\",\"sha256\":\"{:064x}\"}}", n);
+    let before = env.snapshot();
+    for (bad, needle) in [
+        ("{\"name\":\"x\"}".to_owned(), "`token` or `sha256`"),
+        ("not json".to_owned(), "not JSON"),
+        (
+            format!("{{\"name\":\"existing\",\"sha256\":\"{:064x}\"}}", 99),
+            "active name",
+        ),
+        (good(1), "already exists"),
+        (
+            format!(
+                "{{\"name\":\"y\",\"sha256\":\"{:064x}\",\"status\":\"paused\"}}",
+                98
+            ),
+            "`status`",
+        ),
+    ] {
+        let input = format!("{}\n{}\n{bad}\n{}\n", good(1), good(2), good(3));
+        let out = env
+            .cmd()
+            .args(["import", "-"])
+            .write_stdin(input)
+            .output()
+            .expect("runs");
+        let err = assert_one_line_error(&out, 2);
+        assert!(
+            err.contains("line 3") && err.contains(needle),
+            "{needle}: {err}"
+        );
+        assert!(err.contains("nothing was imported"), "{err}");
+        assert_eq!(env.snapshot(), before);
+    }
+    let out = env
+        .cmd()
+        .args(["import", "-"])
+        .write_stdin(b"{\"name\":\"a\"}\n\xff\n".to_vec())
+        .output()
+        .expect("runs");
+    assert!(assert_one_line_error(&out, 2).contains("line 2"));
+    let out = env
+        .cmd()
+        .args(["import", "-"])
+        .write_stdin("\n\n")
+        .output()
+        .expect("runs");
+    assert_one_line_error(&out, 2);
+    let out = env.run(&["import", "/nonexistent/file"]);
+    assert_one_line_error(&out, 2);
+    assert_eq!(env.snapshot(), before);
+}
+
+#[test]
+fn duplicates_are_refused_unless_skip_existing() {
+    let env = Env::new();
+    env.create("a");
+    let exported = export(&env);
+    let out = env
+        .cmd()
+        .args(["import", "-"])
+        .write_stdin(exported.clone())
+        .output()
+        .expect("runs");
+    assert!(assert_one_line_error(&out, 2).contains("--skip-existing"));
+
+    let extra = format!("{{\"name\":\"b\",\"sha256\":\"{}\"}}\n", "ab".repeat(32));
+    let input = [exported, extra.into_bytes()].concat();
+    let report = parse(
+        &env.cmd()
+            .args(["import", "-", "--skip-existing", "--json"])
+            .write_stdin(input)
+            .assert()
+            .success()
+            .get_output()
+            .stdout,
+    );
+    assert_eq!(report, serde_json::json!({"imported": 1, "skipped": 1}));
+    assert_eq!(env.json(&["list"]).as_array().map(Vec::len), Some(2));
+
+    // The same id twice in one input is a data error whatever the flags.
+    let dup = "{\"id\":\"tok_aaaaaaaa\",\"name\":\"c\",\"sha256\":\"".to_owned()
+        + &"cd".repeat(32)
+        + "\"}\n";
+    let dup2 = "{\"id\":\"tok_aaaaaaaa\",\"name\":\"d\",\"sha256\":\"".to_owned()
+        + &"ef".repeat(32)
+        + "\"}\n";
+    let out = env
+        .cmd()
+        .args(["import", "-", "--skip-existing"])
+        .write_stdin(dup + &dup2)
+        .output()
+        .expect("runs");
+    assert!(assert_one_line_error(&out, 2).contains("line 2"));
+}
