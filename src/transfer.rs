@@ -260,9 +260,15 @@ mod tests {
     #[test]
     fn any_format_accepts_foreign_tokens() {
         let rules = ImportRules { any_format: true };
-        let (_, r) =
-            parse_line(r#"{"name":"n","token":"sk_live_123"}"#, rules, now(), "me").expect("ok");
-        assert_eq!(r.sha256, TokenHash::of("sk_live_123").to_hex());
+        let item = parse_line(
+            1,
+            r#"{"name":"n","token":"sk_live_123"}"#,
+            rules,
+            now(),
+            "me",
+        )
+        .expect("ok");
+        assert_eq!(item.record.sha256, TokenHash::of("sk_live_123").to_hex());
         assert!(parse_line(1, r#"{"name":"n","token":"a b"}"#, rules, now(), "me").is_err());
     }
 }
