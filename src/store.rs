@@ -330,7 +330,7 @@ impl Store {
                 use_count: 0,
                 extra: Default::default(),
             };
-            let event = self.event(EventKind::Created, &record, None);
+            let event = self.event(EventKind::Created, Some(&record), None);
             let sealed = keep.as_ref().map(|k| (k.seal)(&record.id));
             let trees = (
                 &self.tokens,
@@ -451,7 +451,7 @@ impl Store {
                 }
                 // A revoked token's kept secret is worthless and still a secret: erase it.
                 vault.remove(secret_key(&record.id))?;
-                append(log, &self.event(EventKind::Revoked, &record, None))?;
+                append(log, &self.event(EventKind::Revoked, Some(&record), None))?;
                 Ok(Revoked {
                     record,
                     already: false,
@@ -512,7 +512,11 @@ impl Store {
                 let v = verdict(Reason::Revoked);
                 append(
                     log,
-                    &self.event(EventKind::VerifyFailed, &record, Some(Reason::Revoked)),
+                    &self.event(
+                        EventKind::VerifyFailed,
+                        Some(&record),
+                        Some(Reason::Revoked),
+                    ),
                 )?;
                 return Ok((v, true));
             }
@@ -530,18 +534,7 @@ impl Store {
 
     /// Logs a failure for a token we could not tie to a record (malformed or unknown).
     fn log_failure(&self, reason: Reason) -> Result<Verdict> {
-        let event = Event {
-            at: now(),
-            event: EventKind::VerifyFailed,
-            token_id: None,
-            name: None,
-            actor: self.actor.clone(),
-            reason: Some(reason.as_str().to_owned()),
-        };
-        let id = self.db.generate_id().map_err(|e| self.damaged(e))?;
-        self.log
-            .insert(id.to_be_bytes(), event.to_bytes())
-            .map_err(|e| self.damaged(e))?;
+        self.append_event(&self.event(EventKind::VerifyFailed, None, Some(reason)))?;
         Ok(Verdict {
             reason,
             id: None,
@@ -568,18 +561,7 @@ impl Store {
 
     /// Logs an event that needs no other change (a vault action, a reveal), durably.
     pub fn log_event(&self, kind: EventKind, record: Option<&Record>) -> Result<()> {
-        let event = Event {
-            at: now(),
-            event: kind,
-            token_id: record.map(|r| r.id.clone()),
-            name: record.map(|r| r.name.clone()),
-            actor: self.actor.clone(),
-            reason: None,
-        };
-        let id = self.db.generate_id().map_err(|e| self.damaged(e))?;
-        self.log
-            .insert(id.to_be_bytes(), event.to_bytes())
-            .map_err(|e| self.damaged(e))?;
+        self.append_event(&self.event(kind, record, None))?;
         self.make_durable()
     }
 
@@ -589,47 +571,29 @@ impl Store {
         Ok(header.map(|h| h.to_vec()))
     }
 
-    /// Installs a vault (a new one, or one adopted from an export with its records), with its
-    /// event, refusing if the store has one already.
-    pub fn install_vault(
+    /// Writes the vault header and kept secrets, with the event, in one transaction, provided
+    /// the current header is still `expected`: `None` to install a vault (new, or adopted from
+    /// an export) where there is none; the unlocked header to change the passphrase or import.
+    pub fn write_vault(
         &self,
+        expected: Option<&[u8]>,
         header: &[u8],
         kept: &[(String, Vec<u8>)],
         kind: EventKind,
     ) -> Result<()> {
+        let event = self.event(kind, None, None);
         let result = (&self.vault, &self.log).transaction(|(vault, log)| {
-            if vault.get(VAULT_HEADER)?.is_some() {
-                return abort(Abort::VaultExists);
+            if vault.get(VAULT_HEADER)?.as_deref() != expected {
+                return abort(match expected {
+                    None => Abort::VaultExists,
+                    Some(_) => Abort::VaultChanged,
+                });
             }
             vault.insert(VAULT_HEADER, header)?;
             for (id, sealed) in kept {
                 vault.insert(secret_key(id), sealed.as_slice())?;
             }
-            append(log, &self.vault_event(kind))?;
-            Ok(())
-        });
-        result.map_err(|e| self.tx_error(e))?;
-        self.make_durable()
-    }
-
-    /// Replaces the vault header (a new passphrase) and stores kept secrets (an import), with
-    /// the event, provided the header is still `expected`.
-    pub fn update_vault(
-        &self,
-        expected: &[u8],
-        new_header: &[u8],
-        kept: &[(String, Vec<u8>)],
-        kind: EventKind,
-    ) -> Result<()> {
-        let result = (&self.vault, &self.log).transaction(|(vault, log)| {
-            if vault.get(VAULT_HEADER)?.as_deref() != Some(expected) {
-                return abort(Abort::VaultChanged);
-            }
-            vault.insert(VAULT_HEADER, new_header)?;
-            for (id, sealed) in kept {
-                vault.insert(secret_key(id), sealed.as_slice())?;
-            }
-            append(log, &self.vault_event(kind))?;
+            append(log, &event)?;
             Ok(())
         });
         result.map_err(|e| self.tx_error(e))?;
@@ -738,7 +702,7 @@ impl Store {
             progress((n * IMPORT_CHUNK) as u64);
             let events: Vec<Event> = chunk
                 .iter()
-                .map(|(_, r)| self.event(EventKind::Imported, r, None))
+                .map(|(_, r)| self.event(EventKind::Imported, Some(r), None))
                 .collect();
             trees
                 .transaction(|(tokens, by_hash, by_name, log)| {
@@ -769,7 +733,7 @@ impl Store {
 
     /// Erases one token's kept secret, with a `forgotten` event. False if there was none.
     pub fn forget(&self, record: &Record) -> Result<bool> {
-        let event = self.event(EventKind::Forgotten, record, None);
+        let event = self.event(EventKind::Forgotten, Some(record), None);
         let result = (&self.vault, &self.log).transaction(|(vault, log)| {
             if vault.remove(secret_key(&record.id))?.is_none() {
                 return Ok(false);
@@ -784,26 +748,25 @@ impl Store {
         Ok(forgotten)
     }
 
-    fn vault_event(&self, kind: EventKind) -> Event {
+    /// An audit event by this process's user, about a token when there is one.
+    fn event(&self, kind: EventKind, record: Option<&Record>, reason: Option<Reason>) -> Event {
         Event {
             at: now(),
             event: kind,
-            token_id: None,
-            name: None,
-            actor: self.actor.clone(),
-            reason: None,
-        }
-    }
-
-    fn event(&self, kind: EventKind, record: &Record, reason: Option<Reason>) -> Event {
-        Event {
-            at: now(),
-            event: kind,
-            token_id: Some(record.id.clone()),
-            name: Some(record.name.clone()),
+            token_id: record.map(|r| r.id.clone()),
+            name: record.map(|r| r.name.clone()),
             actor: self.actor.clone(),
             reason: reason.map(|r| r.as_str().to_owned()),
         }
+    }
+
+    /// Appends one event outside a transaction, for events that change nothing else.
+    fn append_event(&self, event: &Event) -> Result<()> {
+        let id = self.db.generate_id().map_err(|e| self.damaged(e))?;
+        self.log
+            .insert(id.to_be_bytes(), event.to_bytes())
+            .map_err(|e| self.damaged(e))?;
+        Ok(())
     }
 
     fn tx_error(&self, e: TransactionError<Abort>) -> Error {

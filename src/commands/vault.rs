@@ -104,7 +104,7 @@ fn init(
     let pass = passphrase::read(passphrase_file, Purpose::Choose)?;
     let vault = Vault::create(&pass, params)?;
     let store = ctx.open(OpenMode::Create)?;
-    store.install_vault(&vault.header().to_bytes(), &[], EventKind::VaultInit)?;
+    store.write_vault(None, &vault.header().to_bytes(), &[], EventKind::VaultInit)?;
     if ctx.json {
         output::json(out, &StatusView::of(Some(vault.header()), 0))?;
     } else {
@@ -257,8 +257,8 @@ fn passwd(
     };
     let rewrapped = vault.rewrap(&new_pass, params)?;
     let new_header = rewrapped.header().to_bytes();
-    ctx.open(OpenMode::Existing)?.update_vault(
-        &header,
+    ctx.open(OpenMode::Existing)?.write_vault(
+        Some(&header),
         &new_header,
         &[],
         EventKind::PassphraseChanged,
@@ -406,7 +406,7 @@ fn import(
                 .iter()
                 .map(|(id, secret)| (id.clone(), this_vault.seal(id, secret)))
                 .collect();
-            store.update_vault(header, header, &kept, EventKind::VaultImported)?;
+            store.write_vault(Some(header), header, &kept, EventKind::VaultImported)?;
         }
         _ => {
             // Adopted as it is: the file's header and its records, sealed as they were.
@@ -416,7 +416,7 @@ fn import(
                 .filter(|(id, _)| active.contains(id))
                 .cloned()
                 .collect();
-            store.install_vault(export.header(), &kept, EventKind::VaultImported)?;
+            store.write_vault(None, export.header(), &kept, EventKind::VaultImported)?;
         }
     }
     drop(store);
