@@ -118,7 +118,14 @@ pub enum Command {
     Import(ImportArgs),
 
     /// Keep chosen tokens encrypted under a passphrase, to reveal them later
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  \
+        vbx-tokens vault init\n  \
+        vbx-tokens create --name pos --keep\n  \
+        vbx-tokens vault reveal pos --passphrase-file /etc/vasbox/vault.pass\n  \
+        vbx-tokens vault status --json"
+    )]
     Vault(VaultCommand),
 
     /// Write the shell completions and man pages under DIR (completions/, man/)

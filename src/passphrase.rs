@@ -39,7 +39,10 @@ pub fn read(file: Option<&Path>, purpose: Purpose) -> Result<SecretString> {
                 .into_string()
                 .map_err(|_| Error::Vault(format!("{VALUE_VAR} is not valid UTF-8")))?,
         ),
-        (None, None) if prompt::interactive() => ask("Vault passphrase", purpose)?,
+        (None, None) if prompt::interactive() => match purpose {
+            Purpose::Unlock => ask("Vault passphrase", purpose)?,
+            Purpose::Choose => ask("New vault passphrase", purpose)?,
+        },
         (None, None) => {
             return Err(Error::Vault(format!(
                 "no passphrase: give it with --passphrase-file PATH, {FILE_VAR} or {VALUE_VAR}, or run in a terminal"

@@ -163,7 +163,7 @@ fn man_pages_render_without_warnings_and_have_every_section() {
     assert!(pages.len() >= 10, "{pages:?}");
     for page in pages {
         let text = fs::read_to_string(&page).expect("read");
-        for section in ["EXIT STATUS", "ENVIRONMENT", "FILES"] {
+        for section in ["EXAMPLES", "EXIT STATUS", "ENVIRONMENT", "FILES"] {
             assert!(
                 text.contains(&format!(".SH \"{section}\""))
                     || text.contains(&format!(".SH {section}")),
@@ -188,5 +188,13 @@ fn man_pages_render_without_warnings_and_have_every_section() {
         assert!(String::from_utf8_lossy(&out.stdout).contains("EXIT STATUS"));
     }
     let root = fs::read_to_string(dir.join("vbx-tokens.1")).expect("root page");
-    assert!(root.contains("EXAMPLES"));
+    for var in [
+        "VBX_TOKENS_HOME",
+        "VBX_TOKENS_WAIT",
+        "VBX_TOKEN",
+        "VBX_TOKENS_PASSPHRASE_FILE",
+        "VBX_TOKENS_PASSPHRASE",
+    ] {
+        assert!(root.contains(var), "{var} is not in ENVIRONMENT");
+    }
 }
