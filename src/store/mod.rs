@@ -14,13 +14,9 @@
 //! `sync_file_range` on Linux, which is not an fsync, so we also `sync_all` the data file
 //! (`shared/NOTES.md` has the measurements).
 
-use std::collections::HashSet;
-use std::fs::{self, DirBuilder, File, OpenOptions, TryLockError};
+use std::fs::{self, File};
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
-use std::thread;
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
@@ -30,30 +26,25 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, Transact
 
 use crate::error::{Error, Result};
 use crate::record::{Event, EventKind, RECORD_VERSION, Record, Status};
-use crate::token::{Token, TokenHash};
+use crate::token::Token;
+
+mod import;
+mod open;
+mod vault;
+
+pub use import::{BULK_CACHE_BYTES, IMPORT_CHUNK, ImportReport, Incoming};
+use open::{create_dir_durably, lock_store, open_sled, refuse_foreign_dir, sync_dir};
+use vault::{VAULT_HEADER, secret_key};
 
 /// The store layout this build writes. A store with a higher number is refused.
 const STORE_FORMAT: u64 = 1;
-/// Our own lock file, beside sled's files: sled's lock cannot be waited on.
-const LOCK_FILE: &str = "lock";
 /// sled's data file, the one `sync_all` must reach.
 const DB_FILE: &str = "db";
 /// Written once a new store is complete. sled opens a damaged data file as an empty database,
 /// so a store with this marker whose database lacks our format key is damaged, not new.
 const MARKER_FILE: &str = "vbx-tokens-store";
-/// What sled keeps in its directory, besides our lock and marker.
-const SLED_FILES: &[&str] = &["db", "conf", "blobs"];
 /// A CLI touches a handful of records; sled's 1 GiB default cache is for servers.
 const CACHE_BYTES: u64 = 8 * 1024 * 1024;
-/// An import writes every page of the trees: with the small cache sled evicts and rebuilds pages
-/// constantly (100,000 records: 9.6 s with 8 MiB, 6.5 s with 512 MiB, measured). The cache is
-/// a ceiling, not an allocation.
-pub const BULK_CACHE_BYTES: u64 = 512 * 1024 * 1024;
-/// How often to retry the lock: start short (most holders finish in milliseconds), grow to this.
-const MAX_BACKOFF: Duration = Duration::from_millis(50);
-/// Records an import commits per transaction: large enough to amortise the commit, small
-/// enough that sled's in-memory write set stays small.
-pub const IMPORT_CHUNK: usize = 2048;
 /// Token ids: a prefix that says what they are, then this many characters of `0-9a-z`.
 const ID_PREFIX: &str = "tok_";
 const ID_LEN: usize = 8;
@@ -113,24 +104,6 @@ pub enum Touch {
 pub struct Revoked {
     pub record: Record,
     pub already: bool,
-}
-
-/// One record to import, with the line it came from.
-#[derive(Debug, Clone)]
-pub struct Incoming {
-    pub line: usize,
-    pub record: Record,
-    /// The line gave an id, which is kept; otherwise the store assigns one.
-    pub keeps_id: bool,
-    /// The line gave its creation order (`seq`, from an export), which is kept.
-    pub keeps_seq: bool,
-}
-
-/// What an import did: how many records went in, and which lines were skipped as existing.
-#[derive(Debug, Clone, Default)]
-pub struct ImportReport {
-    pub imported: usize,
-    pub skipped: Vec<usize>,
 }
 
 /// What `create --keep` needs from the vault: the header it unlocked (so a vault changed in
@@ -565,189 +538,6 @@ impl Store {
         self.make_durable()
     }
 
-    /// The vault header, if this store has a vault.
-    pub fn vault_header(&self) -> Result<Option<Vec<u8>>> {
-        let header = self.vault.get(VAULT_HEADER).map_err(|e| self.damaged(e))?;
-        Ok(header.map(|h| h.to_vec()))
-    }
-
-    /// Writes the vault header and kept secrets, with the event, in one transaction, provided
-    /// the current header is still `expected`: `None` to install a vault (new, or adopted from
-    /// an export) where there is none; the unlocked header to change the passphrase or import.
-    pub fn write_vault(
-        &self,
-        expected: Option<&[u8]>,
-        header: &[u8],
-        kept: &[(String, Vec<u8>)],
-        kind: EventKind,
-    ) -> Result<()> {
-        let event = self.event(kind, None, None);
-        let result = (&self.vault, &self.log).transaction(|(vault, log)| {
-            if vault.get(VAULT_HEADER)?.as_deref() != expected {
-                return abort(match expected {
-                    None => Abort::VaultExists,
-                    Some(_) => Abort::VaultChanged,
-                });
-            }
-            vault.insert(VAULT_HEADER, header)?;
-            for (id, sealed) in kept {
-                vault.insert(secret_key(id), sealed.as_slice())?;
-            }
-            append(log, &event)?;
-            Ok(())
-        });
-        result.map_err(|e| self.tx_error(e))?;
-        self.make_durable()
-    }
-
-    /// One token's kept secret, sealed.
-    pub fn kept(&self, id: &str) -> Result<Option<Vec<u8>>> {
-        let sealed = self
-            .vault
-            .get(secret_key(id))
-            .map_err(|e| self.damaged(e))?;
-        Ok(sealed.map(|s| s.to_vec()))
-    }
-
-    /// Every kept secret, sealed, by token id.
-    pub fn kept_all(&self) -> Result<Vec<(String, Vec<u8>)>> {
-        let mut out = Vec::new();
-        for item in self.vault.scan_prefix(SECRET_PREFIX) {
-            let (key, sealed) = item.map_err(|e| self.damaged(e))?;
-            let id = String::from_utf8_lossy(&key[SECRET_PREFIX.len()..]).into_owned();
-            out.push((id, sealed.to_vec()));
-        }
-        Ok(out)
-    }
-
-    /// Adds records from an import. Every record is checked before anything is written, so a
-    /// clash (an id, hash or active name already in the store or earlier in the same import)
-    /// writes nothing; with `skip_existing` such records are left out instead. The records then
-    /// commit in transactions of [`IMPORT_CHUNK`], each token with its `imported` event, and are
-    /// made durable once at the end. `progress` hears how many records have been written.
-    ///
-    /// One transaction for a whole large import would be all-or-nothing even across a crash,
-    /// but sled holds a transaction's writes in memory: 100,000 records took 17 s and 2.3 GB.
-    /// So a crash mid-import (never bad input) can leave the chunks written so far; running the
-    /// same import again with `--skip-existing` finishes it.
-    pub fn import(
-        &self,
-        incoming: &[Incoming],
-        skip_existing: bool,
-        progress: &dyn Fn(u64),
-    ) -> Result<ImportReport> {
-        let mut report = ImportReport::default();
-        let mut ids = HashSet::new();
-        let mut hashes = HashSet::new();
-        let mut names = HashSet::new();
-        let mut accepted = Vec::with_capacity(incoming.len());
-        for item in incoming {
-            let record = &item.record;
-            let hash = TokenHash::from_hex(&record.sha256).expect("checked when parsed");
-            let taken = |tree: &sled::Tree, key: &[u8]| tree.get(key).map(|v| v.is_some());
-            let clash = if item.keeps_id
-                && (ids.contains(&record.id)
-                    || taken(&self.tokens, record.id.as_bytes()).map_err(|e| self.damaged(e))?)
-            {
-                Some("id")
-            } else if hashes.contains(&hash)
-                || taken(&self.by_hash, &hash.0).map_err(|e| self.damaged(e))?
-            {
-                Some("token (the same SHA-256)")
-            } else if record.is_active()
-                && (names.contains(&record.name)
-                    || taken(&self.by_name, record.name.as_bytes()).map_err(|e| self.damaged(e))?)
-            {
-                Some("active name")
-            } else {
-                None
-            };
-            match clash {
-                Some(_) if skip_existing => {
-                    report.skipped.push(item.line);
-                    continue;
-                }
-                Some(what) => {
-                    return Err(Error::Usage(format!(
-                        "line {}: a token with this {what} already exists (pass --skip-existing to leave such lines out); nothing was imported",
-                        item.line
-                    )));
-                }
-                None => {}
-            }
-            let mut record = record.clone();
-            if !item.keeps_id {
-                record.id = loop {
-                    let id = new_id();
-                    if !ids.contains(&id)
-                        && !taken(&self.tokens, id.as_bytes()).map_err(|e| self.damaged(e))?
-                    {
-                        break id;
-                    }
-                };
-            }
-            if !item.keeps_seq {
-                record.seq = self.db.generate_id().map_err(|e| self.damaged(e))?;
-            }
-            ids.insert(record.id.clone());
-            hashes.insert(hash);
-            if record.is_active() {
-                names.insert(record.name.clone());
-            }
-            accepted.push((hash, record));
-        }
-
-        let trees = (&self.tokens, &self.by_hash, &self.by_name, &self.log);
-        for (n, chunk) in accepted.chunks(IMPORT_CHUNK).enumerate() {
-            progress((n * IMPORT_CHUNK) as u64);
-            let events: Vec<Event> = chunk
-                .iter()
-                .map(|(_, r)| self.event(EventKind::Imported, Some(r), None))
-                .collect();
-            trees
-                .transaction(|(tokens, by_hash, by_name, log)| {
-                    for ((hash, record), event) in chunk.iter().zip(&events) {
-                        tokens.insert(record.id.as_bytes(), record.to_bytes())?;
-                        by_hash.insert(&hash.0, record.id.as_bytes())?;
-                        if record.is_active() {
-                            by_name.insert(record.name.as_bytes(), record.id.as_bytes())?;
-                        }
-                        append(log, event)?;
-                    }
-                    Ok(())
-                })
-                .map_err(|e| self.tx_error(e))?;
-        }
-        progress(accepted.len() as u64);
-        report.imported = accepted.len();
-        if report.imported > 0 {
-            self.make_durable()?;
-        }
-        Ok(report)
-    }
-
-    /// The ids of the tokens with a kept secret.
-    pub fn kept_ids(&self) -> Result<HashSet<String>> {
-        Ok(self.kept_all()?.into_iter().map(|(id, _)| id).collect())
-    }
-
-    /// Erases one token's kept secret, with a `forgotten` event. False if there was none.
-    pub fn forget(&self, record: &Record) -> Result<bool> {
-        let event = self.event(EventKind::Forgotten, Some(record), None);
-        let result = (&self.vault, &self.log).transaction(|(vault, log)| {
-            if vault.remove(secret_key(&record.id))?.is_none() {
-                return Ok(false);
-            }
-            append(log, &event)?;
-            Ok(true)
-        });
-        let forgotten = result.map_err(|e| self.tx_error(e))?;
-        if forgotten {
-            self.make_durable()?;
-        }
-        Ok(forgotten)
-    }
-
     /// An audit event by this process's user, about a token when there is one.
     fn event(&self, kind: EventKind, record: Option<&Record>, reason: Option<Reason>) -> Event {
         Event {
@@ -798,13 +588,6 @@ pub fn current_user() -> String {
 /// Seconds are the precision people and `jq`'s `fromdateiso8601` expect.
 fn now() -> Timestamp {
     Timestamp::from_second(Timestamp::now().as_second()).expect("the current time is in range")
-}
-
-const VAULT_HEADER: &[u8] = b"header";
-const SECRET_PREFIX: &[u8] = b"secret/";
-
-fn secret_key(id: &str) -> Vec<u8> {
-    [SECRET_PREFIX, id.as_bytes()].concat()
 }
 
 fn new_id() -> String {
@@ -861,120 +644,6 @@ fn damaged(dir: &Path, what: &str) -> Error {
     ))
 }
 
-fn create_dir_durably(dir: &Path) -> Result<()> {
-    DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| Error::io(format!("cannot create the store at {}", dir.display()), e))?;
-    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-        sync_dir(parent)?;
-    }
-    Ok(())
-}
-
-fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| Error::io(format!("cannot sync the directory {}", dir.display()), e))
-}
-
-/// A directory that holds files but no store is someone else's: we don't scatter sled's files
-/// into it. Our own leftovers (a first open that died half-way) are fine.
-fn refuse_foreign_dir(dir: &Path) -> Result<()> {
-    let entries = fs::read_dir(dir)
-        .map_err(|e| Error::io(format!("cannot read the store at {}", dir.display()), e))?;
-    for entry in entries {
-        let entry = entry
-            .map_err(|e| Error::io(format!("cannot read the store at {}", dir.display()), e))?;
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        let ours = name == LOCK_FILE || SLED_FILES.contains(&&*name) || name.starts_with("snap.");
-        if !ours {
-            return Err(Error::Store(format!(
-                "{} is not a vbx-tokens store and is not empty (it holds {:?}): point --store or VBX_TOKENS_HOME at a new or empty directory",
-                dir.display(),
-                entry.file_name()
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// Takes our lock file, retrying with growing, jittered sleeps until `deadline`.
-fn lock_store(dir: &Path, deadline: Instant, wait: Duration) -> Result<File> {
-    let path = dir.join(LOCK_FILE);
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(&path)
-        .map_err(|e| Error::io(format!("cannot open the store at {}", dir.display()), e))?;
-    let mut backoff = Duration::from_millis(1);
-    loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(file),
-            Err(TryLockError::WouldBlock) => {}
-            Err(TryLockError::Error(e)) => {
-                return Err(Error::io(
-                    format!("cannot lock the store at {}", dir.display()),
-                    e,
-                ));
-            }
-        }
-        backoff = sleep_before(deadline, backoff).ok_or_else(|| Error::Busy {
-            path: dir.to_owned(),
-            waited: wait,
-        })?;
-    }
-}
-
-/// Sleeps for about `backoff` (never past `deadline`) and returns the next back-off, or `None`
-/// when the deadline has passed.
-fn sleep_before(deadline: Instant, backoff: Duration) -> Option<Duration> {
-    let left = deadline.checked_duration_since(Instant::now())?;
-    if left.is_zero() {
-        return None;
-    }
-    // Jitter keeps a crowd of cron jobs from retrying in step.
-    let jittered = backoff.mul_f64(rand::rng().random_range(0.5..1.5));
-    thread::sleep(jittered.min(left));
-    Some((backoff * 2).min(MAX_BACKOFF))
-}
-
-/// Opens sled, retrying its own lock error for a moment (a previous holder's background
-/// threads can keep the file briefly after it let go of our lock). A damaged store that makes
-/// sled panic is reported as damaged, not as a crash.
-fn open_sled(dir: &Path, deadline: Instant, wait: Duration, cache_bytes: u64) -> Result<sled::Db> {
-    let config = sled::Config::new()
-        .path(dir)
-        .cache_capacity(cache_bytes)
-        .flush_every_ms(None);
-    let mut backoff = Duration::from_millis(1);
-    loop {
-        let opened = crate::panic::quietly(AssertUnwindSafe(|| config.open()));
-        match opened {
-            Ok(Ok(db)) => return Ok(db),
-            Ok(Err(sled::Error::Io(e))) if e.to_string().contains("could not acquire lock") => {
-                backoff = sleep_before(deadline, backoff).ok_or_else(|| Error::Busy {
-                    path: dir.to_owned(),
-                    waited: wait,
-                })?;
-            }
-            Ok(Err(sled::Error::Io(e))) => {
-                return Err(Error::io(
-                    format!("cannot open the store at {}", dir.display()),
-                    e,
-                ));
-            }
-            Ok(Err(e)) => return Err(damaged(dir, &e.to_string())),
-            Err(message) => return Err(damaged(dir, &format!("sled stopped: {message}"))),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -988,16 +657,5 @@ mod tests {
         assert!(!looks_like_id("tok_ABCDEFGH"));
         assert!(!looks_like_id("tok_abc"));
         assert!(!looks_like_id("ci"));
-    }
-
-    #[test]
-    fn backoff_grows_to_its_cap_and_stops_at_the_deadline() {
-        let far = Instant::now() + Duration::from_secs(60);
-        let mut b = Duration::from_millis(1);
-        for _ in 0..10 {
-            b = sleep_before(far, b).expect("before the deadline");
-        }
-        assert_eq!(b, MAX_BACKOFF);
-        assert_eq!(sleep_before(Instant::now(), b), None);
     }
 }

@@ -1,0 +1,159 @@
+//! Getting at the store directory: creating it privately and durably, refusing someone else's
+//! directory, waiting for the lock, and opening sled without letting its lock error or a panic
+//! on damaged data reach the user.
+
+use std::fs::{self, DirBuilder, File, OpenOptions, TryLockError};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::panic::AssertUnwindSafe;
+use std::path::Path;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+
+use super::damaged;
+use crate::error::{Error, Result};
+
+/// Our own lock file, beside sled's files: sled's lock cannot be waited on.
+pub(super) const LOCK_FILE: &str = "lock";
+
+/// What sled keeps in its directory, besides our lock and marker.
+const SLED_FILES: &[&str] = &["db", "conf", "blobs"];
+
+/// How often to retry the lock: start short (most holders finish in milliseconds), grow to this.
+const MAX_BACKOFF: Duration = Duration::from_millis(50);
+
+pub(super) fn create_dir_durably(dir: &Path) -> Result<()> {
+    DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| Error::io(format!("cannot create the store at {}", dir.display()), e))?;
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        sync_dir(parent)?;
+    }
+    Ok(())
+}
+
+pub(super) fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| Error::io(format!("cannot sync the directory {}", dir.display()), e))
+}
+
+/// A directory that holds files but no store is someone else's: we don't scatter sled's files
+/// into it. Our own leftovers (a first open that died half-way) are fine.
+pub(super) fn refuse_foreign_dir(dir: &Path) -> Result<()> {
+    let entries = fs::read_dir(dir)
+        .map_err(|e| Error::io(format!("cannot read the store at {}", dir.display()), e))?;
+    for entry in entries {
+        let entry = entry
+            .map_err(|e| Error::io(format!("cannot read the store at {}", dir.display()), e))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let ours = name == LOCK_FILE || SLED_FILES.contains(&&*name) || name.starts_with("snap.");
+        if !ours {
+            return Err(Error::Store(format!(
+                "{} is not a vbx-tokens store and is not empty (it holds {:?}): point --store or VBX_TOKENS_HOME at a new or empty directory",
+                dir.display(),
+                entry.file_name()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Takes our lock file, retrying with growing, jittered sleeps until `deadline`.
+pub(super) fn lock_store(dir: &Path, deadline: Instant, wait: Duration) -> Result<File> {
+    let path = dir.join(LOCK_FILE);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| Error::io(format!("cannot open the store at {}", dir.display()), e))?;
+    let mut backoff = Duration::from_millis(1);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(TryLockError::WouldBlock) => {}
+            Err(TryLockError::Error(e)) => {
+                return Err(Error::io(
+                    format!("cannot lock the store at {}", dir.display()),
+                    e,
+                ));
+            }
+        }
+        backoff = sleep_before(deadline, backoff).ok_or_else(|| Error::Busy {
+            path: dir.to_owned(),
+            waited: wait,
+        })?;
+    }
+}
+
+/// Sleeps for about `backoff` (never past `deadline`) and returns the next back-off, or `None`
+/// when the deadline has passed.
+pub(super) fn sleep_before(deadline: Instant, backoff: Duration) -> Option<Duration> {
+    let left = deadline.checked_duration_since(Instant::now())?;
+    if left.is_zero() {
+        return None;
+    }
+    // Jitter keeps a crowd of cron jobs from retrying in step.
+    let jittered = backoff.mul_f64(rand::rng().random_range(0.5..1.5));
+    thread::sleep(jittered.min(left));
+    Some((backoff * 2).min(MAX_BACKOFF))
+}
+
+/// Opens sled, retrying its own lock error for a moment (a previous holder's background
+/// threads can keep the file briefly after it let go of our lock). A damaged store that makes
+/// sled panic is reported as damaged, not as a crash.
+pub(super) fn open_sled(
+    dir: &Path,
+    deadline: Instant,
+    wait: Duration,
+    cache_bytes: u64,
+) -> Result<sled::Db> {
+    let config = sled::Config::new()
+        .path(dir)
+        .cache_capacity(cache_bytes)
+        .flush_every_ms(None);
+    let mut backoff = Duration::from_millis(1);
+    loop {
+        let opened = crate::panic::quietly(AssertUnwindSafe(|| config.open()));
+        match opened {
+            Ok(Ok(db)) => return Ok(db),
+            Ok(Err(sled::Error::Io(e))) if e.to_string().contains("could not acquire lock") => {
+                backoff = sleep_before(deadline, backoff).ok_or_else(|| Error::Busy {
+                    path: dir.to_owned(),
+                    waited: wait,
+                })?;
+            }
+            Ok(Err(sled::Error::Io(e))) => {
+                return Err(Error::io(
+                    format!("cannot open the store at {}", dir.display()),
+                    e,
+                ));
+            }
+            Ok(Err(e)) => return Err(damaged(dir, &e.to_string())),
+            Err(message) => return Err(damaged(dir, &format!("sled stopped: {message}"))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_to_its_cap_and_stops_at_the_deadline() {
+        let far = Instant::now() + Duration::from_secs(60);
+        let mut b = Duration::from_millis(1);
+        for _ in 0..10 {
+            b = sleep_before(far, b).expect("before the deadline");
+        }
+        assert_eq!(b, MAX_BACKOFF);
+        assert_eq!(sleep_before(Instant::now(), b), None);
+    }
+}

@@ -1,0 +1,97 @@
+//! The vault's bytes in the store: its header and each token's sealed secret, in the `vault`
+//! tree. What the bytes mean is `crate::vault`'s business; this only keeps them, transactionally.
+
+use std::collections::HashSet;
+
+use sled::Transactional;
+
+use super::{Abort, Store, abort, append};
+use crate::error::Result;
+use crate::record::{EventKind, Record};
+
+pub(super) const VAULT_HEADER: &[u8] = b"header";
+
+const SECRET_PREFIX: &[u8] = b"secret/";
+
+pub(super) fn secret_key(id: &str) -> Vec<u8> {
+    [SECRET_PREFIX, id.as_bytes()].concat()
+}
+
+impl Store {
+    /// The vault header, if this store has a vault.
+    pub fn vault_header(&self) -> Result<Option<Vec<u8>>> {
+        let header = self.vault.get(VAULT_HEADER).map_err(|e| self.damaged(e))?;
+        Ok(header.map(|h| h.to_vec()))
+    }
+
+    /// Writes the vault header and kept secrets, with the event, in one transaction, provided
+    /// the current header is still `expected`: `None` to install a vault (new, or adopted from
+    /// an export) where there is none; the unlocked header to change the passphrase or import.
+    pub fn write_vault(
+        &self,
+        expected: Option<&[u8]>,
+        header: &[u8],
+        kept: &[(String, Vec<u8>)],
+        kind: EventKind,
+    ) -> Result<()> {
+        let event = self.event(kind, None, None);
+        let result = (&self.vault, &self.log).transaction(|(vault, log)| {
+            if vault.get(VAULT_HEADER)?.as_deref() != expected {
+                return abort(match expected {
+                    None => Abort::VaultExists,
+                    Some(_) => Abort::VaultChanged,
+                });
+            }
+            vault.insert(VAULT_HEADER, header)?;
+            for (id, sealed) in kept {
+                vault.insert(secret_key(id), sealed.as_slice())?;
+            }
+            append(log, &event)?;
+            Ok(())
+        });
+        result.map_err(|e| self.tx_error(e))?;
+        self.make_durable()
+    }
+
+    /// One token's kept secret, sealed.
+    pub fn kept(&self, id: &str) -> Result<Option<Vec<u8>>> {
+        let sealed = self
+            .vault
+            .get(secret_key(id))
+            .map_err(|e| self.damaged(e))?;
+        Ok(sealed.map(|s| s.to_vec()))
+    }
+
+    /// Every kept secret, sealed, by token id.
+    pub fn kept_all(&self) -> Result<Vec<(String, Vec<u8>)>> {
+        let mut out = Vec::new();
+        for item in self.vault.scan_prefix(SECRET_PREFIX) {
+            let (key, sealed) = item.map_err(|e| self.damaged(e))?;
+            let id = String::from_utf8_lossy(&key[SECRET_PREFIX.len()..]).into_owned();
+            out.push((id, sealed.to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// The ids of the tokens with a kept secret.
+    pub fn kept_ids(&self) -> Result<HashSet<String>> {
+        Ok(self.kept_all()?.into_iter().map(|(id, _)| id).collect())
+    }
+
+    /// Erases one token's kept secret, with a `forgotten` event. False if there was none.
+    pub fn forget(&self, record: &Record) -> Result<bool> {
+        let event = self.event(EventKind::Forgotten, Some(record), None);
+        let result = (&self.vault, &self.log).transaction(|(vault, log)| {
+            if vault.remove(secret_key(&record.id))?.is_none() {
+                return Ok(false);
+            }
+            append(log, &event)?;
+            Ok(true)
+        });
+        let forgotten = result.map_err(|e| self.tx_error(e))?;
+        if forgotten {
+            self.make_durable()?;
+        }
+        Ok(forgotten)
+    }
+}
