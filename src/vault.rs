@@ -16,6 +16,10 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
+mod export;
+
+pub use export::Export;
+
 /// The first bytes of a vault header, and so of every export.
 pub const MAGIC: &[u8; 8] = b"VBXVAULT";
 /// The header and export layout this build writes.
@@ -385,145 +389,19 @@ impl Vault {
             .map(Zeroizing::new)
             .map_err(|_| fail())
     }
-
-    /// The whole vault as one file: header, records, and a trailer that authenticates every
-    /// byte before it, so a changed, dropped or reordered record refuses the whole file.
-    pub fn export(&self, records: &[(String, Vec<u8>)]) -> Vec<u8> {
-        let mut out = self.header.to_bytes();
-        let count = u32::try_from(records.len()).expect("fewer than 2^32 records");
-        out.extend_from_slice(&count.to_be_bytes());
-        for (id, sealed) in records {
-            let id_len = u8::try_from(id.len()).expect("token ids are short");
-            out.push(id_len);
-            out.extend_from_slice(id.as_bytes());
-            let len = u32::try_from(sealed.len()).expect("records are small");
-            out.extend_from_slice(&len.to_be_bytes());
-            out.extend_from_slice(sealed);
-        }
-        let nonce = random::<NONCE_LEN>();
-        let tag = cipher(&self.data_key)
-            .encrypt(
-                XNonce::from_slice(&nonce),
-                Payload {
-                    msg: &[],
-                    aad: &out,
-                },
-            )
-            .expect("sealing an empty message cannot fail");
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(&tag);
-        out
-    }
-}
-
-/// An export file, parsed but not yet authenticated.
-#[derive(Debug)]
-pub struct Export {
-    header: Vec<u8>,
-    records: Vec<(String, Vec<u8>)>,
-    /// Every byte before the trailer: the trailer's associated data.
-    body_len: usize,
-    bytes: Vec<u8>,
-}
-
-impl Export {
-    /// Parses the layout strictly: any leftover or missing byte is damage.
-    pub fn parse(bytes: Vec<u8>) -> Result<Export> {
-        let mut r = Reader {
-            bytes: &bytes,
-            at: 0,
-        };
-        let header = r.take(HEADER_LEN)?.to_vec();
-        Header::parse(&header)?;
-        let count = r.u32()?;
-        let mut records = Vec::new();
-        for _ in 0..count {
-            let id_len = r.take(1)?[0] as usize;
-            let id = std::str::from_utf8(r.take(id_len)?)
-                .map_err(|_| damaged("a record's token id is not text"))?
-                .to_owned();
-            let len = r.u32()? as usize;
-            records.push((id, r.take(len)?.to_vec()));
-        }
-        let body_len = r.at;
-        r.take(NONCE_LEN + TAG_LEN)?;
-        if r.at != bytes.len() {
-            return Err(damaged("the file has bytes after its end"));
-        }
-        Ok(Export {
-            header,
-            records,
-            body_len,
-            bytes,
-        })
-    }
-
-    /// The file's own header, to unlock with the file's passphrase.
-    pub fn header(&self) -> &[u8] {
-        &self.header
-    }
-
-    /// Checks the trailer and every record with the file's vault, and returns each token id
-    /// with its plaintext. Any failure refuses the whole file.
-    pub fn open(&self, vault: &Vault) -> Result<Vec<(String, Zeroizing<String>)>> {
-        if vault.header.to_bytes() != self.header {
-            return Err(damaged("the file was not made by this vault"));
-        }
-        let (body, trailer) = self.bytes.split_at(self.body_len);
-        let (nonce, tag) = trailer.split_at(NONCE_LEN);
-        cipher(&vault.data_key)
-            .decrypt(
-                XNonce::from_slice(nonce),
-                Payload {
-                    msg: tag,
-                    aad: body,
-                },
-            )
-            .map_err(|_| damaged("the export does not authenticate"))?;
-        self.records
-            .iter()
-            .map(|(id, sealed)| Ok((id.clone(), vault.open(id, sealed)?)))
-            .collect()
-    }
-
-    /// The sealed records as they are, for adopting the file's vault unchanged.
-    pub fn sealed_records(&self) -> &[(String, Vec<u8>)] {
-        &self.records
-    }
-}
-
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        let end = self.at.checked_add(n).filter(|&e| e <= self.bytes.len());
-        let end = end.ok_or_else(|| damaged("the file is cut short"))?;
-        let out = &self.bytes[self.at..end];
-        self.at = end;
-        Ok(out)
-    }
-
-    fn u32(&mut self) -> Result<u32> {
-        Ok(u32::from_be_bytes(
-            self.take(4)?.try_into().expect("4 bytes"),
-        ))
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const CHEAP: KdfParams = KdfParams {
+    pub(super) const CHEAP: KdfParams = KdfParams {
         memory_kib: MIN_MEMORY_MIB * 1024,
         iterations: 1,
         parallelism: 1,
     };
 
-    fn pass(s: &str) -> SecretString {
+    pub(super) fn pass(s: &str) -> SecretString {
         SecretString::from(s.to_owned())
     }
 
@@ -607,34 +485,6 @@ mod tests {
         assert!(KdfParams::chosen(8, 0, 1).is_err());
         assert!(KdfParams::chosen(8, 1, 1).is_ok());
         assert!(KdfParams::chosen(5000, 1, 1).is_err());
-    }
-
-    #[test]
-    fn every_flipped_byte_of_an_export_is_refused() {
-        let v = Vault::create(&pass("pw"), CHEAP).expect("create");
-        let records = vec![
-            ("tok_a".to_owned(), v.seal("tok_a", "one")),
-            ("tok_b".to_owned(), v.seal("tok_b", "two")),
-        ];
-        let file = v.export(&records);
-        let opened = Export::parse(file.clone())
-            .expect("parse")
-            .open(&v)
-            .expect("opens");
-        assert_eq!(opened.len(), 2);
-        for i in 0..file.len() {
-            let mut bad = file.clone();
-            bad[i] ^= 0x01;
-            let result = Export::parse(bad).and_then(|e| {
-                let vault = Vault::unlock(e.header(), &pass("pw"))?;
-                e.open(&vault)
-            });
-            assert!(result.is_err(), "flipping byte {i} went unnoticed");
-        }
-        assert!(Export::parse(file[..file.len() - 1].to_vec()).is_err());
-        let mut longer = file.clone();
-        longer.push(0);
-        assert!(Export::parse(longer).is_err());
     }
 
     #[test]
