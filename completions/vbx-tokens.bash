@@ -19,14 +19,8 @@ _vbx__tokens() {
             vbx__tokens,create)
                 cmd="vbx__tokens__subcmd__create"
                 ;;
-            vbx__tokens,debug-panic)
-                cmd="vbx__tokens__subcmd__debug__subcmd__panic"
-                ;;
             vbx__tokens,export)
                 cmd="vbx__tokens__subcmd__export"
-                ;;
-            vbx__tokens,generate)
-                cmd="vbx__tokens__subcmd__generate"
                 ;;
             vbx__tokens,help)
                 cmd="vbx__tokens__subcmd__help"
@@ -55,14 +49,8 @@ _vbx__tokens() {
             vbx__tokens__subcmd__help,create)
                 cmd="vbx__tokens__subcmd__help__subcmd__create"
                 ;;
-            vbx__tokens__subcmd__help,debug-panic)
-                cmd="vbx__tokens__subcmd__help__subcmd__debug__subcmd__panic"
-                ;;
             vbx__tokens__subcmd__help,export)
                 cmd="vbx__tokens__subcmd__help__subcmd__export"
-                ;;
-            vbx__tokens__subcmd__help,generate)
-                cmd="vbx__tokens__subcmd__help__subcmd__generate"
                 ;;
             vbx__tokens__subcmd__help,help)
                 cmd="vbx__tokens__subcmd__help__subcmd__help"
@@ -164,7 +152,7 @@ _vbx__tokens() {
 
     case "${cmd}" in
         vbx__tokens)
-            opts="-h -V --store --wait --json --help --version create list show revoke verify log export import vault generate debug-panic help"
+            opts="-h -V --store --wait --json --help --version create list show revoke verify log export import vault help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -219,28 +207,6 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__debug__subcmd__panic)
-            opts="-h -V --store --wait --json --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --wait)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
         vbx__subcmd__tokens__subcmd__export)
             opts="-h -V --store --wait --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -263,34 +229,8 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__generate)
-            opts="-h -V --out-dir --store --wait --json --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --out-dir)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --wait)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
         vbx__subcmd__tokens__subcmd__help)
-            opts="create list show revoke verify log export import vault generate debug-panic help"
+            opts="create list show revoke verify log export import vault help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -317,35 +257,7 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__help__subcmd__debug__subcmd__panic)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
         vbx__subcmd__tokens__subcmd__help__subcmd__export)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        vbx__subcmd__tokens__subcmd__help__subcmd__generate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

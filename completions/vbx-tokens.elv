@@ -34,8 +34,6 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
             cand export 'Print every token record as NDJSON (one JSON object a line), never a token'
             cand import 'Add token records from NDJSON (a file, or - for stdin): all or nothing'
             cand vault 'Keep chosen tokens encrypted under a passphrase, to reveal them later'
-            cand generate 'Write the shell completions and man pages under DIR (completions/, man/)'
-            cand debug-panic 'Panics on purpose, so the tests can check a bug is reported in one line with exit 7'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'vbx-tokens;create'= {
@@ -244,25 +242,6 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
         }
         &'vbx-tokens;vault;help;help'= {
         }
-        &'vbx-tokens;generate'= {
-            cand --out-dir 'Where to write: the repository root keeps them in completions/ and man/'
-            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
-            cand --wait 'How long to wait for another process to release the store, in seconds'
-            cand --json 'Print JSON on stdout instead of text'
-            cand -h 'Print help'
-            cand --help 'Print help'
-            cand -V 'Print version'
-            cand --version 'Print version'
-        }
-        &'vbx-tokens;debug-panic'= {
-            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
-            cand --wait 'How long to wait for another process to release the store, in seconds'
-            cand --json 'Print JSON on stdout instead of text'
-            cand -h 'Print help'
-            cand --help 'Print help'
-            cand -V 'Print version'
-            cand --version 'Print version'
-        }
         &'vbx-tokens;help'= {
             cand create 'Make a new token and show it once'
             cand list 'List tokens (active ones unless --all)'
@@ -273,8 +252,6 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
             cand export 'Print every token record as NDJSON (one JSON object a line), never a token'
             cand import 'Add token records from NDJSON (a file, or - for stdin): all or nothing'
             cand vault 'Keep chosen tokens encrypted under a passphrase, to reveal them later'
-            cand generate 'Write the shell completions and man pages under DIR (completions/, man/)'
-            cand debug-panic 'Panics on purpose, so the tests can check a bug is reported in one line with exit 7'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'vbx-tokens;help;create'= {
@@ -315,10 +292,6 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
         &'vbx-tokens;help;vault;export'= {
         }
         &'vbx-tokens;help;vault;import'= {
-        }
-        &'vbx-tokens;help;generate'= {
-        }
-        &'vbx-tokens;help;debug-panic'= {
         }
         &'vbx-tokens;help;help'= {
         }

@@ -38,8 +38,6 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "log" -d 'Read
 complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "export" -d 'Print every token record as NDJSON (one JSON object a line), never a token'
 complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "import" -d 'Add token records from NDJSON (a file, or - for stdin): all or nothing'
 complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "vault" -d 'Keep chosen tokens encrypted under a passphrase, to reveal them later'
-complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "generate" -d 'Write the shell completions and man pages under DIR (completions/, man/)'
-complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "debug-panic" -d 'Panics on purpose, so the tests can check a bug is reported in one line with exit 7'
 complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -l name -d 'A name for the token, unique among active tokens (asked for in a terminal)' -r
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -l note -d 'A free-text note, such as what the token is for' -r
@@ -163,29 +161,16 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from help" -f -a "export" -d 'Write the encrypted vault (never plaintext) to FILE, or stdout with -'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from help" -f -a "import" -d 'Bring kept secrets in from an export, for tokens this store has'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand generate" -l out-dir -d 'Where to write: the repository root keeps them in completions/ and man/' -r -F
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand generate" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -F
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand generate" -l wait -d 'How long to wait for another process to release the store, in seconds' -r
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand generate" -l json -d 'Print JSON on stdout instead of text'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand generate" -s h -l help -d 'Print help'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand debug-panic" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -F
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand debug-panic" -l wait -d 'How long to wait for another process to release the store, in seconds' -r
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand debug-panic" -l json -d 'Print JSON on stdout instead of text'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand debug-panic" -s h -l help -d 'Print help'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand debug-panic" -s V -l version -d 'Print version'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify log export import vault generate debug-panic help" -f -a "create" -d 'Make a new token and show it once'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify log export import vault generate debug-panic help" -f -a "list" -d 'List tokens (active ones unless --all)'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify log export import vault generate debug-panic help" -f -a "show" -d 'Show one token\'s record'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify log export import vault generate debug-panic help" -f -a "revoke" -d 'Revoke a token: invalid at once, and it cannot be undone'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify log export import vault generate debug-panic help" -f -a "verify" -d 'Check a token read from $VBX_TOKEN or stdin: exit 0 if valid, 1 if not'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify log export import vault generate debug-panic help" -f -a "log" -d 'Read the audit log (oldest first)'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify log export import vault generate debug-panic help" -f -a "export" -d 'Print every token record as NDJSON (one JSON object a line), never a token'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify log export import vault generate debug-panic help" -f -a "import" -d 'Add token records from NDJSON (a file, or - for stdin): all or nothing'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify log export import vault generate debug-panic help" -f -a "vault" -d 'Keep chosen tokens encrypted under a passphrase, to reveal them later'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify log export import vault generate debug-panic help" -f -a "generate" -d 'Write the shell completions and man pages under DIR (completions/, man/)'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify log export import vault generate debug-panic help" -f -a "debug-panic" -d 'Panics on purpose, so the tests can check a bug is reported in one line with exit 7'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify log export import vault generate debug-panic help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify log export import vault help" -f -a "create" -d 'Make a new token and show it once'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify log export import vault help" -f -a "list" -d 'List tokens (active ones unless --all)'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify log export import vault help" -f -a "show" -d 'Show one token\'s record'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify log export import vault help" -f -a "revoke" -d 'Revoke a token: invalid at once, and it cannot be undone'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify log export import vault help" -f -a "verify" -d 'Check a token read from $VBX_TOKEN or stdin: exit 0 if valid, 1 if not'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify log export import vault help" -f -a "log" -d 'Read the audit log (oldest first)'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify log export import vault help" -f -a "export" -d 'Print every token record as NDJSON (one JSON object a line), never a token'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify log export import vault help" -f -a "import" -d 'Add token records from NDJSON (a file, or - for stdin): all or nothing'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify log export import vault help" -f -a "vault" -d 'Keep chosen tokens encrypted under a passphrase, to reveal them later'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify log export import vault help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and __fish_seen_subcommand_from vault" -f -a "init" -d 'Create the vault and set its passphrase'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and __fish_seen_subcommand_from vault" -f -a "reveal" -d 'Print a kept token alone on stdout'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and __fish_seen_subcommand_from vault" -f -a "status" -d 'Say whether there is a vault, its KDF parameters and how many secrets it keeps'

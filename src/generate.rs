@@ -31,15 +31,39 @@ const SHELLS: [Shell; 5] = [
 pub fn files() -> Result<Vec<(PathBuf, Vec<u8>)>> {
     let mut out = Vec::new();
     for shell in SHELLS {
-        let mut cmd = Cli::command();
+        let mut cmd = public_command();
         let mut buf = Vec::new();
         clap_complete::generate(shell, &mut cmd, BIN, &mut buf);
         out.push((Path::new("completions").join(shell.file_name(BIN)), buf));
     }
-    let mut root = Cli::command().name(BIN).bin_name(BIN);
+    let mut root = public_command().bin_name(BIN);
     root.build();
     man_pages(&root, &mut out)?;
     Ok(out)
+}
+
+/// The command line as users see it: clap_complete would offer hidden subcommands (`generate`,
+/// `debug-panic`) too, and clap has no way to remove one, so the root is rebuilt with only the
+/// visible ones.
+fn public_command() -> clap::Command {
+    let full = Cli::command();
+    let mut cmd = clap::Command::new(BIN)
+        .version(env!("CARGO_PKG_VERSION"))
+        .propagate_version(true)
+        .subcommand_required(true)
+        .arg_required_else_help(true)
+        .args(full.get_arguments().cloned())
+        .subcommands(full.get_subcommands().filter(|s| !s.is_hide_set()).cloned());
+    if let Some(about) = full.get_about() {
+        cmd = cmd.about(about.clone());
+    }
+    if let Some(long_about) = full.get_long_about() {
+        cmd = cmd.long_about(long_about.clone());
+    }
+    if let Some(after_help) = full.get_after_help() {
+        cmd = cmd.after_help(after_help.clone());
+    }
+    cmd
 }
 
 /// Writes every generated file under `dir`.

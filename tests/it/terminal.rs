@@ -131,6 +131,19 @@ fn generated_files_match_the_binary() {
 #[test]
 fn completions_load_in_their_shells() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("completions");
+    for file in files_under(&dir) {
+        let text = fs::read_to_string(&file).expect("read");
+        assert!(
+            text.contains("vault") && text.contains("passphrase-file"),
+            "{}",
+            file.display()
+        );
+        assert!(
+            !text.contains("debug-panic"),
+            "{} offers a hidden command",
+            file.display()
+        );
+    }
     let bash = Command::new("bash")
         .args(["-c", "source \"$1\" && complete -p vbx-tokens", "-"])
         .arg(dir.join("vbx-tokens.bash"))
