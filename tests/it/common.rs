@@ -57,14 +57,17 @@ impl Env {
         self.cmd().args(args).output().expect("runs")
     }
 
+    /// Runs with these arguments, expects exit 0, and returns stdout.
+    pub fn ok(&self, args: &[&str]) -> Vec<u8> {
+        let out = self.run(args);
+        assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
+        out.stdout
+    }
+
     /// Creates a token and returns it.
     pub fn create(&self, name: &str) -> String {
-        let out = self
-            .cmd()
-            .args(["create", "--name", name, "-q"])
-            .assert()
-            .success();
-        let token = String::from_utf8(out.get_output().stdout.clone()).expect("utf-8");
+        let out = self.ok(&["create", "--name", name, "-q"]);
+        let token = String::from_utf8(out).expect("utf-8");
         token.trim().to_owned()
     }
 

@@ -84,8 +84,8 @@ fn list_shows_active_tokens_and_all_with_all() {
     assert_eq!(all[1]["status"], "active");
     assert_eq!(all[1]["revoked_at"], Value::Null);
 
-    let table = env.cmd().args(["list", "--all"]).assert().success();
-    let table = String::from_utf8(table.get_output().stdout.clone()).expect("utf-8");
+    let table = env.ok(&["list", "--all"]);
+    let table = String::from_utf8(table).expect("utf-8");
     assert!(table.starts_with("ID"), "{table}");
     assert!(table.contains("one") && table.contains("revoked") && table.contains("never"));
     assert!(
@@ -98,7 +98,7 @@ fn list_shows_active_tokens_and_all_with_all() {
 fn an_empty_list_is_an_empty_array() {
     let env = Env::new();
     let t = env.create("x");
-    env.cmd().args(["revoke", "x", "--yes"]).assert().success();
+    env.ok(&["revoke", "x", "--yes"]);
     assert_eq!(env.json(&["list"]), serde_json::json!([]));
     drop(t);
 }
@@ -118,8 +118,8 @@ fn show_finds_by_id_and_by_name() {
         Some(true)
     );
 
-    let text = env.cmd().args(["show", "pos"]).assert().success();
-    let text = String::from_utf8(text.get_output().stdout.clone()).expect("utf-8");
+    let text = env.ok(&["show", "pos"]);
+    let text = String::from_utf8(text).expect("utf-8");
     assert!(text.contains(id) && text.contains("just now"), "{text}");
 }
 
@@ -163,7 +163,7 @@ fn verify_reasons_unknown_revoked_malformed_exit_1() {
     let env = Env::new();
     let t = env.create("gone");
     let id = env.record("gone")["id"].as_str().expect("id").to_owned();
-    env.cmd().args(["revoke", &id, "--yes"]).assert().success();
+    env.ok(&["revoke", &id, "--yes"]);
 
     let (code, v) = env.verify(&t, &[]);
     assert_eq!(code, 1);
@@ -205,7 +205,7 @@ fn verify_batch_answers_each_line_in_order() {
     let env = Env::new();
     let a = env.create("a");
     let b = env.create("b");
-    env.cmd().args(["revoke", "b", "--yes"]).assert().success();
+    env.ok(&["revoke", "b", "--yes"]);
     let input = format!("{a}\n{b}\nnot-a-token\n\n{a}\n");
     let out = env
         .cmd()
@@ -299,7 +299,7 @@ fn log_records_every_action_and_filters() {
     let t = env.create("a");
     env.create("b");
     env.verify("garbage", &[]);
-    env.cmd().args(["revoke", "a", "--yes"]).assert().success();
+    env.ok(&["revoke", "a", "--yes"]);
     env.verify(&t, &[]);
     env.verify(&t, &["--no-touch"]);
 

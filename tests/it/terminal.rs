@@ -50,7 +50,7 @@ fn piped_and_json_output_is_never_coloured() {
     let env = Env::new();
     env.create("a");
     env.create("b");
-    env.cmd().args(["revoke", "b", "--yes"]).assert().success();
+    env.ok(&["revoke", "b", "--yes"]);
     env.verify("junk", &[]);
     for args in [
         &["list", "--all"][..],

@@ -129,11 +129,7 @@ fn keep_reveal_status_forget_round_trip() {
     assert!(assert_one_line_error(&out, 4).contains("no kept secret"));
 
     // Forget: the secret is gone, the token still works.
-    v.env
-        .cmd()
-        .args(["vault", "forget", "pos"])
-        .assert()
-        .success();
+    v.env.ok(&["vault", "forget", "pos"]);
     assert_eq!(v.status()["kept"], 0);
     assert_eq!(v.env.verify(&t, &[]).0, 0);
     assert_one_line_error(&v.run(&["vault", "reveal", "pos"], &[]), 4);
@@ -163,8 +159,8 @@ fn status_without_a_vault_or_a_store() {
     assert_eq!(env.json(&["vault", "status"]), none);
     env.create("a");
     assert_eq!(env.json(&["vault", "status"]), none);
-    let text = env.cmd().args(["vault", "status"]).assert().success();
-    assert!(String::from_utf8_lossy(&text.get_output().stdout).contains("not initialised"));
+    let text = env.ok(&["vault", "status"]);
+    assert!(String::from_utf8_lossy(&text).contains("not initialised"));
 }
 
 #[test]
@@ -416,11 +412,7 @@ fn revoke_erases_the_kept_secret() {
     let v = VaultEnv::new();
     v.keep("pos");
     v.keep("crm");
-    v.env
-        .cmd()
-        .args(["revoke", "pos", "--yes"])
-        .assert()
-        .success();
+    v.env.ok(&["revoke", "pos", "--yes"]);
     assert_eq!(v.status()["kept"], 1);
     assert_eq!(v.env.record("pos")["kept"], false);
     assert!(
@@ -465,11 +457,7 @@ fn export_then_import_into_a_store_without_a_vault_adopts_it() {
     assert_eq!(other.status()["kept"], 0);
 
     // Into the original store (which has the token and a vault): re-kept after a forget.
-    v.env
-        .cmd()
-        .args(["vault", "forget", "pos"])
-        .assert()
-        .success();
+    v.env.ok(&["vault", "forget", "pos"]);
     let json: Value = parse(&v.ok(&["vault", "import", &file.to_string_lossy(), "--json"], &[]));
     assert_eq!(json["imported"].as_array().map(Vec::len), Some(1));
     assert_eq!(v.reveal("pos").trim(), t);
@@ -496,7 +484,7 @@ fn import_into_another_vault_reencrypts_under_it() {
         .arg(&b_pass)
         .assert()
         .success();
-    b.cmd().args(["vault", "forget", "pos"]).assert().success();
+    b.ok(&["vault", "forget", "pos"]);
     b.cmd()
         .args(["vault", "passwd", "--passphrase-file"])
         .arg(&b_pass)
@@ -559,16 +547,8 @@ fn a_tampered_export_is_refused_whole_and_nothing_changes() {
     v.keep("pos");
     v.keep("crm");
     let good = v.export("good.vbxvault");
-    v.env
-        .cmd()
-        .args(["vault", "forget", "pos"])
-        .assert()
-        .success();
-    v.env
-        .cmd()
-        .args(["vault", "forget", "crm"])
-        .assert()
-        .success();
+    v.env.ok(&["vault", "forget", "pos"]);
+    v.env.ok(&["vault", "forget", "crm"]);
     let before = v.env.snapshot();
     let status = v.status();
     // Every byte is checked by the unit tests; here a spread of them through the real binary,
