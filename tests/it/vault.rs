@@ -2,7 +2,7 @@
 //! source, damage and wrong passphrases are told apart, and no plaintext reaches the disk.
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -78,6 +78,15 @@ impl VaultEnv {
         self.ok(&["vault", "export", &path.to_string_lossy()], &[]);
         fs::read(path).expect("export written")
     }
+}
+
+/// `vault reveal NAME` with the passphrase from `pass`.
+fn reveal_with(env: &Env, name: &str, pass: &Path) -> std::process::Output {
+    env.cmd()
+        .args(["vault", "reveal", name, "--passphrase-file"])
+        .arg(pass)
+        .output()
+        .expect("runs")
 }
 
 fn write(env: &Env, name: &str, contents: &str) -> PathBuf {
@@ -222,13 +231,7 @@ fn wrong_passphrase_is_exit_4_and_says_so() {
     let v = VaultEnv::new();
     v.keep("pos");
     let wrong = write(&v.env, "wrong", "not it\n");
-    let out = v
-        .env
-        .cmd()
-        .args(["vault", "reveal", "pos", "--passphrase-file"])
-        .arg(&wrong)
-        .output()
-        .expect("runs");
+    let out = reveal_with(&v.env, "pos", &wrong);
     let err = assert_one_line_error(&out, 4);
     assert!(err.contains("wrong passphrase"), "{err}");
     assert!(!err.contains("not it"), "the passphrase is never echoed");
@@ -357,13 +360,7 @@ fn passwd_rewraps_the_key_and_leaves_records_alone() {
 
     // The old passphrase fails, the new one works.
     assert_one_line_error(&v.run(&["vault", "reveal", "pos"], &[]), 4);
-    let out = v
-        .env
-        .cmd()
-        .args(["vault", "reveal", "pos", "--passphrase-file"])
-        .arg(&new)
-        .output()
-        .expect("runs");
+    let out = reveal_with(&v.env, "pos", &new);
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), t);
 
     // The records, and the vault id, are byte for byte what they were.
@@ -505,12 +502,7 @@ fn import_into_another_vault_reencrypts_under_it() {
         .output()
         .expect("runs");
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let out = b
-        .cmd()
-        .args(["vault", "reveal", "pos", "--passphrase-file"])
-        .arg(&b_new)
-        .output()
-        .expect("runs");
+    let out = reveal_with(&b, "pos", &b_new);
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), t);
 
     // Without --from-passphrase-file, B's own passphrase is tried on the file: wrong, exit 4.
