@@ -1,10 +1,11 @@
-//! The command line, as clap definitions only. No logic lives here; `commands` turns these into
-//! plain arguments.
+//! The command line: clap definitions, and [`parse`], the edge where argv becomes a [`Cli`] or
+//! one line of error. `commands` turns a [`Cli`] into plain requests.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueHint};
 
 /// The exit code table, shown under `--help` and in the man page.
 pub const EXIT_CODES: &str = "\
@@ -31,7 +32,13 @@ Exit codes:
 )]
 pub struct Cli {
     /// The store directory [default: ~/.local/share/vbx-tokens]
-    #[arg(long, global = true, value_name = "DIR", env = "VBX_TOKENS_HOME")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        env = "VBX_TOKENS_HOME",
+        value_hint = ValueHint::DirPath
+    )]
     pub store: Option<PathBuf>,
 
     /// How long to wait for another process to release the store, in seconds
@@ -39,6 +46,7 @@ pub struct Cli {
         long,
         global = true,
         value_name = "SECONDS",
+        value_hint = ValueHint::Other,
         env = "VBX_TOKENS_WAIT",
         default_value = "10",
         value_parser = parse_wait
@@ -132,7 +140,7 @@ pub enum Command {
     #[command(hide = true)]
     Generate {
         /// Where to write: the repository root keeps them in completions/ and man/
-        #[arg(long, value_name = "DIR")]
+        #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
         out_dir: PathBuf,
     },
 
@@ -144,11 +152,11 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct CreateArgs {
     /// A name for the token, unique among active tokens (asked for in a terminal)
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_hint = ValueHint::Other)]
     pub name: Option<String>,
 
     /// A free-text note, such as what the token is for
-    #[arg(long, value_name = "TEXT")]
+    #[arg(long, value_name = "TEXT", value_hint = ValueHint::Other)]
     pub note: Option<String>,
 
     /// Print the token alone, with no message
@@ -167,23 +175,48 @@ pub struct CreateArgs {
 #[derive(Debug, Args)]
 pub struct PassphraseArgs {
     /// Read the vault passphrase from this file (only a trailing newline is stripped)
-    #[arg(long, value_name = "PATH", env = "VBX_TOKENS_PASSPHRASE_FILE")]
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "VBX_TOKENS_PASSPHRASE_FILE",
+        value_hint = ValueHint::FilePath
+    )]
     pub passphrase_file: Option<PathBuf>,
 }
 
-/// Argon2id cost, for `vault init` and `vault passwd`.
+/// Argon2id cost, for `vault init` and `vault passwd`. The bounds are the vault's own
+/// (`crate::vault`), checked here so a bad value is a usage error naming the flag.
 #[derive(Debug, Args)]
 pub struct KdfArgs {
-    /// Argon2id memory in MiB (at least 8) [default: 64, or the vault's current value]
-    #[arg(long, value_name = "MIB")]
+    /// Argon2id memory in MiB, 8 to 4096 [default: 64, or the vault's current value]
+    #[arg(
+        long,
+        value_name = "MIB",
+        value_hint = ValueHint::Other,
+        value_parser = clap::value_parser!(u32).range(
+            i64::from(crate::vault::MIN_MEMORY_MIB)..=i64::from(crate::vault::MAX_MEMORY_MIB)
+        )
+    )]
     pub kdf_memory_mib: Option<u32>,
 
-    /// Argon2id iterations (at least 1) [default: 3, or the vault's current value]
-    #[arg(long, value_name = "N")]
+    /// Argon2id iterations, 1 to 64 [default: 3, or the vault's current value]
+    #[arg(
+        long,
+        value_name = "N",
+        value_hint = ValueHint::Other,
+        value_parser = clap::value_parser!(u32).range(
+            i64::from(crate::vault::MIN_ITERATIONS)..=i64::from(crate::vault::MAX_ITERATIONS)
+        )
+    )]
     pub kdf_iterations: Option<u32>,
 
-    /// Argon2id lanes [default: 4, or the vault's current value]
-    #[arg(long, value_name = "N")]
+    /// Argon2id lanes, 1 to 16 [default: 4, or the vault's current value]
+    #[arg(
+        long,
+        value_name = "N",
+        value_hint = ValueHint::Other,
+        value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::vault::MAX_PARALLELISM))
+    )]
     pub kdf_parallelism: Option<u32>,
 }
 
@@ -206,7 +239,7 @@ pub enum VaultCommand {
         T=$(vbx-tokens vault reveal tok_3k9x2m1q --passphrase-file ~/.vault.pass)")]
     Reveal {
         /// The token's id or name
-        #[arg(value_name = "ID|NAME")]
+        #[arg(value_name = "ID|NAME", value_hint = ValueHint::Other)]
         token: String,
         #[command(flatten)]
         passphrase: PassphraseArgs,
@@ -224,7 +257,7 @@ pub enum VaultCommand {
         vbx-tokens vault passwd --passphrase-file old.pass --new-passphrase-file new.pass")]
     Passwd {
         /// Read the new passphrase from this file instead of asking twice
-        #[arg(long, value_name = "PATH")]
+        #[arg(long, value_name = "PATH", value_hint = ValueHint::FilePath)]
         new_passphrase_file: Option<PathBuf>,
         #[command(flatten)]
         kdf: KdfArgs,
@@ -237,7 +270,7 @@ pub enum VaultCommand {
         vbx-tokens vault forget ci")]
     Forget {
         /// The token's id or name
-        #[arg(value_name = "ID|NAME")]
+        #[arg(value_name = "ID|NAME", value_hint = ValueHint::Other)]
         token: String,
     },
 
@@ -247,7 +280,7 @@ pub enum VaultCommand {
         vbx-tokens vault export - --passphrase-file vault.pass | ssh backup 'cat > vault.vbxvault'")]
     Export {
         /// Where to write; it must not exist yet
-        #[arg(value_name = "FILE")]
+        #[arg(value_name = "FILE", value_hint = ValueHint::FilePath)]
         file: PathBuf,
         #[command(flatten)]
         passphrase: PassphraseArgs,
@@ -265,10 +298,10 @@ pub enum VaultCommand {
     )]
     Import {
         /// The export to read
-        #[arg(value_name = "FILE")]
+        #[arg(value_name = "FILE", value_hint = ValueHint::FilePath)]
         file: PathBuf,
         /// Read the file's passphrase from this file
-        #[arg(long, value_name = "PATH")]
+        #[arg(long, value_name = "PATH", value_hint = ValueHint::FilePath)]
         from_passphrase_file: Option<PathBuf>,
         #[command(flatten)]
         passphrase: PassphraseArgs,
@@ -285,14 +318,14 @@ pub struct ListArgs {
 #[derive(Debug, Args)]
 pub struct ShowArgs {
     /// The token's id or name
-    #[arg(value_name = "ID|NAME")]
+    #[arg(value_name = "ID|NAME", value_hint = ValueHint::Other)]
     pub token: String,
 }
 
 #[derive(Debug, Args)]
 pub struct RevokeArgs {
     /// The token's id or name (an id matches first)
-    #[arg(value_name = "ID|NAME")]
+    #[arg(value_name = "ID|NAME", value_hint = ValueHint::Other)]
     pub token: String,
 
     /// Don't ask for confirmation (needed when stdin is not a terminal)
@@ -315,7 +348,7 @@ pub struct VerifyArgs {
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// The NDJSON file to read, or - for stdin
-    #[arg(value_name = "FILE|-")]
+    #[arg(value_name = "FILE|-", value_hint = ValueHint::FilePath)]
     pub file: PathBuf,
 
     /// Accept plaintext tokens that are not in the vbx_ format (another system's tokens)
@@ -330,12 +363,73 @@ pub struct ImportArgs {
 #[derive(Debug, Args)]
 pub struct LogArgs {
     /// Show only the last N events
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_hint = ValueHint::Other)]
     pub limit: Option<usize>,
 
     /// Show only the events of this token (id or name)
-    #[arg(long, value_name = "ID|NAME")]
+    #[arg(long, value_name = "ID|NAME", value_hint = ValueHint::Other)]
     pub token: Option<String>,
+}
+
+/// How parsing ended when it did not give a [`Cli`]: `--help` and `--version` (on stdout, exit
+/// 0), or an error in one line (on stderr, exit 2).
+#[derive(Debug)]
+pub struct Early {
+    pub code: u8,
+    pub text: String,
+    pub to_stdout: bool,
+}
+
+/// Parses `args` (the program name first). An argument shaped like a token is refused before
+/// clap sees it, since clap would echo it back; a clap error is cut to its one line, masked.
+///
+/// # Errors
+/// [`Early`], as above.
+pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, Early> {
+    use clap::error::ErrorKind;
+
+    let args: Vec<OsString> = args.into_iter().collect();
+    if args
+        .iter()
+        .skip(1)
+        .any(|a| crate::token::contains_token_shape(&a.to_string_lossy()))
+    {
+        return Err(Early {
+            code: crate::error::exit::USAGE,
+            text: format!(
+                "vbx-tokens: an argument looks like a token (vbx_…): never put a token on the command line, where `ps` and shell history keep it; pass it on stdin or in {}",
+                crate::commands::TOKEN_VAR
+            ),
+            to_stdout: false,
+        });
+    }
+    Cli::try_parse_from(args).map_err(|e| match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => Early {
+            code: crate::error::exit::SUCCESS,
+            text: e.render().to_string(),
+            to_stdout: true,
+        },
+        // `vbx-tokens` alone: the help, on stderr, as a usage error.
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => Early {
+            code: crate::error::exit::USAGE,
+            text: e.render().to_string(),
+            to_stdout: false,
+        },
+        _ => {
+            let rendered = e.render().to_string();
+            let first = rendered
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("invalid arguments");
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            Early {
+                code: crate::error::exit::USAGE,
+                text: crate::token::mask_tokens(&format!("vbx-tokens: {first} (see --help)"))
+                    .into_owned(),
+                to_stdout: false,
+            }
+        }
+    })
 }
 
 fn parse_wait(s: &str) -> Result<Duration, String> {

@@ -1,24 +1,32 @@
-//! Typed errors, and the one place that decides each one's exit code.
+//! Typed errors, and the one place that decides the exit code: [`decide`] turns how a command
+//! ended (its verdict or error, and whether its output could be written) into the code a script
+//! sees.
 
+use std::fmt;
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use crate::token;
 
 /// Exit codes, documented in the README and in `--help`. Scripts rely on these numbers.
 pub mod exit {
     /// Success, or a token that verified.
     pub const SUCCESS: u8 = 0;
-    /// The token is not valid (unknown, revoked or malformed).
+    /// The token is not valid (unknown, revoked or malformed), or not every token of a batch
+    /// was checked and valid.
     pub const INVALID: u8 = 1;
-    /// Usage or bad input.
+    /// Usage or bad input: a flag, a value, or a file the user named that cannot be read or is
+    /// not what it should be.
     pub const USAGE: u8 = 2;
     /// No such token.
     pub const NOT_FOUND: u8 = 3;
-    /// Vault error: locked, wrong passphrase, no passphrase given.
+    /// Vault: no passphrase, a wrong one, or a file that does not authenticate.
     pub const VAULT: u8 = 4;
     /// The store stayed locked by another process past the wait limit.
     pub const BUSY: u8 = 5;
-    /// The store is damaged or unreadable, or an I/O failure.
+    /// The store is damaged or unreadable, the disk is full, or another I/O failure (our output
+    /// included, when the output is the product).
     pub const STORE: u8 = 6;
     /// Internal error: a bug.
     pub const INTERNAL: u8 = 7;
@@ -26,91 +34,258 @@ pub mod exit {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Everything that can go wrong, each variant worded to say what failed and how to fix it.
-#[derive(Debug, thiserror::Error)]
+/// Text that came from, or may hold, user input: anything token-shaped in it is masked
+/// (`vbx_AbCd…`) when it is made, so no error built from it can echo a token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Masked(String);
+
+impl Masked {
+    pub fn new(text: impl AsRef<str>) -> Masked {
+        Masked(token::mask_tokens(text.as_ref()).into_owned())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Masked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Masked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+/// A path, shown masked (it is user input too).
+fn shown(path: &Path) -> Masked {
+    Masked::new(path.display().to_string())
+}
+
+/// Everything that can go wrong, each variant worded to say what failed and how to fix it. Every
+/// variant that carries text carries it [`Masked`], and `Debug` shows the masked message.
+#[derive(thiserror::Error)]
 pub enum Error {
+    /// Bad flags, values or input (exit 2).
     #[error("{0}")]
-    Usage(String),
+    Usage(Masked),
 
+    /// No token by that id or name (exit 3).
     #[error("no token with id or name {0:?}: `vbx-tokens list --all` shows them")]
-    NotFound(String),
+    NotFound(Masked),
 
+    /// No passphrase, a wrong one, or a file that does not authenticate (exit 4).
     #[error("{0}")]
-    Vault(String),
+    Vault(Masked),
 
+    /// The store stayed locked past the wait limit (exit 5).
     #[error(
         "store busy: {} is locked by another vbx-tokens process; gave up after {:.1}s (raise --wait or VBX_TOKENS_WAIT)",
-        path.display(),
+        shown(path),
         waited.as_secs_f64()
     )]
     Busy { path: PathBuf, waited: Duration },
 
-    #[error("no store at {}: run `vbx-tokens create` to make one", .0.display())]
+    /// A command that needs a store found none (exit 6).
+    #[error("no store at {}: run `vbx-tokens create` to make one", shown(.0))]
     NoStore(PathBuf),
 
+    /// The store is damaged, or from a newer build (exit 6).
     #[error("{0}")]
-    Store(String),
+    Store(Masked),
 
-    #[error("{context}: {source}")]
-    Io {
-        context: String,
+    /// A write failed for want of space, or past the file-size limit (exit 6).
+    #[error(
+        "cannot write to {}: {}; nothing was changed: free some space (or raise `ulimit -f`) and try again",
+        shown(path),
+        reason(source)
+    )]
+    DiskFull {
+        path: PathBuf,
         #[source]
         source: io::Error,
     },
 
-    /// Writing our own output failed. A closed pipe is not an error for us (see `main`).
-    #[error("cannot write output: {0}")]
-    Output(#[source] io::Error),
+    /// Any other I/O failure, with what was being done (exit 6).
+    #[error("{context}: {}", reason(source))]
+    Io {
+        context: Masked,
+        #[source]
+        source: io::Error,
+    },
 
+    /// A bug (exit 7).
     #[error("internal error (a bug, please report it): {0}")]
-    Internal(String),
+    Internal(Masked),
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Error({:?}, exit {})", self.to_string(), self.exit_code())
+    }
 }
 
 impl Error {
+    pub fn usage(text: impl AsRef<str>) -> Error {
+        Error::Usage(Masked::new(text))
+    }
+
+    pub fn not_found(id_or_name: impl AsRef<str>) -> Error {
+        Error::NotFound(Masked::new(id_or_name))
+    }
+
+    pub fn vault(text: impl AsRef<str>) -> Error {
+        Error::Vault(Masked::new(text))
+    }
+
+    pub fn store(text: impl AsRef<str>) -> Error {
+        Error::Store(Masked::new(text))
+    }
+
+    pub fn internal(text: impl AsRef<str>) -> Error {
+        Error::Internal(Masked::new(text))
+    }
+
+    /// An I/O failure while doing `context` on `path`: a full disk (or `ulimit -f`) says so;
+    /// anything else is reported with the OS's reason.
+    pub fn io_at(context: impl AsRef<str>, path: &Path, source: io::Error) -> Error {
+        if is_disk_full(&source) {
+            return Error::DiskFull {
+                path: path.to_owned(),
+                source,
+            };
+        }
+        Error::io(context, source)
+    }
+
+    pub fn io(context: impl AsRef<str>, source: io::Error) -> Error {
+        Error::Io {
+            context: Masked::new(context),
+            source,
+        }
+    }
+
+    /// A file the user named (`what`, such as "the passphrase file", may be empty) could not
+    /// be read: bad input (exit 2), with the OS's reason.
+    pub fn unreadable(what: &str, path: &Path, source: &io::Error) -> Error {
+        let what = if what.is_empty() {
+            String::new()
+        } else {
+            format!("{what} ")
+        };
+        Error::usage(format!(
+            "cannot read {what}{}: {}",
+            path.display(),
+            reason(source)
+        ))
+    }
+
+    /// The exit code of this error (see [`exit`]).
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage(_) => exit::USAGE,
             Error::NotFound(_) => exit::NOT_FOUND,
             Error::Vault(_) => exit::VAULT,
             Error::Busy { .. } => exit::BUSY,
-            Error::NoStore(_) | Error::Store(_) | Error::Io { .. } | Error::Output(_) => {
+            Error::NoStore(_) | Error::Store(_) | Error::DiskFull { .. } | Error::Io { .. } => {
                 exit::STORE
             }
             Error::Internal(_) => exit::INTERNAL,
         }
     }
+}
 
-    /// True when the reader of our output went away (`vbx-tokens list | head -1`): we stop
-    /// quietly, as ripgrep does.
-    pub fn is_broken_pipe(&self) -> bool {
-        matches!(self, Error::Output(e) if e.kind() == io::ErrorKind::BrokenPipe)
+/// ENOSPC, EDQUOT and EFBIG (the file-size limit, `ulimit -f`, with SIGXFSZ ignored).
+pub fn is_disk_full(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded | io::ErrorKind::FileTooLarge
+    ) || matches!(e.raw_os_error(), Some(28 | 122 | 27))
+}
+
+/// The OS's reason in lower case and without the `(os error N)` tail: "permission denied".
+pub fn reason(e: &io::Error) -> String {
+    let text = e.to_string();
+    let text = match text.find(" (os error") {
+        Some(at) => &text[..at],
+        None => &text,
+    };
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => text.to_owned(),
     }
+}
 
-    pub fn io(context: impl Into<String>, source: io::Error) -> Error {
-        Error::Io {
-            context: context.into(),
-            source,
+/// How a command that did not fail ended: it matters to `verify`, whose "no" is exit 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    Invalid,
+}
+
+impl Outcome {
+    fn code(self) -> u8 {
+        match self {
+            Outcome::Success => exit::SUCCESS,
+            Outcome::Invalid => exit::INVALID,
         }
     }
 }
 
-/// Output errors are always ours to map: `?` on a `write!` to stdout lands here.
-impl From<io::Error> for Error {
-    fn from(e: io::Error) -> Error {
-        Error::Output(e)
-    }
+/// What a command's stdout is to whoever reads it, which decides what a failed write means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputKind {
+    /// Something to look at (`list`, `show`, `log`): a reader that leaves early (`| head -1`)
+    /// is no failure, so a closed pipe ends quietly with the command's own code.
+    Display,
+    /// The output is what the command is for (`export`, `vault export -`, `create`'s token,
+    /// `vault reveal`): if any of it could not be written, the command failed.
+    Product,
+    /// The exit status is the answer (`verify`): it stands whatever happens to stdout.
+    Verdict,
 }
 
-/// The vault's errors, each to its exit code: a wrong passphrase is the user's (4), damage is
-/// the store's or the file's (6), refused parameters are bad input (2).
-impl From<crate::vault::VaultError> for Error {
-    fn from(e: crate::vault::VaultError) -> Error {
-        use crate::vault::VaultError;
-        match e {
-            VaultError::WrongPassphrase => Error::Vault(e.to_string()),
-            VaultError::Damaged(_) => Error::Store(e.to_string()),
-            VaultError::BadParams(_) => Error::Usage(e.to_string()),
+/// Why writing stdout failed, and what that means for the user (set by the command).
+#[derive(Debug)]
+pub struct OutputFailure<'a> {
+    pub error: &'a io::Error,
+    /// What was lost, in the words of the command ("the export is incomplete").
+    pub loss: Option<&'a str>,
+}
+
+/// The one function that decides the exit code, and the one line (if any) to print on stderr.
+/// An error the command returned wins; then a failed write of stdout, judged by the kind of
+/// output; then the command's outcome.
+pub fn decide(
+    kind: OutputKind,
+    result: &Result<Outcome>,
+    output: Option<OutputFailure<'_>>,
+) -> (u8, Option<String>) {
+    let outcome = match result {
+        Err(e) => return (e.exit_code(), Some(e.to_string())),
+        Ok(outcome) => *outcome,
+    };
+    let Some(failure) = output else {
+        return (outcome.code(), None);
+    };
+    let closed = failure.error.kind() == io::ErrorKind::BrokenPipe;
+    let message = || {
+        let mut m = format!("cannot write output: {}", reason(failure.error));
+        if let Some(loss) = failure.loss {
+            m.push_str("; ");
+            m.push_str(loss);
         }
+        Masked::new(m).0
+    };
+    match kind {
+        OutputKind::Verdict => (outcome.code(), None),
+        OutputKind::Display if closed => (outcome.code(), None),
+        OutputKind::Display | OutputKind::Product => (exit::STORE, Some(message())),
     }
 }
 
@@ -120,9 +295,9 @@ mod tests {
 
     #[test]
     fn each_kind_has_its_documented_code() {
-        assert_eq!(Error::Usage("x".into()).exit_code(), 2);
-        assert_eq!(Error::NotFound("x".into()).exit_code(), 3);
-        assert_eq!(Error::Vault("x".into()).exit_code(), 4);
+        assert_eq!(Error::usage("x").exit_code(), 2);
+        assert_eq!(Error::not_found("x").exit_code(), 3);
+        assert_eq!(Error::vault("x").exit_code(), 4);
         let busy = Error::Busy {
             path: "/s".into(),
             waited: Duration::from_secs(1),
@@ -130,15 +305,103 @@ mod tests {
         assert_eq!(busy.exit_code(), 5);
         assert!(busy.to_string().contains("/s"));
         assert_eq!(Error::NoStore("/s".into()).exit_code(), 6);
-        assert_eq!(Error::Store("x".into()).exit_code(), 6);
+        assert_eq!(Error::store("x").exit_code(), 6);
         assert_eq!(Error::io("x", io::Error::other("y")).exit_code(), 6);
-        assert_eq!(Error::Internal("x".into()).exit_code(), 7);
+        assert_eq!(Error::internal("x").exit_code(), 7);
     }
 
     #[test]
-    fn broken_pipe_is_recognised() {
-        let e = Error::from(io::Error::from(io::ErrorKind::BrokenPipe));
-        assert!(e.is_broken_pipe());
-        assert!(!Error::Usage("x".into()).is_broken_pipe());
+    fn a_full_disk_says_so() {
+        for raw in [28, 122, 27] {
+            let e = Error::io_at(
+                "cannot sync",
+                Path::new("/s"),
+                io::Error::from_raw_os_error(raw),
+            );
+            assert!(matches!(e, Error::DiskFull { .. }), "{raw}");
+            assert_eq!(e.exit_code(), 6);
+        }
+        let e = Error::io_at(
+            "cannot sync",
+            Path::new("/s"),
+            io::Error::from_raw_os_error(28),
+        );
+        assert!(e.to_string().contains("no space left on device"), "{e}");
+        let e = Error::io_at(
+            "cannot sync",
+            Path::new("/s"),
+            io::Error::from_raw_os_error(5),
+        );
+        assert_eq!(e.to_string(), "cannot sync: input/output error");
+    }
+
+    #[test]
+    fn errors_never_carry_a_token() {
+        let t = "vbx_zQWBuTSOoRi4A9spHcVY5ncnsDkxkJ0mLq17";
+        for e in [
+            Error::usage(format!("bad {t}")),
+            Error::not_found(t),
+            Error::vault(t),
+            Error::store(t),
+            Error::internal(t),
+            Error::NoStore(PathBuf::from(format!("/x/{t}"))),
+            Error::io(t, io::Error::other("y")),
+        ] {
+            assert!(!e.to_string().contains(t), "{e}");
+            assert!(!format!("{e:?}").contains(t), "{e:?}");
+            assert!(e.to_string().contains("vbx_zQWB…"), "{e}");
+        }
+    }
+
+    fn broken_pipe() -> io::Error {
+        io::Error::from(io::ErrorKind::BrokenPipe)
+    }
+
+    #[test]
+    fn a_closed_output_is_judged_by_the_kind_of_command() {
+        let pipe = broken_pipe();
+        let full = io::Error::from_raw_os_error(28);
+        let failed = |e| {
+            Some(OutputFailure {
+                error: e,
+                loss: Some("the export is incomplete"),
+            })
+        };
+        let ok = Ok(Outcome::Success);
+        let invalid = Ok(Outcome::Invalid);
+        use OutputKind::*;
+        // A verdict stands, whatever happened to stdout.
+        assert_eq!(decide(Verdict, &invalid, failed(&pipe)), (1, None));
+        assert_eq!(decide(Verdict, &ok, failed(&pipe)), (0, None));
+        assert_eq!(decide(Verdict, &invalid, failed(&full)), (1, None));
+        // Display: a reader that left is no failure; a write that failed otherwise is.
+        assert_eq!(decide(Display, &ok, failed(&pipe)), (0, None));
+        let (code, message) = decide(Display, &ok, failed(&full));
+        assert_eq!(code, 6);
+        assert!(message.expect("a line").contains("no space left"));
+        // A product cut short is a failure, and says what was lost.
+        let (code, message) = decide(Product, &ok, failed(&pipe));
+        assert_eq!(code, 6);
+        assert_eq!(
+            message.as_deref(),
+            Some("cannot write output: broken pipe; the export is incomplete")
+        );
+        // With nothing failed, the outcome; an error always wins.
+        assert_eq!(decide(Product, &ok, None), (0, None));
+        assert_eq!(decide(Verdict, &invalid, None), (1, None));
+        let err = Err(Error::usage("bad"));
+        assert_eq!(
+            decide(Display, &err, failed(&pipe)),
+            (2, Some("bad".into()))
+        );
+    }
+
+    #[test]
+    fn os_reasons_read_as_words() {
+        assert_eq!(
+            reason(&io::Error::from_raw_os_error(13)),
+            "permission denied"
+        );
+        assert_eq!(reason(&io::Error::other("Odd")), "odd");
     }
 }

@@ -12,9 +12,8 @@ pub fn default_store_dir() -> Result<PathBuf> {
     ProjectDirs::from("com", "VasBox", "vbx-tokens")
         .map(|dirs| dirs.data_dir().to_owned())
         .ok_or_else(|| {
-            Error::Usage(
-                "cannot find a home directory for the default store: set VBX_TOKENS_HOME or pass --store DIR"
-                    .into(),
+            Error::usage(
+                "cannot find a home directory for the default store: set VBX_TOKENS_HOME or pass --store DIR",
             )
         })
 }

@@ -15,7 +15,7 @@ pub fn interactive() -> bool {
 }
 
 fn cancelled(e: dialoguer::Error) -> Error {
-    Error::Usage(format!("no answer at the prompt ({e})"))
+    Error::usage(format!("no answer at the prompt ({e})"))
 }
 
 /// Asks for a token's name.

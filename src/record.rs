@@ -1,20 +1,18 @@
-//! The data the store keeps: token records and audit events, and the rules a name must meet.
+//! The data the store keeps: token records and audit events.
 //!
 //! Records are stored as JSON carrying a format version `v`. New fields arrive with
 //! `#[serde(default)]` so stores written today keep opening; fields this build does not know are
 //! carried through untouched (`extra`), and a record from a newer format is refused rather than
 //! half-understood (a newer field may be an expiry this build would ignore).
 
-use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
+use crate::time::Time;
 
 /// The record format this build writes and fully understands.
 pub const RECORD_VERSION: u32 = 1;
-/// The longest name, in characters.
-pub const NAME_MAX: usize = 64;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -47,13 +45,13 @@ pub struct Record {
     /// Hex SHA-256 of the whole token: the lookup key, and what an export carries.
     pub sha256: String,
     pub hint: String,
-    pub created_at: Timestamp,
+    pub created_at: Time,
     pub created_by: String,
     pub status: Status,
     #[serde(default)]
-    pub revoked_at: Option<Timestamp>,
+    pub revoked_at: Option<Time>,
     #[serde(default)]
-    pub last_used_at: Option<Timestamp>,
+    pub last_used_at: Option<Time>,
     #[serde(default)]
     pub use_count: u64,
     /// Fields written by a later build, kept as they are when this build rewrites the record.
@@ -72,12 +70,12 @@ impl Record {
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Record> {
         let record: Record = serde_json::from_slice(bytes).map_err(|e| {
-            Error::Store(format!(
+            Error::store(format!(
                 "store damaged: a token record does not parse ({e})"
             ))
         })?;
         if record.v > RECORD_VERSION {
-            return Err(Error::Store(format!(
+            return Err(Error::store(format!(
                 "token {} was written by a newer vbx-tokens (record format {}, this build knows {}): upgrade vbx-tokens",
                 record.id, record.v, RECORD_VERSION
             )));
@@ -122,7 +120,7 @@ impl EventKind {
 /// One audit log entry. Never holds a token.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
-    pub at: Timestamp,
+    pub at: Time,
     pub event: EventKind,
     pub token_id: Option<String>,
     /// The token's name when the event happened, for reading the log without a lookup.
@@ -141,66 +139,13 @@ impl Event {
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Event> {
         serde_json::from_slice(bytes)
-            .map_err(|e| Error::Store(format!("store damaged: a log entry does not parse ({e})")))
+            .map_err(|e| Error::store(format!("store damaged: a log entry does not parse ({e})")))
     }
-}
-
-/// Trims a proposed name and checks it: 1–64 characters, none of them control characters.
-pub fn clean_name(raw: &str) -> Result<String> {
-    let name = raw.trim();
-    if name.is_empty() {
-        return Err(Error::Usage(
-            "the name is empty: give one with --name".into(),
-        ));
-    }
-    let len = name.chars().count();
-    if len > NAME_MAX {
-        return Err(Error::Usage(format!(
-            "the name is {len} characters long; the limit is {NAME_MAX}"
-        )));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(Error::Usage(
-            "the name holds a control character (tab, newline, escape…): use printable characters only".into(),
-        ));
-    }
-    Ok(name.to_owned())
-}
-
-/// A note is free text, but one line of printable characters so tables and logs stay intact.
-pub fn clean_note(raw: &str) -> Result<Option<String>> {
-    let note = raw.trim();
-    if note.chars().any(char::is_control) {
-        return Err(Error::Usage(
-            "the note holds a control character: use printable characters only".into(),
-        ));
-    }
-    if note.chars().count() > 1024 {
-        return Err(Error::Usage(
-            "the note is longer than 1024 characters".into(),
-        ));
-    }
-    Ok((!note.is_empty()).then(|| note.to_owned()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_are_trimmed_and_bounded() {
-        assert_eq!(clean_name("  ci  ").expect("ok"), "ci");
-        assert!(clean_name("").is_err());
-        assert!(clean_name("   ").is_err());
-        assert!(clean_name(&"a".repeat(64)).is_ok());
-        assert!(clean_name(&"a".repeat(65)).is_err());
-        // Characters, not bytes.
-        assert!(clean_name(&"é".repeat(64)).is_ok());
-        assert!(clean_name("a\tb").is_err());
-        assert!(clean_name("a\u{1b}[31mb").is_err());
-        assert!(clean_name("a\u{7f}").is_err());
-        assert!(clean_name("crm — main").is_ok());
-    }
 
     #[test]
     fn records_from_a_newer_format_are_refused_and_unknown_fields_kept() {

@@ -123,6 +123,65 @@ impl fmt::Debug for TokenHash {
     }
 }
 
+/// How many base62 characters after `vbx_` make a string token-shaped: fewer than a whole
+/// token's 36, so a token cut short or mistyped is still caught, and more than a hint's 4.
+pub const SHAPE_MIN_TAIL: usize = 20;
+
+/// The token-shaped runs in `text`, as byte ranges: `vbx_` (any case) followed by at least
+/// [`SHAPE_MIN_TAIL`] characters of `0-9A-Za-z`, whatever their checksum. This is what is never
+/// echoed, whether or not it would verify.
+pub fn token_shapes(text: &str) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        while at + PREFIX.len() <= bytes.len() {
+            let start = at;
+            at += 1;
+            if !bytes[start..start + PREFIX.len()].eq_ignore_ascii_case(PREFIX.as_bytes()) {
+                continue;
+            }
+            let tail = bytes[start + PREFIX.len()..]
+                .iter()
+                .take_while(|b| b.is_ascii_alphanumeric())
+                .count();
+            if tail >= SHAPE_MIN_TAIL {
+                let end = start + PREFIX.len() + tail;
+                at = end;
+                return Some(start..end);
+            }
+        }
+        None
+    })
+}
+
+/// True when `text` holds anything token-shaped (see [`token_shapes`]).
+pub fn contains_token_shape(text: &str) -> bool {
+    token_shapes(text).next().is_some()
+}
+
+/// `text` with every token-shaped run replaced by its masked form, `vbx_AbCd…`: the hint
+/// lists show, which names a token without giving it away.
+pub fn mask_tokens(text: &str) -> std::borrow::Cow<'_, str> {
+    let mut out = String::new();
+    let mut last = 0;
+    for range in token_shapes(text) {
+        out.push_str(&text[last..range.start]);
+        out.push_str(&mask(&text[range.clone()]));
+        last = range.end;
+    }
+    if last == 0 {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    out.push_str(&text[last..]);
+    std::borrow::Cow::Owned(out)
+}
+
+/// One token, masked: its first [`HINT_LEN`] characters and an ellipsis (`vbx_AbCd…`).
+pub fn mask(token: &str) -> String {
+    let head: String = token.chars().take(HINT_LEN).collect();
+    format!("{head}…")
+}
+
 /// CRC32 (IEEE) of the random part, in base62, left-padded with `0` to six characters.
 /// `u32::MAX` needs six base62 digits (62^6 > 2^32), so six always suffice.
 pub fn checksum(random: &str) -> String {
@@ -244,5 +303,35 @@ mod tests {
         assert_eq!(TokenHash::from_hex(&h.to_hex().to_uppercase()), Some(h));
         assert_eq!(TokenHash::from_hex("ab"), None);
         assert_eq!(TokenHash::from_hex(&"g".repeat(64)), None);
+    }
+
+    #[test]
+    fn token_shapes_are_found_and_masked_whatever_their_checksum() {
+        let good = "vbx_zQWBuTSOoRi4A9spHcVY5ncnsDkxkJ0mLq17";
+        let bad_sum = "vbx_zQWBuTSOoRi4A9spHcVY5ncnsDkxkJ0mLq18";
+        let cut = &good[..28];
+        for t in [good, bad_sum, cut, &good.replacen("vbx_", "VBX_", 1)] {
+            let text = format!("unexpected argument '{t}' found");
+            let masked = mask_tokens(&text);
+            assert!(!masked.contains(&t[8..]), "{masked}");
+            assert!(masked.contains("…'"), "{masked}");
+            assert!(contains_token_shape(&text));
+        }
+        assert_eq!(
+            mask_tokens(&format!("a {good} b {good}")),
+            "a vbx_zQWB… b vbx_zQWB…"
+        );
+        // Hints, env var names and ordinary words are left alone.
+        for text in [
+            "vbx_zQWB",
+            "VBX_TOKENS_HOME",
+            "vbx_ci",
+            "no token here",
+            "vbx_",
+        ] {
+            assert_eq!(mask_tokens(text), text);
+            assert!(!contains_token_shape(text));
+        }
+        assert_eq!(mask(good), "vbx_zQWB…");
     }
 }

@@ -6,12 +6,13 @@
 //! and either a plaintext `token` (hashed here; never stored) or a `sha256`; every other field
 //! `export` writes is optional and kept.
 
-use jiff::Timestamp;
 use serde_json::{Map, Value};
 
-use crate::record::{RECORD_VERSION, Record, Status, clean_name, clean_note};
+use crate::name::{clean_name, clean_note};
+use crate::record::{RECORD_VERSION, Record, Status};
 use crate::store::{Incoming, looks_like_id};
-use crate::token::{Token, TokenHash};
+use crate::time::Time;
+use crate::token::{self, HINT_LEN, Token, TokenHash};
 
 /// Fields a line may carry besides unknown ones from a newer build, which are kept as they are.
 const KNOWN: &[&str] = &[
@@ -44,7 +45,7 @@ pub fn parse_line(
     line: usize,
     text: &str,
     rules: ImportRules,
-    now: Timestamp,
+    now: Time,
     actor: &str,
 ) -> Result<Incoming, String> {
     let mut obj: Map<String, Value> = match serde_json::from_str(text) {
@@ -52,6 +53,17 @@ pub fn parse_line(
         Ok(_) => return Err("not a JSON object".into()),
         Err(e) => return Err(format!("not JSON ({e})")),
     };
+    // Only `token` may hold a token: anything token-shaped elsewhere would be stored, and shown,
+    // in plaintext.
+    if let Some(key) = obj
+        .iter()
+        .find(|(k, v)| k.as_str() != "token" && holds_token_shape(v))
+        .map(|(k, _)| k.clone())
+    {
+        return Err(format!(
+            "`{key}` holds something shaped like a token (vbx_…): only `token` may, and it is never stored"
+        ));
+    }
     let v = take_u64(&mut obj, "v")?.unwrap_or(u64::from(RECORD_VERSION));
     if v > u64::from(RECORD_VERSION) {
         return Err(format!(
@@ -106,11 +118,14 @@ pub fn parse_line(
         sha256: hash.to_hex(),
         hint: match (token_hint, take_str(&mut obj, "hint")?) {
             (Some(hint), _) => hint,
-            (None, Some(hint)) => hint.chars().take(16).collect(),
+            (None, Some(hint)) => hint.chars().take(HINT_LEN).collect(),
             (None, None) => "-".into(),
         },
         created_at: take_time(&mut obj, "created_at")?.unwrap_or(now),
-        created_by: take_str(&mut obj, "created_by")?.unwrap_or_else(|| actor.to_owned()),
+        created_by: match take_str(&mut obj, "created_by")? {
+            Some(by) => clean_actor(&by)?,
+            None => actor.to_owned(),
+        },
         revoked_at: match status {
             Status::Revoked => revoked_at.or(Some(now)),
             Status::Active => None,
@@ -167,13 +182,34 @@ fn take_u64(obj: &mut Map<String, Value>, key: &str) -> Result<Option<u64>, Stri
     }
 }
 
-fn take_time(obj: &mut Map<String, Value>, key: &str) -> Result<Option<Timestamp>, String> {
+/// A time, kept to the whole second in UTC whatever offset or fraction the line gave.
+fn take_time(obj: &mut Map<String, Value>, key: &str) -> Result<Option<Time>, String> {
     match take_str(obj, key)? {
         None => Ok(None),
         Some(s) => s
-            .parse::<Timestamp>()
+            .parse::<Time>()
             .map(Some)
-            .map_err(|_| format!("`{key}` {s:?} is not an RFC 3339 time")),
+            .map_err(|e| format!("`{key}` {s:?} {e}")),
+    }
+}
+
+/// `created_by` is shown in tables: one line of printable characters.
+fn clean_actor(by: &str) -> Result<String, String> {
+    if by.chars().any(char::is_control) || by.chars().count() > 256 {
+        return Err("`created_by` must be one line of at most 256 printable characters".into());
+    }
+    Ok(by.to_owned())
+}
+
+/// True when any string in `v`, at any depth, is token-shaped.
+fn holds_token_shape(v: &Value) -> bool {
+    match v {
+        Value::String(s) => token::contains_token_shape(s),
+        Value::Array(items) => items.iter().any(holds_token_shape),
+        Value::Object(map) => map
+            .iter()
+            .any(|(k, v)| token::contains_token_shape(k) || holds_token_shape(v)),
+        _ => false,
     }
 }
 
@@ -181,8 +217,8 @@ fn take_time(obj: &mut Map<String, Value>, key: &str) -> Result<Option<Timestamp
 mod tests {
     use super::*;
 
-    fn now() -> Timestamp {
-        Timestamp::from_second(1_800_000_000).expect("in range")
+    fn now() -> Time {
+        Time::from_second(1_800_000_000).expect("in range")
     }
 
     fn parse(line: &str) -> Result<Incoming, String> {
@@ -270,5 +306,55 @@ mod tests {
         .expect("ok");
         assert_eq!(item.record.sha256, TokenHash::of("sk_live_123").to_hex());
         assert!(parse_line(1, r#"{"name":"n","token":"a b"}"#, rules, now(), "me").is_err());
+    }
+
+    #[test]
+    fn times_are_kept_to_the_second_in_utc() {
+        let sha = "a".repeat(64);
+        let line = format!(
+            r#"{{"name":"n","sha256":"{sha}","created_at":"2025-01-02T03:04:05.250Z","last_used_at":"2025-01-03T00:00:00.9+02:00","status":"revoked","revoked_at":"2025-01-04T00:00:00.5Z"}}"#
+        );
+        let r = parse(&line).expect("ok").record;
+        assert_eq!(r.created_at.to_string(), "2025-01-02T03:04:05Z");
+        assert_eq!(
+            r.last_used_at.expect("set").to_string(),
+            "2025-01-02T22:00:00Z"
+        );
+        assert_eq!(
+            r.revoked_at.expect("set").to_string(),
+            "2025-01-04T00:00:00Z"
+        );
+        let json = serde_json::to_string(&r).expect("json");
+        assert!(!json.contains(".250") && !json.contains("+02:00"), "{json}");
+        let far = format!(r#"{{"name":"n","sha256":"{sha}","created_at":"1969-01-01T00:00:00Z"}}"#);
+        assert!(parse(&far).expect_err("range").contains("1970"));
+    }
+
+    #[test]
+    fn a_token_anywhere_but_in_token_is_refused() {
+        let t = Token::generate();
+        let sha = t.hash().to_hex();
+        for field in ["note", "created_by", "hint", "comment", "name"] {
+            let line = format!(
+                r#"{{"name":"n","sha256":"{sha}","{field}":"x {}"}}"#,
+                t.expose()
+            );
+            let err = parse(&line).expect_err(field);
+            assert!(!err.contains(t.expose()), "{err}");
+        }
+        let nested = format!(
+            r#"{{"name":"n","sha256":"{sha}","meta":{{"k":["{}"]}}}}"#,
+            t.expose()
+        );
+        assert!(parse(&nested).expect_err("nested").contains("`meta`"));
+        let ok = format!(r#"{{"name":"n","token":"{}"}}"#, t.expose());
+        assert!(parse(&ok).is_ok());
+    }
+
+    #[test]
+    fn a_hint_is_never_longer_than_ours() {
+        let sha = "a".repeat(64);
+        let line = format!(r#"{{"name":"n","sha256":"{sha}","hint":"abcdefghijklmnop"}}"#);
+        assert_eq!(parse(&line).expect("ok").record.hint, "abcdefgh");
     }
 }

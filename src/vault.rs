@@ -49,7 +49,8 @@ pub const MIN_MEMORY_MIB: u32 = 8;
 pub const MIN_ITERATIONS: u32 = 1;
 /// The most we accept from a store or a file: a hostile export must not make us allocate
 /// gigabytes or spin for hours before we can even say "wrong passphrase".
-pub const MAX_MEMORY_KIB: u32 = 4 * 1024 * 1024;
+pub const MAX_MEMORY_MIB: u32 = 4 * 1024;
+pub const MAX_MEMORY_KIB: u32 = MAX_MEMORY_MIB * 1024;
 pub const MAX_ITERATIONS: u32 = 64;
 pub const MAX_PARALLELISM: u32 = 16;
 
@@ -60,15 +61,21 @@ const CHECKSUM_START: usize = AD_END + NONCE_LEN + WRAPPED_LEN; // 131
 /// The header's size in bytes.
 pub const HEADER_LEN: usize = CHECKSUM_START + 32; // 163
 
-/// What can go wrong in the vault. The command layer maps each to its exit code.
+/// What can go wrong in the vault. Where the bytes came from (the store, or a file the user
+/// named) decides what each means to the user, so the command layer maps them to exit codes.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum VaultError {
     /// The passphrase did not unwrap the data key.
     #[error("wrong passphrase")]
     WrongPassphrase,
-    /// Bytes that fail their checksum or authentication, or do not parse.
-    #[error("vault damaged: {0}")]
-    Damaged(String),
+    /// Bytes that do not parse, fail the header checksum, or carry parameters out of bounds:
+    /// not a vault header or export at all, or a damaged one.
+    #[error("{0}")]
+    Malformed(String),
+    /// Bytes that parse but fail authentication under the right key: changed, swapped or
+    /// reordered records, or another vault's.
+    #[error("{0}")]
+    Unauthentic(String),
     /// Parameters a user asked for that we refuse.
     #[error("{0}")]
     BadParams(String),
@@ -76,8 +83,12 @@ pub enum VaultError {
 
 type Result<T> = std::result::Result<T, VaultError>;
 
-fn damaged(what: impl Into<String>) -> VaultError {
-    VaultError::Damaged(what.into())
+fn malformed(what: impl Into<String>) -> VaultError {
+    VaultError::Malformed(what.into())
+}
+
+fn unauthentic(what: impl Into<String>) -> VaultError {
+    VaultError::Unauthentic(what.into())
 }
 
 /// Argon2id cost parameters, as stored in the header.
@@ -90,26 +101,37 @@ pub struct KdfParams {
 
 impl KdfParams {
     /// Parameters a user chose, checked against our floor and the ceiling we accept from disk.
+    ///
+    /// # Errors
+    /// [`VaultError::BadParams`] naming the flag and both of its bounds.
     pub fn chosen(memory_mib: u32, iterations: u32, parallelism: u32) -> Result<KdfParams> {
-        if memory_mib < MIN_MEMORY_MIB {
-            return Err(VaultError::BadParams(format!(
-                "--kdf-memory-mib must be at least {MIN_MEMORY_MIB}"
-            )));
-        }
-        if iterations < MIN_ITERATIONS {
-            return Err(VaultError::BadParams(format!(
-                "--kdf-iterations must be at least {MIN_ITERATIONS}"
-            )));
-        }
-        let params = KdfParams {
-            memory_kib: memory_mib.saturating_mul(1024),
+        let check = |flag: &str, value: u32, min: u32, max: u32| {
+            if (min..=max).contains(&value) {
+                Ok(())
+            } else {
+                Err(VaultError::BadParams(format!(
+                    "{flag} must be from {min} to {max}, not {value}"
+                )))
+            }
+        };
+        check(
+            "--kdf-memory-mib",
+            memory_mib,
+            MIN_MEMORY_MIB,
+            MAX_MEMORY_MIB,
+        )?;
+        check(
+            "--kdf-iterations",
+            iterations,
+            MIN_ITERATIONS,
+            MAX_ITERATIONS,
+        )?;
+        check("--kdf-parallelism", parallelism, 1, MAX_PARALLELISM)?;
+        Ok(KdfParams {
+            memory_kib: memory_mib * 1024,
             iterations,
             parallelism,
-        };
-        params
-            .bounded()
-            .map_err(|e| VaultError::BadParams(e.to_string()))?;
-        Ok(params)
+        })
     }
 
     /// Checks parameters read from a store or a file before any work is done with them.
@@ -120,7 +142,7 @@ impl KdfParams {
         if ok {
             Ok(self)
         } else {
-            Err(damaged(format!(
+            Err(malformed(format!(
                 "KDF parameters out of bounds ({} KiB, {} iterations, {} lanes; the limits are {}–{} KiB, {}–{} iterations, 1–{} lanes)",
                 self.memory_kib,
                 self.iterations,
@@ -146,12 +168,12 @@ impl KdfParams {
             self.parallelism,
             Some(KEY_LEN),
         )
-        .map_err(|e| damaged(format!("KDF parameters rejected ({e})")))?;
+        .map_err(|e| malformed(format!("KDF parameters rejected ({e})")))?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let mut key = Zeroizing::new([0u8; KEY_LEN]);
         argon
             .hash_password_into(passphrase.expose_secret().as_bytes(), salt, key.as_mut())
-            .map_err(|e| damaged(format!("key derivation failed ({e})")))?;
+            .map_err(|e| malformed(format!("key derivation failed ({e})")))?;
         Ok(key)
     }
 }
@@ -211,21 +233,21 @@ impl Header {
     /// wrong passphrase (exit 4), which AEAD alone cannot.
     pub fn parse(bytes: &[u8]) -> Result<Header> {
         if bytes.len() < HEADER_LEN || &bytes[..8] != MAGIC {
-            return Err(damaged("not a vbx-tokens vault header"));
+            return Err(malformed("not a vbx-tokens vault header"));
         }
         let bytes = &bytes[..HEADER_LEN];
         let version = u16::from_be_bytes([bytes[8], bytes[9]]);
         if version != FORMAT_VERSION {
-            return Err(damaged(format!(
+            return Err(malformed(format!(
                 "vault format {version} is not one this build reads ({FORMAT_VERSION}); upgrade vbx-tokens"
             )));
         }
         if Sha256::digest(&bytes[..CHECKSUM_START]).as_slice() != &bytes[CHECKSUM_START..] {
-            return Err(damaged("the header's checksum does not match"));
+            return Err(malformed("the header's checksum does not match"));
         }
         let u32_at = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
         if bytes[26] != KDF_ARGON2ID || u32_at(27) != ARGON2_VERSION {
-            return Err(damaged("unknown key derivation function"));
+            return Err(malformed("unknown key derivation function"));
         }
         let take = |from: usize, to: usize| bytes[from..to].to_vec();
         Ok(Header {
@@ -371,7 +393,7 @@ impl Vault {
     /// Decrypts a record sealed for `token_id` in this vault.
     pub fn open(&self, token_id: &str, sealed: &[u8]) -> Result<Zeroizing<String>> {
         let fail = || {
-            damaged(format!(
+            unauthentic(format!(
                 "the kept secret of {token_id} does not authenticate"
             ))
         };
@@ -427,7 +449,7 @@ mod tests {
             let mut bad = header.clone();
             bad[i] ^= 0x01;
             match Vault::unlock(&bad, &pass("right")) {
-                Err(VaultError::Damaged(_)) => {}
+                Err(VaultError::Malformed(_)) => {}
                 other => panic!("byte {i}: {other:?}"),
             }
         }
@@ -477,7 +499,7 @@ mod tests {
                 parallelism: p,
             };
             assert!(
-                matches!(kdf.bounded(), Err(VaultError::Damaged(_))),
+                matches!(kdf.bounded(), Err(VaultError::Malformed(_))),
                 "{kdf:?}"
             );
         }
@@ -485,6 +507,15 @@ mod tests {
         assert!(KdfParams::chosen(8, 0, 1).is_err());
         assert!(KdfParams::chosen(8, 1, 1).is_ok());
         assert!(KdfParams::chosen(5000, 1, 1).is_err());
+        assert!(KdfParams::chosen(4096, 64, 16).is_ok());
+        let err = KdfParams::chosen(4097, 1, 1).expect_err("too much");
+        assert_eq!(
+            err.to_string(),
+            "--kdf-memory-mib must be from 8 to 4096, not 4097"
+        );
+        assert!(matches!(err, VaultError::BadParams(_)));
+        assert!(KdfParams::chosen(8, 65, 1).is_err());
+        assert!(KdfParams::chosen(8, 1, 0).is_err());
     }
 
     #[test]

@@ -1,29 +1,28 @@
 //! `log`: the audit trail, oldest first.
 
-use std::io::Write;
-
-use jiff::Timestamp;
-
-use super::{Context, Outcome};
-use crate::cli::LogArgs;
-use crate::error::Result;
-use crate::output;
+use super::Context;
+use crate::error::{Outcome, Result};
+use crate::output::Printer;
 use crate::store::OpenMode;
 
-pub fn run(ctx: &Context, args: LogArgs, out: &mut impl Write) -> Result<Outcome> {
-    let store = ctx.open(OpenMode::Existing)?;
-    let token_id = match &args.token {
-        Some(t) => Some(store.resolve(t)?.id),
-        None => None,
+/// `log [--limit N] [--token ID|NAME]`.
+#[derive(Debug, Clone, Default)]
+pub struct Log {
+    /// Only the last N events.
+    pub limit: Option<usize>,
+    /// Only this token's events (id or name).
+    pub token: Option<String>,
+}
+
+pub fn run(ctx: &Context, req: Log, p: &mut Printer) -> Result<Outcome> {
+    let events = {
+        let store = ctx.open(OpenMode::Existing)?;
+        let token_id = match &req.token {
+            Some(t) => Some(store.resolve(t)?.id),
+            None => None,
+        };
+        store.events(req.limit, token_id.as_deref())?
     };
-    let events = store.events(args.limit, token_id.as_deref())?;
-    drop(store);
-    if ctx.json {
-        output::json(out, &events)?;
-    } else if events.is_empty() {
-        eprintln!("No events.");
-    } else {
-        output::events_table(out, &events, Timestamp::now(), ctx.color)?;
-    }
+    p.events(&events);
     Ok(Outcome::Success)
 }

@@ -1,5 +1,6 @@
-//! One file per subcommand: the only place that joins the store, prompts and output. Each turns
-//! its clap arguments into plain values, does the work and renders the result.
+//! One file per subcommand (family): the only place that joins the store, prompts and output.
+//! Each command takes a plain request (built from clap's types at the edge, here, so tests can
+//! drive commands in-process), does the work and hands the result to the [`Printer`].
 
 mod create;
 mod log;
@@ -9,74 +10,146 @@ mod show;
 mod vault;
 mod verify;
 
-use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::cli::{Cli, Command};
-use crate::error::Result;
+pub use create::Create;
+pub use log::Log;
+pub use records::Import;
+pub use revoke::Revoke;
+pub use show::{List, Show};
+pub use vault::{Kdf, VaultRequest};
+pub use verify::{TOKEN_VAR, Verify};
+
+use crate::cli::{self, Cli};
+use crate::error::{Outcome, OutputKind, Result};
+use crate::output::Printer;
 use crate::paths;
 use crate::store::{OpenMode, Store};
 
-/// How a command that did not fail ended: it matters only to `verify`, whose "no" is exit 1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Success,
-    Invalid,
-}
-
-/// What every command needs besides its own arguments.
+/// What every command needs besides its own request.
+#[derive(Debug, Clone)]
 pub struct Context {
     pub store_dir: PathBuf,
     pub wait: Duration,
-    pub json: bool,
-    /// Colour tables: stdout is a terminal and `NO_COLOR` is unset or empty (no-color.org).
-    pub color: bool,
 }
 
 impl Context {
+    /// `--store` (or `VBX_TOKENS_HOME`) when given and not empty, else the default store.
+    ///
+    /// # Errors
+    /// [`crate::error::Error::Usage`] when there is no home directory to put the default in.
+    pub fn new(store: Option<PathBuf>, wait: Duration) -> Result<Context> {
+        let store_dir = match store {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => paths::default_store_dir()?,
+        };
+        Ok(Context { store_dir, wait })
+    }
+
     pub fn open(&self, mode: OpenMode) -> Result<Store> {
         Store::open(&self.store_dir, mode, self.wait)
     }
 }
 
-/// Runs a parsed command line, writing data to `out`.
-pub fn run(cli: Cli, out: &mut impl Write) -> Result<Outcome> {
-    let store_dir = match cli.store {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => paths::default_store_dir()?,
+/// One command, as plain values.
+#[derive(Debug)]
+pub enum Request {
+    Create(Create),
+    List(List),
+    Show(Show),
+    Revoke(Revoke),
+    Verify(Verify),
+    Log(Log),
+    Export,
+    Import(Import),
+    Vault(VaultRequest),
+    Generate { out_dir: PathBuf },
+    DebugPanic,
+}
+
+impl Request {
+    /// What this command's stdout is to its reader: the one place that says, for every command,
+    /// what a failed write means (`crate::error::decide` applies it).
+    pub fn output_kind(&self) -> OutputKind {
+        match self {
+            Request::Verify(_) => OutputKind::Verdict,
+            // The token is shown once: a create whose token was not written has failed.
+            Request::Create(_) | Request::Export => OutputKind::Product,
+            Request::Vault(VaultRequest::Reveal { .. }) => OutputKind::Product,
+            Request::Vault(VaultRequest::Export { file, .. }) if file.as_os_str() == "-" => {
+                OutputKind::Product
+            }
+            Request::List(_)
+            | Request::Show(_)
+            | Request::Revoke(_)
+            | Request::Log(_)
+            | Request::Import(_)
+            | Request::Vault(_)
+            | Request::Generate { .. }
+            | Request::DebugPanic => OutputKind::Display,
+        }
+    }
+}
+
+/// The command line turned into what the commands take: the context, the request, and whether
+/// to print JSON.
+pub fn from_cli(cli: Cli) -> Result<(Context, Request, bool)> {
+    let ctx = Context::new(cli.store, cli.wait)?;
+    let request = match cli.command {
+        cli::Command::Create(a) => Request::Create(Create {
+            name: a.name,
+            note: a.note,
+            quiet: a.quiet,
+            keep: a.keep,
+            passphrase_file: a.passphrase.passphrase_file,
+        }),
+        cli::Command::List(a) => Request::List(List { all: a.all }),
+        cli::Command::Show(a) => Request::Show(Show { token: a.token }),
+        cli::Command::Revoke(a) => Request::Revoke(Revoke {
+            token: a.token,
+            yes: a.yes,
+        }),
+        cli::Command::Verify(a) => Request::Verify(Verify {
+            no_touch: a.no_touch,
+            batch: a.batch,
+        }),
+        cli::Command::Log(a) => Request::Log(Log {
+            limit: a.limit,
+            token: a.token,
+        }),
+        cli::Command::Export => Request::Export,
+        cli::Command::Import(a) => Request::Import(Import {
+            file: a.file,
+            any_format: a.any_format,
+            skip_existing: a.skip_existing,
+        }),
+        cli::Command::Vault(v) => Request::Vault(VaultRequest::from(v)),
+        cli::Command::Generate { out_dir } => Request::Generate { out_dir },
+        cli::Command::DebugPanic => Request::DebugPanic,
     };
-    let ctx = Context {
-        store_dir,
-        wait: cli.wait,
-        json: cli.json,
-        color: std::io::stdout().is_terminal()
-            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-    };
-    match cli.command {
-        Command::Create(args) => create::run(&ctx, args, out),
-        Command::List(args) => show::list(&ctx, args, out),
-        Command::Show(args) => show::show(&ctx, args, out),
-        Command::Revoke(args) => revoke::run(&ctx, args, out),
-        Command::Verify(args) => verify::run(&ctx, args, out),
-        Command::Log(args) => log::run(&ctx, args, out),
-        Command::Export => records::export(&ctx, out),
-        Command::Import(args) => records::import(
-            &ctx,
-            records::ImportArgs {
-                file: &args.file,
-                any_format: args.any_format,
-                skip_existing: args.skip_existing,
-            },
-            out,
-        ),
-        Command::Vault(command) => vault::run(&ctx, command, out),
-        Command::Generate { out_dir } => {
+    Ok((ctx, request, cli.json))
+}
+
+/// Runs one command. Data and messages go to `p`; the outcome (or error) goes back to be
+/// turned into an exit code by `crate::error::decide`.
+pub fn run(ctx: &Context, request: Request, p: &mut Printer) -> Result<Outcome> {
+    match request {
+        Request::Create(r) => create::run(ctx, r, p),
+        Request::List(r) => show::list(ctx, r, p),
+        Request::Show(r) => show::show(ctx, r, p),
+        Request::Revoke(r) => revoke::run(ctx, r, p),
+        Request::Verify(r) => verify::run(ctx, r, p),
+        Request::Log(r) => log::run(ctx, r, p),
+        Request::Export => records::export(ctx, p),
+        Request::Import(r) => records::import(ctx, r, p),
+        Request::Vault(r) => vault::run(ctx, r, p),
+        Request::Generate { out_dir } => {
             for path in crate::generate::write_all(&out_dir)? {
-                eprintln!("wrote {}", out_dir.join(path).display());
+                p.wrote(&out_dir.join(path));
             }
             Ok(Outcome::Success)
         }
-        Command::DebugPanic => panic!("debug-panic was asked for"),
+        Request::DebugPanic => panic!("debug-panic was asked for"),
     }
 }

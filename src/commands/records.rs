@@ -1,24 +1,42 @@
 //! `export` and `import`: token records as NDJSON, to move tokens between stores and systems.
 
 use std::collections::HashSet;
-use std::io::{Read, Write};
-use std::path::Path;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader};
+use std::path::{Path, PathBuf};
 
-use jiff::Timestamp;
-
-use super::{Context, Outcome};
-use crate::error::{Error, Result};
-use crate::output;
+use super::Context;
+use crate::error::{Error, Outcome, Result, reason};
+use crate::lines::{BoundedLines, Line};
+use crate::output::Printer;
 use crate::progress::Progress;
 use crate::store::{BULK_CACHE_BYTES, OpenMode, Store, current_user};
+use crate::time::Time;
 use crate::transfer::{self, ImportRules};
 
+/// The longest import line, in bytes: a record with a full note and room to spare.
+pub const MAX_LINE: usize = 64 * 1024;
+/// The most lines one import reads, blank ones included: an endless stdin ends here.
+pub const MAX_LINES: usize = 10_000_000;
+
+/// `import FILE|- [--any-format] [--skip-existing]`.
+#[derive(Debug, Clone)]
+pub struct Import {
+    /// The NDJSON file, or `-` for stdin.
+    pub file: PathBuf,
+    pub any_format: bool,
+    pub skip_existing: bool,
+}
+
 /// Every record, one JSON line each, with every field (the SHA-256 too, never a token).
-pub fn export(ctx: &Context, out: &mut impl Write) -> Result<Outcome> {
+pub fn export(ctx: &Context, p: &mut Printer) -> Result<Outcome> {
     let records = ctx.open(OpenMode::Existing)?.records()?;
     let bar = Progress::new(records.len() as u64, "exporting");
     for (n, record) in records.iter().enumerate() {
-        output::json_line(out, record)?;
+        p.exported_record(record);
+        if p.output_failed() {
+            break;
+        }
         if n % 1024 == 0 {
             bar.set(n as u64);
         }
@@ -27,31 +45,48 @@ pub fn export(ctx: &Context, out: &mut impl Write) -> Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-pub struct ImportArgs<'a> {
-    pub file: &'a Path,
-    pub any_format: bool,
-    pub skip_existing: bool,
-}
-
-/// Reads every line, checks every line, then commits all of them in one transaction.
-pub fn import(ctx: &Context, args: ImportArgs<'_>, out: &mut impl Write) -> Result<Outcome> {
-    let text = read_input(args.file)?;
-    let rules = ImportRules {
-        any_format: args.any_format,
+/// Reads every line, checks every line, then commits all of them. An empty input imports
+/// nothing and succeeds, so `export | import` is the identity for an empty store too.
+pub fn import(ctx: &Context, req: Import, p: &mut Printer) -> Result<Outcome> {
+    let source = source_name(&req.file);
+    let reader: Box<dyn BufRead> = if req.file.as_os_str() == "-" {
+        Box::new(io::stdin().lock())
+    } else {
+        let file = File::open(&req.file).map_err(|e| Error::unreadable("", &req.file, &e))?;
+        Box::new(BufReader::new(file))
     };
-    let now = Timestamp::now();
+    let rules = ImportRules {
+        any_format: req.any_format,
+    };
+    let now = Time::now();
     let actor = current_user();
     let mut incoming = Vec::new();
     let mut ids = HashSet::new();
-    for (n, line) in text.split('\n').enumerate() {
-        let line_no = n + 1;
-        let line = line.strip_suffix('\r').unwrap_or(line);
-        if line.trim().is_empty() {
+    let mut lines = BoundedLines::new(reader, MAX_LINE);
+    loop {
+        let next = lines
+            .next_line()
+            .map_err(|e| Error::usage(format!("cannot read {source}: {}", reason(&e))))?;
+        let Some((line_no, line)) = next else { break };
+        let fail =
+            |why: String| Error::usage(format!("line {line_no}: {why}; nothing was imported"));
+        if line_no > MAX_LINES {
+            return Err(fail(format!(
+                "an import holds at most {MAX_LINES} lines: split the input"
+            )));
+        }
+        let bytes = match line {
+            Line::Text(bytes) => bytes,
+            Line::TooLong => {
+                return Err(fail(format!("longer than {MAX_LINE} bytes")));
+            }
+        };
+        let text = std::str::from_utf8(&bytes).map_err(|_| fail("not valid UTF-8".into()))?;
+        let text = text.strip_suffix('\r').unwrap_or(text);
+        if text.trim().is_empty() {
             continue;
         }
-        let fail =
-            |why: String| Error::Usage(format!("line {line_no}: {why}; nothing was imported"));
-        let item = transfer::parse_line(line_no, line, rules, now, &actor).map_err(fail)?;
+        let item = transfer::parse_line(line_no, text, rules, now, &actor).map_err(fail)?;
         if item.keeps_id && !ids.insert(item.record.id.clone()) {
             return Err(fail(format!(
                 "the id {} appears twice in the input",
@@ -60,61 +95,21 @@ pub fn import(ctx: &Context, args: ImportArgs<'_>, out: &mut impl Write) -> Resu
         }
         incoming.push(item);
     }
-    if incoming.is_empty() {
-        return Err(Error::Usage(format!(
-            "{} holds no records",
-            name(args.file)
-        )));
-    }
 
     let store =
         Store::open_with_cache(&ctx.store_dir, OpenMode::Create, ctx.wait, BULK_CACHE_BYTES)?;
     let bar = Progress::new(incoming.len() as u64, "importing");
-    let report = store.import(&incoming, args.skip_existing, &|n| bar.set(n))?;
+    let report = store.import(&incoming, req.skip_existing, &|n| bar.set(n))?;
     bar.finish();
     drop(store);
-
-    if ctx.json {
-        output::json(
-            out,
-            &serde_json::json!({"imported": report.imported, "skipped": report.skipped.len()}),
-        )?;
-    } else {
-        eprintln!(
-            "Imported {} token(s) from {}{}.",
-            report.imported,
-            name(args.file),
-            if report.skipped.is_empty() {
-                String::new()
-            } else {
-                format!("; skipped {} that already exist", report.skipped.len())
-            }
-        );
-    }
+    p.imported(report.imported, report.skipped.len(), &source);
     Ok(Outcome::Success)
 }
 
-fn name(file: &Path) -> String {
+fn source_name(file: &Path) -> String {
     if file.as_os_str() == "-" {
         "stdin".to_owned()
     } else {
         file.display().to_string()
     }
-}
-
-fn read_input(file: &Path) -> Result<String> {
-    let mut bytes = Vec::new();
-    let read = if file.as_os_str() == "-" {
-        std::io::stdin().lock().read_to_end(&mut bytes).map(drop)
-    } else {
-        std::fs::read(file).map(|b| bytes = b)
-    };
-    read.map_err(|e| Error::Usage(format!("cannot read {}: {e}", name(file))))?;
-    String::from_utf8(bytes).map_err(|e| {
-        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-        let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
-        Error::Usage(format!(
-            "line {line}: not valid UTF-8; nothing was imported"
-        ))
-    })
 }

@@ -1,21 +1,26 @@
 //! `revoke`: invalid at once, logged, never undone.
 
-use std::io::Write;
-
-use super::{Context, Outcome};
-use crate::cli::RevokeArgs;
-use crate::error::{Error, Result};
-use crate::output::{self, RecordView};
+use super::Context;
+use crate::error::{Error, Outcome, Result};
+use crate::output::Printer;
 use crate::prompt;
 use crate::store::OpenMode;
 
-pub fn run(ctx: &Context, args: RevokeArgs, out: &mut impl Write) -> Result<Outcome> {
+/// `revoke ID|NAME [--yes]`.
+#[derive(Debug, Clone)]
+pub struct Revoke {
+    pub token: String,
+    /// Confirmed already: needed when stdin is not a terminal.
+    pub yes: bool,
+}
+
+pub fn run(ctx: &Context, req: Revoke, p: &mut Printer) -> Result<Outcome> {
     // Look the token up, then let go of the store while a person thinks, so cron jobs don't
     // wait on the prompt.
-    let target = ctx.open(OpenMode::Existing)?.resolve(&args.token)?;
-    if target.is_active() && !args.yes {
+    let target = ctx.open(OpenMode::Existing)?.resolve(&req.token)?;
+    if target.is_active() && !req.yes {
         if !prompt::interactive() {
-            return Err(Error::Usage(format!(
+            return Err(Error::usage(format!(
                 "revoking {:?} cannot be undone: pass --yes to confirm when not in a terminal",
                 target.name
             )));
@@ -25,19 +30,10 @@ pub fn run(ctx: &Context, args: RevokeArgs, out: &mut impl Write) -> Result<Outc
             target.name, target.id
         );
         if !prompt::confirm(&question)? {
-            return Err(Error::Usage("not revoked: you said no".into()));
+            return Err(Error::usage("not revoked: you said no"));
         }
     }
     let revoked = ctx.open(OpenMode::Existing)?.revoke(&target.id)?;
-
-    let r = &revoked.record;
-    if ctx.json {
-        output::json(out, &RecordView::new(r, false))?;
-    } else if revoked.already {
-        let when = r.revoked_at.map(|t| format!(" at {t}")).unwrap_or_default();
-        eprintln!("Token {:?} ({}) was already revoked{when}.", r.name, r.id);
-    } else {
-        eprintln!("Revoked token {:?} ({}).", r.name, r.id);
-    }
+    p.revoked(&revoked);
     Ok(Outcome::Success)
 }

@@ -1,36 +1,41 @@
 //! `verify`: is this token valid? Read from `$VBX_TOKEN` or stdin, never from an argument.
 
-use std::io::{self, BufRead, Read, Write};
+use std::io::{self, Read};
 
 use zeroize::Zeroizing;
 
-use super::{Context, Outcome};
-use crate::cli::VerifyArgs;
-use crate::error::{Error, Result};
-use crate::output::{self, VerdictView};
+use super::Context;
+use crate::error::{Error, Outcome, Result, reason};
+use crate::lines::{BoundedLines, Line};
+use crate::output::Printer;
 use crate::prompt;
 use crate::store::{OpenMode, Touch, Verdict};
 
 /// The environment variable a token may come from.
 pub const TOKEN_VAR: &str = "VBX_TOKEN";
-/// More than any token; a line longer than this is not one, and we don't buffer the rest.
-const MAX_LINE: u64 = 4096;
+/// More than any token; a line longer than this is not one, and is not kept.
+pub const MAX_LINE: usize = 4096;
 /// Batches are made durable and printed in chunks of this many, so a long stream shows progress
 /// without an fsync per token.
 const BATCH_CHUNK: usize = 1024;
 
-pub fn run(ctx: &Context, args: VerifyArgs, out: &mut impl Write) -> Result<Outcome> {
-    let touch = if args.no_touch { Touch::No } else { Touch::Yes };
-    if args.batch {
-        return batch(ctx, touch, out);
+/// `verify [--no-touch] [--batch]`.
+#[derive(Debug, Clone, Default)]
+pub struct Verify {
+    /// Don't count a valid check as a use.
+    pub no_touch: bool,
+    /// One token per line of stdin, one JSON line out per token.
+    pub batch: bool,
+}
+
+pub fn run(ctx: &Context, req: Verify, p: &mut Printer) -> Result<Outcome> {
+    let touch = if req.no_touch { Touch::No } else { Touch::Yes };
+    if req.batch {
+        return batch(ctx, touch, p);
     }
     let candidate = read_one()?;
     let verdict = ctx.open(OpenMode::Existing)?.verify(&candidate, touch)?;
-    if ctx.json {
-        output::json(out, &VerdictView::from(&verdict))?;
-    } else {
-        output::verdict_line(out, &verdict)?;
-    }
+    p.verdict(&verdict);
     Ok(outcome(std::slice::from_ref(&verdict)))
 }
 
@@ -43,31 +48,35 @@ fn outcome(verdicts: &[Verdict]) -> Outcome {
 }
 
 /// The one token to check: `$VBX_TOKEN` when set, else a hidden prompt in a terminal, else the
-/// first line of stdin.
+/// first line of stdin (at most [`MAX_LINE`] bytes of it are read).
 fn read_one() -> Result<Zeroizing<String>> {
     let raw = if let Some(value) = std::env::var_os(TOKEN_VAR) {
         let value = value
             .into_string()
-            .map_err(|_| Error::Usage(format!("{TOKEN_VAR} is not valid UTF-8")))?;
+            .map_err(|_| Error::usage(format!("{TOKEN_VAR} is not valid UTF-8")))?;
         Zeroizing::new(value)
     } else if prompt::interactive() {
         prompt::secret("Token")?
     } else {
-        let mut line = Vec::new();
-        io::stdin()
-            .lock()
-            .take(MAX_LINE)
-            .read_until(b'\n', &mut line)
-            .map_err(|e| Error::Usage(format!("cannot read the token from stdin: {e}")))?;
-        let line = Zeroizing::new(line);
-        Zeroizing::new(
-            String::from_utf8(line.to_vec())
-                .map_err(|_| Error::Usage("the token on stdin is not valid UTF-8".into()))?,
-        )
+        let stdin = io::stdin().lock().take(MAX_LINE as u64 + 1);
+        let line = BoundedLines::new(io::BufReader::new(stdin), MAX_LINE)
+            .next_line()
+            .map_err(|e| {
+                Error::usage(format!("cannot read the token from stdin: {}", reason(&e)))
+            })?;
+        match line {
+            Some((_, Line::Text(bytes))) => Zeroizing::new(
+                String::from_utf8(bytes.to_vec())
+                    .map_err(|_| Error::usage("the token on stdin is not valid UTF-8"))?,
+            ),
+            // Longer than any token: it is checked (and found malformed) without being kept.
+            Some((_, Line::TooLong)) => Zeroizing::new("-".repeat(MAX_LINE + 1)),
+            None => Zeroizing::new(String::new()),
+        }
     };
     let token = raw.trim();
     if token.is_empty() {
-        return Err(Error::Usage(format!(
+        return Err(Error::usage(format!(
             "no token given: pipe one on stdin or set {TOKEN_VAR}"
         )));
     }
@@ -75,30 +84,35 @@ fn read_one() -> Result<Zeroizing<String>> {
 }
 
 /// `--batch`: one token per line of stdin, one JSON line out per token, in order. Lines that
-/// are blank or not UTF-8 count as malformed tokens, so output line N always answers input
-/// line N.
-fn batch(ctx: &Context, touch: Touch, out: &mut impl Write) -> Result<Outcome> {
+/// are blank, too long or not UTF-8 count as malformed tokens, so output line N always answers
+/// input line N. The exit status is 0 only when every line was checked and valid: if the reader
+/// of the output leaves before the input ends, the rest is not checked and the answer is 1.
+fn batch(ctx: &Context, touch: Touch, p: &mut Printer) -> Result<Outcome> {
     let store = ctx.open(OpenMode::Existing)?;
-    let mut input = io::stdin().lock();
+    let mut input = BoundedLines::new(io::stdin().lock(), MAX_LINE);
     let mut all_valid = true;
     let mut seen = 0usize;
     loop {
-        let chunk = read_chunk(&mut input)?;
+        let chunk = read_chunk(&mut input, p)?;
         if chunk.is_empty() {
             break;
         }
         seen += chunk.len();
         let verdicts = store.verify_many(chunk.iter().map(|t| t.trim()), touch)?;
         // `verify_many` made the chunk durable; now it may be reported.
-        for v in &verdicts {
-            output::json_line(out, &VerdictView::from(v))?;
-        }
-        out.flush()?;
+        p.batch_verdicts(&verdicts);
         all_valid &= outcome(&verdicts) == Outcome::Success;
+        if p.output_failed() {
+            let more = read_chunk(&mut input, p)?;
+            if !more.is_empty() {
+                p.batch_cut_short(seen);
+                return Ok(Outcome::Invalid);
+            }
+        }
     }
     if seen == 0 {
-        return Err(Error::Usage(
-            "no tokens on stdin: --batch reads one per line".into(),
+        return Err(Error::usage(
+            "no tokens on stdin: --batch reads one per line",
         ));
     }
     Ok(if all_valid {
@@ -108,20 +122,24 @@ fn batch(ctx: &Context, touch: Touch, out: &mut impl Write) -> Result<Outcome> {
     })
 }
 
-fn read_chunk(input: &mut impl BufRead) -> Result<Vec<Zeroizing<String>>> {
+fn read_chunk(
+    input: &mut BoundedLines<impl io::BufRead>,
+    p: &mut Printer,
+) -> Result<Vec<Zeroizing<String>>> {
     let mut chunk = Vec::new();
     while chunk.len() < BATCH_CHUNK {
-        let mut line = Zeroizing::new(Vec::new());
-        let n = input
-            .read_until(b'\n', &mut line)
-            .map_err(|e| Error::Usage(format!("cannot read tokens from stdin: {e}")))?;
-        if n == 0 {
-            break;
-        }
-        // Not UTF-8 cannot be a token; an empty string verifies as malformed.
-        chunk.push(Zeroizing::new(
-            String::from_utf8(line.to_vec()).unwrap_or_default(),
-        ));
+        let line = input
+            .next_line()
+            .map_err(|e| Error::usage(format!("cannot read tokens from stdin: {}", reason(&e))))?;
+        let Some((n, line)) = line else { break };
+        // Not UTF-8, or too long, cannot be a token; an empty string verifies as malformed.
+        chunk.push(Zeroizing::new(match line {
+            Line::Text(bytes) => String::from_utf8(bytes.to_vec()).unwrap_or_default(),
+            Line::TooLong => {
+                p.batch_line_too_long(n, MAX_LINE);
+                String::new()
+            }
+        }));
     }
     Ok(chunk)
 }

@@ -7,6 +7,7 @@ use sled::Transactional;
 
 use super::{Store, append, new_id};
 use crate::error::{Error, Result};
+use crate::name::name_key;
 use crate::record::{Event, EventKind, Record};
 use crate::token::TokenHash;
 
@@ -62,19 +63,20 @@ impl Store {
         for item in incoming {
             let record = &item.record;
             let hash = TokenHash::from_hex(&record.sha256).expect("checked when parsed");
+            let key = name_key(&record.name);
             let taken = |tree: &sled::Tree, key: &[u8]| tree.get(key).map(|v| v.is_some());
             let clash = if item.keeps_id
                 && (ids.contains(&record.id)
-                    || taken(&self.tokens, record.id.as_bytes()).map_err(|e| self.damaged(e))?)
+                    || taken(&self.tokens, record.id.as_bytes()).map_err(|e| self.sled(e))?)
             {
                 Some("id")
             } else if hashes.contains(&hash)
-                || taken(&self.by_hash, &hash.0).map_err(|e| self.damaged(e))?
+                || taken(&self.by_hash, &hash.0).map_err(|e| self.sled(e))?
             {
                 Some("token (the same SHA-256)")
             } else if record.is_active()
-                && (names.contains(&record.name)
-                    || taken(&self.by_name, record.name.as_bytes()).map_err(|e| self.damaged(e))?)
+                && (names.contains(&key)
+                    || taken(&self.by_name, key.as_bytes()).map_err(|e| self.sled(e))?)
             {
                 Some("active name")
             } else {
@@ -86,7 +88,7 @@ impl Store {
                     continue;
                 }
                 Some(what) => {
-                    return Err(Error::Usage(format!(
+                    return Err(Error::usage(format!(
                         "line {}: a token with this {what} already exists (pass --skip-existing to leave such lines out); nothing was imported",
                         item.line
                     )));
@@ -98,19 +100,19 @@ impl Store {
                 record.id = loop {
                     let id = new_id();
                     if !ids.contains(&id)
-                        && !taken(&self.tokens, id.as_bytes()).map_err(|e| self.damaged(e))?
+                        && !taken(&self.tokens, id.as_bytes()).map_err(|e| self.sled(e))?
                     {
                         break id;
                     }
                 };
             }
             if !item.keeps_seq {
-                record.seq = self.db.generate_id().map_err(|e| self.damaged(e))?;
+                record.seq = self.db.generate_id().map_err(|e| self.sled(e))?;
             }
             ids.insert(record.id.clone());
             hashes.insert(hash);
             if record.is_active() {
-                names.insert(record.name.clone());
+                names.insert(key.clone());
             }
             accepted.push((hash, record));
         }
@@ -128,7 +130,8 @@ impl Store {
                         tokens.insert(record.id.as_bytes(), record.to_bytes())?;
                         by_hash.insert(&hash.0, record.id.as_bytes())?;
                         if record.is_active() {
-                            by_name.insert(record.name.as_bytes(), record.id.as_bytes())?;
+                            let key = name_key(&record.name);
+                            by_name.insert(key.as_bytes(), record.id.as_bytes())?;
                         }
                         append(log, event)?;
                     }

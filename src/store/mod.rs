@@ -4,10 +4,12 @@
 //! Layout: one sled database in the store directory, with trees
 //! - `tokens`:  token id → [`Record`] JSON
 //! - `by_hash`: SHA-256 of the token (32 bytes) → token id; every lookup goes through this
-//! - `by_name`: name of an *active* token → token id; keeps active names unique
+//! - `by_name`: the name key (`crate::name::name_key`: names that look alike share one) of an
+//!   *active* token → token id; keeps active names unique
 //! - `log`:     big-endian u64 from `generate_id` → [`Event`] JSON, append-only
 //! - `vault`:   `header` → the vault header; `secret/` + token id → a sealed kept secret
-//! - `meta`:    `format` → the store format version
+//! - `meta`:    `format` → the store format version (2: `by_name` holds name keys; a format 1
+//!   store, keyed by the names as typed, is migrated when it is first opened)
 //!
 //! Every change and its audit event commit in one sled transaction. Every command that changed
 //! something calls [`Store::make_durable`] before it reports success: sled's `flush` ends in
@@ -19,13 +21,14 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use jiff::Timestamp;
 use rand::Rng;
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
 use crate::error::{Error, Result};
+use crate::name::name_key;
 use crate::record::{Event, EventKind, RECORD_VERSION, Record, Status};
+use crate::time::Time;
 use crate::token::Token;
 
 mod import;
@@ -33,16 +36,22 @@ mod open;
 mod vault;
 
 pub use import::{BULK_CACHE_BYTES, IMPORT_CHUNK, ImportReport, Incoming};
-use open::{create_dir_durably, lock_store, open_sled, refuse_foreign_dir, sync_dir};
+use open::{
+    create_dir_durably, exists, holds_sled_files, lock_store, open_sled, recover_leftovers,
+    refuse_foreign_dir, write_marker,
+};
 use vault::{VAULT_HEADER, secret_key};
 
-/// The store layout this build writes. A store with a higher number is refused.
-const STORE_FORMAT: u64 = 1;
+/// The store layout this build writes. A store with a higher number is refused; a lower one is
+/// migrated.
+pub(crate) const STORE_FORMAT: u64 = 2;
+/// Where in the `meta` tree the format number is.
+const FORMAT_KEY: &str = "format";
 /// sled's data file, the one `sync_all` must reach.
 const DB_FILE: &str = "db";
 /// Written once a new store is complete. sled opens a damaged data file as an empty database,
 /// so a store with this marker whose database lacks our format key is damaged, not new.
-const MARKER_FILE: &str = "vbx-tokens-store";
+pub(crate) const MARKER_FILE: &str = "vbx-tokens-store";
 /// A CLI touches a handful of records; sled's 1 GiB default cache is for servers.
 const CACHE_BYTES: u64 = 8 * 1024 * 1024;
 /// Token ids: a prefix that says what they are, then this many characters of `0-9a-z`.
@@ -118,7 +127,7 @@ pub struct Keep<'a> {
 enum Abort {
     VaultChanged,
     VaultExists,
-    NameTaken(String),
+    NameTaken { name: String, holder: String },
     IdTaken,
     HashTaken,
     Damaged(String),
@@ -161,7 +170,7 @@ impl Store {
         let deadline = Instant::now() + wait;
         match fs::metadata(dir) {
             Ok(meta) if !meta.is_dir() => {
-                return Err(Error::Store(format!(
+                return Err(Error::store(format!(
                     "the store path {} is not a directory: point --store or VBX_TOKENS_HOME at a directory",
                     dir.display()
                 )));
@@ -180,15 +189,20 @@ impl Store {
         }
 
         let marker = dir.join(MARKER_FILE);
-        if !marker.exists() {
-            if mode == OpenMode::Existing {
-                return Err(Error::NoStore(dir.to_owned()));
+        if !exists(&marker)? {
+            match mode {
+                // A first `create` that died before writing the marker leaves sled's files:
+                // look inside (under the lock) before saying there is no store.
+                OpenMode::Existing if !holds_sled_files(dir)? => {
+                    return Err(Error::NoStore(dir.to_owned()));
+                }
+                OpenMode::Existing => {}
+                OpenMode::Create => refuse_foreign_dir(dir)?,
             }
-            refuse_foreign_dir(dir)?;
         }
         let lock = lock_store(dir, deadline, wait)?;
-        // Another process may have finished making the store while we waited.
-        let fresh = !marker.exists();
+        // Under the lock and before sled reads anything: what a crash left half-done.
+        recover_leftovers(dir)?;
         let db = open_sled(dir, deadline, wait, cache_bytes)?;
         let tree = |name: &str| {
             db.open_tree(name)
@@ -205,7 +219,7 @@ impl Store {
             _lock: lock,
             db,
         };
-        store.check_format(fresh)?;
+        store.check_format(mode)?;
         Ok(store)
     }
 
@@ -218,59 +232,96 @@ impl Store {
         &self.actor
     }
 
-    fn check_format(&self, fresh: bool) -> Result<()> {
-        let meta = self.db.open_tree("meta").map_err(|e| self.damaged(e))?;
-        match meta.get("format").map_err(|e| self.damaged(e))? {
-            // New, or an earlier first open that died before finishing: nothing was
-            // acknowledged from it, so (re)initialising loses nothing.
-            None if fresh => {
-                meta.insert("format", STORE_FORMAT.to_string().as_bytes())
-                    .map_err(|e| self.damaged(e))?;
-                self.make_durable()?;
-                let marker = self.dir.join(MARKER_FILE);
-                fs::write(&marker, format!("{STORE_FORMAT}\n"))
-                    .and_then(|()| File::open(&marker)?.sync_all())
-                    .map_err(|e| {
-                        Error::io(
-                            format!("cannot create the store at {}", self.dir.display()),
-                            e,
-                        )
-                    })?;
-                sync_dir(&self.dir)
+    /// Checks the store's format key against the marker file, under the lock: initialises a
+    /// new store, restores a marker a crash lost, migrates an older format, and refuses a store
+    /// that has lost its records or was written by a newer build.
+    fn check_format(&self, mode: OpenMode) -> Result<()> {
+        let meta = self.db.open_tree("meta").map_err(|e| self.sled(e))?;
+        let marker = self.dir.join(MARKER_FILE);
+        let Some(v) = meta.get(FORMAT_KEY).map_err(|e| self.sled(e))? else {
+            if exists(&marker)? {
+                return Err(damaged(&self.dir, "its database has lost its records"));
             }
-            None => Err(damaged(&self.dir, "its database has lost its records")),
-            Some(v) => {
-                let found: u64 = std::str::from_utf8(&v)
-                    .ok()
-                    .and_then(|s| s.parse().ok())
-                    .ok_or_else(|| damaged(&self.dir, "its format marker does not parse"))?;
-                if found > STORE_FORMAT {
-                    return Err(Error::Store(format!(
-                        "the store at {} was written by a newer vbx-tokens (format {found}, this build knows {STORE_FORMAT}): upgrade vbx-tokens",
-                        self.dir.display()
-                    )));
-                }
-                Ok(())
+            // New, or a first open that died before finishing: nothing was acknowledged from
+            // it, so (re)initialising loses nothing.
+            if mode == OpenMode::Existing {
+                return Err(Error::NoStore(self.dir.clone()));
             }
+            meta.insert(FORMAT_KEY, STORE_FORMAT.to_string().as_bytes())
+                .map_err(|e| self.sled(e))?;
+            self.make_durable()?;
+            return write_marker(&self.dir);
+        };
+        let found: u64 = std::str::from_utf8(&v)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| damaged(&self.dir, "its format marker does not parse"))?;
+        if found > STORE_FORMAT {
+            return Err(Error::store(format!(
+                "the store at {} was written by a newer vbx-tokens (format {found}, this build knows {STORE_FORMAT}): upgrade vbx-tokens",
+                self.dir.display()
+            )));
         }
+        if !exists(&marker)? {
+            // The format key is durable, so the store was complete but for its marker.
+            write_marker(&self.dir)?;
+        }
+        if found < STORE_FORMAT {
+            self.migrate(&meta)?;
+        }
+        Ok(())
+    }
+
+    /// Format 1 kept `by_name` under the names as typed; format 2 keys it by
+    /// [`name_key`]. Rebuilt from the records in one transaction with the new format number.
+    fn migrate(&self, meta: &sled::Tree) -> Result<()> {
+        let active: Vec<Record> = self
+            .records()?
+            .into_iter()
+            .filter(Record::is_active)
+            .collect();
+        let old_keys = self
+            .by_name
+            .iter()
+            .keys()
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| self.sled(e))?;
+        let result = (&self.by_name, meta).transaction(|(by_name, meta)| {
+            for key in &old_keys {
+                by_name.remove(key)?;
+            }
+            // Oldest first, so of two legacy names that now look alike the older keeps it; the
+            // other is still found by its id or by scanning.
+            for r in &active {
+                let key = name_key(&r.name);
+                if by_name.get(key.as_bytes())?.is_none() {
+                    by_name.insert(key.as_bytes(), r.id.as_bytes())?;
+                }
+            }
+            meta.insert(FORMAT_KEY, STORE_FORMAT.to_string().as_bytes())?;
+            Ok(())
+        });
+        result.map_err(|e| self.tx_error(e))?;
+        self.make_durable()
     }
 
     /// Makes everything committed so far survive a crash or power loss: sled's flush, then an
     /// fsync of the data file, because the flush alone is not one on Linux.
     pub fn make_durable(&self) -> Result<()> {
-        self.db.flush().map_err(|e| self.damaged(e))?;
+        self.db.flush().map_err(|e| self.sled(e))?;
         File::open(self.dir.join(DB_FILE))
             .and_then(|f| f.sync_all())
             .map_err(|e| {
-                Error::io(
+                Error::io_at(
                     format!("cannot sync the store at {}", self.dir.display()),
+                    &self.dir,
                     e,
                 )
             })
     }
 
-    fn damaged(&self, e: impl std::fmt::Display) -> Error {
-        damaged(&self.dir, &e.to_string())
+    fn sled(&self, e: sled::Error) -> Error {
+        sled_error(&self.dir, e)
     }
 
     /// Records a new token, with its `created` event, and makes it durable. With `keep`, the
@@ -284,13 +335,14 @@ impl Store {
         keep: Option<Keep<'_>>,
     ) -> Result<Record> {
         let hash = token.hash();
+        let key = name_key(name);
         let mut last = None;
         // An id collision (1 in 2^41 per pair) only costs another try.
         for _ in 0..8 {
             let record = Record {
                 v: RECORD_VERSION,
                 id: new_id(),
-                seq: self.db.generate_id().map_err(|e| self.damaged(e))?,
+                seq: self.db.generate_id().map_err(|e| self.sled(e))?,
                 name: name.to_owned(),
                 note: note.clone(),
                 sha256: hash.to_hex(),
@@ -319,12 +371,15 @@ impl Store {
                 if by_hash.get(hash.0)?.is_some() {
                     return abort(Abort::HashTaken);
                 }
-                if by_name.get(&record.name)?.is_some() {
-                    return abort(Abort::NameTaken(record.name.clone()));
+                if let Some(holder) = by_name.get(key.as_bytes())? {
+                    return abort(Abort::NameTaken {
+                        name: record.name.clone(),
+                        holder: String::from_utf8_lossy(&holder).into(),
+                    });
                 }
                 tokens.insert(record.id.as_bytes(), record.to_bytes())?;
                 by_hash.insert(&hash.0, record.id.as_bytes())?;
-                by_name.insert(record.name.as_bytes(), record.id.as_bytes())?;
+                by_name.insert(key.as_bytes(), record.id.as_bytes())?;
                 append(log, &event)?;
                 if let (Some(keep), Some(sealed)) = (&keep, &sealed) {
                     if vault.get(VAULT_HEADER)?.as_deref() != Some(keep.header) {
@@ -343,14 +398,14 @@ impl Store {
                 Err(e) => return Err(self.tx_error(e)),
             }
         }
-        Err(Error::Internal(format!(
+        Err(Error::internal(format!(
             "no free token id after 8 tries ({last:?})"
         )))
     }
 
     /// One record by id.
     pub fn get(&self, id: &str) -> Result<Option<Record>> {
-        match self.tokens.get(id).map_err(|e| self.damaged(e))? {
+        match self.tokens.get(id).map_err(|e| self.sled(e))? {
             Some(bytes) => Record::from_bytes(&bytes).map(Some),
             None => Ok(None),
         }
@@ -359,11 +414,12 @@ impl Store {
     /// Finds a token by id, else by the name of an active token, else by the name of a revoked
     /// one (refusing to guess between several).
     pub fn resolve(&self, id_or_name: &str) -> Result<Record> {
-        let key = id_or_name.trim();
-        if let Some(record) = self.get(key)? {
+        let given = id_or_name.trim();
+        if let Some(record) = self.get(given)? {
             return Ok(record);
         }
-        if let Some(id) = self.by_name.get(key).map_err(|e| self.damaged(e))? {
+        let key = name_key(given);
+        if let Some(id) = self.by_name.get(key.as_bytes()).map_err(|e| self.sled(e))? {
             let id = String::from_utf8_lossy(&id);
             return self.get(&id)?.ok_or_else(|| {
                 damaged(
@@ -375,13 +431,13 @@ impl Store {
         let mut revoked: Vec<Record> = self
             .records()?
             .into_iter()
-            .filter(|r| r.name == key)
+            .filter(|r| name_key(&r.name) == key)
             .collect();
         match revoked.len() {
-            0 => Err(Error::NotFound(key.to_owned())),
+            0 => Err(Error::not_found(given)),
             1 => Ok(revoked.remove(0)),
-            n => Err(Error::Usage(format!(
-                "{n} revoked tokens are named {key:?} ({}): give an id instead",
+            n => Err(Error::usage(format!(
+                "{n} revoked tokens are named {given:?} ({}): give an id instead",
                 revoked
                     .iter()
                     .map(|r| r.id.as_str())
@@ -395,7 +451,7 @@ impl Store {
     pub fn records(&self) -> Result<Vec<Record>> {
         let mut out = Vec::new();
         for item in self.tokens.iter() {
-            let (_, bytes) = item.map_err(|e| self.damaged(e))?;
+            let (_, bytes) = item.map_err(|e| self.sled(e))?;
             out.push(Record::from_bytes(&bytes)?);
         }
         out.sort_by_key(|r| (r.created_at, r.seq));
@@ -419,8 +475,9 @@ impl Store {
                 record.revoked_at = Some(at);
                 tokens.insert(record.id.as_bytes(), record.to_bytes())?;
                 // Free the name for reuse, unless the index already points elsewhere.
-                if by_name.get(&record.name)?.as_deref() == Some(record.id.as_bytes()) {
-                    by_name.remove(record.name.as_bytes())?;
+                let key = name_key(&record.name);
+                if by_name.get(key.as_bytes())?.as_deref() == Some(record.id.as_bytes()) {
+                    by_name.remove(key.as_bytes())?;
                 }
                 // A revoked token's kept secret is worthless and still a secret: erase it.
                 vault.remove(secret_key(&record.id))?;
@@ -469,7 +526,7 @@ impl Store {
             Ok(token) => token.hash(),
             Err(_) => return self.log_failure(Reason::Malformed).map(|v| (v, true)),
         };
-        let Some(id) = self.by_hash.get(hash.0).map_err(|e| self.damaged(e))? else {
+        let Some(id) = self.by_hash.get(hash.0).map_err(|e| self.sled(e))? else {
             return self.log_failure(Reason::Unknown).map(|v| (v, true));
         };
         let id = String::from_utf8_lossy(&id).into_owned();
@@ -522,7 +579,7 @@ impl Store {
             if limit.is_some_and(|n| out.len() >= n) {
                 break;
             }
-            let (_, bytes) = item.map_err(|e| self.damaged(e))?;
+            let (_, bytes) = item.map_err(|e| self.sled(e))?;
             let event = Event::from_bytes(&bytes)?;
             if token_id.is_none_or(|id| event.token_id.as_deref() == Some(id)) {
                 out.push(event);
@@ -552,30 +609,30 @@ impl Store {
 
     /// Appends one event outside a transaction, for events that change nothing else.
     fn append_event(&self, event: &Event) -> Result<()> {
-        let id = self.db.generate_id().map_err(|e| self.damaged(e))?;
+        let id = self.db.generate_id().map_err(|e| self.sled(e))?;
         self.log
             .insert(id.to_be_bytes(), event.to_bytes())
-            .map_err(|e| self.damaged(e))?;
+            .map_err(|e| self.sled(e))?;
         Ok(())
     }
 
     fn tx_error(&self, e: TransactionError<Abort>) -> Error {
         match e {
-            TransactionError::Abort(Abort::NameTaken(name)) => Error::Usage(format!(
-                "an active token is already named {name:?}: pick another name, or revoke that one first"
+            TransactionError::Abort(Abort::NameTaken { name, holder }) => Error::usage(format!(
+                "an active token ({holder}) is already named {name:?}, or something that looks the same: pick another name, or revoke that one first"
             )),
             TransactionError::Abort(Abort::HashTaken) => {
-                Error::Usage("that token is already in the store".into())
+                Error::usage("that token is already in the store")
             }
-            TransactionError::Abort(Abort::IdTaken) => Error::Internal("token id taken".into()),
-            TransactionError::Abort(Abort::VaultChanged) => Error::Vault(
-                "the vault changed while this command ran (its passphrase or contents): try again".into(),
+            TransactionError::Abort(Abort::IdTaken) => Error::internal("token id taken"),
+            TransactionError::Abort(Abort::VaultChanged) => Error::vault(
+                "the vault changed while this command ran (its passphrase or contents): try again",
             ),
-            TransactionError::Abort(Abort::VaultExists) => Error::Vault(
-                "this store already has a vault: use `vbx-tokens vault passwd` to change its passphrase".into(),
+            TransactionError::Abort(Abort::VaultExists) => Error::vault(
+                "this store already has a vault: use `vbx-tokens vault passwd` to change its passphrase",
             ),
             TransactionError::Abort(Abort::Damaged(what)) => damaged(&self.dir, &what),
-            TransactionError::Storage(e) => self.damaged(e),
+            TransactionError::Storage(e) => self.sled(e),
         }
     }
 }
@@ -585,9 +642,8 @@ pub fn current_user() -> String {
     whoami::username()
 }
 
-/// Seconds are the precision people and `jq`'s `fromdateiso8601` expect.
-fn now() -> Timestamp {
-    Timestamp::from_second(Timestamp::now().as_second()).expect("the current time is in range")
+fn now() -> Time {
+    Time::now()
 }
 
 fn new_id() -> String {
@@ -638,10 +694,23 @@ fn append(
 }
 
 fn damaged(dir: &Path, what: &str) -> Error {
-    Error::Store(format!(
+    Error::store(format!(
         "the store at {} is damaged or unreadable: {what}; restore it from a backup",
         dir.display()
     ))
+}
+
+/// What a sled error means to the user: a full disk or another I/O failure (with the OS's
+/// reason), or damage.
+fn sled_error(dir: &Path, e: sled::Error) -> Error {
+    match e {
+        sled::Error::Io(io) => Error::io_at(
+            format!("cannot use the store at {}", dir.display()),
+            dir,
+            io,
+        ),
+        other => damaged(dir, &other.to_string()),
+    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! on damaged data reach the user.
 
 use std::fs::{self, DirBuilder, File, OpenOptions, TryLockError};
+use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use rand::Rng;
 
-use super::damaged;
+use super::{MARKER_FILE, damaged};
 use crate::error::{Error, Result};
 
 /// Our own lock file, beside sled's files: sled's lock cannot be waited on.
@@ -19,6 +20,12 @@ pub(super) const LOCK_FILE: &str = "lock";
 
 /// What sled keeps in its directory, besides our lock and marker.
 const SLED_FILES: &[&str] = &["db", "conf", "blobs"];
+
+/// The suffix of a file being written before it is renamed into place: ours (the marker), and
+/// sled's half-written snapshots (`snap.<lsn>.generating`, renamed to `snap.<lsn>` once
+/// complete). A crash or a full disk can leave one behind.
+const OUR_TEMP_SUFFIX: &str = ".tmp";
+const SLED_SNAPSHOT_TEMP_SUFFIX: &str = ".generating";
 
 /// How often to retry the lock: start short (most holders finish in milliseconds), grow to this.
 const MAX_BACKOFF: Duration = Duration::from_millis(50);
@@ -28,7 +35,13 @@ pub(super) fn create_dir_durably(dir: &Path) -> Result<()> {
         .recursive(true)
         .mode(0o700)
         .create(dir)
-        .map_err(|e| Error::io(format!("cannot create the store at {}", dir.display()), e))?;
+        .map_err(|e| {
+            Error::io_at(
+                format!("cannot create the store at {}", dir.display()),
+                dir,
+                e,
+            )
+        })?;
     if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
         sync_dir(parent)?;
     }
@@ -36,9 +49,77 @@ pub(super) fn create_dir_durably(dir: &Path) -> Result<()> {
 }
 
 pub(super) fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| Error::io(format!("cannot sync the directory {}", dir.display()), e))
+    File::open(dir).and_then(|f| f.sync_all()).map_err(|e| {
+        Error::io_at(
+            format!("cannot sync the directory {}", dir.display()),
+            dir,
+            e,
+        )
+    })
+}
+
+/// Whether `path` exists; an error reading it (permission denied) is reported as itself, never
+/// taken for "no".
+pub(super) fn exists(path: &Path) -> Result<bool> {
+    path.try_exists()
+        .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))
+}
+
+/// Whether the directory holds sled's data file: a store, or one whose first open died.
+pub(super) fn holds_sled_files(dir: &Path) -> Result<bool> {
+    exists(&dir.join("db"))
+}
+
+/// Removes what a crash or a full disk can leave half-written, so sled never reads it: sled's
+/// snapshot temp files (sled takes the newest `snap.*` file for its snapshot, `.generating` ones
+/// included, and then refuses to open: sled issue 1527) and our own temp files. Called with the
+/// store lock held, before sled opens. Every file it removes was, by construction, never the
+/// only copy of anything acknowledged.
+pub(super) fn recover_leftovers(dir: &Path) -> Result<()> {
+    let read_err = |e| Error::io(format!("cannot read the store at {}", dir.display()), e);
+    let mut removed = false;
+    for entry in fs::read_dir(dir).map_err(read_err)? {
+        let entry = entry.map_err(read_err)?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let half_done = (name.starts_with("snap.") && name.ends_with(SLED_SNAPSHOT_TEMP_SUFFIX))
+            || (name.starts_with(MARKER_FILE) && name.ends_with(OUR_TEMP_SUFFIX));
+        if half_done {
+            fs::remove_file(entry.path())
+                .map_err(|e| Error::io(format!("cannot remove {}", entry.path().display()), e))?;
+            removed = true;
+        }
+    }
+    if removed {
+        sync_dir(dir)?;
+    }
+    Ok(())
+}
+
+/// Writes the marker atomically (temp file, fsync, rename, fsync the directory), so a crash
+/// leaves either no marker or a whole one.
+pub(super) fn write_marker(dir: &Path) -> Result<()> {
+    let marker = dir.join(MARKER_FILE);
+    let temp = dir.join(format!("{MARKER_FILE}{OUR_TEMP_SUFFIX}"));
+    let fail = |e| {
+        Error::io_at(
+            format!("cannot create the store at {}", dir.display()),
+            dir,
+            e,
+        )
+    };
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&temp)
+        .map_err(fail)?;
+    f.write_all(format!("{}\n", super::STORE_FORMAT).as_bytes())
+        .and_then(|()| f.sync_all())
+        .map_err(fail)?;
+    fs::rename(&temp, &marker).map_err(fail)?;
+    sync_dir(dir)
 }
 
 /// A directory that holds files but no store is someone else's: we don't scatter sled's files
@@ -51,9 +132,12 @@ pub(super) fn refuse_foreign_dir(dir: &Path) -> Result<()> {
             .map_err(|e| Error::io(format!("cannot read the store at {}", dir.display()), e))?;
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        let ours = name == LOCK_FILE || SLED_FILES.contains(&&*name) || name.starts_with("snap.");
+        let ours = name == LOCK_FILE
+            || SLED_FILES.contains(&&*name)
+            || name.starts_with("snap.")
+            || name.starts_with(MARKER_FILE);
         if !ours {
-            return Err(Error::Store(format!(
+            return Err(Error::store(format!(
                 "{} is not a vbx-tokens store and is not empty (it holds {:?}): point --store or VBX_TOKENS_HOME at a new or empty directory",
                 dir.display(),
                 entry.file_name()
@@ -131,8 +215,9 @@ pub(super) fn open_sled(
                 })?;
             }
             Ok(Err(sled::Error::Io(e))) => {
-                return Err(Error::io(
+                return Err(Error::io_at(
                     format!("cannot open the store at {}", dir.display()),
+                    dir,
                     e,
                 ));
             }

@@ -20,7 +20,7 @@ pub(super) fn secret_key(id: &str) -> Vec<u8> {
 impl Store {
     /// The vault header, if this store has a vault.
     pub fn vault_header(&self) -> Result<Option<Vec<u8>>> {
-        let header = self.vault.get(VAULT_HEADER).map_err(|e| self.damaged(e))?;
+        let header = self.vault.get(VAULT_HEADER).map_err(|e| self.sled(e))?;
         Ok(header.map(|h| h.to_vec()))
     }
 
@@ -55,10 +55,7 @@ impl Store {
 
     /// One token's kept secret, sealed.
     pub fn kept(&self, id: &str) -> Result<Option<Vec<u8>>> {
-        let sealed = self
-            .vault
-            .get(secret_key(id))
-            .map_err(|e| self.damaged(e))?;
+        let sealed = self.vault.get(secret_key(id)).map_err(|e| self.sled(e))?;
         Ok(sealed.map(|s| s.to_vec()))
     }
 
@@ -66,7 +63,7 @@ impl Store {
     pub fn kept_all(&self) -> Result<Vec<(String, Vec<u8>)>> {
         let mut out = Vec::new();
         for item in self.vault.scan_prefix(SECRET_PREFIX) {
-            let (key, sealed) = item.map_err(|e| self.damaged(e))?;
+            let (key, sealed) = item.map_err(|e| self.sled(e))?;
             let id = String::from_utf8_lossy(&key[SECRET_PREFIX.len()..]).into_owned();
             out.push((id, sealed.to_vec()));
         }

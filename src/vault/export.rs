@@ -5,7 +5,9 @@ use chacha20poly1305::XNonce;
 use chacha20poly1305::aead::{Aead, Payload};
 use zeroize::Zeroizing;
 
-use super::{HEADER_LEN, Header, NONCE_LEN, Result, TAG_LEN, Vault, cipher, damaged, random};
+use super::{
+    HEADER_LEN, Header, NONCE_LEN, Result, TAG_LEN, Vault, cipher, malformed, random, unauthentic,
+};
 
 impl Vault {
     /// The whole vault as one file: header, records, and a trailer that authenticates every
@@ -62,7 +64,7 @@ impl Export {
         for _ in 0..count {
             let id_len = r.take(1)?[0] as usize;
             let id = std::str::from_utf8(r.take(id_len)?)
-                .map_err(|_| damaged("a record's token id is not text"))?
+                .map_err(|_| malformed("a record's token id is not text"))?
                 .to_owned();
             let len = r.u32()? as usize;
             records.push((id, r.take(len)?.to_vec()));
@@ -70,7 +72,7 @@ impl Export {
         let body_len = r.at;
         r.take(NONCE_LEN + TAG_LEN)?;
         if r.at != bytes.len() {
-            return Err(damaged("the file has bytes after its end"));
+            return Err(malformed("the file has bytes after its end"));
         }
         Ok(Export {
             header,
@@ -89,7 +91,7 @@ impl Export {
     /// with its plaintext. Any failure refuses the whole file.
     pub fn open(&self, vault: &Vault) -> Result<Vec<(String, Zeroizing<String>)>> {
         if vault.header.to_bytes() != self.header {
-            return Err(damaged("the file was not made by this vault"));
+            return Err(unauthentic("the file was not made by this vault"));
         }
         let (body, trailer) = self.bytes.split_at(self.body_len);
         let (nonce, tag) = trailer.split_at(NONCE_LEN);
@@ -101,7 +103,7 @@ impl Export {
                     aad: body,
                 },
             )
-            .map_err(|_| damaged("the export does not authenticate"))?;
+            .map_err(|_| unauthentic("the export does not authenticate"))?;
         self.records
             .iter()
             .map(|(id, sealed)| Ok((id.clone(), vault.open(id, sealed)?)))
@@ -122,7 +124,7 @@ struct Reader<'a> {
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         let end = self.at.checked_add(n).filter(|&e| e <= self.bytes.len());
-        let end = end.ok_or_else(|| damaged("the file is cut short"))?;
+        let end = end.ok_or_else(|| malformed("the file is cut short"))?;
         let out = &self.bytes[self.at..end];
         self.at = end;
         Ok(out)

@@ -294,14 +294,36 @@ fn passphrase_sources_and_their_exclusivity() {
         }),
         4,
     );
+    // A file the user named that cannot be read is bad input, with the OS's reason.
     let missing = v.env.tmp.path().join("missing");
     let err = assert_one_line_error(
         &reveal(&|c| {
             c.arg("--passphrase-file").arg(&missing);
         }),
+        2,
+    );
+    assert!(
+        err.ends_with(&format!(
+            "cannot read the passphrase file {}: no such file or directory\n",
+            missing.display()
+        )),
+        "{err}"
+    );
+    // Endless or huge: read up to a bound, then refused.
+    let err = assert_one_line_error(
+        &reveal(&|c| {
+            c.arg("--passphrase-file").arg("/dev/zero");
+        }),
+        2,
+    );
+    assert!(err.contains("longer than 4096 bytes"), "{err}");
+    // The environment variable is taken exactly as it is: a newline is part of it.
+    assert_one_line_error(
+        &reveal(&|c| {
+            c.env("VBX_TOKENS_PASSPHRASE", format!("{PASS}\n"));
+        }),
         4,
     );
-    assert!(err.contains("missing"), "{err}");
     let err = assert_one_line_error(&reveal(&|_| {}), 4);
     assert!(
         err.contains("--passphrase-file") && err.contains("VBX_TOKENS_PASSPHRASE"),
@@ -544,10 +566,25 @@ fn a_tampered_export_is_refused_whole_and_nothing_changes() {
     let before = v.env.snapshot();
     let status = v.status();
     // Every byte is checked by the unit tests; here a spread of them through the real binary,
-    // covering the header, the count, both records and the trailer.
+    // covering the header, the count, both records and the trailer. Where the flip lands decides
+    // the answer: a header, count or length that no longer parses is not an export (2); a token
+    // id, a sealed record or the trailer that no longer authenticates is 4.
+    let records = 163 + 4;
+    let record_len = 1 + 12 + 4 + 80;
+    let expected = |i: usize| -> i32 {
+        if i < records || i >= good.len() - 40 {
+            return if i < records { 2 } else { 4 };
+        }
+        match (i - records) % record_len {
+            0 => 2,       // the id's length
+            13..=16 => 2, // the sealed length
+            _ => 4,       // the id or the sealed bytes
+        }
+    };
+    assert_eq!(good.len(), records + 2 * record_len + 40);
     let positions: Vec<usize> = (0..good.len())
-        .step_by(11)
-        .chain([good.len() - 1])
+        .step_by(7)
+        .chain([records, records + 13, records + record_len, good.len() - 1])
         .collect();
     for i in positions {
         let mut bad = good.clone();
@@ -555,16 +592,36 @@ fn a_tampered_export_is_refused_whole_and_nothing_changes() {
         let path = v.env.tmp.path().join(format!("bad-{i}"));
         fs::write(&path, bad).expect("write");
         let out = v.run(&["vault", "import", &path.to_string_lossy()], &[]);
-        let c = code(&out);
-        assert!(c == 6 || c == 4, "byte {i}: exit {c}: {}", stderr(&out));
-        assert_one_line_error(&out, c);
+        let err = assert_one_line_error(&out, expected(i));
+        let said = if expected(i) == 2 {
+            "is not a vbx-tokens vault export"
+        } else {
+            "does not authenticate"
+        };
+        assert!(err.contains(said), "byte {i}: {err}");
+        assert!(err.contains("nothing was imported"), "byte {i}: {err}");
     }
     let truncated = v.env.tmp.path().join("short");
     fs::write(&truncated, &good[..good.len() - 1]).expect("write");
-    assert_one_line_error(
+    let err = assert_one_line_error(
         &v.run(&["vault", "import", &truncated.to_string_lossy()], &[]),
-        6,
+        2,
     );
+    assert!(err.contains("cut short"), "{err}");
+    // Not an export at all, and another store's data file: 2, never "store damaged".
+    for (name, bytes) in [
+        ("empty", Vec::new()),
+        ("text", b"hello\n".to_vec()),
+        ("db", fs::read(v.env.store().join("db")).expect("db")),
+    ] {
+        let path = v.env.tmp.path().join(name);
+        fs::write(&path, bytes).expect("write");
+        let err = assert_one_line_error(
+            &v.run(&["vault", "import", &path.to_string_lossy()], &[]),
+            2,
+        );
+        assert!(err.contains("is not a vbx-tokens vault export"), "{name}: {err}");
+    }
     assert_eq!(v.env.snapshot(), before);
     assert_eq!(v.status(), status);
 }
@@ -583,7 +640,8 @@ fn hostile_kdf_parameters_are_refused_before_the_kdf_runs() {
         let path = v.env.tmp.path().join(format!("hostile-{offset}-{value}"));
         fs::write(&path, bad).expect("write");
         let out = v.run(&["vault", "import", &path.to_string_lossy()], &[]);
-        let err = assert_one_line_error(&out, 6);
+        // A file the user named that is not a valid export: bad input, not a damaged store.
+        let err = assert_one_line_error(&out, 2);
         assert!(err.contains("out of bounds"), "{err}");
     }
 }
@@ -621,7 +679,11 @@ fn the_committed_v1_fixture_still_opens() {
     let expected: Value = parse(&fs::read(dir.join("expected.json")).expect("expected.json"));
     let bytes = fs::read(dir.join("export.vbxvault")).expect("fixture");
     let export = Export::parse(bytes).expect("parses");
-    let pass = vbx_tokens::passphrase::from_file(&dir.join("passphrase.txt")).expect("passphrase");
+    let pass = vbx_tokens::passphrase::from_file(
+        &dir.join("passphrase.txt"),
+        vbx_tokens::passphrase::Purpose::Unlock,
+    )
+    .expect("passphrase");
     let vault = Vault::unlock(export.header(), &pass).expect("unlocks");
     let opened: serde_json::Map<String, Value> = export
         .open(&vault)

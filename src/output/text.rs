@@ -1,86 +1,14 @@
-//! Renderers: tables for people, JSON for scripts. Each takes a writer; the only module that
-//! uses `comfy_table`. JSON is one newline-terminated document, or one compact line per item for
-//! streams (NDJSON), and never coloured.
+//! Text for people: tables, a record's detail, a verdict line, relative times. The only module
+//! that uses `comfy_table`. Each renderer takes a writer.
 
 use std::collections::HashSet;
-use std::io::Write;
+use std::io::{Result, Write};
 
 use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
-use jiff::Timestamp;
-use serde::Serialize;
 
-use crate::error::Result;
 use crate::record::{Event, EventKind, Record, Status};
 use crate::store::Verdict;
-
-/// A record as `list`, `show` and `revoke` print it: never the hash, never a token.
-#[derive(Debug, Serialize)]
-pub struct RecordView<'a> {
-    pub id: &'a str,
-    pub name: &'a str,
-    pub note: Option<&'a str>,
-    pub hint: &'a str,
-    pub status: Status,
-    pub created_at: Timestamp,
-    pub created_by: &'a str,
-    pub revoked_at: Option<Timestamp>,
-    pub last_used_at: Option<Timestamp>,
-    pub use_count: u64,
-    /// Whether the vault keeps this token's plaintext.
-    pub kept: bool,
-}
-
-impl<'a> RecordView<'a> {
-    pub fn new(r: &'a Record, kept: bool) -> Self {
-        RecordView {
-            id: &r.id,
-            name: &r.name,
-            note: r.note.as_deref(),
-            hint: &r.hint,
-            status: r.status,
-            created_at: r.created_at,
-            created_by: &r.created_by,
-            revoked_at: r.revoked_at,
-            last_used_at: r.last_used_at,
-            use_count: r.use_count,
-            kept,
-        }
-    }
-}
-
-/// `verify --json`: `{"valid", "reason", "id", "name"}`.
-#[derive(Debug, Serialize)]
-pub struct VerdictView<'a> {
-    pub valid: bool,
-    pub reason: &'static str,
-    pub id: Option<&'a str>,
-    pub name: Option<&'a str>,
-}
-
-impl<'a> From<&'a Verdict> for VerdictView<'a> {
-    fn from(v: &'a Verdict) -> Self {
-        VerdictView {
-            valid: v.is_valid(),
-            reason: v.reason.as_str(),
-            id: v.id.as_deref(),
-            name: v.name.as_deref(),
-        }
-    }
-}
-
-/// One JSON document, pretty-printed, newline-terminated.
-pub fn json(w: &mut impl Write, value: &impl Serialize) -> Result<()> {
-    serde_json::to_writer_pretty(&mut *w, value).map_err(std::io::Error::from)?;
-    writeln!(w)?;
-    Ok(())
-}
-
-/// One compact JSON line, for NDJSON streams.
-pub fn json_line(w: &mut impl Write, value: &impl Serialize) -> Result<()> {
-    serde_json::to_writer(&mut *w, value).map_err(std::io::Error::from)?;
-    writeln!(w)?;
-    Ok(())
-}
+use crate::time::Time;
 
 fn table() -> Table {
     let mut t = Table::new();
@@ -106,7 +34,7 @@ pub fn records_table(
     w: &mut impl Write,
     records: &[Record],
     kept: &HashSet<String>,
-    now: Timestamp,
+    now: Time,
     color: bool,
 ) -> Result<()> {
     let mut t = table();
@@ -142,7 +70,7 @@ pub fn record_detail(
     w: &mut impl Write,
     r: &Record,
     kept: bool,
-    now: Timestamp,
+    now: Time,
     color: bool,
 ) -> Result<()> {
     let mut t = table();
@@ -185,12 +113,7 @@ pub fn record_detail(
 }
 
 /// The audit log as a table.
-pub fn events_table(
-    w: &mut impl Write,
-    events: &[Event],
-    now: Timestamp,
-    color: bool,
-) -> Result<()> {
+pub fn events_table(w: &mut impl Write, events: &[Event], now: Time, color: bool) -> Result<()> {
     let mut t = table();
     t.set_header(["WHEN", "EVENT", "TOKEN", "NAME", "ACTOR", "REASON"]);
     for e in events {
@@ -239,12 +162,12 @@ fn status_color(status: Status) -> Option<Color> {
     })
 }
 
-fn relative_or_never(at: Option<Timestamp>, now: Timestamp) -> String {
+fn relative_or_never(at: Option<Time>, now: Time) -> String {
     at.map_or_else(|| "never".to_owned(), |at| relative(at, now))
 }
 
 /// "3 days ago": the largest whole unit, as people say it.
-pub fn relative(then: Timestamp, now: Timestamp) -> String {
+pub fn relative(then: Time, now: Time) -> String {
     const MINUTE: i64 = 60;
     const HOUR: i64 = 60 * MINUTE;
     const DAY: i64 = 24 * HOUR;
@@ -270,8 +193,8 @@ pub fn relative(then: Timestamp, now: Timestamp) -> String {
 mod tests {
     use super::*;
 
-    fn at(s: i64) -> Timestamp {
-        Timestamp::from_second(s).expect("in range")
+    fn at(s: i64) -> Time {
+        Time::from_second(s).expect("in range")
     }
 
     #[test]

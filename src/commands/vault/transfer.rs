@@ -1,0 +1,262 @@
+//! `vault export` and `vault import`: the encrypted vault as one file.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use secrecy::SecretString;
+use zeroize::Zeroizing;
+
+use super::{Unlocked, in_file, in_store, unlock};
+use crate::commands::Context;
+use crate::error::{Error, Outcome, Result};
+use crate::output::Printer;
+use crate::passphrase::{self, Purpose};
+use crate::prompt;
+use crate::record::EventKind;
+use crate::store::OpenMode;
+use crate::token::TokenHash;
+use crate::vault::{Export, Vault};
+
+/// The largest file `vault import` reads: an export of a million kept tokens is about 100 MB.
+pub const MAX_EXPORT_BYTES: u64 = 256 * 1024 * 1024;
+
+pub fn export(
+    ctx: &Context,
+    file: &Path,
+    passphrase_file: Option<&Path>,
+    p: &mut Printer,
+) -> Result<Outcome> {
+    let to_stdout = file.as_os_str() == "-";
+    if !to_stdout && file.exists() {
+        return Err(Error::usage(format!(
+            "{} already exists: remove it or choose another file",
+            file.display()
+        )));
+    }
+    let (Unlocked { vault, .. }, records) = unlock(ctx, passphrase_file, |s| s.kept_all())?;
+    // Export only what opens: a damaged record is found now, not on the day of the restore.
+    for (id, sealed) in &records {
+        vault.open(id, sealed).map_err(in_store)?;
+    }
+    let bytes = vault.export(&records);
+    if to_stdout {
+        p.vault_export_bytes(&bytes);
+    } else {
+        write_new_file(file, &bytes)?;
+    }
+    ctx.open(OpenMode::Existing)?
+        .log_event(EventKind::VaultExported, None)?;
+    if !to_stdout {
+        p.vault_exported(file, records.len());
+    }
+    Ok(Outcome::Success)
+}
+
+/// Writes a new private file and makes it durable before we say it exists. A write that fails
+/// (a full disk) removes what it wrote: a cut-short export must not pass for one.
+fn write_new_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    let io_err = |e| Error::io_at(format!("cannot write {}", path.display()), path, e);
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io_err)?;
+    if let Err(e) = f.write_all(bytes).and_then(|()| f.sync_all()) {
+        drop(f);
+        let _ = fs::remove_file(path);
+        return Err(io_err(e));
+    }
+    Ok(())
+}
+
+/// Reads at most [`MAX_EXPORT_BYTES`] of a file the user named.
+fn read_export(file: &Path) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    File::open(file)
+        .and_then(|f| f.take(MAX_EXPORT_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| Error::unreadable("", file, &e))?;
+    if bytes.len() as u64 > MAX_EXPORT_BYTES {
+        return Err(Error::usage(format!(
+            "{} is larger than any vault export ({} MiB): nothing was imported",
+            file.display(),
+            MAX_EXPORT_BYTES / 1024 / 1024
+        )));
+    }
+    Ok(bytes)
+}
+
+/// What an import keeps: per token id, the secret and its record as sealed in the file.
+struct Sorted {
+    imported: Vec<(String, Zeroizing<String>, Vec<u8>)>,
+    skipped: Vec<String>,
+    mismatched: Vec<String>,
+}
+
+/// Keeps each secret whose token this store has (active, same id) and whose SHA-256 is that
+/// record's; names the others. A record that appears twice counts once.
+fn sort(
+    secrets: Vec<(String, Zeroizing<String>)>,
+    sealed: &[(String, Vec<u8>)],
+    active: &HashMap<String, String>,
+) -> Sorted {
+    let mut out = Sorted {
+        imported: Vec::new(),
+        skipped: Vec::new(),
+        mismatched: Vec::new(),
+    };
+    let mut done = HashSet::new();
+    for ((id, secret), (_, sealed)) in secrets.into_iter().zip(sealed) {
+        if done.contains(&id) {
+            continue;
+        }
+        match active.get(&id) {
+            None => {}
+            Some(sha256) if TokenHash::of(&secret).to_hex() == *sha256 => {
+                done.insert(id.clone());
+                out.imported.push((id, secret, sealed.clone()));
+                continue;
+            }
+            Some(_) if !out.mismatched.contains(&id) => out.mismatched.push(id.clone()),
+            Some(_) => {}
+        }
+        if !out.skipped.contains(&id) {
+            out.skipped.push(id);
+        }
+    }
+    // A mismatched copy followed by a matching one: the id was imported after all.
+    out.skipped.retain(|id| !done.contains(id));
+    out.mismatched.retain(|id| !done.contains(id));
+    out
+}
+
+pub fn import(
+    ctx: &Context,
+    file: &Path,
+    passphrase_file: Option<&Path>,
+    from_passphrase_file: Option<&Path>,
+    p: &mut Printer,
+) -> Result<Outcome> {
+    let export = Export::parse(read_export(file)?).map_err(|e| in_file(file, e))?;
+    let (local_header, active) = {
+        let store = ctx.open(OpenMode::Existing)?;
+        let active: HashMap<String, String> = store
+            .records()?
+            .into_iter()
+            .filter(|r| r.is_active())
+            .map(|r| (r.id, r.sha256))
+            .collect();
+        (store.vault_header()?, active)
+    };
+
+    // Authenticate the whole file before anything is kept.
+    let (file_vault, this_vault) = match &local_header {
+        None => {
+            let pass = passphrase::read(passphrase_file, Purpose::Unlock)?;
+            let file_vault = Vault::unlock(export.header(), &pass).map_err(|e| in_file(file, e))?;
+            (file_vault, None)
+        }
+        Some(header) => {
+            let this_pass = passphrase::read(passphrase_file, Purpose::Unlock)?;
+            let this_vault = Vault::unlock(header, &this_pass).map_err(in_store)?;
+            let file_pass = file_passphrase(file, from_passphrase_file, this_pass)?;
+            let file_vault =
+                Vault::unlock(export.header(), &file_pass).map_err(|e| in_file(file, e))?;
+            (file_vault, Some(this_vault))
+        }
+    };
+    let secrets = export.open(&file_vault).map_err(|e| in_file(file, e))?;
+    let sorted = sort(secrets, export.sealed_records(), &active);
+
+    let (header, kept): (&[u8], Vec<(String, Vec<u8>)>) = match (&local_header, &this_vault) {
+        // Re-encrypted under this store's vault.
+        (Some(header), Some(this_vault)) => (
+            header,
+            sorted
+                .imported
+                .iter()
+                .map(|(id, secret, _)| (id.clone(), this_vault.seal(id, secret)))
+                .collect(),
+        ),
+        // Adopted as it is: the file's header and its records, sealed as they were.
+        _ => (
+            export.header(),
+            sorted
+                .imported
+                .iter()
+                .map(|(id, _, sealed)| (id.clone(), sealed.clone()))
+                .collect(),
+        ),
+    };
+    ctx.open(OpenMode::Existing)?.write_vault(
+        local_header.as_deref(),
+        header,
+        &kept,
+        EventKind::VaultImported,
+    )?;
+    let imported: Vec<String> = kept.into_iter().map(|(id, _)| id).collect();
+    p.vault_imported(file, &imported, &sorted.skipped, &sorted.mismatched);
+    Ok(Outcome::Success)
+}
+
+/// The export's passphrase: its own file, else the prompt (empty for "the same as this
+/// vault's"), else this vault's.
+fn file_passphrase(file: &Path, from: Option<&Path>, this: SecretString) -> Result<SecretString> {
+    if let Some(path) = from {
+        return passphrase::from_file(path, Purpose::Unlock);
+    }
+    if prompt::interactive() {
+        let typed = prompt::secret(&format!(
+            "Passphrase of {} (Enter if it is this vault's)",
+            file.display()
+        ))?;
+        if !typed.is_empty() {
+            return passphrase::accept(&typed, Purpose::Unlock, "the prompt");
+        }
+    }
+    Ok(this)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret(s: &str) -> Zeroizing<String> {
+        Zeroizing::new(s.to_owned())
+    }
+
+    #[test]
+    fn only_secrets_that_are_their_records_token_are_kept_once() {
+        let active: HashMap<String, String> = [
+            ("tok_a".to_owned(), TokenHash::of("A").to_hex()),
+            ("tok_b".to_owned(), TokenHash::of("B").to_hex()),
+            ("tok_c".to_owned(), TokenHash::of("C").to_hex()),
+        ]
+        .into();
+        let secrets = vec![
+            ("tok_a".to_owned(), secret("A")),
+            ("tok_a".to_owned(), secret("A")),
+            ("tok_b".to_owned(), secret("not B")),
+            ("tok_c".to_owned(), secret("wrong")),
+            ("tok_c".to_owned(), secret("C")),
+            ("tok_x".to_owned(), secret("X")),
+        ];
+        let sealed: Vec<(String, Vec<u8>)> = secrets
+            .iter()
+            .enumerate()
+            .map(|(i, (id, _))| (id.clone(), vec![i as u8]))
+            .collect();
+        let s = sort(secrets, &sealed, &active);
+        let ids: Vec<(&str, u8)> = s
+            .imported
+            .iter()
+            .map(|(id, _, sealed)| (id.as_str(), sealed[0]))
+            .collect();
+        assert_eq!(ids, [("tok_a", 0), ("tok_c", 4)]);
+        assert_eq!(s.mismatched, ["tok_b"]);
+        assert_eq!(s.skipped, ["tok_b", "tok_x"]);
+    }
+}

@@ -1,0 +1,200 @@
+//! What a token's name (and note) may hold, and when two names are the same name.
+//!
+//! A name is what it looks like. Characters that show nothing or change how the text around
+//! them is drawn (Unicode general category Cf, bidi controls, default-ignorable code points,
+//! line and paragraph separators, spaces other than U+0020, unassigned and private-use code
+//! points) are refused, and the error names the character and where it stands. A name is
+//! stored in Unicode Normalization Form C (UAX #15), and two names are one name when their
+//! UTS #39 confusable skeletons of the NFKC forms match: `ci` and `сi` (Cyrillic `с`), `é`
+//! written with or without a combining accent, `ｃｉ` in full width.
+
+use unicode_normalization::UnicodeNormalization;
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+
+use crate::error::{Error, Result};
+use crate::token;
+
+/// The longest name, in characters (after normalization).
+pub const NAME_MAX: usize = 64;
+/// The longest note, in characters.
+pub const NOTE_MAX: usize = 1024;
+
+/// Trims a proposed name, normalizes it to NFC and checks it: 1–64 characters, every one of
+/// them visible or a plain space, and nothing shaped like a token.
+///
+/// # Errors
+/// [`Error::Usage`] naming the rule broken, and for a refused character its code point and its
+/// position (counted in characters from 1, after trimming).
+pub fn clean_name(raw: &str) -> Result<String> {
+    let name: String = raw.trim().nfc().collect();
+    if name.is_empty() {
+        return Err(Error::usage("the name is empty: give one with --name"));
+    }
+    check_chars("name", &name)?;
+    let len = name.chars().count();
+    if len > NAME_MAX {
+        return Err(Error::usage(format!(
+            "the name is {len} characters long; the limit is {NAME_MAX}"
+        )));
+    }
+    if token::contains_token_shape(&name) {
+        return Err(Error::usage(
+            "the name looks like a token (vbx_…): a name is shown everywhere, so it must not hold one",
+        ));
+    }
+    Ok(name)
+}
+
+/// A note is free text under the same character rules as a name: one line, up to 1024
+/// characters. Blank is no note.
+///
+/// # Errors
+/// [`Error::Usage`], as for [`clean_name`].
+pub fn clean_note(raw: &str) -> Result<Option<String>> {
+    let note: String = raw.trim().nfc().collect();
+    check_chars("note", &note)?;
+    let len = note.chars().count();
+    if len > NOTE_MAX {
+        return Err(Error::usage(format!(
+            "the note is {len} characters long; the limit is {NOTE_MAX}"
+        )));
+    }
+    if token::contains_token_shape(&note) {
+        return Err(Error::usage(
+            "the note holds something shaped like a token (vbx_…): notes are shown everywhere, so they must not hold one",
+        ));
+    }
+    Ok((!note.is_empty()).then_some(note))
+}
+
+/// The key under which names are unique: two names with the same key render alike. It is the
+/// UTS #39 skeleton of the NFKC form, so it also folds compatibility forms (full width,
+/// ligatures) and cross-script look-alikes. Never shown; only compared.
+pub fn name_key(name: &str) -> String {
+    let nfkc: String = name.trim().nfkc().collect();
+    unicode_security::skeleton(&nfkc).collect()
+}
+
+/// Refuses the first character that does not show as itself.
+fn check_chars(what: &str, text: &str) -> Result<()> {
+    for (i, c) in text.chars().enumerate() {
+        if let Some(why) = hidden(c) {
+            return Err(Error::usage(format!(
+                "the {what} holds U+{:04X} ({why}) at character {}: use visible characters and plain spaces only",
+                u32::from(c),
+                i + 1
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Why `c` may not stand in a name, if it may not.
+fn hidden(c: char) -> Option<&'static str> {
+    use GeneralCategory as G;
+    if c == ' ' {
+        return None;
+    }
+    match c.general_category() {
+        G::Control => Some("a control character"),
+        G::Format => Some("an invisible formatting character, category Cf"),
+        G::Unassigned => Some("an unassigned code point"),
+        G::PrivateUse => Some("a private-use character"),
+        G::Surrogate => Some("a surrogate"),
+        G::SpaceSeparator => Some("a space other than U+0020"),
+        G::LineSeparator | G::ParagraphSeparator => Some("a line or paragraph separator"),
+        // Default-ignorable code points outside Cf (variation selectors, the combining grapheme
+        // joiner, Hangul fillers) vanish from the UTS #39 skeleton: that is how we know them.
+        _ if unicode_security::skeleton(c.encode_utf8(&mut [0; 4]))
+            .next()
+            .is_none() =>
+        {
+            Some("an invisible character")
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(name: &str) -> String {
+        clean_name(name).expect_err(name).to_string()
+    }
+
+    #[test]
+    fn names_are_trimmed_bounded_and_normalized() {
+        assert_eq!(clean_name("  ci  ").expect("ok"), "ci");
+        assert!(clean_name("").is_err());
+        assert!(clean_name("   ").is_err());
+        assert!(clean_name(&"a".repeat(64)).is_ok());
+        assert!(clean_name(&"a".repeat(65)).is_err());
+        // Characters, not bytes.
+        assert!(clean_name(&"é".repeat(64)).is_ok());
+        assert!(clean_name("crm — main").is_ok());
+        assert!(clean_name("café POS #2").is_ok());
+        // Stored composed (NFC), whichever way it was typed.
+        assert_eq!(clean_name("cafe\u{301}").expect("ok"), "caf\u{e9}");
+    }
+
+    #[test]
+    fn invisible_and_formatting_characters_are_named_with_their_position() {
+        for (name, code, at) in [
+            ("c\u{200b}i", "U+200B", 2),   // zero width space (Cf)
+            ("ci\u{200d}", "U+200D", 3),   // zero width joiner
+            ("\u{feff}ci", "U+FEFF", 1),   // byte order mark
+            ("c\u{202e}i", "U+202E", 2),   // right-to-left override
+            ("c\u{2066}i", "U+2066", 2),   // left-to-right isolate
+            ("c\u{200f}i", "U+200F", 2),   // right-to-left mark
+            ("c\u{ad}i", "U+00AD", 2),     // soft hyphen
+            ("c\u{a0}i", "U+00A0", 2),     // no-break space
+            ("c\u{3000}i", "U+3000", 2),   // ideographic space
+            ("c\u{2028}i", "U+2028", 2),   // line separator
+            ("c\u{fe0f}i", "U+FE0F", 2),   // variation selector
+            ("c\u{34f}i", "U+034F", 2),    // combining grapheme joiner
+            ("c\u{3164}i", "U+3164", 2),   // Hangul filler
+            ("c\u{e000}i", "U+E000", 2),   // private use
+            ("c\u{e0041}i", "U+E0041", 2), // tag character
+            ("a\tb", "U+0009", 2),
+            ("a\u{1b}[31mb", "U+001B", 2),
+            ("a\u{7f}", "U+007F", 2),
+        ] {
+            let err = refused(name);
+            assert!(err.contains(code), "{name:?}: {err}");
+            assert!(
+                err.contains(&format!("at character {at}")),
+                "{name:?}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn names_that_render_alike_share_a_key() {
+        let ci = name_key("ci");
+        assert_eq!(name_key("\u{441}i"), ci); // Cyrillic es
+        assert_eq!(name_key("\u{ff43}\u{ff49}"), ci); // full width
+        assert_eq!(name_key(" ci "), ci);
+        assert_eq!(name_key("cafe\u{301}"), name_key("caf\u{e9}"));
+        assert_ne!(name_key("cd"), ci);
+        assert_ne!(name_key("c i"), ci);
+    }
+
+    #[test]
+    fn token_shaped_names_and_notes_are_refused() {
+        let t = crate::token::Token::generate();
+        assert!(refused(t.expose()).contains("looks like a token"));
+        assert!(refused(&format!("x {}", t.expose())).contains("looks like a token"));
+        assert!(clean_note(&format!("see {}", t.expose())).is_err());
+        assert!(clean_name("vbx_ci").is_ok());
+    }
+
+    #[test]
+    fn notes_follow_the_same_character_rules() {
+        assert_eq!(clean_note("  ").expect("blank"), None);
+        assert_eq!(clean_note(" Xero ").expect("ok").as_deref(), Some("Xero"));
+        assert!(clean_note("bell\u{7}").is_err());
+        assert!(clean_note("a\u{202e}b").is_err());
+        assert!(clean_note(&"x".repeat(1025)).is_err());
+    }
+}

@@ -1,0 +1,444 @@
+//! Everything a command shows: data on stdout (tables for people, JSON for scripts), messages
+//! on stderr. Every script-facing shape ([`views`]) and every message lives here; commands hand
+//! the [`Printer`] plain values and never format or print themselves.
+//!
+//! JSON is one pretty, newline-terminated document, or one compact line per item for streams
+//! (NDJSON), and never coloured. A failed write to stdout does not stop a command with an error:
+//! the [`Printer`] remembers it, and `crate::error::decide` judges it by the kind of command
+//! (a closed pipe is nothing to `list`, a failure to `export`, and never changes a verdict).
+
+use std::collections::HashSet;
+use std::io::{self, Write};
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::error::OutputFailure;
+use crate::record::{Event, Record};
+use crate::store::{Revoked, Verdict};
+use crate::time::Time;
+
+mod text;
+pub mod views;
+
+pub use text::relative;
+use views::{
+    Created, Forgotten, Imported, RecordView, Revealed, StatusView, VaultExported, VaultImported,
+    VaultStatus, VerdictView,
+};
+
+/// Stdout, remembering its first failure. After a failure every write "succeeds" and goes
+/// nowhere, so a renderer never has to decide what a failed write means.
+struct Sink<'a> {
+    inner: &'a mut dyn Write,
+    failed: Option<io::Error>,
+}
+
+impl Write for Sink<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.failed.is_some() {
+            return Ok(buf.len());
+        }
+        match self.inner.write(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Err(e),
+            Err(e) => {
+                self.failed = Some(e);
+                Ok(buf.len())
+            }
+            ok => ok,
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.failed.is_none()
+            && let Err(e) = self.inner.flush()
+        {
+            self.failed = Some(e);
+        }
+        Ok(())
+    }
+}
+
+/// Where a command's output goes: stdout for data, stderr for messages, and how to render.
+pub struct Printer<'a> {
+    out: Sink<'a>,
+    err: &'a mut dyn Write,
+    json: bool,
+    color: bool,
+    loss: Option<String>,
+}
+
+impl<'a> Printer<'a> {
+    /// `json` for `--json`; `color` when stdout is a terminal and `NO_COLOR` is unset.
+    pub fn new(out: &'a mut dyn Write, err: &'a mut dyn Write, json: bool, color: bool) -> Self {
+        Printer {
+            out: Sink {
+                inner: out,
+                failed: None,
+            },
+            err,
+            json,
+            color,
+            loss: None,
+        }
+    }
+
+    /// True once a write to stdout has failed (the reader left, the disk filled): streaming
+    /// commands stop early.
+    pub fn output_failed(&self) -> bool {
+        self.out.failed.is_some()
+    }
+
+    /// Flushes stdout and reports how writing it failed, if it did.
+    pub fn finish(&mut self) -> Option<OutputFailure<'_>> {
+        let _ = self.out.flush();
+        self.out.failed.as_ref().map(|error| OutputFailure {
+            error,
+            loss: self.loss.as_deref(),
+        })
+    }
+
+    /// One message line on stderr. A closed stderr has nowhere to report to, so it is ignored.
+    fn say(&mut self, line: impl AsRef<str>) {
+        let _ = writeln!(self.err, "{}", line.as_ref());
+    }
+
+    fn document(&mut self, value: &impl Serialize) {
+        let _ = serde_json::to_writer_pretty(&mut self.out, value);
+        let _ = writeln!(self.out);
+    }
+
+    fn line(&mut self, value: &impl Serialize) {
+        let _ = serde_json::to_writer(&mut self.out, value);
+        let _ = writeln!(self.out);
+    }
+
+    /// `create`: the token, shown once. Written last, after the record is durable.
+    pub fn created(&mut self, record: &Record, token: &str, quiet: bool) {
+        self.loss = Some(format!(
+            "token {:?} ({}) was created but not shown: revoke it and create another",
+            record.name, record.id
+        ));
+        if self.json {
+            self.document(&Created {
+                id: &record.id,
+                name: &record.name,
+                token,
+                hint: &record.hint,
+                created_at: record.created_at,
+                created_by: &record.created_by,
+            });
+        } else if quiet {
+            let _ = writeln!(self.out, "{token}");
+        } else {
+            self.say(format!(
+                "Created token {:?} (id {}).",
+                record.name, record.id
+            ));
+            let _ = writeln!(self.out, "{token}");
+            let _ = self.out.flush();
+            self.say("Copy this token now: it will not be shown again.");
+        }
+    }
+
+    /// `list`.
+    pub fn records(&mut self, records: &[Record], kept: &HashSet<String>, all: bool) {
+        if self.json {
+            let views: Vec<RecordView> = records
+                .iter()
+                .map(|r| RecordView::new(r, kept.contains(&r.id)))
+                .collect();
+            self.document(&views);
+        } else if records.is_empty() {
+            self.say(format!(
+                "No {}tokens. Make one with `vbx-tokens create --name NAME`.",
+                if all { "" } else { "active " }
+            ));
+        } else {
+            let _ = text::records_table(&mut self.out, records, kept, Time::now(), self.color);
+        }
+    }
+
+    /// `show`.
+    pub fn record(&mut self, record: &Record, kept: bool) {
+        if self.json {
+            self.document(&RecordView::new(record, kept));
+        } else {
+            let _ = text::record_detail(&mut self.out, record, kept, Time::now(), self.color);
+        }
+    }
+
+    /// `revoke`.
+    pub fn revoked(&mut self, revoked: &Revoked) {
+        let r = &revoked.record;
+        if self.json {
+            self.document(&RecordView::new(r, false));
+        } else if revoked.already {
+            let when = r.revoked_at.map(|t| format!(" at {t}")).unwrap_or_default();
+            self.say(format!(
+                "Token {:?} ({}) was already revoked{when}.",
+                r.name, r.id
+            ));
+        } else {
+            self.say(format!("Revoked token {:?} ({}).", r.name, r.id));
+        }
+    }
+
+    /// `verify`: one verdict.
+    pub fn verdict(&mut self, verdict: &Verdict) {
+        if self.json {
+            self.document(&VerdictView::from(verdict));
+        } else {
+            let _ = text::verdict_line(&mut self.out, verdict);
+        }
+    }
+
+    /// `verify --batch`: one NDJSON line per input line, flushed with each chunk.
+    pub fn batch_verdicts(&mut self, verdicts: &[Verdict]) {
+        for v in verdicts {
+            self.line(&VerdictView::from(v));
+        }
+        let _ = self.out.flush();
+    }
+
+    /// `verify --batch` whose reader left: the rest was not checked, so it cannot be all valid.
+    pub fn batch_cut_short(&mut self, answered: usize) {
+        self.say(format!(
+            "vbx-tokens: the output closed after {answered} answer(s); the rest of the input was not checked"
+        ));
+    }
+
+    /// `verify --batch` met a line too long to be a token; it is answered `malformed`.
+    pub fn batch_line_too_long(&mut self, line: usize, max: usize) {
+        self.say(format!(
+            "vbx-tokens: line {line}: longer than {max} bytes, not a token: answered malformed"
+        ));
+    }
+
+    /// `log`.
+    pub fn events(&mut self, events: &[Event]) {
+        if self.json {
+            self.document(&events);
+        } else if events.is_empty() {
+            self.say("No events.");
+        } else {
+            let _ = text::events_table(&mut self.out, events, Time::now(), self.color);
+        }
+    }
+
+    /// `export`: one stored record per line, every field.
+    pub fn exported_record(&mut self, record: &Record) {
+        self.loss
+            .get_or_insert_with(|| "the export is incomplete".to_owned());
+        self.line(record);
+    }
+
+    /// `import`.
+    pub fn imported(&mut self, imported: usize, skipped: usize, source: &str) {
+        if self.json {
+            self.document(&Imported { imported, skipped });
+        } else {
+            let skipped = if skipped == 0 {
+                String::new()
+            } else {
+                format!("; skipped {skipped} that already exist")
+            };
+            self.say(format!(
+                "Imported {imported} token(s) from {source}{skipped}."
+            ));
+        }
+    }
+
+    /// `vault init`.
+    pub fn vault_ready(&mut self, status: &VaultStatus) {
+        if self.json {
+            self.document(&StatusView::from(status));
+        } else if let Some((_, kdf)) = &status.vault {
+            self.say(format!(
+                "Vault ready ({}). Keep the passphrase safe: without it, kept tokens cannot be revealed.",
+                describe(kdf)
+            ));
+        }
+    }
+
+    /// `vault reveal`: the token alone on stdout.
+    pub fn revealed(&mut self, record: &Record, token: &str) {
+        self.loss = Some("the token was not shown".to_owned());
+        if self.json {
+            self.document(&Revealed {
+                id: &record.id,
+                name: &record.name,
+                token,
+            });
+        } else {
+            let _ = writeln!(self.out, "{token}");
+        }
+    }
+
+    /// `vault status`.
+    pub fn vault_status(&mut self, status: &VaultStatus) {
+        if self.json {
+            self.document(&StatusView::from(status));
+            return;
+        }
+        let _ = match &status.vault {
+            Some((id, kdf)) => writeln!(
+                self.out,
+                "vault:  initialised (id {id})\nkdf:    {}\nkept:   {}",
+                describe(kdf),
+                status.kept
+            ),
+            None => writeln!(
+                self.out,
+                "vault:  not initialised (run `vbx-tokens vault init`)"
+            ),
+        };
+    }
+
+    /// `vault passwd`.
+    pub fn passphrase_changed(&mut self, status: &VaultStatus) {
+        if self.json {
+            self.document(&StatusView::from(status));
+        } else if let Some((_, kdf)) = &status.vault {
+            self.say(format!("Passphrase changed ({}).", describe(kdf)));
+        }
+    }
+
+    /// `vault forget`.
+    pub fn forgotten(&mut self, record: &Record, forgotten: bool) {
+        if self.json {
+            self.document(&Forgotten {
+                id: &record.id,
+                name: &record.name,
+                forgotten,
+            });
+        } else if forgotten {
+            self.say(format!(
+                "Forgot the kept secret of {:?} ({}); the token still works.",
+                record.name, record.id
+            ));
+        } else {
+            self.say(format!(
+                "{:?} ({}) had no kept secret.",
+                record.name, record.id
+            ));
+        }
+    }
+
+    /// `vault export -`: the encrypted export itself, on stdout.
+    pub fn vault_export_bytes(&mut self, bytes: &[u8]) {
+        self.loss = Some("the vault export is incomplete".to_owned());
+        let _ = self.out.write_all(bytes);
+    }
+
+    /// `vault export FILE`.
+    pub fn vault_exported(&mut self, file: &Path, kept: usize) {
+        if self.json {
+            self.document(&VaultExported { file, kept });
+        } else {
+            self.say(format!(
+                "Exported {kept} kept secret(s) to {}, encrypted: the vault passphrase opens it.",
+                file.display()
+            ));
+        }
+    }
+
+    /// `vault import`.
+    pub fn vault_imported(
+        &mut self,
+        file: &Path,
+        imported: &[String],
+        skipped: &[String],
+        mismatched: &[String],
+    ) {
+        if self.json {
+            self.document(&VaultImported {
+                imported,
+                skipped,
+                mismatched,
+            });
+            return;
+        }
+        self.say(format!(
+            "Imported {} kept secret(s) from {}.",
+            imported.len(),
+            file.display()
+        ));
+        if !mismatched.is_empty() {
+            self.say(format!(
+                "Skipped {} whose secret is not the token this store has by that id (its SHA-256 differs): {}",
+                mismatched.len(),
+                mismatched.join(", ")
+            ));
+        }
+        let absent: Vec<&str> = skipped
+            .iter()
+            .filter(|id| !mismatched.contains(id))
+            .map(String::as_str)
+            .collect();
+        if !absent.is_empty() {
+            self.say(format!(
+                "Skipped {} with no active token of that id here: {}",
+                absent.len(),
+                absent.join(", ")
+            ));
+        }
+    }
+
+    /// `generate`: one line per file written.
+    pub fn wrote(&mut self, path: &Path) {
+        self.say(format!("wrote {}", path.display()));
+    }
+}
+
+fn describe(p: &crate::vault::KdfParams) -> String {
+    format!(
+        "Argon2id, {} MiB, {} iterations, {} lanes",
+        p.memory_kib / 1024,
+        p.iterations,
+        p.parallelism
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A writer whose reader has gone.
+    struct Closed;
+
+    impl Write for Closed {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_failed_write_is_remembered_with_what_it_lost() {
+        let mut out = Closed;
+        let mut err = Vec::new();
+        let mut p = Printer::new(&mut out, &mut err, false, false);
+        assert!(!p.output_failed());
+        p.vault_export_bytes(b"abc");
+        assert!(p.output_failed());
+        let failure = p.finish().expect("failed");
+        assert_eq!(failure.error.kind(), io::ErrorKind::BrokenPipe);
+        assert_eq!(failure.loss, Some("the vault export is incomplete"));
+    }
+
+    #[test]
+    fn messages_go_to_stderr_and_data_to_stdout() {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let mut p = Printer::new(&mut out, &mut err, false, false);
+        p.records(&[], &HashSet::new(), false);
+        assert!(p.finish().is_none());
+        assert!(out.is_empty());
+        assert_eq!(
+            String::from_utf8(err).expect("utf-8"),
+            "No active tokens. Make one with `vbx-tokens create --name NAME`.\n"
+        );
+    }
+}

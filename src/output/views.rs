@@ -1,0 +1,158 @@
+//! The JSON shapes scripts read, one struct each (README, "JSON shapes"). Field names here are
+//! a contract: rename nothing.
+
+use serde::Serialize;
+
+use crate::record::{Record, Status};
+use crate::store::Verdict;
+use crate::time::Time;
+use crate::vault::KdfParams;
+
+/// A record as `list`, `show` and `revoke` print it: never the hash, never a token.
+#[derive(Debug, Serialize)]
+pub struct RecordView<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub note: Option<&'a str>,
+    pub hint: &'a str,
+    pub status: Status,
+    pub created_at: Time,
+    pub created_by: &'a str,
+    pub revoked_at: Option<Time>,
+    pub last_used_at: Option<Time>,
+    pub use_count: u64,
+    /// Whether the vault keeps this token's plaintext.
+    pub kept: bool,
+}
+
+impl<'a> RecordView<'a> {
+    pub fn new(r: &'a Record, kept: bool) -> Self {
+        RecordView {
+            id: &r.id,
+            name: &r.name,
+            note: r.note.as_deref(),
+            hint: &r.hint,
+            status: r.status,
+            created_at: r.created_at,
+            created_by: &r.created_by,
+            revoked_at: r.revoked_at,
+            last_used_at: r.last_used_at,
+            use_count: r.use_count,
+            kept,
+        }
+    }
+}
+
+/// `create --json`: the only shape that carries a token, shown once.
+#[derive(Serialize)]
+pub struct Created<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub token: &'a str,
+    pub hint: &'a str,
+    pub created_at: Time,
+    pub created_by: &'a str,
+}
+
+/// `verify --json` and each line of `verify --batch`: `{"valid", "reason", "id", "name"}`.
+#[derive(Debug, Serialize)]
+pub struct VerdictView<'a> {
+    pub valid: bool,
+    pub reason: &'static str,
+    pub id: Option<&'a str>,
+    pub name: Option<&'a str>,
+}
+
+impl<'a> From<&'a Verdict> for VerdictView<'a> {
+    fn from(v: &'a Verdict) -> Self {
+        VerdictView {
+            valid: v.is_valid(),
+            reason: v.reason.as_str(),
+            id: v.id.as_deref(),
+            name: v.name.as_deref(),
+        }
+    }
+}
+
+/// `import --json`.
+#[derive(Serialize)]
+pub struct Imported {
+    pub imported: usize,
+    pub skipped: usize,
+}
+
+/// What `vault status`, `vault init` and `vault passwd` report: plain values, gathered by the
+/// command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VaultStatus {
+    /// The vault id in hex, and its KDF parameters; `None` with no vault.
+    pub vault: Option<(String, KdfParams)>,
+    pub kept: usize,
+}
+
+/// `vault status --json` (and `vault init`/`vault passwd --json`).
+#[derive(Serialize)]
+pub struct StatusView {
+    pub initialized: bool,
+    pub vault_id: Option<String>,
+    pub kdf: Option<KdfView>,
+    pub kept: usize,
+}
+
+#[derive(Serialize)]
+pub struct KdfView {
+    pub algorithm: &'static str,
+    pub version: u32,
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl From<&VaultStatus> for StatusView {
+    fn from(s: &VaultStatus) -> StatusView {
+        StatusView {
+            initialized: s.vault.is_some(),
+            vault_id: s.vault.as_ref().map(|(id, _)| id.clone()),
+            kdf: s.vault.as_ref().map(|(_, kdf)| KdfView {
+                algorithm: "argon2id",
+                version: crate::vault::ARGON2_VERSION,
+                memory_kib: kdf.memory_kib,
+                iterations: kdf.iterations,
+                parallelism: kdf.parallelism,
+            }),
+            kept: s.kept,
+        }
+    }
+}
+
+/// `vault reveal --json`.
+#[derive(Serialize)]
+pub struct Revealed<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub token: &'a str,
+}
+
+/// `vault forget --json`.
+#[derive(Serialize)]
+pub struct Forgotten<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub forgotten: bool,
+}
+
+/// `vault export FILE --json`.
+#[derive(Serialize)]
+pub struct VaultExported<'a> {
+    pub file: &'a std::path::Path,
+    pub kept: usize,
+}
+
+/// `vault import --json`: token ids. `skipped` holds every id not imported; `mismatched` those
+/// of them whose secret is not the token this store knows by that id.
+#[derive(Serialize)]
+pub struct VaultImported<'a> {
+    pub imported: &'a [String],
+    pub skipped: &'a [String],
+    pub mismatched: &'a [String],
+}
