@@ -100,7 +100,7 @@ pub enum Error {
 
     /// A write failed for want of space, or past the file-size limit (exit 6).
     #[error(
-        "cannot write to {}: {}; nothing was changed: free some space (or raise `ulimit -f`) and try again",
+        "cannot write to {}: {}: free some space (or raise `ulimit -f`) and try again",
         shown(path),
         reason(source)
     )]
@@ -125,7 +125,12 @@ pub enum Error {
 
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Error({:?}, exit {})", self.to_string(), self.exit_code())
+        write!(
+            f,
+            "Error({:?}, exit {})",
+            self.to_string(),
+            self.exit_code()
+        )
     }
 }
 

@@ -1,7 +1,7 @@
-//! Lines of input read with a bound on each, so no input, however long its lines or endless
-//! its stream, makes memory grow: a line past the bound is reported as too long and skipped to
-//! its end without being kept. Every reader of user input (`verify --batch`, `import`) goes
-//! through this.
+//! Lines of input read with a bound on each, so no input, however long its lines, makes memory
+//! grow or keeps us reading: a line is reported as too long as soon as it passes the bound,
+//! without reading the rest of it (an endless line ends there). Every reader of user input
+//! (`verify`, `verify --batch`, `import`) goes through this.
 
 use std::io::{self, BufRead};
 
@@ -12,7 +12,7 @@ use zeroize::Zeroizing;
 pub enum Line {
     /// The line's bytes. Wiped when dropped: a line may hold a token.
     Text(Zeroizing<Vec<u8>>),
-    /// The line was longer than the bound; its bytes were read and dropped.
+    /// The line is longer than the bound. Its rest was not read: the caller stops here.
     TooLong,
 }
 
@@ -21,6 +21,8 @@ pub struct BoundedLines<R> {
     reader: R,
     max: usize,
     line_no: usize,
+    /// Nothing of the next line has been read yet (false inside a line).
+    at_line_start: bool,
 }
 
 impl<R: BufRead> BoundedLines<R> {
@@ -29,6 +31,7 @@ impl<R: BufRead> BoundedLines<R> {
             reader,
             max,
             line_no: 0,
+            at_line_start: true,
         }
     }
 
@@ -39,8 +42,6 @@ impl<R: BufRead> BoundedLines<R> {
     /// A read error from the underlying reader, as it is.
     pub fn next_line(&mut self) -> io::Result<Option<(usize, Line)>> {
         let mut kept = Zeroizing::new(Vec::new());
-        let mut too_long = false;
-        let mut read_any = false;
         loop {
             let buf = match self.reader.fill_buf() {
                 Ok(buf) => buf,
@@ -48,37 +49,29 @@ impl<R: BufRead> BoundedLines<R> {
                 Err(e) => return Err(e),
             };
             if buf.is_empty() {
-                break;
-            }
-            read_any = true;
-            let (chunk, done) = match buf.iter().position(|&b| b == b'\n') {
-                Some(at) => (&buf[..at], Some(at + 1)),
-                None => (buf, None),
-            };
-            if !too_long {
-                if kept.len() + chunk.len() > self.max {
-                    too_long = true;
-                    kept.clear();
-                } else {
-                    kept.extend_from_slice(chunk);
+                if kept.is_empty() && self.at_line_start {
+                    return Ok(None);
                 }
+                break;
             }
-            let used = done.unwrap_or(buf.len());
+            self.at_line_start = false;
+            let (chunk, used, done) = match buf.iter().position(|&b| b == b'\n') {
+                Some(at) => (&buf[..at], at + 1, true),
+                None => (buf, buf.len(), false),
+            };
+            if kept.len() + chunk.len() > self.max {
+                self.line_no += 1;
+                return Ok(Some((self.line_no, Line::TooLong)));
+            }
+            kept.extend_from_slice(chunk);
             self.reader.consume(used);
-            if done.is_some() {
+            if done {
                 break;
             }
         }
-        if !read_any {
-            return Ok(None);
-        }
+        self.at_line_start = true;
         self.line_no += 1;
-        let line = if too_long {
-            Line::TooLong
-        } else {
-            Line::Text(kept)
-        };
-        Ok(Some((self.line_no, line)))
+        Ok(Some((self.line_no, Line::Text(kept))))
     }
 }
 
@@ -106,11 +99,10 @@ mod tests {
         assert_eq!(all(b"", 5), vec![]);
         assert_eq!(all(b"\n", 5), vec![(1, text(""))]);
         assert_eq!(
-            all(b"ab\ncdefgh\nij", 5),
-            vec![(1, text("ab")), (2, Line::TooLong), (3, text("ij"))]
+            all(b"ab\ncd\nij", 5),
+            vec![(1, text("ab")), (2, text("cd")), (3, text("ij"))]
         );
         assert_eq!(all(b"abcde\n", 5), vec![(1, text("abcde"))]);
-        assert_eq!(all(b"abcdef", 5), vec![(1, Line::TooLong)]);
         assert_eq!(
             all(b"a\r\n\nb", 5),
             vec![(1, text("a\r")), (2, text("")), (3, text("b"))]
@@ -118,13 +110,14 @@ mod tests {
     }
 
     #[test]
-    fn a_huge_line_is_skipped_without_being_kept() {
-        let mut input = vec![b'x'; 10 * 1024 * 1024];
-        input.extend_from_slice(b"\nok\n");
-        let mut lines = BoundedLines::new(io::BufReader::new(&input[..]), 4096);
-        let (n, first) = lines.next_line().expect("reads").expect("a line");
-        assert_eq!((n, first), (1, Line::TooLong));
-        assert_eq!(lines.next_line().expect("reads"), Some((2, text("ok"))));
-        assert_eq!(lines.next_line().expect("reads"), None);
+    fn a_long_line_is_refused_at_once_without_reading_its_rest() {
+        let mut lines =
+            BoundedLines::new(io::BufReader::with_capacity(3, &b"ab\ncdefgh\nij"[..]), 5);
+        assert_eq!(lines.next_line().expect("reads"), Some((1, text("ab"))));
+        assert_eq!(lines.next_line().expect("reads"), Some((2, Line::TooLong)));
+        // An endless line ends: /dev/zero has no newline.
+        let zero = std::fs::File::open("/dev/zero").expect("/dev/zero");
+        let mut lines = BoundedLines::new(io::BufReader::new(zero), 4096);
+        assert_eq!(lines.next_line().expect("reads"), Some((1, Line::TooLong)));
     }
 }

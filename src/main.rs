@@ -27,6 +27,7 @@ fn main() -> ExitCode {
         Err(e) => return report(&e.to_string(), e.exit_code()),
     };
     let ((ctx, json), kind) = (ctx, request.output_kind());
+
     let color = !json
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());

@@ -84,27 +84,36 @@ fn read_one() -> Result<Zeroizing<String>> {
 }
 
 /// `--batch`: one token per line of stdin, one JSON line out per token, in order. Lines that
-/// are blank, too long or not UTF-8 count as malformed tokens, so output line N always answers
-/// input line N. The exit status is 0 only when every line was checked and valid: if the reader
-/// of the output leaves before the input ends, the rest is not checked and the answer is 1.
+/// are blank or not UTF-8 count as malformed tokens, so output line N always answers input line
+/// N. A line longer than any token stops the batch there (exit 2, naming the line), so an endless
+/// line cannot keep it reading. The exit status is 0 only when every line was checked and valid:
+/// if the reader of the output leaves before the input ends, the rest is not checked and the
+/// answer is 1.
 fn batch(ctx: &Context, touch: Touch, p: &mut Printer) -> Result<Outcome> {
     let store = ctx.open(OpenMode::Existing)?;
     let mut input = BoundedLines::new(io::stdin().lock(), MAX_LINE);
     let mut all_valid = true;
     let mut seen = 0usize;
     loop {
-        let chunk = read_chunk(&mut input, p)?;
+        let (chunk, too_long) = read_chunk(&mut input)?;
+        if !chunk.is_empty() {
+            seen += chunk.len();
+            let verdicts = store.verify_many(chunk.iter().map(|t| t.trim()), touch)?;
+            // `verify_many` made the chunk durable; now it may be reported.
+            p.batch_verdicts(&verdicts);
+            all_valid &= outcome(&verdicts) == Outcome::Success;
+        }
+        if let Some(line) = too_long {
+            return Err(Error::usage(format!(
+                "line {line}: longer than {MAX_LINE} bytes, so not a token; the rest of the input was not checked"
+            )));
+        }
         if chunk.is_empty() {
             break;
         }
-        seen += chunk.len();
-        let verdicts = store.verify_many(chunk.iter().map(|t| t.trim()), touch)?;
-        // `verify_many` made the chunk durable; now it may be reported.
-        p.batch_verdicts(&verdicts);
-        all_valid &= outcome(&verdicts) == Outcome::Success;
         if p.output_failed() {
-            let more = read_chunk(&mut input, p)?;
-            if !more.is_empty() {
+            let (more, too_long) = read_chunk(&mut input)?;
+            if !more.is_empty() || too_long.is_some() {
                 p.batch_cut_short(seen);
                 return Ok(Outcome::Invalid);
             }
@@ -122,24 +131,23 @@ fn batch(ctx: &Context, touch: Touch, p: &mut Printer) -> Result<Outcome> {
     })
 }
 
+/// Up to [`BATCH_CHUNK`] lines, and the number of a too-long line that ended the chunk early.
 fn read_chunk(
     input: &mut BoundedLines<impl io::BufRead>,
-    p: &mut Printer,
-) -> Result<Vec<Zeroizing<String>>> {
+) -> Result<(Vec<Zeroizing<String>>, Option<usize>)> {
     let mut chunk = Vec::new();
     while chunk.len() < BATCH_CHUNK {
         let line = input
             .next_line()
             .map_err(|e| Error::usage(format!("cannot read tokens from stdin: {}", reason(&e))))?;
-        let Some((n, line)) = line else { break };
-        // Not UTF-8, or too long, cannot be a token; an empty string verifies as malformed.
-        chunk.push(Zeroizing::new(match line {
-            Line::Text(bytes) => String::from_utf8(bytes.to_vec()).unwrap_or_default(),
-            Line::TooLong => {
-                p.batch_line_too_long(n, MAX_LINE);
-                String::new()
-            }
-        }));
+        match line {
+            None => break,
+            // Not UTF-8 cannot be a token; an empty string verifies as malformed.
+            Some((_, Line::Text(bytes))) => chunk.push(Zeroizing::new(
+                String::from_utf8(bytes.to_vec()).unwrap_or_default(),
+            )),
+            Some((n, Line::TooLong)) => return Ok((chunk, Some(n))),
+        }
     }
-    Ok(chunk)
+    Ok((chunk, None))
 }

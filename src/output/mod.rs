@@ -208,13 +208,6 @@ impl<'a> Printer<'a> {
         ));
     }
 
-    /// `verify --batch` met a line too long to be a token; it is answered `malformed`.
-    pub fn batch_line_too_long(&mut self, line: usize, max: usize) {
-        self.say(format!(
-            "vbx-tokens: line {line}: longer than {max} bytes, not a token: answered malformed"
-        ));
-    }
-
     /// `log`.
     pub fn events(&mut self, events: &[Event]) {
         if self.json {

@@ -53,11 +53,23 @@ impl Env {
     }
 
     /// Runs with these arguments and returns the output, whatever the exit code.
+    #[track_caller]
     pub fn run(&self, args: &[&str]) -> Output {
         self.cmd().args(args).output().expect("runs")
     }
 
+    /// Runs with these arguments and this stdin, whatever the exit code.
+    #[track_caller]
+    pub fn run_in(&self, args: &[&str], stdin: impl Into<Vec<u8>>) -> Output {
+        self.cmd()
+            .args(args)
+            .write_stdin(stdin.into())
+            .output()
+            .expect("runs")
+    }
+
     /// Runs with these arguments, expects exit 0, and returns stdout.
+    #[track_caller]
     pub fn ok(&self, args: &[&str]) -> Vec<u8> {
         let out = self.run(args);
         assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
@@ -65,6 +77,7 @@ impl Env {
     }
 
     /// Creates a token and returns it.
+    #[track_caller]
     pub fn create(&self, name: &str) -> String {
         let out = self.ok(&["create", "--name", name, "-q"]);
         let token = String::from_utf8(out).expect("utf-8");
@@ -72,12 +85,14 @@ impl Env {
     }
 
     /// Runs with `--json` appended, expects exit 0, returns the parsed document.
+    #[track_caller]
     pub fn json(&self, args: &[&str]) -> Value {
         let out = self.cmd().args(args).arg("--json").assert().success();
         parse(&out.get_output().stdout)
     }
 
     /// Verifies a token given on stdin; returns the exit code and the JSON verdict.
+    #[track_caller]
     pub fn verify(&self, token: &str, extra: &[&str]) -> (i32, Value) {
         let out = self
             .cmd()
@@ -90,22 +105,30 @@ impl Env {
     }
 
     /// Everything a user could see of the store: every record and every event.
+    #[track_caller]
     pub fn snapshot(&self) -> (Value, Value) {
         (self.json(&["list", "--all"]), self.json(&["log"]))
     }
 
+    #[track_caller]
     pub fn record(&self, id_or_name: &str) -> Value {
         self.json(&["show", id_or_name])
     }
 }
 
+#[track_caller]
 pub fn parse(bytes: &[u8]) -> Value {
     serde_json::from_slice(bytes)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(bytes)))
 }
 
+#[track_caller]
 pub fn code(out: &Output) -> i32 {
     out.status.code().expect("exited, not killed")
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 pub fn stderr(out: &Output) -> String {
@@ -114,6 +137,7 @@ pub fn stderr(out: &Output) -> String {
 
 /// Asserts the command failed the way a user should see it: the expected code and exactly one
 /// line on stderr, with no panic or backtrace.
+#[track_caller]
 pub fn assert_one_line_error(out: &Output, expected_code: i32) -> String {
     let err = stderr(out);
     assert_eq!(code(out), expected_code, "stderr: {err}");
@@ -127,6 +151,7 @@ pub fn assert_one_line_error(out: &Output, expected_code: i32) -> String {
 }
 
 /// Sorted keys of a JSON object.
+#[track_caller]
 pub fn keys(v: &Value) -> Vec<String> {
     let mut k: Vec<String> = v.as_object().expect("an object").keys().cloned().collect();
     k.sort();

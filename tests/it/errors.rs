@@ -23,35 +23,142 @@ fn refused(env: &Env, args: &[&str], stdin: Option<&[u8]>, expected: i32) -> Str
 #[test]
 fn bad_names_are_usage_errors() {
     let env = Env::new();
-    env.create("taken");
+    let taken = env.create("taken");
+    let id = env.record("taken")["id"].as_str().expect("id").to_owned();
     let long = "x".repeat(65);
-    for name in [
-        "",
-        "   ",
-        long.as_str(),
-        "tab\there",
-        "esc\u{1b}[2J",
-        "new\nline",
-        "taken",
-        "tok_abcd1234",
+    let is_taken = format!(
+        "an active token ({id}) is already named \"taken\", or something that looks the same: pick another name, or revoke that one first"
+    );
+    for (name, message) in [
+        ("", "the name is empty: give one with --name"),
+        ("   ", "the name is empty: give one with --name"),
+        (
+            long.as_str(),
+            "the name is 65 characters long; the limit is 64",
+        ),
+        (
+            "tab\there",
+            "the name holds U+0009 (a control character) at character 4: use visible characters and plain spaces only",
+        ),
+        (
+            "esc\u{1b}[2J",
+            "the name holds U+001B (a control character) at character 4: use visible characters and plain spaces only",
+        ),
+        (
+            "new\nline",
+            "the name holds U+000A (a control character) at character 4: use visible characters and plain spaces only",
+        ),
+        ("taken", is_taken.as_str()),
+        (
+            "tok_abcd1234",
+            "\"tok_abcd1234\" looks like a token id: pick a name that doesn't start with tok_",
+        ),
     ] {
         let err = refused(&env, &["create", "--name", name], None, 2);
-        assert!(!err.is_empty());
+        assert_eq!(err, format!("vbx-tokens: {message}\n"), "{name:?}");
     }
-    let err = refused(&env, &["create", "--name", "taken"], None, 2);
-    assert!(err.contains("already named"), "{err}");
     let err = refused(&env, &["create"], None, 2);
-    assert!(err.contains("--name"), "{err}");
-    refused(
+    assert_eq!(
+        err,
+        "vbx-tokens: a name is required: vbx-tokens create --name NAME\n"
+    );
+    let err = refused(
         &env,
         &["create", "--name", "ok", "--note", "bell\u{7}"],
         None,
         2,
     );
+    assert_eq!(
+        err,
+        "vbx-tokens: the note holds U+0007 (a control character) at character 5: use visible characters and plain spaces only\n"
+    );
     // 64 characters is fine.
     env.create(&"y".repeat(64));
+    assert!(!taken.is_empty());
 }
 
+#[test]
+fn a_name_is_what_it_looks_like() {
+    let env = Env::new();
+    env.create("ci");
+    env.create("caf\u{e9}");
+    let id = |name: &str| env.record(name)["id"].as_str().expect("id").to_owned();
+    let ci = id("ci");
+    // Invisible and formatting characters are refused, named, with their place.
+    for (name, code, what, at) in [
+        (
+            "c\u{200b}i",
+            "U+200B",
+            "an invisible formatting character, category Cf",
+            2,
+        ),
+        (
+            "\u{200d}ci",
+            "U+200D",
+            "an invisible formatting character, category Cf",
+            1,
+        ),
+        (
+            "ci\u{2060}",
+            "U+2060",
+            "an invisible formatting character, category Cf",
+            3,
+        ),
+        (
+            "c\u{202e}i",
+            "U+202E",
+            "an invisible formatting character, category Cf",
+            2,
+        ),
+        (
+            "c\u{2067}i",
+            "U+2067",
+            "an invisible formatting character, category Cf",
+            2,
+        ),
+        (
+            "c\u{feff}i",
+            "U+FEFF",
+            "an invisible formatting character, category Cf",
+            2,
+        ),
+        (
+            "c\u{ad}i",
+            "U+00AD",
+            "an invisible formatting character, category Cf",
+            2,
+        ),
+        ("c\u{a0}i", "U+00A0", "a space other than U+0020", 2),
+        ("c\u{fe0f}i", "U+FE0F", "an invisible character", 2),
+        ("c\u{3164}i", "U+3164", "an invisible character", 2),
+    ] {
+        let err = refused(&env, &["create", "--name", name], None, 2);
+        assert_eq!(
+            err,
+            format!(
+                "vbx-tokens: the name holds {code} ({what}) at character {at}: use visible characters and plain spaces only\n"
+            ),
+            "{name:?}"
+        );
+    }
+    // Names that render alike are one name: taken while the first is active.
+    for look_alike in ["\u{441}i", "\u{ff43}\u{ff49}", " ci "] {
+        let err = refused(&env, &["create", "--name", look_alike], None, 2);
+        assert!(
+            err.contains(&format!("({ci}) is already named")),
+            "{look_alike:?}: {err}"
+        );
+    }
+    // The same é, typed composed or with a combining accent: one name, stored composed.
+    let err = refused(&env, &["create", "--name", "cafe\u{301}"], None, 2);
+    assert!(err.contains("already named"), "{err}");
+    assert_eq!(env.record("cafe\u{301}")["name"], "caf\u{e9}");
+    // A look-alike finds the token it looks like, and frees the name when that is revoked.
+    assert_eq!(env.record("\u{441}i")["id"], ci.as_str());
+    env.ok(&["revoke", "ci", "--yes"]);
+    env.create("\u{441}i");
+    assert_eq!(env.json(&["list"]).as_array().expect("array").len(), 2);
+}
 #[test]
 fn unknown_tokens_exit_3() {
     let env = Env::new();
@@ -263,4 +370,64 @@ fn a_closed_pipe_ends_quietly() {
     // A command that only displays ends quietly with 0 when its reader leaves.
     assert_eq!(String::from_utf8_lossy(&out.stdout), "log=0\nlist=0\n");
     assert_eq!(stderr(&out), "");
+}
+
+#[test]
+fn a_failed_command_never_creates_a_store() {
+    let env = Env::new();
+    let typo = env.tmp.path().join("typo");
+    let typo_s = typo.to_string_lossy().into_owned();
+    let two_lines = env.tmp.path().join("two-lines");
+    fs::write(&two_lines, "one\ntwo\n").expect("write");
+    let two_lines = two_lines.to_string_lossy().into_owned();
+    let bad = env.tmp.path().join("bad.ndjson");
+    fs::write(&bad, "{\"name\":\"x\"}\n").expect("write");
+    let bad = bad.to_string_lossy().into_owned();
+    let no_store =
+        format!("vbx-tokens: no store at {typo_s}: run `vbx-tokens create` to make one\n");
+    for (args, stdin, expected) in [
+        (&["vault", "init"][..], "", 4),
+        (&["vault", "init", "--kdf-memory-mib", "4097"], "", 2),
+        (&["vault", "init", "--passphrase-file", &two_lines], "", 4),
+        (&["create"], "", 2),
+        (&["create", "--name", ""], "", 2),
+        (&["create", "--name", "x", "--keep"], "", 4),
+        (&["import", &bad], "", 2),
+        (&["import", "-"], "garbage\n", 2),
+        (&["import", "/nonexistent"], "", 2),
+        (&["list"], "", 6),
+        (&["show", "x"], "", 6),
+        (&["revoke", "x", "--yes"], "", 6),
+        (&["verify"], "vbx_zQWBuTSOoRi4A9spHcVY5ncnsDkxkJ0mLq17\n", 6),
+        (&["verify", "--batch"], "x\n", 6),
+        (&["log"], "", 6),
+        (&["export"], "", 6),
+        (&["vault", "reveal", "x"], "", 4),
+        (&["vault", "forget", "x"], "", 6),
+        (&["vault", "passwd"], "", 4),
+        (&["vault", "export", "out.vbxvault"], "", 4),
+        (&["vault", "import", &bad], "", 2),
+    ] {
+        let out = env
+            .cmd()
+            .arg("--store")
+            .arg(&typo)
+            .args(args)
+            .write_stdin(stdin)
+            .output()
+            .expect("runs");
+        let err = assert_one_line_error(&out, expected);
+        if expected == 6 {
+            assert_eq!(err, no_store, "{args:?}");
+        }
+        assert!(!typo.exists(), "{args:?} left a store behind");
+    }
+    // Asking is no failure, and creates nothing either.
+    let out = env
+        .cmd()
+        .args(["--store", &typo_s, "vault", "status", "--json"])
+        .output()
+        .expect("runs");
+    assert_eq!(code(&out), 0);
+    assert!(!typo.exists());
 }

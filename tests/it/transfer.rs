@@ -236,3 +236,133 @@ fn duplicates_are_refused_unless_skip_existing() {
         .expect("runs");
     assert!(assert_one_line_error(&out, 2).contains("line 2"));
 }
+
+/// True for `2026-11-28T03:30:28Z` and nothing else.
+fn whole_second_utc(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 20
+        && b.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            10 => *c == b'T',
+            13 | 16 => *c == b':',
+            19 => *c == b'Z',
+            _ => c.is_ascii_digit(),
+        })
+}
+
+/// Every string under a key ending in `_at` (or named `at`) in `v`.
+fn times(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(map) => {
+            for (k, v) in map {
+                if let (true, Value::String(s)) = (k == "at" || k.ends_with("_at"), v) {
+                    out.push(s.clone());
+                }
+                times(v, out);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| times(v, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn every_time_stored_or_printed_is_whole_seconds_in_utc() {
+    let env = Env::new();
+    let sha = |c: char| c.to_string().repeat(64);
+    let input = [
+        format!(
+            r#"{{"name":"frac","sha256":"{}","created_at":"2025-01-02T03:04:05.250Z","last_used_at":"2025-02-03T04:05:06.999999Z","use_count":1}}"#,
+            sha('a')
+        ),
+        format!(
+            r#"{{"name":"offset","sha256":"{}","created_at":"2025-01-02T03:04:05+02:00","status":"revoked","revoked_at":"2025-01-03T00:00:00.5-01:30"}}"#,
+            sha('b')
+        ),
+    ]
+    .join("\n");
+    env.ok(&["create", "--name", "made"]);
+    let out = env.run_in(&["import", "-"], input);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(env.record("frac")["created_at"], "2025-01-02T03:04:05Z");
+    assert_eq!(env.record("frac")["last_used_at"], "2025-02-03T04:05:06Z");
+    assert_eq!(env.record("offset")["created_at"], "2025-01-02T01:04:05Z");
+    assert_eq!(env.record("offset")["revoked_at"], "2025-01-03T01:30:00Z");
+
+    let mut seen = Vec::new();
+    for args in [
+        &["list", "--all"][..],
+        &["show", "frac"],
+        &["log"],
+        &["revoke", "made", "--yes"],
+    ] {
+        times(&env.json(args), &mut seen);
+    }
+    for line in lines(&export(&env)) {
+        times(&line, &mut seen);
+    }
+    assert!(seen.len() >= 12, "{seen:?}");
+    for t in &seen {
+        assert!(whole_second_utc(t), "{t:?}");
+    }
+    // Times a shell can read back: the README's cron recipe.
+    let text = String::from_utf8(export(&env)).expect("utf-8");
+    assert!(!text.contains(".250") && !text.contains("+02:00"), "{text}");
+
+    // Outside what RFC 3339 and `fromdateiso8601` read: refused, with the line.
+    let out = env.run_in(
+        &["import", "-"],
+        format!(
+            r#"{{"name":"old","sha256":"{}","created_at":"1969-12-31T23:59:59Z"}}"#,
+            sha('c')
+        ),
+    );
+    assert_eq!(
+        assert_one_line_error(&out, 2),
+        "vbx-tokens: line 1: `created_at` \"1969-12-31T23:59:59Z\" is outside 1970-01-01T00:00:00Z to 9999-12-30T22:00:00Z; nothing was imported\n"
+    );
+}
+
+#[test]
+fn export_then_import_is_the_identity_for_every_store() {
+    // The empty store: its export is empty, and importing that gives an empty store.
+    let empty = Env::new();
+    empty.create("x");
+    empty.ok(&["revoke", "x", "--yes"]);
+    let none = Env::new();
+    let out = none.run(&[
+        "--store",
+        &empty.tmp.path().join("never").to_string_lossy(),
+        "list",
+    ]);
+    assert_eq!(code(&out), 6);
+    let fresh = Env::new();
+    let out = fresh.run_in(&["import", "-"], "");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stderr(&out), "Imported 0 token(s) from stdin.\n");
+    assert!(export(&fresh).is_empty());
+    let again = Env::new();
+    let out = again.run_in(&["import", "-", "--json"], export(&fresh));
+    assert_eq!(
+        parse(&out.stdout),
+        serde_json::json!({"imported": 0, "skipped": 0})
+    );
+    assert!(export(&again).is_empty());
+
+    // A store with a bit of everything, names and notes in several scripts included.
+    let a = Env::new();
+    let t = a.create("crm — main");
+    a.verify(&t, &[]);
+    a.create("caf\u{e9} \u{65e5}\u{672c}");
+    a.ok(&["create", "--name", "noted", "--note", "für die Buchhaltung"]);
+    a.create("twice");
+    a.ok(&["revoke", "twice", "--yes"]);
+    a.create("twice");
+    a.ok(&["revoke", "twice", "--yes"]);
+    let first = export(&a);
+    let b = Env::new();
+    let out = b.run_in(&["import", "-"], first.clone());
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(export(&b), first);
+    assert_eq!(b.json(&["list", "--all"]), a.json(&["list", "--all"]));
+}

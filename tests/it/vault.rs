@@ -203,23 +203,46 @@ fn vault_commands_without_a_vault_exit_4_and_change_nothing() {
 fn init_refuses_weak_parameters_and_a_second_vault() {
     let env = Env::new();
     let pass = write(&env, "p", PASS);
-    for bad in [
-        &["--kdf-memory-mib", "7"][..],
-        &["--kdf-iterations", "0"],
-        &["--kdf-parallelism", "0"],
-        &["--kdf-parallelism", "17"],
-        &["--kdf-memory-mib", "5000"],
+    // Each flag's both bounds, from `vault init` and `vault passwd`: a bad flag (2) that says
+    // so, never "vault damaged".
+    for (flag, value, range) in [
+        ("--kdf-memory-mib", "7", "8..=4096"),
+        ("--kdf-memory-mib", "4097", "8..=4096"),
+        ("--kdf-iterations", "0", "1..=64"),
+        ("--kdf-iterations", "65", "1..=64"),
+        ("--kdf-parallelism", "0", "1..=16"),
+        ("--kdf-parallelism", "17", "1..=16"),
     ] {
-        let out = env
-            .cmd()
-            .args(["vault", "init"])
-            .args(bad)
-            .arg("--passphrase-file")
-            .arg(&pass)
-            .output()
-            .expect("runs");
-        assert_one_line_error(&out, 2);
+        for sub in ["init", "passwd"] {
+            let out = env
+                .cmd()
+                .args(["vault", sub, flag, value])
+                .arg("--passphrase-file")
+                .arg(&pass)
+                .output()
+                .expect("runs");
+            let err = assert_one_line_error(&out, 2);
+            let metavar = if flag == "--kdf-memory-mib" {
+                "MIB"
+            } else {
+                "N"
+            };
+            assert_eq!(
+                err,
+                format!(
+                    "vbx-tokens: invalid value '{value}' for '{flag} <{metavar}>': {value} is not in {range} (see --help)\n"
+                )
+            );
+        }
     }
+    // --help gives both bounds of each.
+    for sub in ["init", "passwd"] {
+        let help = String::from_utf8(env.ok(&["vault", sub, "--help"])).expect("utf-8");
+        for bounds in ["8 to 4096", "1 to 64", "1 to 16"] {
+            assert!(help.contains(bounds), "{sub} --help lacks {bounds}: {help}");
+        }
+    }
+    assert!(!env.store().exists());
     let v = VaultEnv { env, pass };
     v.ok(&["vault", "init"], &[]);
     let out = v.run(&["vault", "init"], &[]);
@@ -620,7 +643,10 @@ fn a_tampered_export_is_refused_whole_and_nothing_changes() {
             &v.run(&["vault", "import", &path.to_string_lossy()], &[]),
             2,
         );
-        assert!(err.contains("is not a vbx-tokens vault export"), "{name}: {err}");
+        assert!(
+            err.contains("is not a vbx-tokens vault export"),
+            "{name}: {err}"
+        );
     }
     assert_eq!(v.env.snapshot(), before);
     assert_eq!(v.status(), status);
@@ -692,4 +718,187 @@ fn the_committed_v1_fixture_still_opens() {
         .map(|(id, secret)| (id, Value::from(secret.as_str())))
         .collect();
     assert_eq!(Value::Object(opened), expected["secrets"]);
+}
+
+/// A record line for `import` that gives a kept token's id another token.
+fn impostor_line(id: &str, name: &str) -> String {
+    let other = vbx_tokens::token::Token::generate();
+    format!(
+        r#"{{"id":"{id}","name":"{name}","token":"{}"}}"#,
+        other.expose()
+    )
+}
+
+#[test]
+fn a_secret_that_is_not_its_records_token_is_named_and_skipped() {
+    let a = VaultEnv::new();
+    let pos = a.keep("pos");
+    let crm = a.keep("crm");
+    let pos_id = a.env.record("pos")["id"].as_str().expect("id").to_owned();
+    let crm_id = a.env.record("crm")["id"].as_str().expect("id").to_owned();
+    let export = a.export("a.vbxvault");
+    let file = a.env.tmp.path().join("a.vbxvault");
+    let file = file.to_string_lossy();
+
+    // Store B knows crm as it is, but has pos's id on another token.
+    for with_vault in [false, true] {
+        let b = if with_vault {
+            VaultEnv::new()
+        } else {
+            VaultEnv {
+                env: Env::new(),
+                pass: a.pass.clone(),
+            }
+        };
+        let lines = format!(
+            "{}\n{}\n",
+            impostor_line(&pos_id, "pos"),
+            String::from_utf8(a.env.ok(&["export"]))
+                .expect("utf-8")
+                .lines()
+                .find(|l| l.contains(&crm_id))
+                .expect("crm's record")
+        );
+        let out = b.env.run_in(&["import", "-"], lines);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let out = b.run(
+            &["vault", "import", &file, "--json"],
+            &["--from-passphrase-file", &a.pass.to_string_lossy()],
+        );
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        assert_eq!(
+            parse(&out.stdout),
+            serde_json::json!({"imported": [crm_id], "skipped": [pos_id], "mismatched": [pos_id]})
+        );
+        // Only the secret that is its record's token is kept; it reveals, and verifies.
+        assert_eq!(b.reveal("crm").trim(), crm);
+        let out = b.run(&["vault", "reveal", "pos"], &[]);
+        let err = assert_one_line_error(&out, 4);
+        assert!(err.contains("has no kept secret"), "{err}");
+        assert_eq!(b.env.verify(&crm, &["--no-touch"]).0, 0);
+        assert_eq!(b.env.verify(&pos, &["--no-touch"]).0, 1);
+        // In text, the mismatch is named.
+        let out = b.run(
+            &["vault", "import", &file],
+            &["--from-passphrase-file", &a.pass.to_string_lossy()],
+        );
+        assert!(
+            stderr(&out).contains(&format!(
+                "Skipped 1 whose secret is not the token this store has by that id (its SHA-256 differs): {pos_id}"
+            )),
+            "{}",
+            stderr(&out)
+        );
+    }
+    assert!(!export.is_empty());
+}
+
+#[test]
+fn a_record_that_appears_twice_in_an_export_counts_once() {
+    use vbx_tokens::vault::{Export, Vault};
+    let a = VaultEnv::new();
+    a.keep("pos");
+    let bytes = a.export("a.vbxvault");
+    let parsed = Export::parse(bytes.clone()).expect("parses");
+    let pass = secrecy::SecretString::from(PASS.to_owned());
+    let vault = Vault::unlock(parsed.header(), &pass).expect("unlocks");
+    let mut records = parsed.sealed_records().to_vec();
+    records.push(records[0].clone());
+    let doubled = a.env.tmp.path().join("doubled.vbxvault");
+    fs::write(&doubled, vault.export(&records)).expect("write");
+
+    let b = VaultEnv {
+        env: Env::new(),
+        pass: a.pass.clone(),
+    };
+    let records = a.env.ok(&["export"]);
+    assert_eq!(code(&b.env.run_in(&["import", "-"], records)), 0);
+    let out = b.run(
+        &["vault", "import", &doubled.to_string_lossy(), "--json"],
+        &[],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let id = a.env.record("pos")["id"].clone();
+    assert_eq!(
+        parse(&out.stdout),
+        serde_json::json!({"imported": [id], "skipped": [], "mismatched": []})
+    );
+    assert_eq!(b.status()["kept"], 1);
+}
+
+#[test]
+fn a_new_passphrase_is_one_line() {
+    let env = Env::new();
+    let init = |configure: &dyn Fn(&mut assert_cmd::Command)| {
+        let mut cmd = env.cmd();
+        cmd.args(["vault", "init"]).args(CHEAP);
+        configure(&mut cmd);
+        cmd.output().expect("runs")
+    };
+    let two = write(&env, "two", "first\nsecond\n");
+    let out = init(&|c| {
+        c.arg("--passphrase-file").arg(&two);
+    });
+    assert_eq!(
+        assert_one_line_error(&out, 4),
+        format!(
+            "vbx-tokens: the passphrase from the passphrase file {} holds a line break: a passphrase is one line, so that a prompt can type it\n",
+            two.display()
+        )
+    );
+    let cr = write(&env, "cr", "first\rsecond");
+    assert_one_line_error(
+        &init(&|c| {
+            c.arg("--passphrase-file").arg(&cr);
+        }),
+        4,
+    );
+    let blank_second = write(&env, "blank", "first\n\n");
+    assert_one_line_error(
+        &init(&|c| {
+            c.arg("--passphrase-file").arg(&blank_second);
+        }),
+        4,
+    );
+    // From the environment nothing is stripped, so a trailing newline is a second line.
+    let out = init(&|c| {
+        c.env("VBX_TOKENS_PASSPHRASE", "first\n");
+    });
+    assert_eq!(
+        assert_one_line_error(&out, 4),
+        "vbx-tokens: the passphrase from VBX_TOKENS_PASSPHRASE holds a line break: a passphrase is one line, so that a prompt can type it\n"
+    );
+    assert!(!env.store().exists());
+    // One line, ended by LF or CRLF or nothing, is the passphrase without its ending.
+    let crlf = write(&env, "crlf", &format!("{PASS}\r\n"));
+    let out = init(&|c| {
+        c.arg("--passphrase-file").arg(&crlf);
+    });
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // passwd holds a new passphrase to the same rule.
+    let out = env
+        .cmd()
+        .args(["vault", "passwd", "--passphrase-file"])
+        .arg(&crlf)
+        .arg("--new-passphrase-file")
+        .arg(&two)
+        .output()
+        .expect("runs");
+    assert!(assert_one_line_error(&out, 4).contains("holds a line break"));
+    // The passphrase set from a CRLF file is the bare line: the environment opens the vault.
+    env.ok(&[
+        "create",
+        "--name",
+        "k",
+        "--keep",
+        "--passphrase-file",
+        &crlf.to_string_lossy(),
+    ]);
+    let out = env
+        .cmd()
+        .args(["vault", "reveal", "k"])
+        .env("VBX_TOKENS_PASSPHRASE", PASS)
+        .output()
+        .expect("runs");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
 }

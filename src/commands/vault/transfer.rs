@@ -18,7 +18,7 @@ use crate::prompt;
 use crate::record::EventKind;
 use crate::store::OpenMode;
 use crate::token::TokenHash;
-use crate::vault::{Export, Vault};
+use crate::vault::{Export, HEADER_LEN, Header, Vault};
 
 /// The largest file `vault import` reads: an export of a million kept tokens is about 100 MB.
 pub const MAX_EXPORT_BYTES: u64 = 256 * 1024 * 1024;
@@ -73,12 +73,21 @@ fn write_new_file(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Reads at most [`MAX_EXPORT_BYTES`] of a file the user named.
+/// Reads a file the user named as an export: the header first, so what is not an export at
+/// all (`/dev/zero`, a text file) is refused after 163 bytes; then at most
+/// [`MAX_EXPORT_BYTES`].
 fn read_export(file: &Path) -> Result<Vec<u8>> {
+    let unreadable = |e: std::io::Error| Error::unreadable("", file, &e);
+    let mut f = File::open(file).map_err(unreadable)?;
     let mut bytes = Vec::new();
-    File::open(file)
-        .and_then(|f| f.take(MAX_EXPORT_BYTES + 1).read_to_end(&mut bytes))
-        .map_err(|e| Error::unreadable("", file, &e))?;
+    (&mut f)
+        .take(HEADER_LEN as u64)
+        .read_to_end(&mut bytes)
+        .map_err(unreadable)?;
+    Header::parse(&bytes).map_err(|e| in_file(file, e))?;
+    f.take(MAX_EXPORT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(unreadable)?;
     if bytes.len() as u64 > MAX_EXPORT_BYTES {
         return Err(Error::usage(format!(
             "{} is larger than any vault export ({} MiB): nothing was imported",
