@@ -12,11 +12,11 @@ pub const EXIT_CODES: &str = "\
 Exit codes:
   0  success; the token is valid
   1  the token is not valid (unknown, revoked or malformed)
-  2  usage or bad input
+  2  usage or bad input (a flag, a value, a file you named)
   3  no such token
-  4  vault error
+  4  vault: no passphrase, a wrong one, a file that does not authenticate
   5  store busy past the wait limit (--wait)
-  6  store damaged or unreadable, or an I/O failure
+  6  store missing, damaged or unreadable; disk full; I/O failure
   7  internal error (a bug)";
 
 #[derive(Debug, Parser)]

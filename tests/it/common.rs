@@ -104,6 +104,28 @@ impl Env {
         (code(&out), parse(&out.stdout))
     }
 
+    /// Makes a vault with the cheapest parameters `vault init` accepts, and a token `name` kept
+    /// in it; returns the passphrase file's path and the token.
+    #[track_caller]
+    pub fn vault_with(&self, name: &str) -> (String, String) {
+        let pass = self.tmp.path().join("vault.pass");
+        std::fs::write(&pass, "correct horse\n").expect("write");
+        let pass = pass.to_string_lossy().into_owned();
+        let cheap = ["--kdf-memory-mib", "8", "--kdf-iterations", "1"];
+        self.ok(&[&["vault", "init", "--passphrase-file", &pass][..], &cheap].concat());
+        let token = self.ok(&[
+            "create",
+            "--name",
+            name,
+            "--keep",
+            "-q",
+            "--passphrase-file",
+            &pass,
+        ]);
+        let token = String::from_utf8(token).expect("utf-8").trim().to_owned();
+        (pass, token)
+    }
+
     /// Everything a user could see of the store: every record and every event.
     #[track_caller]
     pub fn snapshot(&self) -> (Value, Value) {

@@ -48,32 +48,7 @@ fn with_file_limit(env: &Env, blocks: u32, args: &[&str], stdin: &str) -> Output
 #[test]
 fn a_full_disk_says_so_and_loses_nothing_acknowledged() {
     let env = Env::new();
-    let pass = env.tmp.path().join("pass");
-    fs::write(&pass, "pw\n").expect("write");
-    let pass = pass.to_string_lossy().into_owned();
-    let kept = {
-        let out = env.ok(&[
-            "vault",
-            "init",
-            "--kdf-memory-mib",
-            "8",
-            "--kdf-iterations",
-            "1",
-            "--passphrase-file",
-            &pass,
-        ]);
-        assert!(out.is_empty());
-        String::from_utf8(env.ok(&[
-            "create",
-            "--name",
-            "kept",
-            "--keep",
-            "-q",
-            "--passphrase-file",
-            &pass,
-        ]))
-        .expect("utf-8")
-    };
+    let (pass, kept) = env.vault_with("kept");
     let live = env.create("live");
     env.create("doomed");
     let before = env.snapshot();

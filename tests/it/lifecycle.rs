@@ -385,7 +385,21 @@ fn help_documents_the_exit_codes_and_examples() {
     for sub in subcommands {
         let out = env.cmd().args(sub).arg("--help").assert().success();
         let help = String::from_utf8(out.get_output().stdout.clone()).expect("utf-8");
-        assert!(help.contains("Examples:"), "{sub:?} --help has no example");
-        assert!(help.contains("--json"), "{sub:?} --help lacks --json");
+        // Every example shown is an example of this very command.
+        let (_, examples) = help
+            .split_once("Examples:\n")
+            .unwrap_or_else(|| panic!("{sub:?} --help has no examples: {help}"));
+        let command = format!(" {}", sub.join(" "));
+        let lines: Vec<&str> = examples
+            .lines()
+            .take_while(|l| !l.trim().is_empty())
+            .collect();
+        assert!(!lines.is_empty(), "{sub:?}: no example lines");
+        for line in lines {
+            assert!(
+                line.contains(&command),
+                "{sub:?}: example {line:?} is not of {command}"
+            );
+        }
     }
 }

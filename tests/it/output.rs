@@ -1,7 +1,7 @@
 //! A closed or failing stdout, judged by the kind of command: a verdict stands whatever happens
 //! to stdout, a product cut short is a failure, a display ends quietly when its reader leaves.
 
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::Write;
 use std::process::{Output, Stdio};
 
@@ -155,27 +155,7 @@ fn a_product_cut_short_is_a_failure() {
 #[test]
 fn the_vault_export_and_reveal_cut_short_fail() {
     let env = Env::new();
-    let pass = env.tmp.path().join("pass");
-    fs::write(&pass, "correct horse\n").expect("write");
-    let pass = pass.to_string_lossy().into_owned();
-    env.ok(&[
-        "vault",
-        "init",
-        "--kdf-memory-mib",
-        "8",
-        "--kdf-iterations",
-        "1",
-        "--passphrase-file",
-        &pass,
-    ]);
-    env.ok(&[
-        "create",
-        "--name",
-        "pos",
-        "--keep",
-        "--passphrase-file",
-        &pass,
-    ]);
+    let (pass, _) = env.vault_with("pos");
     let out = with_reader_gone(
         &env,
         &["vault", "export", "-", "--passphrase-file", &pass],

@@ -59,12 +59,21 @@ pub fn export(
 /// (a full disk) removes what it wrote: a cut-short export must not pass for one.
 fn write_new_file(path: &Path, bytes: &[u8]) -> Result<()> {
     let io_err = |e| Error::io_at(format!("cannot write {}", path.display()), path, e);
+    // A path the user named that cannot be created (no such directory, permission denied, it
+    // exists) is bad input; a write that fails after that is the disk's.
     let mut f = OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(path)
-        .map_err(io_err)?;
+        .map_err(|e| match crate::error::is_disk_full(&e) {
+            true => io_err(e),
+            false => Error::usage(format!(
+                "cannot create {}: {}",
+                path.display(),
+                crate::error::reason(&e)
+            )),
+        })?;
     if let Err(e) = f.write_all(bytes).and_then(|()| f.sync_all()) {
         drop(f);
         let _ = fs::remove_file(path);
