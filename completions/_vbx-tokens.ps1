@@ -154,9 +154,9 @@ Register-ArgumentCompleter -Native -CommandName 'vbx-tokens' -ScriptBlock {
             break
         }
         'vbx-tokens;vault;init' {
-            [CompletionResult]::new('--kdf-memory-mib', '--kdf-memory-mib', [CompletionResultType]::ParameterName, 'Argon2id memory in MiB (at least 8) [default: 64, or the vault''s current value]')
-            [CompletionResult]::new('--kdf-iterations', '--kdf-iterations', [CompletionResultType]::ParameterName, 'Argon2id iterations (at least 1) [default: 3, or the vault''s current value]')
-            [CompletionResult]::new('--kdf-parallelism', '--kdf-parallelism', [CompletionResultType]::ParameterName, 'Argon2id lanes [default: 4, or the vault''s current value]')
+            [CompletionResult]::new('--kdf-memory-mib', '--kdf-memory-mib', [CompletionResultType]::ParameterName, 'Argon2id memory in MiB, 8 to 4096 [default: 64, or the vault''s current value]')
+            [CompletionResult]::new('--kdf-iterations', '--kdf-iterations', [CompletionResultType]::ParameterName, 'Argon2id iterations, 1 to 64 [default: 3, or the vault''s current value]')
+            [CompletionResult]::new('--kdf-parallelism', '--kdf-parallelism', [CompletionResultType]::ParameterName, 'Argon2id lanes, 1 to 16 [default: 4, or the vault''s current value]')
             [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the vault passphrase from this file (only a trailing newline is stripped)')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store directory [default: ~/.local/share/vbx-tokens]')
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'How long to wait for another process to release the store, in seconds')
@@ -190,9 +190,9 @@ Register-ArgumentCompleter -Native -CommandName 'vbx-tokens' -ScriptBlock {
         }
         'vbx-tokens;vault;passwd' {
             [CompletionResult]::new('--new-passphrase-file', '--new-passphrase-file', [CompletionResultType]::ParameterName, 'Read the new passphrase from this file instead of asking twice')
-            [CompletionResult]::new('--kdf-memory-mib', '--kdf-memory-mib', [CompletionResultType]::ParameterName, 'Argon2id memory in MiB (at least 8) [default: 64, or the vault''s current value]')
-            [CompletionResult]::new('--kdf-iterations', '--kdf-iterations', [CompletionResultType]::ParameterName, 'Argon2id iterations (at least 1) [default: 3, or the vault''s current value]')
-            [CompletionResult]::new('--kdf-parallelism', '--kdf-parallelism', [CompletionResultType]::ParameterName, 'Argon2id lanes [default: 4, or the vault''s current value]')
+            [CompletionResult]::new('--kdf-memory-mib', '--kdf-memory-mib', [CompletionResultType]::ParameterName, 'Argon2id memory in MiB, 8 to 4096 [default: 64, or the vault''s current value]')
+            [CompletionResult]::new('--kdf-iterations', '--kdf-iterations', [CompletionResultType]::ParameterName, 'Argon2id iterations, 1 to 64 [default: 3, or the vault''s current value]')
+            [CompletionResult]::new('--kdf-parallelism', '--kdf-parallelism', [CompletionResultType]::ParameterName, 'Argon2id lanes, 1 to 16 [default: 4, or the vault''s current value]')
             [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the vault passphrase from this file (only a trailing newline is stripped)')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store directory [default: ~/.local/share/vbx-tokens]')
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'How long to wait for another process to release the store, in seconds')

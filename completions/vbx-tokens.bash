@@ -1,3 +1,5 @@
+# clap_complete's script, with two fixes made by vbx-tokens' src/generate.rs: case labels
+# that match a hyphenated name's states, and no file names where no argument is a path.
 _vbx__tokens() {
     local i cur prev opts cmd
     COMPREPLY=()
@@ -152,6 +154,9 @@ _vbx__tokens() {
 
     case "${cmd}" in
         vbx__tokens)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
             opts="-h -V --store --wait --json --help --version create list show revoke verify log export import vault help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -159,11 +164,17 @@ _vbx__tokens() {
             fi
             case "${prev}" in
                 --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
                     return 0
                     ;;
                 --wait)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 *)
@@ -173,7 +184,10 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__create)
+        vbx__tokens__subcmd__create)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
             opts="-q -h -V --name --note --quiet --keep --passphrase-file --store --wait --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -181,23 +195,46 @@ _vbx__tokens() {
             fi
             case "${prev}" in
                 --name)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 --note)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 --passphrase-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
                     COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
                     return 0
                     ;;
                 --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
                     return 0
                     ;;
                 --wait)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 *)
@@ -207,7 +244,10 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__export)
+        vbx__tokens__subcmd__export)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
             opts="-h -V --store --wait --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -215,11 +255,17 @@ _vbx__tokens() {
             fi
             case "${prev}" in
                 --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
                     return 0
                     ;;
                 --wait)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 *)
@@ -229,7 +275,10 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__help)
+        vbx__tokens__subcmd__help)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
             opts="create list show revoke verify log export import vault help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -243,7 +292,10 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__help__subcmd__create)
+        vbx__tokens__subcmd__help__subcmd__create)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -257,7 +309,10 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__help__subcmd__export)
+        vbx__tokens__subcmd__help__subcmd__export)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -271,7 +326,10 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__help__subcmd__help)
+        vbx__tokens__subcmd__help__subcmd__help)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -285,7 +343,10 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__help__subcmd__import)
+        vbx__tokens__subcmd__help__subcmd__import)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -299,7 +360,10 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__help__subcmd__list)
+        vbx__tokens__subcmd__help__subcmd__list)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -313,7 +377,10 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__help__subcmd__log)
+        vbx__tokens__subcmd__help__subcmd__log)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -327,7 +394,10 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__help__subcmd__revoke)
+        vbx__tokens__subcmd__help__subcmd__revoke)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -341,7 +411,10 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__help__subcmd__show)
+        vbx__tokens__subcmd__help__subcmd__show)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -355,7 +428,10 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__help__subcmd__vault)
+        vbx__tokens__subcmd__help__subcmd__vault)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
             opts="init reveal status passwd forget export import"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -369,7 +445,10 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__help__subcmd__vault__subcmd__export)
+        vbx__tokens__subcmd__help__subcmd__vault__subcmd__export)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -383,7 +462,10 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__help__subcmd__vault__subcmd__forget)
+        vbx__tokens__subcmd__help__subcmd__vault__subcmd__forget)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -397,7 +479,10 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__help__subcmd__vault__subcmd__import)
+        vbx__tokens__subcmd__help__subcmd__vault__subcmd__import)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -411,7 +496,10 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__help__subcmd__vault__subcmd__init)
+        vbx__tokens__subcmd__help__subcmd__vault__subcmd__init)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -425,7 +513,10 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__help__subcmd__vault__subcmd__passwd)
+        vbx__tokens__subcmd__help__subcmd__vault__subcmd__passwd)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -439,7 +530,10 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__help__subcmd__vault__subcmd__reveal)
+        vbx__tokens__subcmd__help__subcmd__vault__subcmd__reveal)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -453,7 +547,10 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__help__subcmd__vault__subcmd__status)
+        vbx__tokens__subcmd__help__subcmd__vault__subcmd__status)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -467,7 +564,10 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__help__subcmd__verify)
+        vbx__tokens__subcmd__help__subcmd__verify)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -481,7 +581,7 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__import)
+        vbx__tokens__subcmd__import)
             opts="-h -V --any-format --skip-existing --store --wait --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -489,11 +589,17 @@ _vbx__tokens() {
             fi
             case "${prev}" in
                 --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
                     return 0
                     ;;
                 --wait)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 *)
@@ -503,7 +609,10 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__list)
+        vbx__tokens__subcmd__list)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
             opts="-h -V --all --store --wait --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -511,11 +620,17 @@ _vbx__tokens() {
             fi
             case "${prev}" in
                 --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
                     return 0
                     ;;
                 --wait)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 *)
@@ -525,7 +640,10 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__log)
+        vbx__tokens__subcmd__log)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
             opts="-h -V --limit --token --store --wait --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -533,19 +651,31 @@ _vbx__tokens() {
             fi
             case "${prev}" in
                 --limit)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 --token)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
                     return 0
                     ;;
                 --wait)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 *)
@@ -555,7 +685,10 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__revoke)
+        vbx__tokens__subcmd__revoke)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
             opts="-y -h -V --yes --store --wait --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -563,11 +696,17 @@ _vbx__tokens() {
             fi
             case "${prev}" in
                 --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
                     return 0
                     ;;
                 --wait)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 *)
@@ -577,7 +716,10 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__show)
+        vbx__tokens__subcmd__show)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
             opts="-h -V --store --wait --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -585,11 +727,17 @@ _vbx__tokens() {
             fi
             case "${prev}" in
                 --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
                     return 0
                     ;;
                 --wait)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 *)
@@ -599,7 +747,10 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__vault)
+        vbx__tokens__subcmd__vault)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
             opts="-h -V --store --wait --json --help --version init reveal status passwd forget export import help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -607,11 +758,17 @@ _vbx__tokens() {
             fi
             case "${prev}" in
                 --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
                     return 0
                     ;;
                 --wait)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 *)
@@ -621,7 +778,7 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__vault__subcmd__export)
+        vbx__tokens__subcmd__vault__subcmd__export)
             opts="-h -V --passphrase-file --store --wait --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -629,15 +786,32 @@ _vbx__tokens() {
             fi
             case "${prev}" in
                 --passphrase-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
                     COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
                     return 0
                     ;;
                 --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
                     return 0
                     ;;
                 --wait)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 *)
@@ -647,7 +821,10 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__vault__subcmd__forget)
+        vbx__tokens__subcmd__vault__subcmd__forget)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
             opts="-h -V --store --wait --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -655,11 +832,17 @@ _vbx__tokens() {
             fi
             case "${prev}" in
                 --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
                     return 0
                     ;;
                 --wait)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 *)
@@ -669,7 +852,10 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__vault__subcmd__help)
+        vbx__tokens__subcmd__vault__subcmd__help)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
             opts="init reveal status passwd forget export import help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -683,7 +869,10 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__vault__subcmd__help__subcmd__export)
+        vbx__tokens__subcmd__vault__subcmd__help__subcmd__export)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -697,7 +886,10 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__vault__subcmd__help__subcmd__forget)
+        vbx__tokens__subcmd__vault__subcmd__help__subcmd__forget)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -711,7 +903,10 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__vault__subcmd__help__subcmd__help)
+        vbx__tokens__subcmd__vault__subcmd__help__subcmd__help)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -725,7 +920,10 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__vault__subcmd__help__subcmd__import)
+        vbx__tokens__subcmd__vault__subcmd__help__subcmd__import)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -739,7 +937,10 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__vault__subcmd__help__subcmd__init)
+        vbx__tokens__subcmd__vault__subcmd__help__subcmd__init)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -753,7 +954,10 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__vault__subcmd__help__subcmd__passwd)
+        vbx__tokens__subcmd__vault__subcmd__help__subcmd__passwd)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -767,7 +971,10 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__vault__subcmd__help__subcmd__reveal)
+        vbx__tokens__subcmd__vault__subcmd__help__subcmd__reveal)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -781,7 +988,10 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__vault__subcmd__help__subcmd__status)
+        vbx__tokens__subcmd__vault__subcmd__help__subcmd__status)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -795,7 +1005,7 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__vault__subcmd__import)
+        vbx__tokens__subcmd__vault__subcmd__import)
             opts="-h -V --from-passphrase-file --passphrase-file --store --wait --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -803,19 +1013,47 @@ _vbx__tokens() {
             fi
             case "${prev}" in
                 --from-passphrase-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
                     COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
                     return 0
                     ;;
                 --passphrase-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
                     COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
                     return 0
                     ;;
                 --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
                     return 0
                     ;;
                 --wait)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 *)
@@ -825,7 +1063,10 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__vault__subcmd__init)
+        vbx__tokens__subcmd__vault__subcmd__init)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
             opts="-h -V --kdf-memory-mib --kdf-iterations --kdf-parallelism --passphrase-file --store --wait --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -833,27 +1074,53 @@ _vbx__tokens() {
             fi
             case "${prev}" in
                 --kdf-memory-mib)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 --kdf-iterations)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 --kdf-parallelism)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 --passphrase-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
                     COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
                     return 0
                     ;;
                 --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
                     return 0
                     ;;
                 --wait)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 *)
@@ -863,7 +1130,10 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__vault__subcmd__passwd)
+        vbx__tokens__subcmd__vault__subcmd__passwd)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
             opts="-h -V --new-passphrase-file --kdf-memory-mib --kdf-iterations --kdf-parallelism --passphrase-file --store --wait --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -871,31 +1141,68 @@ _vbx__tokens() {
             fi
             case "${prev}" in
                 --new-passphrase-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
                     COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
                     return 0
                     ;;
                 --kdf-memory-mib)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 --kdf-iterations)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 --kdf-parallelism)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 --passphrase-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
                     COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
                     return 0
                     ;;
                 --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
                     return 0
                     ;;
                 --wait)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 *)
@@ -905,7 +1212,10 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__vault__subcmd__reveal)
+        vbx__tokens__subcmd__vault__subcmd__reveal)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
             opts="-h -V --passphrase-file --store --wait --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -913,15 +1223,32 @@ _vbx__tokens() {
             fi
             case "${prev}" in
                 --passphrase-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
                     COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
                     return 0
                     ;;
                 --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
                     return 0
                     ;;
                 --wait)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 *)
@@ -931,7 +1258,10 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__vault__subcmd__status)
+        vbx__tokens__subcmd__vault__subcmd__status)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
             opts="-h -V --store --wait --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -939,11 +1269,17 @@ _vbx__tokens() {
             fi
             case "${prev}" in
                 --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
                     return 0
                     ;;
                 --wait)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 *)
@@ -953,7 +1289,10 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        vbx__subcmd__tokens__subcmd__verify)
+        vbx__tokens__subcmd__verify)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
             opts="-h -V --no-touch --batch --store --wait --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -961,11 +1300,17 @@ _vbx__tokens() {
             fi
             case "${prev}" in
                 --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
                     return 0
                     ;;
                 --wait)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 *)

@@ -141,9 +141,9 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'vbx-tokens;vault;init'= {
-            cand --kdf-memory-mib 'Argon2id memory in MiB (at least 8) [default: 64, or the vault''s current value]'
-            cand --kdf-iterations 'Argon2id iterations (at least 1) [default: 3, or the vault''s current value]'
-            cand --kdf-parallelism 'Argon2id lanes [default: 4, or the vault''s current value]'
+            cand --kdf-memory-mib 'Argon2id memory in MiB, 8 to 4096 [default: 64, or the vault''s current value]'
+            cand --kdf-iterations 'Argon2id iterations, 1 to 64 [default: 3, or the vault''s current value]'
+            cand --kdf-parallelism 'Argon2id lanes, 1 to 16 [default: 4, or the vault''s current value]'
             cand --passphrase-file 'Read the vault passphrase from this file (only a trailing newline is stripped)'
             cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
             cand --wait 'How long to wait for another process to release the store, in seconds'
@@ -174,9 +174,9 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
         }
         &'vbx-tokens;vault;passwd'= {
             cand --new-passphrase-file 'Read the new passphrase from this file instead of asking twice'
-            cand --kdf-memory-mib 'Argon2id memory in MiB (at least 8) [default: 64, or the vault''s current value]'
-            cand --kdf-iterations 'Argon2id iterations (at least 1) [default: 3, or the vault''s current value]'
-            cand --kdf-parallelism 'Argon2id lanes [default: 4, or the vault''s current value]'
+            cand --kdf-memory-mib 'Argon2id memory in MiB, 8 to 4096 [default: 64, or the vault''s current value]'
+            cand --kdf-iterations 'Argon2id iterations, 1 to 64 [default: 3, or the vault''s current value]'
+            cand --kdf-parallelism 'Argon2id lanes, 1 to 16 [default: 4, or the vault''s current value]'
             cand --passphrase-file 'Read the vault passphrase from this file (only a trailing newline is stripped)'
             cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
             cand --wait 'How long to wait for another process to release the store, in seconds'

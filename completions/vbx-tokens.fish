@@ -24,8 +24,8 @@ function __fish_vbx_tokens_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -F
-complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -l wait -d 'How long to wait for another process to release the store, in seconds' -r
+complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -s V -l version -d 'Print version'
@@ -39,61 +39,61 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "export" -d 'P
 complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "import" -d 'Add token records from NDJSON (a file, or - for stdin): all or nothing'
 complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "vault" -d 'Keep chosen tokens encrypted under a passphrase, to reveal them later'
 complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -l name -d 'A name for the token, unique among active tokens (asked for in a terminal)' -r
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -l note -d 'A free-text note, such as what the token is for' -r
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -l name -d 'A name for the token, unique among active tokens (asked for in a terminal)' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -l note -d 'A free-text note, such as what the token is for' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -l passphrase-file -d 'Read the vault passphrase from this file (only a trailing newline is stripped)' -r -F
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -F
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -l wait -d 'How long to wait for another process to release the store, in seconds' -r
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -s q -l quiet -d 'Print the token alone, with no message'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -l keep -d 'Also keep the token in the vault, encrypted, so `vault reveal` can show it again'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -s V -l version -d 'Print version'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand list" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -F
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand list" -l wait -d 'How long to wait for another process to release the store, in seconds' -r
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand list" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand list" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand list" -l all -d 'Include revoked tokens'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand list" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand list" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand list" -s V -l version -d 'Print version'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand show" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -F
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand show" -l wait -d 'How long to wait for another process to release the store, in seconds' -r
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand show" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand show" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand show" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand show" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand show" -s V -l version -d 'Print version'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand revoke" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -F
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand revoke" -l wait -d 'How long to wait for another process to release the store, in seconds' -r
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand revoke" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand revoke" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand revoke" -s y -l yes -d 'Don\'t ask for confirmation (needed when stdin is not a terminal)'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand revoke" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand revoke" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand revoke" -s V -l version -d 'Print version'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand verify" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -F
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand verify" -l wait -d 'How long to wait for another process to release the store, in seconds' -r
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand verify" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand verify" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand verify" -l no-touch -d 'Don\'t count this as a use (leave last_used_at and use_count alone)'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand verify" -l batch -d 'Read one token per line from stdin and print one JSON line per token (NDJSON); exit 0 only if all are valid'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand verify" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand verify" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand verify" -s V -l version -d 'Print version'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -l limit -d 'Show only the last N events' -r
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -l token -d 'Show only the events of this token (id or name)' -r
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -F
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -l wait -d 'How long to wait for another process to release the store, in seconds' -r
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -l limit -d 'Show only the last N events' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -l token -d 'Show only the events of this token (id or name)' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -s V -l version -d 'Print version'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand export" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -F
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand export" -l wait -d 'How long to wait for another process to release the store, in seconds' -r
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand export" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand export" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand export" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand export" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand export" -s V -l version -d 'Print version'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand import" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -F
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand import" -l wait -d 'How long to wait for another process to release the store, in seconds' -r
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand import" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand import" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand import" -l any-format -d 'Accept plaintext tokens that are not in the vbx_ format (another system\'s tokens)'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand import" -l skip-existing -d 'Leave out records whose id, token or active name already exists, instead of refusing'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand import" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand import" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand import" -s V -l version -d 'Print version'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and not __fish_seen_subcommand_from init reveal status passwd forget export import help" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -F
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and not __fish_seen_subcommand_from init reveal status passwd forget export import help" -l wait -d 'How long to wait for another process to release the store, in seconds' -r
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and not __fish_seen_subcommand_from init reveal status passwd forget export import help" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and not __fish_seen_subcommand_from init reveal status passwd forget export import help" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and not __fish_seen_subcommand_from init reveal status passwd forget export import help" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and not __fish_seen_subcommand_from init reveal status passwd forget export import help" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and not __fish_seen_subcommand_from init reveal status passwd forget export import help" -s V -l version -d 'Print version'
@@ -105,51 +105,51 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and not __f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and not __fish_seen_subcommand_from init reveal status passwd forget export import help" -f -a "export" -d 'Write the encrypted vault (never plaintext) to FILE, or stdout with -'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and not __fish_seen_subcommand_from init reveal status passwd forget export import help" -f -a "import" -d 'Bring kept secrets in from an export, for tokens this store has'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and not __fish_seen_subcommand_from init reveal status passwd forget export import help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from init" -l kdf-memory-mib -d 'Argon2id memory in MiB (at least 8) [default: 64, or the vault\'s current value]' -r
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from init" -l kdf-iterations -d 'Argon2id iterations (at least 1) [default: 3, or the vault\'s current value]' -r
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from init" -l kdf-parallelism -d 'Argon2id lanes [default: 4, or the vault\'s current value]' -r
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from init" -l kdf-memory-mib -d 'Argon2id memory in MiB, 8 to 4096 [default: 64, or the vault\'s current value]' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from init" -l kdf-iterations -d 'Argon2id iterations, 1 to 64 [default: 3, or the vault\'s current value]' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from init" -l kdf-parallelism -d 'Argon2id lanes, 1 to 16 [default: 4, or the vault\'s current value]' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from init" -l passphrase-file -d 'Read the vault passphrase from this file (only a trailing newline is stripped)' -r -F
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from init" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -F
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from init" -l wait -d 'How long to wait for another process to release the store, in seconds' -r
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from init" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from init" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from init" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from init" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from init" -s V -l version -d 'Print version'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from reveal" -l passphrase-file -d 'Read the vault passphrase from this file (only a trailing newline is stripped)' -r -F
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from reveal" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -F
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from reveal" -l wait -d 'How long to wait for another process to release the store, in seconds' -r
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from reveal" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from reveal" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from reveal" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from reveal" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from reveal" -s V -l version -d 'Print version'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from status" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -F
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from status" -l wait -d 'How long to wait for another process to release the store, in seconds' -r
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from status" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from status" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from status" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from passwd" -l new-passphrase-file -d 'Read the new passphrase from this file instead of asking twice' -r -F
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from passwd" -l kdf-memory-mib -d 'Argon2id memory in MiB (at least 8) [default: 64, or the vault\'s current value]' -r
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from passwd" -l kdf-iterations -d 'Argon2id iterations (at least 1) [default: 3, or the vault\'s current value]' -r
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from passwd" -l kdf-parallelism -d 'Argon2id lanes [default: 4, or the vault\'s current value]' -r
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from passwd" -l kdf-memory-mib -d 'Argon2id memory in MiB, 8 to 4096 [default: 64, or the vault\'s current value]' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from passwd" -l kdf-iterations -d 'Argon2id iterations, 1 to 64 [default: 3, or the vault\'s current value]' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from passwd" -l kdf-parallelism -d 'Argon2id lanes, 1 to 16 [default: 4, or the vault\'s current value]' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from passwd" -l passphrase-file -d 'Read the vault passphrase from this file (only a trailing newline is stripped)' -r -F
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from passwd" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -F
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from passwd" -l wait -d 'How long to wait for another process to release the store, in seconds' -r
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from passwd" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from passwd" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from passwd" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from passwd" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from passwd" -s V -l version -d 'Print version'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from forget" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -F
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from forget" -l wait -d 'How long to wait for another process to release the store, in seconds' -r
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from forget" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from forget" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from forget" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from forget" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from forget" -s V -l version -d 'Print version'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from export" -l passphrase-file -d 'Read the vault passphrase from this file (only a trailing newline is stripped)' -r -F
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from export" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -F
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from export" -l wait -d 'How long to wait for another process to release the store, in seconds' -r
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from export" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from export" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from export" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from export" -s V -l version -d 'Print version'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from import" -l from-passphrase-file -d 'Read the file\'s passphrase from this file' -r -F
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from import" -l passphrase-file -d 'Read the vault passphrase from this file (only a trailing newline is stripped)' -r -F
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from import" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -F
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from import" -l wait -d 'How long to wait for another process to release the store, in seconds' -r
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from import" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from import" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from import" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from import" -s V -l version -d 'Print version'
@@ -178,3 +178,21 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and __fish_s
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and __fish_seen_subcommand_from vault" -f -a "forget" -d 'Erase one token\'s kept secret (the token stays valid)'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and __fish_seen_subcommand_from vault" -f -a "export" -d 'Write the encrypted vault (never plaintext) to FILE, or stdout with -'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and __fish_seen_subcommand_from vault" -f -a "import" -d 'Bring kept secrets in from an export, for tokens this store has'
+# Added by vbx-tokens (src/generate.rs): no file names for arguments that are not paths, and
+# global flags' values completed before the subcommand too.
+complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand export" -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand list" -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand revoke" -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand show" -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from forget" -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from init" -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from passwd" -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from reveal" -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from status" -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and not __fish_seen_subcommand_from init reveal status passwd forget export import help" -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand verify" -f
+complete -c vbx-tokens -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f

@@ -83,12 +83,13 @@ fn completion(shell: Shell) -> io::Result<Vec<u8>> {
     clap_complete::generate(shell, &mut cmd, BIN, &mut buf);
     // `generate` has built `cmd` (bin names set, `help` subcommands added): the tree the script
     // was written from.
-    let text = || String::from_utf8(buf.clone()).map_err(io::Error::other);
-    Ok(match shell {
-        Shell::Bash => bash::fix(&cmd, text()?)?.into_bytes(),
-        Shell::Fish => fish::fix(&cmd, text()?)?.into_bytes(),
-        _ => buf,
-    })
+    let fix = match shell {
+        Shell::Bash => bash::fix,
+        Shell::Fish => fish::fix,
+        _ => return Ok(buf),
+    };
+    let script = String::from_utf8(buf).map_err(io::Error::other)?;
+    Ok(fix(&cmd, script)?.into_bytes())
 }
 
 /// Whether an argument's value is a path, so that completing file names for it is right. Anything
@@ -115,7 +116,7 @@ fn broken(what: String) -> io::Error {
 /// clap_complete's bash script (as of 4.6.11) needs two fixes.
 ///
 /// 1. With a hyphen in the binary's name, no subcommand completes at all (clap-rs/clap#6421, also
-///    #6386 and #6529; the fix proposed in #6428 was not merged). The script walks the words
+///    reported as #6386 and #6529; #6428 proposed a fix). The script walks the words
 ///    typed so far into a state, spelling `vbx-tokens create` as `vbx__tokens__subcmd__create`
 ///    (the bin name with `-` as `__`, then `__subcmd__` before each subcommand), and then switches
 ///    on that state. But the switch's case labels are made by escaping the whole path
@@ -127,7 +128,8 @@ fn broken(what: String) -> io::Error {
 ///    match bash falls back to file names: `vbx-tokens show t<TAB>` would offer `tokens.txt` for
 ///    an ID|NAME. The arms of commands none of whose positionals is a path turn that fallback off
 ///    for the attempt (`compopt +o default +o bashdefault`). Flags are not concerned: clap_complete
-///    already completes a path flag's value itself and offers nothing for a `ValueHint::Other` one.
+///    completes a path flag's value itself, and offers only the word typed for a
+///    `ValueHint::Other` one, which stops the fallback.
 mod bash {
     use super::*;
 
@@ -156,7 +158,10 @@ mod bash {
                 script.insert_str(at + label.len(), NO_FILE_FALLBACK);
             }
         }
-        Ok(script)
+        Ok(format!(
+            "# clap_complete's script, with two fixes made by vbx-tokens' src/generate.rs: case labels\n\
+             # that match a hyphenated name's states, and no file names where no argument is a path.\n{script}"
+        ))
     }
 
     /// Every state the script's walk can reach, with its command: the root and each subcommand,
@@ -226,12 +231,7 @@ mod fish {
 
     /// The condition clap_complete gives the rules of each command it writes rules for (the root,
     /// subcommands and their subcommands, `help` aside), and whether the command takes no path.
-    fn conditions_of(
-        name: &str,
-        cmd: &Command,
-        path: &[&str],
-        out: &mut BTreeMap<String, bool>,
-    ) {
+    fn conditions_of(name: &str, cmd: &Command, path: &[&str], out: &mut BTreeMap<String, bool>) {
         let condition = match path {
             [] => format!("__fish_{name}_needs_command"),
             [command] if cmd.has_subcommands() => {
@@ -359,7 +359,11 @@ fn plain_roff(page: &str) -> String {
     let mut fallbacks = BTreeMap::new();
     for line in page.lines() {
         let trimmed = line.trim_end_matches([' ', '\t']);
-        let line = if trimmed.ends_with('\\') { line } else { trimmed };
+        let line = if trimmed.ends_with('\\') {
+            line
+        } else {
+            trimmed
+        };
         for c in line.chars() {
             if c.is_ascii() {
                 body.push(c);

@@ -1,6 +1,7 @@
 //! Integration tests: the real binary in a private temporary store.
 
 mod common;
+mod completion;
 mod concurrency;
 mod crash;
 mod errors;
