@@ -18,10 +18,18 @@
 
 #![forbid(unsafe_code)]
 
+pub use error::{Error, Result};
+pub use store::{OpenMode, Store};
+pub use token::{Token, TokenHash};
+pub use verdict::{Reason, Touch, Verdict};
+pub use verifier::{Reading, Verifier};
+
 pub mod cli;
 pub mod commands;
 pub mod error;
 pub mod generate;
+pub mod index;
+pub mod journal;
 pub mod lines;
 pub mod name;
 pub mod output;
@@ -36,3 +44,5 @@ pub mod time;
 pub mod token;
 pub mod transfer;
 pub mod vault;
+pub mod verdict;
+pub mod verifier;

@@ -130,6 +130,14 @@ pub struct Event {
     /// Why a verification failed; `null` for other events.
     #[serde(default)]
     pub reason: Option<String>,
+    /// How many times it happened: verify's failures of one reason, token and user in a row
+    /// are folded into one event. 1 for everything else.
+    #[serde(default = "one")]
+    pub count: u64,
+}
+
+fn one() -> u64 {
+    1
 }
 
 impl Event {

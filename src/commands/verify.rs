@@ -9,7 +9,8 @@ use crate::error::{Error, Outcome, Result, reason};
 use crate::lines::{BoundedLines, Line};
 use crate::output::Printer;
 use crate::prompt;
-use crate::store::{OpenMode, Touch, Verdict};
+use crate::verdict::{Touch, Verdict};
+use crate::verifier::{Reading, Verifier};
 
 /// The environment variable a token may come from.
 pub const TOKEN_VAR: &str = "VBX_TOKEN";
@@ -34,7 +35,8 @@ pub fn run(ctx: &Context, req: Verify, p: &mut Printer) -> Result<Outcome> {
         return batch(ctx, touch, p);
     }
     let candidate = read_one()?;
-    let verdict = ctx.open(OpenMode::Existing)?.verify(&candidate, touch)?;
+    let verdict =
+        Verifier::with(&ctx.store_dir, Reading::File, ctx.wait)?.verify(&candidate, touch)?;
     p.verdict(&verdict);
     Ok(outcome(std::slice::from_ref(&verdict)))
 }
@@ -90,7 +92,7 @@ fn read_one() -> Result<Zeroizing<String>> {
 /// if the reader of the output leaves before the input ends, the rest is not checked and the
 /// answer is 1.
 fn batch(ctx: &Context, touch: Touch, p: &mut Printer) -> Result<Outcome> {
-    let store = ctx.open(OpenMode::Existing)?;
+    let mut verifier = Verifier::with(&ctx.store_dir, Reading::Memory, ctx.wait)?;
     let mut input = BoundedLines::new(io::stdin().lock(), MAX_LINE);
     let mut all_valid = true;
     let mut seen = 0usize;
@@ -98,8 +100,8 @@ fn batch(ctx: &Context, touch: Touch, p: &mut Printer) -> Result<Outcome> {
         let (chunk, too_long) = read_chunk(&mut input)?;
         if !chunk.is_empty() {
             seen += chunk.len();
-            let verdicts = store.verify_many(chunk.iter().map(|t| t.trim()), touch)?;
-            // `verify_many` made the chunk durable; now it may be reported.
+            let verdicts = verifier.verify_many(&chunk, touch)?;
+            // `verify_many` made the chunk's uses and failures durable; now they may be reported.
             p.batch_verdicts(&verdicts);
             all_valid &= outcome(&verdicts) == Outcome::Success;
         }

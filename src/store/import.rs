@@ -5,7 +5,9 @@ use std::collections::HashSet;
 
 use sled::Transactional;
 
-use super::{Store, append, new_id};
+use super::derived::index_record;
+use super::tx::append;
+use super::{GENERATION_KEY, Store, new_id};
 use crate::error::{Error, Result};
 use crate::name::name_key;
 use crate::record::{Event, EventKind, Record};
@@ -62,7 +64,12 @@ impl Store {
         let mut accepted = Vec::with_capacity(incoming.len());
         for item in incoming {
             let record = &item.record;
-            let hash = TokenHash::from_hex(&record.sha256).expect("checked when parsed");
+            let hash = TokenHash::from_hex(&record.sha256).ok_or_else(|| {
+                Error::usage(format!(
+                    "line {}: `sha256` is not 64 hex digits; nothing was imported",
+                    item.line
+                ))
+            })?;
             let key = name_key(&record.name);
             let taken = |tree: &sled::Tree, key: &[u8]| tree.get(key).map(|v| v.is_some());
             let clash = if item.keeps_id
@@ -117,15 +124,34 @@ impl Store {
             accepted.push((hash, record));
         }
 
-        let trees = (&self.tokens, &self.by_hash, &self.by_name, &self.log);
+        if accepted.is_empty() {
+            return Ok(report);
+        }
+        // The index first, with every imported token; the last chunk's commit moves sled to the
+        // same generation (a crash before it leaves sled behind, and the index is rebuilt).
+        let generation = self.generation()? + 1;
+        let indexed: Vec<_> = accepted
+            .iter()
+            .filter_map(|(_, r)| index_record(r))
+            .collect();
+        self.update_index(&indexed, generation)?;
+        let chunks = accepted.chunks(IMPORT_CHUNK).count();
+        let trees = (
+            &self.tokens,
+            &self.by_hash,
+            &self.by_name,
+            &self.log,
+            &self.meta,
+        );
         for (n, chunk) in accepted.chunks(IMPORT_CHUNK).enumerate() {
             progress((n * IMPORT_CHUNK) as u64);
+            let last = n + 1 == chunks;
             let events: Vec<Event> = chunk
                 .iter()
                 .map(|(_, r)| self.event(EventKind::Imported, Some(r), None))
                 .collect();
             trees
-                .transaction(|(tokens, by_hash, by_name, log)| {
+                .transaction(|(tokens, by_hash, by_name, log, meta)| {
                     for ((hash, record), event) in chunk.iter().zip(&events) {
                         tokens.insert(record.id.as_bytes(), record.to_bytes())?;
                         by_hash.insert(&hash.0, record.id.as_bytes())?;
@@ -135,15 +161,16 @@ impl Store {
                         }
                         append(log, event)?;
                     }
+                    if last {
+                        meta.insert(GENERATION_KEY, &generation.to_be_bytes())?;
+                    }
                     Ok(())
                 })
                 .map_err(|e| self.tx_error(e))?;
         }
         progress(accepted.len() as u64);
         report.imported = accepted.len();
-        if report.imported > 0 {
-            self.make_durable()?;
-        }
+        self.make_durable()?;
         Ok(report)
     }
 }

@@ -8,8 +8,16 @@
 //!   *active* token → token id; keeps active names unique
 //! - `log`:     big-endian u64 from `generate_id` → [`Event`] JSON, append-only
 //! - `vault`:   `header` → the vault header; `secret/` + token id → a sealed kept secret
-//! - `meta`:    `format` → the store format version (2: `by_name` holds name keys; a format 1
-//!   store, keyed by the names as typed, is migrated when it is first opened)
+//! - `meta`:    `format` → the store format version; `store_id` → 16 random bytes naming this
+//!   store; `generation` → a u64 that every change to what verify would answer increases;
+//!   `journal_folded` → the id of the last journal folded in
+//!
+//! Beside sled: the verification index (`crate::index`, derived from `tokens`, read by verify
+//! without opening sled) and the journal (`crate::journal`, where verify writes its uses and
+//! failures). Opening the store folds the journal in and rebuilds the index if it is not the
+//! one for this store at this generation. Formats: 2 keyed `by_name` by name key (format 1 by
+//! the names as typed); 3 added the store id, the generation, the index and the journal. Older
+//! stores are migrated when first opened.
 //!
 //! Every change and its audit event commit in one sled transaction. Every command that changed
 //! something calls [`Store::make_durable`] before it reports success: sled's `flush` ends in
@@ -22,36 +30,45 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use rand::Rng;
+use rand::TryRngCore;
 use sled::Transactional;
-use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
 use crate::error::{Error, Result};
 use crate::name::name_key;
-use crate::record::{Event, EventKind, RECORD_VERSION, Record, Status};
+use crate::record::Record;
 use crate::time::Time;
-use crate::token::Token;
+pub use crate::verdict::{Reason, Touch, Verdict};
 
+mod derived;
 mod import;
+mod log;
 mod open;
+mod tokens;
+mod tx;
 mod vault;
+mod verify;
 
 pub use import::{BULK_CACHE_BYTES, IMPORT_CHUNK, ImportReport, Incoming};
+pub use open::read_marker_id;
 use open::{
-    create_dir_durably, exists, holds_sled_files, lock_store, open_sled, recover_leftovers,
-    refuse_foreign_dir, write_marker,
+    create_dir_durably, exists, holds_sled_files, lock_store, make_private, open_sled,
+    recover_leftovers, refuse_foreign_dir, write_marker,
 };
-use vault::{VAULT_HEADER, secret_key};
+pub use tokens::{Keep, Revoked};
 
 /// The store layout this build writes. A store with a higher number is refused; a lower one is
 /// migrated.
-pub(crate) const STORE_FORMAT: u64 = 2;
-/// Where in the `meta` tree the format number is.
+pub(crate) const STORE_FORMAT: u64 = 3;
+/// Keys of the `meta` tree.
 const FORMAT_KEY: &str = "format";
+const STORE_ID_KEY: &str = "store_id";
+pub(crate) const GENERATION_KEY: &str = "generation";
+const JOURNAL_FOLDED_KEY: &str = "journal_folded";
 /// sled's data file, the one `sync_all` must reach.
 const DB_FILE: &str = "db";
 /// Written once a new store is complete. sled opens a damaged data file as an empty database,
 /// so a store with this marker whose database lacks our format key is damaged, not new.
-pub(crate) const MARKER_FILE: &str = "vbx-tokens-store";
+pub const MARKER_FILE: &str = "vbx-tokens-store";
 /// A CLI touches a handful of records; sled's 1 GiB default cache is for servers.
 const CACHE_BYTES: u64 = 8 * 1024 * 1024;
 /// Token ids: a prefix that says what they are, then this many characters of `0-9a-z`.
@@ -67,72 +84,6 @@ pub enum OpenMode {
     Existing,
 }
 
-/// How a verification came out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reason {
-    Valid,
-    Unknown,
-    Revoked,
-    Malformed,
-}
-
-impl Reason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Reason::Valid => "valid",
-            Reason::Unknown => "unknown",
-            Reason::Revoked => "revoked",
-            Reason::Malformed => "malformed",
-        }
-    }
-}
-
-/// The answer to "is this token valid?", with the token's id and name when it is known.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Verdict {
-    pub reason: Reason,
-    pub id: Option<String>,
-    pub name: Option<String>,
-}
-
-impl Verdict {
-    pub fn is_valid(&self) -> bool {
-        self.reason == Reason::Valid
-    }
-}
-
-/// Whether a valid verification counts as a use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Touch {
-    Yes,
-    No,
-}
-
-/// The outcome of a revoke: the record as it now stands, and whether it was revoked already.
-#[derive(Debug, Clone)]
-pub struct Revoked {
-    pub record: Record,
-    pub already: bool,
-}
-
-/// What `create --keep` needs from the vault: the header it unlocked (so a vault changed in
-/// between is noticed) and a way to seal the new token for its id.
-pub struct Keep<'a> {
-    pub header: &'a [u8],
-    pub seal: &'a dyn Fn(&str) -> Vec<u8>,
-}
-
-/// Why a transaction gave up; turned into an [`Error`] outside it.
-#[derive(Debug)]
-enum Abort {
-    VaultChanged,
-    VaultExists,
-    NameTaken { name: String, holder: String },
-    IdTaken,
-    HashTaken,
-    Damaged(String),
-}
-
 /// An open store. It holds the store's lock until dropped, so keep it only as long as a command
 /// needs it.
 pub struct Store {
@@ -143,9 +94,12 @@ pub struct Store {
     by_name: sled::Tree,
     log: sled::Tree,
     vault: sled::Tree,
+    meta: sled::Tree,
     db: sled::Db,
     dir: PathBuf,
     actor: String,
+    /// This store's id, from `meta` (all zero until `check_format` has read it).
+    store_id: [u8; 16],
     _lock: File,
 }
 
@@ -153,8 +107,17 @@ impl Store {
     /// Opens (or in [`OpenMode::Create`], creates) the store in `dir`, waiting up to `wait` for
     /// another process to let go of it.
     ///
-    /// Sets the process umask to 077 so every file sled creates is private to the user: sled
-    /// creates its files with the default mode.
+    /// The store directory is made 0700, so what sled creates in it (with the process's
+    /// umask) is private to the user whatever its mode; every file is then set to 0600. The
+    /// process umask is left alone (the `vbx-tokens` binary sets 077 itself).
+    ///
+    /// Under the lock, before anything else: what a crash left half-done is recovered, the
+    /// journal is folded in, and the verification index is rebuilt unless it is this store's
+    /// at this generation.
+    ///
+    /// # Errors
+    /// [`Error::NoStore`], [`Error::Busy`] past `wait`, [`Error::Store`] for damage or a newer
+    /// format, [`Error::DiskFull`] and [`Error::Io`].
     pub fn open(dir: &Path, mode: OpenMode, wait: Duration) -> Result<Store> {
         Store::open_with_cache(dir, mode, wait, CACHE_BYTES)
     }
@@ -166,7 +129,6 @@ impl Store {
         wait: Duration,
         cache_bytes: u64,
     ) -> Result<Store> {
-        rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
         let deadline = Instant::now() + wait;
         match fs::metadata(dir) {
             Ok(meta) if !meta.is_dir() => {
@@ -214,12 +176,18 @@ impl Store {
             by_name: tree("by_name")?,
             log: tree("log")?,
             vault: tree("vault")?,
+            meta: tree("meta")?,
             dir: dir.to_owned(),
             actor: current_user(),
+            store_id: [0; 16],
             _lock: lock,
             db,
         };
-        store.check_format(mode)?;
+        let mut store = store;
+        store.store_id = store.check_format(mode)?;
+        make_private(dir)?;
+        store.fold_journal()?;
+        store.check_index()?;
         Ok(store)
     }
 
@@ -232,11 +200,17 @@ impl Store {
         &self.actor
     }
 
+    /// This store's id: it names the store in its marker, its index and its journal, so a file
+    /// copied from another store is never taken for this one's.
+    pub fn store_id(&self) -> [u8; 16] {
+        self.store_id
+    }
+
     /// Checks the store's format key against the marker file, under the lock: initialises a
     /// new store, restores a marker a crash lost, migrates an older format, and refuses a store
-    /// that has lost its records or was written by a newer build.
-    fn check_format(&self, mode: OpenMode) -> Result<()> {
-        let meta = self.db.open_tree("meta").map_err(|e| self.sled(e))?;
+    /// that has lost its records or was written by a newer build. Returns the store id.
+    fn check_format(&self, mode: OpenMode) -> Result<[u8; 16]> {
+        let meta = &self.meta;
         let marker = self.dir.join(MARKER_FILE);
         let Some(v) = meta.get(FORMAT_KEY).map_err(|e| self.sled(e))? else {
             if exists(&marker)? {
@@ -247,10 +221,18 @@ impl Store {
             if mode == OpenMode::Existing {
                 return Err(Error::NoStore(self.dir.clone()));
             }
-            meta.insert(FORMAT_KEY, STORE_FORMAT.to_string().as_bytes())
-                .map_err(|e| self.sled(e))?;
+            let id = new_store_id();
+            (&self.meta,)
+                .transaction(|(meta,)| {
+                    meta.insert(STORE_ID_KEY, &id)?;
+                    meta.insert(GENERATION_KEY, &0u64.to_be_bytes())?;
+                    meta.insert(FORMAT_KEY, STORE_FORMAT.to_string().as_bytes())?;
+                    Ok(())
+                })
+                .map_err(|e| self.tx_error(e))?;
             self.make_durable()?;
-            return write_marker(&self.dir);
+            write_marker(&self.dir, &id)?;
+            return Ok(id);
         };
         let found: u64 = std::str::from_utf8(&v)
             .ok()
@@ -262,19 +244,42 @@ impl Store {
                 self.dir.display()
             )));
         }
-        if !exists(&marker)? {
-            // The format key is durable, so the store was complete but for its marker.
-            write_marker(&self.dir)?;
+        if found < 2 {
+            self.migrate_names()?;
         }
+        let id = match meta.get(STORE_ID_KEY).map_err(|e| self.sled(e))? {
+            Some(id) => <[u8; 16]>::try_from(&id[..])
+                .map_err(|_| damaged(&self.dir, "its store id is not 16 bytes"))?,
+            None => {
+                // Format 2 had no id: one is given now, with the generation it starts from.
+                let id = new_store_id();
+                (&self.meta,)
+                    .transaction(|(meta,)| {
+                        meta.insert(STORE_ID_KEY, &id)?;
+                        meta.insert(GENERATION_KEY, &0u64.to_be_bytes())?;
+                        Ok(())
+                    })
+                    .map_err(|e| self.tx_error(e))?;
+                id
+            }
+        };
         if found < STORE_FORMAT {
-            self.migrate(&meta)?;
+            meta.insert(FORMAT_KEY, STORE_FORMAT.to_string().as_bytes())
+                .map_err(|e| self.sled(e))?;
+            self.make_durable()?;
         }
-        Ok(())
+        // The format key is durable, so the store was complete: a missing marker (a crash
+        // between the first commit and the marker's rename), or one from an older build
+        // without the id, is written now.
+        if read_marker_id(&self.dir) != Some(id) {
+            write_marker(&self.dir, &id)?;
+        }
+        Ok(id)
     }
 
     /// Format 1 kept `by_name` under the names as typed; format 2 keys it by
-    /// [`name_key`]. Rebuilt from the records in one transaction with the new format number.
-    fn migrate(&self, meta: &sled::Tree) -> Result<()> {
+    /// [`name_key`]. Rebuilt from the records in one transaction.
+    fn migrate_names(&self) -> Result<()> {
         let active: Vec<Record> = self
             .records()?
             .into_iter()
@@ -286,7 +291,7 @@ impl Store {
             .keys()
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|e| self.sled(e))?;
-        let result = (&self.by_name, meta).transaction(|(by_name, meta)| {
+        let result = (&self.by_name,).transaction(|(by_name,)| {
             for key in &old_keys {
                 by_name.remove(key)?;
             }
@@ -298,11 +303,20 @@ impl Store {
                     by_name.insert(key.as_bytes(), r.id.as_bytes())?;
                 }
             }
-            meta.insert(FORMAT_KEY, STORE_FORMAT.to_string().as_bytes())?;
             Ok(())
         });
         result.map_err(|e| self.tx_error(e))?;
         self.make_durable()
+    }
+
+    /// The store's write generation: it grows with every change to what verify would answer.
+    pub fn generation(&self) -> Result<u64> {
+        let v = self.meta.get(GENERATION_KEY).map_err(|e| self.sled(e))?;
+        match v.as_deref().map(<[u8; 8]>::try_from) {
+            Some(Ok(b)) => Ok(u64::from_be_bytes(b)),
+            None => Ok(0),
+            Some(Err(_)) => Err(damaged(&self.dir, "its generation is not a number")),
+        }
     }
 
     /// Makes everything committed so far survive a crash or power loss: sled's flush, then an
@@ -322,318 +336,6 @@ impl Store {
 
     fn sled(&self, e: sled::Error) -> Error {
         sled_error(&self.dir, e)
-    }
-
-    /// Records a new token, with its `created` event, and makes it durable. With `keep`, the
-    /// token's sealed plaintext (made by `keep` from the new id) commits in the same
-    /// transaction, provided the vault header is still `keep`'s.
-    pub fn create(
-        &self,
-        token: &Token,
-        name: &str,
-        note: Option<String>,
-        keep: Option<Keep<'_>>,
-    ) -> Result<Record> {
-        let hash = token.hash();
-        let key = name_key(name);
-        let mut last = None;
-        // An id collision (1 in 2^41 per pair) only costs another try.
-        for _ in 0..8 {
-            let record = Record {
-                v: RECORD_VERSION,
-                id: new_id(),
-                seq: self.db.generate_id().map_err(|e| self.sled(e))?,
-                name: name.to_owned(),
-                note: note.clone(),
-                sha256: hash.to_hex(),
-                hint: token.hint(),
-                created_at: now(),
-                created_by: self.actor.clone(),
-                status: Status::Active,
-                revoked_at: None,
-                last_used_at: None,
-                use_count: 0,
-                extra: Default::default(),
-            };
-            let event = self.event(EventKind::Created, Some(&record), None);
-            let sealed = keep.as_ref().map(|k| (k.seal)(&record.id));
-            let trees = (
-                &self.tokens,
-                &self.by_hash,
-                &self.by_name,
-                &self.log,
-                &self.vault,
-            );
-            let result = trees.transaction(|(tokens, by_hash, by_name, log, vault)| {
-                if tokens.get(&record.id)?.is_some() {
-                    return abort(Abort::IdTaken);
-                }
-                if by_hash.get(hash.0)?.is_some() {
-                    return abort(Abort::HashTaken);
-                }
-                if let Some(holder) = by_name.get(key.as_bytes())? {
-                    return abort(Abort::NameTaken {
-                        name: record.name.clone(),
-                        holder: String::from_utf8_lossy(&holder).into(),
-                    });
-                }
-                tokens.insert(record.id.as_bytes(), record.to_bytes())?;
-                by_hash.insert(&hash.0, record.id.as_bytes())?;
-                by_name.insert(key.as_bytes(), record.id.as_bytes())?;
-                append(log, &event)?;
-                if let (Some(keep), Some(sealed)) = (&keep, &sealed) {
-                    if vault.get(VAULT_HEADER)?.as_deref() != Some(keep.header) {
-                        return abort(Abort::VaultChanged);
-                    }
-                    vault.insert(secret_key(&record.id), sealed.as_slice())?;
-                }
-                Ok(())
-            });
-            match result {
-                Ok(()) => {
-                    self.make_durable()?;
-                    return Ok(record);
-                }
-                Err(TransactionError::Abort(Abort::IdTaken)) => last = Some(Abort::IdTaken),
-                Err(e) => return Err(self.tx_error(e)),
-            }
-        }
-        Err(Error::internal(format!(
-            "no free token id after 8 tries ({last:?})"
-        )))
-    }
-
-    /// One record by id.
-    pub fn get(&self, id: &str) -> Result<Option<Record>> {
-        match self.tokens.get(id).map_err(|e| self.sled(e))? {
-            Some(bytes) => Record::from_bytes(&bytes).map(Some),
-            None => Ok(None),
-        }
-    }
-
-    /// Finds a token by id, else by the name of an active token, else by the name of a revoked
-    /// one (refusing to guess between several).
-    pub fn resolve(&self, id_or_name: &str) -> Result<Record> {
-        let given = id_or_name.trim();
-        if let Some(record) = self.get(given)? {
-            return Ok(record);
-        }
-        let key = name_key(given);
-        if let Some(id) = self.by_name.get(key.as_bytes()).map_err(|e| self.sled(e))? {
-            let id = String::from_utf8_lossy(&id);
-            return self.get(&id)?.ok_or_else(|| {
-                damaged(
-                    &self.dir,
-                    &format!("its name index points at a missing token {id}"),
-                )
-            });
-        }
-        let mut revoked: Vec<Record> = self
-            .records()?
-            .into_iter()
-            .filter(|r| name_key(&r.name) == key)
-            .collect();
-        match revoked.len() {
-            0 => Err(Error::not_found(given)),
-            1 => Ok(revoked.remove(0)),
-            n => Err(Error::usage(format!(
-                "{n} revoked tokens are named {given:?} ({}): give an id instead",
-                revoked
-                    .iter()
-                    .map(|r| r.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))),
-        }
-    }
-
-    /// Every record, oldest first.
-    pub fn records(&self) -> Result<Vec<Record>> {
-        let mut out = Vec::new();
-        for item in self.tokens.iter() {
-            let (_, bytes) = item.map_err(|e| self.sled(e))?;
-            out.push(Record::from_bytes(&bytes)?);
-        }
-        out.sort_by_key(|r| (r.created_at, r.seq));
-        Ok(out)
-    }
-
-    /// Revokes a token at once, with its `revoked` event, and makes it durable. Revoking a
-    /// revoked token changes nothing and says so.
-    pub fn revoke(&self, id: &str) -> Result<Revoked> {
-        let at = now();
-        let result = (&self.tokens, &self.by_name, &self.log, &self.vault).transaction(
-            |(tokens, by_name, log, vault)| {
-                let mut record = read_record(tokens, id)?;
-                if record.status == Status::Revoked {
-                    return Ok(Revoked {
-                        record,
-                        already: true,
-                    });
-                }
-                record.status = Status::Revoked;
-                record.revoked_at = Some(at);
-                tokens.insert(record.id.as_bytes(), record.to_bytes())?;
-                // Free the name for reuse, unless the index already points elsewhere.
-                let key = name_key(&record.name);
-                if by_name.get(key.as_bytes())?.as_deref() == Some(record.id.as_bytes()) {
-                    by_name.remove(key.as_bytes())?;
-                }
-                // A revoked token's kept secret is worthless and still a secret: erase it.
-                vault.remove(secret_key(&record.id))?;
-                append(log, &self.event(EventKind::Revoked, Some(&record), None))?;
-                Ok(Revoked {
-                    record,
-                    already: false,
-                })
-            },
-        );
-        let revoked = result.map_err(|e| self.tx_error(e))?;
-        if !revoked.already {
-            self.make_durable()?;
-        }
-        Ok(revoked)
-    }
-
-    /// Verifies one candidate token; see [`Store::verify_many`].
-    pub fn verify(&self, candidate: &str, touch: Touch) -> Result<Verdict> {
-        let mut verdicts = self.verify_many(std::iter::once(candidate), touch)?;
-        Ok(verdicts.pop().expect("one candidate gives one verdict"))
-    }
-
-    /// Verifies candidates in order. A valid one counts a use (unless `touch` is `No`); every
-    /// failure is logged. Everything is made durable once, before returning.
-    pub fn verify_many<'a>(
-        &self,
-        candidates: impl IntoIterator<Item = &'a str>,
-        touch: Touch,
-    ) -> Result<Vec<Verdict>> {
-        let mut wrote = false;
-        let mut out = Vec::new();
-        for candidate in candidates {
-            let (verdict, changed) = self.verify_one(candidate, touch)?;
-            wrote |= changed;
-            out.push(verdict);
-        }
-        if wrote {
-            self.make_durable()?;
-        }
-        Ok(out)
-    }
-
-    fn verify_one(&self, candidate: &str, touch: Touch) -> Result<(Verdict, bool)> {
-        let hash = match Token::parse(candidate) {
-            Ok(token) => token.hash(),
-            Err(_) => return self.log_failure(Reason::Malformed).map(|v| (v, true)),
-        };
-        let Some(id) = self.by_hash.get(hash.0).map_err(|e| self.sled(e))? else {
-            return self.log_failure(Reason::Unknown).map(|v| (v, true));
-        };
-        let id = String::from_utf8_lossy(&id).into_owned();
-        let at = now();
-        let result = (&self.tokens, &self.log).transaction(|(tokens, log)| {
-            let mut record = read_record(tokens, &id)?;
-            let verdict = |reason| Verdict {
-                reason,
-                id: Some(record.id.clone()),
-                name: Some(record.name.clone()),
-            };
-            if record.status == Status::Revoked {
-                let v = verdict(Reason::Revoked);
-                append(
-                    log,
-                    &self.event(
-                        EventKind::VerifyFailed,
-                        Some(&record),
-                        Some(Reason::Revoked),
-                    ),
-                )?;
-                return Ok((v, true));
-            }
-            let v = verdict(Reason::Valid);
-            if touch == Touch::No {
-                return Ok((v, false));
-            }
-            record.use_count += 1;
-            record.last_used_at = Some(at);
-            tokens.insert(record.id.as_bytes(), record.to_bytes())?;
-            Ok((v, true))
-        });
-        result.map_err(|e| self.tx_error(e))
-    }
-
-    /// Logs a failure for a token we could not tie to a record (malformed or unknown).
-    fn log_failure(&self, reason: Reason) -> Result<Verdict> {
-        self.append_event(&self.event(EventKind::VerifyFailed, None, Some(reason)))?;
-        Ok(Verdict {
-            reason,
-            id: None,
-            name: None,
-        })
-    }
-
-    /// The audit log, oldest first: the last `limit` events, of one token if `token_id` is given.
-    pub fn events(&self, limit: Option<usize>, token_id: Option<&str>) -> Result<Vec<Event>> {
-        let mut out = Vec::new();
-        for item in self.log.iter().rev() {
-            if limit.is_some_and(|n| out.len() >= n) {
-                break;
-            }
-            let (_, bytes) = item.map_err(|e| self.sled(e))?;
-            let event = Event::from_bytes(&bytes)?;
-            if token_id.is_none_or(|id| event.token_id.as_deref() == Some(id)) {
-                out.push(event);
-            }
-        }
-        out.reverse();
-        Ok(out)
-    }
-
-    /// Logs an event that needs no other change (a vault action, a reveal), durably.
-    pub fn log_event(&self, kind: EventKind, record: Option<&Record>) -> Result<()> {
-        self.append_event(&self.event(kind, record, None))?;
-        self.make_durable()
-    }
-
-    /// An audit event by this process's user, about a token when there is one.
-    fn event(&self, kind: EventKind, record: Option<&Record>, reason: Option<Reason>) -> Event {
-        Event {
-            at: now(),
-            event: kind,
-            token_id: record.map(|r| r.id.clone()),
-            name: record.map(|r| r.name.clone()),
-            actor: self.actor.clone(),
-            reason: reason.map(|r| r.as_str().to_owned()),
-        }
-    }
-
-    /// Appends one event outside a transaction, for events that change nothing else.
-    fn append_event(&self, event: &Event) -> Result<()> {
-        let id = self.db.generate_id().map_err(|e| self.sled(e))?;
-        self.log
-            .insert(id.to_be_bytes(), event.to_bytes())
-            .map_err(|e| self.sled(e))?;
-        Ok(())
-    }
-
-    fn tx_error(&self, e: TransactionError<Abort>) -> Error {
-        match e {
-            TransactionError::Abort(Abort::NameTaken { name, holder }) => Error::usage(format!(
-                "an active token ({holder}) is already named {name:?}, or something that looks the same: pick another name, or revoke that one first"
-            )),
-            TransactionError::Abort(Abort::HashTaken) => {
-                Error::usage("that token is already in the store")
-            }
-            TransactionError::Abort(Abort::IdTaken) => Error::internal("token id taken"),
-            TransactionError::Abort(Abort::VaultChanged) => Error::vault(
-                "the vault changed while this command ran (its passphrase or contents): try again",
-            ),
-            TransactionError::Abort(Abort::VaultExists) => Error::vault(
-                "this store already has a vault: use `vbx-tokens vault passwd` to change its passphrase",
-            ),
-            TransactionError::Abort(Abort::Damaged(what)) => damaged(&self.dir, &what),
-            TransactionError::Storage(e) => self.sled(e),
-        }
     }
 }
 
@@ -665,32 +367,14 @@ pub fn looks_like_id(s: &str) -> bool {
     })
 }
 
-fn abort<T>(why: Abort) -> std::result::Result<T, ConflictableTransactionError<Abort>> {
-    Err(ConflictableTransactionError::Abort(why))
-}
-
-fn read_record(
-    tokens: &TransactionalTree,
-    id: &str,
-) -> std::result::Result<Record, ConflictableTransactionError<Abort>> {
-    let bytes = match tokens.get(id)? {
-        Some(bytes) => bytes,
-        None => {
-            return abort(Abort::Damaged(format!(
-                "its hash index points at a missing token {id}"
-            )));
-        }
-    };
-    Record::from_bytes(&bytes).or_else(|e| abort(Abort::Damaged(e.to_string())))
-}
-
-fn append(
-    log: &TransactionalTree,
-    event: &Event,
-) -> std::result::Result<(), ConflictableTransactionError<Abort>> {
-    let key = log.generate_id()?;
-    log.insert(&key.to_be_bytes(), event.to_bytes())?;
-    Ok(())
+/// A new random store id.
+fn new_store_id() -> [u8; 16] {
+    let mut id = [0u8; 16];
+    rand::rngs::OsRng
+        .unwrap_err()
+        .try_fill_bytes(&mut id)
+        .expect("the OS random source works");
+    id
 }
 
 fn damaged(dir: &Path, what: &str) -> Error {

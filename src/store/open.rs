@@ -26,6 +26,8 @@ const SLED_FILES: &[&str] = &["db", "conf", "blobs"];
 /// complete). A crash or a full disk can leave one behind.
 const OUR_TEMP_SUFFIX: &str = ".tmp";
 const SLED_SNAPSHOT_TEMP_SUFFIX: &str = ".generating";
+/// A journal temp file older than this was left by a crash (making one takes milliseconds).
+const STALE_JOURNAL_TEMP: Duration = Duration::from_secs(600);
 
 /// How often to retry the lock: start short (most holders finish in milliseconds), grow to this.
 const MAX_BACKOFF: Duration = Duration::from_millis(50);
@@ -82,8 +84,20 @@ pub(super) fn recover_leftovers(dir: &Path) -> Result<()> {
         let entry = entry.map_err(read_err)?;
         let name = entry.file_name();
         let name = name.to_string_lossy();
+        let ours = name.starts_with(MARKER_FILE) || name.starts_with(crate::index::FILE);
+        // A new journal is made by verify, which does not take the store lock: its temp file
+        // may be in use right now, so only one too old to be is a leftover.
+        let stale_journal = name.starts_with(crate::journal::FILE)
+            && name.ends_with(OUR_TEMP_SUFFIX)
+            && entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > STALE_JOURNAL_TEMP);
         let half_done = (name.starts_with("snap.") && name.ends_with(SLED_SNAPSHOT_TEMP_SUFFIX))
-            || (name.starts_with(MARKER_FILE) && name.ends_with(OUR_TEMP_SUFFIX));
+            || (ours && name.ends_with(OUR_TEMP_SUFFIX))
+            || stale_journal;
         if half_done {
             fs::remove_file(entry.path())
                 .map_err(|e| Error::io(format!("cannot remove {}", entry.path().display()), e))?;
@@ -97,13 +111,15 @@ pub(super) fn recover_leftovers(dir: &Path) -> Result<()> {
 }
 
 /// Writes the marker atomically (temp file, fsync, rename, fsync the directory), so a crash
-/// leaves either no marker or a whole one.
-pub(super) fn write_marker(dir: &Path) -> Result<()> {
+/// leaves either no marker or a whole one. It names the format and the store's id, which is how
+/// `verify` knows, without opening sled, which store an index or a journal must belong to:
+/// `vbx-tokens store\nformat 3\nid <32 hex digits>\n`.
+pub(super) fn write_marker(dir: &Path, store_id: &[u8; 16]) -> Result<()> {
     let marker = dir.join(MARKER_FILE);
     let temp = dir.join(format!("{MARKER_FILE}{OUR_TEMP_SUFFIX}"));
     let fail = |e| {
         Error::io_at(
-            format!("cannot create the store at {}", dir.display()),
+            format!("cannot write to the store at {}", dir.display()),
             dir,
             e,
         )
@@ -115,11 +131,48 @@ pub(super) fn write_marker(dir: &Path) -> Result<()> {
         .mode(0o600)
         .open(&temp)
         .map_err(fail)?;
-    f.write_all(format!("{}\n", super::STORE_FORMAT).as_bytes())
+    let text = format!(
+        "vbx-tokens store\nformat {}\nid {}\n",
+        super::STORE_FORMAT,
+        hex::encode(store_id)
+    );
+    f.write_all(text.as_bytes())
         .and_then(|()| f.sync_all())
         .map_err(fail)?;
     fs::rename(&temp, &marker).map_err(fail)?;
     sync_dir(dir)
+}
+
+/// The store id the marker names, if it is there and names one (markers before format 3 do
+/// not).
+pub fn read_marker_id(dir: &Path) -> Option<[u8; 16]> {
+    let text = fs::read_to_string(dir.join(MARKER_FILE)).ok()?;
+    let hex_id = text.lines().find_map(|l| l.strip_prefix("id "))?;
+    let mut id = [0u8; 16];
+    hex::decode_to_slice(hex_id.trim(), &mut id).ok()?;
+    Some(id)
+}
+
+/// Sets every file in the store directory to 0600 and the directory to 0700: sled creates its
+/// files with the process's umask, which the library leaves alone.
+pub(super) fn make_private(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let fail = |e| {
+        Error::io(
+            format!("cannot set the modes in the store at {}", dir.display()),
+            e,
+        )
+    };
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(fail)?;
+    for entry in fs::read_dir(dir).map_err(fail)? {
+        let entry = entry.map_err(fail)?;
+        let meta = entry.metadata().map_err(fail)?;
+        let wanted = if meta.is_dir() { 0o700 } else { 0o600 };
+        if meta.permissions().mode() & 0o777 != wanted {
+            fs::set_permissions(entry.path(), fs::Permissions::from_mode(wanted)).map_err(fail)?;
+        }
+    }
+    Ok(())
 }
 
 /// A directory that holds files but no store is someone else's: we don't scatter sled's files
@@ -135,7 +188,9 @@ pub(super) fn refuse_foreign_dir(dir: &Path) -> Result<()> {
         let ours = name == LOCK_FILE
             || SLED_FILES.contains(&&*name)
             || name.starts_with("snap.")
-            || name.starts_with(MARKER_FILE);
+            || name.starts_with(MARKER_FILE)
+            || name.starts_with(crate::index::FILE)
+            || name.starts_with(crate::journal::FILE);
         if !ours {
             return Err(Error::store(format!(
                 "{} is not a vbx-tokens store and is not empty (it holds {:?}): point --store or VBX_TOKENS_HOME at a new or empty directory",

@@ -5,7 +5,8 @@ use std::collections::HashSet;
 
 use sled::Transactional;
 
-use super::{Abort, Store, abort, append};
+use super::Store;
+use super::tx::{Abort, abort, append};
 use crate::error::Result;
 use crate::record::{EventKind, Record};
 

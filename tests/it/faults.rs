@@ -66,7 +66,7 @@ fn a_full_disk_says_so_and_loses_nothing_acknowledged() {
             String::new(),
         ),
     ] {
-        let out = with_file_limit(&env, 1, args, &stdin);
+        let out = with_file_limit(&env, 0, args, &stdin);
         let err = assert_one_line_error(&out, 6);
         assert_eq!(
             err,

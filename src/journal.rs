@@ -1,0 +1,442 @@
+//! The journal: where `verify` writes what it did (a counted use, a failed verification) without
+//! opening sled. Any command that opens sled folds the journal into the records and the audit
+//! log first (`crate::store`), so what `list`, `show`, `log` and `export` print already counts
+//! every acknowledged verify.
+//!
+//! The file is a 48-byte header (magic, the store's id, this journal's own random id, CRC-32),
+//! then entries appended whole: each starts with a two-byte marker and its length and ends with
+//! a CRC-32 of everything before it. Appends hold an exclusive `flock` on the file while they
+//! write, so entries from concurrent processes never interleave, and are made durable with
+//! `fdatasync` before the verify reports. A torn entry (a crash mid-write) fails its CRC and is
+//! skipped; the reader finds the next entry by its marker.
+//!
+//! Folding renames `journal` to `journal.folding`, takes the same lock on it (so appends already
+//! under way finish first) and reads it. An appender that opened the old file checks, once it
+//! holds the lock, that the path still names its file, and otherwise starts over with a new
+//! journal: no acknowledged entry can land in a file that was already read.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::net::IpAddr;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::Path;
+
+use rand::TryRngCore;
+use rand::rngs::OsRng;
+
+use crate::time::Time;
+
+/// The journal's file name in the store directory.
+pub const FILE: &str = "journal";
+/// Its name while it is being folded.
+pub const FOLDING_FILE: &str = "journal.folding";
+/// The first bytes of the file.
+pub const MAGIC: &[u8; 8] = b"VBXJRNL1";
+/// The header's size in bytes.
+pub const HEADER_LEN: usize = 48;
+/// Every entry starts with these two bytes.
+const ENTRY_MARK: [u8; 2] = [0xA5, 0x5A];
+/// The shortest entry: mark, length, kind, reason, time, three empty lengths and a CRC.
+const MIN_ENTRY_LEN: usize = 2 + 2 + 1 + 1 + 8 + 1 + 1 + 1 + 4;
+/// The longest: every variable field at its most.
+const MAX_ENTRY_LEN: usize = MIN_ENTRY_LEN + 64 + 64 + 16;
+/// The most of the actor's name an entry keeps.
+const MAX_ACTOR: usize = 64;
+
+/// What a journal entry records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    /// A valid, counted verify.
+    Use,
+    /// A failed verify; `reason` says why.
+    Failure,
+}
+
+/// One entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub kind: EntryKind,
+    /// The verify reason's code ([`crate::store::Reason::code`]).
+    pub reason: u8,
+    pub at: Time,
+    /// The token's id, when the token is known.
+    pub token_id: Option<String>,
+    /// The OS user who ran the verify.
+    pub actor: String,
+    /// The client address given to verify, if any.
+    pub ip: Option<IpAddr>,
+}
+
+impl Entry {
+    /// mark (2) · total length u16 · kind u8 (1 use, 2 failure) · reason u8 · time i64 · token
+    /// id (u8 length, bytes) · actor (u8 length, bytes) · address (u8 family 0, 4 or 6, bytes) ·
+    /// CRC-32 of everything before it. Integers big-endian.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut b = Vec::with_capacity(MIN_ENTRY_LEN + 32);
+        b.extend_from_slice(&ENTRY_MARK);
+        b.extend_from_slice(&[0, 0]);
+        b.push(match self.kind {
+            EntryKind::Use => 1,
+            EntryKind::Failure => 2,
+        });
+        b.push(self.reason);
+        b.extend_from_slice(&self.at.as_second().to_be_bytes());
+        let id = self.token_id.as_deref().unwrap_or("").as_bytes();
+        let id = &id[..id.len().min(64)];
+        b.push(id.len() as u8);
+        b.extend_from_slice(id);
+        let mut cut = self.actor.len().min(MAX_ACTOR);
+        while !self.actor.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        b.push(cut as u8);
+        b.extend_from_slice(&self.actor.as_bytes()[..cut]);
+        match self.ip {
+            None => b.push(0),
+            Some(IpAddr::V4(a)) => {
+                b.push(4);
+                b.extend_from_slice(&a.octets());
+            }
+            Some(IpAddr::V6(a)) => {
+                b.push(6);
+                b.extend_from_slice(&a.octets());
+            }
+        }
+        let len = (b.len() + 4) as u16;
+        b[2..4].copy_from_slice(&len.to_be_bytes());
+        let crc = crc32fast::hash(&b);
+        b.extend_from_slice(&crc.to_be_bytes());
+        b
+    }
+
+    /// The entry at the start of `bytes` and its length, if one is there whole.
+    fn decode(bytes: &[u8]) -> Option<(Entry, usize)> {
+        if bytes.len() < MIN_ENTRY_LEN || bytes[..2] != ENTRY_MARK {
+            return None;
+        }
+        let len = usize::from(u16::from_be_bytes([bytes[2], bytes[3]]));
+        if !(MIN_ENTRY_LEN..=MAX_ENTRY_LEN).contains(&len) || len > bytes.len() {
+            return None;
+        }
+        let (body, crc) = bytes[..len].split_at(len - 4);
+        if crc32fast::hash(body).to_be_bytes() != crc {
+            return None;
+        }
+        let mut at = 4;
+        let mut take = |n: usize| -> Option<&[u8]> {
+            let out = body.get(at..at + n)?;
+            at += n;
+            Some(out)
+        };
+        let kind = match take(1)?[0] {
+            1 => EntryKind::Use,
+            2 => EntryKind::Failure,
+            _ => return None,
+        };
+        let reason = take(1)?[0];
+        let time = Time::from_second(i64::from_be_bytes(take(8)?.try_into().ok()?)).ok()?;
+        let n = usize::from(take(1)?[0]);
+        let id = std::str::from_utf8(take(n)?).ok()?.to_owned();
+        let n = usize::from(take(1)?[0]);
+        let actor = std::str::from_utf8(take(n)?).ok()?.to_owned();
+        let ip = match take(1)?[0] {
+            0 => None,
+            4 => Some(IpAddr::from(<[u8; 4]>::try_from(take(4)?).ok()?)),
+            6 => Some(IpAddr::from(<[u8; 16]>::try_from(take(16)?).ok()?)),
+            _ => return None,
+        };
+        if at != body.len() {
+            return None;
+        }
+        let entry = Entry {
+            kind,
+            reason,
+            at: time,
+            token_id: (!id.is_empty()).then_some(id),
+            actor,
+            ip,
+        };
+        Some((entry, len))
+    }
+}
+
+/// A journal file's header: the store it belongs to and its own id (which the store records
+/// once the file is folded, so a fold that crashed before removing the file is not repeated).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    pub store_id: [u8; 16],
+    pub journal_id: [u8; 16],
+}
+
+impl Header {
+    /// magic (8) · store id (16) · journal id (16) · CRC-32 of bytes 0..40 · 0 (4).
+    fn to_bytes(self) -> [u8; HEADER_LEN] {
+        let mut b = [0u8; HEADER_LEN];
+        b[..8].copy_from_slice(MAGIC);
+        b[8..24].copy_from_slice(&self.store_id);
+        b[24..40].copy_from_slice(&self.journal_id);
+        let crc = crc32fast::hash(&b[..40]);
+        b[40..44].copy_from_slice(&crc.to_be_bytes());
+        b
+    }
+
+    fn parse(b: &[u8]) -> Option<Header> {
+        if b.len() < HEADER_LEN
+            || &b[..8] != MAGIC
+            || crc32fast::hash(&b[..40]).to_be_bytes() != b[40..44]
+        {
+            return None;
+        }
+        Some(Header {
+            store_id: b[8..24].try_into().ok()?,
+            journal_id: b[24..40].try_into().ok()?,
+        })
+    }
+}
+
+/// Appends `entries` to the store's journal in one write, under the journal's lock, and makes
+/// them durable before returning. Creates the journal if there is none.
+///
+/// # Errors
+/// The I/O error that stopped it (a read-only store: `ReadOnlyFilesystem` or
+/// `PermissionDenied`; a full disk: `StorageFull`).
+pub fn append(dir: &Path, store_id: [u8; 16], entries: &[Entry]) -> io::Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let bytes: Vec<u8> = entries.iter().flat_map(Entry::encode).collect();
+    let path = dir.join(FILE);
+    loop {
+        let mut file = match OpenOptions::new().append(true).open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                create(dir, store_id)?;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        file.lock()?;
+        // A fold may have renamed this file away between our open and our lock: then our
+        // entries belong in the journal that replaced it.
+        let ours = file.metadata()?;
+        match fs::metadata(&path) {
+            Ok(now) if now.dev() == ours.dev() && now.ino() == ours.ino() => {}
+            Ok(_) => continue,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        }
+        file.write_all(&bytes)?;
+        file.unlock()?;
+        return file.sync_data();
+    }
+}
+
+/// Makes a new, empty journal at `journal`, unless another process just did: written under a
+/// temporary name and linked into place, so no appender ever sees a journal without its header.
+fn create(dir: &Path, store_id: [u8; 16]) -> io::Result<()> {
+    let mut journal_id = [0u8; 16];
+    OsRng
+        .try_fill_bytes(&mut journal_id)
+        .map_err(io::Error::other)?;
+    let temp = dir.join(format!("{FILE}.{}.tmp", hex::encode(&journal_id[..8])));
+    let header = Header {
+        store_id,
+        journal_id,
+    };
+    let result = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&temp)?;
+        f.write_all(&header.to_bytes())?;
+        f.sync_all()?;
+        match fs::hard_link(&temp, dir.join(FILE)) {
+            Ok(()) => File::open(dir)?.sync_all(),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+            Err(e) => Err(e),
+        }
+    })();
+    let _ = fs::remove_file(&temp);
+    result
+}
+
+/// A journal being folded: its header and every whole entry in it.
+#[derive(Debug)]
+pub struct Folding {
+    pub header: Option<Header>,
+    pub entries: Vec<Entry>,
+}
+
+/// Takes the journal for folding: a `journal.folding` a crash left behind first, else the
+/// current journal, renamed. Waits for appends under way to finish, then reads every whole
+/// entry. `None` when there is nothing to fold. Call with the store lock held.
+///
+/// # Errors
+/// An I/O error renaming or reading the file.
+pub fn take(dir: &Path) -> io::Result<Option<Folding>> {
+    let folding = dir.join(FOLDING_FILE);
+    if !folding.exists() {
+        match fs::rename(dir.join(FILE), &folding) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        }
+    }
+    let mut file = File::open(&folding)?;
+    file.lock()?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    Ok(Some(read(&bytes)))
+}
+
+/// Removes the folded journal, once what it held is durable in sled.
+///
+/// # Errors
+/// An I/O error removing it or syncing the directory.
+pub fn finish(dir: &Path) -> io::Result<()> {
+    match fs::remove_file(dir.join(FOLDING_FILE)) {
+        Ok(()) => File::open(dir)?.sync_all(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Every whole entry in a journal's bytes. A damaged stretch (a torn write) is skipped up to
+/// the next entry that checks out.
+pub fn read(bytes: &[u8]) -> Folding {
+    let header = Header::parse(bytes);
+    let mut entries = Vec::new();
+    let mut at = if header.is_some() { HEADER_LEN } else { 0 };
+    while at < bytes.len() {
+        match Entry::decode(&bytes[at..]) {
+            Some((entry, len)) => {
+                entries.push(entry);
+                at += len;
+            }
+            None => at += 1,
+        }
+    }
+    Folding { header, entries }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(i: u32) -> Entry {
+        Entry {
+            kind: if i.is_multiple_of(2) {
+                EntryKind::Use
+            } else {
+                EntryKind::Failure
+            },
+            reason: (i % 4) as u8,
+            at: Time::from_second(1_800_000_000 + i64::from(i)).expect("time"),
+            token_id: (!i.is_multiple_of(3)).then(|| format!("tok_{i:08}")),
+            actor: "ana".into(),
+            ip: match i % 3 {
+                0 => None,
+                1 => Some("192.0.2.7".parse().expect("ip")),
+                _ => Some("2001:db8::1".parse().expect("ip")),
+            },
+        }
+    }
+
+    #[test]
+    fn entries_round_trip_and_a_failure_is_small() {
+        for i in 0..12 {
+            let e = entry(i);
+            let bytes = e.encode();
+            assert_eq!(Entry::decode(&bytes), Some((e, bytes.len())));
+        }
+        let failure = Entry {
+            kind: EntryKind::Failure,
+            reason: 3,
+            at: Time::now(),
+            token_id: None,
+            actor: "www-data".into(),
+            ip: None,
+        };
+        assert!(failure.encode().len() <= 64, "{}", failure.encode().len());
+    }
+
+    #[test]
+    fn appends_are_read_back_and_folding_takes_them_all() {
+        let dir = tempfile::tempdir().expect("dir");
+        let all: Vec<Entry> = (0..50).map(entry).collect();
+        for chunk in all.chunks(7) {
+            append(dir.path(), [1; 16], chunk).expect("appends");
+        }
+        let folding = take(dir.path()).expect("reads").expect("a journal");
+        assert_eq!(folding.header.expect("header").store_id, [1; 16]);
+        assert_eq!(folding.entries, all);
+        // New appends go to a new journal while the old one is being folded.
+        append(dir.path(), [1; 16], &all[..1]).expect("appends");
+        finish(dir.path()).expect("removes");
+        let next = take(dir.path()).expect("reads").expect("a journal");
+        assert_eq!(next.entries, all[..1]);
+        finish(dir.path()).expect("removes");
+        assert!(take(dir.path()).expect("reads").is_none());
+    }
+
+    #[test]
+    fn a_torn_or_damaged_entry_is_skipped_and_the_rest_kept() {
+        let mut bytes = Header {
+            store_id: [2; 16],
+            journal_id: [3; 16],
+        }
+        .to_bytes()
+        .to_vec();
+        let a = entry(1).encode();
+        let b = entry(2).encode();
+        bytes.extend_from_slice(&a[..a.len() - 3]); // torn
+        bytes.extend_from_slice(&b);
+        let mut flipped = entry(3).encode();
+        flipped[10] ^= 1;
+        bytes.extend_from_slice(&flipped);
+        bytes.extend_from_slice(&entry(4).encode());
+        bytes.extend_from_slice(&entry(5).encode()[..5]); // torn tail
+        let read = read(&bytes);
+        assert_eq!(read.entries, vec![entry(2), entry(4)]);
+        // Every single flipped bit of a whole journal loses at most the entry it hit.
+        let whole: Vec<u8> = (0..4).flat_map(|i| entry(i).encode()).collect();
+        for at in 0..whole.len() {
+            let mut bad = whole.clone();
+            bad[at] ^= 0x10;
+            let got = super::read(&bad).entries;
+            assert!(got.len() >= 3, "byte {at}: {got:?}");
+            for e in got {
+                assert!(
+                    (0..4).map(entry).any(|x| x == e),
+                    "byte {at}: misread {e:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn concurrent_appenders_never_interleave() {
+        let dir = tempfile::tempdir().expect("dir");
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let dir = dir.path().to_owned();
+                std::thread::spawn(move || {
+                    for i in 0..25 {
+                        append(
+                            &dir,
+                            [1; 16],
+                            &[entry(t * 100 + i), entry(t * 100 + i + 50)],
+                        )
+                        .expect("appends");
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().expect("thread");
+        }
+        let folding = take(dir.path()).expect("reads").expect("a journal");
+        assert_eq!(folding.entries.len(), 8 * 25 * 2);
+    }
+}

@@ -1,0 +1,252 @@
+//! What lives beside sled and is kept in step with it: the verification index (derived from the
+//! records) and the journal (verify's uses and failures, folded into the records and the log).
+//!
+//! Crash ordering: a change to what verify would answer writes the new index *before* the sled
+//! commit that makes it, both under the store lock. A crash between them leaves an index one
+//! generation ahead of sled, so the next open rebuilds it from sled; meanwhile verify answers
+//! from the newer index. A revoke can so take effect early (before it is acknowledged), never
+//! late: once it is acknowledged, the index that says so is already durable.
+
+use std::collections::{BTreeMap, HashMap};
+
+use sled::Transactional;
+
+use super::tx::append;
+use super::{JOURNAL_FOLDED_KEY, Store, damaged};
+use crate::error::{Error, Result};
+use crate::index::{self, Index, IndexRecord, IndexStatus};
+use crate::journal::{self, EntryKind};
+use crate::record::{Event, EventKind, Record, Status};
+use crate::time::Time;
+use crate::token::TokenHash;
+use crate::verdict::Reason;
+
+/// What the index holds for a record; `None` for a record whose hash does not parse.
+pub(crate) fn index_record(r: &Record) -> Option<IndexRecord> {
+    let hash = TokenHash::from_hex(&r.sha256)?;
+    let status = match r.status {
+        Status::Active => IndexStatus::Active,
+        Status::Revoked => IndexStatus::Revoked,
+    };
+    Some(IndexRecord::plain(hash, &r.id, &r.name, status))
+}
+
+impl Store {
+    /// Rebuilds the index unless it is this store's, at this generation, with a sound header.
+    pub(super) fn check_index(&self) -> Result<()> {
+        let generation = self.generation()?;
+        match Index::open(&self.dir) {
+            Ok(ix)
+                if ix.header().store_id == self.store_id
+                    && ix.header().generation == generation => {}
+            _ => self.rebuild_index()?,
+        }
+        Ok(())
+    }
+
+    /// Writes the index afresh from every record in sled, at the current generation.
+    ///
+    /// # Errors
+    /// The store's errors reading the records; [`Error::DiskFull`] or [`Error::Io`] writing.
+    pub fn rebuild_index(&self) -> Result<()> {
+        let mut records: Vec<(TokenHash, Vec<u8>)> = Vec::new();
+        for item in self.tokens.iter() {
+            let (_, bytes) = item.map_err(|e| self.sled(e))?;
+            if let Some(r) = index_record(&Record::from_bytes(&bytes)?) {
+                records.push((r.hash, r.encode()));
+            }
+        }
+        records.sort_by_key(|r| r.0.0);
+        // Two records of one hash cannot both be in sled (`by_hash` keeps it unique); if damage
+        // made it so, the first wins here and `doctor` reports it.
+        records.dedup_by(|a, b| a.0 == b.0);
+        self.write_index(&records, self.generation()?)
+    }
+
+    /// Writes the index as it will be once `changes` commit at `generation`: the current index
+    /// with each changed token replaced or added. Called before that commit, under the lock.
+    pub(super) fn update_index(&self, changes: &[IndexRecord], generation: u64) -> Result<()> {
+        let current = Index::load(&self.dir)
+            .ok()
+            .filter(|ix| {
+                ix.header().store_id == self.store_id
+                    && ix.header().generation == generation.saturating_sub(1)
+            })
+            .and_then(|ix| ix.records().ok());
+        let Some(current) = current else {
+            // No sound index to start from: everything comes from sled, plus the changes.
+            let mut all: BTreeMap<[u8; 32], Vec<u8>> = BTreeMap::new();
+            for item in self.tokens.iter() {
+                let (_, bytes) = item.map_err(|e| self.sled(e))?;
+                if let Some(r) = index_record(&Record::from_bytes(&bytes)?) {
+                    all.insert(r.hash.0, r.encode());
+                }
+            }
+            for c in changes {
+                all.insert(c.hash.0, c.encode());
+            }
+            let records: Vec<(TokenHash, Vec<u8>)> =
+                all.into_iter().map(|(h, r)| (TokenHash(h), r)).collect();
+            return self.write_index(&records, generation);
+        };
+        let mut changed: Vec<(TokenHash, Vec<u8>)> =
+            changes.iter().map(|c| (c.hash, c.encode())).collect();
+        changed.sort_by_key(|c| c.0.0);
+        changed.dedup_by(|a, b| a.0 == b.0);
+        // Merge two sorted runs; a changed token replaces its old record.
+        let mut merged = Vec::with_capacity(current.len() + changed.len());
+        let mut old = current.into_iter().peekable();
+        for (hash, record) in changed {
+            while old.peek().is_some_and(|(h, _)| h.0 < hash.0) {
+                merged.push(old.next().expect("peeked"));
+            }
+            if old.peek().is_some_and(|(h, _)| *h == hash) {
+                old.next();
+            }
+            merged.push((hash, record));
+        }
+        merged.extend(old);
+        self.write_index(&merged, generation)
+    }
+
+    fn write_index(&self, records: &[(TokenHash, Vec<u8>)], generation: u64) -> Result<()> {
+        let bytes = index::build(
+            self.store_id,
+            generation,
+            records.iter().map(|(h, r)| (*h, r.as_slice())),
+        )
+        .map_err(|e| Error::internal(format!("building the index: {e}")))?;
+        index::write(&self.dir, &bytes).map_err(|e| {
+            Error::io_at(
+                format!(
+                    "cannot write the verification index in {}",
+                    self.dir.display()
+                ),
+                &self.dir,
+                e,
+            )
+        })
+    }
+
+    /// Folds the journal into the records and the audit log, once, then removes it: each
+    /// token's uses add to its `use_count` and move its `last_used_at`; each run of failures
+    /// with the same reason, token and user becomes one `verify_failed` event with its `count`.
+    pub(super) fn fold_journal(&self) -> Result<()> {
+        let io = |e| {
+            Error::io_at(
+                format!("cannot fold the journal in {}", self.dir.display()),
+                &self.dir,
+                e,
+            )
+        };
+        let Some(folding) = journal::take(&self.dir).map_err(io)? else {
+            return Ok(());
+        };
+        let folded_already = self
+            .meta
+            .get(JOURNAL_FOLDED_KEY)
+            .map_err(|e| self.sled(e))?;
+        let header = match folding.header {
+            // Another store's journal (a copied file) or one already folded before a crash:
+            // nothing in it is ours to count again.
+            Some(h) if h.store_id != self.store_id => None,
+            Some(h) if folded_already.as_deref() == Some(&h.journal_id[..]) => None,
+            other => other,
+        };
+        if let Some(header) = header
+            && !folding.entries.is_empty()
+        {
+            self.apply(&folding.entries, header.journal_id)?;
+        }
+        journal::finish(&self.dir).map_err(io)
+    }
+
+    fn apply(&self, entries: &[journal::Entry], journal_id: [u8; 16]) -> Result<()> {
+        // Uses, per token: how many, the latest time.
+        let mut uses: HashMap<&str, (u64, Time)> = HashMap::new();
+        // Failures, in runs of one reason, token and user.
+        let mut runs: Vec<(&journal::Entry, u64)> = Vec::new();
+        for e in entries {
+            match e.kind {
+                EntryKind::Use => {
+                    let Some(id) = e.token_id.as_deref() else {
+                        continue;
+                    };
+                    let slot = uses.entry(id).or_insert((0, e.at));
+                    slot.0 += 1;
+                    slot.1 = slot.1.max(e.at);
+                }
+                EntryKind::Failure => match runs.last_mut() {
+                    Some((first, n))
+                        if first.reason == e.reason
+                            && first.token_id == e.token_id
+                            && first.actor == e.actor =>
+                    {
+                        *n += 1
+                    }
+                    _ => runs.push((e, 1)),
+                },
+            }
+        }
+        let mut updated = Vec::with_capacity(uses.len());
+        for (id, (n, at)) in &uses {
+            // A use of a token sled no longer has (a store restored from a backup) is dropped.
+            if let Some(mut r) = self.get(id)? {
+                r.use_count = r.use_count.saturating_add(*n);
+                r.last_used_at = Some(r.last_used_at.map_or(*at, |t| t.max(*at)));
+                updated.push(r);
+            }
+        }
+        let mut events = Vec::with_capacity(runs.len());
+        for (e, count) in runs {
+            let record = match e.token_id.as_deref() {
+                Some(id) => self.get(id)?,
+                None => None,
+            };
+            let reason = Reason::from_code(e.reason).map(|r| r.as_str().to_owned());
+            events.push(Event {
+                at: e.at,
+                event: EventKind::VerifyFailed,
+                token_id: e.token_id.clone(),
+                name: record.map(|r| r.name),
+                actor: e.actor.clone(),
+                reason: Some(reason.unwrap_or_else(|| format!("code {}", e.reason))),
+                count,
+            });
+        }
+        let result = (&self.tokens, &self.log, &self.meta).transaction(|(tokens, log, meta)| {
+            for r in &updated {
+                tokens.insert(r.id.as_bytes(), r.to_bytes())?;
+            }
+            for e in &events {
+                append(log, e)?;
+            }
+            meta.insert(JOURNAL_FOLDED_KEY, &journal_id)?;
+            Ok(())
+        });
+        result.map_err(|e| self.tx_error(e))?;
+        self.make_durable()
+    }
+
+    /// Checks that the index says what sled says about one token, for `doctor` and tests.
+    ///
+    /// # Errors
+    /// [`Error::Store`] naming the first difference.
+    pub fn index_matches(&self, record: &Record) -> Result<()> {
+        let ix = Index::open(&self.dir).map_err(|e| damaged(&self.dir, &e.to_string()))?;
+        let want = index_record(record);
+        let got = match &want {
+            Some(w) => ix
+                .lookup(&w.hash)
+                .map_err(|e| damaged(&self.dir, &e.to_string()))?,
+            None => None,
+        };
+        if got != want {
+            return Err(damaged(
+                &self.dir,
+                &format!("the verification index disagrees about {}", record.id),
+            ));
+        }
+        Ok(())
+    }
+}

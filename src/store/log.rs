@@ -1,0 +1,58 @@
+//! The audit log: reading it, and appending events that change nothing else.
+
+use super::{Store, now};
+use crate::error::Result;
+use crate::record::{Event, EventKind, Record};
+use crate::verdict::Reason;
+
+impl Store {
+    /// The audit log, oldest first: the last `limit` events, of one token if `token_id` is given.
+    pub fn events(&self, limit: Option<usize>, token_id: Option<&str>) -> Result<Vec<Event>> {
+        let mut out = Vec::new();
+        for item in self.log.iter().rev() {
+            if limit.is_some_and(|n| out.len() >= n) {
+                break;
+            }
+            let (_, bytes) = item.map_err(|e| self.sled(e))?;
+            let event = Event::from_bytes(&bytes)?;
+            if token_id.is_none_or(|id| event.token_id.as_deref() == Some(id)) {
+                out.push(event);
+            }
+        }
+        out.reverse();
+        Ok(out)
+    }
+
+    /// Logs an event that needs no other change (a vault action, a reveal), durably.
+    pub fn log_event(&self, kind: EventKind, record: Option<&Record>) -> Result<()> {
+        self.append_event(&self.event(kind, record, None))?;
+        self.make_durable()
+    }
+
+    /// An audit event by this process's user, about a token when there is one.
+    pub(super) fn event(
+        &self,
+        kind: EventKind,
+        record: Option<&Record>,
+        reason: Option<Reason>,
+    ) -> Event {
+        Event {
+            at: now(),
+            event: kind,
+            token_id: record.map(|r| r.id.clone()),
+            name: record.map(|r| r.name.clone()),
+            actor: self.actor.clone(),
+            reason: reason.map(|r| r.as_str().to_owned()),
+            count: 1,
+        }
+    }
+
+    /// Appends one event outside a transaction, for events that change nothing else.
+    pub(super) fn append_event(&self, event: &Event) -> Result<()> {
+        let id = self.db.generate_id().map_err(|e| self.sled(e))?;
+        self.log
+            .insert(id.to_be_bytes(), event.to_bytes())
+            .map_err(|e| self.sled(e))?;
+        Ok(())
+    }
+}
