@@ -403,7 +403,11 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, Early> {
             to_stdout: false,
         });
     }
-    Cli::try_parse_from(args).map_err(|e| match e.kind() {
+    use clap::{CommandFactory, FromArgMatches};
+    let parsed = without_empty_env(Cli::command())
+        .try_get_matches_from(args)
+        .and_then(|m| Cli::from_arg_matches(&m));
+    parsed.map_err(|e| match e.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => Early {
             code: crate::error::exit::SUCCESS,
             text: e.render().to_string(),
@@ -416,12 +420,17 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, Early> {
             to_stdout: false,
         },
         _ => {
+            // clap's message is its first paragraph ("error: ..." and any indented lines that
+            // continue it, such as the missing arguments); tips and usage follow. One line.
             let rendered = e.render().to_string();
-            let first = rendered
+            let paragraph: Vec<&str> = rendered
                 .lines()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("invalid arguments");
-            let first = first.strip_prefix("error: ").unwrap_or(first);
+                .skip_while(|l| l.trim().is_empty())
+                .take_while(|l| !l.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            let first = paragraph.join(" ");
+            let first = first.strip_prefix("error: ").unwrap_or(&first);
             Early {
                 code: crate::error::exit::USAGE,
                 text: crate::token::mask_tokens(&format!("vbx-tokens: {first} (see --help)"))
@@ -432,13 +441,29 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, Early> {
     })
 }
 
+/// The command with the environment variables that are set but empty treated as unset
+/// (`VBX_TOKENS_HOME=` means the default store, not a missing value).
+fn without_empty_env(cmd: clap::Command) -> clap::Command {
+    let empty = |var: &std::ffi::OsStr| std::env::var_os(var).is_some_and(|v| v.is_empty());
+    cmd.mut_args(|a| match a.get_env() {
+        Some(var) if empty(var) => a.env(None),
+        _ => a,
+    })
+    .mut_subcommands(without_empty_env)
+}
+
+/// The longest wait accepted: a day.
+const MAX_WAIT_SECONDS: f64 = 86_400.0;
+
 fn parse_wait(s: &str) -> Result<Duration, String> {
     let seconds: f64 = s
         .trim()
         .parse()
         .map_err(|_| format!("{s:?} is not a number of seconds"))?;
-    Duration::try_from_secs_f64(seconds)
-        .map_err(|_| format!("{s:?} is not a number of seconds between 0 and a few years"))
+    if !(0.0..=MAX_WAIT_SECONDS).contains(&seconds) {
+        return Err(format!("{s:?} is not a number of seconds from 0 to 86400"));
+    }
+    Duration::try_from_secs_f64(seconds).map_err(|_| format!("{s:?} is not a number of seconds"))
 }
 
 #[cfg(test)]
@@ -459,5 +484,7 @@ mod tests {
         assert!(parse_wait("soon").is_err());
         assert!(parse_wait("NaN").is_err());
         assert!(parse_wait("inf").is_err());
+        assert!(parse_wait("1e12").is_err());
+        assert_eq!(parse_wait("86400"), Ok(Duration::from_secs(86_400)));
     }
 }

@@ -22,8 +22,6 @@ use crate::error::{Error, Result};
 
 /// The binary name the generated files are for, whatever the running binary is called.
 pub const BIN: &str = "vbx-tokens";
-/// The command that regenerates everything, for error messages and the drift test.
-pub const REGENERATE: &str = "cargo run -- generate --out-dir .";
 /// The date in every man page's `.TH` line (mandoc warns about a page without one). A constant,
 /// not today, so that every machine generates the same bytes and the drift test can compare them:
 /// move it forward when the pages change in a way that matters to a reader.

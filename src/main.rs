@@ -1,33 +1,49 @@
-//! The `vbx-tokens` binary: parse, run, decide the exit code, print the error once.
+//! The `vbx-tokens` binary: parse, run, decide the exit code, print the error once. The
+//! command line (clap types, prompts, renderers, completions) lives here, apart from the
+//! `vbx_tokens` library it drives.
 
 #![forbid(unsafe_code)]
+
+mod cli;
+mod commands;
+mod generate;
+mod outcome;
+mod output;
+mod panic;
+mod passphrase;
+mod progress;
+mod prompt;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use vbx_tokens::error::{Error, decide};
-use vbx_tokens::output::Printer;
-use vbx_tokens::{cli, commands, panic};
+use vbx_tokens::error::{self, Error, exit, reason};
+use vbx_tokens::{lines, name, paths, record, store, time, token, transfer, vault};
+use vbx_tokens::{verdict, verifier};
+
+use crate::outcome::decide;
+use crate::output::Printer;
 
 fn main() -> ExitCode {
     panic::install_hook();
+    // Whatever sled or anything else creates in the store is private to this user.
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let cli = match cli::parse(std::env::args_os()) {
         Ok(cli) => cli,
-        Err(early) => {
-            let _ = if early.to_stdout {
-                write!(std::io::stdout(), "{}", early.text)
-            } else {
-                writeln!(std::io::stderr(), "{}", early.text.trim_end())
-            };
-            return ExitCode::from(early.code);
-        }
+        Err(early) if early.to_stdout => return help(&early.text, early.code),
+        Err(early) => return report(early.text.trim_end(), early.code),
     };
-    let (ctx, request) = match commands::from_cli(cli) {
-        Ok((ctx, request, json)) => ((ctx, json), request),
-        Err(e) => return report(&e.to_string(), e.exit_code()),
+    let (ctx, request, json) = match commands::from_cli(cli) {
+        Ok(parts) => parts,
+        Err(e) => return report(&format!("vbx-tokens: {e}"), e.exit_code()),
     };
-    let ((ctx, json), kind) = (ctx, request.output_kind());
-
+    let kind = request.output_kind();
+    if request.output_must_be_kept() && stdout_is_null() {
+        return report(
+            "vbx-tokens: stdout is /dev/null (or closed), so the output would be lost: nothing was done; redirect it to a file or a pipe",
+            exit::USAGE,
+        );
+    }
     let color = !json
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
@@ -40,13 +56,51 @@ fn main() -> ExitCode {
     .unwrap_or_else(|message| Err(Error::internal(message)));
     let (code, message) = decide(kind, &result, printer.finish());
     match message {
-        Some(line) => report(&line, code),
+        Some(line) => report(&format!("vbx-tokens: {line}"), code),
         None => ExitCode::from(code),
     }
 }
 
-/// The one line an error gets on stderr.
+/// `--help` or `--version` on stdout. A reader that left is no failure; a write that failed
+/// otherwise is (`--help > /dev/full`).
+fn help(text: &str, code: u8) -> ExitCode {
+    let mut out = std::io::stdout();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::from(code),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::from(code),
+        Err(e) => report(
+            &format!("vbx-tokens: cannot write output: {}", reason(&e)),
+            exit::STORE,
+        ),
+    }
+}
+
+/// The one line an error gets on stderr: control characters in it (a newline in a path, an
+/// escape sequence) are written escaped, so it stays one line and cannot drive the terminal.
 fn report(line: &str, code: u8) -> ExitCode {
-    let _ = writeln!(std::io::stderr(), "vbx-tokens: {line}");
+    let safe: String = line
+        .chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect();
+    let _ = writeln!(std::io::stderr(), "{safe}");
     ExitCode::from(code)
+}
+
+/// True when stdout goes nowhere: `/dev/null`, which is also what the runtime puts on a closed
+/// descriptor (`>&-`).
+fn stdout_is_null() -> bool {
+    let (Ok(out), Ok(null)) = (
+        rustix::fs::fstat(std::io::stdout()),
+        rustix::fs::stat("/dev/null"),
+    ) else {
+        return false;
+    };
+    out.st_rdev == null.st_rdev && (out.st_mode & 0o170000) == (null.st_mode & 0o170000)
 }

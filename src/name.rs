@@ -19,18 +19,19 @@ pub const NAME_MAX: usize = 64;
 /// The longest note, in characters.
 pub const NOTE_MAX: usize = 1024;
 
-/// Trims a proposed name, normalizes it to NFC and checks it: 1–64 characters, every one of
-/// them visible or a plain space, and nothing shaped like a token.
+/// Checks a proposed name, then trims its plain spaces and normalizes it to NFC: 1–64
+/// characters, every one of them visible or a plain space, nothing shaped like a token, and not
+/// shaped like a token id (`tok_` and 8 of `0-9a-z`, also in full width).
 ///
 /// # Errors
-/// [`Error::Usage`] naming the rule broken, and for a refused character its code point and its
-/// position (counted in characters from 1, after trimming).
+/// [`Error::Usage`] naming the rule broken; for a refused character, its code point and its
+/// position in the name as given (counted in characters from 1).
 pub fn clean_name(raw: &str) -> Result<String> {
-    let name: String = raw.trim().nfc().collect();
+    check_visible("the name", raw)?;
+    let name: String = raw.trim_matches(' ').nfc().collect();
     if name.is_empty() {
         return Err(Error::usage("the name is empty: give one with --name"));
     }
-    check_chars("name", &name)?;
     let len = name.chars().count();
     if len > NAME_MAX {
         return Err(Error::usage(format!(
@@ -42,6 +43,12 @@ pub fn clean_name(raw: &str) -> Result<String> {
             "the name looks like a token (vbx_…): a name is shown everywhere, so it must not hold one",
         ));
     }
+    let folded: String = name.nfkc().collect();
+    if crate::store::looks_like_id(&folded) {
+        return Err(Error::usage(format!(
+            "{name:?} looks like a token id: pick a name that doesn't start with tok_"
+        )));
+    }
     Ok(name)
 }
 
@@ -51,8 +58,8 @@ pub fn clean_name(raw: &str) -> Result<String> {
 /// # Errors
 /// [`Error::Usage`], as for [`clean_name`].
 pub fn clean_note(raw: &str) -> Result<Option<String>> {
-    let note: String = raw.trim().nfc().collect();
-    check_chars("note", &note)?;
+    check_visible("the note", raw)?;
+    let note: String = raw.trim_matches(' ').nfc().collect();
     let len = note.chars().count();
     if len > NOTE_MAX {
         return Err(Error::usage(format!(
@@ -75,12 +82,16 @@ pub fn name_key(name: &str) -> String {
     unicode_security::skeleton(&nfkc).collect()
 }
 
-/// Refuses the first character that does not show as itself.
-fn check_chars(what: &str, text: &str) -> Result<()> {
+/// Refuses the first character of `text` that does not show as itself (see the module's
+/// list), naming it and its position. `what` names the text ("the name").
+///
+/// # Errors
+/// [`Error::Usage`].
+pub fn check_visible(what: &str, text: &str) -> Result<()> {
     for (i, c) in text.chars().enumerate() {
         if let Some(why) = hidden(c) {
             return Err(Error::usage(format!(
-                "the {what} holds U+{:04X} ({why}) at character {}: use visible characters and plain spaces only",
+                "{what} holds U+{:04X} ({why}) at character {}: use visible characters and plain spaces only",
                 u32::from(c),
                 i + 1
             )));
@@ -187,6 +198,30 @@ mod tests {
         assert!(refused(&format!("x {}", t.expose())).contains("looks like a token"));
         assert!(clean_note(&format!("see {}", t.expose())).is_err());
         assert!(clean_name("vbx_ci").is_ok());
+        // Ids, typed plainly or in full width, are not names.
+        assert!(clean_name("tok_abcd1234").is_err());
+        assert!(clean_name("\u{ff54}\u{ff4f}\u{ff4b}_abcd1234").is_err());
+        assert!(clean_name("tok_abcd12345").is_ok());
+    }
+
+    #[test]
+    fn characters_are_judged_as_typed_where_they_were_typed() {
+        // U+2000 would become U+2002 under NFC: the error names what was typed.
+        assert!(refused("a\u{2000}b").contains("U+2000"));
+        // Leading blanks other than plain spaces are refused, not trimmed away.
+        for (name, code, at) in [
+            ("\tx", "U+0009", 1),
+            ("x\u{b}", "U+000B", 2),
+            ("\u{a0}y", "U+00A0", 1),
+        ] {
+            let err = refused(name);
+            assert!(
+                err.contains(code) && err.contains(&format!("at character {at}")),
+                "{err}"
+            );
+        }
+        // Positions count what was typed, leading spaces included.
+        assert!(refused("   a\u{200b}").contains("at character 5"));
     }
 
     #[test]

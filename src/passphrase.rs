@@ -51,7 +51,7 @@ pub fn read(file: Option<&Path>, purpose: Purpose) -> Result<SecretString> {
         (None, Some(value)) => Zeroizing::new(
             value
                 .into_string()
-                .map_err(|_| Error::vault(format!("{VALUE_VAR} is not valid UTF-8")))?,
+                .map_err(|_| Error::usage(format!("{VALUE_VAR} is not valid UTF-8")))?,
         ),
         (None, None) if prompt::interactive() => match purpose {
             Purpose::Unlock => ask("Vault passphrase", purpose)?,
@@ -111,9 +111,9 @@ pub fn accept(text: &str, purpose: Purpose, source: &str) -> Result<SecretString
             "the passphrase from {source} is empty"
         )));
     }
-    if purpose == Purpose::Choose && text.contains(['\n', '\r']) {
+    if purpose == Purpose::Choose && text.contains(['\n', '\r', '\0']) {
         return Err(Error::vault(format!(
-            "the passphrase from {source} holds a line break: a passphrase is one line, so that a prompt can type it"
+            "the passphrase from {source} holds a line break (or a NUL): a passphrase is one line, so that a prompt can type it"
         )));
     }
     Ok(SecretString::from(text.to_owned()))

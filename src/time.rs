@@ -30,9 +30,11 @@ pub enum TimeError {
 }
 
 impl Time {
-    /// The current time, to the second.
+    /// The current time, to the second. A clock set outside 1970–9999 is taken as the nearest
+    /// end of that range rather than stopping the program.
     pub fn now() -> Time {
-        Time::from_second(Timestamp::now().as_second()).expect("the clock is between 1970 and 9999")
+        let second = Timestamp::now().as_second().clamp(MIN_SECOND, MAX_SECOND);
+        Time::from_second(second).expect("clamped into range")
     }
 
     /// Seconds since the Unix epoch.
@@ -59,14 +61,51 @@ impl Time {
     }
 }
 
-/// Parses RFC 3339 with any offset and any fraction; the fraction is dropped (rounded down) and
-/// the offset applied, so `2025-01-02T03:04:05.250+01:00` is `2025-01-02T02:04:05Z`.
+/// Parses RFC 3339 with any offset and any fraction; the fraction is dropped (rounded down, so
+/// `1969-12-31T23:59:59.5Z` is still before 1970) and the offset applied, so
+/// `2025-01-02T03:04:05.250+01:00` is `2025-01-02T02:04:05Z`.
 impl FromStr for Time {
     type Err = TimeError;
 
     fn from_str(s: &str) -> Result<Time, TimeError> {
-        let ts: Timestamp = s.trim().parse().map_err(|_| TimeError::Syntax)?;
-        Time::from_second(ts.as_second())
+        let s = s.trim();
+        let ts: Timestamp = match s.parse() {
+            Ok(ts) => ts,
+            // RFC 3339 allows any number of fraction digits; jiff reads nine. Digits past the
+            // ninth cannot change a whole second, so they are dropped before trying again.
+            Err(_) => match without_extra_fraction_digits(s) {
+                Some(shorter) => shorter.parse().map_err(|_| syntax_or_range(s))?,
+                None => return Err(syntax_or_range(s)),
+            },
+        };
+        let second = match ts.subsec_nanosecond() {
+            n if n < 0 => ts.as_second() - 1,
+            _ => ts.as_second(),
+        };
+        Time::from_second(second)
+    }
+}
+
+/// `s` with its fraction cut to nine digits, if it had more.
+fn without_extra_fraction_digits(s: &str) -> Option<String> {
+    let dot = s.find('.')?;
+    let digits = s[dot + 1..].bytes().take_while(u8::is_ascii_digit).count();
+    (digits > 9).then(|| format!("{}{}", &s[..dot + 10], &s[dot + 1 + digits..]))
+}
+
+/// A string jiff would not read: out of its range if it has the shape of a time in year 9999
+/// (jiff stops late on 9999-12-30), else not a time.
+fn syntax_or_range(s: &str) -> TimeError {
+    let b = s.as_bytes();
+    let shaped = b.len() >= 19
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && matches!(b[10], b'T' | b't' | b' ');
+    if shaped && &s[..4] == "9999" {
+        TimeError::Range
+    } else {
+        TimeError::Syntax
     }
 }
 
@@ -111,6 +150,11 @@ mod tests {
             ("2025-01-02T03:04:05-00:30", "2025-01-02T03:34:05Z"),
             ("2025-01-02 03:04:05Z", "2025-01-02T03:04:05Z"),
             ("1970-01-01T00:00:00Z", "1970-01-01T00:00:00Z"),
+            ("2025-01-02T03:04:05.1234567890123Z", "2025-01-02T03:04:05Z"),
+            (
+                "2025-01-02T03:04:05.9999999999+00:00",
+                "2025-01-02T03:04:05Z",
+            ),
             ("9999-12-30T22:00:00Z", "9999-12-30T22:00:00Z"),
         ] {
             let t: Time = given.parse().expect(given);
@@ -139,7 +183,12 @@ mod tests {
         assert!(Time::from_second(MAX_SECOND + 1).is_err());
         assert_eq!(
             "9999-12-31T23:59:59Z".parse::<Time>(),
-            Err(TimeError::Syntax)
+            Err(TimeError::Range)
+        );
+        // Rounded down, so a fraction cannot lift a time into range.
+        assert_eq!(
+            "1969-12-31T23:59:59.5Z".parse::<Time>(),
+            Err(TimeError::Range)
         );
     }
 

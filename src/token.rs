@@ -127,25 +127,33 @@ impl fmt::Debug for TokenHash {
 /// token's 36, so a token cut short or mistyped is still caught, and more than a hint's 4.
 pub const SHAPE_MIN_TAIL: usize = 20;
 
-/// The token-shaped runs in `text`, as byte ranges: `vbx_` (any case) followed by at least
+/// The token-shaped runs in `text`, as byte ranges: `vbx` (any case), then at most two
+/// characters that are not letters or digits (`_`, or a typo's `-`, `__`, `.`), then at least
 /// [`SHAPE_MIN_TAIL`] characters of `0-9A-Za-z`, whatever their checksum. This is what is never
 /// echoed, whether or not it would verify.
 pub fn token_shapes(text: &str) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+    const STEM: &[u8] = b"vbx";
     let bytes = text.as_bytes();
     let mut at = 0;
     std::iter::from_fn(move || {
-        while at + PREFIX.len() <= bytes.len() {
+        while at + STEM.len() <= bytes.len() {
             let start = at;
             at += 1;
-            if !bytes[start..start + PREFIX.len()].eq_ignore_ascii_case(PREFIX.as_bytes()) {
+            if !bytes[start..start + STEM.len()].eq_ignore_ascii_case(STEM) {
                 continue;
             }
-            let tail = bytes[start + PREFIX.len()..]
+            let rest = &bytes[start + STEM.len()..];
+            let separators = rest
+                .iter()
+                .take(2)
+                .take_while(|b| !b.is_ascii_alphanumeric() && !b.is_ascii_whitespace())
+                .count();
+            let tail = rest[separators..]
                 .iter()
                 .take_while(|b| b.is_ascii_alphanumeric())
                 .count();
             if tail >= SHAPE_MIN_TAIL {
-                let end = start + PREFIX.len() + tail;
+                let end = start + STEM.len() + separators + tail;
                 at = end;
                 return Some(start..end);
             }
@@ -310,7 +318,18 @@ mod tests {
         let good = "vbx_zQWBuTSOoRi4A9spHcVY5ncnsDkxkJ0mLq17";
         let bad_sum = "vbx_zQWBuTSOoRi4A9spHcVY5ncnsDkxkJ0mLq18";
         let cut = &good[..28];
-        for t in [good, bad_sum, cut, &good.replacen("vbx_", "VBX_", 1)] {
+        let dash = good.replacen("vbx_", "vbx-", 1);
+        let double = good.replacen("vbx_", "vbx__", 1);
+        let none = good.replacen("vbx_", "vbx", 1);
+        for t in [
+            good,
+            bad_sum,
+            cut,
+            &good.replacen("vbx_", "VBX_", 1),
+            &dash,
+            &double,
+            &none,
+        ] {
             let text = format!("unexpected argument '{t}' found");
             let masked = mask_tokens(&text);
             assert!(!masked.contains(&t[8..]), "{masked}");

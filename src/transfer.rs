@@ -57,11 +57,18 @@ pub fn parse_line(
     // in plaintext.
     if let Some(key) = obj
         .iter()
-        .find(|(k, v)| k.as_str() != "token" && holds_token_shape(v))
+        .find(|(k, v)| {
+            token::contains_token_shape(k) || (k.as_str() != "token" && holds_token_shape(v))
+        })
         .map(|(k, _)| k.clone())
     {
+        let key = if token::contains_token_shape(&key) {
+            "a key".to_owned()
+        } else {
+            format!("`{key}`")
+        };
         return Err(format!(
-            "`{key}` holds something shaped like a token (vbx_…): only `token` may, and it is never stored"
+            "{key} holds something shaped like a token (vbx_…): only `token` may, and it is never stored"
         ));
     }
     let v = take_u64(&mut obj, "v")?.unwrap_or(u64::from(RECORD_VERSION));
@@ -118,7 +125,7 @@ pub fn parse_line(
         sha256: hash.to_hex(),
         hint: match (token_hint, take_str(&mut obj, "hint")?) {
             (Some(hint), _) => hint,
-            (None, Some(hint)) => hint.chars().take(HINT_LEN).collect(),
+            (None, Some(hint)) => clean_shown("hint", &hint)?.chars().take(HINT_LEN).collect(),
             (None, None) => "-".into(),
         },
         created_at: take_time(&mut obj, "created_at")?.unwrap_or(now),
@@ -153,9 +160,12 @@ fn hash_plaintext(token: &str, rules: ImportRules) -> Result<(TokenHash, String)
             if token.is_empty() || token.chars().any(|c| c.is_whitespace() || c.is_control()) {
                 return Err("`token` is empty or holds blanks or control characters".into());
             }
+            // Another system's token may be short: its hint shows a quarter of it at most,
+            // and nothing of one shorter than 16 characters.
+            let shown = if token.chars().count() >= 16 { 4 } else { 0 };
             Ok((
                 TokenHash::of(token),
-                token.chars().take(4).collect::<String>() + "…",
+                token.chars().take(shown).collect::<String>() + "…",
             ))
         }
         Err(e) => Err(format!(
@@ -193,12 +203,18 @@ fn take_time(obj: &mut Map<String, Value>, key: &str) -> Result<Option<Time>, St
     }
 }
 
-/// `created_by` is shown in tables: one line of printable characters.
+/// `created_by` is shown in tables: at most 256 characters, under a name's character rules.
 fn clean_actor(by: &str) -> Result<String, String> {
-    if by.chars().any(char::is_control) || by.chars().count() > 256 {
-        return Err("`created_by` must be one line of at most 256 printable characters".into());
+    if by.chars().count() > 256 {
+        return Err("`created_by` is longer than 256 characters".into());
     }
-    Ok(by.to_owned())
+    clean_shown("created_by", by)
+}
+
+/// A field shown as it is (`hint`, `created_by`): no control or invisible characters.
+fn clean_shown(field: &str, text: &str) -> Result<String, String> {
+    crate::name::check_visible(&format!("`{field}`"), text).map_err(|e| e.to_string())?;
+    Ok(text.to_owned())
 }
 
 /// True when any string in `v`, at any depth, is token-shaped.
@@ -306,6 +322,8 @@ mod tests {
         .expect("ok");
         assert_eq!(item.record.sha256, TokenHash::of("sk_live_123").to_hex());
         assert!(parse_line(1, r#"{"name":"n","token":"a b"}"#, rules, now(), "me").is_err());
+        let short = parse_line(1, r#"{"name":"n","token":"s3cR"}"#, rules, now(), "me");
+        assert_eq!(short.expect("ok").record.hint, "…");
     }
 
     #[test]
@@ -342,6 +360,10 @@ mod tests {
             let err = parse(&line).expect_err(field);
             assert!(!err.contains(t.expose()), "{err}");
         }
+        let as_key = format!(r#"{{"name":"n","sha256":"{sha}","{}":1}}"#, t.expose());
+        let err = parse(&as_key).expect_err("a key");
+        assert!(err.starts_with("a key holds"), "{err}");
+        assert!(!err.contains(&t.expose()[8..]), "{err}");
         let nested = format!(
             r#"{{"name":"n","sha256":"{sha}","meta":{{"k":["{}"]}}}}"#,
             t.expose()

@@ -68,12 +68,13 @@ pub enum VaultError {
     /// The passphrase did not unwrap the data key.
     #[error("wrong passphrase")]
     WrongPassphrase,
-    /// Bytes that do not parse, fail the header checksum, or carry parameters out of bounds:
-    /// not a vault header or export at all, or a damaged one.
+    /// Not a vault header or export at all: another magic, or a format version this build does
+    /// not read.
     #[error("{0}")]
     Malformed(String),
-    /// Bytes that parse but fail authentication under the right key: changed, swapped or
-    /// reordered records, or another vault's.
+    /// A vault header or export that is not what was written: a checksum that fails, bytes cut
+    /// short or left over, parameters out of bounds, or records that do not authenticate
+    /// (changed, swapped, reordered, or another vault's).
     #[error("{0}")]
     Unauthentic(String),
     /// Parameters a user asked for that we refuse.
@@ -142,7 +143,7 @@ impl KdfParams {
         if ok {
             Ok(self)
         } else {
-            Err(malformed(format!(
+            Err(unauthentic(format!(
                 "KDF parameters out of bounds ({} KiB, {} iterations, {} lanes; the limits are {}–{} KiB, {}–{} iterations, 1–{} lanes)",
                 self.memory_kib,
                 self.iterations,
@@ -169,11 +170,30 @@ impl KdfParams {
             Some(KEY_LEN),
         )
         .map_err(|e| malformed(format!("KDF parameters rejected ({e})")))?;
+        // The KDF's memory is asked for here, fallibly: up to 4 GiB is allowed, and a machine
+        // (or a `ulimit -v`) without it gets an error, not an abort.
+        let blocks = params.block_count();
+        let mut memory: Vec<argon2::Block> = Vec::new();
+        memory.try_reserve_exact(blocks).map_err(|_| {
+            VaultError::BadParams(format!(
+                "cannot allocate the {} MiB the key derivation needs: lower --kdf-memory-mib, or free memory",
+                self.memory_kib / 1024
+            ))
+        })?;
+        memory.resize(blocks, argon2::Block::default());
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let mut key = Zeroizing::new([0u8; KEY_LEN]);
-        argon
-            .hash_password_into(passphrase.expose_secret().as_bytes(), salt, key.as_mut())
-            .map_err(|e| malformed(format!("key derivation failed ({e})")))?;
+        let result = argon
+            .hash_password_into_with_memory(
+                passphrase.expose_secret().as_bytes(),
+                salt,
+                key.as_mut(),
+                &mut memory,
+            )
+            .map_err(|e| malformed(format!("key derivation failed ({e})")));
+        // The blocks are derived from the passphrase: wiped before they are freed.
+        memory.iter_mut().for_each(zeroize::Zeroize::zeroize);
+        result?;
         Ok(key)
     }
 }
@@ -243,11 +263,11 @@ impl Header {
             )));
         }
         if Sha256::digest(&bytes[..CHECKSUM_START]).as_slice() != &bytes[CHECKSUM_START..] {
-            return Err(malformed("the header's checksum does not match"));
+            return Err(unauthentic("the header's checksum does not match"));
         }
         let u32_at = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
         if bytes[26] != KDF_ARGON2ID || u32_at(27) != ARGON2_VERSION {
-            return Err(malformed("unknown key derivation function"));
+            return Err(unauthentic("unknown key derivation function"));
         }
         let take = |from: usize, to: usize| bytes[from..to].to_vec();
         Ok(Header {
@@ -390,8 +410,22 @@ impl Vault {
         out
     }
 
-    /// Decrypts a record sealed for `token_id` in this vault.
+    /// Decrypts a record sealed for `token_id` in this vault, as text.
+    ///
+    /// # Errors
+    /// [`VaultError::Unauthentic`] when it does not authenticate or is not text.
     pub fn open(&self, token_id: &str, sealed: &[u8]) -> Result<Zeroizing<String>> {
+        let plain = self.open_bytes(token_id, sealed)?;
+        String::from_utf8(plain.to_vec())
+            .map(Zeroizing::new)
+            .map_err(|_| unauthentic(format!("the kept secret of {token_id} is not text")))
+    }
+
+    /// Decrypts a record sealed for `token_id` in this vault.
+    ///
+    /// # Errors
+    /// [`VaultError::Unauthentic`] when it does not authenticate.
+    pub fn open_bytes(&self, token_id: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
         let fail = || {
             unauthentic(format!(
                 "the kept secret of {token_id} does not authenticate"
@@ -402,12 +436,8 @@ impl Vault {
         }
         let (nonce, ct) = sealed.split_at(NONCE_LEN);
         let aad = self.record_aad(token_id);
-        let plain = Zeroizing::new(
-            cipher(&self.data_key)
-                .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad: &aad })
-                .map_err(|_| fail())?,
-        );
-        String::from_utf8(plain.to_vec())
+        cipher(&self.data_key)
+            .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad: &aad })
             .map(Zeroizing::new)
             .map_err(|_| fail())
     }
@@ -449,7 +479,7 @@ mod tests {
             let mut bad = header.clone();
             bad[i] ^= 0x01;
             match Vault::unlock(&bad, &pass("right")) {
-                Err(VaultError::Malformed(_)) => {}
+                Err(VaultError::Malformed(_) | VaultError::Unauthentic(_)) => {}
                 other => panic!("byte {i}: {other:?}"),
             }
         }
@@ -499,7 +529,7 @@ mod tests {
                 parallelism: p,
             };
             assert!(
-                matches!(kdf.bounded(), Err(VaultError::Malformed(_))),
+                matches!(kdf.bounded(), Err(VaultError::Unauthentic(_))),
                 "{kdf:?}"
             );
         }

@@ -3,11 +3,12 @@
 use std::path::PathBuf;
 
 use super::{Context, vault};
-use crate::error::{Error, Outcome, Result};
+use crate::error::{Error, Result};
 use crate::name::{clean_name, clean_note};
+use crate::outcome::Outcome;
 use crate::output::Printer;
 use crate::prompt;
-use crate::store::{Keep, OpenMode, looks_like_id};
+use crate::store::{Keep, OpenMode};
 use crate::token::Token;
 
 /// `create --name NAME [--note TEXT] [-q] [--keep]`.
@@ -34,16 +35,16 @@ pub fn run(ctx: &Context, req: Create, p: &mut Printer) -> Result<Outcome> {
         }
     };
     let name = clean_name(&raw_name)?;
-    if looks_like_id(&name) {
-        return Err(Error::usage(format!(
-            "{name:?} looks like a token id: pick a name that doesn't start with tok_"
-        )));
-    }
     let note = req.note.as_deref().map(clean_note).transpose()?.flatten();
 
     // With --keep, unlock the vault first, with the store closed while the passphrase is asked.
     let unlocked = match req.keep {
-        true => Some(vault::unlock(ctx, req.passphrase_file.as_deref(), |_| Ok(()))?.0),
+        // A store that is not there yet has no vault yet.
+        true => match vault::unlock(ctx, req.passphrase_file.as_deref(), |_| Ok(())) {
+            Ok((unlocked, ())) => Some(unlocked),
+            Err(Error::NoStore(_)) => return Err(vault::no_vault()),
+            Err(e) => return Err(e),
+        },
         false => None,
     };
 
@@ -59,9 +60,15 @@ pub fn run(ctx: &Context, req: Create, p: &mut Printer) -> Result<Outcome> {
         seal: &seal,
     });
     // The store is created here, at the commit, so a create that failed above leaves nothing.
-    let record = ctx
-        .open(OpenMode::Create)?
-        .create(&token, &name, note, keep)?;
+    let store = ctx.open(OpenMode::Create)?;
+    let record = match store.create(&token, &name, note, keep) {
+        Ok(record) => record,
+        Err(e) => {
+            store.discard_if_new();
+            return Err(e);
+        }
+    };
+    drop(store);
     // The record is durable and the store closed; only from here may the token be shown.
     p.created(&record, token.expose(), req.quiet);
     Ok(Outcome::Success)

@@ -1,7 +1,8 @@
 //! `log`: the audit trail, oldest first.
 
 use super::Context;
-use crate::error::{Outcome, Result};
+use crate::error::Result;
+use crate::outcome::Outcome;
 use crate::output::Printer;
 use crate::store::OpenMode;
 

@@ -18,11 +18,12 @@ pub use log::Log;
 pub use records::Import;
 pub use revoke::Revoke;
 pub use show::{List, Show};
-pub use vault::{Kdf, VaultRequest};
+pub use vault::VaultRequest;
 pub use verify::{TOKEN_VAR, Verify};
 
 use crate::cli::{self, Cli};
-use crate::error::{Outcome, OutputKind, Result};
+use crate::error::Result;
+use crate::outcome::{Outcome, OutputKind};
 use crate::output::Printer;
 use crate::paths;
 use crate::store::{OpenMode, Store};
@@ -88,6 +89,21 @@ impl Request {
             | Request::Vault(_)
             | Request::Generate { .. }
             | Request::DebugPanic => OutputKind::Display,
+        }
+    }
+}
+
+impl Request {
+    /// Whether the output is lost if it goes nowhere: the token `create` shows once (unless the
+    /// vault keeps it), an export, a revealed token. Such a command refuses to run with stdout
+    /// on `/dev/null`.
+    pub fn output_must_be_kept(&self) -> bool {
+        match self {
+            Request::Create(c) => !c.keep,
+            Request::Export => true,
+            Request::Vault(VaultRequest::Reveal { .. }) => true,
+            Request::Vault(VaultRequest::Export { file, .. }) => file.as_os_str() == "-",
+            _ => false,
         }
     }
 }

@@ -6,8 +6,9 @@ use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use super::Context;
-use crate::error::{Error, Outcome, Result, reason};
+use crate::error::{Error, Result, reason};
 use crate::lines::{BoundedLines, Line};
+use crate::outcome::Outcome;
 use crate::output::Printer;
 use crate::progress::Progress;
 use crate::store::{BULK_CACHE_BYTES, OpenMode, Store, current_user};
@@ -99,7 +100,13 @@ pub fn import(ctx: &Context, req: Import, p: &mut Printer) -> Result<Outcome> {
     let store =
         Store::open_with_cache(&ctx.store_dir, OpenMode::Create, ctx.wait, BULK_CACHE_BYTES)?;
     let bar = Progress::new(incoming.len() as u64, "importing");
-    let report = store.import(&incoming, req.skip_existing, &|n| bar.set(n))?;
+    let report = match store.import(&incoming, req.skip_existing, &|n| bar.set(n)) {
+        Ok(report) => report,
+        Err(e) => {
+            store.discard_if_new();
+            return Err(e);
+        }
+    };
     bar.finish();
     drop(store);
     p.imported(report.imported, report.skipped.len(), &source);

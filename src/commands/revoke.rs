@@ -1,7 +1,8 @@
 //! `revoke`: invalid at once, logged, never undone.
 
 use super::Context;
-use crate::error::{Error, Outcome, Result};
+use crate::error::{Error, Result};
+use crate::outcome::Outcome;
 use crate::output::Printer;
 use crate::prompt;
 use crate::store::OpenMode;

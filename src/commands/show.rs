@@ -1,7 +1,8 @@
 //! `list` and `show`: read records, never a token or a hash.
 
 use super::Context;
-use crate::error::{Outcome, Result};
+use crate::error::Result;
+use crate::outcome::Outcome;
 use crate::output::Printer;
 use crate::store::OpenMode;
 

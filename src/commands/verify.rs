@@ -5,8 +5,9 @@ use std::io::{self, Read};
 use zeroize::Zeroizing;
 
 use super::Context;
-use crate::error::{Error, Outcome, Result, reason};
+use crate::error::{Error, Result, reason};
 use crate::lines::{BoundedLines, Line};
+use crate::outcome::Outcome;
 use crate::output::Printer;
 use crate::prompt;
 use crate::verdict::{Touch, Verdict};

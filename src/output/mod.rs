@@ -13,7 +13,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::error::OutputFailure;
+use crate::outcome::OutputFailure;
 use crate::record::{Event, Record};
 use crate::store::{Revoked, Verdict};
 use crate::time::Time;
@@ -21,7 +21,6 @@ use crate::time::Time;
 mod text;
 pub mod views;
 
-pub use text::relative;
 use views::{
     Created, Forgotten, Imported, RecordView, Revealed, StatusView, VaultExported, VaultImported,
     VaultStatus, VerdictView,
@@ -137,7 +136,9 @@ impl<'a> Printer<'a> {
             ));
             let _ = writeln!(self.out, "{token}");
             let _ = self.out.flush();
-            self.say("Copy this token now: it will not be shown again.");
+            if !self.output_failed() {
+                self.say("Copy this token now: it will not be shown again.");
+            }
         }
     }
 
@@ -171,6 +172,9 @@ impl<'a> Printer<'a> {
     /// `revoke`.
     pub fn revoked(&mut self, revoked: &Revoked) {
         let r = &revoked.record;
+        if !revoked.already {
+            self.loss = Some(format!("the token {:?} ({}) was revoked", r.name, r.id));
+        }
         if self.json {
             self.document(&RecordView::new(r, false));
         } else if revoked.already {
@@ -203,8 +207,14 @@ impl<'a> Printer<'a> {
 
     /// `verify --batch` whose reader left: the rest was not checked, so it cannot be all valid.
     pub fn batch_cut_short(&mut self, answered: usize) {
+        let what = match &self.out.failed {
+            Some(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+                format!("failed ({})", crate::error::reason(e))
+            }
+            _ => "closed".to_owned(),
+        };
         self.say(format!(
-            "vbx-tokens: the output closed after {answered} answer(s); the rest of the input was not checked"
+            "vbx-tokens: the output {what} after {answered} answer(s); the rest of the input was not checked"
         ));
     }
 
@@ -228,6 +238,7 @@ impl<'a> Printer<'a> {
 
     /// `import`.
     pub fn imported(&mut self, imported: usize, skipped: usize, source: &str) {
+        self.loss = Some(format!("the import was committed: {imported} token(s)"));
         if self.json {
             self.document(&Imported { imported, skipped });
         } else {
@@ -244,6 +255,7 @@ impl<'a> Printer<'a> {
 
     /// `vault init`.
     pub fn vault_ready(&mut self, status: &VaultStatus) {
+        self.loss = Some("the vault was created".to_owned());
         if self.json {
             self.document(&StatusView::from(status));
         } else if let Some((_, kdf)) = &status.vault {
@@ -290,6 +302,7 @@ impl<'a> Printer<'a> {
 
     /// `vault passwd`.
     pub fn passphrase_changed(&mut self, status: &VaultStatus) {
+        self.loss = Some("the passphrase was changed".to_owned());
         if self.json {
             self.document(&StatusView::from(status));
         } else if let Some((_, kdf)) = &status.vault {
@@ -299,6 +312,9 @@ impl<'a> Printer<'a> {
 
     /// `vault forget`.
     pub fn forgotten(&mut self, record: &Record, forgotten: bool) {
+        if forgotten {
+            self.loss = Some(format!("the kept secret of {} was erased", record.id));
+        }
         if self.json {
             self.document(&Forgotten {
                 id: &record.id,
@@ -326,6 +342,7 @@ impl<'a> Printer<'a> {
 
     /// `vault export FILE`.
     pub fn vault_exported(&mut self, file: &Path, kept: usize) {
+        self.loss = Some(format!("the export was written to {}", file.display()));
         if self.json {
             self.document(&VaultExported { file, kept });
         } else {
@@ -344,6 +361,10 @@ impl<'a> Printer<'a> {
         skipped: &[String],
         mismatched: &[String],
     ) {
+        self.loss = Some(format!(
+            "the import was committed: {} kept secret(s)",
+            imported.len()
+        ));
         if self.json {
             self.document(&VaultImported {
                 imported,
@@ -357,23 +378,30 @@ impl<'a> Printer<'a> {
             imported.len(),
             file.display()
         ));
-        if !mismatched.is_empty() {
+        // Ids come from the file: shown escaped, so none can drive the terminal.
+        let list = |ids: &[&String]| -> String {
+            ids.iter()
+                .map(|id| id.escape_debug().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let wrong: Vec<&String> = mismatched.iter().collect();
+        if !wrong.is_empty() {
             self.say(format!(
-                "Skipped {} whose secret is not the token this store has by that id (its SHA-256 differs): {}",
-                mismatched.len(),
-                mismatched.join(", ")
+                "Skipped {} secret(s) that are not the token this store has by that id (the SHA-256 differs): {}",
+                wrong.len(),
+                list(&wrong)
             ));
         }
-        let absent: Vec<&str> = skipped
+        let absent: Vec<&String> = skipped
             .iter()
             .filter(|id| !mismatched.contains(id))
-            .map(String::as_str)
             .collect();
         if !absent.is_empty() {
             self.say(format!(
                 "Skipped {} with no active token of that id here: {}",
                 absent.len(),
-                absent.join(", ")
+                list(&absent)
             ));
         }
     }

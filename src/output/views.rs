@@ -148,8 +148,9 @@ pub struct VaultExported<'a> {
     pub kept: usize,
 }
 
-/// `vault import --json`: token ids. `skipped` holds every id not imported; `mismatched` those
-/// of them whose secret is not the token this store knows by that id.
+/// `vault import --json`: token ids. `skipped` holds every id not imported; `mismatched` every
+/// id with a secret that is not the token this store knows by that id (one that appears twice
+/// may be both imported, from its right copy, and mismatched).
 #[derive(Serialize)]
 pub struct VaultImported<'a> {
     pub imported: &'a [String],

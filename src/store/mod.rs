@@ -100,6 +100,10 @@ pub struct Store {
     actor: String,
     /// This store's id, from `meta` (all zero until `check_format` has read it).
     store_id: [u8; 16],
+    /// The store was made by this open: initialised now, in a directory that held no store.
+    new: bool,
+    /// ... in a directory this open created.
+    created_dir: bool,
     _lock: File,
 }
 
@@ -129,6 +133,26 @@ impl Store {
         wait: Duration,
         cache_bytes: u64,
     ) -> Result<Store> {
+        let mut created_dir = false;
+        let mut result = Store::open_inner(dir, mode, wait, cache_bytes, &mut created_dir);
+        if let Ok(store) = &mut result {
+            store.created_dir = created_dir;
+        }
+        if result.is_err() && created_dir {
+            // The directory is ours from this very call and holds nothing acknowledged: a
+            // create that failed leaves no store behind.
+            let _ = fs::remove_dir_all(dir);
+        }
+        result
+    }
+
+    fn open_inner(
+        dir: &Path,
+        mode: OpenMode,
+        wait: Duration,
+        cache_bytes: u64,
+        created_dir: &mut bool,
+    ) -> Result<Store> {
         let deadline = Instant::now() + wait;
         match fs::metadata(dir) {
             Ok(meta) if !meta.is_dir() => {
@@ -140,7 +164,10 @@ impl Store {
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => match mode {
                 OpenMode::Existing => return Err(Error::NoStore(dir.to_owned())),
-                OpenMode::Create => create_dir_durably(dir)?,
+                OpenMode::Create => {
+                    create_dir_durably(dir)?;
+                    *created_dir = true;
+                }
             },
             Err(e) => {
                 return Err(Error::io(
@@ -180,11 +207,15 @@ impl Store {
             dir: dir.to_owned(),
             actor: current_user(),
             store_id: [0; 16],
+            new: false,
+            created_dir: false,
             _lock: lock,
             db,
         };
         let mut store = store;
-        store.store_id = store.check_format(mode)?;
+        let (store_id, new) = store.check_format(mode)?;
+        store.store_id = store_id;
+        store.new = new;
         make_private(dir)?;
         store.fold_journal()?;
         store.check_index()?;
@@ -209,7 +240,7 @@ impl Store {
     /// Checks the store's format key against the marker file, under the lock: initialises a
     /// new store, restores a marker a crash lost, migrates an older format, and refuses a store
     /// that has lost its records or was written by a newer build. Returns the store id.
-    fn check_format(&self, mode: OpenMode) -> Result<[u8; 16]> {
+    fn check_format(&self, mode: OpenMode) -> Result<([u8; 16], bool)> {
         let meta = &self.meta;
         let marker = self.dir.join(MARKER_FILE);
         let Some(v) = meta.get(FORMAT_KEY).map_err(|e| self.sled(e))? else {
@@ -232,7 +263,7 @@ impl Store {
                 .map_err(|e| self.tx_error(e))?;
             self.make_durable()?;
             write_marker(&self.dir, &id)?;
-            return Ok(id);
+            return Ok((id, true));
         };
         let found: u64 = std::str::from_utf8(&v)
             .ok()
@@ -274,7 +305,31 @@ impl Store {
         if read_marker_id(&self.dir) != Some(id) {
             write_marker(&self.dir, &id)?;
         }
-        Ok(id)
+        Ok((id, false))
+    }
+
+    /// Undoes a store this very open made, when the command that made it failed: a failed
+    /// command leaves no store behind. Does nothing to a store that was there before.
+    pub fn discard_if_new(self) {
+        if !self.new {
+            return;
+        }
+        let dir = self.dir.clone();
+        let created_dir = self.created_dir;
+        drop(self);
+        if created_dir {
+            let _ = fs::remove_dir_all(&dir);
+        } else if let Ok(entries) = fs::read_dir(&dir) {
+            // The directory was the user's and empty (`refuse_foreign_dir` saw to that).
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let _ = if path.is_dir() {
+                    fs::remove_dir_all(&path)
+                } else {
+                    fs::remove_file(&path)
+                };
+            }
+        }
     }
 
     /// Format 1 kept `by_name` under the names as typed; format 2 keys it by

@@ -260,7 +260,12 @@ pub(super) fn open_sled(
         .flush_every_ms(None);
     let mut backoff = Duration::from_millis(1);
     loop {
-        let opened = crate::panic::quietly(AssertUnwindSafe(|| config.open()));
+        let opened = std::panic::catch_unwind(AssertUnwindSafe(|| config.open())).map_err(|p| {
+            p.downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic with no message".to_owned())
+        });
         match opened {
             Ok(Ok(db)) => return Ok(db),
             Ok(Err(sled::Error::Io(e))) if e.to_string().contains("could not acquire lock") => {

@@ -45,9 +45,17 @@ pub(super) fn append(log: &TransactionalTree, event: &Event) -> TxResult<()> {
 impl Store {
     pub(super) fn tx_error(&self, e: TransactionError<Abort>) -> Error {
         match e {
-            TransactionError::Abort(Abort::NameTaken { name, holder }) => Error::usage(format!(
-                "an active token ({holder}) is already named {name:?}, or something that looks the same: pick another name, or revoke that one first"
-            )),
+            TransactionError::Abort(Abort::NameTaken { name, holder }) => {
+                let theirs = self.get(&holder).ok().flatten().map(|r| r.name);
+                match theirs {
+                    Some(theirs) if theirs != name => Error::usage(format!(
+                        "an active token ({holder}) is named {theirs:?}, which looks the same as {name:?}: pick another name, or revoke that one first"
+                    )),
+                    _ => Error::usage(format!(
+                        "an active token ({holder}) is already named {name:?}: pick another name, or revoke that one first"
+                    )),
+                }
+            }
             TransactionError::Abort(Abort::HashTaken) => {
                 Error::usage("that token is already in the store")
             }

@@ -70,7 +70,7 @@ impl Store {
             if touch == Touch::No {
                 return Ok((v, false));
             }
-            record.use_count += 1;
+            record.use_count = record.use_count.saturating_add(1);
             record.last_used_at = Some(at);
             tokens.insert(record.id.as_bytes(), record.to_bytes())?;
             Ok((v, true))

@@ -5,9 +5,7 @@ use chacha20poly1305::XNonce;
 use chacha20poly1305::aead::{Aead, Payload};
 use zeroize::Zeroizing;
 
-use super::{
-    HEADER_LEN, Header, NONCE_LEN, Result, TAG_LEN, Vault, cipher, malformed, random, unauthentic,
-};
+use super::{HEADER_LEN, Header, NONCE_LEN, Result, TAG_LEN, Vault, cipher, random, unauthentic};
 
 impl Vault {
     /// The whole vault as one file: header, records, and a trailer that authenticates every
@@ -40,11 +38,12 @@ impl Vault {
     }
 }
 
-/// An export file, parsed but not yet authenticated.
+/// An export file, parsed but not yet authenticated. The records are kept as places in the
+/// file's bytes, so a large file is held once.
 #[derive(Debug)]
 pub struct Export {
     header: Vec<u8>,
-    records: Vec<(String, Vec<u8>)>,
+    records: Vec<(String, std::ops::Range<usize>)>,
     /// Every byte before the trailer: the trailer's associated data.
     body_len: usize,
     bytes: Vec<u8>,
@@ -64,15 +63,17 @@ impl Export {
         for _ in 0..count {
             let id_len = r.take(1)?[0] as usize;
             let id = std::str::from_utf8(r.take(id_len)?)
-                .map_err(|_| malformed("a record's token id is not text"))?
+                .map_err(|_| unauthentic("a record's token id is not text"))?
                 .to_owned();
             let len = r.u32()? as usize;
-            records.push((id, r.take(len)?.to_vec()));
+            let start = r.at;
+            r.take(len)?;
+            records.push((id, start..r.at));
         }
         let body_len = r.at;
         r.take(NONCE_LEN + TAG_LEN)?;
         if r.at != bytes.len() {
-            return Err(malformed("the file has bytes after its end"));
+            return Err(unauthentic("the file has bytes after its end"));
         }
         Ok(Export {
             header,
@@ -88,8 +89,11 @@ impl Export {
     }
 
     /// Checks the trailer and every record with the file's vault, and returns each token id
-    /// with its plaintext. Any failure refuses the whole file.
-    pub fn open(&self, vault: &Vault) -> Result<Vec<(String, Zeroizing<String>)>> {
+    /// with its secret's bytes, in file order. Any failure refuses the whole file.
+    ///
+    /// # Errors
+    /// [`super::VaultError::Unauthentic`] naming what failed.
+    pub fn open(&self, vault: &Vault) -> Result<Vec<(String, Zeroizing<Vec<u8>>)>> {
         if vault.header.to_bytes() != self.header {
             return Err(unauthentic("the file was not made by this vault"));
         }
@@ -104,15 +108,17 @@ impl Export {
                 },
             )
             .map_err(|_| unauthentic("the export does not authenticate"))?;
-        self.records
-            .iter()
-            .map(|(id, sealed)| Ok((id.clone(), vault.open(id, sealed)?)))
+        self.sealed_records()
+            .map(|(id, sealed)| Ok((id.to_owned(), vault.open_bytes(id, sealed)?)))
             .collect()
     }
 
-    /// The sealed records as they are, for adopting the file's vault unchanged.
-    pub fn sealed_records(&self) -> &[(String, Vec<u8>)] {
-        &self.records
+    /// The sealed records as they are (token id, sealed bytes), in file order, for adopting
+    /// the file's vault unchanged.
+    pub fn sealed_records(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.records
+            .iter()
+            .map(|(id, range)| (id.as_str(), &self.bytes[range.clone()]))
     }
 }
 
@@ -124,7 +130,7 @@ struct Reader<'a> {
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         let end = self.at.checked_add(n).filter(|&e| e <= self.bytes.len());
-        let end = end.ok_or_else(|| malformed("the file is cut short"))?;
+        let end = end.ok_or_else(|| unauthentic("the file is cut short"))?;
         let out = &self.bytes[self.at..end];
         self.at = end;
         Ok(out)

@@ -36,10 +36,11 @@ fn store_is_private_whatever_the_umask() {
     let out = std::process::Command::new("sh")
         .args([
             "-c",
-            r#"umask 000 && "$BIN" create --name a -q >/dev/null && "$BIN" list >/dev/null"#,
+            r#"umask 000 && "$BIN" create --name a -q >"$OUT" && "$BIN" list >/dev/null"#,
         ])
         .env("BIN", BIN)
         .env("VBX_TOKENS_HOME", env.store())
+        .env("OUT", env.tmp.path().join("token"))
         .output()
         .expect("sh");
     assert!(

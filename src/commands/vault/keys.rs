@@ -4,7 +4,8 @@ use std::path::Path;
 
 use super::{Kdf, Unlocked, in_store, kdf_params, status_of, unlock};
 use crate::commands::Context;
-use crate::error::{Error, Outcome, Result};
+use crate::error::{Error, Result};
+use crate::outcome::Outcome;
 use crate::output::Printer;
 use crate::passphrase::{self, Purpose};
 use crate::prompt;
@@ -34,12 +35,12 @@ pub fn init(
     let pass = passphrase::read(passphrase_file, Purpose::Choose)?;
     let vault = Vault::create(&pass, params).map_err(in_store)?;
     // `None`: commit only if no vault appeared meanwhile.
-    ctx.open(OpenMode::Create)?.write_vault(
-        None,
-        &vault.header().to_bytes(),
-        &[],
-        EventKind::VaultInit,
-    )?;
+    let store = ctx.open(OpenMode::Create)?;
+    if let Err(e) = store.write_vault(None, &vault.header().to_bytes(), &[], EventKind::VaultInit) {
+        store.discard_if_new();
+        return Err(e);
+    }
+    drop(store);
     p.vault_ready(&status_of(Some(vault.header()), 0));
     Ok(Outcome::Success)
 }

@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 
 use super::Context;
 use crate::cli::{KdfArgs, VaultCommand};
-use crate::error::{Error, Outcome, Result};
+use crate::error::{Error, Result};
+use crate::outcome::Outcome;
 use crate::output::Printer;
 use crate::output::views::VaultStatus;
 use crate::passphrase::{self, Purpose};
@@ -162,7 +163,7 @@ pub struct Unlocked {
 /// store, reads the passphrase and unlocks.
 ///
 /// # Errors
-/// [`Error::Vault`] when the store (or the vault) does not exist or the passphrase is wrong;
+/// [`Error::NoStore`]; [`Error::Vault`] when there is no vault or the passphrase is wrong;
 /// the store's own errors; a damaged header is a damaged store.
 pub fn unlock<T>(
     ctx: &Context,
@@ -170,10 +171,7 @@ pub fn unlock<T>(
     read: impl FnOnce(&Store) -> Result<T>,
 ) -> Result<(Unlocked, T)> {
     let (header, gathered) = {
-        let store = match ctx.open(OpenMode::Existing) {
-            Err(Error::NoStore(_)) => return Err(no_vault()),
-            other => other?,
-        };
+        let store = ctx.open(OpenMode::Existing)?;
         let header = store.vault_header()?.ok_or_else(no_vault)?;
         let gathered = read(&store)?;
         (header, gathered)
@@ -183,7 +181,7 @@ pub fn unlock<T>(
     Ok((Unlocked { header, vault }, gathered))
 }
 
-fn no_vault() -> Error {
+pub fn no_vault() -> Error {
     Error::vault("this store has no vault: run `vbx-tokens vault init` first")
 }
 

@@ -4,7 +4,8 @@ use std::path::Path;
 
 use super::{Unlocked, in_store, status_of, unlock};
 use crate::commands::Context;
-use crate::error::{Error, Outcome, Result};
+use crate::error::{Error, Result};
+use crate::outcome::Outcome;
 use crate::output::Printer;
 use crate::record::EventKind;
 use crate::store::OpenMode;
@@ -51,8 +52,6 @@ pub fn status(ctx: &Context, p: &mut Printer) -> Result<Outcome> {
             ),
             None => (None, 0),
         },
-        // No store yet means no vault yet: that is an answer, not an error.
-        Err(Error::NoStore(_)) => (None, 0),
         Err(e) => return Err(e),
     };
     p.vault_status(&status_of(header.as_ref(), kept));

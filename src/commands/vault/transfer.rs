@@ -11,7 +11,8 @@ use zeroize::Zeroizing;
 
 use super::{Unlocked, in_file, in_store, unlock};
 use crate::commands::Context;
-use crate::error::{Error, Outcome, Result};
+use crate::error::{Error, Result};
+use crate::outcome::Outcome;
 use crate::output::Printer;
 use crate::passphrase::{self, Purpose};
 use crate::prompt;
@@ -20,8 +21,9 @@ use crate::store::OpenMode;
 use crate::token::TokenHash;
 use crate::vault::{Export, HEADER_LEN, Header, Vault};
 
-/// The largest file `vault import` reads: an export of a million kept tokens is about 100 MB.
-pub const MAX_EXPORT_BYTES: u64 = 256 * 1024 * 1024;
+/// The largest file `vault import` reads: an export of 600,000 kept tokens, far more than a
+/// vault that keeps chosen tokens holds.
+pub const MAX_EXPORT_BYTES: u64 = 64 * 1024 * 1024;
 
 pub fn export(
     ctx: &Context,
@@ -55,17 +57,28 @@ pub fn export(
     Ok(Outcome::Success)
 }
 
-/// Writes a new private file and makes it durable before we say it exists. A write that fails
-/// (a full disk) removes what it wrote: a cut-short export must not pass for one.
+/// Writes a new private file and makes it durable before we say it exists: written whole under
+/// a temporary name in the same directory, then linked to its name (which fails if that exists
+/// by now), so neither a crash nor a full disk leaves a cut-short export under the name.
 fn write_new_file(path: &Path, bytes: &[u8]) -> Result<()> {
     let io_err = |e| Error::io_at(format!("cannot write {}", path.display()), path, e);
-    // A path the user named that cannot be created (no such directory, permission denied, it
-    // exists) is bad input; a write that fails after that is the disk's.
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    let temp = dir.join(format!(
+        ".{}.{}.tmp",
+        name.unwrap_or_default(),
+        std::process::id()
+    ));
+    // A path the user named that cannot be created (no such directory, permission denied) is
+    // bad input; a write that fails after that is the disk's.
     let mut f = OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(path)
+        .open(&temp)
         .map_err(|e| match crate::error::is_disk_full(&e) {
             true => io_err(e),
             false => Error::usage(format!(
@@ -74,12 +87,20 @@ fn write_new_file(path: &Path, bytes: &[u8]) -> Result<()> {
                 crate::error::reason(&e)
             )),
         })?;
-    if let Err(e) = f.write_all(bytes).and_then(|()| f.sync_all()) {
-        drop(f);
-        let _ = fs::remove_file(path);
-        return Err(io_err(e));
+    let written = f
+        .write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .and_then(|()| fs::hard_link(&temp, path))
+        .and_then(|()| File::open(dir)?.sync_all());
+    let _ = fs::remove_file(&temp);
+    match written {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(Error::usage(format!(
+            "{} already exists: remove it or choose another file",
+            path.display()
+        ))),
+        Err(e) => Err(io_err(e)),
     }
-    Ok(())
 }
 
 /// Reads a file the user named as an export: the header first, so what is not an export at
@@ -110,15 +131,18 @@ fn read_export(file: &Path) -> Result<Vec<u8>> {
 /// What an import keeps: per token id, the secret and its record as sealed in the file.
 struct Sorted {
     imported: Vec<(String, Zeroizing<String>, Vec<u8>)>,
+    /// Ids not imported.
     skipped: Vec<String>,
+    /// Ids with a secret that is not the token this store knows by that id (even where another
+    /// copy of the record was the right one and was imported).
     mismatched: Vec<String>,
 }
 
 /// Keeps each secret whose token this store has (active, same id) and whose SHA-256 is that
 /// record's; names the others. A record that appears twice counts once.
-fn sort(
-    secrets: Vec<(String, Zeroizing<String>)>,
-    sealed: &[(String, Vec<u8>)],
+fn sort<'a>(
+    secrets: Vec<(String, Zeroizing<Vec<u8>>)>,
+    sealed: impl Iterator<Item = (&'a str, &'a [u8])>,
     active: &HashMap<String, String>,
 ) -> Sorted {
     let mut out = Sorted {
@@ -128,26 +152,32 @@ fn sort(
     };
     let mut done = HashSet::new();
     for ((id, secret), (_, sealed)) in secrets.into_iter().zip(sealed) {
-        if done.contains(&id) {
-            continue;
-        }
-        match active.get(&id) {
-            None => {}
-            Some(sha256) if TokenHash::of(&secret).to_hex() == *sha256 => {
-                done.insert(id.clone());
-                out.imported.push((id, secret, sealed.clone()));
-                continue;
+        let Some(sha256) = active.get(&id) else {
+            if !out.skipped.contains(&id) {
+                out.skipped.push(id);
             }
-            Some(_) if !out.mismatched.contains(&id) => out.mismatched.push(id.clone()),
+            continue;
+        };
+        // Text, and the token the record describes: else it is not this token's secret.
+        let text = std::str::from_utf8(&secret).ok();
+        match text.filter(|t| TokenHash::of(t).to_hex() == *sha256) {
+            Some(t) if !done.contains(&id) => {
+                done.insert(id.clone());
+                out.imported
+                    .push((id, Zeroizing::new(t.to_owned()), sealed.to_vec()));
+            }
             Some(_) => {}
-        }
-        if !out.skipped.contains(&id) {
-            out.skipped.push(id);
+            None => {
+                if !out.mismatched.contains(&id) {
+                    out.mismatched.push(id.clone());
+                }
+                if !out.skipped.contains(&id) {
+                    out.skipped.push(id);
+                }
+            }
         }
     }
-    // A mismatched copy followed by a matching one: the id was imported after all.
     out.skipped.retain(|id| !done.contains(id));
-    out.mismatched.retain(|id| !done.contains(id));
     out
 }
 
@@ -242,39 +272,44 @@ fn file_passphrase(file: &Path, from: Option<&Path>, this: SecretString) -> Resu
 mod tests {
     use super::*;
 
-    fn secret(s: &str) -> Zeroizing<String> {
-        Zeroizing::new(s.to_owned())
-    }
-
     #[test]
     fn only_secrets_that_are_their_records_token_are_kept_once() {
         let active: HashMap<String, String> = [
             ("tok_a".to_owned(), TokenHash::of("A").to_hex()),
             ("tok_b".to_owned(), TokenHash::of("B").to_hex()),
             ("tok_c".to_owned(), TokenHash::of("C").to_hex()),
+            ("tok_d".to_owned(), TokenHash::of("D").to_hex()),
         ]
         .into();
+        let secret = |s: &[u8]| Zeroizing::new(s.to_vec());
         let secrets = vec![
-            ("tok_a".to_owned(), secret("A")),
-            ("tok_a".to_owned(), secret("A")),
-            ("tok_b".to_owned(), secret("not B")),
-            ("tok_c".to_owned(), secret("wrong")),
-            ("tok_c".to_owned(), secret("C")),
-            ("tok_x".to_owned(), secret("X")),
+            ("tok_a".to_owned(), secret(b"A")),
+            ("tok_a".to_owned(), secret(b"A")),
+            ("tok_b".to_owned(), secret(b"not B")),
+            ("tok_c".to_owned(), secret(b"wrong")),
+            ("tok_c".to_owned(), secret(b"C")),
+            ("tok_d".to_owned(), secret(b"\xff\xfe")),
+            ("tok_x".to_owned(), secret(b"X")),
         ];
         let sealed: Vec<(String, Vec<u8>)> = secrets
             .iter()
             .enumerate()
             .map(|(i, (id, _))| (id.clone(), vec![i as u8]))
             .collect();
-        let s = sort(secrets, &sealed, &active);
+        let s = sort(
+            secrets,
+            sealed.iter().map(|(id, b)| (id.as_str(), b.as_slice())),
+            &active,
+        );
         let ids: Vec<(&str, u8)> = s
             .imported
             .iter()
             .map(|(id, _, sealed)| (id.as_str(), sealed[0]))
             .collect();
         assert_eq!(ids, [("tok_a", 0), ("tok_c", 4)]);
-        assert_eq!(s.mismatched, ["tok_b"]);
-        assert_eq!(s.skipped, ["tok_b", "tok_x"]);
+        // tok_c's wrong copy is named though its right one was kept; a secret that is not text
+        // is no token.
+        assert_eq!(s.mismatched, ["tok_b", "tok_c", "tok_d"]);
+        assert_eq!(s.skipped, ["tok_b", "tok_d", "tok_x"]);
     }
 }
