@@ -16,6 +16,16 @@ impl Progress {
         Progress(bar)
     }
 
+    /// A counter for work whose size is not known ahead (a streamed import).
+    pub fn spinner(what: &'static str) -> Progress {
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        let style = ProgressStyle::with_template("{spinner} {msg} {pos} ({per_sec})")
+            .expect("a valid template");
+        bar.set_style(style);
+        bar.set_message(what);
+        Progress(bar)
+    }
+
     pub fn set(&self, done: u64) {
         self.0.set_position(done);
     }

@@ -1,6 +1,5 @@
 //! `export` and `import`: token records as NDJSON, to move tokens between stores and systems.
 
-use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -61,8 +60,34 @@ pub fn import(ctx: &Context, req: Import, p: &mut Printer) -> Result<Outcome> {
     };
     let now = Time::now();
     let actor = current_user();
-    let mut incoming = Vec::new();
-    let mut ids = HashSet::new();
+    // The store is opened first and the input streamed into it: pending records are checked
+    // against the store as they come, and undone if any line fails.
+    let store =
+        Store::open_with_cache(&ctx.store_dir, OpenMode::Create, ctx.wait, BULK_CACHE_BYTES)?;
+    let report = match stream(&store, reader, &source, rules, now, &actor, req.skip_existing) {
+        Ok(report) => report,
+        Err(e) => {
+            store.discard_if_new();
+            return Err(e);
+        }
+    };
+    drop(store);
+    p.imported(report.imported, report.skipped.len(), &source);
+    Ok(Outcome::Success)
+}
+
+/// Reads, checks and adds every line; the import is undone by the importer if one fails.
+fn stream(
+    store: &Store,
+    reader: Box<dyn BufRead + '_>,
+    source: &str,
+    rules: ImportRules,
+    now: Time,
+    actor: &str,
+    skip_existing: bool,
+) -> Result<crate::store::ImportReport> {
+    let mut importer = store.begin_import(skip_existing)?;
+    let bar = Progress::spinner("importing");
     let mut lines = BoundedLines::new(reader, MAX_LINE);
     loop {
         let next = lines
@@ -78,39 +103,22 @@ pub fn import(ctx: &Context, req: Import, p: &mut Printer) -> Result<Outcome> {
         }
         let bytes = match line {
             Line::Text(bytes) => bytes,
-            Line::TooLong => {
-                return Err(fail(format!("longer than {MAX_LINE} bytes")));
-            }
+            Line::TooLong => return Err(fail(format!("longer than {MAX_LINE} bytes"))),
         };
         let text = std::str::from_utf8(&bytes).map_err(|_| fail("not valid UTF-8".into()))?;
         let text = text.strip_suffix('\r').unwrap_or(text);
         if text.trim().is_empty() {
             continue;
         }
-        let item = transfer::parse_line(line_no, text, rules, now, &actor).map_err(fail)?;
-        if item.keeps_id && !ids.insert(item.record.id.clone()) {
-            return Err(fail(format!(
-                "the id {} appears twice in the input",
-                item.record.id
-            )));
+        let item = transfer::parse_line(line_no, text, rules, now, actor).map_err(fail)?;
+        importer.add(item)?;
+        if line_no % 1024 == 0 {
+            bar.set(importer.accepted() as u64);
         }
-        incoming.push(item);
     }
-
-    let store =
-        Store::open_with_cache(&ctx.store_dir, OpenMode::Create, ctx.wait, BULK_CACHE_BYTES)?;
-    let bar = Progress::new(incoming.len() as u64, "importing");
-    let report = match store.import(&incoming, req.skip_existing, &|n| bar.set(n)) {
-        Ok(report) => report,
-        Err(e) => {
-            store.discard_if_new();
-            return Err(e);
-        }
-    };
+    let report = importer.finish()?;
     bar.finish();
-    drop(store);
-    p.imported(report.imported, report.skipped.len(), &source);
-    Ok(Outcome::Success)
+    Ok(report)
 }
 
 fn source_name(file: &Path) -> String {

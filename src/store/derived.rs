@@ -49,6 +49,11 @@ impl Store {
     /// # Errors
     /// The store's errors reading the records; [`Error::DiskFull`] or [`Error::Io`] writing.
     pub fn rebuild_index(&self) -> Result<()> {
+        self.rebuild_index_at(self.generation()?)
+    }
+
+    /// Writes the index afresh from every record in sled, marked with `generation`.
+    pub(super) fn rebuild_index_at(&self, generation: u64) -> Result<()> {
         let mut records: Vec<(TokenHash, Vec<u8>)> = Vec::new();
         for item in self.tokens.iter() {
             let (_, bytes) = item.map_err(|e| self.sled(e))?;
@@ -60,7 +65,7 @@ impl Store {
         // Two records of one hash cannot both be in sled (`by_hash` keeps it unique); if damage
         // made it so, the first wins here and `doctor` reports it.
         records.dedup_by(|a, b| a.0 == b.0);
-        self.write_index(&records, self.generation()?)
+        self.write_index(&records, generation)
     }
 
     /// Writes the index as it will be once `changes` commit at `generation`: the current index

@@ -1,22 +1,31 @@
-//! Bulk import of token records: every record checked before anything is written, then
-//! committed in chunks.
+//! Bulk import of token records, streamed and all or nothing.
+//!
+//! Records arrive one at a time ([`Importer::add`]) and commit in chunks of [`IMPORT_CHUNK`],
+//! each record marked *pending* (in the `pending` tree, under this import's number) while
+//! `meta/import_pending` names the import. [`Importer::finish`] writes the verification index
+//! and then, in one transaction, clears the mark, moves the generation on and logs one
+//! `imported` event. Until then nothing is visible to verify (the index does not have the
+//! records) and everything can be undone: a bad line, a clash, a dropped importer or a crash
+//! (the next open rolls back a pending import) removes every pending record. So memory stays
+//! bounded by a chunk, and an import of any size either happens whole or not at all.
 
 use std::collections::HashSet;
 
 use sled::Transactional;
 
-use super::derived::index_record;
 use super::tx::append;
 use super::{GENERATION_KEY, Store, new_id};
 use crate::error::{Error, Result};
 use crate::name::name_key;
-use crate::record::{Event, EventKind, Record};
+use crate::record::{EventKind, Record};
 use crate::token::TokenHash;
 
-/// An import writes every page of the trees: with the small cache sled evicts and rebuilds pages
-/// constantly (100,000 records: 9.6 s with 8 MiB, 6.5 s with 512 MiB, measured). The cache is
-/// a ceiling, not an allocation.
-pub const BULK_CACHE_BYTES: u64 = 512 * 1024 * 1024;
+/// The `meta` key naming the import under way.
+pub(super) const IMPORT_PENDING_KEY: &str = "import_pending";
+
+/// sled's cache for an import: a ceiling, not an allocation. Larger caches were no faster here
+/// and cost resident memory.
+pub const BULK_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Records an import commits per transaction: large enough to amortise the commit, small
 /// enough that sled's in-memory write set stays small.
@@ -40,137 +49,281 @@ pub struct ImportReport {
     pub skipped: Vec<usize>,
 }
 
-impl Store {
-    /// Adds records from an import. Every record is checked before anything is written, so a
-    /// clash (an id, hash or active name already in the store or earlier in the same import)
-    /// writes nothing; with `skip_existing` such records are left out instead. The records then
-    /// commit in transactions of [`IMPORT_CHUNK`], each token with its `imported` event, and are
-    /// made durable once at the end. `progress` hears how many records have been written.
-    ///
-    /// One transaction for a whole large import would be all-or-nothing even across a crash,
-    /// but sled holds a transaction's writes in memory: 100,000 records took 17 s and 2.3 GB.
-    /// So a crash mid-import (never bad input) can leave the chunks written so far; running the
-    /// same import again with `--skip-existing` finishes it.
-    pub fn import(
-        &self,
-        incoming: &[Incoming],
-        skip_existing: bool,
-        progress: &dyn Fn(u64),
-    ) -> Result<ImportReport> {
-        let mut report = ImportReport::default();
-        let mut ids = HashSet::new();
-        let mut hashes = HashSet::new();
-        let mut names = HashSet::new();
-        let mut accepted = Vec::with_capacity(incoming.len());
-        for item in incoming {
-            let record = &item.record;
-            let hash = TokenHash::from_hex(&record.sha256).ok_or_else(|| {
-                Error::usage(format!(
-                    "line {}: `sha256` is not 64 hex digits; nothing was imported",
-                    item.line
-                ))
-            })?;
-            let key = name_key(&record.name);
-            let taken = |tree: &sled::Tree, key: &[u8]| tree.get(key).map(|v| v.is_some());
-            let clash = if item.keeps_id
-                && (ids.contains(&record.id)
-                    || taken(&self.tokens, record.id.as_bytes()).map_err(|e| self.sled(e))?)
-            {
-                Some("id")
-            } else if hashes.contains(&hash)
-                || taken(&self.by_hash, &hash.0).map_err(|e| self.sled(e))?
-            {
-                Some("token (the same SHA-256)")
-            } else if record.is_active()
-                && (names.contains(&key)
-                    || taken(&self.by_name, key.as_bytes()).map_err(|e| self.sled(e))?)
-            {
-                Some("active name")
-            } else {
-                None
-            };
-            match clash {
-                Some(_) if skip_existing => {
-                    report.skipped.push(item.line);
-                    continue;
-                }
-                Some(what) => {
-                    return Err(Error::usage(format!(
-                        "line {}: a token with this {what} already exists (pass --skip-existing to leave such lines out); nothing was imported",
-                        item.line
-                    )));
-                }
-                None => {}
-            }
-            let mut record = record.clone();
-            if !item.keeps_id {
-                record.id = loop {
-                    let id = new_id();
-                    if !ids.contains(&id)
-                        && !taken(&self.tokens, id.as_bytes()).map_err(|e| self.sled(e))?
-                    {
-                        break id;
-                    }
-                };
-            }
-            if !item.keeps_seq {
-                record.seq = self.db.generate_id().map_err(|e| self.sled(e))?;
-            }
-            ids.insert(record.id.clone());
-            hashes.insert(hash);
-            if record.is_active() {
-                names.insert(key.clone());
-            }
-            accepted.push((hash, record));
-        }
+/// An import under way. Dropped without [`Importer::finish`], it undoes itself.
+pub struct Importer<'a> {
+    store: &'a Store,
+    batch: u64,
+    skip_existing: bool,
+    chunk: Vec<(TokenHash, Record)>,
+    /// Ids, hashes and name keys in `chunk` (earlier chunks are in sled, pending).
+    ids: HashSet<String>,
+    hashes: HashSet<[u8; 32]>,
+    names: HashSet<String>,
+    report: ImportReport,
+    finished: bool,
+}
 
-        if accepted.is_empty() {
-            return Ok(report);
+/// The `pending` key of one record: the import's number (big-endian) then the token id.
+fn pending_key(batch: u64, id: &str) -> Vec<u8> {
+    [&batch.to_be_bytes()[..], id.as_bytes()].concat()
+}
+
+impl Store {
+    /// Starts an import. With `skip_existing`, a record whose id, token or active name already
+    /// exists (in the store or earlier in this import) is left out; otherwise it refuses the
+    /// whole import.
+    ///
+    /// # Errors
+    /// The store's own errors.
+    pub fn begin_import(&self, skip_existing: bool) -> Result<Importer<'_>> {
+        Ok(Importer {
+            store: self,
+            batch: self.db.generate_id().map_err(|e| self.sled(e))?,
+            skip_existing,
+            chunk: Vec::with_capacity(IMPORT_CHUNK),
+            ids: HashSet::new(),
+            hashes: HashSet::new(),
+            names: HashSet::new(),
+            report: ImportReport::default(),
+            finished: false,
+        })
+    }
+
+    /// Undoes an import that did not finish (a crash, or one given up): every record it left
+    /// pending is removed. Called at open, under the lock.
+    pub(super) fn roll_back_import(&self) -> Result<()> {
+        let pending = self
+            .meta
+            .get(IMPORT_PENDING_KEY)
+            .map_err(|e| self.sled(e))?;
+        let batch = match pending.as_deref().map(<[u8; 8]>::try_from) {
+            Some(Ok(b)) => Some(u64::from_be_bytes(b)),
+            _ => None,
+        };
+        if let Some(batch) = batch {
+            self.remove_pending(batch)?;
+            self.meta
+                .remove(IMPORT_PENDING_KEY)
+                .map_err(|e| self.sled(e))?;
+            self.make_durable()?;
         }
-        // The index first, with every imported token; the last chunk's commit moves sled to the
-        // same generation (a crash before it leaves sled behind, and the index is rebuilt).
-        let generation = self.generation()? + 1;
-        let indexed: Vec<_> = accepted
-            .iter()
-            .filter_map(|(_, r)| index_record(r))
-            .collect();
-        self.update_index(&indexed, generation)?;
-        let chunks = accepted.chunks(IMPORT_CHUNK).count();
-        let trees = (
-            &self.tokens,
-            &self.by_hash,
-            &self.by_name,
-            &self.log,
-            &self.meta,
-        );
-        for (n, chunk) in accepted.chunks(IMPORT_CHUNK).enumerate() {
-            progress((n * IMPORT_CHUNK) as u64);
-            let last = n + 1 == chunks;
-            let events: Vec<Event> = chunk
-                .iter()
-                .map(|(_, r)| self.event(EventKind::Imported, Some(r), None))
-                .collect();
+        // Marks a finished import did not get to clear.
+        if self.pending.first().map_err(|e| self.sled(e))?.is_some() {
+            self.pending.clear().map_err(|e| self.sled(e))?;
+            self.make_durable()?;
+        }
+        Ok(())
+    }
+
+    /// Removes the pending marks of import `batch` and the records they mark.
+    fn remove_pending(&self, batch: u64) -> Result<()> {
+        let prefix = batch.to_be_bytes();
+        loop {
+            let keys: Vec<sled::IVec> = self
+                .pending
+                .scan_prefix(prefix)
+                .keys()
+                .take(IMPORT_CHUNK)
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|e| self.sled(e))?;
+            if keys.is_empty() {
+                return Ok(());
+            }
+            let mut doomed = Vec::new();
+            for key in &keys {
+                let id = String::from_utf8_lossy(&key[8..]).into_owned();
+                if let Some(r) = self.get(&id)? {
+                    doomed.push(r);
+                }
+            }
+            let trees = (&self.tokens, &self.by_hash, &self.by_name, &self.pending);
             trees
-                .transaction(|(tokens, by_hash, by_name, log, meta)| {
-                    for ((hash, record), event) in chunk.iter().zip(&events) {
-                        tokens.insert(record.id.as_bytes(), record.to_bytes())?;
-                        by_hash.insert(&hash.0, record.id.as_bytes())?;
-                        if record.is_active() {
-                            let key = name_key(&record.name);
-                            by_name.insert(key.as_bytes(), record.id.as_bytes())?;
+                .transaction(|(tokens, by_hash, by_name, pending)| {
+                    for r in &doomed {
+                        tokens.remove(r.id.as_bytes())?;
+                        if let Some(h) = TokenHash::from_hex(&r.sha256)
+                            && by_hash.get(h.0)?.as_deref() == Some(r.id.as_bytes())
+                        {
+                            by_hash.remove(&h.0)?;
                         }
-                        append(log, event)?;
+                        let key = name_key(&r.name);
+                        if by_name.get(key.as_bytes())?.as_deref() == Some(r.id.as_bytes()) {
+                            by_name.remove(key.as_bytes())?;
+                        }
                     }
-                    if last {
-                        meta.insert(GENERATION_KEY, &generation.to_be_bytes())?;
+                    for key in &keys {
+                        pending.remove(key)?;
                     }
                     Ok(())
                 })
                 .map_err(|e| self.tx_error(e))?;
         }
-        progress(accepted.len() as u64);
-        report.imported = accepted.len();
-        self.make_durable()?;
-        Ok(report)
+    }
+}
+
+impl Importer<'_> {
+    /// Checks one record against the store and this import so far, and queues it.
+    ///
+    /// # Errors
+    /// [`Error::Usage`] naming the line when it clashes (without `skip_existing`) or its hash
+    /// does not parse; the store's own errors. The import is then undone when dropped.
+    pub fn add(&mut self, item: Incoming) -> Result<()> {
+        let store = self.store;
+        let mut record = item.record;
+        let hash = TokenHash::from_hex(&record.sha256).ok_or_else(|| {
+            Error::usage(format!(
+                "line {}: `sha256` is not 64 hex digits; nothing was imported",
+                item.line
+            ))
+        })?;
+        let key = name_key(&record.name);
+        let taken = |tree: &sled::Tree, k: &[u8]| tree.get(k).map(|v| v.is_some());
+        let sled = |e| store.sled(e);
+        // The same id twice in one input is a data error, whatever the flags.
+        if item.keeps_id
+            && (self.ids.contains(&record.id)
+                || taken(&store.pending, &pending_key(self.batch, &record.id)).map_err(sled)?)
+        {
+            return Err(Error::usage(format!(
+                "line {}: the id {} appears twice in the input; nothing was imported",
+                item.line, record.id
+            )));
+        }
+        let clash = if item.keeps_id
+            && (self.ids.contains(&record.id)
+                || taken(&store.tokens, record.id.as_bytes()).map_err(sled)?)
+        {
+            Some("id")
+        } else if self.hashes.contains(&hash.0) || taken(&store.by_hash, &hash.0).map_err(sled)? {
+            Some("token (the same SHA-256)")
+        } else if record.is_active()
+            && (self.names.contains(&key) || taken(&store.by_name, key.as_bytes()).map_err(sled)?)
+        {
+            Some("active name")
+        } else {
+            None
+        };
+        match clash {
+            Some(_) if self.skip_existing => {
+                self.report.skipped.push(item.line);
+                return Ok(());
+            }
+            Some(what) => {
+                return Err(Error::usage(format!(
+                    "line {}: a token with this {what} already exists (pass --skip-existing to leave such lines out); nothing was imported",
+                    item.line
+                )));
+            }
+            None => {}
+        }
+        if !item.keeps_id {
+            record.id = loop {
+                let id = new_id();
+                if !self.ids.contains(&id) && !taken(&store.tokens, id.as_bytes()).map_err(sled)? {
+                    break id;
+                }
+            };
+        }
+        if !item.keeps_seq {
+            record.seq = store.db.generate_id().map_err(sled)?;
+        }
+        self.ids.insert(record.id.clone());
+        self.hashes.insert(hash.0);
+        if record.is_active() {
+            self.names.insert(key);
+        }
+        self.chunk.push((hash, record));
+        if self.chunk.len() >= IMPORT_CHUNK {
+            self.commit_chunk()?;
+        }
+        Ok(())
+    }
+
+    /// How many records have been accepted so far.
+    pub fn accepted(&self) -> usize {
+        self.report.imported + self.chunk.len()
+    }
+
+    /// Commits the queued records, pending.
+    fn commit_chunk(&mut self) -> Result<()> {
+        if self.chunk.is_empty() {
+            return Ok(());
+        }
+        let store = self.store;
+        let batch = self.batch;
+        let trees = (
+            &store.tokens,
+            &store.by_hash,
+            &store.by_name,
+            &store.pending,
+            &store.meta,
+        );
+        let chunk = &self.chunk;
+        trees
+            .transaction(|(tokens, by_hash, by_name, pending, meta)| {
+                meta.insert(IMPORT_PENDING_KEY, &batch.to_be_bytes())?;
+                for (hash, record) in chunk {
+                    tokens.insert(record.id.as_bytes(), record.to_bytes())?;
+                    by_hash.insert(&hash.0, record.id.as_bytes())?;
+                    if record.is_active() {
+                        let key = name_key(&record.name);
+                        by_name.insert(key.as_bytes(), record.id.as_bytes())?;
+                    }
+                    pending.insert(pending_key(batch, &record.id), &[])?;
+                }
+                Ok(())
+            })
+            .map_err(|e| store.tx_error(e))?;
+        self.report.imported += self.chunk.len();
+        self.chunk.clear();
+        self.ids.clear();
+        self.hashes.clear();
+        self.names.clear();
+        Ok(())
+    }
+
+    /// Commits the rest, writes the verification index with every imported token, then makes
+    /// the import visible in one transaction (one `imported` event with the count), durably.
+    ///
+    /// # Errors
+    /// The store's own errors; the import is then undone.
+    pub fn finish(mut self) -> Result<ImportReport> {
+        self.commit_chunk()?;
+        let store = self.store;
+        if self.report.imported > 0 {
+            let generation = store.generation()? + 1;
+            // Sled holds every record now, the pending ones too: the index is built from it.
+            store.rebuild_index_at(generation)?;
+            let mut event = store.event(EventKind::Imported, None, None);
+            event.count = self.report.imported as u64;
+            (&store.meta, &store.log)
+                .transaction(|(meta, log)| {
+                    meta.remove(IMPORT_PENDING_KEY)?;
+                    meta.insert(GENERATION_KEY, &generation.to_be_bytes())?;
+                    append(log, &event)?;
+                    Ok(())
+                })
+                .map_err(|e| store.tx_error(e))?;
+            store.make_durable()?;
+            // The marks only mattered while the import could be undone (one import at a time:
+            // every mark is this one's).
+            store.pending.clear().map_err(|e| store.sled(e))?;
+        }
+        self.finished = true;
+        Ok(std::mem::take(&mut self.report))
+    }
+}
+
+impl Drop for Importer<'_> {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        // Best effort: what is left pending is rolled back at the next open anyway.
+        let store = self.store;
+        if store.remove_pending(self.batch).is_ok() {
+            let _ = store.meta.remove(IMPORT_PENDING_KEY);
+            let _ = store.make_durable();
+        }
     }
 }

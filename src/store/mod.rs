@@ -8,6 +8,7 @@
 //!   *active* token → token id; keeps active names unique
 //! - `log`:     big-endian u64 from `generate_id` → [`Event`] JSON, append-only
 //! - `vault`:   `header` → the vault header; `secret/` + token id → a sealed kept secret
+//! - `pending`: an import's number + token id → (), while that import can still be undone
 //! - `meta`:    `format` → the store format version; `store_id` → 16 random bytes naming this
 //!   store; `generation` → a u64 that every change to what verify would answer increases;
 //!   `journal_folded` → the id of the last journal folded in
@@ -48,7 +49,7 @@ mod tx;
 mod vault;
 mod verify;
 
-pub use import::{BULK_CACHE_BYTES, IMPORT_CHUNK, ImportReport, Incoming};
+pub use import::{BULK_CACHE_BYTES, IMPORT_CHUNK, ImportReport, Importer, Incoming};
 pub use open::read_marker_id;
 use open::{
     create_dir_durably, exists, holds_sled_files, lock_store, make_private, open_sled,
@@ -95,6 +96,7 @@ pub struct Store {
     log: sled::Tree,
     vault: sled::Tree,
     meta: sled::Tree,
+    pending: sled::Tree,
     db: sled::Db,
     dir: PathBuf,
     actor: String,
@@ -204,6 +206,7 @@ impl Store {
             log: tree("log")?,
             vault: tree("vault")?,
             meta: tree("meta")?,
+            pending: tree("pending")?,
             dir: dir.to_owned(),
             actor: current_user(),
             store_id: [0; 16],
@@ -217,6 +220,7 @@ impl Store {
         store.store_id = store_id;
         store.new = new;
         make_private(dir)?;
+        store.roll_back_import()?;
         store.fold_journal()?;
         store.check_index()?;
         Ok(store)
