@@ -384,7 +384,9 @@ pub fn write(dir: &Path, bytes: &[u8]) -> io::Result<()> {
             .open(&temp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
+        crate::fault::point("index-temp-written");
         fs::rename(&temp, dir.join(FILE))?;
+        crate::fault::point("index-renamed");
         File::open(dir)?.sync_all()
     })();
     if result.is_err() {

@@ -226,6 +226,7 @@ pub fn append(dir: &Path, store_id: [u8; 16], entries: &[Entry]) -> io::Result<(
             Err(e) => return Err(e),
         }
         file.write_all(&bytes)?;
+        crate::fault::point("journal-written");
         file.unlock()?;
         return file.sync_data();
     }

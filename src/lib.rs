@@ -25,6 +25,7 @@ pub use verdict::{Reason, Touch, Verdict};
 pub use verifier::{Reading, Verifier};
 
 pub mod error;
+pub mod fault;
 pub mod index;
 pub mod journal;
 pub mod lines;

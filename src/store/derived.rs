@@ -1,11 +1,12 @@
 //! What lives beside sled and is kept in step with it: the verification index (derived from the
 //! records) and the journal (verify's uses and failures, folded into the records and the log).
 //!
-//! Crash ordering: a change to what verify would answer writes the new index *before* the sled
-//! commit that makes it, both under the store lock. A crash between them leaves an index one
-//! generation ahead of sled, so the next open rebuilds it from sled; meanwhile verify answers
-//! from the newer index. A revoke can so take effect early (before it is acknowledged), never
-//! late: once it is acknowledged, the index that says so is already durable.
+//! Crash ordering, all under the store lock: a change that takes a token away (a revoke) writes
+//! the new index *before* its sled commit; a change that adds tokens (create, import) writes it
+//! *after*. A crash between them leaves the index a generation apart from sled, and the next
+//! open rebuilds it from sled; meanwhile verify answers from the index, which errs on the safe
+//! side: a revoke can take effect early (before it is acknowledged), never late, and a token is
+//! never valid before sled has it.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -68,8 +69,9 @@ impl Store {
         self.write_index(&records, generation)
     }
 
-    /// Writes the index as it will be once `changes` commit at `generation`: the current index
-    /// with each changed token replaced or added. Called before that commit, under the lock.
+    /// Writes the index for `generation`: the index of the generation before, with each changed
+    /// token replaced or added. Called under the lock, just before or just after the commit
+    /// that makes `generation` (see the module's note on order).
     pub(super) fn update_index(&self, changes: &[IndexRecord], generation: u64) -> Result<()> {
         let current = Index::load(&self.dir)
             .ok()
@@ -147,6 +149,7 @@ impl Store {
         let Some(folding) = journal::take(&self.dir).map_err(io)? else {
             return Ok(());
         };
+        crate::fault::point("fold-read");
         let folded_already = self
             .meta
             .get(JOURNAL_FOLDED_KEY)
@@ -230,7 +233,9 @@ impl Store {
             Ok(())
         });
         result.map_err(|e| self.tx_error(e))?;
-        self.make_durable()
+        self.make_durable()?;
+        crate::fault::point("fold-committed");
+        Ok(())
     }
 
     /// Checks that the index says what sled says about one token, for `doctor` and tests.

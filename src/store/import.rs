@@ -2,9 +2,9 @@
 //!
 //! Records arrive one at a time ([`Importer::add`]) and commit in chunks of [`IMPORT_CHUNK`],
 //! each record marked *pending* (in the `pending` tree, under this import's number) while
-//! `meta/import_pending` names the import. [`Importer::finish`] writes the verification index
-//! and then, in one transaction, clears the mark, moves the generation on and logs one
-//! `imported` event. Until then nothing is visible to verify (the index does not have the
+//! `meta/import_pending` names the import. [`Importer::finish`] then, in one transaction,
+//! clears the mark, moves the generation on and logs one `imported` event, and writes the
+//! verification index. Until then nothing is visible to verify (the index does not have the
 //! records) and everything can be undone: a bad line, a clash, a dropped importer or a crash
 //! (the next open rolls back a pending import) removes every pending record. So memory stays
 //! bounded by a chunk, and an import of any size either happens whole or not at all.
@@ -274,6 +274,7 @@ impl Importer<'_> {
                 Ok(())
             })
             .map_err(|e| store.tx_error(e))?;
+        crate::fault::point("import-chunk");
         self.report.imported += self.chunk.len();
         self.chunk.clear();
         self.ids.clear();
@@ -292,8 +293,6 @@ impl Importer<'_> {
         let store = self.store;
         if self.report.imported > 0 {
             let generation = store.generation()? + 1;
-            // Sled holds every record now, the pending ones too: the index is built from it.
-            store.rebuild_index_at(generation)?;
             let mut event = store.event(EventKind::Imported, None, None);
             event.count = self.report.imported as u64;
             (&store.meta, &store.log)
@@ -305,6 +304,10 @@ impl Importer<'_> {
                 })
                 .map_err(|e| store.tx_error(e))?;
             store.make_durable()?;
+            crate::fault::point("import-durable");
+            // New tokens reach the index after sled (see `Store::create`): built from sled,
+            // which now holds them all.
+            store.rebuild_index_at(generation)?;
             // The marks only mattered while the import could be undone (one import at a time:
             // every mark is this one's).
             store.pending.clear().map_err(|e| store.sled(e))?;

@@ -29,8 +29,8 @@ pub struct Keep<'a> {
 impl Store {
     /// Records a new token, with its `created` event, and makes it durable. With `keep`, the
     /// token's sealed plaintext (made by `keep` from the new id) commits in the same
-    /// transaction, provided the vault header is still `keep`'s. The verification index has the
-    /// token before sled does.
+    /// transaction, provided the vault header is still `keep`'s. The verification index gets
+    /// the token after sled does.
     ///
     /// # Errors
     /// [`Error::Usage`] when an active token has a name that looks the same, or the token is
@@ -96,8 +96,6 @@ impl Store {
             }
         }
         let generation = self.generation()? + 1;
-        let indexed = index_record(&record).expect("a hash we made parses");
-        self.update_index(&[indexed], generation)?;
         let trees = (
             &self.tokens,
             &self.by_hash,
@@ -133,7 +131,14 @@ impl Store {
             Ok(())
         });
         result.map_err(|e| self.tx_error(e))?;
+        crate::fault::point("create-committed");
         self.make_durable()?;
+        crate::fault::point("create-durable");
+        // A new token reaches the index after sled: a crash in between leaves the index behind
+        // (rebuilt at the next open) and the token unknown, never a token verifying that the
+        // store does not have.
+        let indexed = index_record(&record).expect("a hash we made parses");
+        self.update_index(&[indexed], generation)?;
         Ok(record)
     }
 
@@ -211,9 +216,12 @@ impl Store {
         revoked.status = Status::Revoked;
         revoked.revoked_at = Some(at);
         let generation = self.generation()? + 1;
+        // A revoke reaches the index before sled: if this stops half-way, the revoke may have
+        // taken effect early, never late.
         if let Some(indexed) = index_record(&revoked) {
             self.update_index(&[indexed], generation)?;
         }
+        crate::fault::point("revoke-indexed");
         let result = (
             &self.tokens,
             &self.by_name,
@@ -238,7 +246,9 @@ impl Store {
                 Ok(record)
             });
         let record = result.map_err(|e| self.tx_error(e))?;
+        crate::fault::point("revoke-committed");
         self.make_durable()?;
+        crate::fault::point("revoke-durable");
         Ok(Revoked {
             record,
             already: false,

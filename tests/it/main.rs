@@ -4,6 +4,7 @@ mod common;
 mod completion;
 mod concurrency;
 mod crash;
+mod crash_points;
 mod errors;
 mod export_format;
 mod faults;
