@@ -530,28 +530,40 @@ impl Index {
             .read(h.entries_at() + from * ENTRY_LEN as u64, n * ENTRY_LEN)?;
         let mut found = None;
         let mut previous: Option<&[u8]> = None;
+        let crc_ok = |e: &[u8]| crc32fast::hash(&e[..44]).to_be_bytes() == e[44..48];
         for (i, e) in bytes.chunks_exact(ENTRY_LEN).enumerate() {
-            if crc32fast::hash(&e[..44]).to_be_bytes() != e[44..48] {
+            let entry_hash: &[u8; 32] = e[..32].try_into().expect("32 bytes");
+            let at = from + i as u64;
+            // The entries a "found" rests on are checked here: the bounds of the bucket and
+            // the one found; a "not found" checks them all, below.
+            let boundary = at + 1 == lo || at == hi;
+            if boundary && !crc_ok(e) {
                 return Err(damaged("an entry fails its CRC"));
             }
-            let entry_hash: &[u8; 32] = e[..32].try_into().expect("32 bytes");
             if previous.is_some_and(|prev| prev >= &entry_hash[..]) {
                 return Err(damaged("entries are out of order"));
             }
             previous = Some(&e[..32]);
-            let at = from + i as u64;
             let inside = (lo..hi).contains(&at);
             if inside != (prefix(entry_hash, bits) == p) {
                 return Err(damaged("the fan-out table does not match the entries"));
             }
             if inside && entry_hash == &hash.0 {
+                if !crc_ok(e) {
+                    return Err(damaged("an entry fails its CRC"));
+                }
                 let offset = u64::from_be_bytes(e[32..40].try_into().expect("8 bytes"));
                 let len = u32::from_be_bytes(e[40..44].try_into().expect("4 bytes")) as usize;
                 found = Some((offset, len));
             }
         }
         let Some((offset, len)) = found else {
-            return Ok(None);
+            // "Not here" must not be damage in disguise (the token's own entry changed): only
+            // a bucket whose every entry checks out can say so.
+            if bytes.chunks_exact(ENTRY_LEN).all(crc_ok) {
+                return Ok(None);
+            }
+            return Err(damaged("an entry fails its CRC"));
         };
         if len > MAX_RECORD_LEN || offset.saturating_add(len as u64) > h.records_len {
             return Err(damaged("an entry points outside the records"));

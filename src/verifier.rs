@@ -45,6 +45,9 @@ pub struct Verifier {
     /// How long the slow path waits for the store's lock.
     wait: Duration,
     actor: String,
+    /// The store directory, open: the index is looked for relative to it, which is cheaper
+    /// than resolving the whole path at every check.
+    dir_fd: Option<std::os::fd::OwnedFd>,
     /// The store's id from its marker, and the index read with the file identity it had; `None`
     /// when the index cannot be used.
     current: Option<Current>,
@@ -90,6 +93,14 @@ impl Verifier {
             reading,
             wait,
             actor: crate::store::current_user(),
+            dir_fd: rustix::fs::open(
+                dir,
+                rustix::fs::OFlags::PATH
+                    | rustix::fs::OFlags::DIRECTORY
+                    | rustix::fs::OFlags::CLOEXEC,
+                rustix::fs::Mode::empty(),
+            )
+            .ok(),
             current: None,
         };
         verifier.reload();
@@ -98,9 +109,14 @@ impl Verifier {
 
     /// Reads the index again if the file was replaced since it was read.
     fn refresh(&mut self) {
-        let on_disk = std::fs::metadata(self.dir.join(index::FILE))
-            .ok()
-            .map(|m| (m.dev(), m.ino()));
+        let on_disk = match &self.dir_fd {
+            Some(fd) => rustix::fs::statat(fd, index::FILE, rustix::fs::AtFlags::empty())
+                .ok()
+                .map(|st| (st.st_dev, st.st_ino)),
+            None => std::fs::metadata(self.dir.join(index::FILE))
+                .ok()
+                .map(|m| (m.dev(), m.ino())),
+        };
         if self.current.as_ref().map(|c| c.file) != on_disk {
             self.reload();
         }

@@ -64,7 +64,15 @@ pub fn import(ctx: &Context, req: Import, p: &mut Printer) -> Result<Outcome> {
     // against the store as they come, and undone if any line fails.
     let store =
         Store::open_with_cache(&ctx.store_dir, OpenMode::Create, ctx.wait, BULK_CACHE_BYTES)?;
-    let report = match stream(&store, reader, &source, rules, now, &actor, req.skip_existing) {
+    let report = match stream(
+        &store,
+        reader,
+        &source,
+        rules,
+        now,
+        &actor,
+        req.skip_existing,
+    ) {
         Ok(report) => report,
         Err(e) => {
             store.discard_if_new();

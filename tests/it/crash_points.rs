@@ -34,7 +34,10 @@ fn verdict(env: &Env, token: &str) -> String {
 /// What sled says, read through a command that opens it (and so folds and rebuilds).
 #[track_caller]
 fn status(env: &Env, name: &str) -> String {
-    env.record(name)["status"].as_str().expect("status").to_owned()
+    env.record(name)["status"]
+        .as_str()
+        .expect("status")
+        .to_owned()
 }
 
 #[track_caller]
