@@ -47,7 +47,9 @@ fn main() -> ExitCode {
     let color = !json
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let mut stdout = std::io::stdout().lock();
+    // Block-buffered: Rust's stdout is line-buffered, a write per line of a long listing.
+    // Everything is flushed at the end, and where it must be seen at once (a batch's chunk).
+    let mut stdout = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
     let mut stderr = std::io::stderr();
     let mut printer = Printer::new(&mut stdout, &mut stderr, json, color);
     let result = panic::quietly(std::panic::AssertUnwindSafe(|| {

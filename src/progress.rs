@@ -1,4 +1,4 @@
-//! Progress bars for long work (import, export): the only module that uses indicatif. They draw
+//! Progress counters for long work (import, export): the only module that uses indicatif. They draw
 //! on stderr when it is a terminal and are silent otherwise, so pipes and logs stay clean.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -6,16 +6,6 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 pub struct Progress(ProgressBar);
 
 impl Progress {
-    /// A bar for `len` steps of `what` ("importing"); hidden unless stderr is a terminal.
-    pub fn new(len: u64, what: &'static str) -> Progress {
-        let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
-        let style = ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} ({eta} left)")
-            .expect("a valid template");
-        bar.set_style(style);
-        bar.set_message(what);
-        Progress(bar)
-    }
-
     /// A counter for work whose size is not known ahead (a streamed import).
     pub fn spinner(what: &'static str) -> Progress {
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());

@@ -28,19 +28,20 @@ pub struct Import {
     pub skip_existing: bool,
 }
 
-/// Every record, one JSON line each, with every field (the SHA-256 too, never a token).
+/// Every record, one JSON line each, with every field (the SHA-256 too, never a token),
+/// streamed oldest first.
 pub fn export(ctx: &Context, p: &mut Printer) -> Result<Outcome> {
-    let records = ctx.open(OpenMode::Existing)?.records()?;
-    let bar = Progress::new(records.len() as u64, "exporting");
-    for (n, record) in records.iter().enumerate() {
-        p.exported_record(record);
-        if p.output_failed() {
-            break;
-        }
+    let store = ctx.open(OpenMode::Existing)?;
+    let bar = Progress::spinner("exporting");
+    let mut n = 0u64;
+    store.each_record(|record| {
+        p.exported_record(&record);
+        n += 1;
         if n % 1024 == 0 {
-            bar.set(n as u64);
+            bar.set(n);
         }
-    }
+        Ok(!p.output_failed())
+    })?;
     bar.finish();
     Ok(Outcome::Success)
 }

@@ -4,6 +4,7 @@ use super::Context;
 use crate::error::Result;
 use crate::outcome::Outcome;
 use crate::output::Printer;
+use crate::record::Record;
 use crate::store::OpenMode;
 
 /// `list [--all]`.
@@ -20,14 +21,26 @@ pub struct Show {
 }
 
 pub fn list(ctx: &Context, req: List, p: &mut Printer) -> Result<Outcome> {
-    let (mut records, kept) = {
-        let store = ctx.open(OpenMode::Existing)?;
-        (store.records()?, store.kept_ids()?)
-    };
-    if !req.all {
-        records.retain(|r| r.is_active());
+    let store = ctx.open(OpenMode::Existing)?;
+    let kept = store.kept_ids()?;
+    let wanted = |r: &Record| req.all || r.is_active();
+    if p.streams_records() {
+        // JSON streams, a record at a time, so a large store lists in flat memory.
+        p.records_start();
+        store.each_record(|r| {
+            if wanted(&r) {
+                p.records_item(&r, kept.contains(&r.id));
+            }
+            Ok(!p.output_failed())
+        })?;
+        p.records_end();
+    } else {
+        // A table measures every row before it prints.
+        let mut records = store.records()?;
+        drop(store);
+        records.retain(wanted);
+        p.records(&records, &kept, req.all);
     }
-    p.records(&records, &kept, req.all);
     Ok(Outcome::Success)
 }
 

@@ -65,6 +65,8 @@ pub struct Printer<'a> {
     json: bool,
     color: bool,
     loss: Option<String>,
+    /// No item of a streamed array written yet.
+    first: bool,
 }
 
 impl<'a> Printer<'a> {
@@ -79,6 +81,7 @@ impl<'a> Printer<'a> {
             json,
             color,
             loss: None,
+            first: true,
         }
     }
 
@@ -158,6 +161,27 @@ impl<'a> Printer<'a> {
         } else {
             let _ = text::records_table(&mut self.out, records, kept, Time::now(), self.color);
         }
+    }
+
+    /// Whether `list` streams its records (JSON) rather than measuring them all (a table).
+    pub fn streams_records(&self) -> bool {
+        self.json
+    }
+
+    /// `list --json`, streamed: `[`, then one record a line, then `]`.
+    pub fn records_start(&mut self) {
+        let _ = write!(self.out, "[");
+        self.first = true;
+    }
+
+    pub fn records_item(&mut self, record: &Record, kept: bool) {
+        let _ = write!(self.out, "{}\n  ", if self.first { "" } else { "," });
+        self.first = false;
+        let _ = serde_json::to_writer(&mut self.out, &RecordView::new(record, kept));
+    }
+
+    pub fn records_end(&mut self) {
+        let _ = writeln!(self.out, "{}]", if self.first { "" } else { "\n" });
     }
 
     /// `show`.

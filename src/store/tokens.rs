@@ -187,14 +187,45 @@ impl Store {
     }
 
     /// Every record, oldest first.
+    ///
+    /// # Errors
+    /// The store's own errors; a record that does not parse is damage.
     pub fn records(&self) -> Result<Vec<Record>> {
         let mut out = Vec::new();
+        self.each_record(|r| {
+            out.push(r);
+            Ok(true)
+        })?;
+        Ok(out)
+    }
+
+    /// Calls `f` with every record, oldest first, one at a time, until it returns `false`.
+    /// Memory holds the stored bytes and the order, not parsed records.
+    ///
+    /// # Errors
+    /// The store's own errors, and `f`'s.
+    pub fn each_record(&self, mut f: impl FnMut(Record) -> Result<bool>) -> Result<()> {
+        /// The fields that order records, read without the rest.
+        #[derive(serde::Deserialize)]
+        struct Order {
+            #[serde(default)]
+            seq: u64,
+            created_at: crate::time::Time,
+        }
+        let mut order = Vec::new();
         for item in self.tokens.iter() {
             let (_, bytes) = item.map_err(|e| self.sled(e))?;
-            out.push(Record::from_bytes(&bytes)?);
+            let o: Order = serde_json::from_slice(&bytes)
+                .map_err(|e| damaged(&self.dir, &format!("a token record does not parse ({e})")))?;
+            order.push((o.created_at, o.seq, bytes));
         }
-        out.sort_by_key(|r| (r.created_at, r.seq));
-        Ok(out)
+        order.sort_unstable_by_key(|o| (o.0, o.1));
+        for (_, _, bytes) in order {
+            if !f(Record::from_bytes(&bytes)?)? {
+                break;
+            }
+        }
+        Ok(())
     }
 
     /// Revokes a token at once, with its `revoked` event, and makes it durable. Revoking a

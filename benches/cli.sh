@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# The whole-command benchmark: vbx-tokens against the peer a user would write instead (a
+# sha256sum | sqlite3 script, shared/NOTES.md), side by side in one run, at each store size.
+# Prints the README's "Performance" table. Not run by CI (which only compiles the benches).
+#
+#   bash benches/cli.sh                 # 1k, 100k and 1M tokens (about 10 minutes)
+#   SIZES="1000 100000" bash benches/cli.sh
+#
+# Needs: hyperfine and sqlite3 (Debian: apt-get install hyperfine sqlite3), python3.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SIZES=${SIZES:-"1000 100000 1000000"}
+RUNS=${RUNS:-200}
+for tool in hyperfine sqlite3 python3; do
+  command -v "$tool" >/dev/null || { echo "benches/cli.sh needs $tool (apt-get install hyperfine sqlite3)" >&2; exit 2; }
+done
+cargo build --release --locked -q
+BIN=$PWD/target/release/vbx-tokens
+WORK=${BENCH_DIR:-$(mktemp -d)}
+trap '[ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
+echo "# work in $WORK; $(nproc) cores; $(uname -sr); $("$BIN" --version)" >&2
+
+# The peer: hash the token, count a use in SQLite (WAL), say who it is.
+cat > "$WORK/peer.sh" <<'PEER'
+h=$(printf '%s' "$1" | sha256sum | cut -d' ' -f1)
+sqlite3 -cmd ".timeout 10000" "$2" "UPDATE tokens SET uses = uses + 1, last_used = strftime('%s','now') WHERE hash = '$h' AND status = 'active' RETURNING id, name;"
+PEER
+
+median() { # hyperfine JSON -> median seconds of command N
+  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]["median"])' "$1" "$2"
+}
+ms() { python3 -c "print(f'{float(\"$1\")*1000:.2f}')"; }
+ratio() { python3 -c "print(f'{float(\"$1\")/float(\"$2\"):.2f}')"; }
+peak_rss() { # command... -> "seconds peak_MiB", the command's stdout to /dev/null
+  python3 - "$@" <<'PY'
+import resource, subprocess, sys, time
+t = time.monotonic()
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=True)
+rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+print(f"{time.monotonic() - t:.2f} {rss:.0f}")
+PY
+}
+
+ROWS=()
+row() { ROWS+=("| $1 | $2 | $3 | $4 |"); }
+
+for n in $SIZES; do
+  dir=$WORK/$n
+  mkdir -p "$dir"
+  python3 benches/gen_tokens.py "$n" > "$dir/tokens.txt"
+  awk '{printf "{\"name\":\"t%d\",\"token\":\"%s\"}\n", NR, $0}' "$dir/tokens.txt" > "$dir/import.ndjson"
+  export VBX_TOKENS_HOME=$dir/store
+  read -r secs mib < <(peak_rss "$BIN" import "$dir/import.ndjson")
+  row "import $n" "${secs} s, peak RSS ${mib} MiB" "" ""
+  python3 - "$dir/tokens.txt" "$dir/peer.db" <<'PY'
+import hashlib, sqlite3, sys
+db = sqlite3.connect(sys.argv[2])
+db.execute("PRAGMA journal_mode=WAL")
+db.execute("CREATE TABLE tokens (hash TEXT PRIMARY KEY, id TEXT, name TEXT, status TEXT, uses INTEGER, last_used INTEGER)")
+with open(sys.argv[1]) as f:
+    db.executemany("INSERT INTO tokens VALUES (?, ?, ?, 'active', 0, NULL)",
+                   ((hashlib.sha256(t.strip().encode()).hexdigest(), f"tok_{i:08}", f"t{i}") for i, t in enumerate(f)))
+db.commit()
+PY
+  T=$(sed -n "$(( (n + 1) / 2 ))p" "$dir/tokens.txt")
+  export VBX_TOKEN=$T
+
+  # One counted verify against the peer; --no-touch against the floor, `--version`.
+  hyperfine -N -w 20 -r "$RUNS" --export-json "$dir/one.json" \
+    "$BIN verify" "sh $WORK/peer.sh $T $dir/peer.db" "$BIN verify --no-touch" "$BIN --version" >/dev/null
+  ours=$(median "$dir/one.json" 0); peer=$(median "$dir/one.json" 1)
+  row "verify, counted, $n" "$(ms "$ours") ms" "$(ms "$peer") ms" "$(ratio "$ours" "$peer")"
+  nt=$(median "$dir/one.json" 2); floor=$(median "$dir/one.json" 3)
+  row "verify --no-touch, $n, above \`--version\` ($(ms "$floor") ms)" "+$(ms "$(python3 -c "print($nt-$floor)")") ms" "" ""
+
+  if [ "$n" -ge 100000 ]; then
+    # 32 counted verifies at once.
+    hyperfine -w 3 -r 20 --export-json "$dir/32.json" \
+      "for i in \$(seq 32); do $BIN verify >/dev/null & done; wait" \
+      "for i in \$(seq 32); do sh $WORK/peer.sh $T $dir/peer.db >/dev/null & done; wait" >/dev/null
+    ours=$(median "$dir/32.json" 0); peer=$(median "$dir/32.json" 1)
+    row "32 verifies at once, $n" "$(ms "$ours") ms" "$(ms "$peer") ms" "$(ratio "$ours" "$peer")"
+
+    # Batches of every token, untouched and counted.
+    for mode in --no-touch ""; do
+      read -r secs mib < <(peak_rss sh -c "$BIN verify --batch $mode < $dir/tokens.txt")
+      rate=$(python3 -c "print(f'{$n/$secs/1000:.0f}k/s')")
+      row "verify --batch ${mode:-counted} of $n" "$rate, peak RSS $mib MiB" "" ""
+    done
+
+    # list --json.
+    read -r secs mib < <(peak_rss "$BIN" list --json)
+    row "list --json of $n" "$secs s, peak RSS $mib MiB" "" ""
+
+    # One verify at a time while an import writes 100k more tokens.
+    python3 benches/gen_tokens.py 100000 | awk '{printf "{\"name\":\"more%d\",\"token\":\"%s\"}\n", NR, $0}' > "$dir/more.ndjson"
+    "$BIN" import "$dir/more.ndjson" >/dev/null 2>&1 &
+    importer=$!
+    worst=$(python3 - "$BIN" "$importer" <<'PY'
+import os, subprocess, sys, time
+worst = 0.0
+while True:
+    t = time.monotonic()
+    subprocess.run([sys.argv[1], "verify", "--no-touch"], stdout=subprocess.DEVNULL, check=True)
+    worst = max(worst, time.monotonic() - t)
+    try:
+        os.kill(int(sys.argv[2]), 0)
+    except ProcessLookupError:
+        break
+    if os.waitpid(int(sys.argv[2]), os.WNOHANG) != (0, 0):
+        break
+print(f"{worst*1000:.1f}")
+PY
+)
+    wait "$importer" 2>/dev/null || true
+    row "one verify while an import writes, $n" "worst ${worst} ms" "" ""
+
+    # Create and revoke: medians of 10 each.
+    times=$(python3 - "$BIN" <<'PY'
+import statistics, subprocess, sys, time
+def run(args):
+    t = time.monotonic(); subprocess.run([sys.argv[1], *args], stdout=subprocess.DEVNULL, check=True)
+    return time.monotonic() - t
+c = [run(["create", "--name", f"bench-{i}", "-q"]) for i in range(10)]
+r = [run(["revoke", f"bench-{i}", "--yes"]) for i in range(10)]
+print(f"{statistics.median(c)*1000:.0f} {statistics.median(r)*1000:.0f}")
+PY
+)
+    read -r c r <<<"$times"
+    idx=$(( $(stat -c %s "$dir/store/index") / 1024 / 1024 ))
+    row "create / revoke, $n" "$c ms / $r ms (index ${idx} MiB rewritten each)" "" ""
+  fi
+
+  # Disk per token, the index included.
+  bytes=$(du -sb "$dir/store" | cut -f1)
+  row "disk per token, $n" "$(python3 -c "print(f'{$bytes/$n:.0f} B')")" "" ""
+
+  if [ "$n" -eq 100000 ]; then
+    # Growth per failed verify: 1M garbage lines through --batch.
+    before=$(du -sb "$dir/store" | cut -f1)
+    python3 -c "import sys; sys.stdout.write('garbage\n' * 1000000)" | "$BIN" verify --batch >/dev/null || true
+    after=$(du -sb "$dir/store" | cut -f1)
+    row "disk per failed verify (1M through --batch)" "$(python3 -c "print(f'{($after-$before)/1e6:.1f} B')")" "" ""
+  fi
+  unset VBX_TOKEN
+done
+
+echo "| what | vbx-tokens | sqlite3 peer | ratio |"
+echo "|---|---|---|---|"
+printf '%s\n' "${ROWS[@]}"
