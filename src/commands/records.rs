@@ -37,7 +37,7 @@ pub fn export(ctx: &Context, p: &mut Printer) -> Result<Outcome> {
     store.each_record(|record| {
         p.exported_record(&record);
         n += 1;
-        if n % 1024 == 0 {
+        if n.is_multiple_of(1024) {
             bar.set(n);
         }
         Ok(!p.output_failed())
@@ -121,7 +121,7 @@ fn stream(
         }
         let item = transfer::parse_line(line_no, text, rules, now, actor).map_err(fail)?;
         importer.add(item)?;
-        if line_no % 1024 == 0 {
+        if line_no.is_multiple_of(1024) {
             bar.set(importer.accepted() as u64);
         }
     }
