@@ -1,20 +1,30 @@
 //! vbx-tokens: local API tokens for VasBox.
 //!
-//! The library is what the `vbx-tokens` binary is built on, and what a Rust service can embed to
-//! verify tokens in-process:
+//! The library is what the `vbx-tokens` binary is built on, and what a Rust service can embed
+//! to verify tokens in-process. A [`Store`] is the system of record (it holds the store's lock
+//! while open); a [`Verifier`] answers from the store's verification index without the lock, in
+//! about a microsecond or two, and counts uses in the store's journal:
 //!
-//! ```no_run
+//! ```
 //! use std::time::Duration;
-//! use vbx_tokens::store::{OpenMode, Store, Touch};
+//! use vbx_tokens::{OpenMode, Reason, Store, Token, Touch, Verifier};
 //!
-//! let store = Store::open("/var/lib/vbx-tokens".as_ref(), OpenMode::Existing, Duration::from_secs(10))?;
-//! let verdict = store.verify("vbx_zQWBuTSOoRi4A9spHcVY5ncnsDkxkJ0mLq17", Touch::Yes)?;
-//! println!("{}", verdict.reason.as_str());
-//! # Ok::<(), vbx_tokens::error::Error>(())
+//! let dir = tempfile::tempdir()?;
+//! let token = Token::generate();
+//! let store = Store::open(dir.path(), OpenMode::Create, Duration::from_secs(10))?;
+//! let record = store.create(&token, "billing", None, None)?;
+//! drop(store); // let go of the lock: verifying does not need it
+//!
+//! let mut verifier = Verifier::open(dir.path())?;
+//! let verdict = verifier.verify(token.expose(), Touch::Yes)?;
+//! assert!(verdict.is_valid());
+//! assert_eq!(verdict.id.as_deref(), Some(record.id.as_str()));
+//! assert_eq!(verifier.verify("vbx_nope", Touch::Yes)?.reason, Reason::Malformed);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Opening a store sets the process umask to 077 (sled creates files with the default mode), and
-//! holds the store's lock until the [`store::Store`] is dropped.
+//! No library call changes the process umask (the store directory is made 0700, its files
+//! 0600) or panics on bad input.
 
 #![forbid(unsafe_code)]
 
