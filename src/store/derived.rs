@@ -32,6 +32,9 @@ pub(crate) fn index_record(r: &Record) -> Option<IndexRecord> {
     Some(IndexRecord::plain(hash, &r.id, &r.name, status))
 }
 
+/// Journal entries folded per transaction: sled holds a transaction's writes in memory.
+const FOLD_CHUNK: usize = 4096;
+
 impl Store {
     /// Rebuilds the index unless it is this store's, at this generation, with a sound header.
     pub(super) fn check_index(&self) -> Result<()> {
@@ -150,26 +153,35 @@ impl Store {
             return Ok(());
         };
         crate::fault::point("fold-read");
-        let folded_already = self
+        // What of this journal is in sled already: its id and how many entries (a fold cut
+        // short by a crash resumes where its last commit left off, never counting twice).
+        let folded = self
             .meta
             .get(JOURNAL_FOLDED_KEY)
             .map_err(|e| self.sled(e))?;
-        let header = match folding.header {
-            // Another store's journal (a copied file) or one already folded before a crash:
-            // nothing in it is ours to count again.
-            Some(h) if h.store_id != self.store_id => None,
-            Some(h) if folded_already.as_deref() == Some(&h.journal_id[..]) => None,
-            other => other,
-        };
-        if let Some(header) = header
-            && !folding.entries.is_empty()
+        if let Some(header) = folding.header
+            // Another store's journal (a copied file) has nothing of ours to count.
+            && header.store_id == self.store_id
         {
-            self.apply(&folding.entries, header.journal_id)?;
+            let done = match folded.as_deref() {
+                Some(b) if b.len() == 24 && b[..16] == header.journal_id => {
+                    u64::from_be_bytes(b[16..24].try_into().expect("8 bytes")) as usize
+                }
+                _ => 0,
+            };
+            let mut at = done.min(folding.entries.len());
+            for chunk in folding.entries[at..].chunks(FOLD_CHUNK) {
+                at += chunk.len();
+                self.apply(chunk, header.journal_id, at as u64)?;
+            }
+            self.make_durable()?;
+            crate::fault::point("fold-committed");
         }
         journal::finish(&self.dir).map_err(io)
     }
 
-    fn apply(&self, entries: &[journal::Entry], journal_id: [u8; 16]) -> Result<()> {
+    /// Applies one chunk of a journal's entries, recording that the first `done` are in.
+    fn apply(&self, entries: &[journal::Entry], journal_id: [u8; 16], done: u64) -> Result<()> {
         // Uses, per token: how many, the latest time.
         let mut uses: HashMap<&str, (u64, Time)> = HashMap::new();
         // Failures, in runs of one reason, token and user.
@@ -229,13 +241,12 @@ impl Store {
             for e in &events {
                 append(log, e)?;
             }
-            meta.insert(JOURNAL_FOLDED_KEY, &journal_id)?;
+            let mut progress = journal_id.to_vec();
+            progress.extend_from_slice(&done.to_be_bytes());
+            meta.insert(JOURNAL_FOLDED_KEY, progress)?;
             Ok(())
         });
-        result.map_err(|e| self.tx_error(e))?;
-        self.make_durable()?;
-        crate::fault::point("fold-committed");
-        Ok(())
+        result.map_err(|e| self.tx_error(e))
     }
 
     /// Checks that the index says what sled says about one token, for `doctor` and tests.

@@ -172,6 +172,37 @@ pub fn assert_one_line_error(out: &Output, expected_code: i32) -> String {
     err
 }
 
+/// Whether `tool` is installed. .ci/run installs `package` (Debian's name), so in CI a missing
+/// tool fails the test; elsewhere the test is skipped with the same advice.
+#[track_caller]
+pub fn have(tool: &str, package: &str) -> bool {
+    let found = StdCommand::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{tool} is missing in CI: .ci/run should install the Debian package {package}"
+        );
+        eprintln!("skipping: {tool} is not installed (apt-get install {package})");
+    }
+    found
+}
+
+/// `n` new tokens, and `import` lines for them named `{prefix}0`, `{prefix}1`…
+pub fn import_lines(n: usize, prefix: &str) -> (Vec<String>, String) {
+    let tokens: Vec<String> = (0..n)
+        .map(|_| vbx_tokens::Token::generate().expose().to_owned())
+        .collect();
+    let lines = tokens
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!("{{\"name\":\"{prefix}{i}\",\"token\":\"{t}\"}}\n"))
+        .collect();
+    (tokens, lines)
+}
+
 /// Sorted keys of a JSON object.
 #[track_caller]
 pub fn keys(v: &Value) -> Vec<String> {

@@ -24,24 +24,6 @@ fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Whether `tool` is installed. .ci/run installs `package` (Debian's name), so in CI a missing
-/// tool fails the test; elsewhere the test is skipped with the same advice, as `terminal.rs` does.
-#[track_caller]
-fn have(tool: &str, package: &str) -> bool {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{tool} is missing in CI: .ci/run should install the Debian package {package}"
-        );
-        eprintln!("skipping: {tool} is not installed (apt-get install {package})");
-    }
-    found
-}
-
 // ---------------------------------------------------------------------------------------------
 // What --help says
 

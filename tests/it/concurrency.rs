@@ -86,3 +86,56 @@ fn sixteen_processes_at_once_all_succeed_and_every_use_counts() {
         .count();
     assert_eq!(created, PROCESSES * TOKENS_EACH + 1);
 }
+
+#[test]
+fn verifies_never_wait_for_the_store_lock() {
+    let env = Env::new();
+    let t = env.create("t");
+    let gone = env.create("gone");
+    env.ok(&["revoke", "gone", "--yes"]);
+    // A writer holds the store (as an import would, for seconds): verifies answer anyway,
+    // counted or not, with no wait allowed at all.
+    let held = vbx_tokens::Store::open(
+        &env.store(),
+        vbx_tokens::OpenMode::Existing,
+        std::time::Duration::from_secs(5),
+    )
+    .expect("opens");
+    let started = std::time::Instant::now();
+    let mut children: Vec<_> = (0..32)
+        .map(|i| {
+            let token = if i % 4 == 0 { &gone } else { &t };
+            env.std_cmd()
+                .args(["verify", "--wait", "0"])
+                .env("VBX_TOKEN", token)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    let codes: Vec<i32> = children
+        .iter_mut()
+        .map(|c| c.wait().expect("wait").code().expect("exited"))
+        .collect();
+    let elapsed = started.elapsed();
+    assert_eq!(codes.iter().filter(|&&c| c == 0).count(), 24, "{codes:?}");
+    assert_eq!(codes.iter().filter(|&&c| c == 1).count(), 8, "{codes:?}");
+    // Not a timing assertion of speed, only that nobody waited out a lock (the wait was 0).
+    assert!(elapsed < std::time::Duration::from_secs(30), "{elapsed:?}");
+    // A command that needs the lock does wait, and says so.
+    let out = env.run(&["list", "--wait", "0"]);
+    assert_one_line_error(&out, 5);
+    drop(held);
+    // The uses were counted, and the failures logged, once the store is free.
+    assert_eq!(env.record("t")["use_count"], 24);
+    let failed: u64 = env
+        .json(&["log"])
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|e| e["event"] == "verify_failed")
+        .map(|e| e["count"].as_u64().expect("count"))
+        .sum();
+    assert_eq!(failed, 8);
+}

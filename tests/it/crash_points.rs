@@ -119,14 +119,7 @@ fn a_create_stopped_anywhere_leaves_a_store_that_knows_only_what_sled_has() {
 
 #[test]
 fn an_import_stopped_anywhere_is_all_or_nothing() {
-    let tokens: Vec<String> = (0..3000)
-        .map(|_| vbx_tokens::Token::generate().expose().to_owned())
-        .collect();
-    let lines: String = tokens
-        .iter()
-        .enumerate()
-        .map(|(i, t)| format!("{{\"name\":\"n{i}\",\"token\":\"{t}\"}}\n"))
-        .collect();
+    let (tokens, lines) = import_lines(3000, "n");
     for (point, kept) in [("import-chunk", false), ("import-durable", true)] {
         let env = Env::new();
         let before = env.create("before");

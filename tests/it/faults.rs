@@ -330,3 +330,58 @@ fn an_unreadable_path_says_why_not_no_store() {
         )
     );
 }
+
+#[test]
+fn a_read_only_store_verifies_without_counting() {
+    let env = Env::new();
+    let t = env.create("t");
+    env.ok(&["list"]);
+    // Hand the store to `nobody`, readable and not writable: what a read-only mount gives.
+    let is_root = StdCommand::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    if !is_root {
+        eprintln!("skipped: needs root to hand the store to another user");
+        return;
+    }
+    fs::set_permissions(env.tmp.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
+    let chown = StdCommand::new("chown")
+        .args(["-R", "65534:65534"])
+        .arg(env.store())
+        .status()
+        .expect("chown");
+    assert!(chown.success());
+    for f in files_under(&env.store()) {
+        fs::set_permissions(&f, fs::Permissions::from_mode(0o400)).expect("chmod");
+    }
+    fs::set_permissions(env.store(), fs::Permissions::from_mode(0o500)).expect("chmod");
+    let verify = |args: &[&str], token: &str| {
+        StdCommand::new("setpriv")
+            .args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                BIN,
+                "verify",
+            ])
+            .args(args)
+            .env("VBX_TOKENS_HOME", env.store())
+            .env("VBX_TOKEN", token)
+            .output()
+            .expect("setpriv (Debian: util-linux)")
+    };
+    let out = verify(&["--no-touch"], &t);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = verify(&["--no-touch"], "junk");
+    assert_eq!((code(&out), stderr(&out).as_str()), (1, ""));
+    let out = verify(&[], &t);
+    let err = assert_one_line_error(&out, 6);
+    assert!(
+        err.contains("cannot count this use") && err.contains("--no-touch"),
+        "{err}"
+    );
+    // Nothing was written.
+    assert!(!env.store().join("journal").exists());
+}

@@ -52,14 +52,7 @@ fn with_full_stdout(env: &Env, args: &[&str], stdin: &[u8]) -> Output {
 
 /// A store holding `n` valid tokens, made fast through `import`; returns the tokens.
 fn store_with(env: &Env, n: usize) -> Vec<String> {
-    let tokens: Vec<String> = (0..n)
-        .map(|_| Token::generate().expose().to_owned())
-        .collect();
-    let lines: String = tokens
-        .iter()
-        .enumerate()
-        .map(|(i, t)| format!("{{\"name\":\"t{i}\",\"token\":\"{t}\"}}\n"))
-        .collect();
+    let (tokens, lines) = import_lines(n, "t");
     let out = env.run_in(&["import", "-"], lines);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     tokens

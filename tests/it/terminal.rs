@@ -29,22 +29,6 @@ fn in_a_terminal(env: &Env, line: &str, no_color: bool) -> Vec<u8> {
     out.stdout
 }
 
-fn require(tool: &str) -> bool {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        // .ci/run installs these; a developer without them is told, CI is failed.
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{tool} is missing in CI: .ci/run should install it"
-        );
-        eprintln!("skipping: {tool} is not installed");
-    }
-    found
-}
-
 #[test]
 fn piped_and_json_output_is_never_coloured() {
     let env = Env::new();
@@ -76,7 +60,7 @@ fn piped_and_json_output_is_never_coloured() {
 
 #[test]
 fn a_terminal_gets_colour_unless_no_color() {
-    if !require("script") {
+    if !have("script", "bsdutils") {
         return;
     }
     let env = Env::new();
@@ -151,7 +135,7 @@ fn completions_load_in_their_shells() {
         .expect("bash");
     assert!(bash.status.success(), "{}", stderr(&bash));
     for (shell, file) in [("zsh", "_vbx-tokens"), ("fish", "vbx-tokens.fish")] {
-        if require(shell) {
+        if have(shell, shell) {
             let out = Command::new(shell)
                 .arg("-n")
                 .arg(dir.join(file))
@@ -168,7 +152,7 @@ fn completions_load_in_their_shells() {
 
 #[test]
 fn man_pages_render_without_warnings_and_have_every_section() {
-    if !require("man") {
+    if !have("man", "man-db") {
         return;
     }
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("man");
