@@ -4,7 +4,7 @@
 //!
 //! The points (each named where it is called): `create-committed`, `create-durable`,
 //! `revoke-indexed`, `revoke-committed`, `revoke-durable`, `import-chunk`, `import-durable`,
-//! `fold-read`, `fold-committed`, `index-temp-written`, `index-renamed`,
+//! `fold-read`, `fold-chunk`, `fold-committed`, `index-temp-written`, `index-renamed`,
 //! `journal-written`.
 
 /// Stops the process here if the tests asked for this point.

@@ -173,6 +173,7 @@ impl Store {
             for chunk in folding.entries[at..].chunks(FOLD_CHUNK) {
                 at += chunk.len();
                 self.apply(chunk, header.journal_id, at as u64)?;
+                crate::fault::point("fold-chunk");
             }
             self.make_durable()?;
             crate::fault::point("fold-committed");

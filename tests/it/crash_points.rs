@@ -177,3 +177,15 @@ fn a_verify_stopped_before_its_use_is_durable_was_not_acknowledged_and_breaks_no
     assert_eq!(env.verify(&t, &[]).0, 0);
     assert_eq!(env.record("t")["use_count"].as_u64(), Some(uses + 1));
 }
+
+#[test]
+fn a_large_fold_stopped_between_its_chunks_resumes_without_counting_twice() {
+    let env = Env::new();
+    let t = env.create("t");
+    // More uses than one fold commit holds (4,096 entries a commit).
+    let lines = format!("{t}\n").repeat(10_000);
+    let out = env.run_in(&["verify", "--batch"], lines);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    stopped_at(&env, "fold-chunk", &["list"], "");
+    assert_eq!(env.record("t")["use_count"], 10_000);
+}
