@@ -441,6 +441,12 @@ impl Index {
     /// [`IndexError::Missing`], or [`IndexError::Damaged`] for a bad header or a file whose
     /// length is not the one its header implies.
     pub fn open(dir: &Path) -> Result<Index, IndexError> {
+        // Only a regular file is an index (a FIFO would block the open forever).
+        match fs::symlink_metadata(dir.join(FILE)) {
+            Ok(m) if !m.is_file() => return Err(damaged("it is not a regular file")),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(IndexError::Missing),
+            _ => {}
+        }
         let file = match File::open(dir.join(FILE)) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(IndexError::Missing),
@@ -478,6 +484,11 @@ impl Index {
     /// # Errors
     /// As for [`Index::open`].
     pub fn load(dir: &Path) -> Result<Index, IndexError> {
+        match fs::symlink_metadata(dir.join(FILE)) {
+            Ok(m) if !m.is_file() => return Err(damaged("it is not a regular file")),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(IndexError::Missing),
+            _ => {}
+        }
         match fs::read(dir.join(FILE)) {
             Ok(bytes) => Index::from_bytes(bytes),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Err(IndexError::Missing),
@@ -545,7 +556,14 @@ impl Index {
             }
             previous = Some(&e[..32]);
             let inside = (lo..hi).contains(&at);
-            if inside != (prefix(entry_hash, bits) == p) {
+            // Entries before the bucket have smaller prefixes, after it larger: so the words
+            // that bound it are proven by the entries, whatever the words say.
+            let fits = match prefix(entry_hash, bits).cmp(&p) {
+                std::cmp::Ordering::Less => at < lo,
+                std::cmp::Ordering::Equal => inside,
+                std::cmp::Ordering::Greater => at >= hi,
+            };
+            if !fits {
                 return Err(damaged("the fan-out table does not match the entries"));
             }
             if inside && entry_hash == &hash.0 {
@@ -756,6 +774,26 @@ mod tests {
                         Err(_) => {}
                         Ok(None) => panic!("byte {at}: a present token went missing"),
                     }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_zeroed_or_saturated_fanout_table_is_damage_not_absence() {
+        let (records, bytes) = file(300);
+        let bits = usize::from(bytes[10]);
+        for fill in [0u32, 300] {
+            let mut bad = bytes.clone();
+            for w in bad[HEADER_LEN..HEADER_LEN + (4 << bits)].chunks_mut(4) {
+                w.copy_from_slice(&fill.to_be_bytes());
+            }
+            let index = Index::from_bytes(bad).expect("the header is whole");
+            for r in &records {
+                match index.lookup(&r.hash) {
+                    Ok(Some(found)) => assert_eq!(&found, r),
+                    Ok(None) => panic!("fill {fill}: a present token went missing"),
+                    Err(_) => {}
                 }
             }
         }
