@@ -40,7 +40,16 @@ pub struct Masked(String);
 
 impl Masked {
     pub fn new(text: impl AsRef<str>) -> Masked {
-        Masked(token::mask_tokens(text.as_ref()).into_owned())
+        let text = text.as_ref();
+        // A token hidden by a zero-width character or typed in full width is masked in the form
+        // it shows in.
+        if !token::contains_token_shape(text) {
+            let visible = crate::name::visible_form(text);
+            if token::contains_token_shape(&visible) {
+                return Masked(token::mask_tokens(&visible).into_owned());
+            }
+        }
+        Masked(token::mask_tokens(text).into_owned())
     }
 
     pub fn as_str(&self) -> &str {

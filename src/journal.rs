@@ -207,7 +207,14 @@ pub fn append(dir: &Path, store_id: [u8; 16], entries: &[Entry]) -> io::Result<(
     let bytes: Vec<u8> = entries.iter().flat_map(Entry::encode).collect();
     let path = dir.join(FILE);
     loop {
-        let mut file = match OpenOptions::new().append(true).open(&path) {
+        match fs::symlink_metadata(&path) {
+            Ok(m) if !m.is_file() => {
+                set_aside(dir)?;
+                continue;
+            }
+            _ => {}
+        }
+        let mut file = match OpenOptions::new().read(true).append(true).open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 create(dir, store_id)?;
@@ -225,10 +232,31 @@ pub fn append(dir: &Path, store_id: [u8; 16], entries: &[Entry]) -> io::Result<(
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
             Err(e) => return Err(e),
         }
+        // A journal whose header is not this store's (emptied, damaged, copied in) would be
+        // thrown away by the fold with our entries in it: it is set aside, and a new one made.
+        let mut head = [0u8; HEADER_LEN];
+        let whole = std::os::unix::fs::FileExt::read_exact_at(&file, &mut head, 0).is_ok();
+        if !whole || Header::parse(&head).is_none_or(|h| h.store_id != store_id) {
+            set_aside(dir)?;
+            continue;
+        }
         file.write_all(&bytes)?;
         crate::fault::point("journal-written");
         file.unlock()?;
         return file.sync_data();
+    }
+}
+
+/// The name a journal that cannot be this store's is moved to, for `doctor` to look at.
+pub const DAMAGED_FILE: &str = "journal.damaged";
+
+/// Moves what is at `journal` (a file with a bad header, a directory, a FIFO) out of the way.
+fn set_aside(dir: &Path) -> io::Result<()> {
+    let aside = dir.join(DAMAGED_FILE);
+    let _ = fs::remove_dir_all(&aside).or_else(|_| fs::remove_file(&aside));
+    match fs::rename(dir.join(FILE), &aside) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
     }
 }
 
@@ -277,6 +305,9 @@ pub struct Folding {
 /// An I/O error renaming or reading the file.
 pub fn take(dir: &Path) -> io::Result<Option<Folding>> {
     let folding = dir.join(FOLDING_FILE);
+    if fs::symlink_metadata(dir.join(FILE)).is_ok_and(|m| !m.is_file()) {
+        set_aside(dir)?;
+    }
     if !folding.exists() {
         match fs::rename(dir.join(FILE), &folding) {
             Ok(()) => {}
@@ -414,6 +445,27 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_journal_that_is_not_this_stores_is_set_aside_not_written_to() {
+        let dir = tempfile::tempdir().expect("dir");
+        for bad in [&b""[..], b"short", &[0u8; 100]] {
+            fs::write(dir.path().join(FILE), bad).expect("write");
+            append(dir.path(), [1; 16], &[entry(0)]).expect("appends");
+            let folding = take(dir.path()).expect("reads").expect("a journal");
+            assert_eq!(folding.entries, vec![entry(0)]);
+            finish(dir.path()).expect("removes");
+        }
+        append(dir.path(), [2; 16], &[entry(1)]).expect("appends");
+        append(dir.path(), [1; 16], &[entry(2)]).expect("another store's is set aside");
+        let folding = take(dir.path()).expect("reads").expect("a journal");
+        assert_eq!(folding.header.expect("header").store_id, [1; 16]);
+        assert_eq!(folding.entries, vec![entry(2)]);
+        finish(dir.path()).expect("removes");
+        fs::create_dir(dir.path().join(FILE)).expect("a directory");
+        append(dir.path(), [1; 16], &[entry(3)]).expect("a directory is set aside");
+        assert!(dir.path().join(DAMAGED_FILE).is_dir());
     }
 
     #[test]

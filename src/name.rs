@@ -43,8 +43,11 @@ pub fn clean_name(raw: &str) -> Result<String> {
             "the name looks like a token (vbx_…): a name is shown everywhere, so it must not hold one",
         ));
     }
-    let folded: String = name.nfkc().collect();
-    if crate::store::looks_like_id(&folded) {
+    // As it would look: compatibility forms, look-alike letters and case folded away.
+    let folded: String = unicode_security::skeleton(&name.nfkc().collect::<String>())
+        .collect::<String>()
+        .to_lowercase();
+    if crate::store::looks_like_id(&folded) || crate::store::looks_like_id(&name.to_lowercase()) {
         return Err(Error::usage(format!(
             "{name:?} looks like a token id: pick a name that doesn't start with tok_"
         )));
@@ -74,6 +77,14 @@ pub fn clean_note(raw: &str) -> Result<Option<String>> {
     Ok((!note.is_empty()).then_some(note))
 }
 
+/// `text` as it shows: NFKC, without the characters that show nothing. A token hidden behind a
+/// zero-width space or typed in full width is a token in this form.
+pub fn visible_form(text: &str) -> String {
+    text.nfkc()
+        .filter(|&c| c.is_ascii() || hidden(c).is_none())
+        .collect()
+}
+
 /// The key under which names are unique: two names with the same key render alike. It is the
 /// UTS #39 skeleton of the NFKC form, so it also folds compatibility forms (full width,
 /// ligatures) and cross-script look-alikes. Never shown; only compared.
@@ -88,6 +99,21 @@ pub fn name_key(name: &str) -> String {
 /// # Errors
 /// [`Error::Usage`].
 pub fn check_visible(what: &str, text: &str) -> Result<()> {
+    // A combining mark with nothing before it to combine with shows alone or not at all.
+    if let Some(c) = text.trim_start_matches(' ').chars().next()
+        && matches!(
+            c.general_category(),
+            GeneralCategory::NonspacingMark
+                | GeneralCategory::SpacingMark
+                | GeneralCategory::EnclosingMark
+        )
+    {
+        let at = text.chars().take_while(|&c| c == ' ').count() + 1;
+        return Err(Error::usage(format!(
+            "{what} holds U+{:04X} (a combining mark with nothing to combine with) at character {at}: use visible characters and plain spaces only",
+            u32::from(c)
+        )));
+    }
     for (i, c) in text.chars().enumerate() {
         if let Some(why) = hidden(c) {
             return Err(Error::usage(format!(
@@ -107,6 +133,8 @@ fn hidden(c: char) -> Option<&'static str> {
         return None;
     }
     match c.general_category() {
+        // Shows as an empty cell in most fonts.
+        _ if c == '\u{2800}' => Some("a blank character"),
         G::Control => Some("a control character"),
         G::Format => Some("an invisible formatting character, category Cf"),
         G::Unassigned => Some("an unassigned code point"),
@@ -202,6 +230,11 @@ mod tests {
         assert!(clean_name("tok_abcd1234").is_err());
         assert!(clean_name("\u{ff54}\u{ff4f}\u{ff4b}_abcd1234").is_err());
         assert!(clean_name("tok_abcd12345").is_ok());
+        assert!(clean_name("tok_ABCDEFGH").is_err());
+        assert!(clean_name("t\u{43e}k_abcdefgh").is_err()); // Cyrillic o
+        assert!(refused("\u{2800}").contains("U+2800"));
+        assert!(refused("\u{301}a").contains("U+0301"));
+        assert!(clean_name("e\u{301}").is_ok());
     }
 
     #[test]

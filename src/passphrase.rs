@@ -40,7 +40,8 @@ pub const MAX_FILE_BYTES: u64 = 4096;
 /// [`Error::Usage`] for two sources at once or an unreadable file (with the OS's reason);
 /// [`Error::Vault`] for no source, an empty passphrase, or a chosen one of several lines.
 pub fn read(file: Option<&Path>, purpose: Purpose) -> Result<SecretString> {
-    let value = std::env::var_os(VALUE_VAR);
+    // Set but empty counts as unset, as for every variable.
+    let value = std::env::var_os(VALUE_VAR).filter(|v| !v.is_empty());
     let text = match (file, value) {
         (Some(_), Some(_)) => {
             return Err(Error::usage(format!(

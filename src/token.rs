@@ -123,6 +123,25 @@ impl fmt::Debug for TokenHash {
     }
 }
 
+/// The hash to look a candidate up by: a token of our format (its checksum checked), or
+/// another system's token, imported with `import --any-format` (one word of printable ASCII,
+/// at most 256 characters). `None` for anything else, which is malformed.
+pub fn lookup_hash(candidate: &str) -> Option<TokenHash> {
+    match Token::parse(candidate) {
+        Ok(token) => Some(token.hash()),
+        // A string of our shape whose checksum fails is a typo, not another system's token.
+        Err(_) if candidate.starts_with(PREFIX) => None,
+        Err(_)
+            if !candidate.is_empty()
+                && candidate.len() <= 256
+                && candidate.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
+            Some(TokenHash::of(candidate))
+        }
+        Err(_) => None,
+    }
+}
+
 /// How many base62 characters after `vbx_` make a string token-shaped: fewer than a whole
 /// token's 36, so a token cut short or mistyped is still caught, and more than a hint's 4.
 pub const SHAPE_MIN_TAIL: usize = 20;

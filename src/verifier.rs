@@ -178,11 +178,14 @@ impl Verifier {
         candidates
             .iter()
             .map(|c| {
-                let Ok(token) = Token::parse(c.as_ref().trim()) else {
+                let Some(hash) = crate::token::lookup_hash(c.as_ref().trim()) else {
                     return Some(Verdict::anonymous(Reason::Malformed));
                 };
-                match current.index.lookup(&token.hash()) {
+                let ours = Token::parse(c.as_ref().trim()).is_ok();
+                match current.index.lookup(&hash) {
                     Ok(Some(r)) => Some(judge(&r, now)),
+                    // Not another system's token this store knows: it is not one of ours either.
+                    Ok(None) if !ours => Some(Verdict::anonymous(Reason::Malformed)),
                     Ok(None) => Some(Verdict::anonymous(Reason::Unknown)),
                     Err(_) => None,
                 }

@@ -70,6 +70,6 @@ pub fn run(ctx: &Context, req: Create, p: &mut Printer) -> Result<Outcome> {
     };
     drop(store);
     // The record is durable and the store closed; only from here may the token be shown.
-    p.created(&record, token.expose(), req.quiet);
+    p.created(&record, token.expose(), req.quiet, req.keep);
     Ok(Outcome::Success)
 }

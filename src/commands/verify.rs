@@ -53,7 +53,8 @@ fn outcome(verdicts: &[Verdict]) -> Outcome {
 /// The one token to check: `$VBX_TOKEN` when set, else a hidden prompt in a terminal, else the
 /// first line of stdin (at most [`MAX_LINE`] bytes of it are read).
 fn read_one() -> Result<Zeroizing<String>> {
-    let raw = if let Some(value) = std::env::var_os(TOKEN_VAR) {
+    // Set but empty counts as unset, as for every variable (README, "Environment").
+    let raw = if let Some(value) = std::env::var_os(TOKEN_VAR).filter(|v| !v.is_empty()) {
         let value = value
             .into_string()
             .map_err(|_| Error::usage(format!("{TOKEN_VAR} is not valid UTF-8")))?;

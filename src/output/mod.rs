@@ -116,11 +116,18 @@ impl<'a> Printer<'a> {
     }
 
     /// `create`: the token, shown once. Written last, after the record is durable.
-    pub fn created(&mut self, record: &Record, token: &str, quiet: bool) {
-        self.loss = Some(format!(
-            "token {:?} ({}) was created but not shown: revoke it and create another",
-            record.name, record.id
-        ));
+    pub fn created(&mut self, record: &Record, token: &str, quiet: bool, kept: bool) {
+        self.loss = Some(if kept {
+            format!(
+                "token {:?} ({}) was created and kept, but not shown: `vbx-tokens vault reveal {}` shows it",
+                record.name, record.id, record.id
+            )
+        } else {
+            format!(
+                "token {:?} ({}) was created but not shown: revoke it and create another",
+                record.name, record.id
+            )
+        });
         if self.json {
             self.document(&Created {
                 id: &record.id,
@@ -390,10 +397,16 @@ impl<'a> Printer<'a> {
             imported.len()
         ));
         if self.json {
+            // Ids come from the file: anything token-shaped in them is masked here too.
+            let mask = |ids: &[String]| -> Vec<String> {
+                ids.iter()
+                    .map(|id| crate::token::mask_tokens(id).into_owned())
+                    .collect()
+            };
             self.document(&VaultImported {
-                imported,
-                skipped,
-                mismatched,
+                imported: &mask(imported),
+                skipped: &mask(skipped),
+                mismatched: &mask(mismatched),
             });
             return;
         }
@@ -405,7 +418,7 @@ impl<'a> Printer<'a> {
         // Ids come from the file: shown escaped, so none can drive the terminal.
         let list = |ids: &[&String]| -> String {
             ids.iter()
-                .map(|id| id.escape_debug().to_string())
+                .map(|id| crate::token::mask_tokens(&id.escape_debug().to_string()).into_owned())
                 .collect::<Vec<_>>()
                 .join(", ")
         };

@@ -105,7 +105,7 @@ pub struct Store {
     /// The store was made by this open: initialised now, in a directory that held no store.
     new: bool,
     /// ... in a directory this open created.
-    created_dir: bool,
+    created_dir: Option<PathBuf>,
     _lock: File,
 }
 
@@ -135,15 +135,15 @@ impl Store {
         wait: Duration,
         cache_bytes: u64,
     ) -> Result<Store> {
-        let mut created_dir = false;
+        let mut created_dir = None;
         let mut result = Store::open_inner(dir, mode, wait, cache_bytes, &mut created_dir);
         if let Ok(store) = &mut result {
-            store.created_dir = created_dir;
+            store.created_dir = created_dir.clone();
         }
-        if result.is_err() && created_dir {
+        if let (Err(_), Some(top)) = (&result, &created_dir) {
             // The directory is ours from this very call and holds nothing acknowledged: a
             // create that failed leaves no store behind.
-            let _ = fs::remove_dir_all(dir);
+            let _ = fs::remove_dir_all(top);
         }
         result
     }
@@ -153,7 +153,7 @@ impl Store {
         mode: OpenMode,
         wait: Duration,
         cache_bytes: u64,
-        created_dir: &mut bool,
+        created_dir: &mut Option<PathBuf>,
     ) -> Result<Store> {
         let deadline = Instant::now() + wait;
         match fs::metadata(dir) {
@@ -167,8 +167,7 @@ impl Store {
             Err(e) if e.kind() == io::ErrorKind::NotFound => match mode {
                 OpenMode::Existing => return Err(Error::NoStore(dir.to_owned())),
                 OpenMode::Create => {
-                    create_dir_durably(dir)?;
-                    *created_dir = true;
+                    *created_dir = Some(create_dir_durably(dir)?);
                 }
             },
             Err(e) => {
@@ -211,7 +210,7 @@ impl Store {
             actor: current_user(),
             store_id: [0; 16],
             new: false,
-            created_dir: false,
+            created_dir: None,
             _lock: lock,
             db,
         };
@@ -319,10 +318,10 @@ impl Store {
             return;
         }
         let dir = self.dir.clone();
-        let created_dir = self.created_dir;
+        let created_dir = self.created_dir.clone();
         drop(self);
-        if created_dir {
-            let _ = fs::remove_dir_all(&dir);
+        if let Some(top) = created_dir {
+            let _ = fs::remove_dir_all(&top);
         } else if let Ok(entries) = fs::read_dir(&dir) {
             // The directory was the user's and empty (`refuse_foreign_dir` saw to that).
             for entry in entries.flatten() {
@@ -452,6 +451,9 @@ fn sled_error(dir: &Path, e: sled::Error) -> Error {
             dir,
             io,
         ),
+        // sled's own text for these carries its debug output ("backtrace ()").
+        sled::Error::Corruption { .. } => damaged(dir, "its data fails sled's checks (corrupted)"),
+        sled::Error::ReportableBug(what) => damaged(dir, &format!("sled stopped: {what}")),
         other => damaged(dir, &other.to_string()),
     }
 }

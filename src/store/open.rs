@@ -27,12 +27,21 @@ const SLED_FILES: &[&str] = &["db", "conf", "blobs"];
 const OUR_TEMP_SUFFIX: &str = ".tmp";
 const SLED_SNAPSHOT_TEMP_SUFFIX: &str = ".generating";
 /// A journal temp file older than this was left by a crash (making one takes milliseconds).
-const STALE_JOURNAL_TEMP: Duration = Duration::from_secs(600);
+const STALE_JOURNAL_TEMP: Duration = Duration::from_secs(60);
 
 /// How often to retry the lock: start short (most holders finish in milliseconds), grow to this.
 const MAX_BACKOFF: Duration = Duration::from_millis(50);
 
-pub(super) fn create_dir_durably(dir: &Path) -> Result<()> {
+/// Creates the store directory (and its missing parents) and returns the topmost directory it
+/// created, so a command that then fails can remove everything it made.
+pub(super) fn create_dir_durably(dir: &Path) -> Result<std::path::PathBuf> {
+    let mut top = dir.to_owned();
+    while let Some(parent) = top.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if parent.exists() {
+            break;
+        }
+        top = parent.to_owned();
+    }
     DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -47,7 +56,7 @@ pub(super) fn create_dir_durably(dir: &Path) -> Result<()> {
     if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
         sync_dir(parent)?;
     }
-    Ok(())
+    Ok(top)
 }
 
 pub(super) fn sync_dir(dir: &Path) -> Result<()> {

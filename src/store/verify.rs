@@ -38,12 +38,16 @@ impl Store {
     }
 
     fn verify_one(&self, candidate: &str, touch: Touch) -> Result<(Verdict, bool)> {
-        let hash = match Token::parse(candidate) {
-            Ok(token) => token.hash(),
-            Err(_) => return self.log_failure(Reason::Malformed).map(|v| (v, true)),
+        let Some(hash) = crate::token::lookup_hash(candidate) else {
+            return self.log_failure(Reason::Malformed).map(|v| (v, true));
         };
         let Some(id) = self.by_hash.get(hash.0).map_err(|e| self.sled(e))? else {
-            return self.log_failure(Reason::Unknown).map(|v| (v, true));
+            // Not another system's token this store knows: it is not one of ours either.
+            let reason = match Token::parse(candidate) {
+                Ok(_) => Reason::Unknown,
+                Err(_) => Reason::Malformed,
+            };
+            return self.log_failure(reason).map(|v| (v, true));
         };
         let id = String::from_utf8_lossy(&id).into_owned();
         let at = now();

@@ -385,3 +385,63 @@ fn a_read_only_store_verifies_without_counting() {
     // Nothing was written.
     assert!(!env.store().join("journal").exists());
 }
+
+#[test]
+fn a_damaged_index_or_journal_never_loses_a_use_or_a_right_answer() {
+    let env = Env::new();
+    let t = env.create("t");
+    let gone = env.create("gone");
+    env.ok(&["revoke", "gone", "--yes"]);
+    // A fan-out table zeroed with its header left whole: damage, answered from the store and
+    // repaired, never "unknown".
+    let index = env.store().join("index");
+    let mut bytes = fs::read(&index).expect("index");
+    let bits = usize::from(bytes[10]);
+    bytes[64..64 + (4 << bits)].fill(0);
+    fs::write(&index, &bytes).expect("write");
+    assert_eq!(env.verify(&t, &["--no-touch"]).0, 0);
+    assert_eq!(env.verify(&gone, &["--no-touch"]).1["reason"], "revoked");
+    assert_ne!(
+        fs::read(&index).expect("index"),
+        bytes,
+        "the index was rebuilt"
+    );
+    // A journal emptied, damaged or another store's: uses acknowledged after it still count.
+    assert_eq!(env.verify(&t, &[]).0, 0);
+    for bad in [&b""[..], b"short", &[7u8; 64]] {
+        env.ok(&["list"]); // folds what is there, so the damage below hides nothing counted
+        fs::write(env.store().join("journal"), bad).expect("write");
+        assert_eq!(env.verify(&t, &[]).0, 0);
+    }
+    assert_eq!(env.record("t")["use_count"], 4);
+}
+
+#[test]
+fn another_systems_imported_token_verifies() {
+    let env = Env::new();
+    let line = r#"{"name":"legacy","token":"sk_live_4eC39HqLyjWDarjtT1zdp7dc"}"#;
+    assert_eq!(code(&env.run_in(&["import", "-", "--any-format"], line)), 0);
+    let (exit, v) = env.verify("sk_live_4eC39HqLyjWDarjtT1zdp7dc", &[]);
+    assert_eq!((exit, v["reason"].as_str()), (0, Some("valid")));
+    assert_eq!(env.verify("sk_live_nope", &[]).1["reason"], "malformed");
+    assert_eq!(env.record("legacy")["use_count"], 1);
+    // An empty VBX_TOKEN counts as unset: the token comes from stdin.
+    let out = env
+        .cmd()
+        .arg("verify")
+        .env("VBX_TOKEN", "")
+        .write_stdin("sk_live_4eC39HqLyjWDarjtT1zdp7dc\n")
+        .output()
+        .expect("runs");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // A failed command removes the directories it made, parents included.
+    let deep = env.tmp.path().join("a/b/store");
+    let out = env.run(&["--store", &deep.to_string_lossy(), "import", "/nonexistent"]);
+    assert_one_line_error(&out, 2);
+    let out = env.run_in(
+        &["--store", &deep.to_string_lossy(), "import", "-"],
+        "bad\n",
+    );
+    assert_one_line_error(&out, 2);
+    assert!(!env.tmp.path().join("a").exists());
+}
