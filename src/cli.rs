@@ -70,10 +70,16 @@ pub enum Command {
         vbx-tokens create --name crm --note \"HubSpot sync\" --json | jq -r .token")]
     Create(CreateArgs),
 
-    /// List tokens (active ones unless --all)
-    #[command(after_help = "Examples:\n  \
+    /// List tokens (all but revoked ones unless --all or --status)
+    #[command(
+        after_help = "Filters combine (a token must pass each); --fail-if-any makes any \
+        match exit 1.\n\n\
+        Examples:\n  \
         vbx-tokens list\n  \
-        vbx-tokens list --all --json | jq -r '.[] | select(.use_count == 0) | .name'")]
+        vbx-tokens list --expiring-within 14d --fail-if-any\n  \
+        vbx-tokens list --unused-for 90d --status active --json | jq -r '.[].name'\n  \
+        vbx-tokens list --all --json | jq -r '.[] | select(.use_count == 0) | .name'"
+    )]
     List(ListArgs),
 
     /// Show one token's record
@@ -82,10 +88,13 @@ pub enum Command {
         vbx-tokens show tok_3k9x2m1q --json | jq .last_used_at")]
     Show(ShowArgs),
 
-    /// Revoke a token: invalid at once, and it cannot be undone
+    /// Revoke a token (or every token unused for a while): invalid at once, and it cannot be
+    /// undone
     #[command(after_help = "Examples:\n  \
         vbx-tokens revoke ci\n  \
-        vbx-tokens revoke tok_3k9x2m1q --yes --json")]
+        vbx-tokens revoke tok_3k9x2m1q --yes --json\n  \
+        vbx-tokens revoke --unused-for 180d --dry-run\n  \
+        vbx-tokens revoke --unused-for 180d --yes")]
     Revoke(RevokeArgs),
 
     /// Check a token read from $VBX_TOKEN or stdin: exit 0 if valid, 1 if not
@@ -97,6 +106,32 @@ pub enum Command {
         vbx-tokens verify --batch < tokens.txt | jq -c 'select(.valid | not)'"
     )]
     Verify(VerifyArgs),
+
+    /// Make a new token to replace one: same name, note, scopes and expiry policy
+    #[command(
+        after_help = "The new token is shown once, like `create`'s; --json adds \"replaces\": \
+        the old id. Without --grace the old token is revoked in the same commit.\n\n\
+        Examples:\n  \
+        vbx-tokens rotate ci\n  \
+        vbx-tokens rotate pos --grace 24h --json | jq -r .token"
+    )]
+    Rotate(RotateArgs),
+
+    /// Suspend a token without revoking it: verify answers `disabled` until `enable`
+    #[command(after_help = "Examples:\n  \
+        vbx-tokens disable crm")]
+    Disable(TokenArg),
+
+    /// Undo `disable`
+    #[command(after_help = "Examples:\n  \
+        vbx-tokens enable crm")]
+    Enable(TokenArg),
+
+    /// Move a token's expiry
+    #[command(after_help = "Examples:\n  \
+        vbx-tokens extend ci --expires-in 90d\n  \
+        vbx-tokens extend tok_3k9x2m1q --expires-at 2027-06-30T00:00:00Z")]
+    Extend(ExtendArgs),
 
     /// Read the audit log (oldest first)
     #[command(after_help = "Examples:\n  \
@@ -168,7 +203,47 @@ pub struct CreateArgs {
     pub keep: bool,
 
     #[command(flatten)]
+    pub expiry: ExpiryArgs,
+
+    /// Allow only this scope (repeatable): `word` or `word:word`, lowercase; none means full
+    /// access
+    #[arg(long = "scope", value_name = "SCOPE", value_hint = ValueHint::Other)]
+    pub scopes: Vec<String>,
+
+    /// Allow at most N valid, counted verifies; the next answers usage_exceeded
+    #[arg(
+        long,
+        value_name = "N",
+        value_hint = ValueHint::Other,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub max_uses: Option<u64>,
+
+    /// Allow use only from this address range (repeatable; CIDR, IPv4 or IPv6); verify then
+    /// needs --ip inside one
+    #[arg(long = "allow-ip", value_name = "CIDR", value_hint = ValueHint::Other)]
+    pub allow_ip: Vec<String>,
+
+    #[command(flatten)]
     pub passphrase: PassphraseArgs,
+}
+
+/// When a token stops working: `--expires-in` or `--expires-at`.
+#[derive(Debug, Args)]
+#[group(multiple = false)]
+pub struct ExpiryArgs {
+    /// Expire this long from now: 90d, 12h, 2w, 30m, 45s (or combined: 1d12h)
+    #[arg(
+        long,
+        value_name = "DURATION",
+        value_hint = ValueHint::Other,
+        value_parser = crate::policy::parse_duration
+    )]
+    pub expires_in: Option<jiff::Span>,
+
+    /// Expire at this time (RFC 3339, such as 2027-01-31T00:00:00Z)
+    #[arg(long, value_name = "TIME", value_hint = ValueHint::Other, value_parser = parse_time)]
+    pub expires_at: Option<crate::time::Time>,
 }
 
 /// Where the vault passphrase comes from, besides $VBX_TOKENS_PASSPHRASE and the prompt.
@@ -313,6 +388,49 @@ pub struct ListArgs {
     /// Include revoked tokens
     #[arg(long)]
     pub all: bool,
+
+    /// Only tokens with this status (repeatable): active, revoked, expired, disabled
+    #[arg(long, value_name = "STATUS", value_enum)]
+    pub status: Vec<StatusArg>,
+
+    #[command(flatten)]
+    pub unused: UnusedArgs,
+
+    /// Only tokens that expire within this long from now (not expired yet, not revoked)
+    #[arg(
+        long,
+        value_name = "DURATION",
+        value_hint = ValueHint::Other,
+        value_parser = crate::policy::parse_duration
+    )]
+    pub expiring_within: Option<jiff::Span>,
+
+    /// Exit 1 if any token matches (after printing them): a whole cron alert
+    #[arg(long)]
+    pub fail_if_any: bool,
+}
+
+/// `--unused-for`, shared by `list` and `revoke`.
+#[derive(Debug, Args)]
+pub struct UnusedArgs {
+    /// Only tokens not used for this long: never used and made before then, or last used before
+    /// then (90d, 12h, 2w, 30m, 45s)
+    #[arg(
+        long,
+        value_name = "DURATION",
+        value_hint = ValueHint::Other,
+        value_parser = crate::policy::parse_duration
+    )]
+    pub unused_for: Option<jiff::Span>,
+}
+
+/// A status `list --status` takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StatusArg {
+    Active,
+    Revoked,
+    Expired,
+    Disabled,
 }
 
 #[derive(Debug, Args)]
@@ -323,10 +441,25 @@ pub struct ShowArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("which").required(true).args(["token", "unused_for"]))]
 pub struct RevokeArgs {
     /// The token's id or name (an id matches first)
     #[arg(value_name = "ID|NAME", value_hint = ValueHint::Other)]
-    pub token: String,
+    pub token: Option<String>,
+
+    /// Revoke every token not used for this long, in one commit, instead of one token
+    #[arg(
+        long,
+        value_name = "DURATION",
+        value_hint = ValueHint::Other,
+        conflicts_with = "token",
+        value_parser = crate::policy::parse_duration
+    )]
+    pub unused_for: Option<jiff::Span>,
+
+    /// With --unused-for: list what would be revoked, and revoke nothing
+    #[arg(long, requires = "unused_for")]
+    pub dry_run: bool,
 
     /// Don't ask for confirmation (needed when stdin is not a terminal)
     #[arg(short, long)]
@@ -334,10 +467,82 @@ pub struct RevokeArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct TokenArg {
+    /// The token's id or name (an id matches first)
+    #[arg(value_name = "ID|NAME", value_hint = ValueHint::Other)]
+    pub token: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ExtendArgs {
+    /// The token's id or name (an id matches first)
+    #[arg(value_name = "ID|NAME", value_hint = ValueHint::Other)]
+    pub token: String,
+
+    #[command(flatten)]
+    pub expiry: RequiredExpiryArgs,
+}
+
+/// `extend`'s new expiry: one of the two is required.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct RequiredExpiryArgs {
+    /// Expire this long from now: 90d, 12h, 2w, 30m, 45s (or combined: 1d12h)
+    #[arg(
+        long,
+        value_name = "DURATION",
+        value_hint = ValueHint::Other,
+        value_parser = crate::policy::parse_duration
+    )]
+    pub expires_in: Option<jiff::Span>,
+
+    /// Expire at this time (RFC 3339, such as 2027-01-31T00:00:00Z)
+    #[arg(long, value_name = "TIME", value_hint = ValueHint::Other, value_parser = parse_time)]
+    pub expires_at: Option<crate::time::Time>,
+}
+
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// The token's id or name (an id matches first)
+    #[arg(value_name = "ID|NAME", value_hint = ValueHint::Other)]
+    pub token: String,
+
+    /// Let the old token keep verifying this long (90d, 12h, 2w, 30m, 45s); without it, it is
+    /// revoked at once
+    #[arg(
+        long,
+        value_name = "DURATION",
+        value_hint = ValueHint::Other,
+        value_parser = crate::policy::parse_duration
+    )]
+    pub grace: Option<jiff::Span>,
+
+    /// Print the new token alone, with no message
+    #[arg(short, long, conflicts_with = "json")]
+    pub quiet: bool,
+
+    /// Also keep the new token in the vault, encrypted
+    #[arg(long)]
+    pub keep: bool,
+
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+}
+
+#[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// Don't count this as a use (leave last_used_at and use_count alone)
     #[arg(long)]
     pub no_touch: bool,
+
+    /// Require this scope (repeatable); a token without scopes has them all
+    #[arg(long = "scope", value_name = "SCOPE", value_hint = ValueHint::Other)]
+    pub scopes: Vec<String>,
+
+    /// The client's address, checked against the token's --allow-ip ranges and recorded as
+    /// last_used_ip
+    #[arg(long, value_name = "ADDR", value_hint = ValueHint::Other)]
+    pub ip: Option<String>,
 
     /// Read one token per line from stdin and print one JSON line per token (NDJSON); exit 0
     /// only if all are valid
@@ -454,6 +659,11 @@ fn without_empty_env(cmd: clap::Command) -> clap::Command {
 
 /// The longest wait accepted: a day.
 const MAX_WAIT_SECONDS: f64 = 86_400.0;
+
+fn parse_time(s: &str) -> Result<crate::time::Time, String> {
+    s.parse()
+        .map_err(|e| format!("{:?} {e}", crate::name::visible_form(s)))
+}
 
 fn parse_wait(s: &str) -> Result<Duration, String> {
     let seconds: f64 = s

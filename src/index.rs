@@ -13,6 +13,8 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::net::IpAddr;
+
+use ipnet::IpNet;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::Path;
 
@@ -25,8 +27,10 @@ pub const FILE: &str = "index";
 pub const TEMP_FILE: &str = "index.tmp";
 /// The first bytes of the file.
 pub const MAGIC: &[u8; 8] = b"VBXINDEX";
-/// The layout this build writes and reads.
-pub const VERSION: u16 = 1;
+/// The layout this build writes and reads. Version 2 has the same layout as 1, whose policy
+/// fields were always empty; a build that reads version 1 does not apply them, so it must not
+/// read an index that has them.
+pub const VERSION: u16 = 2;
 /// The header's size in bytes.
 pub const HEADER_LEN: usize = 64;
 /// One entry's size in bytes.
@@ -64,11 +68,24 @@ pub struct IndexRecord {
     /// Valid uses counted when the index was written.
     pub uses: u64,
     pub scopes: Vec<String>,
-    /// Allowed source addresses as (network, prefix length).
-    pub allow_ip: Vec<(IpAddr, u8)>,
+    /// Allowed source address ranges.
+    pub allow_ip: Vec<IpNet>,
 }
 
 impl IndexRecord {
+    /// What decides its status and verify's answers.
+    pub fn facts(&self) -> crate::policy::Facts<'_> {
+        crate::policy::Facts {
+            revoked: self.status == IndexStatus::Revoked,
+            grace_until: self.grace_until,
+            disabled: self.disabled,
+            expires_at: self.expires_at,
+            max_uses: self.max_uses,
+            scopes: &self.scopes,
+            allow_ip: &self.allow_ip,
+        }
+    }
+
     /// A record with no policy: what issue-8 stores hold.
     pub fn plain(hash: TokenHash, id: &str, name: &str, status: IndexStatus) -> IndexRecord {
         IndexRecord {
@@ -119,9 +136,9 @@ impl IndexRecord {
         }
         let ranges = &self.allow_ip[..self.allow_ip.len().min(255)];
         b.push(ranges.len() as u8);
-        for (addr, prefix) in ranges {
-            b.push(*prefix);
-            match addr {
+        for net in ranges {
+            b.push(net.prefix_len());
+            match net.network() {
                 IpAddr::V4(a) => {
                     b.push(4);
                     b.extend_from_slice(&a.octets());
@@ -182,7 +199,9 @@ impl IndexRecord {
                 6 if prefix <= 128 => IpAddr::from(r.array::<16>()?),
                 _ => return Err(damaged("a record has a bad address range")),
             };
-            allow_ip.push((addr, prefix));
+            let net = IpNet::new(addr, prefix)
+                .map_err(|_| damaged("a record has a bad address range"))?;
+            allow_ip.push(net);
         }
         if r.at != body.len() {
             return Err(damaged("a record has bytes after its end"));
@@ -693,8 +712,8 @@ mod tests {
             r.uses = 3;
             r.scopes = vec!["read".into(), "orders:write".into()];
             r.allow_ip = vec![
-                ("10.0.0.0".parse().expect("ip"), 8),
-                ("2001:db8::".parse().expect("ip"), 32),
+                "10.0.0.0/8".parse().expect("range"),
+                "2001:db8::/32".parse().expect("range"),
             ];
             r.disabled = true;
             r.grace_until = Some(Time::from_second(1_800_000_000).expect("time"));

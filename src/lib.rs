@@ -12,7 +12,7 @@
 //! let dir = tempfile::tempdir()?;
 //! let token = Token::generate();
 //! let store = Store::open(dir.path(), OpenMode::Create, Duration::from_secs(10))?;
-//! let record = store.create(&token, "billing", None, None)?;
+//! let record = store.create(&token, "billing", None, &Default::default(), None)?;
 //! drop(store); // let go of the lock: verifying does not need it
 //!
 //! let mut verifier = Verifier::open(dir.path())?;
@@ -32,7 +32,7 @@ pub use error::{Error, Result};
 pub use store::{OpenMode, Store};
 pub use token::{Token, TokenHash};
 pub use verdict::{Reason, Touch, Verdict};
-pub use verifier::{Reading, Verifier};
+pub use verifier::{Known, Reading, Verifier};
 
 pub mod error;
 pub mod fault;
@@ -41,11 +41,13 @@ pub mod journal;
 pub mod lines;
 pub mod name;
 pub mod paths;
+pub mod policy;
 pub mod record;
 pub mod store;
 pub mod time;
 pub mod token;
 pub mod transfer;
+pub mod uses;
 pub mod vault;
 pub mod verdict;
 pub mod verifier;

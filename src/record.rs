@@ -5,14 +5,20 @@
 //! carried through untouched (`extra`), and a record from a newer format is refused rather than
 //! half-understood (a newer field may be an expiry this build would ignore).
 
+use std::net::IpAddr;
+
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
+use crate::policy::{Facts, State};
 use crate::time::Time;
 
-/// The record format this build writes and fully understands.
-pub const RECORD_VERSION: u32 = 1;
+/// The record format this build writes and fully understands. Format 2 added the policy
+/// fields (expiry, scopes, a use limit, address ranges, suspension, rotation): a build that
+/// knows only format 1 must refuse such a record rather than ignore its expiry.
+pub const RECORD_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -54,14 +60,67 @@ pub struct Record {
     pub last_used_at: Option<Time>,
     #[serde(default)]
     pub use_count: u64,
+    /// The address given to the last counted `verify --ip`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_ip: Option<IpAddr>,
+    /// From then on, verify answers `expired`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Time>,
+    /// What the token may do; none means full access. Sorted, each once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<String>,
+    /// The most valid, counted verifies; the next answers `usage_exceeded`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_uses: Option<u64>,
+    /// The address ranges it may be used from; none means anywhere.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_ip: Vec<IpNet>,
+    /// Suspended by `disable` (since `disabled_at`) until `enable`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled_at: Option<Time>,
+    /// A token replaced by `rotate --grace` is stored revoked, with `revoked_at` at the end of
+    /// its grace, and keeps verifying until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace_until: Option<Time>,
+    /// The token this one replaced (`rotate`), and the one that replaced it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced_by: Option<String>,
     /// Fields written by a later build, kept as they are when this build rewrites the record.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
 impl Record {
+    /// Stored as active (it may still be expired or disabled: see [`Record::state_at`]).
     pub fn is_active(&self) -> bool {
         self.status == Status::Active
+    }
+
+    /// What decides its status and verify's answers.
+    pub fn facts(&self) -> Facts<'_> {
+        Facts {
+            revoked: self.status == Status::Revoked,
+            grace_until: self.grace_until,
+            disabled: self.disabled,
+            expires_at: self.expires_at,
+            max_uses: self.max_uses,
+            scopes: &self.scopes,
+            allow_ip: &self.allow_ip,
+        }
+    }
+
+    /// Its status at `now`: active, revoked, expired or disabled.
+    pub fn state_at(&self, now: Time) -> State {
+        crate::policy::state(&self.facts(), now)
+    }
+
+    /// Still in the grace a rotation gave it at `now`.
+    pub fn in_grace(&self, now: Time) -> bool {
+        self.status == Status::Revoked && self.grace_until.is_some_and(|end| now < end)
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -98,6 +157,10 @@ pub enum EventKind {
     VaultExported,
     VaultImported,
     Imported,
+    Rotated,
+    Disabled,
+    Enabled,
+    Extended,
 }
 
 impl EventKind {
@@ -113,6 +176,10 @@ impl EventKind {
             EventKind::VaultExported => "vault_exported",
             EventKind::VaultImported => "vault_imported",
             EventKind::Imported => "imported",
+            EventKind::Rotated => "rotated",
+            EventKind::Disabled => "disabled",
+            EventKind::Enabled => "enabled",
+            EventKind::Extended => "extended",
         }
     }
 }
@@ -134,6 +201,12 @@ pub struct Event {
     /// are folded into one event. 1 for everything else.
     #[serde(default = "one")]
     pub count: u64,
+    /// `rotated`: the id of the token the new one (`token_id`) replaces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
+    /// What else there is to know: a new expiry, a grace's end, why a bulk revoke chose it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 fn one() -> u64 {

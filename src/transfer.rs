@@ -9,6 +9,7 @@
 use serde_json::{Map, Value};
 
 use crate::name::{clean_name, clean_note};
+use crate::policy;
 use crate::record::{RECORD_VERSION, Record, Status};
 use crate::store::{Incoming, looks_like_id};
 use crate::time::Time;
@@ -30,6 +31,16 @@ const KNOWN: &[&str] = &[
     "revoked_at",
     "last_used_at",
     "use_count",
+    "last_used_ip",
+    "expires_at",
+    "scopes",
+    "max_uses",
+    "allow_ip",
+    "disabled",
+    "disabled_at",
+    "grace_until",
+    "replaces",
+    "replaced_by",
 ];
 
 /// How lenient to be with plaintext tokens.
@@ -140,6 +151,33 @@ pub fn parse_line(
         status,
         last_used_at: take_time(&mut obj, "last_used_at")?,
         use_count: take_u64(&mut obj, "use_count")?.unwrap_or(0),
+        last_used_ip: match take_str(&mut obj, "last_used_ip")? {
+            Some(ip) => Some(
+                policy::parse_ip(&ip)
+                    .map_err(|_| format!("`last_used_ip` {ip:?} is not an IP address"))?,
+            ),
+            None => None,
+        },
+        expires_at: take_time(&mut obj, "expires_at")?,
+        scopes: policy::check_scopes(&take_strings(&mut obj, "scopes")?)
+            .map_err(|e| format!("`scopes`: {e}"))?,
+        max_uses: match take_u64(&mut obj, "max_uses")? {
+            Some(0) => return Err("`max_uses` must be at least 1".into()),
+            n => n,
+        },
+        allow_ip: policy::parse_ranges(&take_strings(&mut obj, "allow_ip")?)
+            .map_err(|e| format!("`allow_ip`: {e}"))?,
+        disabled: take_bool(&mut obj, "disabled")?.unwrap_or(false),
+        disabled_at: take_time(&mut obj, "disabled_at")?,
+        grace_until: match (status, take_time(&mut obj, "grace_until")?) {
+            (Status::Revoked, grace) => grace,
+            (Status::Active, Some(_)) => {
+                return Err("`grace_until` is for a revoked token still in its grace".into());
+            }
+            (Status::Active, None) => None,
+        },
+        replaces: take_id(&mut obj, "replaces")?,
+        replaced_by: take_id(&mut obj, "replaced_by")?,
         extra: obj,
     };
     debug_assert!(KNOWN.iter().all(|k| !record.extra.contains_key(*k)));
@@ -179,6 +217,36 @@ fn take_str(obj: &mut Map<String, Value>, key: &str) -> Result<Option<String>, S
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
         Some(_) => Err(format!("`{key}` must be a string")),
+    }
+}
+
+fn take_bool(obj: &mut Map<String, Value>, key: &str) -> Result<Option<bool>, String> {
+    match obj.remove(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(b)),
+        Some(_) => Err(format!("`{key}` must be true or false")),
+    }
+}
+
+fn take_strings(obj: &mut Map<String, Value>, key: &str) -> Result<Vec<String>, String> {
+    match obj.remove(key) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .into_iter()
+            .map(|v| match v {
+                Value::String(s) => Ok(s),
+                _ => Err(format!("`{key}` must be an array of strings")),
+            })
+            .collect(),
+        Some(_) => Err(format!("`{key}` must be an array of strings")),
+    }
+}
+
+/// A token id another field points at (`replaces`, `replaced_by`).
+fn take_id(obj: &mut Map<String, Value>, key: &str) -> Result<Option<String>, String> {
+    match take_str(obj, key)? {
+        Some(id) if !looks_like_id(&id) => Err(format!("`{key}` {id:?} is not a token id")),
+        id => Ok(id),
     }
 }
 

@@ -8,7 +8,30 @@ pub enum Reason {
     Unknown,
     Revoked,
     Malformed,
+    /// Past its expiry.
+    Expired,
+    /// Suspended by `disable`.
+    Disabled,
+    /// Its `--max-uses` valid uses are spent.
+    UsageExceeded,
+    /// It lacks a scope the verification asked for.
+    InsufficientScope,
+    /// It is restricted to address ranges and the client's address (or none) is outside them.
+    Forbidden,
 }
+
+/// Every reason, in code order.
+pub const ALL_REASONS: [Reason; 9] = [
+    Reason::Valid,
+    Reason::Unknown,
+    Reason::Revoked,
+    Reason::Malformed,
+    Reason::Expired,
+    Reason::Disabled,
+    Reason::UsageExceeded,
+    Reason::InsufficientScope,
+    Reason::Forbidden,
+];
 
 impl Reason {
     /// The reason as `verify --json` and the audit log write it.
@@ -18,6 +41,11 @@ impl Reason {
             Reason::Unknown => "unknown",
             Reason::Revoked => "revoked",
             Reason::Malformed => "malformed",
+            Reason::Expired => "expired",
+            Reason::Disabled => "disabled",
+            Reason::UsageExceeded => "usage_exceeded",
+            Reason::InsufficientScope => "insufficient_scope",
+            Reason::Forbidden => "forbidden",
         }
     }
 
@@ -28,19 +56,17 @@ impl Reason {
             Reason::Unknown => 1,
             Reason::Revoked => 2,
             Reason::Malformed => 3,
+            Reason::Expired => 4,
+            Reason::Disabled => 5,
+            Reason::UsageExceeded => 6,
+            Reason::InsufficientScope => 7,
+            Reason::Forbidden => 8,
         }
     }
 
     /// The reason with this journal code, if any.
     pub fn from_code(code: u8) -> Option<Reason> {
-        [
-            Reason::Valid,
-            Reason::Unknown,
-            Reason::Revoked,
-            Reason::Malformed,
-        ]
-        .into_iter()
-        .find(|r| r.code() == code)
+        ALL_REASONS.into_iter().find(|r| r.code() == code)
     }
 }
 
@@ -80,12 +106,7 @@ mod tests {
 
     #[test]
     fn codes_round_trip() {
-        for r in [
-            Reason::Valid,
-            Reason::Unknown,
-            Reason::Revoked,
-            Reason::Malformed,
-        ] {
+        for r in ALL_REASONS {
             assert_eq!(Reason::from_code(r.code()), Some(r));
         }
         assert_eq!(Reason::from_code(200), None);

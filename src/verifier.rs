@@ -12,12 +12,16 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use std::net::IpAddr;
+
 use crate::error::{Error, Result};
-use crate::index::{self, Index, IndexRecord, IndexStatus};
+use crate::index::{self, Index, IndexRecord};
 use crate::journal::{self, Entry, EntryKind};
+use crate::policy::{self, Request, State};
 use crate::store::{OpenMode, Store, read_marker_id};
 use crate::time::Time;
 use crate::token::Token;
+use crate::uses;
 use crate::verdict::{Reason, Touch, Verdict};
 
 /// How the index is read: from the file on each look-up (a single check), or from a copy in
@@ -148,53 +152,166 @@ impl Verifier {
         Ok(verdicts.pop().expect("one candidate, one verdict"))
     }
 
-    /// Verifies candidates in order. A valid one counts a use unless `touch` is [`Touch::No`];
-    /// every failure is recorded. Both go to the journal, made durable once, before returning.
+    /// Verifies candidates in order, asking for nothing beyond the token itself (so a token
+    /// restricted to address ranges answers `forbidden`); see [`Verifier::check_many`].
     ///
     /// # Errors
-    /// [`Error::Io`] or [`Error::DiskFull`] when the journal cannot be written: a counted use
-    /// is then not acknowledged. On a read-only store only failures go unrecorded; a counted
-    /// use there is an error that says why. The slow path's store errors.
+    /// As for [`Verifier::check_many`].
     pub fn verify_many<S: AsRef<str>>(
         &mut self,
         candidates: &[S],
         touch: Touch,
     ) -> Result<Vec<Verdict>> {
-        self.refresh();
-        match self.answer_from_index(candidates) {
-            Some(verdicts) => {
-                let store_id = self.current.as_ref().expect("answered from it").store_id;
-                self.record(store_id, &verdicts, touch)?;
-                Ok(verdicts)
-            }
-            None => self.answer_from_store(candidates, touch),
-        }
+        self.check_many(candidates, touch, &Request::default())
     }
 
-    /// Every verdict from the index, or `None` if any look-up found it unusable.
-    fn answer_from_index<S: AsRef<str>>(&self, candidates: &[S]) -> Option<Vec<Verdict>> {
-        let current = self.current.as_ref()?;
+    /// Verifies candidates in order against the token's policy and what `request` asks (scopes,
+    /// the client's address). A valid one counts a use unless `touch` is [`Touch::No`]; every
+    /// failure is recorded. Both go to the journal, made durable once, before returning. A
+    /// token with a use limit has its use granted under its counter's lock (`crate::uses`), so
+    /// the limit is exact however many processes verify at once.
+    ///
+    /// # Errors
+    /// [`Error::Io`] or [`Error::DiskFull`] when the journal or a use counter cannot be
+    /// written: a counted use is then not acknowledged. On a read-only store only failures go
+    /// unrecorded; a counted use there is an error that says why. [`Error::Store`] for a damaged
+    /// use counter, and the store's errors when the index must be rebuilt from sled.
+    pub fn check_many<S: AsRef<str>>(
+        &mut self,
+        candidates: &[S],
+        touch: Touch,
+        request: &Request,
+    ) -> Result<Vec<Verdict>> {
+        self.refresh();
+        let found = match self.look_up(candidates) {
+            Some(found) => found,
+            None => {
+                self.rebuild_from_store()?;
+                self.look_up(candidates).ok_or_else(|| {
+                    Error::store(format!(
+                        "the verification index in {} cannot be read even after a rebuild",
+                        self.dir.display()
+                    ))
+                })?
+            }
+        };
         let now = Time::now();
+        let mut verdicts = Vec::with_capacity(found.len());
+        for f in found {
+            let verdict = match f {
+                Found::Anonymous(reason) => Verdict::anonymous(reason),
+                Found::Token(r) => self.judge(&r, now, touch, request)?,
+            };
+            verdicts.push(verdict);
+        }
+        let store_id = self.current.as_ref().expect("looked up in it").store_id;
+        self.record(store_id, &verdicts, touch, request.ip)?;
+        Ok(verdicts)
+    }
+
+    /// What the store knows of a token, without counting or recording anything (for `scan`
+    /// and `redact`): `None` for a string that is no token of this store.
+    ///
+    /// # Errors
+    /// As for [`Verifier::check_many`], short of writing.
+    pub fn inspect(&mut self, candidate: &str) -> Result<Option<Known>> {
+        self.refresh();
+        let found = match self.look_up(&[candidate]) {
+            Some(found) => found,
+            None => {
+                self.rebuild_from_store()?;
+                self.look_up(&[candidate]).unwrap_or_default()
+            }
+        };
+        let Some(Found::Token(r)) = found.into_iter().next() else {
+            return Ok(None);
+        };
+        let now = Time::now();
+        let facts = r.facts();
+        let state = policy::state(&facts, now);
+        let spent = match facts.max_uses {
+            Some(max) => r.uses.max(uses::read(&self.dir, &r.id).unwrap_or(0)) >= max,
+            None => false,
+        };
+        Ok(Some(Known {
+            id: r.id,
+            name: r.name,
+            state,
+            live: state == State::Active && !spent,
+        }))
+    }
+
+    /// Each candidate's record in the index, or `None` if any look-up found it unusable.
+    fn look_up<S: AsRef<str>>(&self, candidates: &[S]) -> Option<Vec<Found>> {
+        let current = self.current.as_ref()?;
         candidates
             .iter()
             .map(|c| {
                 let Some(hash) = crate::token::lookup_hash(c.as_ref().trim()) else {
-                    return Some(Verdict::anonymous(Reason::Malformed));
+                    return Some(Found::Anonymous(Reason::Malformed));
                 };
-                let ours = Token::parse(c.as_ref().trim()).is_ok();
                 match current.index.lookup(&hash) {
-                    Ok(Some(r)) => Some(judge(&r, now)),
+                    Ok(Some(r)) => Some(Found::Token(r)),
                     // Not another system's token this store knows: it is not one of ours either.
-                    Ok(None) if !ours => Some(Verdict::anonymous(Reason::Malformed)),
-                    Ok(None) => Some(Verdict::anonymous(Reason::Unknown)),
+                    Ok(None) if Token::parse(c.as_ref().trim()).is_err() => {
+                        Some(Found::Anonymous(Reason::Malformed))
+                    }
+                    Ok(None) => Some(Found::Anonymous(Reason::Unknown)),
                     Err(_) => None,
                 }
             })
             .collect()
     }
 
+    /// The answer for a known token; a valid, counted use of a limited token takes one of its
+    /// uses here.
+    fn judge(
+        &self,
+        r: &IndexRecord,
+        now: Time,
+        touch: Touch,
+        request: &Request,
+    ) -> Result<Verdict> {
+        let counter_error = |e: std::io::Error| match e.kind() {
+            std::io::ErrorKind::InvalidData => Error::store(format!(
+                "the use counter of {} in {} is damaged ({}); the token is refused until it is repaired",
+                r.id,
+                self.dir.display(),
+                crate::error::reason(&e)
+            )),
+            _ => Error::io_at(
+                format!("cannot count a use of {} in {}", r.id, self.dir.display()),
+                &self.dir,
+                e,
+            ),
+        };
+        let facts = r.facts();
+        let mut uses = r.uses;
+        if facts.max_uses.is_some() {
+            uses = uses.max(uses::read(&self.dir, &r.id).map_err(counter_error)?);
+        }
+        let mut reason = policy::judge(&facts, now, uses, request);
+        if let (Reason::Valid, Touch::Yes, Some(max)) = (reason, touch, facts.max_uses)
+            && !uses::take(&self.dir, &r.id, max, r.uses).map_err(counter_error)?
+        {
+            // Another process took the last use between the read and the lock.
+            reason = Reason::UsageExceeded;
+        }
+        Ok(Verdict {
+            reason,
+            id: Some(r.id.clone()),
+            name: Some(r.name.clone()),
+        })
+    }
+
     /// Appends the uses and failures to the journal, durably.
-    fn record(&self, store_id: [u8; 16], verdicts: &[Verdict], touch: Touch) -> Result<()> {
+    fn record(
+        &self,
+        store_id: [u8; 16],
+        verdicts: &[Verdict],
+        touch: Touch,
+        ip: Option<IpAddr>,
+    ) -> Result<()> {
         let at = Time::now();
         let mut counted = false;
         let entries: Vec<Entry> = verdicts
@@ -214,7 +331,7 @@ impl Verifier {
                     at,
                     token_id: v.id.clone(),
                     actor: self.actor.clone(),
-                    ip: None,
+                    ip,
                 })
             })
             .collect();
@@ -238,37 +355,41 @@ impl Verifier {
         }
     }
 
-    /// The slow path: sled itself, under the store's lock; opening it folds the journal and
-    /// rebuilds an index that is behind, and a damaged one is rebuilt here.
-    fn answer_from_store<S: AsRef<str>>(
-        &mut self,
-        candidates: &[S],
-        touch: Touch,
-    ) -> Result<Vec<Verdict>> {
+    /// The slow path, when the index is missing, damaged or foreign: the store is opened
+    /// under its lock (which folds the journal in) and the index built afresh from sled, then
+    /// used from memory; it is also written, for the verifies after this one, unless that
+    /// fails (a full disk), which the next command that opens the store tries again.
+    fn rebuild_from_store(&mut self) -> Result<()> {
         let store = Store::open(&self.dir, OpenMode::Existing, self.wait)?;
-        let verdicts = store.verify_many(candidates.iter().map(|c| c.as_ref().trim()), touch)?;
-        if self.current.is_some() {
-            // The index opened but a look-up refused it: it is damaged inside.
-            store.rebuild_index()?;
-        }
-        drop(store);
-        self.reload();
-        Ok(verdicts)
+        let index = store.fresh_index()?;
+        let file =
+            std::fs::metadata(self.dir.join(index::FILE)).map_or((0, 0), |m| (m.dev(), m.ino()));
+        self.current = Some(Current {
+            store_id: store.store_id(),
+            index,
+            file,
+        });
+        Ok(())
     }
 }
 
-/// What a record in the index answers at `now`.
-fn judge(r: &IndexRecord, now: Time) -> Verdict {
-    let in_grace = r.grace_until.is_some_and(|t| now < t);
-    let reason = match r.status {
-        IndexStatus::Revoked if !in_grace => Reason::Revoked,
-        _ => Reason::Valid,
-    };
-    Verdict {
-        reason,
-        id: Some(r.id.clone()),
-        name: Some(r.name.clone()),
-    }
+/// A token the store knows, as [`Verifier::inspect`] finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Known {
+    pub id: String,
+    pub name: String,
+    /// Its status now.
+    pub state: State,
+    /// It still verifies (from an allowed address, with the scopes it has): active, and its
+    /// use limit, if any, not reached.
+    pub live: bool,
+}
+
+/// What a look-up found.
+enum Found {
+    /// No token of this store: the reason says which kind of stranger.
+    Anonymous(Reason),
+    Token(IndexRecord),
 }
 
 /// The errors of a store that cannot be written at all.

@@ -3,6 +3,7 @@
 //! drive commands in-process), does the work and hands the result to the [`Printer`].
 
 mod create;
+mod lifecycle;
 mod log;
 mod records;
 mod revoke;
@@ -13,11 +14,12 @@ mod verify;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use create::Create;
+pub use create::{Create, Expiry};
+pub use lifecycle::{Extend, Rotate, SetDisabled};
 pub use log::Log;
 pub use records::Import;
 pub use revoke::Revoke;
-pub use show::{List, Show};
+pub use show::{Filter, List, Show};
 pub use vault::VaultRequest;
 pub use verify::{TOKEN_VAR, Verify};
 
@@ -26,6 +28,7 @@ use crate::error::Result;
 use crate::outcome::{Outcome, OutputKind};
 use crate::output::Printer;
 use crate::paths;
+use crate::policy::State;
 use crate::store::{OpenMode, Store};
 
 /// What every command needs besides its own request.
@@ -60,6 +63,9 @@ pub enum Request {
     List(List),
     Show(Show),
     Revoke(Revoke),
+    Rotate(Rotate),
+    SetDisabled(SetDisabled),
+    Extend(Extend),
     Verify(Verify),
     Log(Log),
     Export,
@@ -76,7 +82,7 @@ impl Request {
         match self {
             Request::Verify(_) => OutputKind::Verdict,
             // The token is shown once: a create whose token was not written has failed.
-            Request::Create(_) | Request::Export => OutputKind::Product,
+            Request::Create(_) | Request::Rotate(_) | Request::Export => OutputKind::Product,
             Request::Vault(VaultRequest::Reveal { .. }) => OutputKind::Product,
             Request::Vault(VaultRequest::Export { file, .. }) if file.as_os_str() == "-" => {
                 OutputKind::Product
@@ -84,6 +90,8 @@ impl Request {
             Request::List(_)
             | Request::Show(_)
             | Request::Revoke(_)
+            | Request::SetDisabled(_)
+            | Request::Extend(_)
             | Request::Log(_)
             | Request::Import(_)
             | Request::Vault(_)
@@ -100,6 +108,7 @@ impl Request {
     pub fn output_must_be_kept(&self) -> bool {
         match self {
             Request::Create(c) => !c.keep,
+            Request::Rotate(r) => !r.keep,
             Request::Export => true,
             Request::Vault(VaultRequest::Reveal { .. }) => true,
             Request::Vault(VaultRequest::Export { file, .. }) => file.as_os_str() == "-",
@@ -119,16 +128,59 @@ pub fn from_cli(cli: Cli) -> Result<(Context, Request, bool)> {
             quiet: a.quiet,
             keep: a.keep,
             passphrase_file: a.passphrase.passphrase_file,
+            expiry: expiry(a.expiry.expires_in, a.expiry.expires_at),
+            scopes: a.scopes,
+            max_uses: a.max_uses,
+            allow_ip: a.allow_ip,
         }),
-        cli::Command::List(a) => Request::List(List { all: a.all }),
+        cli::Command::List(a) => Request::List(List {
+            all: a.all,
+            filter: Filter {
+                statuses: a.status.into_iter().map(State::from).collect(),
+                unused_for: a.unused.unused_for,
+                expiring_within: a.expiring_within,
+            },
+            fail_if_any: a.fail_if_any,
+        }),
         cli::Command::Show(a) => Request::Show(Show { token: a.token }),
-        cli::Command::Revoke(a) => Request::Revoke(Revoke {
+        cli::Command::Revoke(a) => Request::Revoke(match (a.token, a.unused_for) {
+            (_, Some(unused_for)) => Revoke::Unused {
+                unused_for,
+                dry_run: a.dry_run,
+                yes: a.yes,
+                typed: format!("{unused_for:#}"),
+            },
+            (Some(token), None) => Revoke::One { token, yes: a.yes },
+            (None, None) => {
+                return Err(crate::error::Error::usage(
+                    "name the token to revoke, or give --unused-for",
+                ));
+            }
+        }),
+        cli::Command::Rotate(a) => Request::Rotate(Rotate {
             token: a.token,
-            yes: a.yes,
+            grace: a.grace,
+            quiet: a.quiet,
+            keep: a.keep,
+            passphrase_file: a.passphrase.passphrase_file,
+        }),
+        cli::Command::Disable(a) => Request::SetDisabled(SetDisabled {
+            token: a.token,
+            disabled: true,
+        }),
+        cli::Command::Enable(a) => Request::SetDisabled(SetDisabled {
+            token: a.token,
+            disabled: false,
+        }),
+        cli::Command::Extend(a) => Request::Extend(Extend {
+            token: a.token,
+            expiry: expiry(a.expiry.expires_in, a.expiry.expires_at),
         }),
         cli::Command::Verify(a) => Request::Verify(Verify {
             no_touch: a.no_touch,
             batch: a.batch,
+            scopes: a.scopes,
+            ip: a.ip,
         }),
         cli::Command::Log(a) => Request::Log(Log {
             limit: a.limit,
@@ -147,6 +199,25 @@ pub fn from_cli(cli: Cli) -> Result<(Context, Request, bool)> {
     Ok((ctx, request, cli.json))
 }
 
+fn expiry(within: Option<jiff::Span>, at: Option<crate::time::Time>) -> Expiry {
+    match (within, at) {
+        (Some(span), _) => Expiry::In(span),
+        (None, Some(at)) => Expiry::At(at),
+        (None, None) => Expiry::Never,
+    }
+}
+
+impl From<cli::StatusArg> for State {
+    fn from(s: cli::StatusArg) -> State {
+        match s {
+            cli::StatusArg::Active => State::Active,
+            cli::StatusArg::Revoked => State::Revoked,
+            cli::StatusArg::Expired => State::Expired,
+            cli::StatusArg::Disabled => State::Disabled,
+        }
+    }
+}
+
 /// Runs one command. Data and messages go to `p`; the outcome (or error) goes back to be
 /// turned into an exit code by `crate::error::decide`.
 pub fn run(ctx: &Context, request: Request, p: &mut Printer) -> Result<Outcome> {
@@ -155,6 +226,9 @@ pub fn run(ctx: &Context, request: Request, p: &mut Printer) -> Result<Outcome> 
         Request::List(r) => show::list(ctx, r, p),
         Request::Show(r) => show::show(ctx, r, p),
         Request::Revoke(r) => revoke::run(ctx, r, p),
+        Request::Rotate(r) => lifecycle::rotate(ctx, r, p),
+        Request::SetDisabled(r) => lifecycle::set_disabled(ctx, r, p),
+        Request::Extend(r) => lifecycle::extend(ctx, r, p),
         Request::Verify(r) => verify::run(ctx, r, p),
         Request::Log(r) => log::run(ctx, r, p),
         Request::Export => records::export(ctx, p),

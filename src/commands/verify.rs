@@ -9,6 +9,7 @@ use crate::error::{Error, Result, reason};
 use crate::lines::{BoundedLines, Line};
 use crate::outcome::Outcome;
 use crate::output::Printer;
+use crate::policy::{self, Request};
 use crate::prompt;
 use crate::verdict::{Touch, Verdict};
 use crate::verifier::{Reading, Verifier};
@@ -21,23 +22,34 @@ pub const MAX_LINE: usize = 4096;
 /// without an fsync per token.
 const BATCH_CHUNK: usize = 1024;
 
-/// `verify [--no-touch] [--batch]`.
+/// `verify [--no-touch] [--batch] [--scope SCOPE]... [--ip ADDR]`.
 #[derive(Debug, Clone, Default)]
 pub struct Verify {
     /// Don't count a valid check as a use.
     pub no_touch: bool,
     /// One token per line of stdin, one JSON line out per token.
     pub batch: bool,
+    /// Scopes the token must carry, as typed.
+    pub scopes: Vec<String>,
+    /// The client's address, as typed.
+    pub ip: Option<String>,
 }
 
 pub fn run(ctx: &Context, req: Verify, p: &mut Printer) -> Result<Outcome> {
     let touch = if req.no_touch { Touch::No } else { Touch::Yes };
+    // Checked before any token is read, so a typo in a flag is a usage error, not a verdict.
+    let request = Request {
+        scopes: policy::check_scopes(&req.scopes)?,
+        ip: req.ip.as_deref().map(policy::parse_ip).transpose()?,
+    };
     if req.batch {
-        return batch(ctx, touch, p);
+        return batch(ctx, touch, &request, p);
     }
     let candidate = read_one()?;
-    let verdict =
-        Verifier::with(&ctx.store_dir, Reading::File, ctx.wait)?.verify(&candidate, touch)?;
+    let verdict = Verifier::with(&ctx.store_dir, Reading::File, ctx.wait)?
+        .check_many(&[candidate.as_str()], touch, &request)?
+        .pop()
+        .expect("one candidate, one verdict");
     p.verdict(&verdict);
     Ok(outcome(std::slice::from_ref(&verdict)))
 }
@@ -93,7 +105,7 @@ fn read_one() -> Result<Zeroizing<String>> {
 /// line cannot keep it reading. The exit status is 0 only when every line was checked and valid:
 /// if the reader of the output leaves before the input ends, the rest is not checked and the
 /// answer is 1.
-fn batch(ctx: &Context, touch: Touch, p: &mut Printer) -> Result<Outcome> {
+fn batch(ctx: &Context, touch: Touch, request: &Request, p: &mut Printer) -> Result<Outcome> {
     let mut verifier = Verifier::with(&ctx.store_dir, Reading::Memory, ctx.wait)?;
     let mut input = BoundedLines::new(io::stdin().lock(), MAX_LINE);
     let mut all_valid = true;
@@ -102,7 +114,7 @@ fn batch(ctx: &Context, touch: Touch, p: &mut Printer) -> Result<Outcome> {
         let (chunk, too_long) = read_chunk(&mut input)?;
         if !chunk.is_empty() {
             seen += chunk.len();
-            let verdicts = verifier.verify_many(&chunk, touch)?;
+            let verdicts = verifier.check_many(&chunk, touch, request)?;
             // `verify_many` made the chunk's uses and failures durable; now they may be reported.
             p.batch_verdicts(&verdicts);
             all_valid &= outcome(&verdicts) == Outcome::Success;

@@ -15,15 +15,15 @@ use serde::Serialize;
 
 use crate::outcome::OutputFailure;
 use crate::record::{Event, Record};
-use crate::store::{Revoked, Verdict};
+use crate::store::{Chain, Changed, Revoked, Rotated, Verdict};
 use crate::time::Time;
 
 mod text;
 pub mod views;
 
 use views::{
-    Created, Forgotten, Imported, RecordView, Revealed, StatusView, VaultExported, VaultImported,
-    VaultStatus, VerdictView,
+    BulkRevoked, Created, Forgotten, Imported, RecordView, Revealed, ShowView, StatusView,
+    VaultExported, VaultImported, VaultStatus, VerdictView,
 };
 
 /// Stdout, remembering its first failure. After a failure every write "succeeds" and goes
@@ -128,23 +128,49 @@ impl<'a> Printer<'a> {
                 record.name, record.id
             )
         });
-        if self.json {
-            self.document(&Created {
-                id: &record.id,
-                name: &record.name,
-                token,
-                hint: &record.hint,
-                created_at: record.created_at,
-                created_by: &record.created_by,
-            });
-        } else if quiet {
-            let _ = writeln!(self.out, "{token}");
+        let message = format!("Created token {:?} (id {}).", record.name, record.id);
+        self.show_token(Created::new(record, token), quiet, &message);
+    }
+
+    /// `rotate`: the new token, shown once, as `create` shows one.
+    pub fn rotated(&mut self, rotated: &Rotated, token: &str, quiet: bool, kept: bool) {
+        let (old, new) = (&rotated.old, &rotated.new);
+        self.loss = Some(if kept {
+            format!(
+                "token {:?} was rotated ({} replaces {}) and the new one kept, but not shown: `vbx-tokens vault reveal {}` shows it",
+                new.name, new.id, old.id, new.id
+            )
         } else {
-            self.say(format!(
-                "Created token {:?} (id {}).",
-                record.name, record.id
-            ));
-            let _ = writeln!(self.out, "{token}");
+            format!(
+                "token {:?} was rotated ({} replaces {}) but the new one was not shown: rotate it again",
+                new.name, new.id, old.id
+            )
+        });
+        let old_fate = match old.grace_until {
+            Some(end) => format!("still verifies until {end}"),
+            None => "is revoked".to_owned(),
+        };
+        let message = format!(
+            "Rotated token {:?}: the new id is {}; the old one ({}) {old_fate}.",
+            new.name, new.id, old.id
+        );
+        let view = Created {
+            replaces: Some(&old.id),
+            grace_until: old.grace_until,
+            ..Created::new(new, token)
+        };
+        self.show_token(view, quiet, &message);
+    }
+
+    /// A token shown once: JSON, the token alone, or the token between two messages.
+    fn show_token(&mut self, view: Created<'_>, quiet: bool, message: &str) {
+        if self.json {
+            self.document(&view);
+        } else if quiet {
+            let _ = writeln!(self.out, "{}", view.token);
+        } else {
+            self.say(message);
+            let _ = writeln!(self.out, "{}", view.token);
             let _ = self.out.flush();
             if !self.output_failed() {
                 self.say("Copy this token now: it will not be shown again.");
@@ -152,7 +178,61 @@ impl<'a> Printer<'a> {
         }
     }
 
-    /// `list`.
+    /// `disable`, `enable`, `extend`: the record as it now stands.
+    pub fn changed(&mut self, changed: &Changed, verb: &str) {
+        let r = &changed.record;
+        if !changed.already {
+            self.loss = Some(format!("the token {:?} ({}) was {verb}", r.name, r.id));
+        }
+        if self.json {
+            self.document(&RecordView::new(r, false));
+        } else {
+            let expiry = match (verb, r.expires_at) {
+                ("extended", Some(at)) => format!("; it expires at {at}"),
+                _ => String::new(),
+            };
+            let already = if changed.already { " already" } else { "" };
+            self.say(format!(
+                "Token {:?} ({}) was{already} {verb}{expiry}.",
+                r.name, r.id
+            ));
+        }
+    }
+
+    /// `revoke --unused-for`: what was revoked, or with `--dry-run` what would be.
+    pub fn bulk_revoked(&mut self, records: &[Record], dry_run: bool) {
+        if !dry_run && !records.is_empty() {
+            self.loss = Some(format!("{} token(s) were revoked", records.len()));
+        }
+        if self.json {
+            let now = Time::now();
+            self.document(&BulkRevoked {
+                dry_run,
+                revoked: records
+                    .iter()
+                    .map(|r| RecordView::at(r, false, now))
+                    .collect(),
+            });
+            return;
+        }
+        if !records.is_empty() {
+            let _ = text::records_table(
+                &mut self.out,
+                records,
+                &HashSet::new(),
+                Time::now(),
+                self.color,
+            );
+        }
+        self.say(match (dry_run, records.len()) {
+            (_, 0) => "No tokens match: nothing to revoke.".to_owned(),
+            (true, n) => format!("{n} token(s) would be revoked (dry run: nothing was changed)."),
+            (false, n) => format!("Revoked {n} token(s)."),
+        });
+    }
+
+    /// `list`; `all` says whether revoked tokens were asked for (or a filter), for the message
+    /// about an empty list.
     pub fn records(&mut self, records: &[Record], kept: &HashSet<String>, all: bool) {
         if self.json {
             let views: Vec<RecordView> = records
@@ -192,11 +272,16 @@ impl<'a> Printer<'a> {
     }
 
     /// `show`.
-    pub fn record(&mut self, record: &Record, kept: bool) {
+    pub fn record(&mut self, record: &Record, kept: bool, chain: &Chain) {
         if self.json {
-            self.document(&RecordView::new(record, kept));
+            self.document(&ShowView {
+                record: RecordView::new(record, kept),
+                predecessors: &chain.predecessors,
+                successors: &chain.successors,
+            });
         } else {
-            let _ = text::record_detail(&mut self.out, record, kept, Time::now(), self.color);
+            let _ =
+                text::record_detail(&mut self.out, record, kept, chain, Time::now(), self.color);
         }
     }
 

@@ -6,8 +6,9 @@ use std::io::{Result, Write};
 
 use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
 
-use crate::record::{Event, EventKind, Record, Status};
-use crate::store::Verdict;
+use crate::policy::State;
+use crate::record::{Event, EventKind, Record};
+use crate::store::{Chain, Verdict};
 use crate::time::Time;
 
 fn table() -> Table {
@@ -47,18 +48,28 @@ pub fn records_table(
         "BY",
         "LAST USED",
         "USES",
+        "EXPIRES",
         "KEPT",
     ]);
     for r in records {
+        let state = r.state_at(now);
+        let uses = match r.max_uses {
+            Some(max) => format!("{}/{max}", r.use_count),
+            None => r.use_count.to_string(),
+        };
         t.add_row([
             Cell::new(&r.id),
             Cell::new(&r.name),
             Cell::new(&r.hint),
-            paint(Cell::new(r.status.as_str()), status_color(r.status), color),
+            paint(Cell::new(state.as_str()), status_color(state), color),
             Cell::new(relative(r.created_at, now)),
             Cell::new(&r.created_by),
             Cell::new(relative_or_never(r.last_used_at, now)),
-            Cell::new(r.use_count),
+            Cell::new(uses),
+            Cell::new(
+                r.expires_at
+                    .map_or_else(|| "never".to_owned(), |at| relative(at, now)),
+            ),
             Cell::new(if kept.contains(&r.id) { "yes" } else { "" }),
         ]);
     }
@@ -70,41 +81,87 @@ pub fn record_detail(
     w: &mut impl Write,
     r: &Record,
     kept: bool,
+    chain: &Chain,
     now: Time,
     color: bool,
 ) -> Result<()> {
     let mut t = table();
+    let state = r.state_at(now);
     let mut row = |k: &str, v: String| {
         let cell = if k == "status" {
-            paint(Cell::new(v), status_color(r.status), color)
+            paint(Cell::new(v), status_color(state), color)
         } else {
             Cell::new(v)
         };
         t.add_row([Cell::new(k), cell]);
     };
+    let when = |at: Time| format!("{} ({at})", relative(at, now));
     row("id", r.id.clone());
     row("name", r.name.clone());
     if let Some(note) = &r.note {
         row("note", note.clone());
     }
     row("hint", r.hint.clone());
-    row("status", r.status.as_str().to_owned());
-    row(
-        "created",
-        format!("{} ({})", relative(r.created_at, now), r.created_at),
-    );
+    row("status", state.as_str().to_owned());
+    row("created", when(r.created_at));
     row("created by", r.created_by.clone());
-    if let Some(at) = r.revoked_at {
-        row("revoked", format!("{} ({at})", relative(at, now)));
+    match (r.grace_until, r.revoked_at) {
+        (Some(end), _) if r.in_grace(now) => {
+            row("revoked", format!("at the end of its grace, {}", when(end)))
+        }
+        (_, Some(at)) => row("revoked", when(at)),
+        _ => {}
+    }
+    if let Some(at) = r.disabled_at.filter(|_| r.disabled) {
+        row("disabled", when(at));
+    }
+    row(
+        "expires",
+        r.expires_at.map_or_else(|| "never".to_owned(), when),
+    );
+    row(
+        "scopes",
+        match r.scopes.is_empty() {
+            true => "all (no scopes: full access)".to_owned(),
+            false => r.scopes.join(" "),
+        },
+    );
+    if !r.allow_ip.is_empty() {
+        let nets: Vec<String> = r.allow_ip.iter().map(ToString::to_string).collect();
+        row("allowed from", nets.join(" "));
     }
     row(
         "last used",
         match r.last_used_at {
-            Some(at) => format!("{} ({at})", relative(at, now)),
+            Some(at) => when(at),
             None => "never".to_owned(),
         },
     );
-    row("uses", r.use_count.to_string());
+    if let Some(ip) = r.last_used_ip {
+        row("last used from", ip.to_string());
+    }
+    row(
+        "uses",
+        match r.max_uses {
+            Some(max) => format!("{} of at most {max}", r.use_count),
+            None => r.use_count.to_string(),
+        },
+    );
+    if !chain.predecessors.is_empty() {
+        row(
+            "replaces",
+            chain
+                .predecessors
+                .iter()
+                .rev()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" <- "),
+        );
+    }
+    if !chain.successors.is_empty() {
+        row("replaced by", chain.successors.join(" -> "));
+    }
     row(
         "kept",
         if kept { "yes, in the vault" } else { "no" }.to_owned(),
@@ -115,7 +172,7 @@ pub fn record_detail(
 /// The audit log as a table.
 pub fn events_table(w: &mut impl Write, events: &[Event], now: Time, color: bool) -> Result<()> {
     let mut t = table();
-    t.set_header(["WHEN", "EVENT", "TOKEN", "NAME", "ACTOR", "REASON"]);
+    t.set_header(["WHEN", "EVENT", "TOKEN", "NAME", "ACTOR", "DETAIL"]);
     for e in events {
         t.add_row([
             Cell::new(relative(e.at, now)),
@@ -127,10 +184,29 @@ pub fn events_table(w: &mut impl Write, events: &[Event], now: Time, color: bool
             Cell::new(e.token_id.as_deref().unwrap_or("-")),
             Cell::new(e.name.as_deref().unwrap_or("-")),
             Cell::new(&e.actor),
-            Cell::new(e.reason.as_deref().unwrap_or_default()),
+            Cell::new(event_detail(e)),
         ]);
     }
     write_table(w, t)
+}
+
+/// What an event adds to its kind: a failure's reason (and how many in a row), the token a
+/// rotation replaced, a new expiry, why a bulk revoke chose the token.
+fn event_detail(e: &Event) -> String {
+    let mut parts = Vec::new();
+    if let Some(reason) = &e.reason {
+        parts.push(reason.clone());
+    }
+    if e.count > 1 {
+        parts.push(format!("x{}", e.count));
+    }
+    if let Some(old) = &e.replaces {
+        parts.push(format!("replaces {old}"));
+    }
+    if let Some(detail) = &e.detail {
+        parts.push(detail.clone());
+    }
+    parts.join("; ")
 }
 
 /// One verification, as a line of text.
@@ -155,10 +231,11 @@ fn paint(cell: Cell, fg: Option<Color>, color: bool) -> Cell {
     }
 }
 
-fn status_color(status: Status) -> Option<Color> {
-    Some(match status {
-        Status::Active => Color::Green,
-        Status::Revoked => Color::Red,
+fn status_color(state: State) -> Option<Color> {
+    Some(match state {
+        State::Active => Color::Green,
+        State::Revoked => Color::Red,
+        State::Expired | State::Disabled => Color::Yellow,
     })
 }
 
@@ -173,10 +250,8 @@ pub fn relative(then: Time, now: Time) -> String {
     const DAY: i64 = 24 * HOUR;
     const MONTH: i64 = 30 * DAY;
     const YEAR: i64 = 365 * DAY;
-    let secs = now.as_second() - then.as_second();
-    if secs < 0 {
-        return "in the future".to_owned();
-    }
+    let ago = now.as_second() - then.as_second();
+    let secs = ago.abs();
     let (n, unit) = match secs {
         0..10 => return "just now".to_owned(),
         s if s < MINUTE => (s, "second"),
@@ -186,7 +261,12 @@ pub fn relative(then: Time, now: Time) -> String {
         s if s < YEAR => (s / MONTH, "month"),
         s => (s / YEAR, "year"),
     };
-    format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" })
+    let plural = if n == 1 { "" } else { "s" };
+    if ago < 0 {
+        format!("in {n} {unit}{plural}")
+    } else {
+        format!("{n} {unit}{plural} ago")
+    }
 }
 
 #[cfg(test)]
@@ -208,6 +288,7 @@ mod tests {
         assert_eq!(ago(3 * 86400), "3 days ago");
         assert_eq!(ago(65 * 86400), "2 months ago");
         assert_eq!(ago(800 * 86400), "2 years ago");
-        assert_eq!(ago(-5), "in the future");
+        assert_eq!(ago(-5), "just now");
+        assert_eq!(ago(-7200), "in 2 hours");
     }
 }

@@ -3,47 +3,88 @@
 
 use serde::Serialize;
 
-use crate::record::{Record, Status};
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+use crate::policy::State;
+use crate::record::Record;
 use crate::store::Verdict;
 use crate::time::Time;
 use crate::vault::KdfParams;
 
-/// A record as `list`, `show` and `revoke` print it: never the hash, never a token.
+/// A record as `list`, `show` and `revoke` print it: never the hash, never a token. Every key
+/// is always there (`null` or `[]` when it does not apply).
 #[derive(Debug, Serialize)]
 pub struct RecordView<'a> {
     pub id: &'a str,
     pub name: &'a str,
     pub note: Option<&'a str>,
     pub hint: &'a str,
-    pub status: Status,
+    /// At the time of printing: active, revoked, expired or disabled.
+    pub status: State,
     pub created_at: Time,
     pub created_by: &'a str,
+    /// When it was revoked; for a token in a rotation's grace, when the grace ends.
     pub revoked_at: Option<Time>,
     pub last_used_at: Option<Time>,
+    pub last_used_ip: Option<IpAddr>,
     pub use_count: u64,
+    pub expires_at: Option<Time>,
+    pub scopes: &'a [String],
+    pub max_uses: Option<u64>,
+    pub allow_ip: &'a [IpNet],
+    pub disabled_at: Option<Time>,
+    pub grace_until: Option<Time>,
+    pub replaces: Option<&'a str>,
+    pub replaced_by: Option<&'a str>,
     /// Whether the vault keeps this token's plaintext.
     pub kept: bool,
 }
 
 impl<'a> RecordView<'a> {
     pub fn new(r: &'a Record, kept: bool) -> Self {
+        RecordView::at(r, kept, Time::now())
+    }
+
+    pub fn at(r: &'a Record, kept: bool, now: Time) -> Self {
         RecordView {
             id: &r.id,
             name: &r.name,
             note: r.note.as_deref(),
             hint: &r.hint,
-            status: r.status,
+            status: r.state_at(now),
             created_at: r.created_at,
             created_by: &r.created_by,
             revoked_at: r.revoked_at,
             last_used_at: r.last_used_at,
+            last_used_ip: r.last_used_ip,
             use_count: r.use_count,
+            expires_at: r.expires_at,
+            scopes: &r.scopes,
+            max_uses: r.max_uses,
+            allow_ip: &r.allow_ip,
+            disabled_at: r.disabled_at,
+            grace_until: r.grace_until,
+            replaces: r.replaces.as_deref(),
+            replaced_by: r.replaced_by.as_deref(),
             kept,
         }
     }
 }
 
-/// `create --json`: the only shape that carries a token, shown once.
+/// `show --json`: the record, and its rotation chain.
+#[derive(Debug, Serialize)]
+pub struct ShowView<'a> {
+    #[serde(flatten)]
+    pub record: RecordView<'a>,
+    /// The tokens it replaced, oldest first.
+    pub predecessors: &'a [String],
+    /// The tokens that replaced it, in order.
+    pub successors: &'a [String],
+}
+
+/// `create --json` and `rotate --json`: the only shape that carries a token, shown once.
 #[derive(Serialize)]
 pub struct Created<'a> {
     pub id: &'a str,
@@ -52,6 +93,42 @@ pub struct Created<'a> {
     pub hint: &'a str,
     pub created_at: Time,
     pub created_by: &'a str,
+    pub expires_at: Option<Time>,
+    pub scopes: &'a [String],
+    pub max_uses: Option<u64>,
+    pub allow_ip: &'a [IpNet],
+    /// `rotate` only: the id of the token this one replaces.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<&'a str>,
+    /// `rotate --grace` only: when the old token stops verifying.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grace_until: Option<Time>,
+}
+
+impl<'a> Created<'a> {
+    pub fn new(r: &'a Record, token: &'a str) -> Self {
+        Created {
+            id: &r.id,
+            name: &r.name,
+            token,
+            hint: &r.hint,
+            created_at: r.created_at,
+            created_by: &r.created_by,
+            expires_at: r.expires_at,
+            scopes: &r.scopes,
+            max_uses: r.max_uses,
+            allow_ip: &r.allow_ip,
+            replaces: None,
+            grace_until: None,
+        }
+    }
+}
+
+/// `revoke --unused-for --json`: what was revoked (or, with `--dry-run`, would be).
+#[derive(Serialize)]
+pub struct BulkRevoked<'a> {
+    pub dry_run: bool,
+    pub revoked: Vec<RecordView<'a>>,
 }
 
 /// `verify --json` and each line of `verify --batch`: `{"valid", "reason", "id", "name"}`.

@@ -29,7 +29,17 @@ pub(crate) fn index_record(r: &Record) -> Option<IndexRecord> {
         Status::Active => IndexStatus::Active,
         Status::Revoked => IndexStatus::Revoked,
     };
-    Some(IndexRecord::plain(hash, &r.id, &r.name, status))
+    Some(IndexRecord {
+        disabled: r.disabled,
+        expires_at: r.expires_at,
+        grace_until: r.grace_until,
+        max_uses: r.max_uses,
+        // What sled has counted: a floor for the use limit (`crate::uses` counts the rest).
+        uses: r.use_count,
+        scopes: r.scopes.clone(),
+        allow_ip: r.allow_ip.clone(),
+        ..IndexRecord::plain(hash, &r.id, &r.name, status)
+    })
 }
 
 /// Journal entries folded per transaction: sled holds a transaction's writes in memory.
@@ -56,8 +66,25 @@ impl Store {
         self.rebuild_index_at(self.generation()?)
     }
 
+    /// The index built afresh from sled at the current generation, in memory; it is also
+    /// written in place of the file, unless that fails (then the file is left as it was).
+    ///
+    /// # Errors
+    /// The store's errors reading the records.
+    pub fn fresh_index(&self) -> Result<Index> {
+        let bytes = self.index_bytes(self.generation()?)?;
+        let _ = index::write(&self.dir, &bytes);
+        Index::from_bytes(bytes).map_err(|e| Error::internal(format!("a fresh index: {e}")))
+    }
+
     /// Writes the index afresh from every record in sled, marked with `generation`.
     pub(super) fn rebuild_index_at(&self, generation: u64) -> Result<()> {
+        let bytes = self.index_bytes(generation)?;
+        self.write_index_bytes(&bytes)
+    }
+
+    /// A whole index file for every record in sled, marked with `generation`.
+    fn index_bytes(&self, generation: u64) -> Result<Vec<u8>> {
         let mut records: Vec<(TokenHash, Vec<u8>)> = Vec::new();
         for item in self.tokens.iter() {
             let (_, bytes) = item.map_err(|e| self.sled(e))?;
@@ -69,7 +96,7 @@ impl Store {
         // Two records of one hash cannot both be in sled (`by_hash` keeps it unique); if damage
         // made it so, the first wins here and `doctor` reports it.
         records.dedup_by(|a, b| a.0 == b.0);
-        self.write_index(&records, generation)
+        self.build_index(&records, generation)
     }
 
     /// Writes the index for `generation`: the index of the generation before, with each changed
@@ -120,13 +147,21 @@ impl Store {
     }
 
     fn write_index(&self, records: &[(TokenHash, Vec<u8>)], generation: u64) -> Result<()> {
-        let bytes = index::build(
+        let bytes = self.build_index(records, generation)?;
+        self.write_index_bytes(&bytes)
+    }
+
+    fn build_index(&self, records: &[(TokenHash, Vec<u8>)], generation: u64) -> Result<Vec<u8>> {
+        index::build(
             self.store_id,
             generation,
             records.iter().map(|(h, r)| (*h, r.as_slice())),
         )
-        .map_err(|e| Error::internal(format!("building the index: {e}")))?;
-        index::write(&self.dir, &bytes).map_err(|e| {
+        .map_err(|e| Error::internal(format!("building the index: {e}")))
+    }
+
+    fn write_index_bytes(&self, bytes: &[u8]) -> Result<()> {
+        index::write(&self.dir, bytes).map_err(|e| {
             Error::io_at(
                 format!(
                     "cannot write the verification index in {}",
@@ -192,8 +227,9 @@ impl Store {
 
     /// Applies one chunk of a journal's entries, recording that the first `done` are in.
     fn apply(&self, entries: &[journal::Entry], journal_id: [u8; 16], done: u64) -> Result<()> {
-        // Uses, per token: how many, the latest time.
-        let mut uses: HashMap<&str, (u64, Time)> = HashMap::new();
+        // Uses, per token: how many, the latest time, the address of the latest use that gave
+        // one.
+        let mut uses: HashMap<&str, (u64, Time, Option<std::net::IpAddr>)> = HashMap::new();
         // Failures, in runs of one reason, token and user.
         let mut runs: Vec<(&journal::Entry, u64)> = Vec::new();
         for e in entries {
@@ -202,9 +238,13 @@ impl Store {
                     let Some(id) = e.token_id.as_deref() else {
                         continue;
                     };
-                    let slot = uses.entry(id).or_insert((0, e.at));
+                    let slot = uses.entry(id).or_insert((0, e.at, None));
                     slot.0 += 1;
                     slot.1 = slot.1.max(e.at);
+                    // Entries are in the order they were acknowledged.
+                    if e.ip.is_some() {
+                        slot.2 = e.ip;
+                    }
                 }
                 EntryKind::Failure => match runs.last_mut() {
                     Some((first, n))
@@ -219,11 +259,14 @@ impl Store {
             }
         }
         let mut updated = Vec::with_capacity(uses.len());
-        for (id, (n, at)) in &uses {
+        for (id, (n, at, ip)) in &uses {
             // A use of a token sled no longer has (a store restored from a backup) is dropped.
             if let Some(mut r) = self.get(id)? {
                 r.use_count = r.use_count.saturating_add(*n);
                 r.last_used_at = Some(r.last_used_at.map_or(*at, |t| t.max(*at)));
+                if ip.is_some() {
+                    r.last_used_ip = *ip;
+                }
                 updated.push(r);
             }
         }
@@ -243,6 +286,8 @@ impl Store {
                 actor: crate::token::mask_tokens(&e.actor.escape_debug().to_string()).into_owned(),
                 reason: Some(reason.unwrap_or_else(|| format!("code {}", e.reason))),
                 count,
+                replaces: None,
+                detail: None,
             });
         }
         let result = (&self.tokens, &self.log, &self.meta).transaction(|(tokens, log, meta)| {
@@ -273,6 +318,9 @@ impl Store {
                 .map_err(|e| damaged(&self.dir, &e.to_string()))?,
             None => None,
         };
+        // The use count in the index is a floor, rewritten only with the token's other fields.
+        let without_uses = |r: Option<IndexRecord>| r.map(|r| IndexRecord { uses: 0, ..r });
+        let (want, got) = (without_uses(want), without_uses(got));
         if got != want {
             return Err(damaged(
                 &self.dir,

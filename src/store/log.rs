@@ -44,6 +44,8 @@ impl Store {
             actor: self.actor.clone(),
             reason: reason.map(|r| r.as_str().to_owned()),
             count: 1,
+            replaces: None,
+            detail: None,
         }
     }
 

@@ -42,14 +42,15 @@ pub use crate::verdict::{Reason, Touch, Verdict};
 
 mod derived;
 mod import;
+mod lifecycle;
 mod log;
 mod open;
 mod tokens;
 mod tx;
 mod vault;
-mod verify;
 
 pub use import::{BULK_CACHE_BYTES, IMPORT_CHUNK, ImportReport, Importer, Incoming};
+pub use lifecycle::{Chain, Changed, Rotated};
 pub use open::read_marker_id;
 use open::{
     create_dir_durably, exists, holds_sled_files, lock_store, make_private, open_sled,

@@ -1,16 +1,20 @@
-//! Token records: create, look up, list, revoke. Each change writes the verification index
-//! first and then commits to sled (see `derived.rs` for why in that order).
+//! Token records: create, look up, list, revoke, and [`Store::commit`], the one way a change to
+//! token records is written (with its events, the verification index kept in step).
 
 use sled::Transactional;
+use sled::transaction::TransactionError;
 
 use super::derived::index_record;
-use super::tx::{Abort, abort, append, read_record};
+use super::tx::{Abort, abort, append};
 use super::vault::{VAULT_HEADER, secret_key};
 use super::{GENERATION_KEY, Store, damaged, new_id, now};
 use crate::error::{Error, Result};
+use crate::index::IndexRecord;
 use crate::name::name_key;
-use crate::record::{EventKind, RECORD_VERSION, Record, Status};
-use crate::token::Token;
+use crate::policy::Policy;
+use crate::record::{Event, EventKind, RECORD_VERSION, Record, Status};
+use crate::time::Time;
+use crate::token::{Token, TokenHash};
 
 /// The outcome of a revoke: the record as it now stands, and whether it was revoked already.
 #[derive(Debug, Clone)]
@@ -27,10 +31,10 @@ pub struct Keep<'a> {
 }
 
 impl Store {
-    /// Records a new token, with its `created` event, and makes it durable. With `keep`, the
-    /// token's sealed plaintext (made by `keep` from the new id) commits in the same
-    /// transaction, provided the vault header is still `keep`'s. The verification index gets
-    /// the token after sled does.
+    /// Records a new token with its policy, and its `created` event, and makes it durable.
+    /// With `keep`, the token's sealed plaintext (made by `keep` from the new id) commits in the
+    /// same transaction, provided the vault header is still `keep`'s. The verification index
+    /// gets the token after sled does.
     ///
     /// # Errors
     /// [`Error::Usage`] when an active token has a name that looks the same, or the token is
@@ -40,28 +44,36 @@ impl Store {
         token: &Token,
         name: &str,
         note: Option<String>,
+        policy: &Policy,
         keep: Option<Keep<'_>>,
     ) -> Result<Record> {
-        let hash = token.hash();
-        let key = name_key(name);
-        // Checked before the index is written, so a refused create leaves it alone; the
-        // transaction checks again, though with the lock held nothing can change in between.
-        if let Some(holder) = self.by_name.get(key.as_bytes()).map_err(|e| self.sled(e))? {
-            return Err(self.tx_error(sled::transaction::TransactionError::Abort(
-                Abort::NameTaken {
-                    name: name.to_owned(),
-                    holder: String::from_utf8_lossy(&holder).into(),
-                },
-            )));
-        }
-        if self
-            .by_hash
-            .get(hash.0)
-            .map_err(|e| self.sled(e))?
-            .is_some()
-        {
-            return Err(Error::usage("that token is already in the store"));
-        }
+        let record = self.new_record(token, name, note, policy, None)?;
+        let event = self.event(EventKind::Created, Some(&record), None);
+        let sealed = keep.as_ref().map(|k| (k.header, (k.seal)(&record.id)));
+        self.commit(
+            &[Change::new(record.clone(), Grants::More)
+                .claim_name()
+                .new_hash()],
+            &[event],
+            sealed.as_ref().map(|(h, s)| Sealed {
+                header: h,
+                id: &record.id,
+                bytes: s,
+            }),
+            &CREATE_POINTS,
+        )?;
+        Ok(record)
+    }
+
+    /// A new active record for `token`, with a fresh id and creation order; not stored yet.
+    pub(super) fn new_record(
+        &self,
+        token: &Token,
+        name: &str,
+        note: Option<String>,
+        policy: &Policy,
+        replaces: Option<String>,
+    ) -> Result<Record> {
         // An id collision (1 in 2^41 per pair) only costs another draw.
         let id = loop {
             let id = new_id();
@@ -69,13 +81,13 @@ impl Store {
                 break id;
             }
         };
-        let record = Record {
+        Ok(Record {
             v: RECORD_VERSION,
             id,
             seq: self.db.generate_id().map_err(|e| self.sled(e))?,
             name: name.to_owned(),
             note,
-            sha256: hash.to_hex(),
+            sha256: token.hash().to_hex(),
             hint: token.hint(),
             created_at: now(),
             created_by: self.actor.clone(),
@@ -83,63 +95,18 @@ impl Store {
             revoked_at: None,
             last_used_at: None,
             use_count: 0,
+            last_used_ip: None,
+            expires_at: policy.expires_at,
+            scopes: policy.scopes.clone(),
+            max_uses: policy.max_uses,
+            allow_ip: policy.allow_ip.clone(),
+            disabled: false,
+            disabled_at: None,
+            grace_until: None,
+            replaces,
+            replaced_by: None,
             extra: Default::default(),
-        };
-        let event = self.event(EventKind::Created, Some(&record), None);
-        let sealed = keep.as_ref().map(|k| (k.seal)(&record.id));
-        if let Some(k) = &keep {
-            let current = self.vault.get(VAULT_HEADER).map_err(|e| self.sled(e))?;
-            if current.as_deref() != Some(k.header) {
-                return Err(self.tx_error(sled::transaction::TransactionError::Abort(
-                    Abort::VaultChanged,
-                )));
-            }
-        }
-        let generation = self.generation()? + 1;
-        let trees = (
-            &self.tokens,
-            &self.by_hash,
-            &self.by_name,
-            &self.log,
-            &self.vault,
-            &self.meta,
-        );
-        let result = trees.transaction(|(tokens, by_hash, by_name, log, vault, meta)| {
-            if tokens.get(&record.id)?.is_some() {
-                return abort(Abort::IdTaken);
-            }
-            if by_hash.get(hash.0)?.is_some() {
-                return abort(Abort::HashTaken);
-            }
-            if let Some(holder) = by_name.get(key.as_bytes())? {
-                return abort(Abort::NameTaken {
-                    name: record.name.clone(),
-                    holder: String::from_utf8_lossy(&holder).into(),
-                });
-            }
-            tokens.insert(record.id.as_bytes(), record.to_bytes())?;
-            by_hash.insert(&hash.0, record.id.as_bytes())?;
-            by_name.insert(key.as_bytes(), record.id.as_bytes())?;
-            append(log, &event)?;
-            if let (Some(keep), Some(sealed)) = (&keep, &sealed) {
-                if vault.get(VAULT_HEADER)?.as_deref() != Some(keep.header) {
-                    return abort(Abort::VaultChanged);
-                }
-                vault.insert(secret_key(&record.id), sealed.as_slice())?;
-            }
-            meta.insert(GENERATION_KEY, &generation.to_be_bytes())?;
-            Ok(())
-        });
-        result.map_err(|e| self.tx_error(e))?;
-        crate::fault::point("create-committed");
-        self.make_durable()?;
-        crate::fault::point("create-durable");
-        // A new token reaches the index after sled: a crash in between leaves the index behind
-        // (rebuilt at the next open) and the token unknown, never a token verifying that the
-        // store does not have.
-        let indexed = index_record(&record).expect("a hash we made parses");
-        self.update_index(&[indexed], generation)?;
-        Ok(record)
+        })
     }
 
     /// One record by id.
@@ -229,60 +196,237 @@ impl Store {
     }
 
     /// Revokes a token at once, with its `revoked` event, and makes it durable. Revoking a
-    /// revoked token changes nothing and says so. The verification index says "revoked" before
-    /// sled does, so the revoke may take effect early (if this crashes) but never late.
+    /// revoked token changes nothing and says so; revoking one still in a rotation's grace
+    /// ends the grace now. The verification index says "revoked" before sled does, so the
+    /// revoke may take effect early (if this crashes) but never late.
     ///
     /// # Errors
     /// [`Error::NotFound`] for an unknown id; the store's own errors.
     pub fn revoke(&self, id: &str) -> Result<Revoked> {
         let at = now();
         let current = self.get(id)?.ok_or_else(|| Error::not_found(id))?;
-        if current.status == Status::Revoked {
+        if current.status == Status::Revoked && !current.in_grace(at) {
             return Ok(Revoked {
                 record: current,
                 already: true,
             });
         }
-        let mut revoked = current;
-        revoked.status = Status::Revoked;
-        revoked.revoked_at = Some(at);
-        let generation = self.generation()? + 1;
-        // A revoke reaches the index before sled: if this stops half-way, the revoke may have
-        // taken effect early, never late.
-        if let Some(indexed) = index_record(&revoked) {
-            self.update_index(&[indexed], generation)?;
-        }
-        crate::fault::point("revoke-indexed");
-        let result = (
-            &self.tokens,
-            &self.by_name,
-            &self.log,
-            &self.vault,
-            &self.meta,
-        )
-            .transaction(|(tokens, by_name, log, vault, meta)| {
-                let mut record = read_record(tokens, id)?;
-                record.status = Status::Revoked;
-                record.revoked_at = Some(at);
-                tokens.insert(record.id.as_bytes(), record.to_bytes())?;
-                // Free the name for reuse, unless the index already points elsewhere.
-                let key = name_key(&record.name);
-                if by_name.get(key.as_bytes())?.as_deref() == Some(record.id.as_bytes()) {
-                    by_name.remove(key.as_bytes())?;
-                }
-                // A revoked token's kept secret is worthless and still a secret: erase it.
-                vault.remove(secret_key(&record.id))?;
-                append(log, &self.event(EventKind::Revoked, Some(&record), None))?;
-                meta.insert(GENERATION_KEY, &generation.to_be_bytes())?;
-                Ok(record)
-            });
-        let record = result.map_err(|e| self.tx_error(e))?;
-        crate::fault::point("revoke-committed");
-        self.make_durable()?;
-        crate::fault::point("revoke-durable");
+        let record = revoked(current, at);
+        let event = self.event(EventKind::Revoked, Some(&record), None);
+        self.commit(
+            &[Change::new(record.clone(), Grants::Less)
+                .free_name()
+                .forget()],
+            &[event],
+            None,
+            &REVOKE_POINTS,
+        )?;
         Ok(Revoked {
             record,
             already: false,
         })
     }
+
+    /// Commits changes to token records with their events, in one sled transaction, and keeps
+    /// the verification index in step: changes that take validity away reach the index before
+    /// the commit, changes that grant it after (see `derived.rs`). Made durable before it
+    /// returns.
+    pub(super) fn commit(
+        &self,
+        changes: &[Change],
+        events: &[Event],
+        sealed: Option<Sealed<'_>>,
+        points: &Points,
+    ) -> Result<()> {
+        if let Some(s) = &sealed {
+            let current = self.vault.get(VAULT_HEADER).map_err(|e| self.sled(e))?;
+            if current.as_deref() != Some(s.header) {
+                return Err(self.tx_error(TransactionError::Abort(Abort::VaultChanged)));
+            }
+        }
+        let indexed = |grants: Grants| -> Vec<IndexRecord> {
+            changes
+                .iter()
+                .filter(|c| c.grants == grants)
+                .filter_map(|c| index_record(&c.record))
+                .collect()
+        };
+        let (less, more) = (indexed(Grants::Less), indexed(Grants::More));
+        let before = self.generation()?;
+        let last = before + u64::from(!less.is_empty()) + u64::from(!more.is_empty());
+        if !less.is_empty() {
+            self.update_index(&less, before + 1)?;
+        }
+        crate::fault::point(points.indexed);
+        let trees = (
+            &self.tokens,
+            &self.by_hash,
+            &self.by_name,
+            &self.log,
+            &self.vault,
+            &self.meta,
+        );
+        let result = trees.transaction(|(tokens, by_hash, by_name, log, vault, meta)| {
+            for c in changes {
+                let r = &c.record;
+                let key = name_key(&r.name);
+                if c.new_hash {
+                    if tokens.get(&r.id)?.is_some() {
+                        return abort(Abort::IdTaken);
+                    }
+                    let hash = TokenHash::from_hex(&r.sha256).expect("a hash we made parses");
+                    if by_hash.get(hash.0)?.is_some() {
+                        return abort(Abort::HashTaken);
+                    }
+                    by_hash.insert(&hash.0, r.id.as_bytes())?;
+                }
+                match c.name {
+                    NameChange::Keep => {}
+                    // Free the name for reuse, unless the name index already points elsewhere.
+                    NameChange::Free => {
+                        if by_name.get(key.as_bytes())?.as_deref() == Some(r.id.as_bytes()) {
+                            by_name.remove(key.as_bytes())?;
+                        }
+                    }
+                    NameChange::Claim => {
+                        if let Some(holder) = by_name.get(key.as_bytes())? {
+                            return abort(Abort::NameTaken {
+                                name: r.name.clone(),
+                                holder: String::from_utf8_lossy(&holder).into(),
+                            });
+                        }
+                        by_name.insert(key.as_bytes(), r.id.as_bytes())?;
+                    }
+                }
+                // A revoked token's kept secret is worthless and still a secret: erase it.
+                if c.forget {
+                    vault.remove(secret_key(&r.id))?;
+                }
+                tokens.insert(r.id.as_bytes(), r.to_bytes())?;
+            }
+            if let Some(s) = &sealed {
+                if vault.get(VAULT_HEADER)?.as_deref() != Some(s.header) {
+                    return abort(Abort::VaultChanged);
+                }
+                vault.insert(secret_key(s.id), s.bytes)?;
+            }
+            for e in events {
+                append(log, e)?;
+            }
+            meta.insert(GENERATION_KEY, &last.to_be_bytes())?;
+            Ok(())
+        });
+        result.map_err(|e| self.tx_error(e))?;
+        crate::fault::point(points.committed);
+        self.make_durable()?;
+        crate::fault::point(points.durable);
+        // What grants validity reaches the index after sled: a crash in between leaves the
+        // index behind (rebuilt at the next open), never a token verifying that sled refuses.
+        if !more.is_empty() {
+            self.update_index(&more, last)?;
+        }
+        Ok(())
+    }
 }
+
+/// `record` revoked at `at` (ending any grace).
+pub(super) fn revoked(mut record: Record, at: Time) -> Record {
+    record.status = Status::Revoked;
+    record.revoked_at = Some(at);
+    record.grace_until = None;
+    record
+}
+
+/// Whether a change makes the token verify in more cases or in fewer; it decides whether the
+/// index is written after the commit or before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Grants {
+    More,
+    Less,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum NameChange {
+    Keep,
+    /// The token stops holding its name (revoked).
+    Free,
+    /// The token takes its name, which no active token may hold.
+    Claim,
+}
+
+/// One record to write, and what goes with it.
+#[derive(Debug, Clone)]
+pub(super) struct Change {
+    pub record: Record,
+    pub grants: Grants,
+    pub name: NameChange,
+    /// A new token: its hash joins `by_hash` (refused if there already).
+    pub new_hash: bool,
+    /// Erase its kept secret.
+    pub forget: bool,
+}
+
+impl Change {
+    pub fn new(record: Record, grants: Grants) -> Change {
+        Change {
+            record,
+            grants,
+            name: NameChange::Keep,
+            new_hash: false,
+            forget: false,
+        }
+    }
+
+    pub fn claim_name(self) -> Change {
+        Change {
+            name: NameChange::Claim,
+            ..self
+        }
+    }
+
+    pub fn free_name(self) -> Change {
+        Change {
+            name: NameChange::Free,
+            ..self
+        }
+    }
+
+    pub fn new_hash(self) -> Change {
+        Change {
+            new_hash: true,
+            ..self
+        }
+    }
+
+    pub fn forget(self) -> Change {
+        Change {
+            forget: true,
+            ..self
+        }
+    }
+}
+
+/// A new token's sealed plaintext for the vault, and the vault header it was sealed under.
+pub(super) struct Sealed<'a> {
+    pub header: &'a [u8],
+    pub id: &'a str,
+    pub bytes: &'a [u8],
+}
+
+/// The crash points of one kind of change (`crate::fault`).
+pub(super) struct Points {
+    pub indexed: &'static str,
+    pub committed: &'static str,
+    pub durable: &'static str,
+}
+
+const CREATE_POINTS: Points = Points {
+    indexed: "create-indexed",
+    committed: "create-committed",
+    durable: "create-durable",
+};
+pub(super) const REVOKE_POINTS: Points = Points {
+    indexed: "revoke-indexed",
+    committed: "revoke-committed",
+    durable: "revoke-durable",
+};

@@ -2,9 +2,9 @@
 
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
-use super::{Store, damaged};
+use super::Store;
 use crate::error::Error;
-use crate::record::{Event, Record};
+use crate::record::Event;
 
 /// Why a transaction gave up; turned into an [`Error`] outside it.
 #[derive(Debug)]
@@ -14,25 +14,12 @@ pub(super) enum Abort {
     NameTaken { name: String, holder: String },
     IdTaken,
     HashTaken,
-    Damaged(String),
 }
 
 pub(super) type TxResult<T> = std::result::Result<T, ConflictableTransactionError<Abort>>;
 
 pub(super) fn abort<T>(why: Abort) -> TxResult<T> {
     Err(ConflictableTransactionError::Abort(why))
-}
-
-pub(super) fn read_record(tokens: &TransactionalTree, id: &str) -> TxResult<Record> {
-    let bytes = match tokens.get(id)? {
-        Some(bytes) => bytes,
-        None => {
-            return abort(Abort::Damaged(format!(
-                "its hash index points at a missing token {id}"
-            )));
-        }
-    };
-    Record::from_bytes(&bytes).or_else(|e| abort(Abort::Damaged(e.to_string())))
 }
 
 /// Appends an event to the audit log inside a transaction.
@@ -66,7 +53,6 @@ impl Store {
             TransactionError::Abort(Abort::VaultExists) => Error::vault(
                 "this store already has a vault: use `vbx-tokens vault passwd` to change its passphrase",
             ),
-            TransactionError::Abort(Abort::Damaged(what)) => damaged(&self.dir, &what),
             TransactionError::Storage(e) => self.sled(e),
         }
     }
