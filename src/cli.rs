@@ -390,7 +390,7 @@ pub struct ListArgs {
     pub all: bool,
 
     /// Only tokens with this status (repeatable): active, revoked, expired, disabled
-    #[arg(long, value_name = "STATUS", value_enum)]
+    #[arg(long, value_name = "STATUS", value_enum, hide_possible_values = true)]
     pub status: Vec<StatusArg>,
 
     #[command(flatten)]

@@ -245,6 +245,18 @@ pub const RECORD_KEYS: &[&str] = &[
     "created_by",
     "revoked_at",
     "last_used_at",
+    "last_used_ip",
     "use_count",
+    "expires_at",
+    "scopes",
+    "max_uses",
+    "allow_ip",
+    "disabled_at",
+    "grace_until",
+    "replaces",
+    "replaced_by",
     "kept",
 ];
+
+/// `show` adds the rotation chain.
+pub const SHOW_KEYS: &[&str] = &["predecessors", "successors"];
