@@ -10,6 +10,7 @@ mod export_format;
 mod faults;
 mod lifecycle;
 mod output;
+mod policy;
 mod secrets;
 mod terminal;
 mod transfer;
