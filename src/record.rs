@@ -134,6 +134,11 @@ pub struct Event {
     /// are folded into one event. 1 for everything else.
     #[serde(default = "one")]
     pub count: u64,
+    /// Lowercase hex SHA-256 of the previous event's stored bytes, or 64 zeros for the first
+    /// (`crate::chain`). Set by the store when it appends; empty in events from before format 4
+    /// until the migration chains them.
+    #[serde(default)]
+    pub prev: String,
 }
 
 fn one() -> u64 {

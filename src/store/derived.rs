@@ -243,6 +243,7 @@ impl Store {
                 actor: crate::token::mask_tokens(&e.actor.escape_debug().to_string()).into_owned(),
                 reason: Some(reason.unwrap_or_else(|| format!("code {}", e.reason))),
                 count,
+                prev: String::new(),
             });
         }
         let result = (&self.tokens, &self.log, &self.meta).transaction(|(tokens, log, meta)| {
@@ -250,7 +251,7 @@ impl Store {
                 tokens.insert(r.id.as_bytes(), r.to_bytes())?;
             }
             for e in &events {
-                append(log, e)?;
+                append(log, meta, e)?;
             }
             let mut progress = journal_id.to_vec();
             progress.extend_from_slice(&done.to_be_bytes());

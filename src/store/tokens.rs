@@ -120,7 +120,7 @@ impl Store {
             tokens.insert(record.id.as_bytes(), record.to_bytes())?;
             by_hash.insert(&hash.0, record.id.as_bytes())?;
             by_name.insert(key.as_bytes(), record.id.as_bytes())?;
-            append(log, &event)?;
+            append(log, meta, &event)?;
             if let (Some(keep), Some(sealed)) = (&keep, &sealed) {
                 if vault.get(VAULT_HEADER)?.as_deref() != Some(keep.header) {
                     return abort(Abort::VaultChanged);
@@ -272,7 +272,11 @@ impl Store {
                 }
                 // A revoked token's kept secret is worthless and still a secret: erase it.
                 vault.remove(secret_key(&record.id))?;
-                append(log, &self.event(EventKind::Revoked, Some(&record), None))?;
+                append(
+                    log,
+                    meta,
+                    &self.event(EventKind::Revoked, Some(&record), None),
+                )?;
                 meta.insert(GENERATION_KEY, &generation.to_be_bytes())?;
                 Ok(record)
             });

@@ -51,7 +51,7 @@ impl Store {
         };
         let id = String::from_utf8_lossy(&id).into_owned();
         let at = now();
-        let result = (&self.tokens, &self.log).transaction(|(tokens, log)| {
+        let result = (&self.tokens, &self.log, &self.meta).transaction(|(tokens, log, meta)| {
             let mut record = read_record(tokens, &id)?;
             let verdict = |reason| Verdict {
                 reason,
@@ -62,6 +62,7 @@ impl Store {
                 let v = verdict(Reason::Revoked);
                 append(
                     log,
+                    meta,
                     &self.event(
                         EventKind::VerifyFailed,
                         Some(&record),
