@@ -13,6 +13,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::chain::Broken;
 use crate::outcome::OutputFailure;
 use crate::record::{Event, Record};
 use crate::store::{Revoked, Verdict};
@@ -22,8 +23,8 @@ mod text;
 pub mod views;
 
 use views::{
-    Created, Forgotten, Imported, RecordView, Revealed, StatusView, VaultExported, VaultImported,
-    VaultStatus, VerdictView,
+    Created, Forgotten, Imported, LogBroken, LogWhole, RecordView, Revealed, StatusView,
+    VaultExported, VaultImported, VaultStatus, VerdictView,
 };
 
 /// Stdout, remembering its first failure. After a failure every write "succeeds" and goes
@@ -257,6 +258,26 @@ impl<'a> Printer<'a> {
             self.say("No events.");
         } else {
             let _ = text::events_table(&mut self.out, events, Time::now(), self.color);
+        }
+    }
+
+    /// `log --check` of a whole chain: the answer, on stdout.
+    pub fn log_whole(&mut self, events: u64) {
+        if self.json {
+            self.document(&LogWhole {
+                whole: true,
+                events,
+            });
+        } else {
+            let _ = writeln!(self.out, "audit log whole: {events} events chained");
+        }
+    }
+
+    /// `log --check` of a broken chain: with `--json`, the document on stdout; the one line
+    /// naming the event is the error's, on stderr, either way.
+    pub fn log_broken(&mut self, broken: &Broken) {
+        if self.json {
+            self.document(&LogBroken::from(broken));
         }
     }
 
