@@ -58,8 +58,8 @@ impl Head {
 /// What is wrong with the first broken event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Problem {
-    /// Its `prev` is not the hash of the event before it (`GENESIS` for the first): the event
-    /// before it was changed or removed, or this one was inserted.
+    /// Its `prev` is not the hash of the event before it (`GENESIS` for the first): one of the
+    /// two was changed or inserted, or an event between them was removed.
     PrevMismatch,
     /// Its bytes are not an event (the parser's reason).
     Unparseable(String),
@@ -84,7 +84,7 @@ impl Problem {
                 "its prev is not the start of a chain: events before it were removed, or it was inserted".to_owned()
             }
             Problem::PrevMismatch => format!(
-                "its prev does not match event {}: that one was changed or removed, or this one was inserted",
+                "its prev does not match event {}: one of the two was changed or inserted, or an event between them was removed",
                 position - 1
             ),
             Problem::Unparseable(why) => format!("it does not parse ({why})"),
