@@ -269,7 +269,8 @@ impl<'a> Printer<'a> {
                 events,
             });
         } else {
-            let _ = writeln!(self.out, "audit log whole: {events} events chained");
+            let s = if events == 1 { "" } else { "s" };
+            let _ = writeln!(self.out, "audit log whole: {events} event{s} chained");
         }
     }
 
