@@ -896,7 +896,7 @@ _vbx__tokens() {
             if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                 compopt +o default +o bashdefault
             fi
-            opts="-h -V --limit --token --store --wait --json --help --version"
+            opts="-h -V --limit --token --check --store --wait --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -38,7 +38,7 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "rotate" -d 'M
 complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "disable" -d 'Suspend a token without revoking it: verify answers `disabled` until `enable`'
 complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "enable" -d 'Undo `disable`'
 complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "extend" -d 'Move a token\'s expiry'
-complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "log" -d 'Read the audit log (oldest first)'
+complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "log" -d 'Read the audit log (oldest first), or check its hash chain'
 complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "export" -d 'Print every token record as NDJSON (one JSON object a line), never a token'
 complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "import" -d 'Add token records from NDJSON (a file, or - for stdin): all or nothing'
 complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "vault" -d 'Keep chosen tokens encrypted under a passphrase, to reveal them later'
@@ -123,6 +123,7 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -l limit -d '
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -l token -d 'Show only the events of this token (id or name)' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -l check -d 'Check the hash chain instead: exit 0 if it is whole, 6 naming the first broken event'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -s V -l version -d 'Print version'
@@ -216,7 +217,7 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fi
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend log export import vault help" -f -a "disable" -d 'Suspend a token without revoking it: verify answers `disabled` until `enable`'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend log export import vault help" -f -a "enable" -d 'Undo `disable`'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend log export import vault help" -f -a "extend" -d 'Move a token\'s expiry'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend log export import vault help" -f -a "log" -d 'Read the audit log (oldest first)'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend log export import vault help" -f -a "log" -d 'Read the audit log (oldest first), or check its hash chain'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend log export import vault help" -f -a "export" -d 'Print every token record as NDJSON (one JSON object a line), never a token'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend log export import vault help" -f -a "import" -d 'Add token records from NDJSON (a file, or - for stdin): all or nothing'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend log export import vault help" -f -a "vault" -d 'Keep chosen tokens encrypted under a passphrase, to reveal them later'

@@ -16,7 +16,7 @@ Exit codes:
   3  no such token
   4  vault: no passphrase, a wrong one, a file that does not authenticate
   5  store busy past the wait limit (--wait)
-  6  store missing, damaged or unreadable; disk full; I/O failure
+  6  store missing, damaged or unreadable (a broken audit log); disk full; I/O failure
   7  internal error (a bug)";
 
 #[derive(Debug, Parser)]
@@ -133,10 +133,15 @@ pub enum Command {
         vbx-tokens extend tok_3k9x2m1q --expires-at 2027-06-30T00:00:00Z")]
     Extend(ExtendArgs),
 
-    /// Read the audit log (oldest first)
-    #[command(after_help = "Examples:\n  \
+    /// Read the audit log (oldest first), or check its hash chain
+    #[command(
+        after_help = "Every event carries the SHA-256 of the event before it; --check walks \
+        the chain and exits 0 if it is whole, 6 naming the first broken event.\n\n\
+        Examples:\n  \
         vbx-tokens log --limit 20\n  \
-        vbx-tokens log --token ci --json | jq -r '.[] | select(.event == \"verify_failed\") | .at'")]
+        vbx-tokens log --token ci --json | jq -r '.[] | select(.event == \"verify_failed\") | .at'\n  \
+        vbx-tokens log --check"
+    )]
     Log(LogArgs),
 
     /// Print every token record as NDJSON (one JSON object a line), never a token
@@ -574,6 +579,10 @@ pub struct LogArgs {
     /// Show only the events of this token (id or name)
     #[arg(long, value_name = "ID|NAME", value_hint = ValueHint::Other)]
     pub token: Option<String>,
+
+    /// Check the hash chain instead: exit 0 if it is whole, 6 naming the first broken event
+    #[arg(long, conflicts_with_all = ["limit", "token"])]
+    pub check: bool,
 }
 
 /// How parsing ended when it did not give a [`Cli`]: `--help` and `--version` (on stdout, exit

@@ -6,6 +6,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::chain::Broken;
 use crate::token;
 
 /// Exit codes, documented in the README and in `--help`. Scripts rely on these numbers.
@@ -106,6 +107,11 @@ pub enum Error {
     #[error("{0}")]
     Store(Masked),
 
+    /// The audit log's hash chain is broken: the first broken event and what is wrong (exit 6).
+    /// Its text comes from the log, so it is shown masked.
+    #[error("{}", Masked::new(.0.to_string()))]
+    BrokenLog(Box<Broken>),
+
     /// A write failed for want of space, or past the file-size limit (exit 6).
     #[error(
         "cannot write to {}: {}: free some space (or raise `ulimit -f`) and try again",
@@ -204,9 +210,11 @@ impl Error {
             Error::NotFound(_) => exit::NOT_FOUND,
             Error::Vault(_) => exit::VAULT,
             Error::Busy { .. } => exit::BUSY,
-            Error::NoStore(_) | Error::Store(_) | Error::DiskFull { .. } | Error::Io { .. } => {
-                exit::STORE
-            }
+            Error::NoStore(_)
+            | Error::Store(_)
+            | Error::BrokenLog(_)
+            | Error::DiskFull { .. }
+            | Error::Io { .. } => exit::STORE,
             Error::Internal(_) => exit::INTERNAL,
         }
     }

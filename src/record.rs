@@ -207,6 +207,11 @@ pub struct Event {
     /// What else there is to know: a new expiry, a grace's end, why a bulk revoke chose it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// Lowercase hex SHA-256 of the previous event's stored bytes, or 64 zeros for the first
+    /// (`crate::chain`). Set by the store when it appends; empty in events from before format 4
+    /// until the migration chains them.
+    #[serde(default)]
+    pub prev: String,
 }
 
 fn one() -> u64 {

@@ -1,21 +1,26 @@
-//! `log`: the audit trail, oldest first.
+//! `log`: the audit trail, oldest first, or the check of its hash chain.
 
 use super::Context;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::outcome::Outcome;
 use crate::output::Printer;
 use crate::store::OpenMode;
 
-/// `log [--limit N] [--token ID|NAME]`.
+/// `log [--limit N] [--token ID|NAME]`, or `log --check`.
 #[derive(Debug, Clone, Default)]
 pub struct Log {
     /// Only the last N events.
     pub limit: Option<usize>,
     /// Only this token's events (id or name).
     pub token: Option<String>,
+    /// Check the hash chain instead of listing (clap keeps it apart from the filters).
+    pub check: bool,
 }
 
 pub fn run(ctx: &Context, req: Log, p: &mut Printer) -> Result<Outcome> {
+    if req.check {
+        return check(ctx, p);
+    }
     let events = {
         let store = ctx.open(OpenMode::Existing)?;
         let token_id = match &req.token {
@@ -26,4 +31,21 @@ pub fn run(ctx: &Context, req: Log, p: &mut Printer) -> Result<Outcome> {
     };
     p.events(&events);
     Ok(Outcome::Success)
+}
+
+/// `log --check`: a whole chain is success; a broken one is shown (as JSON, with `--json`) and
+/// returned as the error, whose one line names the event and whose code is the store's.
+fn check(ctx: &Context, p: &mut Printer) -> Result<Outcome> {
+    let checked = ctx.open(OpenMode::Existing)?.check_log();
+    match checked {
+        Ok(events) => {
+            p.log_whole(events);
+            Ok(Outcome::Success)
+        }
+        Err(Error::BrokenLog(broken)) => {
+            p.log_broken(&broken);
+            Err(Error::BrokenLog(broken))
+        }
+        Err(e) => Err(e),
+    }
 }

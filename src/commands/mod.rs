@@ -80,7 +80,8 @@ impl Request {
     /// what a failed write means (`crate::error::decide` applies it).
     pub fn output_kind(&self) -> OutputKind {
         match self {
-            Request::Verify(_) => OutputKind::Verdict,
+            // `log --check`'s exit status is its answer, like verify's.
+            Request::Verify(_) | Request::Log(Log { check: true, .. }) => OutputKind::Verdict,
             // The token is shown once: a create whose token was not written has failed.
             Request::Create(_) | Request::Rotate(_) | Request::Export => OutputKind::Product,
             Request::Vault(VaultRequest::Reveal { .. }) => OutputKind::Product,
@@ -185,6 +186,7 @@ pub fn from_cli(cli: Cli) -> Result<(Context, Request, bool)> {
         cli::Command::Log(a) => Request::Log(Log {
             limit: a.limit,
             token: a.token,
+            check: a.check,
         }),
         cli::Command::Export => Request::Export,
         cli::Command::Import(a) => Request::Import(Import {

@@ -13,6 +13,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::chain::Broken;
 use crate::outcome::OutputFailure;
 use crate::record::{Event, Record};
 use crate::store::{Chain, Changed, Revoked, Rotated, Verdict};
@@ -22,8 +23,8 @@ mod text;
 pub mod views;
 
 use views::{
-    BulkRevoked, Created, Forgotten, Imported, RecordView, Revealed, ShowView, StatusView,
-    VaultExported, VaultImported, VaultStatus, VerdictView,
+    BulkRevoked, Created, Forgotten, Imported, LogBroken, LogWhole, RecordView, Revealed, ShowView,
+    StatusView, VaultExported, VaultImported, VaultStatus, VerdictView,
 };
 
 /// Stdout, remembering its first failure. After a failure every write "succeeds" and goes
@@ -342,6 +343,27 @@ impl<'a> Printer<'a> {
             self.say("No events.");
         } else {
             let _ = text::events_table(&mut self.out, events, Time::now(), self.color);
+        }
+    }
+
+    /// `log --check` of a whole chain: the answer, on stdout.
+    pub fn log_whole(&mut self, events: u64) {
+        if self.json {
+            self.document(&LogWhole {
+                whole: true,
+                events,
+            });
+        } else {
+            let s = if events == 1 { "" } else { "s" };
+            let _ = writeln!(self.out, "audit log whole: {events} event{s} chained");
+        }
+    }
+
+    /// `log --check` of a broken chain: with `--json`, the document on stdout; the one line
+    /// naming the event is the error's, on stderr, either way.
+    pub fn log_broken(&mut self, broken: &Broken) {
+        if self.json {
+            self.document(&LogBroken::from(broken));
         }
     }
 

@@ -7,8 +7,9 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
+use crate::chain::Broken;
 use crate::policy::State;
-use crate::record::Record;
+use crate::record::{Event, Record};
 use crate::store::Verdict;
 use crate::time::Time;
 use crate::vault::KdfParams;
@@ -147,6 +148,36 @@ impl<'a> From<&'a Verdict> for VerdictView<'a> {
             reason: v.reason.as_str(),
             id: v.id.as_deref(),
             name: v.name.as_deref(),
+        }
+    }
+}
+
+/// `log --check --json` of a whole chain: `{"whole": true, "events": N}`.
+#[derive(Serialize)]
+pub struct LogWhole {
+    pub whole: bool,
+    pub events: u64,
+}
+
+/// `log --check --json` of a broken chain: the first broken event (`null` when it does not
+/// parse, or the log was emptied), its 1-based position and what is wrong.
+#[derive(Serialize)]
+pub struct LogBroken<'a> {
+    pub whole: bool,
+    pub events: u64,
+    pub broken_at: u64,
+    pub event: Option<&'a Event>,
+    pub problem: String,
+}
+
+impl<'a> From<&'a Broken> for LogBroken<'a> {
+    fn from(b: &'a Broken) -> Self {
+        LogBroken {
+            whole: false,
+            events: b.events,
+            broken_at: b.position,
+            event: b.event.as_ref(),
+            problem: b.problem_text(),
         }
     }
 }

@@ -288,6 +288,7 @@ impl Store {
                 count,
                 replaces: None,
                 detail: None,
+                prev: String::new(),
             });
         }
         let result = (&self.tokens, &self.log, &self.meta).transaction(|(tokens, log, meta)| {
@@ -295,7 +296,7 @@ impl Store {
                 tokens.insert(r.id.as_bytes(), r.to_bytes())?;
             }
             for e in &events {
-                append(log, e)?;
+                append(log, meta, e)?;
             }
             let mut progress = journal_id.to_vec();
             progress.extend_from_slice(&done.to_be_bytes());

@@ -299,7 +299,7 @@ impl Importer<'_> {
                 .transaction(|(meta, log)| {
                     meta.remove(IMPORT_PENDING_KEY)?;
                     meta.insert(GENERATION_KEY, &generation.to_be_bytes())?;
-                    append(log, &event)?;
+                    append(log, meta, &event)?;
                     Ok(())
                 })
                 .map_err(|e| store.tx_error(e))?;

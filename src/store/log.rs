@@ -1,7 +1,10 @@
 //! The audit log: reading it, and appending events that change nothing else.
 
+use sled::Transactional;
+
+use super::tx::append;
 use super::{Store, now};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::record::{Event, EventKind, Record};
 use crate::verdict::Reason;
 
@@ -14,7 +17,9 @@ impl Store {
                 break;
             }
             let (_, bytes) = item.map_err(|e| self.sled(e))?;
-            let event = Event::from_bytes(&bytes)?;
+            let event = Event::from_bytes(&bytes).map_err(|e| {
+                Error::store(format!("{e}: `vbx-tokens log --check` names the event"))
+            })?;
             if token_id.is_none_or(|id| event.token_id.as_deref() == Some(id)) {
                 out.push(event);
             }
@@ -46,15 +51,15 @@ impl Store {
             count: 1,
             replaces: None,
             detail: None,
+            prev: String::new(),
         }
     }
 
-    /// Appends one event outside a transaction, for events that change nothing else.
+    /// Appends one event that changes nothing else: a transaction of its own, since the event
+    /// and the log head move together.
     pub(super) fn append_event(&self, event: &Event) -> Result<()> {
-        let id = self.db.generate_id().map_err(|e| self.sled(e))?;
-        self.log
-            .insert(id.to_be_bytes(), event.to_bytes())
-            .map_err(|e| self.sled(e))?;
-        Ok(())
+        (&self.log, &self.meta)
+            .transaction(|(log, meta)| append(log, meta, event))
+            .map_err(|e| self.tx_error(e))
     }
 }

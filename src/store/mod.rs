@@ -6,19 +6,23 @@
 //! - `by_hash`: SHA-256 of the token (32 bytes) → token id; every lookup goes through this
 //! - `by_name`: the name key (`crate::name::name_key`: names that look alike share one) of an
 //!   *active* token → token id; keeps active names unique
-//! - `log`:     big-endian u64 from `generate_id` → [`Event`] JSON, append-only
+//! - `log`:     big-endian u64 from `generate_id` → [`Event`] JSON, append-only, each event
+//!   carrying the SHA-256 of the one before (`crate::chain`)
 //! - `vault`:   `header` → the vault header; `secret/` + token id → a sealed kept secret
 //! - `pending`: an import's number + token id → (), while that import can still be undone
 //! - `meta`:    `format` → the store format version; `store_id` → 16 random bytes naming this
 //!   store; `generation` → a u64 that every change to what verify would answer increases;
-//!   `journal_folded` → the id of the last journal folded in
+//!   `journal_folded` → the id of the last journal folded in; `log_head` → the last event's
+//!   key and the SHA-256 of its bytes ([`crate::chain::Head`])
 //!
 //! Beside sled: the verification index (`crate::index`, derived from `tokens`, read by verify
 //! without opening sled) and the journal (`crate::journal`, where verify writes its uses and
 //! failures). Opening the store folds the journal in and rebuilds the index if it is not the
 //! one for this store at this generation. Formats: 2 keyed `by_name` by name key (format 1 by
-//! the names as typed); 3 added the store id, the generation, the index and the journal. Older
-//! stores are migrated when first opened.
+//! the names as typed); 3 added the store id, the generation, the index and the journal; 4 the
+//! log's hash chain and its head. Older stores are migrated when first opened.
+//!
+//! [`Event`]: crate::record::Event
 //!
 //! Every change and its audit event commit in one sled transaction. Every command that changed
 //! something calls [`Store::make_durable`] before it reports success: sled's `flush` ends in
@@ -40,6 +44,7 @@ use crate::record::Record;
 use crate::time::Time;
 pub use crate::verdict::{Reason, Touch, Verdict};
 
+mod chain;
 mod derived;
 mod import;
 mod lifecycle;
@@ -53,19 +58,20 @@ pub use import::{BULK_CACHE_BYTES, IMPORT_CHUNK, ImportReport, Importer, Incomin
 pub use lifecycle::{Chain, Changed, Rotated};
 pub use open::read_marker_id;
 use open::{
-    create_dir_durably, exists, holds_sled_files, lock_store, make_private, open_sled,
-    recover_leftovers, refuse_foreign_dir, write_marker,
+    create_dir_durably, exists, holds_sled_files, lock_store, make_private, marker_is_current,
+    open_sled, recover_leftovers, refuse_foreign_dir, write_marker,
 };
 pub use tokens::{Keep, Revoked};
 
 /// The store layout this build writes. A store with a higher number is refused; a lower one is
 /// migrated.
-pub(crate) const STORE_FORMAT: u64 = 3;
+pub(crate) const STORE_FORMAT: u64 = 4;
 /// Keys of the `meta` tree.
 const FORMAT_KEY: &str = "format";
 const STORE_ID_KEY: &str = "store_id";
 pub(crate) const GENERATION_KEY: &str = "generation";
 const JOURNAL_FOLDED_KEY: &str = "journal_folded";
+const LOG_HEAD_KEY: &str = "log_head";
 /// sled's data file, the one `sync_all` must reach.
 const DB_FILE: &str = "db";
 /// Written once a new store is complete. sled opens a damaged data file as an empty database,
@@ -298,6 +304,10 @@ impl Store {
                 id
             }
         };
+        if found < 4 {
+            // Chunked and resumable: the format key moves only once the whole log is chained.
+            self.migrate_chain()?;
+        }
         if found < STORE_FORMAT {
             meta.insert(FORMAT_KEY, STORE_FORMAT.to_string().as_bytes())
                 .map_err(|e| self.sled(e))?;
@@ -305,8 +315,8 @@ impl Store {
         }
         // The format key is durable, so the store was complete: a missing marker (a crash
         // between the first commit and the marker's rename), or one from an older build
-        // without the id, is written now.
-        if read_marker_id(&self.dir) != Some(id) {
+        // (without the id, or naming the format it migrated from), is written now.
+        if !marker_is_current(&self.dir, &id) {
             write_marker(&self.dir, &id)?;
         }
         Ok((id, false))

@@ -122,7 +122,8 @@ pub(super) fn recover_leftovers(dir: &Path) -> Result<()> {
 /// Writes the marker atomically (temp file, fsync, rename, fsync the directory), so a crash
 /// leaves either no marker or a whole one. It names the format and the store's id, which is how
 /// `verify` knows, without opening sled, which store an index or a journal must belong to:
-/// `vbx-tokens store\nformat 3\nid <32 hex digits>\n`.
+/// `vbx-tokens store\nformat 4\nid <32 hex digits>\n`. Only the id is read back; the format
+/// line is for people, and is rewritten when a migration moves the format on.
 pub(super) fn write_marker(dir: &Path, store_id: &[u8; 16]) -> Result<()> {
     let marker = dir.join(MARKER_FILE);
     let temp = dir.join(format!("{MARKER_FILE}{OUR_TEMP_SUFFIX}"));
@@ -140,16 +141,25 @@ pub(super) fn write_marker(dir: &Path, store_id: &[u8; 16]) -> Result<()> {
         .mode(0o600)
         .open(&temp)
         .map_err(fail)?;
-    let text = format!(
-        "vbx-tokens store\nformat {}\nid {}\n",
-        super::STORE_FORMAT,
-        hex::encode(store_id)
-    );
-    f.write_all(text.as_bytes())
+    f.write_all(marker_text(store_id).as_bytes())
         .and_then(|()| f.sync_all())
         .map_err(fail)?;
     fs::rename(&temp, &marker).map_err(fail)?;
     sync_dir(dir)
+}
+
+fn marker_text(store_id: &[u8; 16]) -> String {
+    format!(
+        "vbx-tokens store\nformat {}\nid {}\n",
+        super::STORE_FORMAT,
+        hex::encode(store_id)
+    )
+}
+
+/// Whether the marker is there and says what this build would write for this store: its id and
+/// the current format.
+pub(super) fn marker_is_current(dir: &Path, store_id: &[u8; 16]) -> bool {
+    fs::read_to_string(dir.join(MARKER_FILE)).is_ok_and(|text| text == marker_text(store_id))
 }
 
 /// The store id the marker names, if it is there and names one (markers before format 3 do

@@ -311,7 +311,7 @@ impl Store {
                 vault.insert(secret_key(s.id), s.bytes)?;
             }
             for e in events {
-                append(log, e)?;
+                append(log, meta, e)?;
             }
             meta.insert(GENERATION_KEY, &last.to_be_bytes())?;
             Ok(())

@@ -2,7 +2,8 @@
 
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
-use super::Store;
+use super::{LOG_HEAD_KEY, Store};
+use crate::chain::{self, GENESIS, Head};
 use crate::error::Error;
 use crate::record::Event;
 
@@ -22,10 +23,31 @@ pub(super) fn abort<T>(why: Abort) -> TxResult<T> {
     Err(ConflictableTransactionError::Abort(why))
 }
 
-/// Appends an event to the audit log inside a transaction.
-pub(super) fn append(log: &TransactionalTree, event: &Event) -> TxResult<()> {
-    let key = log.generate_id()?;
-    log.insert(&key.to_be_bytes(), event.to_bytes())?;
+/// Appends an event to the audit log: the one function that writes an event, inside a
+/// transaction that also holds `meta`. It reads the log head, sets the event's `prev` to the
+/// head's hash, writes the event under a key past the head's and moves the head to it. So an
+/// append never scans the log (a transaction cannot iterate a tree), and events appended in one
+/// transaction chain to each other in order (a transaction reads its own writes).
+pub(super) fn append(
+    log: &TransactionalTree,
+    meta: &TransactionalTree,
+    event: &Event,
+) -> TxResult<()> {
+    // A head that does not decode is damage `log --check` reports (the event after it will not
+    // link); refusing every create and revoke over it would punish the user for it.
+    let head = meta.get(LOG_HEAD_KEY)?.and_then(|b| Head::decode(&b));
+    // sled's ids only grow, but the chain's order is key order, so never write behind the head.
+    let id = log.generate_id()?;
+    let key = head.map_or(id, |h| id.max(h.key.saturating_add(1)));
+    let mut event = event.clone();
+    event.prev = head.map_or_else(|| GENESIS.to_owned(), |h| h.prev());
+    let bytes = event.to_bytes();
+    let new_head = Head {
+        key,
+        hash: chain::hash(&bytes),
+    };
+    log.insert(&key.to_be_bytes(), bytes)?;
+    meta.insert(LOG_HEAD_KEY, &new_head.encode()[..])?;
     Ok(())
 }
 

@@ -36,7 +36,7 @@ impl Store {
         kind: EventKind,
     ) -> Result<()> {
         let event = self.event(kind, None, None);
-        let result = (&self.vault, &self.log).transaction(|(vault, log)| {
+        let result = (&self.vault, &self.log, &self.meta).transaction(|(vault, log, meta)| {
             if vault.get(VAULT_HEADER)?.as_deref() != expected {
                 return abort(match expected {
                     None => Abort::VaultExists,
@@ -47,7 +47,7 @@ impl Store {
             for (id, sealed) in kept {
                 vault.insert(secret_key(id), sealed.as_slice())?;
             }
-            append(log, &event)?;
+            append(log, meta, &event)?;
             Ok(())
         });
         result.map_err(|e| self.tx_error(e))?;
@@ -79,11 +79,11 @@ impl Store {
     /// Erases one token's kept secret, with a `forgotten` event. False if there was none.
     pub fn forget(&self, record: &Record) -> Result<bool> {
         let event = self.event(EventKind::Forgotten, Some(record), None);
-        let result = (&self.vault, &self.log).transaction(|(vault, log)| {
+        let result = (&self.vault, &self.log, &self.meta).transaction(|(vault, log, meta)| {
             if vault.remove(secret_key(&record.id))?.is_none() {
                 return Ok(false);
             }
-            append(log, &event)?;
+            append(log, meta, &event)?;
             Ok(true)
         });
         let forgotten = result.map_err(|e| self.tx_error(e))?;

@@ -51,6 +51,13 @@ fn no_leftovers(env: &Env) {
     }
 }
 
+/// The audit log's chain survives the stop: an event and the log head commit together.
+#[track_caller]
+fn chain_whole(env: &Env, point: &str) {
+    let out = env.run(&["log", "--check"]);
+    assert_eq!(code(&out), 0, "{point}: {}", stderr(&out));
+}
+
 #[test]
 fn a_revoke_stopped_anywhere_takes_effect_early_or_not_at_all_never_late() {
     // (point, what verify says before any other command, what sled says after)
@@ -75,6 +82,7 @@ fn a_revoke_stopped_anywhere_takes_effect_early_or_not_at_all_never_late() {
         assert_eq!(verdict(&env, &t), expected, "{point}: verify after");
         assert_eq!(verdict(&env, &other), "valid", "{point}");
         no_leftovers(&env);
+        chain_whole(&env, point);
         // The revoke can be run again and is then acknowledged for good.
         env.ok(&["revoke", "t", "--yes"]);
         assert_eq!(verdict(&env, &t), "revoked", "{point}");
@@ -113,6 +121,7 @@ fn a_create_stopped_anywhere_leaves_a_store_that_knows_only_what_sled_has() {
         }
         drop(store);
         no_leftovers(&env);
+        chain_whole(&env, point);
         env.create("after");
     }
 }
@@ -131,6 +140,7 @@ fn an_import_stopped_anywhere_is_all_or_nothing() {
             assert_eq!(verdict(&env, t), expected, "{point}");
         }
         assert_eq!(verdict(&env, &before), "valid");
+        chain_whole(&env, point);
         if !kept {
             // Undone whole: the same import runs again from scratch.
             let out = env.run_in(&["import", "-"], lines.clone());
@@ -163,6 +173,7 @@ fn a_fold_stopped_anywhere_counts_each_use_once() {
         assert_eq!(failures.len(), 1, "{point}: {failures:?}");
         assert_eq!(failures[0]["count"], 1, "{point}");
         no_leftovers(&env);
+        chain_whole(&env, point);
     }
 }
 
@@ -188,4 +199,5 @@ fn a_large_fold_stopped_between_its_chunks_resumes_without_counting_twice() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     stopped_at(&env, "fold-chunk", &["list"], "");
     assert_eq!(env.record("t")["use_count"], 10_000);
+    chain_whole(&env, "fold-chunk");
 }

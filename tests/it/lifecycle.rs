@@ -342,8 +342,16 @@ fn log_records_every_action_and_filters() {
         assert_eq!(
             keys(e),
             sorted(&[
-                "at", "event", "token_id", "name", "actor", "reason", "count"
+                "at", "event", "token_id", "name", "actor", "reason", "count", "prev"
             ])
+        );
+        let prev = e["prev"].as_str().expect("prev");
+        assert!(
+            prev.len() == 64
+                && prev
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+            "{prev}"
         );
         assert!(is_rfc3339_utc_seconds(&e["at"]));
         assert!(!e["actor"].as_str().expect("actor").is_empty());
@@ -354,6 +362,7 @@ fn log_records_every_action_and_filters() {
     let a_id = log[0]["token_id"].clone();
     assert_eq!(log[4]["token_id"], a_id);
     assert_eq!(log[0]["reason"], Value::Null);
+    assert_eq!(log[0]["prev"], "0".repeat(64));
 
     let last_two = env.json(&["log", "--limit", "2"]);
     assert_eq!(last_two.as_array().expect("array")[..], log[3..]);
