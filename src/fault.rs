@@ -2,8 +2,10 @@
 //! `VBX_TOKENS_FAULT` names a point stops dead there (`abort`, as `kill -9` would: no destructor
 //! runs, nothing more is written). Without the feature every point is an empty function.
 //!
-//! The points (each named where it is called): `create-committed`, `create-durable`,
-//! `revoke-indexed`, `revoke-committed`, `revoke-durable`, `import-chunk`, `import-durable`,
+//! The points (each named where it is called): `create-indexed`, `create-committed`,
+//! `create-durable`, `revoke-indexed`, `revoke-committed`, `revoke-durable` (also a bulk
+//! revoke), `change-indexed`, `change-committed`, `change-durable` (rotate, disable, enable,
+//! extend), `import-chunk`, `import-durable`,
 //! `fold-read`, `fold-chunk`, `fold-committed`, `index-temp-written`, `index-renamed`,
 //! `journal-written`.
 

@@ -201,3 +201,35 @@ fn a_large_fold_stopped_between_its_chunks_resumes_without_counting_twice() {
     assert_eq!(env.record("t")["use_count"], 10_000);
     chain_whole(&env, "fold-chunk");
 }
+
+#[test]
+fn a_rotation_stopped_anywhere_leaves_exactly_one_of_the_two_tokens() {
+    for point in [
+        "index-temp-written",
+        "change-indexed",
+        "change-committed",
+        "change-durable",
+    ] {
+        let env = Env::new();
+        let old = env.create("t");
+        let out = stopped_at(&env, point, &["rotate", "t", "-q"], "");
+        // Stopped before the token was printed: it was never shown, so only sled can tell
+        // whether the new one exists; what matters is that exactly one of the two verifies
+        // once the store has been opened again, and that the old one is never valid after the
+        // new one is.
+        assert!(out.stdout.is_empty(), "{point}: nothing shown");
+        let record = env.record("t");
+        let rotated = record["replaces"].is_string();
+        assert_eq!(verdict(&env, &old), if rotated { "revoked" } else { "valid" }, "{point}");
+        let listed = env.json(&["list", "--all"]);
+        let names = listed.as_array().expect("records").len();
+        assert_eq!(names, if rotated { 2 } else { 1 }, "{point}");
+        no_leftovers(&env);
+        chain_whole(&env, point);
+        // And it can be rotated (again) for good.
+        let again = env.ok(&["rotate", "t", "-q"]);
+        let again = String::from_utf8(again).expect("utf-8");
+        assert_eq!(verdict(&env, again.trim()), "valid", "{point}");
+        assert_eq!(verdict(&env, &old), "revoked", "{point}");
+    }
+}
