@@ -50,7 +50,12 @@ for n in $SIZES; do
   dir=$WORK/$n
   mkdir -p "$dir"
   python3 benches/gen_tokens.py "$n" > "$dir/tokens.txt"
-  awk '{printf "{\"name\":\"t%d\",\"token\":\"%s\"}\n", NR, $0}' "$dir/tokens.txt" > "$dir/import.ndjson"
+  # Policy in place: every token expires, has scopes and an address range; one in three also
+  # has a use limit (too high to reach here, so its counted verifies take the counter's path).
+  awk -v lim="$(( (n + 1) / 3 ))" -v mid="$(( (n + 1) / 2 ))" '{
+    extra = (NR == lim || (NR % 3 == 0 && NR != mid)) ? ",\"max_uses\":1000000000" : ""
+    printf "{\"name\":\"t%d\",\"token\":\"%s\",\"expires_at\":\"2099-01-01T00:00:00Z\",\"scopes\":[\"invoices:read\",\"orders\"],\"allow_ip\":[\"10.0.0.0/8\",\"2001:db8::/32\"]%s}\n", NR, $0, extra
+  }' "$dir/tokens.txt" > "$dir/import.ndjson"
   export VBX_TOKENS_HOME=$dir/store
   read -r secs mib < <(peak_rss "$BIN" import "$dir/import.ndjson")
   row "import $n" "${secs} s, peak RSS ${mib} MiB" "" ""
@@ -66,28 +71,35 @@ with open(sys.argv[1]) as f:
                    ((hashlib.sha256(t.strip().encode()).hexdigest(), f"tok_{i:08}", f"t{i}") for i, t in enumerate(f)))
 db.commit()
 PY
+  # The middle token (no use limit) and the one at a third (with one): both fully checked.
   T=$(sed -n "$(( (n + 1) / 2 ))p" "$dir/tokens.txt")
+  L=$(sed -n "$(( (n + 1) / 3 ))p" "$dir/tokens.txt")
   export VBX_TOKEN=$T
+  POLICY="--scope invoices:read --ip 10.1.2.3"
 
-  # One counted verify against the peer; --no-touch against the floor, `--version`.
+  # One counted verify against the peer; --no-touch against the floor, `--version`; a counted
+  # verify of a token with a use limit (its counter is written and synced too).
   hyperfine -N -w 20 -r "$RUNS" --export-json "$dir/one.json" \
-    "$BIN verify" "sh $WORK/peer.sh $T $dir/peer.db" "$BIN verify --no-touch" "$BIN --version" >/dev/null
+    "$BIN verify $POLICY" "sh $WORK/peer.sh $T $dir/peer.db" "$BIN verify --no-touch $POLICY" "$BIN --version" \
+    "env VBX_TOKEN=$L $BIN verify $POLICY" >/dev/null
   ours=$(median "$dir/one.json" 0); peer=$(median "$dir/one.json" 1)
   row "verify, counted, $n" "$(ms "$ours") ms" "$(ms "$peer") ms" "$(ratio "$ours" "$peer")"
+  limited=$(median "$dir/one.json" 4)
+  row "verify, counted, of a token with --max-uses, $n" "$(ms "$limited") ms" "$(ms "$peer") ms" "$(ratio "$limited" "$peer")"
   nt=$(median "$dir/one.json" 2); floor=$(median "$dir/one.json" 3)
   row "verify --no-touch, $n, above \`--version\` ($(ms "$floor") ms)" "+$(ms "$(python3 -c "print($nt-$floor)")") ms" "" ""
 
   if [ "$n" -ge 100000 ]; then
     # 32 counted verifies at once.
     hyperfine -w 3 -r 20 --export-json "$dir/32.json" \
-      "for i in \$(seq 32); do $BIN verify >/dev/null & done; wait" \
+      "for i in \$(seq 32); do $BIN verify $POLICY >/dev/null & done; wait" \
       "for i in \$(seq 32); do sh $WORK/peer.sh $T $dir/peer.db >/dev/null & done; wait" >/dev/null
     ours=$(median "$dir/32.json" 0); peer=$(median "$dir/32.json" 1)
     row "32 verifies at once, $n" "$(ms "$ours") ms" "$(ms "$peer") ms" "$(ratio "$ours" "$peer")"
 
     # Batches of every token, untouched and counted.
     for mode in --no-touch ""; do
-      read -r secs mib < <(peak_rss sh -c "$BIN verify --batch $mode < $dir/tokens.txt")
+      read -r secs mib < <(peak_rss sh -c "$BIN verify --batch $mode $POLICY < $dir/tokens.txt")
       rate=$(python3 -c "print(f'{$n/$secs/1000:.0f}k/s')")
       row "verify --batch ${mode:-counted} of $n" "$rate, peak RSS $mib MiB" "" ""
     done
@@ -108,7 +120,7 @@ importer = subprocess.Popen([sys.argv[1], "import", sys.argv[2]], stdout=subproc
 worst, n = 0.0, 0
 while importer.poll() is None:
     t = time.monotonic()
-    subprocess.run([sys.argv[1], "verify", "--no-touch"], stdout=subprocess.DEVNULL, check=True)
+    subprocess.run([sys.argv[1], "verify", "--no-touch", "--scope", "invoices:read", "--ip", "10.1.2.3"], stdout=subprocess.DEVNULL, check=True)
     worst, n = max(worst, time.monotonic() - t), n + 1
 print(f"{worst*1000:.1f} ms over {n} verifies")
 PY
@@ -121,7 +133,7 @@ import statistics, subprocess, sys, time
 def run(args):
     t = time.monotonic(); subprocess.run([sys.argv[1], *args], capture_output=True, check=True)
     return time.monotonic() - t
-c = [run(["create", "--name", f"bench-{i}", "-q"]) for i in range(10)]
+c = [run(["create", "--name", f"bench-{i}", "-q", "--expires-in", "90d", "--scope", "orders"]) for i in range(10)]
 r = [run(["revoke", f"bench-{i}", "--yes"]) for i in range(10)]
 print(f"{statistics.median(c)*1000:.0f} {statistics.median(r)*1000:.0f}")
 PY
