@@ -484,26 +484,9 @@ pub struct ExtendArgs {
     #[arg(value_name = "ID|NAME", value_hint = ValueHint::Other)]
     pub token: String,
 
+    /// One of the two is required (checked by `extend`, which says so in one line).
     #[command(flatten)]
-    pub expiry: RequiredExpiryArgs,
-}
-
-/// `extend`'s new expiry: one of the two is required.
-#[derive(Debug, Args)]
-#[group(required = true, multiple = false)]
-pub struct RequiredExpiryArgs {
-    /// Expire this long from now: 90d, 12h, 2w, 30m, 45s (or combined: 1d12h)
-    #[arg(
-        long,
-        value_name = "DURATION",
-        value_hint = ValueHint::Other,
-        value_parser = crate::policy::parse_duration
-    )]
-    pub expires_in: Option<jiff::Span>,
-
-    /// Expire at this time (RFC 3339, such as 2027-01-31T00:00:00Z)
-    #[arg(long, value_name = "TIME", value_hint = ValueHint::Other, value_parser = parse_time)]
-    pub expires_at: Option<crate::time::Time>,
+    pub expiry: ExpiryArgs,
 }
 
 #[derive(Debug, Args)]

@@ -93,15 +93,9 @@ pub fn run(ctx: &Context, req: Create, p: &mut Printer) -> Result<Outcome> {
     };
 
     let token = Token::generate();
-    let seal = |id: &str| {
-        unlocked
-            .as_ref()
-            .map(|u| u.vault.seal(id, token.expose()))
-            .unwrap_or_default()
-    };
     let keep = unlocked.as_ref().map(|u| Keep {
         header: &u.header,
-        seal: &seal,
+        vault: &u.vault,
     });
     // The store is created here, at the commit, so a create that failed above leaves nothing.
     let store = ctx.open(OpenMode::Create)?;

@@ -48,15 +48,9 @@ pub fn rotate(ctx: &Context, req: Rotate, p: &mut Printer) -> Result<Outcome> {
         false => None,
     };
     let token = Token::generate();
-    let seal = |id: &str| {
-        unlocked
-            .as_ref()
-            .map(|u| u.vault.seal(id, token.expose()))
-            .unwrap_or_default()
-    };
     let keep = unlocked.as_ref().map(|u| Keep {
         header: &u.header,
-        seal: &seal,
+        vault: &u.vault,
     });
     let rotated = ctx
         .open(OpenMode::Existing)?

@@ -1,7 +1,7 @@
 //! Changes to a token's life besides create and revoke: suspend and resume, a new expiry,
 //! rotation, and revoking many at once. Each goes through [`Store::commit`].
 
-use super::tokens::{Change, Grants, Keep, Points, REVOKE_POINTS, Sealed, revoked};
+use super::tokens::{Change, Grants, Keep, Points, REVOKE_POINTS, revoked};
 use super::{Store, now};
 use crate::error::{Error, Result};
 use crate::policy::Policy;
@@ -52,16 +52,7 @@ impl Store {
             false => (EventKind::Enabled, Grants::More),
         };
         let event = self.event(kind, Some(&record), None);
-        self.commit(
-            &[Change::new(record.clone(), grants)],
-            &[event],
-            None,
-            &CHANGE_POINTS,
-        )?;
-        Ok(Changed {
-            record,
-            already: false,
-        })
+        self.change_one(record, grants, event)
     }
 
     /// Moves a token's expiry to `expires_at`.
@@ -96,6 +87,11 @@ impl Store {
             Some(old) => format!("expiry {old} -> {expires_at}"),
             None => format!("expiry none -> {expires_at}"),
         });
+        self.change_one(record, grants, event)
+    }
+
+    /// Commits one changed record with its event.
+    fn change_one(&self, record: Record, grants: Grants, event: Event) -> Result<Changed> {
         self.commit(
             &[Change::new(record.clone(), grants)],
             &[event],
@@ -165,7 +161,6 @@ impl Store {
         let mut event = self.event(EventKind::Rotated, Some(&new), None);
         event.replaces = Some(old.id.clone());
         event.detail = grace_until.map(|end| format!("{} valid until {end}", old.id));
-        let sealed = keep.as_ref().map(|k| (k.header, (k.seal)(&new.id)));
         self.commit(
             &[
                 Change::new(old.clone(), Grants::Less).free_name().forget(),
@@ -174,11 +169,7 @@ impl Store {
                     .new_hash(),
             ],
             &[event],
-            sealed.as_ref().map(|(h, s)| Sealed {
-                header: h,
-                id: &new.id,
-                bytes: s,
-            }),
+            keep.map(|k| k.seal(token, &new.id)),
             &CHANGE_POINTS,
         )?;
         Ok(Rotated { old, new })

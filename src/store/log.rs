@@ -9,7 +9,8 @@ use crate::record::{Event, EventKind, Record};
 use crate::verdict::Reason;
 
 impl Store {
-    /// The audit log, oldest first: the last `limit` events, of one token if `token_id` is given.
+    /// The audit log, oldest first: the last `limit` events, of one token if `token_id` is given
+    /// (a rotation counts for both tokens: the new one is `token_id`, the old one `replaces`).
     pub fn events(&self, limit: Option<usize>, token_id: Option<&str>) -> Result<Vec<Event>> {
         let mut out = Vec::new();
         for item in self.log.iter().rev() {
@@ -20,7 +21,9 @@ impl Store {
             let event = Event::from_bytes(&bytes).map_err(|e| {
                 Error::store(format!("{e}: `vbx-tokens log --check` names the event"))
             })?;
-            if token_id.is_none_or(|id| event.token_id.as_deref() == Some(id)) {
+            if token_id.is_none_or(|id| {
+                event.token_id.as_deref() == Some(id) || event.replaces.as_deref() == Some(id)
+            }) {
                 out.push(event);
             }
         }

@@ -15,6 +15,7 @@ use crate::policy::Policy;
 use crate::record::{Event, EventKind, RECORD_VERSION, Record, Status};
 use crate::time::Time;
 use crate::token::{Token, TokenHash};
+use crate::vault::Vault;
 
 /// The outcome of a revoke: the record as it now stands, and whether it was revoked already.
 #[derive(Debug, Clone)]
@@ -23,11 +24,23 @@ pub struct Revoked {
     pub already: bool,
 }
 
-/// What `create --keep` needs from the vault: the header it unlocked (so a vault changed in
-/// between is noticed) and a way to seal the new token for its id.
+/// What `create --keep` and `rotate --keep` need from the vault: the header it unlocked (so a
+/// vault changed in between is noticed) and the unlocked vault, to seal the new token for its
+/// id.
 pub struct Keep<'a> {
     pub header: &'a [u8],
-    pub seal: &'a dyn Fn(&str) -> Vec<u8>,
+    pub vault: &'a Vault,
+}
+
+impl<'a> Keep<'a> {
+    /// `token` sealed for the record `id`, with the header it was sealed under.
+    pub(super) fn seal(&self, token: &Token, id: &str) -> Sealed<'a> {
+        Sealed {
+            header: self.header,
+            id: id.to_owned(),
+            bytes: self.vault.seal(id, token.expose()),
+        }
+    }
 }
 
 impl Store {
@@ -49,17 +62,12 @@ impl Store {
     ) -> Result<Record> {
         let record = self.new_record(token, name, note, policy, None)?;
         let event = self.event(EventKind::Created, Some(&record), None);
-        let sealed = keep.as_ref().map(|k| (k.header, (k.seal)(&record.id)));
         self.commit(
             &[Change::new(record.clone(), Grants::More)
                 .claim_name()
                 .new_hash()],
             &[event],
-            sealed.as_ref().map(|(h, s)| Sealed {
-                header: h,
-                id: &record.id,
-                bytes: s,
-            }),
+            keep.map(|k| k.seal(token, &record.id)),
             &CREATE_POINTS,
         )?;
         Ok(record)
@@ -308,7 +316,7 @@ impl Store {
                 if vault.get(VAULT_HEADER)?.as_deref() != Some(s.header) {
                     return abort(Abort::VaultChanged);
                 }
-                vault.insert(secret_key(s.id), s.bytes)?;
+                vault.insert(secret_key(&s.id), s.bytes.as_slice())?;
             }
             for e in events {
                 append(log, meta, e)?;
@@ -409,8 +417,8 @@ impl Change {
 /// A new token's sealed plaintext for the vault, and the vault header it was sealed under.
 pub(super) struct Sealed<'a> {
     pub header: &'a [u8],
-    pub id: &'a str,
-    pub bytes: &'a [u8],
+    pub id: String,
+    pub bytes: Vec<u8>,
 }
 
 /// The crash points of one kind of change (`crate::fault`).

@@ -220,7 +220,11 @@ fn a_rotation_stopped_anywhere_leaves_exactly_one_of_the_two_tokens() {
         assert!(out.stdout.is_empty(), "{point}: nothing shown");
         let record = env.record("t");
         let rotated = record["replaces"].is_string();
-        assert_eq!(verdict(&env, &old), if rotated { "revoked" } else { "valid" }, "{point}");
+        assert_eq!(
+            verdict(&env, &old),
+            if rotated { "revoked" } else { "valid" },
+            "{point}"
+        );
         let listed = env.json(&["list", "--all"]);
         let names = listed.as_array().expect("records").len();
         assert_eq!(names, if rotated { 2 } else { 1 }, "{point}");

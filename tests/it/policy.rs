@@ -360,6 +360,17 @@ fn rotate_without_grace_revokes_the_old_token_in_the_same_commit() {
     assert_eq!(rotated.len(), 1);
     assert_eq!(rotated[0]["token_id"], new_id.as_str());
     assert_eq!(rotated[0]["replaces"], old_id.as_str());
+    for id in [&old_id, &new_id] {
+        let events = env.json(&["log", "--token", id]);
+        assert!(
+            events
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["event"] == "rotated"),
+            "log --token {id}: {events}"
+        );
+    }
     // Rotating the old one again is refused; rotating the new one extends the chain.
     assert_one_line_error(&env.run(&["rotate", &old_id]), 2);
     let third = env.json(&["rotate", "erp"]);
