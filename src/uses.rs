@@ -1,159 +1,420 @@
-//! Use counters for tokens with a use limit (`create --max-uses N`), so the limit holds exactly
-//! when many processes verify the same token at once, without the store's lock.
+//! The use table: how many uses each token with a use limit (`create --max-uses N`) has been
+//! granted, so the limit holds exactly when many processes verify at once, without the store's
+//! lock. One file, `uses`, in the store directory.
 //!
-//! Each limited token that has been used has one small file, `uses/<token id>`: the magic
-//! `VBXUSES1`, the number of valid uses granted (u64, big-endian) and a CRC-32 of both (20
-//! bytes). A verify that would be valid takes an exclusive `flock` on the file, reads the count,
-//! and grants the use only if the count is below the limit, writing count + 1 and making it
-//! durable before it answers. The journal still records the use, which folds into the record's
-//! `use_count` as for any token; the count in the verification index (what sled had counted
-//! when it was written) is a floor, so a store rebuilt from an export keeps its spent uses.
+//! Layout (integers big-endian): a 64-byte header (magic `VBXUSES1` ‖ the store's id (16) ‖
+//! slot count u32 ‖ slots in use u32 ‖ CRC-32 of the bytes before it ‖ 0 (28)), then the slots, 32 bytes each so none
+//! straddles a 4 KiB page: token id (12 bytes, `tok_` and 8 characters; all zero for an empty
+//! slot) ‖ 0 (4) ‖ uses granted u64 ‖ CRC-32 of the 24 bytes before it ‖ 0 (4). A token's slot
+//! is found by open addressing: CRC-32 of its id modulo the slot count, then the next slots in
+//! turn. The table doubles (written whole under a temporary name and renamed into place) before
+//! it is 70% full.
 //!
-//! A crash between the counter and the journal costs a use that was never acknowledged: the
-//! limit can be reached early, never passed. A counter that fails its CRC is an error, never a
-//! fresh count.
+//! Granting takes an exclusive `flock` on the file, checks that the path still names the file
+//! it locked (a table that grew was renamed over it), reads each asked token's count, writes
+//! count + 1 where that is below the limit, and makes the writes durable with one `fdatasync`
+//! before the verify answers. The journal still records each use, which folds into the
+//! record's `use_count`; the count the verification index holds (what sled had counted) is a
+//! floor, so a store rebuilt from an export keeps its spent uses. Reading a count for an answer
+//! that grants nothing (`verify --no-touch`) takes no lock.
+//!
+//! A crash between the table and the journal spends a use that was never acknowledged: the
+//! limit can be reached early, never passed. A slot or header that fails its CRC, or a table of
+//! another store, is an error that refuses the token, never a fresh count.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-use std::path::{Path, PathBuf};
+use std::io::{self, Write};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
+use std::path::Path;
 
-/// The directory of counters in the store.
-pub const DIR: &str = "uses";
+/// The table's file name in the store directory.
+pub const FILE: &str = "uses";
 const MAGIC: &[u8; 8] = b"VBXUSES1";
-const LEN: usize = 20;
+const HEADER_LEN: u64 = 64;
+const SLOT_LEN: usize = 32;
+const ID_LEN: usize = 12;
+const FIRST_SLOTS: u32 = 1024;
+/// The most slots: 2^26 (2 GiB), far past any store.
+const MAX_SLOTS: u32 = 1 << 26;
 
-fn path(dir: &Path, token_id: &str) -> io::Result<PathBuf> {
-    // Ids come from the index, which checks its records; a path must still never escape.
+/// One use asked of a limited token: granted if fewer than `max` were granted before,
+/// counting at least `floor` as granted.
+#[derive(Debug, Clone, Copy)]
+pub struct Ask<'a> {
+    pub token_id: &'a str,
+    pub max: u64,
+    pub floor: u64,
+}
+
+fn invalid(what: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, what.to_owned())
+}
+
+fn id_bytes(token_id: &str) -> io::Result<[u8; ID_LEN]> {
+    // Ids come from the index, which checks its records; a slot key must still be one.
     if !crate::store::looks_like_id(token_id) {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("{token_id:?} is not a token id"),
-        ));
+        return Err(invalid(&format!("{token_id:?} is not a token id")));
     }
-    Ok(dir.join(DIR).join(token_id))
+    Ok(token_id.as_bytes().try_into().expect("an id is 12 bytes"))
 }
 
-fn decode(bytes: &[u8]) -> io::Result<u64> {
-    match bytes.len() {
-        // Created by a process that stopped before writing: nothing was granted.
-        0 => Ok(0),
-        LEN if &bytes[..8] == MAGIC
-            && crc32fast::hash(&bytes[..16]).to_be_bytes() == bytes[16..20] =>
-        {
-            Ok(u64::from_be_bytes(
-                bytes[8..16].try_into().expect("8 bytes"),
-            ))
-        }
-        _ => Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "a use counter is damaged",
-        )),
-    }
-}
-
-fn encode(count: u64) -> [u8; LEN] {
-    let mut b = [0u8; LEN];
+fn header(store_id: &[u8; 16], slots: u32, used: u32) -> [u8; HEADER_LEN as usize] {
+    let mut b = [0u8; HEADER_LEN as usize];
     b[..8].copy_from_slice(MAGIC);
-    b[8..16].copy_from_slice(&count.to_be_bytes());
-    let crc = crc32fast::hash(&b[..16]);
-    b[16..20].copy_from_slice(&crc.to_be_bytes());
+    b[8..24].copy_from_slice(store_id);
+    b[24..28].copy_from_slice(&slots.to_be_bytes());
+    b[28..32].copy_from_slice(&used.to_be_bytes());
+    let crc = crc32fast::hash(&b[..32]);
+    b[32..36].copy_from_slice(&crc.to_be_bytes());
     b
 }
 
-/// The uses granted so far to `token_id` (0 when it has no counter), read without the lock.
-///
-/// # Errors
-/// `InvalidData` for a damaged counter or an id that is not one; the I/O error otherwise.
-pub fn read(dir: &Path, token_id: &str) -> io::Result<u64> {
-    match fs::read(path(dir, token_id)?) {
-        Ok(bytes) => decode(&bytes),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(0),
-        Err(e) => Err(e),
+fn slot(id: &[u8; ID_LEN], count: u64) -> [u8; SLOT_LEN] {
+    let mut b = [0u8; SLOT_LEN];
+    b[..ID_LEN].copy_from_slice(id);
+    b[16..24].copy_from_slice(&count.to_be_bytes());
+    let crc = crc32fast::hash(&b[..24]);
+    b[24..28].copy_from_slice(&crc.to_be_bytes());
+    b
+}
+
+/// A slot read back: empty, or a token's count.
+fn parse_slot(b: &[u8]) -> io::Result<Option<([u8; ID_LEN], u64)>> {
+    if b.iter().all(|&x| x == 0) {
+        return Ok(None);
+    }
+    if crc32fast::hash(&b[..24]).to_be_bytes() != b[24..28] {
+        return Err(invalid("a slot of the use table fails its CRC"));
+    }
+    let id = b[..ID_LEN].try_into().expect("12 bytes");
+    Ok(Some((
+        id,
+        u64::from_be_bytes(b[16..24].try_into().expect("8 bytes")),
+    )))
+}
+
+/// An open use table.
+#[derive(Debug)]
+pub struct Table {
+    file: File,
+    store_id: [u8; 16],
+    slots: u32,
+    used: u32,
+}
+
+impl Table {
+    /// Opens the store's table, checking its header; `None` when there is none yet.
+    ///
+    /// # Errors
+    /// `InvalidData` for a damaged table or another store's; the I/O error otherwise.
+    pub fn open(dir: &Path, store_id: &[u8; 16]) -> io::Result<Option<Table>> {
+        match File::open(dir.join(FILE)) {
+            Ok(file) => Table::from_file(file, store_id).map(Some),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn from_file(file: File, store_id: &[u8; 16]) -> io::Result<Table> {
+        let mut h = [0u8; HEADER_LEN as usize];
+        file.read_exact_at(&mut h, 0)
+            .map_err(|_| invalid("the use table is cut short"))?;
+        if &h[..8] != MAGIC || crc32fast::hash(&h[..32]).to_be_bytes() != h[32..36] {
+            return Err(invalid("the use table's header is damaged"));
+        }
+        if h[8..24] != store_id[..] {
+            return Err(invalid("the use table belongs to another store"));
+        }
+        let slots = u32::from_be_bytes(h[24..28].try_into().expect("4 bytes"));
+        let used = u32::from_be_bytes(h[28..32].try_into().expect("4 bytes"));
+        let len = file.metadata()?.len();
+        if !(FIRST_SLOTS..=MAX_SLOTS).contains(&slots)
+            || used >= slots
+            || len != HEADER_LEN + u64::from(slots) * SLOT_LEN as u64
+        {
+            return Err(invalid(
+                "the use table's size is not the one its header gives",
+            ));
+        }
+        Ok(Table {
+            file,
+            store_id: *store_id,
+            slots,
+            used,
+        })
+    }
+
+    /// The uses granted to `token_id` so far (0 when it has none), read without the lock.
+    ///
+    /// # Errors
+    /// `InvalidData` for a damaged slot; the I/O error otherwise.
+    pub fn count(&self, token_id: &str) -> io::Result<u64> {
+        let id = id_bytes(token_id)?;
+        Ok(self.find(&id)?.1.unwrap_or(0))
+    }
+
+    /// Where `id` is or would go, and its count if it is there.
+    fn find(&self, id: &[u8; ID_LEN]) -> io::Result<(u32, Option<u64>)> {
+        let mut at = crc32fast::hash(id) % self.slots;
+        for _ in 0..self.slots {
+            let mut b = [0u8; SLOT_LEN];
+            self.file
+                .read_exact_at(&mut b, HEADER_LEN + u64::from(at) * SLOT_LEN as u64)?;
+            match parse_slot(&b)? {
+                None => return Ok((at, None)),
+                Some((found, count)) if &found == id => return Ok((at, Some(count))),
+                Some(_) => at = (at + 1) % self.slots,
+            }
+        }
+        Err(invalid("the use table is full"))
+    }
+
+    /// Every token and count in the table.
+    fn entries(&self) -> io::Result<Vec<([u8; ID_LEN], u64)>> {
+        let mut bytes = vec![0u8; self.slots as usize * SLOT_LEN];
+        self.file.read_exact_at(&mut bytes, HEADER_LEN)?;
+        let mut out = Vec::new();
+        for b in bytes.chunks(SLOT_LEN) {
+            out.extend(parse_slot(b)?);
+        }
+        Ok(out)
     }
 }
 
-/// Grants one use of `token_id` if fewer than `max` were granted, counting at least `floor`
-/// as granted already. Returns whether the use was granted; a granted use is durable before
-/// this returns.
+/// The uses granted to `token_id` so far (0 when the table has none), read without the lock.
 ///
 /// # Errors
-/// As for [`read`]; a full disk or a read-only store when the count cannot be written.
-pub fn take(dir: &Path, token_id: &str, max: u64, floor: u64) -> io::Result<bool> {
-    let file_path = path(dir, token_id)?;
-    let (mut file, created) = open(dir, &file_path)?;
-    file.lock()?;
-    let mut bytes = Vec::with_capacity(LEN);
-    (&file).take(LEN as u64 + 1).read_to_end(&mut bytes)?;
-    let count = decode(&bytes)?.max(floor);
-    if count >= max {
-        return Ok(false);
+/// As for [`Table::open`] and [`Table::count`].
+pub fn read(dir: &Path, store_id: &[u8; 16], token_id: &str) -> io::Result<u64> {
+    match Table::open(dir, store_id)? {
+        Some(t) => t.count(token_id),
+        None => Ok(0),
     }
-    file.seek(SeekFrom::Start(0))?;
-    file.write_all(&encode(count + 1))?;
-    file.sync_data()?;
-    if created {
-        // The counter's name must survive a power loss too, or the count would start over.
-        File::open(dir.join(DIR))?.sync_all()?;
-    }
-    Ok(true)
 }
 
-/// Opens the counter, making it (and its directory) if there is none; says whether it made it.
-fn open(dir: &Path, file_path: &Path) -> io::Result<(File, bool)> {
-    let existing = OpenOptions::new().read(true).write(true).open(file_path);
-    match existing {
-        Ok(f) => return Ok((f, false)),
-        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-        Err(_) => {}
+/// Grants each ask in order (the same token may be asked for more than once) and makes every
+/// granted use durable with one sync before returning. Returns whether each was granted.
+///
+/// # Errors
+/// As for [`read`]; a full disk or a read-only store when a count cannot be written. After an
+/// error no ask is to be taken as granted.
+pub fn take_many(dir: &Path, store_id: &[u8; 16], asks: &[Ask<'_>]) -> io::Result<Vec<bool>> {
+    if asks.is_empty() {
+        return Ok(Vec::new());
     }
-    match fs::DirBuilder::new().mode(0o700).create(dir.join(DIR)) {
-        Ok(()) => File::open(dir)?.sync_all()?,
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(e),
+    let ids = asks
+        .iter()
+        .map(|a| id_bytes(a.token_id))
+        .collect::<io::Result<Vec<_>>>()?;
+    let mut table = lock(dir, store_id)?;
+    // Room first, so every new token below finds an empty slot: grow before 70% full.
+    let wanted = u64::from(table.used) + ids.len() as u64;
+    if wanted * 10 > u64::from(table.slots) * 7 {
+        table = grow(dir, store_id, &table, wanted)?;
     }
-    let f = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        // Another process may have made it (and counted) since our first try.
-        .truncate(false)
-        .mode(0o600)
-        .open(file_path)?;
-    Ok((f, true))
+    let mut granted = Vec::with_capacity(asks.len());
+    let used_before = table.used;
+    for (ask, id) in asks.iter().zip(&ids) {
+        let (at, count) = table.find(id)?;
+        let ok = count.unwrap_or(0).max(ask.floor) < ask.max;
+        if ok {
+            if count.is_none() {
+                table.used += 1;
+            }
+            let n = count.unwrap_or(0).max(ask.floor) + 1;
+            table
+                .file
+                .write_all_at(&slot(id, n), HEADER_LEN + u64::from(at) * SLOT_LEN as u64)?;
+        }
+        granted.push(ok);
+    }
+    if table.used != used_before {
+        table
+            .file
+            .write_all_at(&header(&table.store_id, table.slots, table.used), 0)?;
+    }
+    if granted.iter().any(|g| *g) {
+        table.file.sync_data()?;
+    }
+    // Dropping the file lets go of the lock.
+    Ok(granted)
+}
+
+/// The table at `dir/uses`, locked for writing, made if there is none.
+fn lock(dir: &Path, store_id: &[u8; 16]) -> io::Result<Table> {
+    let path = dir.join(FILE);
+    loop {
+        let file = match OpenOptions::new().read(true).write(true).open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                create(dir, store_id, FIRST_SLOTS, &[], false)?;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        file.lock()?;
+        // A table that grew was renamed over the one we opened: use the new one.
+        let ours = file.metadata()?;
+        match fs::metadata(&path) {
+            Ok(now) if now.dev() == ours.dev() && now.ino() == ours.ino() => {}
+            Ok(_) => continue,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        }
+        return Table::from_file(file, store_id);
+    }
+}
+
+/// A table twice as large (or more) holding `old`'s counts, renamed into place while `old` is
+/// locked; returned locked.
+fn grow(dir: &Path, store_id: &[u8; 16], old: &Table, wanted: u64) -> io::Result<Table> {
+    let mut slots = old.slots;
+    while u64::from(slots) * 7 < wanted * 10 {
+        slots = slots
+            .checked_mul(2)
+            .filter(|&s| s <= MAX_SLOTS)
+            .ok_or_else(|| invalid("the use table cannot grow further"))?;
+    }
+    let entries = old.entries()?;
+    let file = create(dir, store_id, slots, &entries, true)?.expect("a replacing create");
+    Table::from_file(file, store_id)
+}
+
+/// Writes a table of `slots` slots holding `entries` under a temporary name, then links it into
+/// place (unless another process just made one, when `replace` is false) or renames it over the
+/// old one (when `replace`, returning it locked before anyone else can open it).
+fn create(
+    dir: &Path,
+    store_id: &[u8; 16],
+    slots: u32,
+    entries: &[([u8; ID_LEN], u64)],
+    replace: bool,
+) -> io::Result<Option<File>> {
+    let mut bytes = vec![0u8; slots as usize * SLOT_LEN];
+    for (id, count) in entries {
+        let mut at = crc32fast::hash(id) % slots;
+        while bytes[at as usize * SLOT_LEN..][..ID_LEN] != [0u8; ID_LEN] {
+            at = (at + 1) % slots;
+        }
+        bytes[at as usize * SLOT_LEN..][..SLOT_LEN].copy_from_slice(&slot(id, *count));
+    }
+    let temp = dir.join(format!("{FILE}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&temp)?;
+        f.write_all(&header(store_id, slots, entries.len() as u32))?;
+        f.write_all(&bytes)?;
+        f.sync_all()?;
+        if replace {
+            f.lock()?;
+            fs::rename(&temp, dir.join(FILE))?;
+            File::open(dir)?.sync_all()?;
+            return Ok(Some(f));
+        }
+        match fs::hard_link(&temp, dir.join(FILE)) {
+            Ok(()) => File::open(dir)?.sync_all()?,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+        Ok(None)
+    })();
+    let _ = fs::remove_file(&temp);
+    result
+}
+
+/// Writes a fresh table holding `counts` (token id, uses), replacing whatever is there: for
+/// `doctor`, from the records' use counts.
+///
+/// # Errors
+/// The I/O error that stopped it.
+pub fn rebuild(dir: &Path, store_id: &[u8; 16], counts: &[(String, u64)]) -> io::Result<()> {
+    let mut entries = Vec::with_capacity(counts.len());
+    for (id, n) in counts {
+        entries.push((id_bytes(id)?, *n));
+    }
+    let mut slots = FIRST_SLOTS;
+    while u64::from(slots) * 7 < entries.len() as u64 * 10 {
+        slots = slots
+            .checked_mul(2)
+            .filter(|&s| s <= MAX_SLOTS)
+            .ok_or_else(|| invalid("too many limited tokens for the use table"))?;
+    }
+    create(dir, store_id, slots, &entries, true).map(drop)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn counts_up_to_the_limit_and_no_further() {
-        let dir = tempfile::tempdir().unwrap();
-        let id = "tok_abcdefgh";
-        assert_eq!(read(dir.path(), id).unwrap(), 0);
-        assert!(take(dir.path(), id, 2, 0).unwrap());
-        assert!(take(dir.path(), id, 2, 0).unwrap());
-        assert!(!take(dir.path(), id, 2, 0).unwrap());
-        assert_eq!(read(dir.path(), id).unwrap(), 2);
-        // A floor above the count (uses imported with the record) counts.
-        let other = "tok_00000000";
-        assert!(!take(dir.path(), other, 3, 3).unwrap());
-        assert!(take(dir.path(), other, 3, 2).unwrap());
-        assert_eq!(read(dir.path(), other).unwrap(), 3);
+    const STORE: [u8; 16] = [7; 16];
+
+    fn ask(id: &str, max: u64, floor: u64) -> Ask<'_> {
+        Ask {
+            token_id: id,
+            max,
+            floor,
+        }
     }
 
     #[test]
-    fn damage_and_strange_ids_are_errors() {
+    fn counts_up_to_the_limit_and_no_further() {
         let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
         let id = "tok_abcdefgh";
-        assert!(take(dir.path(), id, 5, 0).unwrap());
-        let p = dir.path().join(DIR).join(id);
+        assert_eq!(read(d, &STORE, id).unwrap(), 0);
+        let got = take_many(d, &STORE, &[ask(id, 2, 0), ask(id, 2, 0), ask(id, 2, 0)]).unwrap();
+        assert_eq!(got, [true, true, false]);
+        assert_eq!(read(d, &STORE, id).unwrap(), 2);
+        // A floor above the count (uses imported with the record) counts.
+        let other = "tok_00000000";
+        assert_eq!(take_many(d, &STORE, &[ask(other, 3, 3)]).unwrap(), [false]);
+        assert_eq!(take_many(d, &STORE, &[ask(other, 3, 2)]).unwrap(), [true]);
+        assert_eq!(read(d, &STORE, other).unwrap(), 3);
+    }
+
+    #[test]
+    fn the_table_grows_and_keeps_every_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let ids: Vec<String> = (0..3000).map(|i| format!("tok_{i:08}")).collect();
+        for chunk in ids.chunks(500) {
+            let asks: Vec<Ask> = chunk.iter().map(|id| ask(id, 5, 0)).collect();
+            assert!(take_many(d, &STORE, &asks).unwrap().iter().all(|g| *g));
+        }
+        let asks: Vec<Ask> = ids.iter().map(|id| ask(id, 5, 0)).collect();
+        assert!(take_many(d, &STORE, &asks).unwrap().iter().all(|g| *g));
+        for id in &ids {
+            assert_eq!(read(d, &STORE, id).unwrap(), 2, "{id}");
+        }
+        let len = fs::metadata(d.join(FILE)).unwrap().len();
+        assert!(len >= HEADER_LEN + 4096 * SLOT_LEN as u64, "{len}");
+    }
+
+    #[test]
+    fn damage_another_store_and_strange_ids_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let id = "tok_abcdefgh";
+        take_many(d, &STORE, &[ask(id, 5, 0)]).unwrap();
+        assert!(read(d, &[8; 16], id).is_err(), "another store's table");
+        let t = Table::open(d, &STORE).unwrap().unwrap();
+        let (at, _) = t.find(&id_bytes(id).unwrap()).unwrap();
+        let p = d.join(FILE);
         let mut bytes = fs::read(&p).unwrap();
-        bytes[15] ^= 1;
+        bytes[HEADER_LEN as usize + at as usize * SLOT_LEN + 20] ^= 1;
         fs::write(&p, &bytes).unwrap();
-        assert!(read(dir.path(), id).is_err());
-        assert!(take(dir.path(), id, 5, 0).is_err());
-        assert!(read(dir.path(), "../../etc/passwd").is_err());
+        assert!(read(d, &STORE, id).is_err());
+        assert!(take_many(d, &STORE, &[ask(id, 5, 0)]).is_err());
+        assert!(read(d, &STORE, "../../etc/passwd").is_err());
+        fs::write(&p, b"short").unwrap();
+        assert!(read(d, &STORE, id).is_err());
+        // Rebuilt from the records' counts, it answers again.
+        rebuild(d, &STORE, &[(id.to_owned(), 4)]).unwrap();
+        assert_eq!(read(d, &STORE, id).unwrap(), 4);
     }
 }

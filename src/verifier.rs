@@ -197,12 +197,29 @@ impl Verifier {
         };
         let now = Time::now();
         let mut verdicts = Vec::with_capacity(found.len());
+        // For each verdict of a limited token: its limit and the uses the index counted.
+        let mut limits = Vec::with_capacity(found.len());
+        // The use table, opened at the first limited token that needs it.
+        let mut table = Lazy::default();
         for f in found {
-            let verdict = match f {
-                Found::Anonymous(reason) => Verdict::anonymous(reason),
-                Found::Token(r) => self.judge(&r, now, touch, request)?,
+            let (verdict, limit) = match f {
+                Found::Anonymous(reason) => (Verdict::anonymous(reason), None),
+                Found::Token(r) => {
+                    let reason = self.judge(&r, now, touch, request, &mut table)?;
+                    let limit = r.max_uses.map(|max| (max, r.uses));
+                    let verdict = Verdict {
+                        reason,
+                        id: Some(r.id),
+                        name: Some(r.name),
+                    };
+                    (verdict, limit)
+                }
             };
             verdicts.push(verdict);
+            limits.push(limit);
+        }
+        if touch == Touch::Yes {
+            self.take_uses(&mut verdicts, &limits)?;
         }
         let store_id = self.current.as_ref().expect("looked up in it").store_id;
         self.record(store_id, &verdicts, touch, request.ip)?;
@@ -230,7 +247,10 @@ impl Verifier {
         let facts = r.facts();
         let state = policy::state(&facts, now);
         let spent = match facts.max_uses {
-            Some(max) => r.uses.max(uses::read(&self.dir, &r.id).unwrap_or(0)) >= max,
+            Some(max) => {
+                let counted = self.counted(&mut Lazy::default(), &r.id).unwrap_or(0);
+                r.uses.max(counted) >= max
+            }
             None => false,
         };
         Ok(Some(Known {
@@ -263,45 +283,90 @@ impl Verifier {
             .collect()
     }
 
-    /// The answer for a known token; a valid, counted use of a limited token takes one of its
-    /// uses here.
+    /// The answer for a known token. Its use counter, if it has a use limit, is read only when
+    /// that can change the answer: a counted use that would be valid is checked against the
+    /// limit when it is taken ([`Verifier::take_uses`]), which reads the counter anyway.
     fn judge(
         &self,
         r: &IndexRecord,
         now: Time,
         touch: Touch,
         request: &Request,
-    ) -> Result<Verdict> {
-        let counter_error = |e: std::io::Error| match e.kind() {
+        table: &mut Lazy,
+    ) -> Result<Reason> {
+        let facts = r.facts();
+        let reason = policy::judge(&facts, now, r.uses, request);
+        let counter_matters = match reason {
+            Reason::Valid => touch == Touch::No,
+            // Reasons checked after the use limit: a spent token answers usage_exceeded first.
+            Reason::Forbidden | Reason::InsufficientScope => true,
+            _ => false,
+        };
+        if facts.max_uses.is_none() || !counter_matters {
+            return Ok(reason);
+        }
+        let counted = self.counted(table, &r.id)?;
+        Ok(policy::judge(&facts, now, r.uses.max(counted), request))
+    }
+
+    /// The uses the use table has granted `token_id`, opening the table once per call.
+    fn counted(&self, table: &mut Lazy, token_id: &str) -> Result<u64> {
+        let store_id = self.current.as_ref().expect("looked up in it").store_id;
+        if table.0.is_none() {
+            let opened =
+                uses::Table::open(&self.dir, &store_id).map_err(|e| self.counter_error(e))?;
+            table.0 = Some(opened);
+        }
+        match table.0.as_ref().expect("just opened") {
+            Some(t) => t.count(token_id).map_err(|e| self.counter_error(e)),
+            None => Ok(0),
+        }
+    }
+
+    /// Takes a use of each valid, counted verdict of a limited token, all made durable with one
+    /// sync; a use another process took first turns its verdict into `usage_exceeded`.
+    fn take_uses(&self, verdicts: &mut [Verdict], limits: &[Option<(u64, u64)>]) -> Result<()> {
+        let asking: Vec<usize> = (0..verdicts.len())
+            .filter(|&i| verdicts[i].is_valid() && limits[i].is_some())
+            .collect();
+        if asking.is_empty() {
+            return Ok(());
+        }
+        let asks: Vec<uses::Ask> = asking
+            .iter()
+            .map(|&i| {
+                let (max, floor) = limits[i].expect("limited");
+                uses::Ask {
+                    token_id: verdicts[i].id.as_deref().expect("a known token"),
+                    max,
+                    floor,
+                }
+            })
+            .collect();
+        let store_id = self.current.as_ref().expect("looked up in it").store_id;
+        let granted =
+            uses::take_many(&self.dir, &store_id, &asks).map_err(|e| self.counter_error(e))?;
+        for (&i, ok) in asking.iter().zip(granted) {
+            if !ok {
+                verdicts[i].reason = Reason::UsageExceeded;
+            }
+        }
+        Ok(())
+    }
+
+    fn counter_error(&self, e: std::io::Error) -> Error {
+        match e.kind() {
             std::io::ErrorKind::InvalidData => Error::store(format!(
-                "the use counter of {} in {} is damaged ({}); the token is refused until it is repaired",
-                r.id,
-                self.dir.display(),
+                "the use table {} is damaged ({}); tokens with a use limit are refused until it is repaired: run `vbx-tokens doctor`",
+                self.dir.join(uses::FILE).display(),
                 crate::error::reason(&e)
             )),
             _ => Error::io_at(
-                format!("cannot count a use of {} in {}", r.id, self.dir.display()),
+                format!("cannot count a use in {}", self.dir.display()),
                 &self.dir,
                 e,
             ),
-        };
-        let facts = r.facts();
-        let mut uses = r.uses;
-        if facts.max_uses.is_some() {
-            uses = uses.max(uses::read(&self.dir, &r.id).map_err(counter_error)?);
         }
-        let mut reason = policy::judge(&facts, now, uses, request);
-        if let (Reason::Valid, Touch::Yes, Some(max)) = (reason, touch, facts.max_uses)
-            && !uses::take(&self.dir, &r.id, max, r.uses).map_err(counter_error)?
-        {
-            // Another process took the last use between the read and the lock.
-            reason = Reason::UsageExceeded;
-        }
-        Ok(Verdict {
-            reason,
-            id: Some(r.id.clone()),
-            name: Some(r.name.clone()),
-        })
     }
 
     /// Appends the uses and failures to the journal, durably.
@@ -384,6 +449,10 @@ pub struct Known {
     /// use limit, if any, not reached.
     pub live: bool,
 }
+
+/// The use table, once opened (`None` inside: there is none yet).
+#[derive(Default)]
+struct Lazy(Option<Option<uses::Table>>);
 
 /// What a look-up found.
 enum Found {
