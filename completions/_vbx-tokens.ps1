@@ -29,10 +29,16 @@ Register-ArgumentCompleter -Native -CommandName 'vbx-tokens' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Make a new token and show it once')
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List tokens (active ones unless --all)')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List tokens (all but revoked ones unless --all or --status)')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one token''s record')
-            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke a token: invalid at once, and it cannot be undone')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke a token (or every token unused for a while): invalid at once, and it cannot be undone')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check a token read from $VBX_TOKEN or stdin: exit 0 if valid, 1 if not')
+            [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'Make a new token to replace one: same name, note, scopes and expiry policy')
+            [CompletionResult]::new('disable', 'disable', [CompletionResultType]::ParameterValue, 'Suspend a token without revoking it: verify answers `disabled` until `enable`')
+            [CompletionResult]::new('enable', 'enable', [CompletionResultType]::ParameterValue, 'Undo `disable`')
+            [CompletionResult]::new('extend', 'extend', [CompletionResultType]::ParameterValue, 'Move a token''s expiry')
+            [CompletionResult]::new('scan', 'scan', [CompletionResultType]::ParameterValue, 'Find tokens in files, directories (recursively, honouring .gitignore) or stdin: exit 1 if one still verifies')
+            [CompletionResult]::new('redact', 'redact', [CompletionResultType]::ParameterValue, 'Copy stdin to stdout with every token masked and labelled with its id, line by line')
             [CompletionResult]::new('log', 'log', [CompletionResultType]::ParameterValue, 'Read the audit log (oldest first)')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Print every token record as NDJSON (one JSON object a line), never a token')
             [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Add token records from NDJSON (a file, or - for stdin): all or nothing')
@@ -43,6 +49,11 @@ Register-ArgumentCompleter -Native -CommandName 'vbx-tokens' -ScriptBlock {
         'vbx-tokens;create' {
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'A name for the token, unique among active tokens (asked for in a terminal)')
             [CompletionResult]::new('--note', '--note', [CompletionResultType]::ParameterName, 'A free-text note, such as what the token is for')
+            [CompletionResult]::new('--expires-in', '--expires-in', [CompletionResultType]::ParameterName, 'Expire this long from now: 90d, 12h, 2w, 30m, 45s (or combined: 1d12h)')
+            [CompletionResult]::new('--expires-at', '--expires-at', [CompletionResultType]::ParameterName, 'Expire at this time (RFC 3339, such as 2027-01-31T00:00:00Z)')
+            [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'Allow only this scope (repeatable): `word` or `word:word`, lowercase; none means full access')
+            [CompletionResult]::new('--max-uses', '--max-uses', [CompletionResultType]::ParameterName, 'Allow at most N valid, counted verifies; the next answers usage_exceeded')
+            [CompletionResult]::new('--allow-ip', '--allow-ip', [CompletionResultType]::ParameterName, 'Allow use only from this address range (repeatable; CIDR, IPv4 or IPv6); verify then needs --ip inside one')
             [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the vault passphrase from this file (only a trailing newline is stripped)')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store directory [default: ~/.local/share/vbx-tokens]')
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'How long to wait for another process to release the store, in seconds')
@@ -57,9 +68,13 @@ Register-ArgumentCompleter -Native -CommandName 'vbx-tokens' -ScriptBlock {
             break
         }
         'vbx-tokens;list' {
+            [CompletionResult]::new('--status', '--status', [CompletionResultType]::ParameterName, 'Only tokens with this status (repeatable): active, revoked, expired, disabled')
+            [CompletionResult]::new('--unused-for', '--unused-for', [CompletionResultType]::ParameterName, 'Only tokens not used for this long: never used and made before then, or last used before then (90d, 12h, 2w, 30m, 45s)')
+            [CompletionResult]::new('--expiring-within', '--expiring-within', [CompletionResultType]::ParameterName, 'Only tokens that expire within this long from now (not expired yet, not revoked)')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store directory [default: ~/.local/share/vbx-tokens]')
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'How long to wait for another process to release the store, in seconds')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Include revoked tokens')
+            [CompletionResult]::new('--fail-if-any', '--fail-if-any', [CompletionResultType]::ParameterName, 'Exit 1 if any token matches (after printing them): a whole cron alert')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON on stdout instead of text')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -78,8 +93,10 @@ Register-ArgumentCompleter -Native -CommandName 'vbx-tokens' -ScriptBlock {
             break
         }
         'vbx-tokens;revoke' {
+            [CompletionResult]::new('--unused-for', '--unused-for', [CompletionResultType]::ParameterName, 'Revoke every token not used for this long, in one commit, instead of one token')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store directory [default: ~/.local/share/vbx-tokens]')
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'How long to wait for another process to release the store, in seconds')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'With --unused-for: list what would be revoked, and revoke nothing')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Don''t ask for confirmation (needed when stdin is not a terminal)')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Don''t ask for confirmation (needed when stdin is not a terminal)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON on stdout instead of text')
@@ -90,10 +107,81 @@ Register-ArgumentCompleter -Native -CommandName 'vbx-tokens' -ScriptBlock {
             break
         }
         'vbx-tokens;verify' {
+            [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'Require this scope (repeatable); a token without scopes has them all')
+            [CompletionResult]::new('--ip', '--ip', [CompletionResultType]::ParameterName, 'The client''s address, checked against the token''s --allow-ip ranges and recorded as last_used_ip')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store directory [default: ~/.local/share/vbx-tokens]')
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'How long to wait for another process to release the store, in seconds')
             [CompletionResult]::new('--no-touch', '--no-touch', [CompletionResultType]::ParameterName, 'Don''t count this as a use (leave last_used_at and use_count alone)')
             [CompletionResult]::new('--batch', '--batch', [CompletionResultType]::ParameterName, 'Read one token per line from stdin and print one JSON line per token (NDJSON); exit 0 only if all are valid')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON on stdout instead of text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'vbx-tokens;rotate' {
+            [CompletionResult]::new('--grace', '--grace', [CompletionResultType]::ParameterName, 'Let the old token keep verifying this long (90d, 12h, 2w, 30m, 45s); without it, it is revoked at once')
+            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the vault passphrase from this file (only a trailing newline is stripped)')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store directory [default: ~/.local/share/vbx-tokens]')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'How long to wait for another process to release the store, in seconds')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print the new token alone, with no message')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print the new token alone, with no message')
+            [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'Also keep the new token in the vault, encrypted')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON on stdout instead of text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'vbx-tokens;disable' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store directory [default: ~/.local/share/vbx-tokens]')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'How long to wait for another process to release the store, in seconds')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON on stdout instead of text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'vbx-tokens;enable' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store directory [default: ~/.local/share/vbx-tokens]')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'How long to wait for another process to release the store, in seconds')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON on stdout instead of text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'vbx-tokens;extend' {
+            [CompletionResult]::new('--expires-in', '--expires-in', [CompletionResultType]::ParameterName, 'Expire this long from now: 90d, 12h, 2w, 30m, 45s (or combined: 1d12h)')
+            [CompletionResult]::new('--expires-at', '--expires-at', [CompletionResultType]::ParameterName, 'Expire at this time (RFC 3339, such as 2027-01-31T00:00:00Z)')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store directory [default: ~/.local/share/vbx-tokens]')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'How long to wait for another process to release the store, in seconds')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON on stdout instead of text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'vbx-tokens;scan' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store directory [default: ~/.local/share/vbx-tokens]')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'How long to wait for another process to release the store, in seconds')
+            [CompletionResult]::new('--hidden', '--hidden', [CompletionResultType]::ParameterName, 'Search hidden files and directories too')
+            [CompletionResult]::new('--no-ignore', '--no-ignore', [CompletionResultType]::ParameterName, 'Search files that .gitignore, .ignore and git''s excludes leave out')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON on stdout instead of text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'vbx-tokens;redact' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store directory [default: ~/.local/share/vbx-tokens]')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'How long to wait for another process to release the store, in seconds')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON on stdout instead of text')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -273,10 +361,16 @@ Register-ArgumentCompleter -Native -CommandName 'vbx-tokens' -ScriptBlock {
         }
         'vbx-tokens;help' {
             [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Make a new token and show it once')
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List tokens (active ones unless --all)')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List tokens (all but revoked ones unless --all or --status)')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show one token''s record')
-            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke a token: invalid at once, and it cannot be undone')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke a token (or every token unused for a while): invalid at once, and it cannot be undone')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check a token read from $VBX_TOKEN or stdin: exit 0 if valid, 1 if not')
+            [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'Make a new token to replace one: same name, note, scopes and expiry policy')
+            [CompletionResult]::new('disable', 'disable', [CompletionResultType]::ParameterValue, 'Suspend a token without revoking it: verify answers `disabled` until `enable`')
+            [CompletionResult]::new('enable', 'enable', [CompletionResultType]::ParameterValue, 'Undo `disable`')
+            [CompletionResult]::new('extend', 'extend', [CompletionResultType]::ParameterValue, 'Move a token''s expiry')
+            [CompletionResult]::new('scan', 'scan', [CompletionResultType]::ParameterValue, 'Find tokens in files, directories (recursively, honouring .gitignore) or stdin: exit 1 if one still verifies')
+            [CompletionResult]::new('redact', 'redact', [CompletionResultType]::ParameterValue, 'Copy stdin to stdout with every token masked and labelled with its id, line by line')
             [CompletionResult]::new('log', 'log', [CompletionResultType]::ParameterValue, 'Read the audit log (oldest first)')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Print every token record as NDJSON (one JSON object a line), never a token')
             [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Add token records from NDJSON (a file, or - for stdin): all or nothing')
@@ -297,6 +391,24 @@ Register-ArgumentCompleter -Native -CommandName 'vbx-tokens' -ScriptBlock {
             break
         }
         'vbx-tokens;help;verify' {
+            break
+        }
+        'vbx-tokens;help;rotate' {
+            break
+        }
+        'vbx-tokens;help;disable' {
+            break
+        }
+        'vbx-tokens;help;enable' {
+            break
+        }
+        'vbx-tokens;help;extend' {
+            break
+        }
+        'vbx-tokens;help;scan' {
+            break
+        }
+        'vbx-tokens;help;redact' {
             break
         }
         'vbx-tokens;help;log' {

@@ -21,8 +21,17 @@ _vbx__tokens() {
             vbx__tokens,create)
                 cmd="vbx__tokens__subcmd__create"
                 ;;
+            vbx__tokens,disable)
+                cmd="vbx__tokens__subcmd__disable"
+                ;;
+            vbx__tokens,enable)
+                cmd="vbx__tokens__subcmd__enable"
+                ;;
             vbx__tokens,export)
                 cmd="vbx__tokens__subcmd__export"
+                ;;
+            vbx__tokens,extend)
+                cmd="vbx__tokens__subcmd__extend"
                 ;;
             vbx__tokens,help)
                 cmd="vbx__tokens__subcmd__help"
@@ -36,8 +45,17 @@ _vbx__tokens() {
             vbx__tokens,log)
                 cmd="vbx__tokens__subcmd__log"
                 ;;
+            vbx__tokens,redact)
+                cmd="vbx__tokens__subcmd__redact"
+                ;;
             vbx__tokens,revoke)
                 cmd="vbx__tokens__subcmd__revoke"
+                ;;
+            vbx__tokens,rotate)
+                cmd="vbx__tokens__subcmd__rotate"
+                ;;
+            vbx__tokens,scan)
+                cmd="vbx__tokens__subcmd__scan"
                 ;;
             vbx__tokens,show)
                 cmd="vbx__tokens__subcmd__show"
@@ -51,8 +69,17 @@ _vbx__tokens() {
             vbx__tokens__subcmd__help,create)
                 cmd="vbx__tokens__subcmd__help__subcmd__create"
                 ;;
+            vbx__tokens__subcmd__help,disable)
+                cmd="vbx__tokens__subcmd__help__subcmd__disable"
+                ;;
+            vbx__tokens__subcmd__help,enable)
+                cmd="vbx__tokens__subcmd__help__subcmd__enable"
+                ;;
             vbx__tokens__subcmd__help,export)
                 cmd="vbx__tokens__subcmd__help__subcmd__export"
+                ;;
+            vbx__tokens__subcmd__help,extend)
+                cmd="vbx__tokens__subcmd__help__subcmd__extend"
                 ;;
             vbx__tokens__subcmd__help,help)
                 cmd="vbx__tokens__subcmd__help__subcmd__help"
@@ -66,8 +93,17 @@ _vbx__tokens() {
             vbx__tokens__subcmd__help,log)
                 cmd="vbx__tokens__subcmd__help__subcmd__log"
                 ;;
+            vbx__tokens__subcmd__help,redact)
+                cmd="vbx__tokens__subcmd__help__subcmd__redact"
+                ;;
             vbx__tokens__subcmd__help,revoke)
                 cmd="vbx__tokens__subcmd__help__subcmd__revoke"
+                ;;
+            vbx__tokens__subcmd__help,rotate)
+                cmd="vbx__tokens__subcmd__help__subcmd__rotate"
+                ;;
+            vbx__tokens__subcmd__help,scan)
+                cmd="vbx__tokens__subcmd__help__subcmd__scan"
                 ;;
             vbx__tokens__subcmd__help,show)
                 cmd="vbx__tokens__subcmd__help__subcmd__show"
@@ -157,7 +193,7 @@ _vbx__tokens() {
             if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                 compopt +o default +o bashdefault
             fi
-            opts="-h -V --store --wait --json --help --version create list show revoke verify log export import vault help"
+            opts="-h -V --store --wait --json --help --version create list show revoke verify rotate disable enable extend scan redact log export import vault help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -188,7 +224,7 @@ _vbx__tokens() {
             if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                 compopt +o default +o bashdefault
             fi
-            opts="-q -h -V --name --note --quiet --keep --passphrase-file --store --wait --json --help --version"
+            opts="-q -h -V --name --note --quiet --keep --expires-in --expires-at --scope --max-uses --allow-ip --passphrase-file --store --wait --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -202,6 +238,41 @@ _vbx__tokens() {
                     return 0
                     ;;
                 --note)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --expires-in)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --expires-at)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --scope)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --max-uses)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --allow-ip)
                     COMPREPLY=("${cur}")
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o nospace
@@ -223,6 +294,68 @@ _vbx__tokens() {
                     fi
                     return 0
                     ;;
+                --store)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
+                --wait)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vbx__tokens__subcmd__disable)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
+            opts="-h -V --store --wait --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
+                --wait)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vbx__tokens__subcmd__enable)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
+            opts="-h -V --store --wait --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --store)
                     COMPREPLY=()
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
@@ -275,11 +408,56 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        vbx__tokens__subcmd__extend)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
+            opts="-h -V --expires-in --expires-at --store --wait --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --expires-in)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --expires-at)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
+                --wait)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         vbx__tokens__subcmd__help)
             if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                 compopt +o default +o bashdefault
             fi
-            opts="create list show revoke verify log export import vault help"
+            opts="create list show revoke verify rotate disable enable extend scan redact log export import vault help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -309,7 +487,58 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        vbx__tokens__subcmd__help__subcmd__disable)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vbx__tokens__subcmd__help__subcmd__enable)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         vbx__tokens__subcmd__help__subcmd__export)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vbx__tokens__subcmd__help__subcmd__extend)
             if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                 compopt +o default +o bashdefault
             fi
@@ -394,7 +623,58 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        vbx__tokens__subcmd__help__subcmd__redact)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         vbx__tokens__subcmd__help__subcmd__revoke)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vbx__tokens__subcmd__help__subcmd__rotate)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vbx__tokens__subcmd__help__subcmd__scan)
             if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                 compopt +o default +o bashdefault
             fi
@@ -613,12 +893,30 @@ _vbx__tokens() {
             if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                 compopt +o default +o bashdefault
             fi
-            opts="-h -V --all --store --wait --json --help --version"
+            opts="-h -V --all --status --unused-for --expiring-within --fail-if-any --store --wait --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --status)
+                    COMPREPLY=($(compgen -W "active revoked expired disabled" -- "${cur}"))
+                    return 0
+                    ;;
+                --unused-for)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --expiring-within)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
                 --store)
                     COMPREPLY=()
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
@@ -685,11 +983,130 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        vbx__tokens__subcmd__redact)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
+            opts="-h -V --store --wait --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
+                --wait)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         vbx__tokens__subcmd__revoke)
             if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                 compopt +o default +o bashdefault
             fi
-            opts="-y -h -V --yes --store --wait --json --help --version"
+            opts="-y -h -V --unused-for --dry-run --yes --store --wait --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --unused-for)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
+                --wait)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vbx__tokens__subcmd__rotate)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
+            opts="-q -h -V --grace --quiet --keep --passphrase-file --store --wait --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --grace)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --passphrase-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
+                --wait)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vbx__tokens__subcmd__scan)
+            opts="-h -V --hidden --no-ignore --store --wait --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1293,12 +1710,26 @@ _vbx__tokens() {
             if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                 compopt +o default +o bashdefault
             fi
-            opts="-h -V --no-touch --batch --store --wait --json --help --version"
+            opts="-h -V --no-touch --scope --ip --batch --store --wait --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --scope)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --ip)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
                 --store)
                     COMPREPLY=()
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then

@@ -26,10 +26,16 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand create 'Make a new token and show it once'
-            cand list 'List tokens (active ones unless --all)'
+            cand list 'List tokens (all but revoked ones unless --all or --status)'
             cand show 'Show one token''s record'
-            cand revoke 'Revoke a token: invalid at once, and it cannot be undone'
+            cand revoke 'Revoke a token (or every token unused for a while): invalid at once, and it cannot be undone'
             cand verify 'Check a token read from $VBX_TOKEN or stdin: exit 0 if valid, 1 if not'
+            cand rotate 'Make a new token to replace one: same name, note, scopes and expiry policy'
+            cand disable 'Suspend a token without revoking it: verify answers `disabled` until `enable`'
+            cand enable 'Undo `disable`'
+            cand extend 'Move a token''s expiry'
+            cand scan 'Find tokens in files, directories (recursively, honouring .gitignore) or stdin: exit 1 if one still verifies'
+            cand redact 'Copy stdin to stdout with every token masked and labelled with its id, line by line'
             cand log 'Read the audit log (oldest first)'
             cand export 'Print every token record as NDJSON (one JSON object a line), never a token'
             cand import 'Add token records from NDJSON (a file, or - for stdin): all or nothing'
@@ -39,6 +45,11 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
         &'vbx-tokens;create'= {
             cand --name 'A name for the token, unique among active tokens (asked for in a terminal)'
             cand --note 'A free-text note, such as what the token is for'
+            cand --expires-in 'Expire this long from now: 90d, 12h, 2w, 30m, 45s (or combined: 1d12h)'
+            cand --expires-at 'Expire at this time (RFC 3339, such as 2027-01-31T00:00:00Z)'
+            cand --scope 'Allow only this scope (repeatable): `word` or `word:word`, lowercase; none means full access'
+            cand --max-uses 'Allow at most N valid, counted verifies; the next answers usage_exceeded'
+            cand --allow-ip 'Allow use only from this address range (repeatable; CIDR, IPv4 or IPv6); verify then needs --ip inside one'
             cand --passphrase-file 'Read the vault passphrase from this file (only a trailing newline is stripped)'
             cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
             cand --wait 'How long to wait for another process to release the store, in seconds'
@@ -52,9 +63,13 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
             cand --version 'Print version'
         }
         &'vbx-tokens;list'= {
+            cand --status 'Only tokens with this status (repeatable): active, revoked, expired, disabled'
+            cand --unused-for 'Only tokens not used for this long: never used and made before then, or last used before then (90d, 12h, 2w, 30m, 45s)'
+            cand --expiring-within 'Only tokens that expire within this long from now (not expired yet, not revoked)'
             cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
             cand --wait 'How long to wait for another process to release the store, in seconds'
             cand --all 'Include revoked tokens'
+            cand --fail-if-any 'Exit 1 if any token matches (after printing them): a whole cron alert'
             cand --json 'Print JSON on stdout instead of text'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -71,8 +86,10 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
             cand --version 'Print version'
         }
         &'vbx-tokens;revoke'= {
+            cand --unused-for 'Revoke every token not used for this long, in one commit, instead of one token'
             cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
             cand --wait 'How long to wait for another process to release the store, in seconds'
+            cand --dry-run 'With --unused-for: list what would be revoked, and revoke nothing'
             cand -y 'Don''t ask for confirmation (needed when stdin is not a terminal)'
             cand --yes 'Don''t ask for confirmation (needed when stdin is not a terminal)'
             cand --json 'Print JSON on stdout instead of text'
@@ -82,10 +99,75 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
             cand --version 'Print version'
         }
         &'vbx-tokens;verify'= {
+            cand --scope 'Require this scope (repeatable); a token without scopes has them all'
+            cand --ip 'The client''s address, checked against the token''s --allow-ip ranges and recorded as last_used_ip'
             cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
             cand --wait 'How long to wait for another process to release the store, in seconds'
             cand --no-touch 'Don''t count this as a use (leave last_used_at and use_count alone)'
             cand --batch 'Read one token per line from stdin and print one JSON line per token (NDJSON); exit 0 only if all are valid'
+            cand --json 'Print JSON on stdout instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vbx-tokens;rotate'= {
+            cand --grace 'Let the old token keep verifying this long (90d, 12h, 2w, 30m, 45s); without it, it is revoked at once'
+            cand --passphrase-file 'Read the vault passphrase from this file (only a trailing newline is stripped)'
+            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --wait 'How long to wait for another process to release the store, in seconds'
+            cand -q 'Print the new token alone, with no message'
+            cand --quiet 'Print the new token alone, with no message'
+            cand --keep 'Also keep the new token in the vault, encrypted'
+            cand --json 'Print JSON on stdout instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vbx-tokens;disable'= {
+            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --wait 'How long to wait for another process to release the store, in seconds'
+            cand --json 'Print JSON on stdout instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vbx-tokens;enable'= {
+            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --wait 'How long to wait for another process to release the store, in seconds'
+            cand --json 'Print JSON on stdout instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vbx-tokens;extend'= {
+            cand --expires-in 'Expire this long from now: 90d, 12h, 2w, 30m, 45s (or combined: 1d12h)'
+            cand --expires-at 'Expire at this time (RFC 3339, such as 2027-01-31T00:00:00Z)'
+            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --wait 'How long to wait for another process to release the store, in seconds'
+            cand --json 'Print JSON on stdout instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vbx-tokens;scan'= {
+            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --wait 'How long to wait for another process to release the store, in seconds'
+            cand --hidden 'Search hidden files and directories too'
+            cand --no-ignore 'Search files that .gitignore, .ignore and git''s excludes leave out'
+            cand --json 'Print JSON on stdout instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vbx-tokens;redact'= {
+            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --wait 'How long to wait for another process to release the store, in seconds'
             cand --json 'Print JSON on stdout instead of text'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -244,10 +326,16 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
         }
         &'vbx-tokens;help'= {
             cand create 'Make a new token and show it once'
-            cand list 'List tokens (active ones unless --all)'
+            cand list 'List tokens (all but revoked ones unless --all or --status)'
             cand show 'Show one token''s record'
-            cand revoke 'Revoke a token: invalid at once, and it cannot be undone'
+            cand revoke 'Revoke a token (or every token unused for a while): invalid at once, and it cannot be undone'
             cand verify 'Check a token read from $VBX_TOKEN or stdin: exit 0 if valid, 1 if not'
+            cand rotate 'Make a new token to replace one: same name, note, scopes and expiry policy'
+            cand disable 'Suspend a token without revoking it: verify answers `disabled` until `enable`'
+            cand enable 'Undo `disable`'
+            cand extend 'Move a token''s expiry'
+            cand scan 'Find tokens in files, directories (recursively, honouring .gitignore) or stdin: exit 1 if one still verifies'
+            cand redact 'Copy stdin to stdout with every token masked and labelled with its id, line by line'
             cand log 'Read the audit log (oldest first)'
             cand export 'Print every token record as NDJSON (one JSON object a line), never a token'
             cand import 'Add token records from NDJSON (a file, or - for stdin): all or nothing'
@@ -263,6 +351,18 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
         &'vbx-tokens;help;revoke'= {
         }
         &'vbx-tokens;help;verify'= {
+        }
+        &'vbx-tokens;help;rotate'= {
+        }
+        &'vbx-tokens;help;disable'= {
+        }
+        &'vbx-tokens;help;enable'= {
+        }
+        &'vbx-tokens;help;extend'= {
+        }
+        &'vbx-tokens;help;scan'= {
+        }
+        &'vbx-tokens;help;redact'= {
         }
         &'vbx-tokens;help;log'= {
         }

@@ -30,10 +30,16 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -l json -d 'Print JS
 complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -s V -l version -d 'Print version'
 complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "create" -d 'Make a new token and show it once'
-complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "list" -d 'List tokens (active ones unless --all)'
+complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "list" -d 'List tokens (all but revoked ones unless --all or --status)'
 complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "show" -d 'Show one token\'s record'
-complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "revoke" -d 'Revoke a token: invalid at once, and it cannot be undone'
+complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "revoke" -d 'Revoke a token (or every token unused for a while): invalid at once, and it cannot be undone'
 complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "verify" -d 'Check a token read from $VBX_TOKEN or stdin: exit 0 if valid, 1 if not'
+complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "rotate" -d 'Make a new token to replace one: same name, note, scopes and expiry policy'
+complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "disable" -d 'Suspend a token without revoking it: verify answers `disabled` until `enable`'
+complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "enable" -d 'Undo `disable`'
+complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "extend" -d 'Move a token\'s expiry'
+complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "scan" -d 'Find tokens in files, directories (recursively, honouring .gitignore) or stdin: exit 1 if one still verifies'
+complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "redact" -d 'Copy stdin to stdout with every token masked and labelled with its id, line by line'
 complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "log" -d 'Read the audit log (oldest first)'
 complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "export" -d 'Print every token record as NDJSON (one JSON object a line), never a token'
 complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "import" -d 'Add token records from NDJSON (a file, or - for stdin): all or nothing'
@@ -41,6 +47,11 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "vault" -d 'Ke
 complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -l name -d 'A name for the token, unique among active tokens (asked for in a terminal)' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -l note -d 'A free-text note, such as what the token is for' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -l expires-in -d 'Expire this long from now: 90d, 12h, 2w, 30m, 45s (or combined: 1d12h)' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -l expires-at -d 'Expire at this time (RFC 3339, such as 2027-01-31T00:00:00Z)' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -l scope -d 'Allow only this scope (repeatable): `word` or `word:word`, lowercase; none means full access' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -l max-uses -d 'Allow at most N valid, counted verifies; the next answers usage_exceeded' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -l allow-ip -d 'Allow use only from this address range (repeatable; CIDR, IPv4 or IPv6); verify then needs --ip inside one' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -l passphrase-file -d 'Read the vault passphrase from this file (only a trailing newline is stripped)' -r -F
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
@@ -49,9 +60,16 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -l keep -d
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -s V -l version -d 'Print version'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand list" -l status -d 'Only tokens with this status (repeatable): active, revoked, expired, disabled' -r -f -a "active\t''
+revoked\t''
+expired\t''
+disabled\t''"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand list" -l unused-for -d 'Only tokens not used for this long: never used and made before then, or last used before then (90d, 12h, 2w, 30m, 45s)' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand list" -l expiring-within -d 'Only tokens that expire within this long from now (not expired yet, not revoked)' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand list" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand list" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand list" -l all -d 'Include revoked tokens'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand list" -l fail-if-any -d 'Exit 1 if any token matches (after printing them): a whole cron alert'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand list" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand list" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand list" -s V -l version -d 'Print version'
@@ -60,12 +78,16 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand show" -l wait -d '
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand show" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand show" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand show" -s V -l version -d 'Print version'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand revoke" -l unused-for -d 'Revoke every token not used for this long, in one commit, instead of one token' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand revoke" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand revoke" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand revoke" -l dry-run -d 'With --unused-for: list what would be revoked, and revoke nothing'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand revoke" -s y -l yes -d 'Don\'t ask for confirmation (needed when stdin is not a terminal)'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand revoke" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand revoke" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand revoke" -s V -l version -d 'Print version'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand verify" -l scope -d 'Require this scope (repeatable); a token without scopes has them all' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand verify" -l ip -d 'The client\'s address, checked against the token\'s --allow-ip ranges and recorded as last_used_ip' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand verify" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand verify" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand verify" -l no-touch -d 'Don\'t count this as a use (leave last_used_at and use_count alone)'
@@ -73,6 +95,44 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand verify" -l batch -
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand verify" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand verify" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand verify" -s V -l version -d 'Print version'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand rotate" -l grace -d 'Let the old token keep verifying this long (90d, 12h, 2w, 30m, 45s); without it, it is revoked at once' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand rotate" -l passphrase-file -d 'Read the vault passphrase from this file (only a trailing newline is stripped)' -r -F
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand rotate" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand rotate" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand rotate" -s q -l quiet -d 'Print the new token alone, with no message'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand rotate" -l keep -d 'Also keep the new token in the vault, encrypted'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand rotate" -l json -d 'Print JSON on stdout instead of text'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand rotate" -s h -l help -d 'Print help'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand rotate" -s V -l version -d 'Print version'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand disable" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand disable" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand disable" -l json -d 'Print JSON on stdout instead of text'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand disable" -s h -l help -d 'Print help'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand disable" -s V -l version -d 'Print version'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand enable" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand enable" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand enable" -l json -d 'Print JSON on stdout instead of text'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand enable" -s h -l help -d 'Print help'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand enable" -s V -l version -d 'Print version'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand extend" -l expires-in -d 'Expire this long from now: 90d, 12h, 2w, 30m, 45s (or combined: 1d12h)' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand extend" -l expires-at -d 'Expire at this time (RFC 3339, such as 2027-01-31T00:00:00Z)' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand extend" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand extend" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand extend" -l json -d 'Print JSON on stdout instead of text'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand extend" -s h -l help -d 'Print help'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand extend" -s V -l version -d 'Print version'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand scan" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand scan" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand scan" -l hidden -d 'Search hidden files and directories too'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand scan" -l no-ignore -d 'Search files that .gitignore, .ignore and git\'s excludes leave out'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand scan" -l json -d 'Print JSON on stdout instead of text'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand scan" -s h -l help -d 'Print help'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand scan" -s V -l version -d 'Print version'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand redact" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand redact" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand redact" -l json -d 'Print JSON on stdout instead of text'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand redact" -s h -l help -d 'Print help'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand redact" -s V -l version -d 'Print version'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -l limit -d 'Show only the last N events' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -l token -d 'Show only the events of this token (id or name)' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
@@ -161,16 +221,22 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from help" -f -a "export" -d 'Write the encrypted vault (never plaintext) to FILE, or stdout with -'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from help" -f -a "import" -d 'Bring kept secrets in from an export, for tokens this store has'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify log export import vault help" -f -a "create" -d 'Make a new token and show it once'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify log export import vault help" -f -a "list" -d 'List tokens (active ones unless --all)'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify log export import vault help" -f -a "show" -d 'Show one token\'s record'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify log export import vault help" -f -a "revoke" -d 'Revoke a token: invalid at once, and it cannot be undone'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify log export import vault help" -f -a "verify" -d 'Check a token read from $VBX_TOKEN or stdin: exit 0 if valid, 1 if not'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify log export import vault help" -f -a "log" -d 'Read the audit log (oldest first)'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify log export import vault help" -f -a "export" -d 'Print every token record as NDJSON (one JSON object a line), never a token'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify log export import vault help" -f -a "import" -d 'Add token records from NDJSON (a file, or - for stdin): all or nothing'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify log export import vault help" -f -a "vault" -d 'Keep chosen tokens encrypted under a passphrase, to reveal them later'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify log export import vault help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend scan redact log export import vault help" -f -a "create" -d 'Make a new token and show it once'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend scan redact log export import vault help" -f -a "list" -d 'List tokens (all but revoked ones unless --all or --status)'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend scan redact log export import vault help" -f -a "show" -d 'Show one token\'s record'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend scan redact log export import vault help" -f -a "revoke" -d 'Revoke a token (or every token unused for a while): invalid at once, and it cannot be undone'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend scan redact log export import vault help" -f -a "verify" -d 'Check a token read from $VBX_TOKEN or stdin: exit 0 if valid, 1 if not'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend scan redact log export import vault help" -f -a "rotate" -d 'Make a new token to replace one: same name, note, scopes and expiry policy'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend scan redact log export import vault help" -f -a "disable" -d 'Suspend a token without revoking it: verify answers `disabled` until `enable`'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend scan redact log export import vault help" -f -a "enable" -d 'Undo `disable`'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend scan redact log export import vault help" -f -a "extend" -d 'Move a token\'s expiry'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend scan redact log export import vault help" -f -a "scan" -d 'Find tokens in files, directories (recursively, honouring .gitignore) or stdin: exit 1 if one still verifies'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend scan redact log export import vault help" -f -a "redact" -d 'Copy stdin to stdout with every token masked and labelled with its id, line by line'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend scan redact log export import vault help" -f -a "log" -d 'Read the audit log (oldest first)'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend scan redact log export import vault help" -f -a "export" -d 'Print every token record as NDJSON (one JSON object a line), never a token'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend scan redact log export import vault help" -f -a "import" -d 'Add token records from NDJSON (a file, or - for stdin): all or nothing'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend scan redact log export import vault help" -f -a "vault" -d 'Keep chosen tokens encrypted under a passphrase, to reveal them later'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend scan redact log export import vault help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and __fish_seen_subcommand_from vault" -f -a "init" -d 'Create the vault and set its passphrase'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and __fish_seen_subcommand_from vault" -f -a "reveal" -d 'Print a kept token alone on stdout'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and __fish_seen_subcommand_from vault" -f -a "status" -d 'Say whether there is a vault, its KDF parameters and how many secrets it keeps'
@@ -182,10 +248,15 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and __fish_s
 # global flags' values completed before the subcommand too.
 complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand disable" -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand enable" -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand export" -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand extend" -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand list" -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand redact" -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand revoke" -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand rotate" -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand show" -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from forget" -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from init" -f

@@ -418,7 +418,8 @@ pub struct ListArgs {
     pub all: bool,
 
     /// Only tokens with this status (repeatable): active, revoked, expired, disabled
-    #[arg(long, value_name = "STATUS", value_enum)]
+    // The values are named above: clap_mangen's own list of them makes roff mandoc warns about.
+    #[arg(long, value_name = "STATUS", value_enum, hide_possible_values = true)]
     pub status: Vec<StatusArg>,
 
     #[command(flatten)]
