@@ -10,6 +10,7 @@ mod export_format;
 mod faults;
 mod lifecycle;
 mod output;
+mod scan;
 mod secrets;
 mod terminal;
 mod transfer;
