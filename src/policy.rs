@@ -83,7 +83,7 @@ pub struct Request {
 
 /// The token's status at `now`.
 pub fn state(f: &Facts<'_>, now: Time) -> State {
-    if f.revoked && !f.grace_until.is_some_and(|end| now < end) {
+    if f.revoked && f.grace_until.is_none_or(|end| now >= end) {
         State::Revoked
     } else if f.expires_at.is_some_and(|end| end <= now) {
         State::Expired

@@ -116,6 +116,8 @@ fn open(dir: &Path, file_path: &Path) -> io::Result<(File, bool)> {
         .read(true)
         .write(true)
         .create(true)
+        // Another process may have made and counted in it since the look above: keep that.
+        .truncate(false)
         .mode(0o600)
         .open(file_path)?;
     Ok((f, true))

@@ -251,7 +251,7 @@ impl Verifier {
                     return Some(Found::Anonymous(Reason::Malformed));
                 };
                 match current.index.lookup(&hash) {
-                    Ok(Some(r)) => Some(Found::Token(r)),
+                    Ok(Some(r)) => Some(Found::Token(Box::new(r))),
                     // Not another system's token this store knows: it is not one of ours either.
                     Ok(None) if Token::parse(c.as_ref().trim()).is_err() => {
                         Some(Found::Anonymous(Reason::Malformed))
@@ -389,7 +389,8 @@ pub struct Known {
 enum Found {
     /// No token of this store: the reason says which kind of stranger.
     Anonymous(Reason),
-    Token(IndexRecord),
+    /// Boxed: a record is large beside a reason, and a batch holds one of these per token.
+    Token(Box<IndexRecord>),
 }
 
 /// The errors of a store that cannot be written at all.
