@@ -232,14 +232,15 @@ mod tests {
     fn records_from_a_newer_format_are_refused_and_unknown_fields_kept() {
         let json = r#"{"v":1,"id":"tok_a","name":"n","sha256":"00","hint":"vbx_AAAA",
             "created_at":"2026-01-01T00:00:00Z","created_by":"u","status":"active",
-            "expires_at":"2027-01-01T00:00:00Z"}"#;
+            "expires_at":"2027-01-01T00:00:00Z","from_a_later_build":{"x":1}}"#;
         let r = Record::from_bytes(json.as_bytes()).expect("parses");
         assert_eq!(r.use_count, 0);
-        assert!(r.extra.contains_key("expires_at"));
+        assert!(r.expires_at.is_some());
+        assert!(r.extra.contains_key("from_a_later_build"));
         let again = Record::from_bytes(&r.to_bytes()).expect("round trip");
         assert_eq!(again, r);
 
-        let newer = json.replace(r#""v":1"#, r#""v":2"#);
+        let newer = json.replace(r#""v":1"#, &format!(r#""v":{}"#, RECORD_VERSION + 1));
         assert!(Record::from_bytes(newer.as_bytes()).is_err());
     }
 }

@@ -331,7 +331,7 @@ mod tests {
 
     #[test]
     fn an_exported_record_round_trips() {
-        let line = r#"{"v":1,"id":"tok_abcd1234","seq":7,"name":"n","note":"x","sha256":"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad","hint":"vbx_AAAA","created_at":"2026-01-01T00:00:00Z","created_by":"u","status":"revoked","revoked_at":"2026-02-01T00:00:00Z","last_used_at":"2026-01-15T00:00:00Z","use_count":3,"expires_at":"2027-01-01T00:00:00Z"}"#;
+        let line = r#"{"v":2,"id":"tok_abcd1234","seq":7,"name":"n","note":"x","sha256":"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad","hint":"vbx_AAAA","created_at":"2026-01-01T00:00:00Z","created_by":"u","status":"revoked","revoked_at":"2026-02-01T00:00:00Z","last_used_at":"2026-01-15T00:00:00Z","use_count":3,"expires_at":"2027-01-01T00:00:00Z"}"#;
         let item = parse(line).expect("ok");
         assert!(item.keeps_id && item.keeps_seq);
         let r = item.record;

@@ -43,7 +43,18 @@ fn create_json_has_the_documented_shape() {
     let v = env.json(&["create", "--name", "  crm  ", "--note", "HubSpot"]);
     assert_eq!(
         keys(&v),
-        sorted(&["id", "name", "token", "hint", "created_at", "created_by"])
+        sorted(&[
+            "id",
+            "name",
+            "token",
+            "hint",
+            "created_at",
+            "created_by",
+            "expires_at",
+            "scopes",
+            "max_uses",
+            "allow_ip",
+        ])
     );
     assert_eq!(v["name"], "crm", "names are trimmed");
     let token = v["token"].as_str().expect("token");
@@ -108,7 +119,8 @@ fn show_finds_by_id_and_by_name() {
     let env = Env::new();
     env.create("pos");
     let by_name = env.record("pos");
-    assert_eq!(keys(&by_name), sorted(RECORD_KEYS));
+    let shown = [RECORD_KEYS, &["predecessors", "successors"]].concat();
+    assert_eq!(keys(&by_name), sorted(&shown));
     let id = by_name["id"].as_str().expect("id");
     assert_eq!(env.record(id), by_name);
     assert_eq!(by_name["use_count"], 0);
