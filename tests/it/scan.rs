@@ -451,6 +451,22 @@ fn redact_masks_tokens_with_their_id_and_passes_every_other_byte() {
 }
 
 #[test]
+fn redact_stops_at_a_line_it_cannot_cut_rather_than_copy_it() {
+    let env = Env::new();
+    let input = format!("first\n{}\n", "a".repeat(3 * 1024 * 1024));
+    let out = env.run_in(&["redact"], input);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 2, "{err}");
+    assert!(
+        err.lines()
+            .last()
+            .is_some_and(|l| l.starts_with("vbx-tokens: line 2: more than")),
+        "{err}"
+    );
+    assert_eq!(stdout(&out), "first\n");
+}
+
+#[test]
 fn redact_without_a_store_labels_every_token_unknown() {
     let env = Env::new();
     let out = env.run_in(&["redact"], format!("{FOREIGN_FORMAT}\n"));
@@ -497,4 +513,23 @@ fn redact_writes_each_line_as_it_is_read() {
     drop(stdin);
     let status = child.wait().expect("exits");
     assert!(status.success());
+}
+
+#[test]
+fn a_token_in_a_file_name_is_masked_too() {
+    let env = Env::new();
+    let root = env.tmp.path().join("t");
+    std::fs::create_dir_all(&root).expect("mkdir");
+    std::fs::write(root.join(format!("{FOREIGN_FORMAT}.env")), FOREIGN_FORMAT).expect("write");
+    for json in [false, true] {
+        let mut args = vec!["scan", root.to_str().expect("utf-8")];
+        if json {
+            args.push("--json");
+        }
+        let out = env.run(&args);
+        assert_eq!(code(&out), 1);
+        let (o, e) = (stdout(&out), stderr(&out));
+        assert!(o.contains("vbx_zQWB….env"), "{o}");
+        assert!(!o.contains(&FOREIGN_FORMAT[8..]) && !e.contains(&FOREIGN_FORMAT[8..]));
+    }
 }
