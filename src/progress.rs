@@ -1,5 +1,6 @@
-//! Progress counters for long work (import, export, scan): the only module that uses indicatif. They draw
-//! on stderr when it is a terminal and are silent otherwise, so pipes and logs stay clean.
+//! Progress counters for long work (import, export, scan): the only module that uses indicatif.
+//! They draw on stderr when it is a terminal and are silent otherwise, so pipes and logs stay
+//! clean.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
