@@ -37,6 +37,8 @@ Register-ArgumentCompleter -Native -CommandName 'vbx-tokens' -ScriptBlock {
             [CompletionResult]::new('disable', 'disable', [CompletionResultType]::ParameterValue, 'Suspend a token without revoking it: verify answers `disabled` until `enable`')
             [CompletionResult]::new('enable', 'enable', [CompletionResultType]::ParameterValue, 'Undo `disable`')
             [CompletionResult]::new('extend', 'extend', [CompletionResultType]::ParameterValue, 'Move a token''s expiry')
+            [CompletionResult]::new('scan', 'scan', [CompletionResultType]::ParameterValue, 'Find tokens in files, directories (recursively, honouring .gitignore) or stdin: exit 1 if one still verifies')
+            [CompletionResult]::new('redact', 'redact', [CompletionResultType]::ParameterValue, 'Copy stdin to stdout with every token masked and labelled with its id, line by line')
             [CompletionResult]::new('log', 'log', [CompletionResultType]::ParameterValue, 'Read the audit log (oldest first), or check its hash chain')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Print every token record as NDJSON (one JSON object a line), never a token')
             [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Add token records from NDJSON (a file, or - for stdin): all or nothing')
@@ -156,6 +158,28 @@ Register-ArgumentCompleter -Native -CommandName 'vbx-tokens' -ScriptBlock {
         'vbx-tokens;extend' {
             [CompletionResult]::new('--expires-in', '--expires-in', [CompletionResultType]::ParameterName, 'Expire this long from now: 90d, 12h, 2w, 30m, 45s (or combined: 1d12h)')
             [CompletionResult]::new('--expires-at', '--expires-at', [CompletionResultType]::ParameterName, 'Expire at this time (RFC 3339, such as 2027-01-31T00:00:00Z)')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store directory [default: ~/.local/share/vbx-tokens]')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'How long to wait for another process to release the store, in seconds')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON on stdout instead of text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'vbx-tokens;scan' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store directory [default: ~/.local/share/vbx-tokens]')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'How long to wait for another process to release the store, in seconds')
+            [CompletionResult]::new('--hidden', '--hidden', [CompletionResultType]::ParameterName, 'Search hidden files and directories too')
+            [CompletionResult]::new('--no-ignore', '--no-ignore', [CompletionResultType]::ParameterName, 'Search files that .gitignore, .ignore and git''s excludes leave out')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON on stdout instead of text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'vbx-tokens;redact' {
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store directory [default: ~/.local/share/vbx-tokens]')
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'How long to wait for another process to release the store, in seconds')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON on stdout instead of text')
@@ -346,6 +370,8 @@ Register-ArgumentCompleter -Native -CommandName 'vbx-tokens' -ScriptBlock {
             [CompletionResult]::new('disable', 'disable', [CompletionResultType]::ParameterValue, 'Suspend a token without revoking it: verify answers `disabled` until `enable`')
             [CompletionResult]::new('enable', 'enable', [CompletionResultType]::ParameterValue, 'Undo `disable`')
             [CompletionResult]::new('extend', 'extend', [CompletionResultType]::ParameterValue, 'Move a token''s expiry')
+            [CompletionResult]::new('scan', 'scan', [CompletionResultType]::ParameterValue, 'Find tokens in files, directories (recursively, honouring .gitignore) or stdin: exit 1 if one still verifies')
+            [CompletionResult]::new('redact', 'redact', [CompletionResultType]::ParameterValue, 'Copy stdin to stdout with every token masked and labelled with its id, line by line')
             [CompletionResult]::new('log', 'log', [CompletionResultType]::ParameterValue, 'Read the audit log (oldest first), or check its hash chain')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Print every token record as NDJSON (one JSON object a line), never a token')
             [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Add token records from NDJSON (a file, or - for stdin): all or nothing')
@@ -378,6 +404,12 @@ Register-ArgumentCompleter -Native -CommandName 'vbx-tokens' -ScriptBlock {
             break
         }
         'vbx-tokens;help;extend' {
+            break
+        }
+        'vbx-tokens;help;scan' {
+            break
+        }
+        'vbx-tokens;help;redact' {
             break
         }
         'vbx-tokens;help;log' {

@@ -45,11 +45,17 @@ _vbx__tokens() {
             vbx__tokens,log)
                 cmd="vbx__tokens__subcmd__log"
                 ;;
+            vbx__tokens,redact)
+                cmd="vbx__tokens__subcmd__redact"
+                ;;
             vbx__tokens,revoke)
                 cmd="vbx__tokens__subcmd__revoke"
                 ;;
             vbx__tokens,rotate)
                 cmd="vbx__tokens__subcmd__rotate"
+                ;;
+            vbx__tokens,scan)
+                cmd="vbx__tokens__subcmd__scan"
                 ;;
             vbx__tokens,show)
                 cmd="vbx__tokens__subcmd__show"
@@ -87,11 +93,17 @@ _vbx__tokens() {
             vbx__tokens__subcmd__help,log)
                 cmd="vbx__tokens__subcmd__help__subcmd__log"
                 ;;
+            vbx__tokens__subcmd__help,redact)
+                cmd="vbx__tokens__subcmd__help__subcmd__redact"
+                ;;
             vbx__tokens__subcmd__help,revoke)
                 cmd="vbx__tokens__subcmd__help__subcmd__revoke"
                 ;;
             vbx__tokens__subcmd__help,rotate)
                 cmd="vbx__tokens__subcmd__help__subcmd__rotate"
+                ;;
+            vbx__tokens__subcmd__help,scan)
+                cmd="vbx__tokens__subcmd__help__subcmd__scan"
                 ;;
             vbx__tokens__subcmd__help,show)
                 cmd="vbx__tokens__subcmd__help__subcmd__show"
@@ -181,7 +193,7 @@ _vbx__tokens() {
             if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                 compopt +o default +o bashdefault
             fi
-            opts="-h -V --store --wait --json --help --version create list show revoke verify rotate disable enable extend log export import vault help"
+            opts="-h -V --store --wait --json --help --version create list show revoke verify rotate disable enable extend scan redact log export import vault help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -445,7 +457,7 @@ _vbx__tokens() {
             if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                 compopt +o default +o bashdefault
             fi
-            opts="create list show revoke verify rotate disable enable extend log export import vault help"
+            opts="create list show revoke verify rotate disable enable extend scan redact log export import vault help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -611,6 +623,23 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        vbx__tokens__subcmd__help__subcmd__redact)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         vbx__tokens__subcmd__help__subcmd__revoke)
             if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                 compopt +o default +o bashdefault
@@ -629,6 +658,23 @@ _vbx__tokens() {
             return 0
             ;;
         vbx__tokens__subcmd__help__subcmd__rotate)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vbx__tokens__subcmd__help__subcmd__scan)
             if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                 compopt +o default +o bashdefault
             fi
@@ -937,6 +983,37 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        vbx__tokens__subcmd__redact)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
+            opts="-h -V --store --wait --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
+                --wait)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         vbx__tokens__subcmd__revoke)
             if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                 compopt +o default +o bashdefault
@@ -1007,6 +1084,34 @@ _vbx__tokens() {
                     fi
                     return 0
                     ;;
+                --store)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
+                --wait)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vbx__tokens__subcmd__scan)
+            opts="-h -V --hidden --no-ignore --store --wait --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --store)
                     COMPREPLY=()
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then

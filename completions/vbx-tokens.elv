@@ -34,6 +34,8 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
             cand disable 'Suspend a token without revoking it: verify answers `disabled` until `enable`'
             cand enable 'Undo `disable`'
             cand extend 'Move a token''s expiry'
+            cand scan 'Find tokens in files, directories (recursively, honouring .gitignore) or stdin: exit 1 if one still verifies'
+            cand redact 'Copy stdin to stdout with every token masked and labelled with its id, line by line'
             cand log 'Read the audit log (oldest first), or check its hash chain'
             cand export 'Print every token record as NDJSON (one JSON object a line), never a token'
             cand import 'Add token records from NDJSON (a file, or - for stdin): all or nothing'
@@ -144,6 +146,26 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
         &'vbx-tokens;extend'= {
             cand --expires-in 'Expire this long from now: 90d, 12h, 2w, 30m, 45s (or combined: 1d12h)'
             cand --expires-at 'Expire at this time (RFC 3339, such as 2027-01-31T00:00:00Z)'
+            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --wait 'How long to wait for another process to release the store, in seconds'
+            cand --json 'Print JSON on stdout instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vbx-tokens;scan'= {
+            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --wait 'How long to wait for another process to release the store, in seconds'
+            cand --hidden 'Search hidden files and directories too'
+            cand --no-ignore 'Search files that .gitignore, .ignore and git''s excludes leave out'
+            cand --json 'Print JSON on stdout instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vbx-tokens;redact'= {
             cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
             cand --wait 'How long to wait for another process to release the store, in seconds'
             cand --json 'Print JSON on stdout instead of text'
@@ -313,6 +335,8 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
             cand disable 'Suspend a token without revoking it: verify answers `disabled` until `enable`'
             cand enable 'Undo `disable`'
             cand extend 'Move a token''s expiry'
+            cand scan 'Find tokens in files, directories (recursively, honouring .gitignore) or stdin: exit 1 if one still verifies'
+            cand redact 'Copy stdin to stdout with every token masked and labelled with its id, line by line'
             cand log 'Read the audit log (oldest first), or check its hash chain'
             cand export 'Print every token record as NDJSON (one JSON object a line), never a token'
             cand import 'Add token records from NDJSON (a file, or - for stdin): all or nothing'
@@ -336,6 +360,10 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
         &'vbx-tokens;help;enable'= {
         }
         &'vbx-tokens;help;extend'= {
+        }
+        &'vbx-tokens;help;scan'= {
+        }
+        &'vbx-tokens;help;redact'= {
         }
         &'vbx-tokens;help;log'= {
         }

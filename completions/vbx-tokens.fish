@@ -38,6 +38,8 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "rotate" -d 'M
 complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "disable" -d 'Suspend a token without revoking it: verify answers `disabled` until `enable`'
 complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "enable" -d 'Undo `disable`'
 complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "extend" -d 'Move a token\'s expiry'
+complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "scan" -d 'Find tokens in files, directories (recursively, honouring .gitignore) or stdin: exit 1 if one still verifies'
+complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "redact" -d 'Copy stdin to stdout with every token masked and labelled with its id, line by line'
 complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "log" -d 'Read the audit log (oldest first), or check its hash chain'
 complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "export" -d 'Print every token record as NDJSON (one JSON object a line), never a token'
 complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -f -a "import" -d 'Add token records from NDJSON (a file, or - for stdin): all or nothing'
@@ -119,6 +121,18 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand extend" -l wait -d
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand extend" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand extend" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand extend" -s V -l version -d 'Print version'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand scan" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand scan" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand scan" -l hidden -d 'Search hidden files and directories too'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand scan" -l no-ignore -d 'Search files that .gitignore, .ignore and git\'s excludes leave out'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand scan" -l json -d 'Print JSON on stdout instead of text'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand scan" -s h -l help -d 'Print help'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand scan" -s V -l version -d 'Print version'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand redact" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand redact" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand redact" -l json -d 'Print JSON on stdout instead of text'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand redact" -s h -l help -d 'Print help'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand redact" -s V -l version -d 'Print version'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -l limit -d 'Show only the last N events' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -l token -d 'Show only the events of this token (id or name)' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
@@ -208,20 +222,22 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from help" -f -a "export" -d 'Write the encrypted vault (never plaintext) to FILE, or stdout with -'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from help" -f -a "import" -d 'Bring kept secrets in from an export, for tokens this store has'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend log export import vault help" -f -a "create" -d 'Make a new token and show it once'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend log export import vault help" -f -a "list" -d 'List tokens (all but revoked ones unless --all or --status)'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend log export import vault help" -f -a "show" -d 'Show one token\'s record'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend log export import vault help" -f -a "revoke" -d 'Revoke a token (or every token unused for a while): invalid at once, and it cannot be undone'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend log export import vault help" -f -a "verify" -d 'Check a token read from $VBX_TOKEN or stdin: exit 0 if valid, 1 if not'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend log export import vault help" -f -a "rotate" -d 'Make a new token to replace one: same name, note, scopes and expiry policy'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend log export import vault help" -f -a "disable" -d 'Suspend a token without revoking it: verify answers `disabled` until `enable`'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend log export import vault help" -f -a "enable" -d 'Undo `disable`'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend log export import vault help" -f -a "extend" -d 'Move a token\'s expiry'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend log export import vault help" -f -a "log" -d 'Read the audit log (oldest first), or check its hash chain'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend log export import vault help" -f -a "export" -d 'Print every token record as NDJSON (one JSON object a line), never a token'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend log export import vault help" -f -a "import" -d 'Add token records from NDJSON (a file, or - for stdin): all or nothing'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend log export import vault help" -f -a "vault" -d 'Keep chosen tokens encrypted under a passphrase, to reveal them later'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend log export import vault help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend scan redact log export import vault help" -f -a "create" -d 'Make a new token and show it once'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend scan redact log export import vault help" -f -a "list" -d 'List tokens (all but revoked ones unless --all or --status)'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend scan redact log export import vault help" -f -a "show" -d 'Show one token\'s record'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend scan redact log export import vault help" -f -a "revoke" -d 'Revoke a token (or every token unused for a while): invalid at once, and it cannot be undone'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend scan redact log export import vault help" -f -a "verify" -d 'Check a token read from $VBX_TOKEN or stdin: exit 0 if valid, 1 if not'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend scan redact log export import vault help" -f -a "rotate" -d 'Make a new token to replace one: same name, note, scopes and expiry policy'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend scan redact log export import vault help" -f -a "disable" -d 'Suspend a token without revoking it: verify answers `disabled` until `enable`'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend scan redact log export import vault help" -f -a "enable" -d 'Undo `disable`'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend scan redact log export import vault help" -f -a "extend" -d 'Move a token\'s expiry'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend scan redact log export import vault help" -f -a "scan" -d 'Find tokens in files, directories (recursively, honouring .gitignore) or stdin: exit 1 if one still verifies'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend scan redact log export import vault help" -f -a "redact" -d 'Copy stdin to stdout with every token masked and labelled with its id, line by line'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend scan redact log export import vault help" -f -a "log" -d 'Read the audit log (oldest first), or check its hash chain'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend scan redact log export import vault help" -f -a "export" -d 'Print every token record as NDJSON (one JSON object a line), never a token'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend scan redact log export import vault help" -f -a "import" -d 'Add token records from NDJSON (a file, or - for stdin): all or nothing'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend scan redact log export import vault help" -f -a "vault" -d 'Keep chosen tokens encrypted under a passphrase, to reveal them later'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and not __fish_seen_subcommand_from create list show revoke verify rotate disable enable extend scan redact log export import vault help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and __fish_seen_subcommand_from vault" -f -a "init" -d 'Create the vault and set its passphrase'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and __fish_seen_subcommand_from vault" -f -a "reveal" -d 'Print a kept token alone on stdout'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand help; and __fish_seen_subcommand_from vault" -f -a "status" -d 'Say whether there is a vault, its KDF parameters and how many secrets it keeps'
@@ -239,6 +255,7 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand export" -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand extend" -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand list" -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand redact" -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand revoke" -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand rotate" -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand show" -f

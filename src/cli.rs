@@ -10,9 +10,11 @@ use clap::{Args, Parser, Subcommand, ValueHint};
 /// The exit code table, shown under `--help` and in the man page.
 pub const EXIT_CODES: &str = "\
 Exit codes:
-  0  success; the token is valid
-  1  the token is not valid (unknown, revoked or malformed)
-  2  usage or bad input (a flag, a value, a file you named)
+  0  success; the token is valid; scan found no token that still verifies
+  1  the token is not valid (unknown, revoked or malformed); scan found one that
+     still verifies (or any token, with no store to check it against)
+  2  usage or bad input (a flag, a value, a file you named); scan could not read
+     every file
   3  no such token
   4  vault: no passphrase, a wrong one, a file that does not authenticate
   5  store busy past the wait limit (--wait)
@@ -132,6 +134,32 @@ pub enum Command {
         vbx-tokens extend ci --expires-in 90d\n  \
         vbx-tokens extend tok_3k9x2m1q --expires-at 2027-06-30T00:00:00Z")]
     Extend(ExtendArgs),
+
+    /// Find tokens in files, directories (recursively, honouring .gitignore) or stdin: exit 1
+    /// if one still verifies
+    #[command(
+        after_help = "Each token found is reported with its place, id, name and status (active, \
+        revoked, expired, disabled, or unknown to this store), masked: never whole. Strings \
+        shaped like tokens whose checksum fails are not tokens and are left out. Directories are \
+        walked as ripgrep walks them (.gitignore, .ignore, hidden files skipped); binary files \
+        are skipped. With no PATH (or -), stdin is read.\n\n\
+        Examples:\n  \
+        vbx-tokens scan .\n  \
+        git diff --cached --name-only -z --diff-filter=ACM | xargs -0 -r vbx-tokens scan\n  \
+        kubectl logs deploy/api | vbx-tokens scan --json | jq -r '.[] | select(.status == \"active\") | .id'"
+    )]
+    Scan(ScanArgs),
+
+    /// Copy stdin to stdout with every token masked and labelled with its id, line by line
+    #[command(
+        after_help = "A token becomes vbx_AbCd…[tok_12345678] (vbx_AbCd…[unknown] when this store \
+        does not know it); a string shaped like a token whose checksum fails becomes vbx_AbCd…. \
+        Every other byte passes through as it is; each line is written as soon as it is read.\n\n\
+        Examples:\n  \
+        tail -F /var/log/api.log | vbx-tokens redact\n  \
+        vbx-tokens redact < debug.log > debug.redacted.log"
+    )]
+    Redact,
 
     /// Read the audit log (oldest first), or check its hash chain
     #[command(
@@ -551,6 +579,21 @@ pub struct ImportArgs {
     /// Leave out records whose id, token or active name already exists, instead of refusing
     #[arg(long)]
     pub skip_existing: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files and directories to search (- for stdin); stdin when none is given
+    #[arg(value_name = "PATH", value_hint = ValueHint::AnyPath)]
+    pub paths: Vec<PathBuf>,
+
+    /// Search hidden files and directories too
+    #[arg(long)]
+    pub hidden: bool,
+
+    /// Search files that .gitignore, .ignore and git's excludes leave out
+    #[arg(long)]
+    pub no_ignore: bool,
 }
 
 #[derive(Debug, Args)]

@@ -44,6 +44,7 @@ pub mod name;
 pub mod paths;
 pub mod policy;
 pub mod record;
+pub mod scan;
 pub mod store;
 pub mod time;
 pub mod token;

@@ -18,7 +18,9 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use vbx_tokens::error::{self, Error, exit, reason};
-use vbx_tokens::{chain, lines, name, paths, policy, record, store, time, token, transfer, vault};
+use vbx_tokens::{
+    chain, lines, name, paths, policy, record, scan, store, time, token, transfer, vault,
+};
 use vbx_tokens::{verdict, verifier};
 
 use crate::outcome::decide;

@@ -1,5 +1,6 @@
-//! Progress counters for long work (import, export): the only module that uses indicatif. They draw
-//! on stderr when it is a terminal and are silent otherwise, so pipes and logs stay clean.
+//! Progress counters for long work (import, export, scan): the only module that uses indicatif.
+//! They draw on stderr when it is a terminal and are silent otherwise, so pipes and logs stay
+//! clean.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -18,6 +19,11 @@ impl Progress {
 
     pub fn set(&self, done: u64) {
         self.0.set_position(done);
+    }
+
+    /// Runs `f` (which writes to stderr) with the counter taken off the screen.
+    pub fn suspend<T>(&self, f: impl FnOnce() -> T) -> T {
+        self.0.suspend(f)
     }
 
     pub fn finish(&self) {

@@ -151,30 +151,105 @@ pub const SHAPE_MIN_TAIL: usize = 20;
 /// [`SHAPE_MIN_TAIL`] characters of `0-9A-Za-z`, whatever their checksum. This is what is never
 /// echoed, whether or not it would verify.
 pub fn token_shapes(text: &str) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
-    const STEM: &[u8] = b"vbx";
-    let bytes = text.as_bytes();
+    // The ranges start at an ASCII `v` and end after an ASCII letter or digit, so they fall on
+    // character boundaries of `text`.
+    token_shapes_in(text.as_bytes())
+}
+
+/// [`token_shapes`] over bytes that need not be UTF-8 (a file, a log line): tokens are ASCII.
+pub fn token_shapes_in(bytes: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
     let mut at = 0;
     std::iter::from_fn(move || {
         while at + STEM.len() <= bytes.len() {
             let start = at;
             at += 1;
-            if !bytes[start..start + STEM.len()].eq_ignore_ascii_case(STEM) {
+            let Some(mut end) = shape_at(bytes, start) else {
+                continue;
+            };
+            // A run that ends in the next token's stem (two tokens written together,
+            // `vbx_…vbx_…`) would otherwise leave that token's body outside every range.
+            while let Some(next) = end
+                .checked_sub(STEM.len())
+                .and_then(|stem| shape_at(bytes, stem))
+            {
+                end = next;
+            }
+            at = end;
+            return Some(start..end);
+        }
+        None
+    })
+}
+
+/// Where a token shape starts, any case.
+const STEM: &[u8] = b"vbx";
+
+/// The end of the token shape starting at `start`, if one does.
+fn shape_at(bytes: &[u8], start: usize) -> Option<usize> {
+    let stem = bytes.get(start..start + STEM.len())?;
+    if !stem.eq_ignore_ascii_case(STEM) {
+        return None;
+    }
+    let rest = &bytes[start + STEM.len()..];
+    let separators = rest
+        .iter()
+        .take(2)
+        .take_while(|b| is_separator(**b))
+        .count();
+    let tail = rest[separators..]
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric())
+        .count();
+    (tail >= SHAPE_MIN_TAIL).then_some(start + STEM.len() + separators + tail)
+}
+
+/// A byte that may stand between a shape's stem and its tail.
+fn is_separator(b: u8) -> bool {
+    !b.is_ascii_alphanumeric() && !b.is_ascii_whitespace()
+}
+
+/// Whether `bytes` may be cut after index `at` without splitting a token shape: the byte there
+/// is no letter or digit (so in no stem or tail) and no separator after a stem. Streams are
+/// redacted piece by piece, cut only at such places.
+pub fn can_cut_after(bytes: &[u8], at: usize) -> bool {
+    let b = bytes[at];
+    if b.is_ascii_whitespace() {
+        return true;
+    }
+    if b.is_ascii_alphanumeric() {
+        return false;
+    }
+    let stem_ends_at = |end: usize| {
+        end.checked_sub(STEM.len())
+            .is_some_and(|s| bytes[s..end].eq_ignore_ascii_case(STEM))
+    };
+    // First separator: a stem just before; second: a separator and a stem before that.
+    !(stem_ends_at(at) || (at >= 1 && is_separator(bytes[at - 1]) && stem_ends_at(at - 1)))
+}
+
+/// Every whole token (format and checksum) in `bytes`, with its start: each `vbx_` followed by
+/// 36 letters and digits that check out, wherever it stands (inside a word, a URL, a longer
+/// run). A look-alike (another alphabet, a zero-width character inside) never checks out.
+pub fn tokens_in(bytes: &[u8]) -> impl Iterator<Item = (usize, Token)> + '_ {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        while at + TOKEN_LEN <= bytes.len() {
+            let start = at;
+            at += 1;
+            if bytes[start] != b'v' || !bytes[start..].starts_with(PREFIX.as_bytes()) {
                 continue;
             }
-            let rest = &bytes[start + STEM.len()..];
-            let separators = rest
+            let candidate = &bytes[start..start + TOKEN_LEN];
+            if !candidate[PREFIX.len()..]
                 .iter()
-                .take(2)
-                .take_while(|b| !b.is_ascii_alphanumeric() && !b.is_ascii_whitespace())
-                .count();
-            let tail = rest[separators..]
-                .iter()
-                .take_while(|b| b.is_ascii_alphanumeric())
-                .count();
-            if tail >= SHAPE_MIN_TAIL {
-                let end = start + STEM.len() + separators + tail;
-                at = end;
-                return Some(start..end);
+                .all(u8::is_ascii_alphanumeric)
+            {
+                continue;
+            }
+            let candidate = std::str::from_utf8(candidate).expect("ASCII, checked above");
+            if let Ok(token) = Token::parse(candidate) {
+                at = start + TOKEN_LEN;
+                return Some((start, token));
             }
         }
         None
@@ -330,6 +405,48 @@ mod tests {
         assert_eq!(TokenHash::from_hex(&h.to_hex().to_uppercase()), Some(h));
         assert_eq!(TokenHash::from_hex("ab"), None);
         assert_eq!(TokenHash::from_hex(&"g".repeat(64)), None);
+    }
+
+    #[test]
+    fn two_tokens_written_together_are_both_inside_a_shape() {
+        let a = "vbx_zQWBuTSOoRi4A9spHcVY5ncnsDkxkJ0mLq17";
+        let b = Token::generate();
+        let text = format!("k={a}{}&", b.expose());
+        assert_eq!(mask_tokens(&text), "k=vbx_zQWB…&");
+        let found: Vec<(usize, String)> = tokens_in(text.as_bytes())
+            .map(|(at, t)| (at, t.expose().to_owned()))
+            .collect();
+        assert_eq!(found, [(2, a.to_owned()), (42, b.expose().to_owned())]);
+    }
+
+    #[test]
+    fn tokens_are_found_inside_words_and_look_alikes_are_not() {
+        let good = "vbx_zQWBuTSOoRi4A9spHcVY5ncnsDkxkJ0mLq17";
+        let at =
+            |text: &str| -> Vec<usize> { tokens_in(text.as_bytes()).map(|(i, _)| i).collect() };
+        assert_eq!(at(&format!("https://x/?key={good}&a=1")), [15]);
+        assert_eq!(at(&format!("xx{good}yy")), [2]);
+        assert_eq!(at(good), [0]);
+        assert_eq!(at(&good[..39]), Vec::<usize>::new());
+        // Cyrillic о, a full-width ｂ, a zero-width joiner, a changed checksum.
+        for fake in [
+            good.replacen('o', "о", 1),
+            good.replacen('b', "ｂ", 1),
+            good.replacen("Ri4", "R\u{200d}i4", 1),
+            good.replacen("17", "18", 1),
+        ] {
+            assert_eq!(at(&fake), Vec::<usize>::new(), "{fake}");
+        }
+    }
+
+    #[test]
+    fn a_cut_never_splits_a_shape() {
+        let text = b"a vbx_-zQWBuTSOoRi4A9spHcVY5ncnsD b";
+        let cuts: Vec<usize> = (0..text.len())
+            .filter(|&i| can_cut_after(text, i))
+            .collect();
+        // After each space; never after `_` or `-` (separators after the stem), nor in a run.
+        assert_eq!(cuts, [1, 33]);
     }
 
     #[test]

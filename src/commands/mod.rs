@@ -6,7 +6,9 @@ mod create;
 mod lifecycle;
 mod log;
 mod records;
+mod redact;
 mod revoke;
+mod scan;
 mod show;
 mod vault;
 mod verify;
@@ -19,6 +21,7 @@ pub use lifecycle::{Extend, Rotate, SetDisabled};
 pub use log::Log;
 pub use records::Import;
 pub use revoke::Revoke;
+pub use scan::Scan;
 pub use show::{Filter, List, Show};
 pub use vault::VaultRequest;
 pub use verify::{TOKEN_VAR, Verify};
@@ -67,6 +70,8 @@ pub enum Request {
     SetDisabled(SetDisabled),
     Extend(Extend),
     Verify(Verify),
+    Scan(Scan),
+    Redact,
     Log(Log),
     Export,
     Import(Import),
@@ -80,8 +85,11 @@ impl Request {
     /// what a failed write means (`crate::error::decide` applies it).
     pub fn output_kind(&self) -> OutputKind {
         match self {
-            // `log --check`'s exit status is its answer, like verify's.
-            Request::Verify(_) | Request::Log(Log { check: true, .. }) => OutputKind::Verdict,
+            // The exit status is the answer, whatever stdout meets: verify's verdict, whether
+            // `log --check` found the chain whole, whether `scan` found a live token.
+            Request::Verify(_) | Request::Scan(_) | Request::Log(Log { check: true, .. }) => {
+                OutputKind::Verdict
+            }
             // The token is shown once: a create whose token was not written has failed.
             Request::Create(_) | Request::Rotate(_) | Request::Export => OutputKind::Product,
             Request::Vault(VaultRequest::Reveal { .. }) => OutputKind::Product,
@@ -94,6 +102,8 @@ impl Request {
             | Request::SetDisabled(_)
             | Request::Extend(_)
             | Request::Log(_)
+            // A filter: a reader that leaves ends it quietly, as it would end `grep`.
+            | Request::Redact
             | Request::Import(_)
             | Request::Vault(_)
             | Request::Generate { .. }
@@ -183,6 +193,12 @@ pub fn from_cli(cli: Cli) -> Result<(Context, Request, bool)> {
             scopes: a.scopes,
             ip: a.ip,
         }),
+        cli::Command::Scan(a) => Request::Scan(Scan {
+            paths: a.paths,
+            hidden: a.hidden,
+            no_ignore: a.no_ignore,
+        }),
+        cli::Command::Redact => Request::Redact,
         cli::Command::Log(a) => Request::Log(Log {
             limit: a.limit,
             token: a.token,
@@ -232,6 +248,8 @@ pub fn run(ctx: &Context, request: Request, p: &mut Printer) -> Result<Outcome> 
         Request::SetDisabled(r) => lifecycle::set_disabled(ctx, r, p),
         Request::Extend(r) => lifecycle::extend(ctx, r, p),
         Request::Verify(r) => verify::run(ctx, r, p),
+        Request::Scan(r) => scan::run(ctx, r, p),
+        Request::Redact => redact::run(ctx, p),
         Request::Log(r) => log::run(ctx, r, p),
         Request::Export => records::export(ctx, p),
         Request::Import(r) => records::import(ctx, r, p),

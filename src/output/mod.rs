@@ -23,8 +23,9 @@ mod text;
 pub mod views;
 
 use views::{
-    BulkRevoked, Created, Forgotten, Imported, LogBroken, LogWhole, RecordView, Revealed, ShowView,
-    StatusView, VaultExported, VaultImported, VaultStatus, VerdictView,
+    BulkRevoked, Created, Forgotten, Imported, LogBroken, LogWhole, RecordView, Revealed,
+    ScanFinding, ScanSummary, ShowView, StatusView, VaultExported, VaultImported, VaultStatus,
+    VerdictView,
 };
 
 /// Stdout, remembering its first failure. After a failure every write "succeeds" and goes
@@ -550,10 +551,92 @@ impl<'a> Printer<'a> {
         }
     }
 
+    /// `scan`: what it found, sorted (an empty table prints nothing; the summary speaks).
+    pub fn scan_findings(&mut self, findings: &[ScanFinding]) {
+        if self.json {
+            self.document(&findings);
+        } else if !findings.is_empty() {
+            let _ = text::scan_table(&mut self.out, findings, self.color);
+        }
+    }
+
+    /// `scan` and `redact` with no store: every token is unknown.
+    pub fn no_store(&mut self, dir: &Path, consequence: &str) {
+        self.say(format!(
+            "vbx-tokens: no store at {}: {consequence}",
+            crate::error::Masked::new(dir.display().to_string())
+        ));
+    }
+
+    /// `scan`: a file (or directory) that could not be read, and was skipped.
+    pub fn scan_unreadable(&mut self, what: &str) {
+        self.say(format!(
+            "vbx-tokens: {}; skipped",
+            escape_controls(&crate::error::Masked::new(what).to_string())
+        ));
+    }
+
+    /// `scan`: the one summary line, on stderr.
+    pub fn scan_summary(&mut self, s: &ScanSummary) {
+        let plural =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        let mut line = if s.found == 0 {
+            format!(
+                "No tokens found in {}",
+                plural(s.files_searched, "file", "files")
+            )
+        } else {
+            format!(
+                "{} found in {}",
+                plural(s.found, "token", "tokens"),
+                plural(s.files_with, "file", "files")
+            )
+        };
+        if s.found > 0 {
+            match &s.no_store {
+                None => line.push_str(&format!(", {} still valid", s.live)),
+                Some(_) => line.push_str(", none checked (no store): any may still be valid"),
+            }
+        }
+        if s.unreadable > 0 {
+            line.push_str(&format!(
+                "; {} could not be read",
+                plural(s.unreadable, "file", "files")
+            ));
+        }
+        line.push('.');
+        self.say(line);
+    }
+
+    /// `redact`: a piece of the stream, redacted.
+    pub fn redacted(&mut self, bytes: &[u8]) {
+        let _ = self.out.write_all(bytes);
+    }
+
+    /// Pushes what was written so far to the reader (`redact` on a tail, between lines).
+    pub fn flush(&mut self) {
+        let _ = self.out.flush();
+    }
+
     /// `generate`: one line per file written.
     pub fn wrote(&mut self, path: &Path) {
         self.say(format!("wrote {}", path.display()));
     }
+}
+
+/// `text` with control characters (a newline in a file name) written escaped, so it stays one
+/// line and cannot drive the terminal.
+pub fn escape_controls(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
 }
 
 fn describe(p: &crate::vault::KdfParams) -> String {

@@ -209,6 +209,33 @@ fn event_detail(e: &Event) -> String {
     parts.join("; ")
 }
 
+/// `scan`'s findings as a table: where, which token, its status.
+pub fn scan_table(
+    w: &mut impl Write,
+    findings: &[super::views::ScanFinding],
+    color: bool,
+) -> Result<()> {
+    let mut t = table();
+    t.set_header(["PATH", "LINE", "ID", "NAME", "STATUS", "TOKEN"]);
+    for f in findings {
+        // A token that still works is the leak to act on; one unknown here may work elsewhere.
+        let fg = match f.status {
+            "active" => Some(Color::Red),
+            "unknown" => Some(Color::Yellow),
+            _ => None,
+        };
+        t.add_row([
+            Cell::new(super::escape_controls(&f.path)),
+            Cell::new(f.line),
+            Cell::new(f.id.as_deref().unwrap_or("-")),
+            Cell::new(super::escape_controls(f.name.as_deref().unwrap_or("-"))),
+            paint(Cell::new(f.status), fg, color),
+            Cell::new(&f.token),
+        ]);
+    }
+    write_table(w, t)
+}
+
 /// One verification, as a line of text.
 pub fn verdict_line(w: &mut impl Write, v: &Verdict) -> Result<()> {
     let who = match (&v.name, &v.id) {

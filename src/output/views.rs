@@ -265,3 +265,35 @@ pub struct VaultImported<'a> {
     pub skipped: &'a [String],
     pub mismatched: &'a [String],
 }
+
+/// One token `scan` found; `scan --json` prints an array of them. Never a whole token: `token`
+/// is masked (`vbx_AbCd…`); `id` and `name` are `null` for a token this store does not know.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanFinding {
+    /// As given or walked (`-` for stdin), with anything token-shaped in it masked.
+    pub path: String,
+    /// From 1.
+    pub line: u64,
+    /// From 1, in bytes.
+    pub column: u64,
+    pub id: Option<String>,
+    pub name: Option<String>,
+    /// active, revoked, expired, disabled or unknown.
+    pub status: &'static str,
+    pub token: String,
+}
+
+/// What `scan` says on stderr when it is done.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScanSummary {
+    pub found: usize,
+    /// Files (stdin counts as one) with at least one token.
+    pub files_with: usize,
+    pub files_searched: usize,
+    /// Tokens found that still verify.
+    pub live: usize,
+    /// Files that could not be read (each already warned about).
+    pub unreadable: usize,
+    /// With no store to look tokens up in, the directory where one was looked for.
+    pub no_store: Option<std::path::PathBuf>,
+}

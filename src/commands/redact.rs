@@ -1,0 +1,70 @@
+//! `redact`: stdin to stdout with every token masked and labelled, for logs. Streams: each line
+//! is written as soon as it is read (a log being tailed shows at once), and memory stays bounded
+//! however long a line is.
+
+use std::io;
+
+use super::Context;
+use crate::error::{Error, Result, reason};
+use crate::outcome::Outcome;
+use crate::output::Printer;
+use crate::scan::{PieceError, Pieces, redact};
+use crate::token::Token;
+use crate::verifier::{Reading, Verifier};
+
+/// A line longer than this is redacted in pieces, cut where no token can be split; a line this
+/// long with no such place (a megabyte of letters and digits) ends the run with an error rather
+/// than be copied unredacted.
+pub const MAX_PIECE: usize = 1024 * 1024;
+
+/// The label of a token this store does not know (or of every token, with no store).
+const UNKNOWN: &str = "unknown";
+
+/// Copies stdin to stdout, redacted ([`crate::scan::redact`]). Stops early, quietly, when the
+/// reader of stdout leaves.
+///
+/// # Errors
+/// [`Error::Usage`] when stdin cannot be read or holds a line that cannot be cut (see
+/// [`MAX_PIECE`]); the store's errors (a damaged or busy store), but not its absence.
+pub fn run(ctx: &Context, p: &mut Printer) -> Result<Outcome> {
+    let mut verifier = match Verifier::with(&ctx.store_dir, Reading::Memory, ctx.wait) {
+        Ok(v) => Some(v),
+        Err(Error::NoStore(_)) => {
+            p.no_store(&ctx.store_dir, "every token is labelled [unknown]");
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    let mut label = |t: &Token| -> Result<String> {
+        let known = match verifier.as_mut() {
+            Some(v) => v.inspect(t.expose())?,
+            None => None,
+        };
+        Ok(known.map_or_else(|| UNKNOWN.to_owned(), |k| k.id))
+    };
+    let mut pieces = Pieces::new(io::stdin().lock(), MAX_PIECE);
+    loop {
+        let piece = match pieces.next_piece() {
+            Ok(Some(piece)) => piece,
+            Ok(None) => break,
+            Err(PieceError::Read(e)) => {
+                return Err(Error::usage(format!("cannot read stdin: {}", reason(&e))));
+            }
+            Err(PieceError::Uncuttable { line }) => {
+                return Err(Error::usage(format!(
+                    "line {line}: more than {MAX_PIECE} bytes with nowhere a token could not span (no space, no punctuation); stopped there rather than copy it unredacted"
+                )));
+            }
+        };
+        p.redacted(&redact(&piece, &mut label)?);
+        // Flushed whenever the input has nothing more waiting: a tailed log sees each line at
+        // once, while a file piped in is written in big blocks.
+        if !pieces.has_buffered() {
+            p.flush();
+        }
+        if p.output_failed() {
+            break;
+        }
+    }
+    Ok(Outcome::Success)
+}

@@ -1,0 +1,323 @@
+//! Finding tokens in text that may be large, endless or not UTF-8: the streaming search behind
+//! `scan` ([`find_tokens`]) and the bounded pieces and replacement behind `redact` ([`Pieces`],
+//! [`redact`]). Works on bytes (tokens are ASCII) and never holds more than a bounded buffer, so
+//! a huge file or a log with no line breaks cannot exhaust memory. Knows nothing of stores: the
+//! caller looks tokens up.
+
+use std::io::{self, BufRead, BufReader, Read};
+
+use zeroize::Zeroizing;
+
+use crate::token::{self, TOKEN_LEN, Token};
+
+/// A file whose first this-many bytes hold a NUL is binary and skipped, as ripgrep and git
+/// decide it.
+pub const BINARY_PROBE: usize = 8 * 1024;
+/// How much of a stream is searched at a time.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// One whole token found in a stream.
+#[derive(Debug)]
+pub struct Occurrence {
+    /// From 1.
+    pub line: u64,
+    /// From 1, in bytes from the start of the line (as ripgrep counts columns).
+    pub column: u64,
+    pub token: Token,
+}
+
+/// What [`find_tokens`] made of a stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Searched {
+    Text,
+    /// A NUL in the first [`BINARY_PROBE`] bytes: not searched.
+    Binary,
+}
+
+/// Calls `found` for every whole token (format and checksum, see [`token::tokens_in`]) in
+/// `reader`, in order, reading it in chunks: memory stays bounded whatever the length of the
+/// stream or of its lines. A stream that looks binary is not searched.
+///
+/// # Errors
+/// A read error, as it is; what was found before it has been reported.
+pub fn find_tokens(
+    mut reader: impl Read,
+    mut found: impl FnMut(Occurrence),
+) -> io::Result<Searched> {
+    // A chunk, and the end of the one before it that might start a token.
+    let mut buf = Zeroizing::new(vec![0u8; READ_CHUNK + TOKEN_LEN]);
+    let mut held = 0;
+    let mut probed = false;
+    // The stream offset of buf[0], the line it is on, and where that line starts.
+    let mut base = 0u64;
+    let mut line = 1u64;
+    let mut line_start = 0u64;
+    loop {
+        let mut eof = false;
+        // Fill the chunk; the first fills until the binary probe is decided.
+        loop {
+            match reader.read(&mut buf[held..]) {
+                Ok(0) => eof = true,
+                Ok(n) => held += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+            if eof || probed || held >= BINARY_PROBE {
+                break;
+            }
+        }
+        if !probed {
+            probed = true;
+            if buf[..held.min(BINARY_PROBE)].contains(&0) {
+                return Ok(Searched::Binary);
+            }
+        }
+        // A token starting before `limit` lies wholly in the chunk; one starting later may run
+        // into the next, so those bytes are kept for it.
+        let limit = if eof {
+            held
+        } else {
+            held.saturating_sub(TOKEN_LEN - 1)
+        };
+        let mut counted = 0;
+        let mut count_lines = |upto: usize, line: &mut u64, line_start: &mut u64| {
+            for (i, &b) in buf[counted..upto].iter().enumerate() {
+                if b == b'\n' {
+                    *line += 1;
+                    *line_start = base + (counted + i) as u64 + 1;
+                }
+            }
+            counted = upto;
+        };
+        // Tokens that start before the limit (the search sees past it, up to what is held).
+        let starts: Vec<(usize, Token)> = token::tokens_in(&buf[..held])
+            .take_while(|(at, _)| *at < limit)
+            .collect();
+        for (at, token) in starts {
+            count_lines(at, &mut line, &mut line_start);
+            found(Occurrence {
+                line,
+                column: base + at as u64 - line_start + 1,
+                token,
+            });
+        }
+        count_lines(limit, &mut line, &mut line_start);
+        if eof {
+            return Ok(Searched::Text);
+        }
+        buf.copy_within(limit..held, 0);
+        held -= limit;
+        base += limit as u64;
+    }
+}
+
+/// Why a stream could not be cut into pieces.
+#[derive(Debug)]
+pub enum PieceError {
+    Read(io::Error),
+    /// Line `line` ran longer than the bound without one place a token shape could not span.
+    Uncuttable {
+        line: u64,
+    },
+}
+
+/// A stream cut into pieces that can be redacted one at a time: each line (with its `\n`), or,
+/// for a line longer than the bound, the longest part of it that ends where no token shape
+/// can be split ([`token::can_cut_after`]). Pieces are wiped when dropped: they may hold tokens.
+pub struct Pieces<R> {
+    reader: BufReader<R>,
+    max: usize,
+    pending: Zeroizing<Vec<u8>>,
+    /// The line the next piece starts on, from 1.
+    line: u64,
+}
+
+impl<R: Read> Pieces<R> {
+    /// Pieces of at most about `max` bytes (a piece may pass it by one read's worth).
+    pub fn new(reader: R, max: usize) -> Self {
+        Pieces {
+            reader: BufReader::with_capacity(READ_CHUNK, reader),
+            max,
+            pending: Zeroizing::new(Vec::new()),
+            line: 1,
+        }
+    }
+
+    /// Whether input is already read and waiting: when it is not, the next piece may take a
+    /// while (a log being tailed), so whatever was written should be flushed first.
+    pub fn has_buffered(&self) -> bool {
+        !self.reader.buffer().is_empty()
+    }
+
+    /// The next piece, or `None` at the end of the stream.
+    ///
+    /// # Errors
+    /// [`PieceError::Read`] for a read error; [`PieceError::Uncuttable`] for a line longer than
+    /// the bound that has no safe place to cut (such as `max` bytes of letters and digits).
+    pub fn next_piece(&mut self) -> Result<Option<Zeroizing<Vec<u8>>>, PieceError> {
+        loop {
+            let buf = match self.reader.fill_buf() {
+                Ok(buf) => buf,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(PieceError::Read(e)),
+            };
+            if buf.is_empty() {
+                if self.pending.is_empty() {
+                    return Ok(None);
+                }
+                return Ok(Some(std::mem::take(&mut self.pending)));
+            }
+            if let Some(at) = buf.iter().position(|&b| b == b'\n') {
+                self.pending.extend_from_slice(&buf[..=at]);
+                self.reader.consume(at + 1);
+                self.line += 1;
+                return Ok(Some(std::mem::take(&mut self.pending)));
+            }
+            let n = buf.len();
+            self.pending.extend_from_slice(buf);
+            self.reader.consume(n);
+            if self.pending.len() >= self.max {
+                let cut = (0..self.pending.len())
+                    .rev()
+                    .find(|&at| token::can_cut_after(&self.pending, at))
+                    .ok_or(PieceError::Uncuttable { line: self.line })?;
+                let rest = Zeroizing::new(self.pending[cut + 1..].to_vec());
+                self.pending.truncate(cut + 1);
+                return Ok(Some(std::mem::replace(&mut self.pending, rest)));
+            }
+        }
+    }
+}
+
+/// `piece` with every token shape masked: a whole token as `vbx_AbCd…[LABEL]`, `label` saying
+/// what it is (its id, or `unknown`); a shape that is no token (its checksum fails, it is cut
+/// short) as `vbx_AbCd…`, since it may be a token mistyped or damaged in the log. Every other
+/// byte is copied as it is, valid UTF-8 or not. Run on a whole piece (see [`Pieces`]).
+///
+/// # Errors
+/// What `label` returns.
+pub fn redact<E>(
+    piece: &[u8],
+    mut label: impl FnMut(&Token) -> Result<String, E>,
+) -> Result<Vec<u8>, E> {
+    let mut out = Vec::with_capacity(piece.len());
+    let mut last = 0;
+    for range in token::token_shapes_in(piece) {
+        out.extend_from_slice(&piece[last..range.start]);
+        let shape = &piece[range.clone()];
+        let mut whole = token::tokens_in(shape).peekable();
+        if whole.peek().is_none() {
+            out.extend_from_slice(token::mask(&String::from_utf8_lossy(shape)).as_bytes());
+        }
+        // A run holding tokens is replaced by them, masked; what else it held goes with it.
+        for (_, t) in whole {
+            out.extend_from_slice(token::mask(t.expose()).as_bytes());
+            out.push(b'[');
+            out.extend_from_slice(label(&t)?.as_bytes());
+            out.push(b']');
+        }
+        last = range.end;
+    }
+    out.extend_from_slice(&piece[last..]);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "vbx_zQWBuTSOoRi4A9spHcVY5ncnsDkxkJ0mLq17";
+
+    fn found(input: &[u8]) -> (Searched, Vec<(u64, u64)>) {
+        let mut at = Vec::new();
+        let searched = find_tokens(input, |o| at.push((o.line, o.column))).expect("reads");
+        (searched, at)
+    }
+
+    #[test]
+    fn tokens_are_found_with_their_line_and_column() {
+        let text = format!("a\n  {GOOD}\nx=\"{GOOD}\" {GOOD}\n{}", &GOOD[..39]);
+        assert_eq!(
+            found(text.as_bytes()),
+            (Searched::Text, vec![(2, 3), (3, 4), (3, 46)])
+        );
+        assert_eq!(found(b""), (Searched::Text, vec![]));
+    }
+
+    #[test]
+    fn a_token_across_chunks_is_found_once_with_the_right_place() {
+        for pad in [
+            READ_CHUNK - 45,
+            READ_CHUNK - 39,
+            READ_CHUNK - 20,
+            READ_CHUNK,
+        ] {
+            let text = format!("{}\n{}{GOOD}\n{GOOD}", "x".repeat(pad), "y".repeat(pad));
+            assert_eq!(
+                found(text.as_bytes()).1,
+                vec![(2, pad as u64 + 1), (3, 1)],
+                "{pad}"
+            );
+        }
+    }
+
+    #[test]
+    fn binary_streams_are_skipped() {
+        let mut bytes = format!("{GOOD}\n").into_bytes();
+        bytes.push(0);
+        assert_eq!(found(&bytes), (Searched::Binary, vec![]));
+        // A NUL past the probe does not make it binary.
+        let mut bytes = vec![b'a'; BINARY_PROBE];
+        bytes.extend_from_slice(format!("\0{GOOD}").as_bytes());
+        assert_eq!(
+            found(&bytes),
+            (Searched::Text, vec![(1, BINARY_PROBE as u64 + 2)])
+        );
+    }
+
+    fn redacted(piece: &[u8]) -> Vec<u8> {
+        redact(piece, |t| Ok::<_, ()>(format!("id:{}", &t.expose()[4..6]))).expect("labels")
+    }
+
+    #[test]
+    fn redact_masks_tokens_with_a_label_and_shapes_without_one() {
+        let bad = GOOD.replacen("17", "18", 1);
+        let mut line = format!("a {GOOD} b {bad} c ?k={GOOD}&").into_bytes();
+        line.extend_from_slice(b" \xff\xfe\n");
+        assert_eq!(
+            redacted(&line),
+            b"a vbx_zQWB\xe2\x80\xa6[id:zQ] b vbx_zQWB\xe2\x80\xa6 c ?k=vbx_zQWB\xe2\x80\xa6[id:zQ]& \xff\xfe\n"
+        );
+        assert_eq!(redacted(b"plain \xc3\x28 text"), b"plain \xc3\x28 text");
+    }
+
+    fn pieces(input: &[u8], max: usize) -> Result<Vec<Vec<u8>>, PieceError> {
+        let mut p = Pieces::new(input, max);
+        let mut out = Vec::new();
+        while let Some(piece) = p.next_piece()? {
+            out.push(piece.to_vec());
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn long_lines_are_cut_only_where_no_shape_can_be_split() {
+        assert_eq!(
+            pieces(b"ab\ncd", 100).expect("cuts"),
+            vec![b"ab\n".to_vec(), b"cd".to_vec()]
+        );
+        let long = format!("{} {GOOD}{}", "w ".repeat(20), " z".repeat(40_000));
+        let got = pieces(long.as_bytes(), 30).expect("cuts");
+        assert!(got.len() > 1);
+        assert_eq!(got.concat(), long.as_bytes());
+        assert!(
+            got.iter()
+                .any(|p| p.windows(GOOD.len()).any(|w| w == GOOD.as_bytes()))
+        );
+        let endless = "a".repeat(READ_CHUNK * 2);
+        assert!(matches!(
+            pieces(endless.as_bytes(), 1000),
+            Err(PieceError::Uncuttable { line: 1 })
+        ));
+    }
+}
