@@ -82,18 +82,7 @@ fn help(text: &str, code: u8) -> ExitCode {
 /// The one line an error gets on stderr: control characters in it (a newline in a path, an
 /// escape sequence) are written escaped, so it stays one line and cannot drive the terminal.
 fn report(line: &str, code: u8) -> ExitCode {
-    let safe: String = line
-        .chars()
-        .flat_map(|c| {
-            let escaped: Vec<char> = if c.is_control() {
-                c.escape_default().collect()
-            } else {
-                vec![c]
-            };
-            escaped
-        })
-        .collect();
-    let _ = writeln!(std::io::stderr(), "{safe}");
+    let _ = writeln!(std::io::stderr(), "{}", output::escape_controls(line));
     ExitCode::from(code)
 }
 
