@@ -42,6 +42,9 @@ Register-ArgumentCompleter -Native -CommandName 'vbx-tokens' -ScriptBlock {
             [CompletionResult]::new('log', 'log', [CompletionResultType]::ParameterValue, 'Read the audit log (oldest first), or check its hash chain')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Print every token record as NDJSON (one JSON object a line), never a token')
             [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Add token records from NDJSON (a file, or - for stdin): all or nothing')
+            [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check every part of the store, repair what can be derived again, report what cannot')
+            [CompletionResult]::new('backup', 'backup', [CompletionResultType]::ParameterValue, 'Write the whole store to FILE (records, audit log, encrypted vault), taken under its lock')
+            [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'Rebuild the store from a backup (asks first; --yes outside a terminal)')
             [CompletionResult]::new('vault', 'vault', [CompletionResultType]::ParameterValue, 'Keep chosen tokens encrypted under a passphrase, to reveal them later')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -224,6 +227,40 @@ Register-ArgumentCompleter -Native -CommandName 'vbx-tokens' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'vbx-tokens;doctor' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store directory [default: ~/.local/share/vbx-tokens]')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'How long to wait for another process to release the store, in seconds')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON on stdout instead of text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'vbx-tokens;backup' {
+            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the vault passphrase from this file (only a trailing newline is stripped)')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store directory [default: ~/.local/share/vbx-tokens]')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'How long to wait for another process to release the store, in seconds')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON on stdout instead of text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'vbx-tokens;restore' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store directory [default: ~/.local/share/vbx-tokens]')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'How long to wait for another process to release the store, in seconds')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Don''t ask for confirmation (needed when stdin is not a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Don''t ask for confirmation (needed when stdin is not a terminal)')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace a store that holds tokens or events (it is kept beside it)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON on stdout instead of text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'vbx-tokens;vault' {
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store directory [default: ~/.local/share/vbx-tokens]')
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'How long to wait for another process to release the store, in seconds')
@@ -375,6 +412,9 @@ Register-ArgumentCompleter -Native -CommandName 'vbx-tokens' -ScriptBlock {
             [CompletionResult]::new('log', 'log', [CompletionResultType]::ParameterValue, 'Read the audit log (oldest first), or check its hash chain')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Print every token record as NDJSON (one JSON object a line), never a token')
             [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Add token records from NDJSON (a file, or - for stdin): all or nothing')
+            [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check every part of the store, repair what can be derived again, report what cannot')
+            [CompletionResult]::new('backup', 'backup', [CompletionResultType]::ParameterValue, 'Write the whole store to FILE (records, audit log, encrypted vault), taken under its lock')
+            [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'Rebuild the store from a backup (asks first; --yes outside a terminal)')
             [CompletionResult]::new('vault', 'vault', [CompletionResultType]::ParameterValue, 'Keep chosen tokens encrypted under a passphrase, to reveal them later')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -419,6 +459,15 @@ Register-ArgumentCompleter -Native -CommandName 'vbx-tokens' -ScriptBlock {
             break
         }
         'vbx-tokens;help;import' {
+            break
+        }
+        'vbx-tokens;help;doctor' {
+            break
+        }
+        'vbx-tokens;help;backup' {
+            break
+        }
+        'vbx-tokens;help;restore' {
             break
         }
         'vbx-tokens;help;vault' {

@@ -18,11 +18,17 @@ _vbx__tokens() {
             ",$1")
                 cmd="vbx__tokens"
                 ;;
+            vbx__tokens,backup)
+                cmd="vbx__tokens__subcmd__backup"
+                ;;
             vbx__tokens,create)
                 cmd="vbx__tokens__subcmd__create"
                 ;;
             vbx__tokens,disable)
                 cmd="vbx__tokens__subcmd__disable"
+                ;;
+            vbx__tokens,doctor)
+                cmd="vbx__tokens__subcmd__doctor"
                 ;;
             vbx__tokens,enable)
                 cmd="vbx__tokens__subcmd__enable"
@@ -48,6 +54,9 @@ _vbx__tokens() {
             vbx__tokens,redact)
                 cmd="vbx__tokens__subcmd__redact"
                 ;;
+            vbx__tokens,restore)
+                cmd="vbx__tokens__subcmd__restore"
+                ;;
             vbx__tokens,revoke)
                 cmd="vbx__tokens__subcmd__revoke"
                 ;;
@@ -66,11 +75,17 @@ _vbx__tokens() {
             vbx__tokens,verify)
                 cmd="vbx__tokens__subcmd__verify"
                 ;;
+            vbx__tokens__subcmd__help,backup)
+                cmd="vbx__tokens__subcmd__help__subcmd__backup"
+                ;;
             vbx__tokens__subcmd__help,create)
                 cmd="vbx__tokens__subcmd__help__subcmd__create"
                 ;;
             vbx__tokens__subcmd__help,disable)
                 cmd="vbx__tokens__subcmd__help__subcmd__disable"
+                ;;
+            vbx__tokens__subcmd__help,doctor)
+                cmd="vbx__tokens__subcmd__help__subcmd__doctor"
                 ;;
             vbx__tokens__subcmd__help,enable)
                 cmd="vbx__tokens__subcmd__help__subcmd__enable"
@@ -95,6 +110,9 @@ _vbx__tokens() {
                 ;;
             vbx__tokens__subcmd__help,redact)
                 cmd="vbx__tokens__subcmd__help__subcmd__redact"
+                ;;
+            vbx__tokens__subcmd__help,restore)
+                cmd="vbx__tokens__subcmd__help__subcmd__restore"
                 ;;
             vbx__tokens__subcmd__help,revoke)
                 cmd="vbx__tokens__subcmd__help__subcmd__revoke"
@@ -193,12 +211,55 @@ _vbx__tokens() {
             if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                 compopt +o default +o bashdefault
             fi
-            opts="-h -V --store --wait --json --help --version create list show revoke verify rotate disable enable extend scan redact log export import vault help"
+            opts="-h -V --store --wait --json --help --version create list show revoke verify rotate disable enable extend scan redact log export import doctor backup restore vault help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --store)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
+                --wait)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vbx__tokens__subcmd__backup)
+            opts="-h -V --passphrase-file --store --wait --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --passphrase-file)
+                    local oldifs
+                    if [ -n "${IFS+x}" ]; then
+                        oldifs="$IFS"
+                    fi
+                    IFS=$'\n'
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    if [ -n "${oldifs+x}" ]; then
+                        IFS="$oldifs"
+                    fi
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o filenames
+                    fi
+                    return 0
+                    ;;
                 --store)
                     COMPREPLY=()
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
@@ -346,6 +407,37 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        vbx__tokens__subcmd__doctor)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
+            opts="-h -V --store --wait --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
+                --wait)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         vbx__tokens__subcmd__enable)
             if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                 compopt +o default +o bashdefault
@@ -457,8 +549,25 @@ _vbx__tokens() {
             if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                 compopt +o default +o bashdefault
             fi
-            opts="create list show revoke verify rotate disable enable extend scan redact log export import vault help"
+            opts="create list show revoke verify rotate disable enable extend scan redact log export import doctor backup restore vault help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vbx__tokens__subcmd__help__subcmd__backup)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -488,6 +597,23 @@ _vbx__tokens() {
             return 0
             ;;
         vbx__tokens__subcmd__help__subcmd__disable)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vbx__tokens__subcmd__help__subcmd__doctor)
             if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                 compopt +o default +o bashdefault
             fi
@@ -624,6 +750,23 @@ _vbx__tokens() {
             return 0
             ;;
         vbx__tokens__subcmd__help__subcmd__redact)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vbx__tokens__subcmd__help__subcmd__restore)
             if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                 compopt +o default +o bashdefault
             fi
@@ -988,6 +1131,34 @@ _vbx__tokens() {
                 compopt +o default +o bashdefault
             fi
             opts="-h -V --store --wait --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
+                --wait)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vbx__tokens__subcmd__restore)
+            opts="-y -h -V --yes --force --store --wait --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -39,6 +39,9 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
             cand log 'Read the audit log (oldest first), or check its hash chain'
             cand export 'Print every token record as NDJSON (one JSON object a line), never a token'
             cand import 'Add token records from NDJSON (a file, or - for stdin): all or nothing'
+            cand doctor 'Check every part of the store, repair what can be derived again, report what cannot'
+            cand backup 'Write the whole store to FILE (records, audit log, encrypted vault), taken under its lock'
+            cand restore 'Rebuild the store from a backup (asks first; --yes outside a terminal)'
             cand vault 'Keep chosen tokens encrypted under a passphrase, to reveal them later'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -206,6 +209,37 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'vbx-tokens;doctor'= {
+            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --wait 'How long to wait for another process to release the store, in seconds'
+            cand --json 'Print JSON on stdout instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vbx-tokens;backup'= {
+            cand --passphrase-file 'Read the vault passphrase from this file (only a trailing newline is stripped)'
+            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --wait 'How long to wait for another process to release the store, in seconds'
+            cand --json 'Print JSON on stdout instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'vbx-tokens;restore'= {
+            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --wait 'How long to wait for another process to release the store, in seconds'
+            cand -y 'Don''t ask for confirmation (needed when stdin is not a terminal)'
+            cand --yes 'Don''t ask for confirmation (needed when stdin is not a terminal)'
+            cand --force 'Replace a store that holds tokens or events (it is kept beside it)'
+            cand --json 'Print JSON on stdout instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'vbx-tokens;vault'= {
             cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
             cand --wait 'How long to wait for another process to release the store, in seconds'
@@ -340,6 +374,9 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
             cand log 'Read the audit log (oldest first), or check its hash chain'
             cand export 'Print every token record as NDJSON (one JSON object a line), never a token'
             cand import 'Add token records from NDJSON (a file, or - for stdin): all or nothing'
+            cand doctor 'Check every part of the store, repair what can be derived again, report what cannot'
+            cand backup 'Write the whole store to FILE (records, audit log, encrypted vault), taken under its lock'
+            cand restore 'Rebuild the store from a backup (asks first; --yes outside a terminal)'
             cand vault 'Keep chosen tokens encrypted under a passphrase, to reveal them later'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -370,6 +407,12 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
         &'vbx-tokens;help;export'= {
         }
         &'vbx-tokens;help;import'= {
+        }
+        &'vbx-tokens;help;doctor'= {
+        }
+        &'vbx-tokens;help;backup'= {
+        }
+        &'vbx-tokens;help;restore'= {
         }
         &'vbx-tokens;help;vault'= {
             cand init 'Create the vault and set its passphrase'

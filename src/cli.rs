@@ -193,6 +193,36 @@ pub enum Command {
     )]
     Import(ImportArgs),
 
+    /// Check every part of the store, repair what can be derived again, report what cannot
+    #[command(
+        after_help = "Exit 0 when the store is whole (after any repair), 6 otherwise, naming \
+        the last backup when there is one.\n\n\
+        Examples:\n  \
+        vbx-tokens doctor\n  \
+        vbx-tokens doctor --json | jq -r '.checks[] | select(.status != \"ok\") | .detail'"
+    )]
+    Doctor,
+
+    /// Write the whole store to FILE (records, audit log, encrypted vault), taken under its lock
+    #[command(
+        after_help = "FILE must not exist yet; it is written mode 0600. With a vault, its \
+        passphrase is asked for (the vault goes in as `vault export` writes it).\n\n\
+        Examples:\n  \
+        vbx-tokens backup /var/backups/vbx-$(date +%F).vbxbackup\n  \
+        vbx-tokens backup nightly.vbxbackup --passphrase-file /etc/vasbox/vault.pass"
+    )]
+    Backup(BackupArgs),
+
+    /// Rebuild the store from a backup (asks first; --yes outside a terminal)
+    #[command(
+        after_help = "A store that holds anything is refused unless --force; replaced, it is \
+        kept beside it as DIR.before-restore-TIME.\n\n\
+        Examples:\n  \
+        vbx-tokens --store /srv/new restore nightly.vbxbackup --yes\n  \
+        vbx-tokens restore nightly.vbxbackup --yes --force"
+    )]
+    Restore(RestoreArgs),
+
     /// Keep chosen tokens encrypted under a passphrase, to reveal them later
     #[command(
         subcommand,
@@ -564,6 +594,30 @@ pub struct VerifyArgs {
     /// only if all are valid
     #[arg(long)]
     pub batch: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Where to write; it must not exist yet
+    #[arg(value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup to read
+    #[arg(value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub file: PathBuf,
+
+    /// Don't ask for confirmation (needed when stdin is not a terminal)
+    #[arg(short, long)]
+    pub yes: bool,
+
+    /// Replace a store that holds tokens or events (it is kept beside it)
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

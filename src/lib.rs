@@ -34,6 +34,7 @@ pub use token::{Token, TokenHash};
 pub use verdict::{Reason, Touch, Verdict};
 pub use verifier::{Known, Reading, Verifier};
 
+pub mod backup;
 pub mod chain;
 pub mod error;
 pub mod fault;

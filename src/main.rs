@@ -7,6 +7,7 @@
 mod cli;
 mod commands;
 mod generate;
+mod harden;
 mod outcome;
 mod output;
 mod panic;
@@ -19,7 +20,7 @@ use std::process::ExitCode;
 
 use vbx_tokens::error::{self, Error, exit, reason};
 use vbx_tokens::{
-    chain, lines, name, paths, policy, record, scan, store, time, token, transfer, vault,
+    backup, chain, lines, name, paths, policy, record, scan, store, time, token, transfer, vault,
 };
 use vbx_tokens::{verdict, verifier};
 
@@ -40,6 +41,9 @@ fn main() -> ExitCode {
         Err(e) => return report(&format!("vbx-tokens: {e}"), e.exit_code()),
     };
     let kind = request.output_kind();
+    if request.handles_secrets() {
+        harden::no_core_dumps();
+    }
     if request.output_must_be_kept() && stdout_is_null() {
         return report(
             "vbx-tokens: stdout is /dev/null (or closed), so the output would be lost: nothing was done; redirect it to a file or a pipe",

@@ -161,6 +161,8 @@ pub enum EventKind {
     Disabled,
     Enabled,
     Extended,
+    BackedUp,
+    Restored,
 }
 
 impl EventKind {
@@ -180,6 +182,8 @@ impl EventKind {
             EventKind::Disabled => "disabled",
             EventKind::Enabled => "enabled",
             EventKind::Extended => "extended",
+            EventKind::BackedUp => "backed_up",
+            EventKind::Restored => "restored",
         }
     }
 }

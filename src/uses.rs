@@ -327,6 +327,18 @@ fn create(
     result
 }
 
+/// Checks the whole table: its header and every slot. Returns how many tokens it counts
+/// (0 with no table).
+///
+/// # Errors
+/// As for [`Table::open`]; `InvalidData` for a slot that fails its CRC.
+pub fn check(dir: &Path, store_id: &[u8; 16]) -> io::Result<usize> {
+    match Table::open(dir, store_id)? {
+        Some(t) => t.entries().map(|e| e.len()),
+        None => Ok(0),
+    }
+}
+
 /// Writes a fresh table holding `counts` (token id, uses), replacing whatever is there: for
 /// `doctor`, from the records' use counts.
 ///

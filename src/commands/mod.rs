@@ -2,7 +2,9 @@
 //! Each command takes a plain request (built from clap's types at the edge, here, so tests can
 //! drive commands in-process), does the work and hands the result to the [`Printer`].
 
+mod backup;
 mod create;
+mod files;
 mod lifecycle;
 mod log;
 mod records;
@@ -16,6 +18,7 @@ mod verify;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use backup::{Backup, Restore};
 pub use create::{Create, Expiry};
 pub use lifecycle::{Extend, Rotate, SetDisabled};
 pub use log::Log;
@@ -75,6 +78,9 @@ pub enum Request {
     Log(Log),
     Export,
     Import(Import),
+    Doctor,
+    Backup(Backup),
+    Restore(Restore),
     Vault(VaultRequest),
     Generate { out_dir: PathBuf },
     DebugPanic,
@@ -105,6 +111,9 @@ impl Request {
             // A filter: a reader that leaves ends it quietly, as it would end `grep`.
             | Request::Redact
             | Request::Import(_)
+            | Request::Doctor
+            | Request::Backup(_)
+            | Request::Restore(_)
             | Request::Vault(_)
             | Request::Generate { .. }
             | Request::DebugPanic => OutputKind::Display,
@@ -113,6 +122,23 @@ impl Request {
 }
 
 impl Request {
+    /// Whether this command reads a vault passphrase or holds a token in the clear (one it
+    /// makes, checks, reads in or finds): it turns core dumps off before it starts
+    /// (`crate::harden`).
+    pub fn handles_secrets(&self) -> bool {
+        matches!(
+            self,
+            Request::Vault(_)
+                | Request::Backup(_)
+                | Request::Create(_)
+                | Request::Rotate(_)
+                | Request::Verify(_)
+                | Request::Import(_)
+                | Request::Scan(_)
+                | Request::Redact
+        )
+    }
+
     /// Whether the output is lost if it goes nowhere: the token `create` shows once (unless the
     /// vault keeps it), an export, a revealed token. Such a command refuses to run with stdout
     /// on `/dev/null`.
@@ -210,6 +236,16 @@ pub fn from_cli(cli: Cli) -> Result<(Context, Request, bool)> {
             any_format: a.any_format,
             skip_existing: a.skip_existing,
         }),
+        cli::Command::Doctor => Request::Doctor,
+        cli::Command::Backup(a) => Request::Backup(Backup {
+            file: a.file,
+            passphrase_file: a.passphrase.passphrase_file,
+        }),
+        cli::Command::Restore(a) => Request::Restore(Restore {
+            file: a.file,
+            yes: a.yes,
+            force: a.force,
+        }),
         cli::Command::Vault(v) => Request::Vault(VaultRequest::from(v)),
         cli::Command::Generate { out_dir } => Request::Generate { out_dir },
         cli::Command::DebugPanic => Request::DebugPanic,
@@ -253,6 +289,9 @@ pub fn run(ctx: &Context, request: Request, p: &mut Printer) -> Result<Outcome> 
         Request::Log(r) => log::run(ctx, r, p),
         Request::Export => records::export(ctx, p),
         Request::Import(r) => records::import(ctx, r, p),
+        Request::Doctor => backup::doctor(ctx, p),
+        Request::Backup(r) => backup::backup(ctx, r, p),
+        Request::Restore(r) => backup::restore(ctx, r, p),
         Request::Vault(r) => vault::run(ctx, r, p),
         Request::Generate { out_dir } => {
             for path in crate::generate::write_all(&out_dir)? {

@@ -419,6 +419,82 @@ impl<'a> Printer<'a> {
         }
     }
 
+    /// `doctor`: one line a check.
+    pub fn diagnosis(&mut self, d: &crate::store::Diagnosis) {
+        if self.json {
+            self.document(&views::DiagnosisView::from(d));
+            return;
+        }
+        for f in &d.findings {
+            let _ = writeln!(
+                self.out,
+                "{:<9} {:<19} {}",
+                f.health.as_str(),
+                f.check,
+                f.detail
+            );
+        }
+        if let Some((at, file)) = &d.last_backup {
+            let _ = writeln!(
+                self.out,
+                "{:<9} {:<19} {file} (taken {at})",
+                "", "last backup"
+            );
+        }
+        if d.whole() {
+            self.say("The store is whole.");
+        }
+    }
+
+    /// `backup`.
+    pub fn backed_up(&mut self, file: &Path, head: &crate::backup::Head) {
+        self.loss = Some(format!("the backup {} was written", file.display()));
+        if self.json {
+            self.document(&views::BackedUp {
+                file,
+                records: head.records,
+                events: head.events,
+                vault: head.vault,
+                taken_at: head.taken_at,
+            });
+        } else {
+            let vault = if head.vault { " and the vault" } else { "" };
+            self.say(format!(
+                "Backed up {} token record(s), {} event(s){vault} to {}.",
+                head.records,
+                head.events,
+                file.display()
+            ));
+        }
+    }
+
+    /// `restore`.
+    pub fn restored(&mut self, r: &crate::store::Restored, from: &Path) {
+        self.loss = Some(format!("the store was restored from {}", from.display()));
+        if self.json {
+            self.document(&views::RestoredView {
+                records: r.records,
+                events: r.events,
+                kept: r.kept,
+                replaced: r.replaced.as_deref(),
+            });
+        } else {
+            self.say(format!(
+                "Restored {} token record(s), {} event(s) and {} kept secret(s) from {}.",
+                r.records,
+                r.events,
+                r.kept,
+                from.display()
+            ));
+            if let Some(old) = &r.replaced {
+                self.say(format!(
+                    "The store it replaced is kept at {}.",
+                    old.display()
+                ));
+            }
+        }
+    }
+
     /// `vault status`.
     pub fn vault_status(&mut self, status: &VaultStatus) {
         if self.json {

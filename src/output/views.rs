@@ -297,3 +297,68 @@ pub struct ScanSummary {
     /// With no store to look tokens up in, the directory where one was looked for.
     pub no_store: Option<std::path::PathBuf>,
 }
+
+/// `doctor --json`.
+#[derive(Serialize)]
+pub struct DiagnosisView<'a> {
+    pub whole: bool,
+    pub opened: bool,
+    pub checks: Vec<CheckView<'a>>,
+    pub last_backup: Option<LastBackup<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct CheckView<'a> {
+    pub check: &'a str,
+    /// `ok`, `repaired` or `failed`.
+    pub status: &'static str,
+    pub detail: &'a str,
+}
+
+#[derive(Serialize)]
+pub struct LastBackup<'a> {
+    pub at: &'a str,
+    pub file: &'a str,
+}
+
+impl<'a> From<&'a crate::store::Diagnosis> for DiagnosisView<'a> {
+    fn from(d: &'a crate::store::Diagnosis) -> Self {
+        DiagnosisView {
+            whole: d.whole(),
+            opened: d.opened,
+            checks: d
+                .findings
+                .iter()
+                .map(|f| CheckView {
+                    check: f.check,
+                    status: f.health.as_str(),
+                    detail: &f.detail,
+                })
+                .collect(),
+            last_backup: d
+                .last_backup
+                .as_ref()
+                .map(|(at, file)| LastBackup { at, file }),
+        }
+    }
+}
+
+/// `backup --json`.
+#[derive(Serialize)]
+pub struct BackedUp<'a> {
+    pub file: &'a std::path::Path,
+    pub records: u64,
+    pub events: u64,
+    pub vault: bool,
+    pub taken_at: Time,
+}
+
+/// `restore --json`.
+#[derive(Serialize)]
+pub struct RestoredView<'a> {
+    pub records: usize,
+    pub events: usize,
+    pub kept: usize,
+    /// Where the store it replaced was moved, if there was one.
+    pub replaced: Option<&'a std::path::Path>,
+}

@@ -37,6 +37,14 @@ impl Store {
         self.make_durable()
     }
 
+    /// Logs an event about no token with a detail (a backup's file), durably.
+    pub fn log_detail(&self, kind: EventKind, detail: &str) -> Result<()> {
+        let mut event = self.event(kind, None, None);
+        event.detail = Some(detail.to_owned());
+        self.append_event(&event)?;
+        self.make_durable()
+    }
+
     /// An audit event by this process's user, about a token when there is one.
     pub(super) fn event(
         &self,

@@ -46,14 +46,17 @@ pub use crate::verdict::{Reason, Touch, Verdict};
 
 mod chain;
 mod derived;
+mod doctor;
 mod import;
 mod lifecycle;
 mod log;
 mod open;
+mod restore;
 mod tokens;
 mod tx;
 mod vault;
 
+pub use doctor::{Diagnosis, Finding, Health, diagnose};
 pub use import::{BULK_CACHE_BYTES, IMPORT_CHUNK, ImportReport, Importer, Incoming};
 pub use lifecycle::{Chain, Changed, Rotated};
 pub use open::read_marker_id;
@@ -61,6 +64,7 @@ use open::{
     create_dir_durably, exists, holds_sled_files, lock_store, make_private, marker_is_current,
     open_sled, recover_leftovers, refuse_foreign_dir, write_marker,
 };
+pub use restore::{LAST_BACKUP_FILE, Restored, last_backup, note_backup, restore};
 pub use tokens::{Keep, Revoked};
 
 /// The store layout this build writes. A store with a higher number is refused; a lower one is
@@ -448,7 +452,7 @@ fn new_store_id() -> [u8; 16] {
 
 fn damaged(dir: &Path, what: &str) -> Error {
     Error::store(format!(
-        "the store at {} is damaged or unreadable: {what}; restore it from a backup",
+        "the store at {} is damaged or unreadable: {what}; run `vbx-tokens doctor` to repair what can be, or restore a backup",
         dir.display()
     ))
 }

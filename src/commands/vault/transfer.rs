@@ -1,9 +1,8 @@
 //! `vault export` and `vault import`: the encrypted vault as one file.
 
 use std::collections::{HashMap, HashSet};
-use std::fs::{self, File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use secrecy::SecretString;
@@ -47,7 +46,7 @@ pub fn export(
     if to_stdout {
         p.vault_export_bytes(&bytes);
     } else {
-        write_new_file(file, &bytes)?;
+        super::super::files::write_new_file(file, |w| w.write_all(&bytes))?;
     }
     ctx.open(OpenMode::Existing)?
         .log_event(EventKind::VaultExported, None)?;
@@ -55,52 +54,6 @@ pub fn export(
         p.vault_exported(file, records.len());
     }
     Ok(Outcome::Success)
-}
-
-/// Writes a new private file and makes it durable before we say it exists: written whole under
-/// a temporary name in the same directory, then linked to its name (which fails if that exists
-/// by now), so neither a crash nor a full disk leaves a cut-short export under the name.
-fn write_new_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    let io_err = |e| Error::io_at(format!("cannot write {}", path.display()), path, e);
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-    let temp = dir.join(format!(
-        ".{}.{}.tmp",
-        name.unwrap_or_default(),
-        std::process::id()
-    ));
-    // A path the user named that cannot be created (no such directory, permission denied) is
-    // bad input; a write that fails after that is the disk's.
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&temp)
-        .map_err(|e| match crate::error::is_disk_full(&e) {
-            true => io_err(e),
-            false => Error::usage(format!(
-                "cannot create {}: {}",
-                path.display(),
-                crate::error::reason(&e)
-            )),
-        })?;
-    let written = f
-        .write_all(bytes)
-        .and_then(|()| f.sync_all())
-        .and_then(|()| fs::hard_link(&temp, path))
-        .and_then(|()| File::open(dir)?.sync_all());
-    let _ = fs::remove_file(&temp);
-    match written {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(Error::usage(format!(
-            "{} already exists: remove it or choose another file",
-            path.display()
-        ))),
-        Err(e) => Err(io_err(e)),
-    }
 }
 
 /// Reads a file the user named as an export: the header first, so what is not an export at

@@ -1,0 +1,320 @@
+//! The backup file: one NDJSON file holding a whole store (README, "The backup format").
+//!
+//! ```text
+//! {"format":"vbx-tokens backup","version":1,"store_id":HEX,"taken_at":TIME,"taken_by":USER,
+//!  "records":N,"events":M,"vault":BOOL}
+//! {"record":{…}}            N lines: each stored record, as `export` writes it
+//! {"event":{…}}             M lines: each audit event, its stored bytes verbatim (so the
+//!                           hash chain checks in the restored store)
+//! {"vault":HEX}             with a vault: the vault as `vault export` writes it, in hex
+//! {"end":{"lines":K,"sha256":HEX}}   K lines before it; the SHA-256 of every byte before it
+//! ```
+//!
+//! The last line makes a cut-short or changed file fail before anything is restored. Pure
+//! functions: [`Writer`] writes one, [`read`] checks and parses one.
+
+use std::io::{self, BufRead, Write};
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use sha2::{Digest, Sha256};
+
+use crate::record::{Event, Record};
+use crate::time::Time;
+
+/// The first line's `format`.
+pub const FORMAT: &str = "vbx-tokens backup";
+/// The layout this build writes and reads.
+pub const VERSION: u32 = 1;
+/// The longest line read back: a record, an event, or a vault of 600,000 kept tokens in hex.
+pub const MAX_LINE: usize = 160 * 1024 * 1024;
+
+/// The first line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Head {
+    pub format: String,
+    pub version: u32,
+    pub store_id: String,
+    pub taken_at: Time,
+    pub taken_by: String,
+    pub records: u64,
+    pub events: u64,
+    pub vault: bool,
+}
+
+/// Writes a backup line by line, hashing as it goes.
+pub struct Writer<W: Write> {
+    out: W,
+    hash: Sha256,
+    lines: u64,
+}
+
+impl<W: Write> Writer<W> {
+    /// Starts a backup with its first line.
+    ///
+    /// # Errors
+    /// The writer's.
+    pub fn new(out: W, head: &Head) -> io::Result<Writer<W>> {
+        let mut w = Writer {
+            out,
+            hash: Sha256::new(),
+            lines: 0,
+        };
+        let line = serde_json::to_vec(head).map_err(io::Error::other)?;
+        w.line(&line)?;
+        Ok(w)
+    }
+
+    fn line(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.hash.update(bytes);
+        self.hash.update(b"\n");
+        self.out.write_all(bytes)?;
+        self.out.write_all(b"\n")?;
+        self.lines += 1;
+        Ok(())
+    }
+
+    fn wrapped(&mut self, key: &str, raw: &[u8]) -> io::Result<()> {
+        let mut line = Vec::with_capacity(raw.len() + key.len() + 6);
+        line.extend_from_slice(b"{\"");
+        line.extend_from_slice(key.as_bytes());
+        line.extend_from_slice(b"\":");
+        line.extend_from_slice(raw);
+        line.push(b'}');
+        self.line(&line)
+    }
+
+    /// A record, as stored (JSON).
+    ///
+    /// # Errors
+    /// The writer's.
+    pub fn record(&mut self, stored: &[u8]) -> io::Result<()> {
+        self.wrapped("record", stored)
+    }
+
+    /// An event, its stored bytes verbatim (JSON).
+    ///
+    /// # Errors
+    /// The writer's.
+    pub fn event(&mut self, stored: &[u8]) -> io::Result<()> {
+        self.wrapped("event", stored)
+    }
+
+    /// The vault, as `vault export` writes it.
+    ///
+    /// # Errors
+    /// The writer's.
+    pub fn vault(&mut self, export: &[u8]) -> io::Result<()> {
+        let line = format!("{{\"vault\":\"{}\"}}", hex::encode(export));
+        self.line(line.as_bytes())
+    }
+
+    /// Writes the last line and returns the writer.
+    ///
+    /// # Errors
+    /// The writer's.
+    pub fn finish(mut self) -> io::Result<W> {
+        let end = format!(
+            "{{\"end\":{{\"lines\":{},\"sha256\":\"{}\"}}}}\n",
+            self.lines,
+            hex::encode(self.hash.finalize())
+        );
+        self.out.write_all(end.as_bytes())?;
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+/// A backup read back and checked whole.
+#[derive(Debug)]
+pub struct Backup {
+    pub head: Head,
+    /// Each record's stored bytes, parsed too.
+    pub records: Vec<(Vec<u8>, Record)>,
+    /// Each event's stored bytes, verbatim.
+    pub events: Vec<Vec<u8>>,
+    /// The vault export, if the store had a vault.
+    pub vault: Option<Vec<u8>>,
+}
+
+/// Why a file is not a backup we can restore: a sentence naming what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+fn invalid(what: impl Into<String>) -> Invalid {
+    Invalid(what.into())
+}
+
+#[derive(Deserialize)]
+struct Line<'a> {
+    #[serde(borrow)]
+    record: Option<&'a RawValue>,
+    #[serde(borrow)]
+    event: Option<&'a RawValue>,
+    vault: Option<String>,
+    end: Option<End>,
+}
+
+#[derive(Deserialize)]
+struct End {
+    lines: u64,
+    sha256: String,
+}
+
+/// Reads a backup, checking its hash, its counts and every record and event before returning
+/// anything.
+///
+/// # Errors
+/// [`Invalid`] for anything that is not a whole backup of this version; I/O errors as
+/// `Invalid` too, with the OS's reason.
+pub fn read(input: impl BufRead) -> Result<Backup, Invalid> {
+    let mut lines = crate::lines::BoundedLines::new(input, MAX_LINE);
+    let mut hash = Sha256::new();
+    let mut next = |hash: &mut Sha256| -> Result<Option<(usize, Vec<u8>)>, Invalid> {
+        match lines.next_line() {
+            Ok(Some((n, crate::lines::Line::Text(bytes)))) => {
+                let bytes = bytes.to_vec();
+                Ok(Some((n, bytes)))
+            }
+            Ok(Some((n, crate::lines::Line::TooLong))) => {
+                Err(invalid(format!("line {n} is longer than any backup line")))
+            }
+            Ok(None) => {
+                let _ = hash;
+                Ok(None)
+            }
+            Err(e) => Err(invalid(format!(
+                "cannot read it: {}",
+                crate::error::reason(&e)
+            ))),
+        }
+    };
+    let Some((_, first)) = next(&mut hash)? else {
+        return Err(invalid("it is empty"));
+    };
+    let head: Head = serde_json::from_slice(&first)
+        .map_err(|_| invalid("its first line is not a vbx-tokens backup header"))?;
+    if head.format != FORMAT {
+        return Err(invalid("it is not a vbx-tokens backup"));
+    }
+    if head.version != VERSION {
+        return Err(invalid(format!(
+            "it is backup format {}, and this build reads {VERSION}",
+            head.version
+        )));
+    }
+    hash.update(&first);
+    hash.update(b"\n");
+    let mut backup = Backup {
+        head,
+        records: Vec::new(),
+        events: Vec::new(),
+        vault: None,
+    };
+    let mut count = 1u64;
+    loop {
+        let Some((n, bytes)) = next(&mut hash)? else {
+            return Err(invalid("it is cut short: its last line is missing"));
+        };
+        let line: Line = serde_json::from_slice(&bytes)
+            .map_err(|e| invalid(format!("line {n} is not a backup line ({e})")))?;
+        if let Some(end) = line.end {
+            if end.lines != count || hex::encode(hash.finalize()) != end.sha256 {
+                return Err(invalid(
+                    "it was changed or cut short: its checksum does not match",
+                ));
+            }
+            if lines.next_line().ok().flatten().is_some() {
+                return Err(invalid(format!("line {} follows the last line", n + 1)));
+            }
+            break;
+        }
+        hash.update(&bytes);
+        hash.update(b"\n");
+        count += 1;
+        match (line.record, line.event, line.vault) {
+            (Some(raw), None, None) if backup.events.is_empty() && backup.vault.is_none() => {
+                let stored = raw.get().as_bytes().to_vec();
+                let record =
+                    Record::from_bytes(&stored).map_err(|e| invalid(format!("line {n}: {e}")))?;
+                backup.records.push((stored, record));
+            }
+            (None, Some(raw), None) if backup.vault.is_none() => {
+                let stored = raw.get().as_bytes().to_vec();
+                Event::from_bytes(&stored).map_err(|e| invalid(format!("line {n}: {e}")))?;
+                backup.events.push(stored);
+            }
+            (None, None, Some(hex_export)) if backup.vault.is_none() => {
+                let export = hex::decode(hex_export)
+                    .map_err(|_| invalid(format!("line {n}: the vault is not hex")))?;
+                backup.vault = Some(export);
+            }
+            _ => return Err(invalid(format!("line {n} is out of place"))),
+        }
+    }
+    let h = &backup.head;
+    if h.records != backup.records.len() as u64
+        || h.events != backup.events.len() as u64
+        || h.vault != backup.vault.is_some()
+    {
+        return Err(invalid("its header does not count what it holds"));
+    }
+    Ok(backup)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(records: u64, events: u64, vault: bool) -> Head {
+        Head {
+            format: FORMAT.into(),
+            version: VERSION,
+            store_id: "00".repeat(16),
+            taken_at: Time::from_second(1_800_000_000).unwrap(),
+            taken_by: "ana".into(),
+            records,
+            events,
+            vault,
+        }
+    }
+
+    const RECORD: &str = r#"{"v":2,"id":"tok_abcd1234","seq":1,"name":"n","sha256":"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad","hint":"vbx_AAAA","created_at":"2026-01-01T00:00:00Z","created_by":"u","status":"active"}"#;
+    const EVENT: &str = r#"{"at":"2026-01-01T00:00:00Z","event":"created","token_id":"tok_abcd1234","name":"n","actor":"u","reason":null,"count":1,"prev":"0000000000000000000000000000000000000000000000000000000000000000"}"#;
+
+    fn written(vault: bool) -> Vec<u8> {
+        let mut w = Writer::new(Vec::new(), &head(1, 1, vault)).unwrap();
+        w.record(RECORD.as_bytes()).unwrap();
+        w.event(EVENT.as_bytes()).unwrap();
+        if vault {
+            w.vault(b"\x00\x01vault").unwrap();
+        }
+        w.finish().unwrap()
+    }
+
+    #[test]
+    fn a_backup_round_trips_byte_for_byte() {
+        let b = read(&written(true)[..]).unwrap();
+        assert_eq!(b.records[0].0, RECORD.as_bytes());
+        assert_eq!(b.events[0], EVENT.as_bytes());
+        assert_eq!(b.vault.as_deref(), Some(&b"\x00\x01vault"[..]));
+        assert!(read(&written(false)[..]).unwrap().vault.is_none());
+    }
+
+    #[test]
+    fn any_change_cut_or_addition_is_refused() {
+        let good = written(true);
+        for cut in [0, 10, good.len() / 2, good.len() - 2] {
+            assert!(read(&good[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut changed = good.clone();
+        let at = changed.len() / 2;
+        changed[at] = if changed[at] == b'a' { b'b' } else { b'a' };
+        assert!(read(&changed[..]).is_err());
+        let mut more = good.clone();
+        more.extend_from_slice(b"{\"record\":{}}\n");
+        assert!(read(&more[..]).is_err());
+        assert!(read(&b"{\"format\":\"other\"}\n"[..]).is_err());
+    }
+}

@@ -1,0 +1,192 @@
+//! `backup`, `restore` and `doctor`: a store whole in one file, back from it, and checked.
+
+use std::fs::File;
+use std::io::{self, BufReader};
+use std::path::{Path, PathBuf};
+
+use super::files::write_new_file;
+use super::{Context, vault};
+use crate::backup::{self, Head};
+use crate::error::{Error, Result};
+use crate::outcome::Outcome;
+use crate::output::Printer;
+use crate::prompt;
+use crate::record::EventKind;
+use crate::store::{self, OpenMode};
+use crate::time::Time;
+
+/// `backup FILE [--passphrase-file PATH]`.
+#[derive(Debug, Clone)]
+pub struct Backup {
+    pub file: PathBuf,
+    pub passphrase_file: Option<PathBuf>,
+}
+
+/// `restore FILE [--yes] [--force]`.
+#[derive(Debug, Clone)]
+pub struct Restore {
+    pub file: PathBuf,
+    pub yes: bool,
+    pub force: bool,
+}
+
+pub fn backup(ctx: &Context, req: Backup, p: &mut Printer) -> Result<Outcome> {
+    if req.file.exists() {
+        return Err(Error::usage(format!(
+            "{} already exists: remove it or choose another file",
+            req.file.display()
+        )));
+    }
+    // The vault goes in as `vault export` writes it, which the passphrase authenticates: ask
+    // for it first, with the store closed.
+    let has_vault = ctx.open(OpenMode::Existing)?.vault_header()?.is_some();
+    let unlocked = match has_vault {
+        true => Some(vault::unlock(ctx, req.passphrase_file.as_deref(), |_| Ok(()))?.0),
+        false => None,
+    };
+    // Everything from here is read under the store's lock: one consistent state.
+    let store = ctx.open(OpenMode::Existing)?;
+    if store.vault_header()? != unlocked.as_ref().map(|u| u.header.clone()) {
+        return Err(Error::vault(
+            "the vault changed while this command ran: try again",
+        ));
+    }
+    let (records, events, with_vault) = store.contents()?;
+    let head = Head {
+        format: backup::FORMAT.to_owned(),
+        version: backup::VERSION,
+        store_id: hex::encode(store.store_id()),
+        taken_at: Time::now(),
+        taken_by: store.actor().to_owned(),
+        records,
+        events,
+        vault: with_vault,
+    };
+    let vault_export = match &unlocked {
+        Some(u) => {
+            let kept = store.kept_all()?;
+            // Back up only what opens: a damaged secret is found now, not on the day of need.
+            for (id, sealed) in &kept {
+                u.vault.open(id, sealed).map_err(vault::in_store)?;
+            }
+            Some(u.vault.export(&kept))
+        }
+        None => None,
+    };
+    // A store error met while writing stops the file and is reported as itself.
+    let mut store_error = None;
+    let written = write_new_file(&req.file, |out| {
+        let mut w = backup::Writer::new(out, &head)?;
+        let records = |f: &mut dyn FnMut(&[u8]) -> Result<()>| store.each_stored_record(f);
+        feed(records, |b| w.record(b), &mut store_error)?;
+        let events = |f: &mut dyn FnMut(&[u8]) -> Result<()>| store.each_stored_event(f);
+        feed(events, |b| w.event(b), &mut store_error)?;
+        if let Some(export) = &vault_export {
+            w.vault(export)?;
+        }
+        w.finish().map(drop)
+    });
+    if let Some(e) = store_error {
+        return Err(e);
+    }
+    written?;
+    let file = absolute(&req.file);
+    store.log_detail(EventKind::BackedUp, &file.display().to_string())?;
+    store::note_backup(store.dir(), &file, head.taken_at)?;
+    drop(store);
+    p.backed_up(&file, &head);
+    Ok(Outcome::Success)
+}
+
+/// Runs `each` (a walk over the store) with `write` for every item: a write error comes back
+/// as itself, a store error is kept in `store_error` (and the walk stopped).
+fn feed(
+    each: impl FnOnce(&mut dyn FnMut(&[u8]) -> Result<()>) -> Result<()>,
+    mut write: impl FnMut(&[u8]) -> io::Result<()>,
+    store_error: &mut Option<Error>,
+) -> io::Result<()> {
+    let mut write_error = None;
+    let walked = each(&mut |bytes| {
+        write(bytes).map_err(|e| {
+            write_error = Some(e);
+            Error::internal("the backup stopped")
+        })
+    });
+    if let Some(e) = write_error {
+        return Err(e);
+    }
+    walked.map_err(|e| {
+        *store_error = Some(e);
+        io::Error::other("the store could not be read")
+    })
+}
+
+/// The path as the store should remember it: absolute, so `doctor` can name it from anywhere.
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
+}
+
+pub fn restore(ctx: &Context, req: Restore, p: &mut Printer) -> Result<Outcome> {
+    let unreadable = |e: io::Error| Error::unreadable("", &req.file, &e);
+    let f = File::open(&req.file).map_err(unreadable)?;
+    if f.metadata().map_err(unreadable)?.is_dir() {
+        return Err(Error::usage(format!(
+            "{} is a directory, not a backup",
+            req.file.display()
+        )));
+    }
+    let backup = backup::read(BufReader::new(f)).map_err(|e| {
+        Error::usage(format!(
+            "{} is not a backup that can be restored: {e}; nothing was changed",
+            req.file.display()
+        ))
+    })?;
+    if !req.yes {
+        if !prompt::interactive() {
+            return Err(Error::usage(
+                "restoring replaces the store: pass --yes to confirm when not in a terminal",
+            ));
+        }
+        let question = format!(
+            "Restore {} token(s) and {} event(s) from {} into {}?",
+            backup.records.len(),
+            backup.events.len(),
+            req.file.display(),
+            ctx.store_dir.display()
+        );
+        if !prompt::confirm(&question)? {
+            return Err(Error::usage("not restored: you said no"));
+        }
+    }
+    let restored = store::restore(&ctx.store_dir, &backup, &req.file, req.force, ctx.wait)?;
+    p.restored(&restored, &req.file);
+    Ok(Outcome::Success)
+}
+
+pub fn doctor(ctx: &Context, p: &mut Printer) -> Result<Outcome> {
+    let diagnosis = store::diagnose(&ctx.store_dir, ctx.wait)?;
+    p.diagnosis(&diagnosis);
+    if diagnosis.whole() {
+        return Ok(Outcome::Success);
+    }
+    let failed: Vec<&str> = diagnosis
+        .findings
+        .iter()
+        .filter(|f| f.health == store::Health::Failed)
+        .map(|f| f.check)
+        .collect();
+    let backup = match &diagnosis.last_backup {
+        Some((at, file)) => format!(
+            "restore the last backup, {file} (taken {at}): vbx-tokens restore {file:?} --force"
+        ),
+        None => {
+            "restore a backup (`vbx-tokens restore FILE --force`); none was noted for this store"
+                .to_owned()
+        }
+    };
+    Err(Error::store(format!(
+        "the store at {} is not whole ({} cannot be derived again): {backup}",
+        ctx.store_dir.display(),
+        failed.join(", ")
+    )))
+}

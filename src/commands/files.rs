@@ -1,0 +1,70 @@
+//! Files the user names for output: written whole, private, and never over an existing one.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// Writes a new private file (0600) and makes it durable before we say it exists: `write`
+/// fills it under a temporary name in the same directory, then it is linked to its name (which
+/// fails if that exists by now), so neither a crash nor a full disk leaves a cut-short file
+/// under the name.
+///
+/// # Errors
+/// [`Error::Usage`] when the path cannot be created (no such directory, permission denied) or
+/// already exists; [`Error::DiskFull`] or [`Error::Io`] when writing fails after that.
+pub fn write_new_file(
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>,
+) -> Result<()> {
+    let io_err = |e| Error::io_at(format!("cannot write {}", path.display()), path, e);
+    if path.exists() {
+        return Err(already(path));
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    let temp = dir.join(format!(
+        ".{}.{}.tmp",
+        name.unwrap_or_default(),
+        std::process::id()
+    ));
+    // A path the user named that cannot be created (no such directory, permission denied) is
+    // bad input; a write that fails after that is the disk's.
+    let f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&temp)
+        .map_err(|e| match crate::error::is_disk_full(&e) {
+            true => io_err(e),
+            false => Error::usage(format!(
+                "cannot create {}: {}",
+                path.display(),
+                crate::error::reason(&e)
+            )),
+        })?;
+    let mut w = BufWriter::new(f);
+    let written = write(&mut w)
+        .and_then(|()| w.into_inner().map_err(|e| e.into_error()))
+        .and_then(|f| f.sync_all())
+        .and_then(|()| fs::hard_link(&temp, path))
+        .and_then(|()| File::open(dir)?.sync_all());
+    let _ = fs::remove_file(&temp);
+    match written {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(already(path)),
+        Err(e) => Err(io_err(e)),
+    }
+}
+
+fn already(path: &Path) -> Error {
+    Error::usage(format!(
+        "{} already exists: remove it or choose another file",
+        path.display()
+    ))
+}

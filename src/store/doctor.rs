@@ -1,0 +1,443 @@
+//! `doctor`: checks every part of a store, repairs what can be derived again, and reports what
+//! cannot. What can be derived again: the hash and name indexes inside sled (from the records),
+//! the verification index (from the records), the journal (folded in), the marker file (from
+//! the store id sled holds), the use table (from the records' use counts), and secrets kept
+//! for tokens the store no longer has. What cannot: a record or an event that does not parse,
+//! two records holding one token, a broken audit chain, a damaged vault header, and a database
+//! sled cannot open (then the last backup is named).
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::path::Path;
+use std::time::Duration;
+
+use sled::Transactional;
+
+use super::open::{marker_is_current, write_marker};
+use super::restore::last_backup;
+use super::{OpenMode, Store};
+use crate::error::{Error, Result};
+use crate::index::Index;
+use crate::name::name_key;
+use crate::record::{Record, Status};
+use crate::token::TokenHash;
+
+/// How one check came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    /// Whole as it was.
+    Ok,
+    /// Something was wrong and has been derived again.
+    Repaired,
+    /// Something is wrong that cannot be derived again.
+    Failed,
+}
+
+impl Health {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Health::Ok => "ok",
+            Health::Repaired => "repaired",
+            Health::Failed => "failed",
+        }
+    }
+}
+
+/// One check: what was checked, how it came out, and a sentence saying what was found or done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub check: &'static str,
+    pub health: Health,
+    pub detail: String,
+}
+
+/// Everything `doctor` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnosis {
+    /// sled opened the store (after any repair that let it).
+    pub opened: bool,
+    pub findings: Vec<Finding>,
+    /// The last backup noted in the store (time, path), if any.
+    pub last_backup: Option<(String, String)>,
+}
+
+impl Diagnosis {
+    /// The store is whole: it opened and nothing failed (repairs are fine).
+    pub fn whole(&self) -> bool {
+        self.opened && self.findings.iter().all(|f| f.health != Health::Failed)
+    }
+}
+
+fn found(check: &'static str, health: Health, detail: impl Into<String>) -> Finding {
+    Finding {
+        check,
+        health,
+        detail: detail.into(),
+    }
+}
+
+/// Checks and repairs the store in `dir`.
+///
+/// # Errors
+/// [`Error::NoStore`], [`Error::Busy`]; anything else wrong with the store is a finding.
+pub fn diagnose(dir: &Path, wait: Duration) -> Result<Diagnosis> {
+    let mut findings = Vec::new();
+    let marker_before = super::read_marker_id(dir);
+    let journal_before =
+        dir.join(crate::journal::FILE).exists() || dir.join(crate::journal::FOLDING_FILE).exists();
+    let store = match Store::open(dir, OpenMode::Existing, wait) {
+        Ok(store) => store,
+        Err(e @ (Error::NoStore(_) | Error::Busy { .. })) => return Err(e),
+        Err(first) => match reopen_without_snapshots(dir, wait) {
+            Some((store, aside)) => {
+                findings.push(found(
+                    "database",
+                    Health::Repaired,
+                    format!(
+                        "sled could not open it ({first}); it opened from its log once the snapshot files were moved to {}",
+                        aside.display()
+                    ),
+                ));
+                store
+            }
+            None => {
+                findings.push(found(
+                    "database",
+                    Health::Failed,
+                    format!("it cannot be opened: {first}"),
+                ));
+                return Ok(Diagnosis {
+                    opened: false,
+                    findings,
+                    last_backup: last_backup(dir),
+                });
+            }
+        },
+    };
+    if !findings.iter().any(|f| f.check == "database") {
+        findings.push(found("database", Health::Ok, "sled opens it"));
+    }
+    if journal_before {
+        findings.push(found(
+            "journal",
+            Health::Repaired,
+            "verify's uses and failures were folded into the records and the log",
+        ));
+    }
+    store.check_everything(&mut findings, marker_before)?;
+    Ok(Diagnosis {
+        opened: true,
+        findings,
+        last_backup: last_backup(dir),
+    })
+}
+
+/// sled takes its newest snapshot file whole; a damaged one stops it opening although its log
+/// holds everything. Moves the snapshots aside and tries once more; puts them back if that
+/// does not open either.
+fn reopen_without_snapshots(dir: &Path, wait: Duration) -> Option<(Store, std::path::PathBuf)> {
+    let snaps: Vec<_> = fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("snap."))
+        .map(|e| e.path())
+        .collect();
+    if snaps.is_empty() {
+        return None;
+    }
+    let aside = dir.join(format!(
+        "snapshots.set-aside-{}",
+        crate::time::Time::now().as_second()
+    ));
+    fs::create_dir(&aside).ok()?;
+    for s in &snaps {
+        fs::rename(s, aside.join(s.file_name()?)).ok()?;
+    }
+    match Store::open(dir, OpenMode::Existing, wait) {
+        Ok(store) => Some((store, aside)),
+        Err(_) => {
+            for s in &snaps {
+                let _ = fs::rename(aside.join(s.file_name()?), s);
+            }
+            let _ = fs::remove_dir(&aside);
+            None
+        }
+    }
+}
+
+impl Store {
+    fn check_everything(
+        &self,
+        findings: &mut Vec<Finding>,
+        marker_before: Option<[u8; 16]>,
+    ) -> Result<()> {
+        // Records: each parses and sits under its own id.
+        let mut records: Vec<Record> = Vec::new();
+        let mut bad = Vec::new();
+        for item in self.tokens.iter() {
+            let (key, bytes) = item.map_err(|e| self.sled(e))?;
+            let key = String::from_utf8_lossy(&key).into_owned();
+            match Record::from_bytes(&bytes) {
+                Ok(r) if r.id == key && TokenHash::from_hex(&r.sha256).is_some() => records.push(r),
+                Ok(_) => bad.push(format!("{key} (its id or hash is wrong)")),
+                Err(_) => bad.push(format!("{key} (does not parse)")),
+            }
+        }
+        findings.push(match bad.is_empty() {
+            true => found(
+                "records",
+                Health::Ok,
+                format!("{} token record(s) parse", records.len()),
+            ),
+            false => found(
+                "records",
+                Health::Failed,
+                format!(
+                    "{} record(s) are damaged and cannot be derived again: {}; restore a backup",
+                    bad.len(),
+                    bad.join(", ")
+                ),
+            ),
+        });
+        records.sort_by_key(|r| (r.created_at, r.seq));
+
+        // The hash index: exactly one entry per record.
+        let mut by_hash: BTreeMap<[u8; 32], String> = BTreeMap::new();
+        let mut shared = Vec::new();
+        for r in &records {
+            let hash = TokenHash::from_hex(&r.sha256).expect("checked above");
+            if let Some(other) = by_hash.insert(hash.0, r.id.clone()) {
+                shared.push(format!("{other} and {}", r.id));
+            }
+        }
+        let mut current_hash: BTreeMap<[u8; 32], String> = BTreeMap::new();
+        for item in self.by_hash.iter() {
+            let (k, v) = item.map_err(|e| self.sled(e))?;
+            if let Ok(k) = <[u8; 32]>::try_from(&k[..]) {
+                current_hash.insert(k, String::from_utf8_lossy(&v).into_owned());
+            } else {
+                current_hash.insert([0xff; 32], String::new());
+            }
+        }
+        if !shared.is_empty() {
+            findings.push(found(
+                "hash index",
+                Health::Failed,
+                format!("records share one token: {}", shared.join("; ")),
+            ));
+        } else if current_hash != by_hash {
+            self.replace_tree(
+                &self.by_hash,
+                by_hash.iter().map(|(k, v)| (k.to_vec(), v.clone())),
+            )?;
+            findings.push(found(
+                "hash index",
+                Health::Repaired,
+                "it did not match the records; rebuilt from them",
+            ));
+        } else {
+            findings.push(found("hash index", Health::Ok, "it matches the records"));
+        }
+
+        // The name index: each active token's name key, the oldest holding it.
+        let mut by_name: BTreeMap<String, String> = BTreeMap::new();
+        for r in records.iter().filter(|r| r.status == Status::Active) {
+            by_name
+                .entry(name_key(&r.name))
+                .or_insert_with(|| r.id.clone());
+        }
+        let mut current_name: BTreeMap<String, String> = BTreeMap::new();
+        for item in self.by_name.iter() {
+            let (k, v) = item.map_err(|e| self.sled(e))?;
+            current_name.insert(
+                String::from_utf8_lossy(&k).into_owned(),
+                String::from_utf8_lossy(&v).into_owned(),
+            );
+        }
+        if current_name != by_name {
+            self.replace_tree(
+                &self.by_name,
+                by_name
+                    .iter()
+                    .map(|(k, v)| (k.as_bytes().to_vec(), v.clone())),
+            )?;
+            findings.push(found(
+                "name index",
+                Health::Repaired,
+                "it did not match the active tokens' names; rebuilt from them",
+            ));
+        } else {
+            findings.push(found(
+                "name index",
+                Health::Ok,
+                "it matches the active tokens",
+            ));
+        }
+
+        // The verification index, against every record.
+        let index_ok = Index::open(&self.dir).is_ok_and(|ix| {
+            ix.header().store_id == self.store_id
+                && ix.header().count == records.len() as u64
+                && self.generation().is_ok_and(|g| g == ix.header().generation)
+        }) && records.iter().all(|r| self.index_matches(r).is_ok());
+        if index_ok {
+            findings.push(found(
+                "verification index",
+                Health::Ok,
+                "it says what the records say",
+            ));
+        } else {
+            self.rebuild_index()?;
+            findings.push(found(
+                "verification index",
+                Health::Repaired,
+                "it disagreed with the records; rebuilt from them",
+            ));
+        }
+
+        // A journal set aside by verify (not this store's): nothing in it can be counted.
+        let damaged_journal = self.dir.join(crate::journal::DAMAGED_FILE);
+        if damaged_journal.exists() {
+            let _ =
+                fs::remove_dir_all(&damaged_journal).or_else(|_| fs::remove_file(&damaged_journal));
+            findings.push(found(
+                "journal",
+                Health::Repaired,
+                "a journal that was not this store's (set aside as journal.damaged) was removed",
+            ));
+        } else if !findings.iter().any(|f| f.check == "journal") {
+            findings.push(found("journal", Health::Ok, "nothing waiting to be folded"));
+        }
+
+        // The marker file.
+        if marker_before != Some(self.store_id) || !marker_is_current(&self.dir, &self.store_id) {
+            if !marker_is_current(&self.dir, &self.store_id) {
+                write_marker(&self.dir, &self.store_id)?;
+            }
+            findings.push(found(
+                "marker",
+                Health::Repaired,
+                "the marker file was missing or did not name this store; written from the store id sled holds",
+            ));
+        } else {
+            findings.push(found("marker", Health::Ok, "it names this store"));
+        }
+
+        // The use table: readable whole. A count below the record's is no damage (the record's
+        // count, in the index, is the floor); a table that cannot be read refuses limited tokens.
+        match crate::uses::check(&self.dir, &self.store_id) {
+            Ok(n) => findings.push(found(
+                "use table",
+                Health::Ok,
+                format!("{n} limited token(s) counted"),
+            )),
+            Err(e) => {
+                let limited: Vec<(String, u64)> = records
+                    .iter()
+                    .filter(|r| r.max_uses.is_some())
+                    .map(|r| (r.id.clone(), r.use_count))
+                    .collect();
+                crate::uses::rebuild(&self.dir, &self.store_id, &limited).map_err(|e| {
+                    Error::io_at(
+                        format!("cannot write the use table in {}", self.dir.display()),
+                        &self.dir,
+                        e,
+                    )
+                })?;
+                findings.push(found(
+                    "use table",
+                    Health::Repaired,
+                    format!(
+                        "it could not be read ({}); rebuilt from the records' use counts",
+                        crate::error::reason(&e)
+                    ),
+                ));
+            }
+        }
+
+        // The vault: its header parses; every kept secret belongs to a token that can use it.
+        match self.vault_header()? {
+            Some(h) if crate::vault::Header::parse(&h).is_err() => findings.push(found(
+                "vault",
+                Health::Failed,
+                "its header is damaged: restore a backup or a vault export",
+            )),
+            _ => {
+                let live: HashMap<&str, &Record> =
+                    records.iter().map(|r| (r.id.as_str(), r)).collect();
+                let now = crate::time::Time::now();
+                let orphans: Vec<String> = self
+                    .kept_ids()?
+                    .into_iter()
+                    .filter(|id| {
+                        live.get(id.as_str())
+                            .is_none_or(|r| r.status == Status::Revoked && !r.in_grace(now))
+                    })
+                    .collect();
+                if orphans.is_empty() {
+                    findings.push(found(
+                        "vault",
+                        Health::Ok,
+                        "every kept secret has its token",
+                    ));
+                } else {
+                    let result = (&self.vault,).transaction(|(vault,)| {
+                        for id in &orphans {
+                            vault.remove(super::vault::secret_key(id))?;
+                        }
+                        Ok(())
+                    });
+                    result.map_err(|e| self.tx_error(e))?;
+                    findings.push(found(
+                        "vault",
+                        Health::Repaired,
+                        format!(
+                            "{} kept secret(s) of tokens revoked or gone were erased",
+                            orphans.len()
+                        ),
+                    ));
+                }
+            }
+        }
+
+        // The audit log: every event parses and the chain is whole.
+        findings.push(match self.check_log() {
+            Ok(n) => found(
+                "audit log",
+                Health::Ok,
+                format!("{n} event(s), chain whole"),
+            ),
+            Err(Error::BrokenLog(broken)) => found(
+                "audit log",
+                Health::Failed,
+                format!("{broken}; it cannot be derived again: restore a backup"),
+            ),
+            Err(e) => return Err(e),
+        });
+        self.make_durable()
+    }
+
+    /// Replaces every entry of `tree` with `entries`, in one transaction.
+    fn replace_tree(
+        &self,
+        tree: &sled::Tree,
+        entries: impl Iterator<Item = (Vec<u8>, String)>,
+    ) -> Result<()> {
+        let old: Vec<sled::IVec> = tree
+            .iter()
+            .keys()
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| self.sled(e))?;
+        let new: Vec<(Vec<u8>, String)> = entries.collect();
+        let result = (tree,).transaction(|(t,)| {
+            for k in &old {
+                t.remove(k)?;
+            }
+            for (k, v) in &new {
+                t.insert(k.as_slice(), v.as_bytes())?;
+            }
+            Ok(())
+        });
+        result.map_err(|e| self.tx_error(e))
+    }
+}

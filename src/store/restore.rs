@@ -1,0 +1,326 @@
+//! Backup and restore on the store's side: reading every stored record and event under the
+//! lock, and building a store afresh from a checked backup (`crate::backup` is the file).
+//!
+//! A restore never writes into the store it replaces: it builds the new store in a directory
+//! beside it, makes it durable, and only then swaps the two directories (with the old store's
+//! lock held), keeping the old one under a dated name. A crash at any point leaves either the
+//! old store in place or the new one, never a mix.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use sled::Transactional;
+
+use super::open::{exists, lock_store, sync_dir};
+use super::vault::{VAULT_HEADER, secret_key};
+use super::{GENERATION_KEY, LOG_HEAD_KEY, OpenMode, Store};
+use crate::backup::Backup;
+use crate::chain::Head;
+use crate::error::{Error, Result};
+use crate::name::name_key;
+use crate::record::{EventKind, Status};
+use crate::token::TokenHash;
+use crate::vault::Export;
+
+/// Records and events written per transaction: sled holds a transaction's writes in memory.
+const CHUNK: usize = 4096;
+
+/// What a restore did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Restored {
+    pub records: usize,
+    pub events: usize,
+    pub kept: usize,
+    /// Where the store it replaced was moved, if there was one.
+    pub replaced: Option<PathBuf>,
+}
+
+impl Store {
+    /// How many records and events the store holds, and whether it has a vault.
+    ///
+    /// # Errors
+    /// The store's own errors.
+    pub fn contents(&self) -> Result<(u64, u64, bool)> {
+        Ok((
+            self.tokens.len() as u64,
+            self.log.len() as u64,
+            self.vault_header()?.is_some(),
+        ))
+    }
+
+    /// Calls `f` with every record's stored bytes, in key order.
+    ///
+    /// # Errors
+    /// The store's own errors, and `f`'s.
+    pub fn each_stored_record(&self, f: &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<()> {
+        for item in self.tokens.iter() {
+            let (_, bytes) = item.map_err(|e| self.sled(e))?;
+            f(&bytes)?;
+        }
+        Ok(())
+    }
+
+    /// Calls `f` with every audit event's stored bytes, oldest first.
+    ///
+    /// # Errors
+    /// The store's own errors, and `f`'s.
+    pub fn each_stored_event(&self, f: &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<()> {
+        for item in self.log.iter() {
+            let (_, bytes) = item.map_err(|e| self.sled(e))?;
+            f(&bytes)?;
+        }
+        Ok(())
+    }
+
+    /// Fills a store made by this very open (empty) from `backup`: every record and event as
+    /// stored (so the audit chain checks), the name and hash indexes, the vault's header and
+    /// kept secrets as the backup's vault export holds them, then a `restored` event.
+    fn fill(&self, backup: &Backup, from: &Path) -> Result<usize> {
+        let mut records: Vec<_> = backup.records.iter().collect();
+        records.sort_by_key(|(_, r)| (r.created_at, r.seq));
+        let mut names: std::collections::HashSet<String> = Default::default();
+        for chunk in records.chunks(CHUNK) {
+            let mut claims = Vec::new();
+            for (_, r) in chunk {
+                if r.status == Status::Active && names.insert(name_key(&r.name)) {
+                    claims.push(name_key(&r.name));
+                } else {
+                    claims.push(String::new());
+                }
+            }
+            let result = (&self.tokens, &self.by_hash, &self.by_name).transaction(
+                |(tokens, by_hash, by_name)| {
+                    for ((stored, r), claim) in chunk.iter().zip(&claims) {
+                        let hash = TokenHash::from_hex(&r.sha256).ok_or_else(|| {
+                            sled::transaction::ConflictableTransactionError::Abort(
+                                super::tx::Abort::HashTaken,
+                            )
+                        })?;
+                        if by_hash.insert(&hash.0, r.id.as_bytes())?.is_some()
+                            || tokens.insert(r.id.as_bytes(), stored.as_slice())?.is_some()
+                        {
+                            return super::tx::abort(super::tx::Abort::HashTaken);
+                        }
+                        if !claim.is_empty() {
+                            by_name.insert(claim.as_bytes(), r.id.as_bytes())?;
+                        }
+                    }
+                    Ok(())
+                },
+            );
+            result.map_err(|_| {
+                Error::usage(format!(
+                    "{} holds two records with one id or one token: it cannot be restored",
+                    from.display()
+                ))
+            })?;
+        }
+        let mut key = 0u64;
+        for chunk in backup.events.chunks(CHUNK) {
+            let first = key;
+            let result = (&self.log, &self.meta).transaction(|(log, meta)| {
+                let mut k = first;
+                let mut last = None;
+                for stored in chunk {
+                    k += 1;
+                    log.insert(&k.to_be_bytes(), stored.as_slice())?;
+                    last = Some(Head {
+                        key: k,
+                        hash: crate::chain::hash(stored),
+                    });
+                }
+                if let Some(h) = &last {
+                    meta.insert(LOG_HEAD_KEY, &h.encode()[..])?;
+                }
+                Ok(k)
+            });
+            key = result.map_err(|e| self.tx_error(e))?;
+        }
+        let mut kept = 0;
+        if let Some(bytes) = &backup.vault {
+            let export = Export::parse(bytes.clone()).map_err(|e| {
+                Error::usage(format!("{}: its vault is damaged ({e})", from.display()))
+            })?;
+            let ours: std::collections::HashSet<&str> =
+                backup.records.iter().map(|(_, r)| r.id.as_str()).collect();
+            let secrets: Vec<(&str, &[u8])> = export
+                .sealed_records()
+                .filter(|(id, _)| ours.contains(id))
+                .collect();
+            kept = secrets.len();
+            let result = (&self.vault,).transaction(|(vault,)| {
+                vault.insert(VAULT_HEADER, export.header())?;
+                for (id, sealed) in &secrets {
+                    vault.insert(secret_key(id), *sealed)?;
+                }
+                Ok(())
+            });
+            result.map_err(|e| self.tx_error(e))?;
+        }
+        self.meta
+            .insert(GENERATION_KEY, &1u64.to_be_bytes())
+            .map_err(|e| self.sled(e))?;
+        self.rebuild_index_at(1)?;
+        let mut event = self.event(EventKind::Restored, None, None);
+        event.detail = Some(format!(
+            "from a backup of store {} taken at {} by {}",
+            backup.head.store_id, backup.head.taken_at, backup.head.taken_by
+        ));
+        self.append_event(&event)?;
+        self.make_durable()?;
+        Ok(kept)
+    }
+}
+
+/// Restores `backup` (read from `from`) into `dir`: a new store built beside it, then moved into
+/// place. A store already in `dir` that holds anything (or cannot be opened to tell) is
+/// refused unless `force`; replaced, it is kept as `DIR.before-restore-<time>`.
+///
+/// # Errors
+/// [`Error::Usage`] for a non-empty store without `force`, or a backup that cannot be restored;
+/// [`Error::Busy`] when the store is in use past `wait`; the store's own errors.
+pub fn restore(
+    dir: &Path,
+    backup: &Backup,
+    from: &Path,
+    force: bool,
+    wait: Duration,
+) -> Result<Restored> {
+    let present = exists(&dir.join(super::MARKER_FILE))? || exists(&dir.join("db"))?;
+    if present {
+        let holds = match Store::open(dir, OpenMode::Existing, wait) {
+            Ok(store) => {
+                let (records, events, vault) = store.contents()?;
+                (records > 0 || events > 0 || vault)
+                    .then(|| format!("it holds {records} token record(s) and {events} event(s)"))
+            }
+            Err(e @ Error::Busy { .. }) => return Err(e),
+            Err(e) => Some(format!("it cannot be opened ({e})")),
+        };
+        if let Some(what) = holds
+            && !force
+        {
+            return Err(Error::usage(format!(
+                "the store at {} is not empty ({what}): pass --force to replace it (it is kept beside it)",
+                dir.display()
+            )));
+        }
+    } else if dir.exists()
+        && fs::read_dir(dir)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
+        return Err(Error::usage(format!(
+            "{} holds files but no store: restore into an empty or new directory",
+            dir.display()
+        )));
+    }
+    let name = dir
+        .file_name()
+        .ok_or_else(|| Error::usage(format!("{} cannot hold a store", dir.display())))?
+        .to_string_lossy()
+        .into_owned();
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&parent)
+        .map_err(|e| Error::io_at(format!("cannot make {}", parent.display()), &parent, e))?;
+    let building = parent.join(format!(".{name}.restoring-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&building);
+    let built = (|| {
+        let store = Store::open(&building, OpenMode::Create, wait)?;
+        let kept = store.fill(backup, from)?;
+        drop(store);
+        Ok::<usize, Error>(kept)
+    })();
+    let kept = match built {
+        Ok(kept) => kept,
+        Err(e) => {
+            let _ = fs::remove_dir_all(&building);
+            return Err(e);
+        }
+    };
+    let mut replaced = None;
+    let swap = (|| {
+        if present {
+            // The old store's lock, held across the swap: no command is using it meanwhile.
+            let _lock = lock_store(dir, Instant::now() + wait, wait)?;
+            let aside = parent.join(format!(
+                "{name}.before-restore-{}",
+                crate::time::Time::now().as_second()
+            ));
+            fs::rename(dir, &aside).map_err(|e| {
+                Error::io_at(format!("cannot move {} aside", dir.display()), dir, e)
+            })?;
+            replaced = Some(aside);
+        } else if dir.exists() {
+            // An empty directory: the new store takes its place.
+            fs::remove_dir(dir)
+                .map_err(|e| Error::io_at(format!("cannot replace {}", dir.display()), dir, e))?;
+        }
+        fs::rename(&building, dir).map_err(|e| {
+            Error::io_at(
+                format!("cannot move the restored store to {}", dir.display()),
+                dir,
+                e,
+            )
+        })?;
+        sync_dir(&parent)
+    })();
+    if let Err(e) = swap {
+        if replaced.is_none() {
+            let _ = fs::remove_dir_all(&building);
+        }
+        return Err(e);
+    }
+    Ok(Restored {
+        records: backup.records.len(),
+        events: backup.events.len(),
+        kept,
+        replaced,
+    })
+}
+
+/// Where the store notes its last backup, beside sled, so `doctor` can point to it even when
+/// sled cannot open.
+pub const LAST_BACKUP_FILE: &str = "last-backup";
+
+/// Notes the backup just written (its path and time) in the store directory.
+///
+/// # Errors
+/// [`Error::Io`].
+pub fn note_backup(dir: &Path, file: &Path, at: crate::time::Time) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = dir.join(LAST_BACKUP_FILE);
+    let temp = dir.join(format!("{LAST_BACKUP_FILE}.tmp"));
+    let text = format!("{at}\t{}\n", file.display());
+    let write = || -> std::io::Result<()> {
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&temp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        fs::rename(&temp, &path)
+    };
+    write().map_err(|e| {
+        Error::io_at(
+            format!("cannot note the backup in {}", dir.display()),
+            dir,
+            e,
+        )
+    })?;
+    sync_dir(dir)
+}
+
+/// The last backup noted in `dir`: its time and path, as written.
+pub fn last_backup(dir: &Path) -> Option<(String, String)> {
+    let text = fs::read_to_string(dir.join(LAST_BACKUP_FILE)).ok()?;
+    let (at, path) = text.trim_end().split_once('\t')?;
+    Some((at.to_owned(), path.to_owned()))
+}
