@@ -12,6 +12,7 @@ mod faults;
 mod lifecycle;
 mod output;
 mod policy;
+mod reliability;
 mod scan;
 mod secrets;
 mod terminal;
