@@ -127,11 +127,16 @@ impl Broken {
 
 impl fmt::Display for Broken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "the audit log is broken at event {} of {}",
-            self.position, self.events
-        )?;
+        if self.events == 0 {
+            write!(f, "the audit log is broken: every event is gone")?;
+        } else {
+            write!(
+                f,
+                "the audit log is broken at event {} of {}",
+                self.position.min(self.events),
+                self.events
+            )?;
+        }
         if let Some(e) = &self.event {
             write!(f, " ({}, {}", e.at, e.event.as_str())?;
             if let Some(id) = &e.token_id {
@@ -257,6 +262,7 @@ mod tests {
             count: 1,
             replaces: None,
             detail: None,
+            ip: None,
             prev: prev.to_owned(),
         }
         .to_bytes()

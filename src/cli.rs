@@ -11,8 +11,8 @@ use clap::{Args, Parser, Subcommand, ValueHint};
 pub const EXIT_CODES: &str = "\
 Exit codes:
   0  success; the token is valid; scan found no token that still verifies
-  1  the token is not valid (unknown, revoked or malformed); scan found one that
-     still verifies (or any token, with no store to check it against)
+  1  the token is not valid (any reason but valid); list --fail-if-any matched;
+     scan found one that still verifies (or any token, with no store to check)
   2  usage or bad input (a flag, a value, a file you named); scan could not read
      every file
   3  no such token

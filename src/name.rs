@@ -85,6 +85,44 @@ pub fn visible_form(text: &str) -> String {
         .collect()
 }
 
+/// The places in `text` of tokens in disguise: token-shaped once invisible characters are
+/// dropped and the rest folded to what it looks like (NFKC, then the UTS #39 skeleton: full
+/// width, other scripts' look-alikes). Each comes with its folded form, which is what a reader
+/// would copy out of it. Tokens written plainly are not listed (they are found as they are).
+pub fn disguised_tokens(text: &str) -> Vec<(std::ops::Range<usize>, String)> {
+    if text.is_ascii() {
+        return Vec::new();
+    }
+    // The folded text, and for each of its bytes the source range it came from.
+    let mut folded = String::with_capacity(text.len());
+    let mut source: Vec<std::ops::Range<usize>> = Vec::with_capacity(text.len());
+    for (at, c) in text.char_indices() {
+        let from = at..at + c.len_utf8();
+        if !c.is_ascii() && hidden(c).is_some() {
+            continue;
+        }
+        let looks: String = if c.is_ascii() {
+            c.to_string()
+        } else {
+            let nfkc: String = c.to_string().nfkc().collect();
+            unicode_security::skeleton(&nfkc).collect()
+        };
+        for _ in 0..looks.len() {
+            source.push(from.clone());
+        }
+        folded.push_str(&looks);
+    }
+    crate::token::token_shapes(&folded)
+        .filter_map(|r| {
+            let start = source[r.start].start;
+            let end = source[r.end - 1].end;
+            // Plain in the source too: not a disguise.
+            let plain = text[start..end].is_ascii();
+            (!plain).then(|| (start..end, folded[r].to_owned()))
+        })
+        .collect()
+}
+
 /// The key under which names are unique: two names with the same key render alike. It is the
 /// UTS #39 skeleton of the NFKC form, so it also folds compatibility forms (full width,
 /// ligatures) and cross-script look-alikes. Never shown; only compared.
@@ -160,6 +198,40 @@ mod tests {
 
     fn refused(name: &str) -> String {
         clean_name(name).expect_err(name).to_string()
+    }
+
+    #[test]
+    fn tokens_in_disguise_are_found_where_they_stand() {
+        let t = "vbx_zQWBuTSOoRi4A9spHcVY5ncnsDkxkJ0mLq17";
+        for (text, from) in [
+            (format!("key={}\u{200b}{} end", &t[..20], &t[20..]), 4),
+            (
+                format!(
+                    "k {}",
+                    t.chars()
+                        .map(|c| char::from_u32(c as u32 + 0xfee0).unwrap())
+                        .collect::<String>()
+                ),
+                2,
+            ),
+            (format!("{}\u{430}{}", &t[..10], &t[11..]), 0),
+            (format!("x{}\u{ad}{}", &t[..4], &t[4..]), 1),
+        ] {
+            let found = disguised_tokens(&text);
+            assert_eq!(found.len(), 1, "{text:?}");
+            assert_eq!(found[0].0.start, from, "{text:?}");
+            assert!(found[0].1.starts_with("vbx_zQWB"), "{:?}", found[0].1);
+            assert_eq!(
+                found[0].0.end,
+                text.find(" end").unwrap_or(text.len()),
+                "{text:?}"
+            );
+        }
+        assert!(
+            disguised_tokens(t).is_empty(),
+            "plain tokens are found as they are"
+        );
+        assert!(disguised_tokens("café au lait, naïve").is_empty());
     }
 
     #[test]

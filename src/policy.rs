@@ -143,8 +143,11 @@ pub fn check_scope(raw: &str) -> Result<String> {
         && words.next().is_none();
     if !ok {
         return Err(Error::usage(format!(
-            "scope {:?} is not `word` or `word:word` in lowercase letters, digits, _ and - (at most {MAX_SCOPE_LEN} bytes), such as invoices:read",
-            crate::name::visible_form(raw)
+            "scope {}{} is not `word` or `word:word` in lowercase ASCII letters, digits, _ and - (at most {MAX_SCOPE_LEN} bytes), such as invoices:read",
+            shown(raw),
+            first_odd(raw, |c| c.is_ascii_lowercase()
+                || c.is_ascii_digit()
+                || "_-:".contains(c))
         )));
     }
     Ok(raw.to_owned())
@@ -183,11 +186,22 @@ pub fn parse_range(raw: &str) -> Result<IpNet> {
             Ok(ip) => IpNet::from(canonical(ip)),
             Err(_) => {
                 return Err(Error::usage(format!(
-                    "{:?} is not an address range such as 203.0.113.0/24 or 2001:db8::/32",
-                    crate::name::visible_form(raw)
+                    "{} is not an address range such as 203.0.113.0/24 or 2001:db8::/32",
+                    shown(raw)
                 )));
             }
         },
+    };
+    // An IPv4 range written as IPv6 (`::ffff:10.0.0.0/104`) is the IPv4 range: clients' mapped
+    // addresses are read as IPv4, so it would otherwise never match.
+    let net = match net {
+        IpNet::V6(v6) if v6.prefix_len() >= 96 => match v6.network().to_ipv4_mapped() {
+            Some(v4) => {
+                IpNet::new(IpAddr::V4(v4), v6.prefix_len() - 96).expect("a prefix up to 32")
+            }
+            None => net,
+        },
+        _ => net,
     };
     if net.trunc() != net {
         return Err(Error::usage(format!(
@@ -225,8 +239,8 @@ pub fn parse_ranges(raw: &[String]) -> Result<Vec<IpNet>> {
 pub fn parse_ip(raw: &str) -> Result<IpAddr> {
     raw.trim().parse::<IpAddr>().map(canonical).map_err(|_| {
         Error::usage(format!(
-            "{:?} is not an IP address such as 203.0.113.9 or 2001:db8::5",
-            crate::name::visible_form(raw)
+            "{} is not an IP address such as 203.0.113.9 or 2001:db8::5",
+            shown(raw)
         ))
     })
 }
@@ -239,17 +253,34 @@ pub fn parse_ip(raw: &str) -> Result<IpAddr> {
 pub fn parse_duration(raw: &str) -> std::result::Result<Span, String> {
     let span: Span = raw.trim().parse().map_err(|_| {
         format!(
-            "{:?} is not a duration such as 90d, 12h, 2w, 30m or 45s",
-            crate::name::visible_form(raw)
+            "{}{} is not a duration such as 90d, 12h, 2w, 30m or 45s (or it is too long)",
+            shown(raw),
+            first_odd(raw, |c| c.is_ascii_alphanumeric() || " +:.,".contains(c))
         )
     })?;
     if !span.is_positive() {
-        return Err(format!(
-            "{:?} is not a duration longer than zero",
-            crate::name::visible_form(raw)
-        ));
+        return Err(format!("{} is not a duration longer than zero", shown(raw)));
     }
     Ok(span)
+}
+
+/// A value the user typed, for an error line: quoted with its invisible characters escaped,
+/// and cut short past 64 characters (the whole of it is theirs already).
+fn shown(raw: &str) -> String {
+    let mut cut: String = raw.chars().take(64).collect();
+    if cut.len() < raw.len() {
+        cut.push('…');
+    }
+    format!("{cut:?}")
+}
+
+/// Where `raw` first holds a character `ok` refuses, for an error line (`, which holds U+FF49
+/// at character 1,`); empty when there is none.
+fn first_odd(raw: &str, ok: impl Fn(char) -> bool) -> String {
+    match raw.chars().enumerate().find(|(_, c)| !ok(*c)) {
+        Some((i, c)) => format!(" (it holds U+{:04X} at character {})", c as u32, i + 1),
+        None => String::new(),
+    }
 }
 
 /// `from` moved by `span` (forward) or back by it, in UTC's calendar.
@@ -401,6 +432,31 @@ mod tests {
         }
         assert!(parse_ip("10.0.0.0/8").is_err());
         assert_eq!(parse_ip("::ffff:1.2.3.4").unwrap().to_string(), "1.2.3.4");
+        // IPv4 ranges written as IPv6 are IPv4 ranges.
+        assert_eq!(
+            parse_range("::ffff:10.0.0.0/104").unwrap().to_string(),
+            "10.0.0.0/8"
+        );
+        assert_eq!(
+            parse_range("::ffff:10.0.0.1/128").unwrap().to_string(),
+            "10.0.0.1/32"
+        );
+        assert_eq!(
+            parse_range("::ffff:0.0.0.0/96").unwrap().to_string(),
+            "0.0.0.0/0"
+        );
+        // A typed value is shown with what is odd in it.
+        let e = check_scope("inv\u{200b}oices").unwrap_err().to_string();
+        assert!(e.contains("U+200B at character 4"), "{e}");
+        let e = parse_duration("1\u{ff44}").unwrap_err();
+        assert!(e.contains("U+FF44"), "{e}");
+        assert!(
+            check_scope(&"a".repeat(100_000))
+                .unwrap_err()
+                .to_string()
+                .len()
+                < 300
+        );
     }
 
     #[test]

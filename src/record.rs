@@ -211,6 +211,9 @@ pub struct Event {
     /// What else there is to know: a new expiry, a grace's end, why a bulk revoke chose it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// `verify_failed`: the client address `verify --ip` gave, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<IpAddr>,
     /// Lowercase hex SHA-256 of the previous event's stored bytes, or 64 zeros for the first
     /// (`crate::chain`). Set by the store when it appends; empty in events from before format 4
     /// until the migration chains them.

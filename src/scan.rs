@@ -36,12 +36,14 @@ pub enum Searched {
 
 /// Calls `found` for every whole token (format and checksum, see [`token::tokens_in`]) in
 /// `reader`, in order, reading it in chunks: memory stays bounded whatever the length of the
-/// stream or of its lines. A stream that looks binary is not searched.
+/// stream or of its lines. A stream that looks binary (a NUL byte in its first 8 KiB) is not
+/// searched when `skip_binary`; it is when the user named it, or piped it in.
 ///
 /// # Errors
 /// A read error, as it is; what was found before it has been reported.
 pub fn find_tokens(
     mut reader: impl Read,
+    skip_binary: bool,
     mut found: impl FnMut(Occurrence),
 ) -> io::Result<Searched> {
     // A chunk, and the end of the one before it that might start a token.
@@ -68,7 +70,7 @@ pub fn find_tokens(
         }
         if !probed {
             probed = true;
-            if buf[..held.min(BINARY_PROBE)].contains(&0) {
+            if skip_binary && buf[..held.min(BINARY_PROBE)].contains(&0) {
                 return Ok(Searched::Binary);
             }
         }
@@ -200,6 +202,10 @@ pub fn redact<E>(
     piece: &[u8],
     mut label: impl FnMut(&Token) -> Result<String, E>,
 ) -> Result<Vec<u8>, E> {
+    // Tokens in disguise first: a plain run inside one would otherwise be masked alone and
+    // leave the rest of the token showing.
+    let unmasked = mask_disguised(piece.to_vec());
+    let piece = unmasked.as_slice();
     let mut out = Vec::with_capacity(piece.len());
     let mut last = 0;
     for range in token::token_shapes_in(piece) {
@@ -222,6 +228,28 @@ pub fn redact<E>(
     Ok(out)
 }
 
+/// `bytes` with every token in disguise (an invisible character inside, full width, a letter
+/// from another script: `crate::name::disguised_tokens`) masked as `vbx_AbCd…`, in each run of
+/// valid UTF-8; other bytes pass as they are.
+fn mask_disguised(bytes: Vec<u8>) -> Vec<u8> {
+    if bytes.is_ascii() {
+        return bytes;
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        let text = chunk.valid();
+        let mut last = 0;
+        for (range, looks) in crate::name::disguised_tokens(text) {
+            out.extend_from_slice(&text.as_bytes()[last..range.start]);
+            out.extend_from_slice(token::mask(&looks).as_bytes());
+            last = range.end;
+        }
+        out.extend_from_slice(&text.as_bytes()[last..]);
+        out.extend_from_slice(chunk.invalid());
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,7 +258,7 @@ mod tests {
 
     fn found(input: &[u8]) -> (Searched, Vec<(u64, u64)>) {
         let mut at = Vec::new();
-        let searched = find_tokens(input, |o| at.push((o.line, o.column))).expect("reads");
+        let searched = find_tokens(input, true, |o| at.push((o.line, o.column))).expect("reads");
         (searched, at)
     }
 

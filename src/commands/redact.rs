@@ -52,7 +52,7 @@ pub fn run(ctx: &Context, p: &mut Printer) -> Result<Outcome> {
             }
             Err(PieceError::Uncuttable { line }) => {
                 return Err(Error::usage(format!(
-                    "line {line}: more than {MAX_PIECE} bytes with nowhere a token could not span (no space, no punctuation); stopped there rather than copy it unredacted"
+                    "line {line}: more than {MAX_PIECE} bytes with no place to cut it that cannot be inside a token (no space, no punctuation); stopped there rather than copy it unredacted"
                 )));
             }
         };

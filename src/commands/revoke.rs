@@ -76,7 +76,10 @@ fn unused(
     let find = |store: &crate::store::Store| -> Result<Vec<crate::record::Record>> {
         let picker = filter.at(Time::now())?;
         let mut found = store.records()?;
-        found.retain(|r| picker.picks(r) && r.status != crate::record::Status::Revoked);
+        // As `list --unused-for` picks them, among tokens that still verify or could: a token
+        // in a rotation's grace is one (revoking it ends the grace).
+        let now = Time::now();
+        found.retain(|r| picker.picks(r) && r.state_at(now) != State::Revoked);
         Ok(found)
     };
     let candidates = find(&ctx.open(OpenMode::Existing)?)?;
@@ -85,8 +88,11 @@ fn unused(
         return Ok(Outcome::Success);
     }
     if !yes {
+        if prompt::interactive() {
+            p.preview(&candidates);
+        }
         let question = format!(
-            "Revoke {} token(s) unused for {typed}? They stop working at once; this cannot be undone",
+            "Revoke these {} token(s) unused for {typed}? They stop working at once; this cannot be undone",
             candidates.len()
         );
         confirm(

@@ -44,8 +44,10 @@ struct Raw {
 /// What the searching threads report to the one that prints.
 enum Event {
     Found(Raw),
-    /// A file searched (binary ones too: they were looked at).
+    /// A file searched.
     Searched,
+    /// A file met in a walk that looks binary, and was not searched.
+    Binary,
     /// A file or directory that could not be read, said in a line.
     Unreadable(String),
 }
@@ -101,7 +103,8 @@ pub fn run(ctx: &Context, req: Scan, p: &mut Printer) -> Result<Outcome> {
         }
         if reads_stdin {
             let stdin_tx = tx.clone();
-            s.spawn(move || search(Path::new(STDIN), io::stdin().lock(), &stdin_tx));
+            // What is piped in is searched whatever it holds: it was given on purpose.
+            s.spawn(move || search(Path::new(STDIN), io::stdin().lock(), false, &stdin_tx));
         }
         // The loop ends when every searcher is done and has dropped its sender.
         drop(tx);
@@ -112,6 +115,7 @@ pub fn run(ctx: &Context, req: Scan, p: &mut Printer) -> Result<Outcome> {
                     summary.files_searched += 1;
                     progress.set(summary.files_searched as u64);
                 }
+                Event::Binary => summary.binary_skipped += 1,
                 Event::Unreadable(what) => {
                     summary.unreadable += 1;
                     progress.suspend(|| p.scan_unreadable(&what));
@@ -201,7 +205,9 @@ fn walk(paths: &[&PathBuf], req: &Scan, tx: &mpsc::Sender<Event>) {
             let named = entry.depth() == 0 && !entry.path().is_dir();
             if entry.file_type().is_some_and(|t| t.is_file()) || named {
                 match File::open(entry.path()) {
-                    Ok(file) => search(entry.path(), file, &tx),
+                    // A file named on the command line is searched even if it looks binary, as
+                    // ripgrep does; one met in the walk is skipped.
+                    Ok(file) => search(entry.path(), file, !named, &tx),
                     Err(e) => {
                         let _ = tx.send(unreadable(entry.path(), &e));
                     }
@@ -213,8 +219,8 @@ fn walk(paths: &[&PathBuf], req: &Scan, tx: &mpsc::Sender<Event>) {
 }
 
 /// Searches one stream, sending what it finds.
-fn search(path: &Path, reader: impl io::Read, tx: &mpsc::Sender<Event>) {
-    let result = find_tokens(reader, |o| {
+fn search(path: &Path, reader: impl io::Read, skip_binary: bool, tx: &mpsc::Sender<Event>) {
+    let result = find_tokens(reader, skip_binary, |o| {
         let _ = tx.send(Event::Found(Raw {
             path: path.to_owned(),
             line: o.line,
@@ -223,7 +229,8 @@ fn search(path: &Path, reader: impl io::Read, tx: &mpsc::Sender<Event>) {
         }));
     });
     let _ = tx.send(match result {
-        Ok(Searched::Text | Searched::Binary) => Event::Searched,
+        Ok(Searched::Text) => Event::Searched,
+        Ok(Searched::Binary) => Event::Binary,
         Err(e) => unreadable(path, &e),
     });
 }

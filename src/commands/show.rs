@@ -111,7 +111,7 @@ pub fn list(ctx: &Context, req: List, p: &mut Printer) -> Result<Outcome> {
         drop(store);
         records.retain(wanted);
         matched = records.len();
-        p.records(&records, &kept, all || !req.filter.is_empty());
+        p.records(&records, &kept, all, !req.filter.is_empty());
     }
     Ok(if req.fail_if_any && matched > 0 {
         Outcome::Invalid

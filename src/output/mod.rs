@@ -201,6 +201,17 @@ impl<'a> Printer<'a> {
         }
     }
 
+    /// `revoke --unused-for` in a terminal: the tokens it is about to ask about, on stderr.
+    pub fn preview(&mut self, records: &[Record]) {
+        let _ = text::records_table(
+            &mut self.err,
+            records,
+            &HashSet::new(),
+            Time::now(),
+            self.color,
+        );
+    }
+
     /// `revoke --unused-for`: what was revoked, or with `--dry-run` what would be.
     pub fn bulk_revoked(&mut self, records: &[Record], dry_run: bool) {
         if !dry_run && !records.is_empty() {
@@ -233,15 +244,23 @@ impl<'a> Printer<'a> {
         });
     }
 
-    /// `list`; `all` says whether revoked tokens were asked for (or a filter), for the message
-    /// about an empty list.
-    pub fn records(&mut self, records: &[Record], kept: &HashSet<String>, all: bool) {
+    /// `list`; `all` (revoked tokens asked for) and `filtered` (a filter given) choose the
+    /// message about an empty list.
+    pub fn records(
+        &mut self,
+        records: &[Record],
+        kept: &HashSet<String>,
+        all: bool,
+        filtered: bool,
+    ) {
         if self.json {
             let views: Vec<RecordView> = records
                 .iter()
                 .map(|r| RecordView::new(r, kept.contains(&r.id)))
                 .collect();
             self.document(&views);
+        } else if records.is_empty() && filtered {
+            self.say("No tokens match.");
         } else if records.is_empty() {
             self.say(format!(
                 "No {}tokens. Make one with `vbx-tokens create --name NAME`.",
@@ -674,6 +693,12 @@ impl<'a> Printer<'a> {
                 Some(_) => line.push_str(", none checked (no store): any may still be valid"),
             }
         }
+        if s.binary_skipped > 0 {
+            line.push_str(&format!(
+                "; {} skipped as binary (name a file to search it)",
+                plural(s.binary_skipped, "file", "files")
+            ));
+        }
         if s.unreadable > 0 {
             line.push_str(&format!(
                 "; {} could not be read",
@@ -757,7 +782,7 @@ mod tests {
     fn messages_go_to_stderr_and_data_to_stdout() {
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let mut p = Printer::new(&mut out, &mut err, false, false);
-        p.records(&[], &HashSet::new(), false);
+        p.records(&[], &HashSet::new(), false, false);
         assert!(p.finish().is_none());
         assert!(out.is_empty());
         assert_eq!(

@@ -200,6 +200,9 @@ fn event_detail(e: &Event) -> String {
     if e.count > 1 {
         parts.push(format!("x{}", e.count));
     }
+    if let Some(ip) = &e.ip {
+        parts.push(format!("from {ip}"));
+    }
     if let Some(old) = &e.replaces {
         parts.push(format!("replaces {old}"));
     }

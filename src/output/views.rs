@@ -294,6 +294,8 @@ pub struct ScanSummary {
     pub live: usize,
     /// Files that could not be read (each already warned about).
     pub unreadable: usize,
+    /// Files met in a directory walk that look binary, not searched.
+    pub binary_skipped: usize,
     /// With no store to look tokens up in, the directory where one was looked for.
     pub no_store: Option<std::path::PathBuf>,
 }

@@ -135,6 +135,7 @@ mod tests {
                 count: 1,
                 replaces: None,
                 detail: None,
+                ip: None,
                 prev: String::new(),
             };
             let mut json: serde_json::Value =

@@ -230,7 +230,7 @@ impl Store {
         // Uses, per token: how many, the latest time, the address of the latest use that gave
         // one.
         let mut uses: HashMap<&str, (u64, Time, Option<std::net::IpAddr>)> = HashMap::new();
-        // Failures, in runs of one reason, token and user.
+        // Failures, in runs of one reason, token, user and client address.
         let mut runs: Vec<(&journal::Entry, u64)> = Vec::new();
         for e in entries {
             match e.kind {
@@ -250,7 +250,8 @@ impl Store {
                     Some((first, n))
                         if first.reason == e.reason
                             && first.token_id == e.token_id
-                            && first.actor == e.actor =>
+                            && first.actor == e.actor
+                            && first.ip == e.ip =>
                     {
                         *n += 1
                     }
@@ -288,6 +289,7 @@ impl Store {
                 count,
                 replaces: None,
                 detail: None,
+                ip: e.ip,
                 prev: String::new(),
             });
         }

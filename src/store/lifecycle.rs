@@ -24,6 +24,9 @@ pub struct Changed {
     pub already: bool,
 }
 
+/// The longest grace `rotate` gives the token it replaces: 366 days.
+pub const MAX_GRACE_SECONDS: i64 = 366 * 86_400;
+
 const CHANGE_POINTS: Points = Points {
     indexed: "change-indexed",
     committed: "change-committed",
@@ -122,7 +125,11 @@ impl Store {
     ) -> Result<Rotated> {
         let old = self.get(id)?.ok_or_else(|| Error::not_found(id))?;
         let at = now();
-        if let Some(next) = &old.replaced_by {
+        // A successor the store does not have (an import that brought only half a chain) does
+        // not block the rotation.
+        if let Some(next) = &old.replaced_by
+            && self.get(next)?.is_some()
+        {
             return Err(Error::usage(format!(
                 "token {:?} ({}) was already replaced by {next}: rotate that one",
                 old.name, old.id
@@ -131,6 +138,12 @@ impl Store {
         refuse_revoked(&old, at, "rotate")?;
         if grace_until.is_some_and(|end| end <= at) {
             return Err(Error::usage("the grace must end in the future"));
+        }
+        // Two tokens of one name for longer than that is not a rotation.
+        if grace_until.is_some_and(|end| end.as_second() - at.as_second() > MAX_GRACE_SECONDS) {
+            return Err(Error::usage(
+                "a grace may be a year at the most: the old token is meant to go",
+            ));
         }
         let lifetime = old
             .expires_at
@@ -189,11 +202,25 @@ impl Store {
             if r.status == Status::Revoked && !r.in_grace(at) {
                 continue;
             }
+            let graced = self.graced_predecessors(&r, at)?;
             let r = revoked(r, at);
             let mut e: Event = self.event(EventKind::Revoked, Some(&r), None);
             e.detail = Some(why.to_owned());
             events.push(e);
-            changes.push(Change::new(r, Grants::Less).free_name().forget());
+            changes.push(Change::new(r.clone(), Grants::Less).free_name().forget());
+            for old in graced {
+                if changes.iter().any(|c| c.record.id == old.id) || ids.contains(&old.id) {
+                    continue;
+                }
+                let old = revoked(old, at);
+                let mut e = self.event(EventKind::Revoked, Some(&old), None);
+                e.detail = Some(format!(
+                    "its grace ended: {} replaced it and was revoked",
+                    r.id
+                ));
+                events.push(e);
+                changes.push(Change::new(old, Grants::Less).free_name().forget());
+            }
         }
         if !changes.is_empty() {
             self.commit(&changes, &events, None, &REVOKE_POINTS)?;

@@ -62,6 +62,7 @@ impl Store {
             count: 1,
             replaces: None,
             detail: None,
+            ip: None,
             prev: String::new(),
         }
     }

@@ -220,19 +220,45 @@ impl Store {
             });
         }
         let record = revoked(current, at);
-        let event = self.event(EventKind::Revoked, Some(&record), None);
-        self.commit(
-            &[Change::new(record.clone(), Grants::Less)
+        let mut changes = vec![
+            Change::new(record.clone(), Grants::Less)
                 .free_name()
-                .forget()],
-            &[event],
-            None,
-            &REVOKE_POINTS,
-        )?;
+                .forget(),
+        ];
+        let mut events = vec![self.event(EventKind::Revoked, Some(&record), None)];
+        // The tokens it replaced that still verify in their grace go with it: once a name's
+        // token is revoked, no token of that name verifies.
+        for old in self.graced_predecessors(&record, at)? {
+            let old = revoked(old, at);
+            let mut e = self.event(EventKind::Revoked, Some(&old), None);
+            e.detail = Some(format!(
+                "its grace ended: {} replaced it and was revoked",
+                record.id
+            ));
+            events.push(e);
+            changes.push(Change::new(old, Grants::Less).free_name().forget());
+        }
+        self.commit(&changes, &events, None, &REVOKE_POINTS)?;
         Ok(Revoked {
             record,
             already: false,
         })
+    }
+
+    /// The tokens `record` replaced, directly or through others, that are still in the grace
+    /// a rotation gave them at `at`.
+    pub(super) fn graced_predecessors(&self, record: &Record, at: Time) -> Result<Vec<Record>> {
+        let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::from([record.id.clone()]);
+        let mut next = record.replaces.clone();
+        while let Some(id) = next.filter(|id| seen.insert(id.clone())) {
+            let Some(r) = self.get(&id)? else { break };
+            next = r.replaces.clone();
+            if r.in_grace(at) {
+                out.push(r);
+            }
+        }
+        Ok(out)
     }
 
     /// Commits changes to token records with their events, in one sled transaction, and keeps

@@ -589,3 +589,76 @@ fn a_token_in_a_damaged_index_is_still_judged_by_its_policy() {
         (1, "usage_exceeded".into())
     );
 }
+
+#[test]
+fn revoking_a_name_ends_the_grace_of_the_tokens_it_replaced() {
+    let env = Env::new();
+    let old = env.create("g");
+    let v = env.json(&["rotate", "g", "--grace", "1h"]);
+    let new = v["token"].as_str().unwrap().to_owned();
+    env.ok(&["revoke", "g", "--yes"]);
+    assert_eq!(reason(&env, &new, &[]), (1, "revoked".into()));
+    assert_eq!(
+        reason(&env, &old, &[]),
+        (1, "revoked".into()),
+        "the old one goes too"
+    );
+    // So no two tokens of one name verify.
+    env.create("g");
+    assert_eq!(names(&env.json(&["list"])), ["g"]);
+    // A grace of more than a year is no rotation.
+    assert_one_line_error(&env.run(&["rotate", "g", "--grace", "2y"]), 2);
+}
+
+#[test]
+fn revoke_unused_for_picks_what_list_unused_for_picks_grace_included() {
+    let env = Env::new();
+    import_one(
+        &env,
+        json!({"name": "old", "created_at": "2025-01-01T00:00:00Z"}),
+    );
+    env.ok(&["rotate", "old", "--grace", "30d", "-q"]);
+    let listed = names(&env.json(&["list", "--unused-for", "30d"]));
+    assert_eq!(listed, ["old"]);
+    let v = env.json(&["revoke", "--unused-for", "30d", "--yes"]);
+    assert_eq!(names(&v["revoked"]), listed);
+    assert_eq!(
+        code(&env.run(&["list", "--unused-for", "30d", "--fail-if-any"])),
+        0
+    );
+}
+
+#[test]
+fn ipv4_ranges_written_as_ipv6_match_ipv4_clients() {
+    let env = Env::new();
+    let t = create(&env, "m", &["--allow-ip", "::ffff:10.0.0.0/104"]);
+    assert_eq!(env.record("m")["allow_ip"], json!(["10.0.0.0/8"]));
+    for ip in ["10.0.0.1", "::ffff:10.0.0.1"] {
+        assert_eq!(
+            reason(&env, &t, &["--no-touch", "--ip", ip]),
+            (0, "valid".into()),
+            "{ip}"
+        );
+    }
+    assert_eq!(
+        reason(&env, &t, &["--no-touch", "--ip", "11.0.0.1"]).1,
+        "forbidden"
+    );
+}
+
+#[test]
+fn a_failed_verify_from_an_address_is_logged_with_it() {
+    let env = Env::new();
+    let t = create(&env, "f", &["--allow-ip", "10.0.0.0/8"]);
+    reason(&env, &t, &["--ip", "192.0.2.1"]);
+    reason(&env, &t, &["--ip", "192.0.2.2"]);
+    let log = env.json(&["log", "--token", "f"]);
+    let ips: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "verify_failed")
+        .map(|e| e["ip"].as_str().unwrap())
+        .collect();
+    assert_eq!(ips, ["192.0.2.1", "192.0.2.2"]);
+}

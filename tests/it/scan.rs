@@ -215,7 +215,7 @@ fn scan_reports_each_token_with_its_status_and_exits_1_while_one_still_verifies(
     assert_eq!(parse(&out.stdout), expected);
     assert_eq!(
         stderr(&out),
-        "5 tokens found in 3 files, 1 still valid.\n",
+        "5 tokens found in 3 files, 1 still valid; 1 file skipped as binary (name a file to search it).\n",
         "the look-alikes, the ignored and the binary file are not reported"
     );
 
@@ -257,7 +257,10 @@ fn scan_reports_each_token_with_its_status_and_exits_1_while_one_still_verifies(
     let out = t.run(&["scan", "tree", "--json"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(parse(&out.stdout)[1]["status"], "revoked");
-    assert_eq!(stderr(&out), "5 tokens found in 3 files, 0 still valid.\n");
+    assert_eq!(
+        stderr(&out),
+        "5 tokens found in 3 files, 0 still valid; 1 file skipped as binary (name a file to search it).\n"
+    );
 }
 
 #[test]
@@ -531,5 +534,51 @@ fn a_token_in_a_file_name_is_masked_too() {
         let (o, e) = (stdout(&out), stderr(&out));
         assert!(o.contains("vbx_zQWB….env"), "{o}");
         assert!(!o.contains(&FOREIGN_FORMAT[8..]) && !e.contains(&FOREIGN_FORMAT[8..]));
+    }
+}
+
+#[test]
+fn a_binary_file_named_or_piped_in_is_searched() {
+    let env = Env::new();
+    let live = env.create("live");
+    let blob = env.tmp.path().join("named.bin");
+    std::fs::write(&blob, format!("PK\x03\x04\x00\x00 {live}\n")).unwrap();
+    let out = env.run(&["scan", blob.to_str().unwrap(), "--json"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(parse(&out.stdout).as_array().unwrap().len(), 1);
+    let out = env.run_in(&["scan", "--json"], format!("{live}\n\x00\n"));
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(parse(&out.stdout)[0]["status"], "active");
+    assert!(!stdout(&out).contains(&live) && !stderr(&out).contains(&live));
+}
+
+#[test]
+fn redact_masks_tokens_in_disguise() {
+    let env = Env::new();
+    let t = env.create("live");
+    let full_width: String = t
+        .chars()
+        .map(|c| char::from_u32(c as u32 + 0xfee0).unwrap())
+        .collect();
+    let lines = [
+        format!("a {}\u{200b}{} b", &t[..20], &t[20..]),
+        format!("a {}\u{200d}{} b", &t[..8], &t[8..]),
+        format!("a {}\u{ad}{} b", &t[..30], &t[30..]),
+        format!("a {}\u{feff}{} b", &t[..16], &t[16..]),
+        format!("a {} b", full_width),
+        format!("a {}\u{430}{} b", &t[..10], &t[11..]),
+    ];
+    let out = env.run_in(&["redact"], lines.join("\n") + "\n");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert_eq!(text.lines().count(), lines.len());
+    for line in text.lines() {
+        assert!(
+            line.starts_with("a vbx_") && line.ends_with("… b"),
+            "{line:?}"
+        );
+        // Nothing of the token past its hint shows, in any form.
+        let visible = vbx_tokens::name::visible_form(line);
+        assert!(!visible.contains(&t[12..30]), "{line:?}");
     }
 }
