@@ -18,7 +18,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::net::IpAddr;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use rand::TryRngCore;
@@ -225,12 +225,8 @@ pub fn append(dir: &Path, store_id: [u8; 16], entries: &[Entry]) -> io::Result<(
         file.lock()?;
         // A fold may have renamed this file away between our open and our lock: then our
         // entries belong in the journal that replaced it.
-        let ours = file.metadata()?;
-        match fs::metadata(&path) {
-            Ok(now) if now.dev() == ours.dev() && now.ino() == ours.ino() => {}
-            Ok(_) => continue,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e),
+        if !crate::lockfile::still_names(&path, &file)? {
+            continue;
         }
         // A journal whose header is not this store's (emptied, damaged, copied in) would be
         // thrown away by the fold with our entries in it: it is set aside, and a new one made.

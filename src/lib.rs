@@ -41,6 +41,7 @@ pub mod fault;
 pub mod index;
 pub mod journal;
 pub mod lines;
+pub mod lockfile;
 pub mod name;
 pub mod paths;
 pub mod policy;

@@ -24,7 +24,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::Path;
 
 /// The table's file name in the store directory.
@@ -254,12 +254,8 @@ fn lock(dir: &Path, store_id: &[u8; 16]) -> io::Result<Table> {
         };
         file.lock()?;
         // A table that grew was renamed over the one we opened: use the new one.
-        let ours = file.metadata()?;
-        match fs::metadata(&path) {
-            Ok(now) if now.dev() == ours.dev() && now.ino() == ours.ino() => {}
-            Ok(_) => continue,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e),
+        if !crate::lockfile::still_names(&path, &file)? {
+            continue;
         }
         return Table::from_file(file, store_id);
     }

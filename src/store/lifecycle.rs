@@ -199,28 +199,18 @@ impl Store {
         let mut events = Vec::new();
         for id in ids {
             let r = self.get(id)?.ok_or_else(|| Error::not_found(id))?;
-            if r.status == Status::Revoked && !r.in_grace(at) {
+            // Revoked already, or taken along as an earlier one's graced predecessor.
+            if (r.status == Status::Revoked && !r.in_grace(at))
+                || changes.iter().any(|c: &Change| c.record.id == r.id)
+            {
                 continue;
             }
-            let graced = self.graced_predecessors(&r, at)?;
             let r = revoked(r, at);
             let mut e: Event = self.event(EventKind::Revoked, Some(&r), None);
             e.detail = Some(why.to_owned());
             events.push(e);
             changes.push(Change::new(r.clone(), Grants::Less).free_name().forget());
-            for old in graced {
-                if changes.iter().any(|c| c.record.id == old.id) || ids.contains(&old.id) {
-                    continue;
-                }
-                let old = revoked(old, at);
-                let mut e = self.event(EventKind::Revoked, Some(&old), None);
-                e.detail = Some(format!(
-                    "its grace ended: {} replaced it and was revoked",
-                    r.id
-                ));
-                events.push(e);
-                changes.push(Change::new(old, Grants::Less).free_name().forget());
-            }
+            self.end_graces(&r, at, &mut changes, &mut events)?;
         }
         if !changes.is_empty() {
             self.commit(&changes, &events, None, &REVOKE_POINTS)?;

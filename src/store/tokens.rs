@@ -226,9 +226,28 @@ impl Store {
                 .forget(),
         ];
         let mut events = vec![self.event(EventKind::Revoked, Some(&record), None)];
-        // The tokens it replaced that still verify in their grace go with it: once a name's
-        // token is revoked, no token of that name verifies.
-        for old in self.graced_predecessors(&record, at)? {
+        self.end_graces(&record, at, &mut changes, &mut events)?;
+        self.commit(&changes, &events, None, &REVOKE_POINTS)?;
+        Ok(Revoked {
+            record,
+            already: false,
+        })
+    }
+
+    /// Adds to `changes` and `events` the revoke of every token `record` replaced (directly or
+    /// through others) that still verifies in its grace, unless `changes` has it already: once
+    /// a name's token is revoked, no token of that name verifies.
+    pub(super) fn end_graces(
+        &self,
+        record: &Record,
+        at: Time,
+        changes: &mut Vec<Change>,
+        events: &mut Vec<Event>,
+    ) -> Result<()> {
+        for old in self.graced_predecessors(record, at)? {
+            if changes.iter().any(|c| c.record.id == old.id) {
+                continue;
+            }
             let old = revoked(old, at);
             let mut e = self.event(EventKind::Revoked, Some(&old), None);
             e.detail = Some(format!(
@@ -238,16 +257,12 @@ impl Store {
             events.push(e);
             changes.push(Change::new(old, Grants::Less).free_name().forget());
         }
-        self.commit(&changes, &events, None, &REVOKE_POINTS)?;
-        Ok(Revoked {
-            record,
-            already: false,
-        })
+        Ok(())
     }
 
     /// The tokens `record` replaced, directly or through others, that are still in the grace
     /// a rotation gave them at `at`.
-    pub(super) fn graced_predecessors(&self, record: &Record, at: Time) -> Result<Vec<Record>> {
+    fn graced_predecessors(&self, record: &Record, at: Time) -> Result<Vec<Record>> {
         let mut out = Vec::new();
         let mut seen = std::collections::HashSet::from([record.id.clone()]);
         let mut next = record.replaces.clone();
