@@ -137,6 +137,8 @@ fn files(dir: &Path, under: &Path, out: &mut Vec<PathBuf>) {
     for e in entries {
         let rel = under.join(e.file_name());
         if e.file_type().expect("type").is_dir() {
+            // The directory itself (sled's `blobs/`), then what it holds.
+            out.push(rel.clone());
             files(&e.path(), &rel, out);
         } else {
             out.push(rel);
@@ -147,6 +149,20 @@ fn files(dir: &Path, under: &Path, out: &mut Vec<PathBuf>) {
 /// Applies damage `kind` to `file` in `store`; a description, or `None` when it does not apply.
 fn damage(store: &Path, file: &Path, kind: &str, other: &Path, rng: &mut StdRng) -> Option<String> {
     let path = store.join(file);
+    if path.is_dir() {
+        if kind != "missing" && kind != "garbage" {
+            return None;
+        }
+        std::fs::remove_dir_all(&path).ok()?;
+        return match kind {
+            "missing" => Some("directory removed".to_owned()),
+            "garbage" => {
+                std::fs::write(&path, b"not a directory").ok()?;
+                Some("directory replaced by a file".to_owned())
+            }
+            _ => None,
+        };
+    }
     let bytes = std::fs::read(&path).ok()?;
     let len = bytes.len();
     let desc = match kind {

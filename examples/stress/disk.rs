@@ -86,8 +86,11 @@ fn fixture(ctx: &Ctx, store: PathBuf, tag: &str) -> Fixture {
     }
 }
 
-/// Every writing command: (label, args, stdin, VBX_TOKEN).
-fn commands(f: &Fixture, n: usize) -> Vec<(String, Vec<String>, Option<String>, Option<String>)> {
+/// A writing command: (label, args, stdin, VBX_TOKEN).
+type Writing = (String, Vec<String>, Option<String>, Option<String>);
+
+/// Every writing command.
+fn commands(f: &Fixture, n: usize) -> Vec<Writing> {
     let s = |v: &[&str]| v.iter().map(|a| (*a).to_owned()).collect::<Vec<String>>();
     let import = format!(
         "{{\"name\":\"imported-{n}\",\"sha256\":\"{:064x}\"}}\n",
