@@ -217,6 +217,8 @@ struct Case<'a> {
     store: PathBuf,
     classes: Vec<(Class, String)>,
     exit6: bool,
+    /// Exit codes of the clean errors.
+    codes: BTreeMap<i32, usize>,
 }
 
 impl Case<'_> {
@@ -228,6 +230,9 @@ impl Case<'_> {
         }
         let out = run::run(cmd, stdin.map(String::into_bytes), HANG);
         self.exit6 |= out.code() == Some(6);
+        if out.clean_error() {
+            *self.codes.entry(out.code().unwrap_or(-1)).or_default() += 1;
+        }
         out
     }
 
@@ -378,6 +383,7 @@ pub fn run(ctx: &Ctx) -> Table {
     let mut by_class: BTreeMap<Class, usize> = BTreeMap::new();
     let mut by_file: BTreeMap<String, BTreeMap<Class, usize>> = BTreeMap::new();
     let mut worst_examples: Vec<String> = Vec::new();
+    let mut codes: BTreeMap<i32, usize> = BTreeMap::new();
     let (mut repaired, mut unrepaired, mut exit6_cases, mut commands) = (0, 0, 0, 0);
     let mut i = 0;
     let mut ran = 0;
@@ -396,9 +402,13 @@ pub fn run(ctx: &Ctx) -> Table {
             store: store.clone(),
             classes: Vec::new(),
             exit6: false,
+            codes: BTreeMap::new(),
         };
         case.script(&base, &mut rng);
         commands += case.classes.len();
+        for (code, k) in &case.codes {
+            *codes.entry(*code).or_default() += k;
+        }
         let worst = case
             .classes
             .iter()
@@ -438,6 +448,14 @@ pub fn run(ctx: &Ctx) -> Table {
     let count = |c: Class| by_class.get(&c).copied().unwrap_or(0);
     table.holds(format!("cases run (at least {n})"), ran, ran >= n);
     table.info("commands run and judged", commands);
+    let codes: Vec<String> = codes
+        .iter()
+        .map(|(c, k)| format!("exit {c}: {k}"))
+        .collect();
+    table.info(
+        "commands ending in a clean error, by exit code",
+        codes.join(", "),
+    );
     table.info(
         "files damaged",
         all.iter()
