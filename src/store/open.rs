@@ -183,12 +183,22 @@ pub(super) fn make_private(dir: &Path) -> Result<()> {
         )
     };
     fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(fail)?;
+    // `verify` takes no store lock: a journal it starts is written under a temporary name that
+    // comes and goes while we list the directory (so does a use table it grows). A file gone
+    // by the time we reach it needs no mode; `verify` makes its files 0600 itself.
+    let gone = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
     for entry in fs::read_dir(dir).map_err(fail)? {
         let entry = entry.map_err(fail)?;
-        let meta = entry.metadata().map_err(fail)?;
+        let meta = match entry.metadata() {
+            Err(e) if gone(&e) => continue,
+            other => other.map_err(fail)?,
+        };
         let wanted = if meta.is_dir() { 0o700 } else { 0o600 };
         if meta.permissions().mode() & 0o777 != wanted {
-            fs::set_permissions(entry.path(), fs::Permissions::from_mode(wanted)).map_err(fail)?;
+            match fs::set_permissions(entry.path(), fs::Permissions::from_mode(wanted)) {
+                Err(e) if gone(&e) => {}
+                other => other.map_err(fail)?,
+            }
         }
     }
     Ok(())

@@ -1,0 +1,549 @@
+//! A full disk: every writing command under `ulimit -f` and on a tiny tmpfs filled to the brim
+//! must fail with one line and exit 6 (or succeed, when what it writes still fits), and the store
+//! must still open with everything acknowledged before.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::Ctx;
+use crate::report::Table;
+use crate::run::{self, Run};
+
+const LIMIT: Duration = Duration::from_secs(30);
+/// Set in the environment of a copy of this program started under `unshare -Urm`, to run the
+/// tmpfs part in a private mount namespace.
+const INNER: &str = "VBX_STRESS_TMPFS_INNER";
+
+/// A store ready for every writing command: a vault and a token for each change.
+struct Fixture {
+    store: PathBuf,
+    pass: String,
+    new_pass: String,
+    ids: BTreeMap<&'static str, String>,
+    tokens: BTreeMap<&'static str, String>,
+}
+
+fn fixture(ctx: &Ctx, store: PathBuf, tag: &str) -> Fixture {
+    let pass = ctx
+        .passphrase(&format!("disk-{tag}"), "disk passphrase")
+        .to_string_lossy()
+        .into_owned();
+    let new_pass = ctx
+        .passphrase(&format!("disk-{tag}-new"), "another passphrase")
+        .to_string_lossy()
+        .into_owned();
+    ctx.must(
+        &store,
+        &[
+            "vault",
+            "init",
+            "--passphrase-file",
+            &pass,
+            "--kdf-memory-mib",
+            "8",
+            "--kdf-iterations",
+            "1",
+            "--kdf-parallelism",
+            "1",
+        ],
+        None,
+    );
+    let mut ids = BTreeMap::new();
+    let mut tokens = BTreeMap::new();
+    for name in [
+        "revoke-me",
+        "rotate-me",
+        "disable-me",
+        "enable-me",
+        "extend-me",
+        "use-me",
+        "kept",
+        "limited",
+    ] {
+        let mut args = vec!["--name", name];
+        if name == "kept" {
+            args.extend(["--keep", "--passphrase-file", &pass]);
+        }
+        if name == "limited" {
+            args.extend(["--max-uses", "100"]);
+        }
+        let (id, token) = ctx.create(&store, &args);
+        ids.insert(name, id);
+        tokens.insert(name, token);
+    }
+    ctx.must(&store, &["disable", &ids["enable-me"]], None);
+    Fixture {
+        store,
+        pass,
+        new_pass,
+        ids,
+        tokens,
+    }
+}
+
+/// A writing command: (label, args, stdin, VBX_TOKEN).
+type Writing = (String, Vec<String>, Option<String>, Option<String>);
+
+/// Every writing command.
+fn commands(f: &Fixture, n: usize) -> Vec<Writing> {
+    let s = |v: &[&str]| v.iter().map(|a| (*a).to_owned()).collect::<Vec<String>>();
+    let import = format!(
+        "{{\"name\":\"imported-{n}\",\"sha256\":\"{:064x}\"}}\n",
+        n + 1
+    );
+    vec![
+        (
+            "create".into(),
+            s(&["create", "--name", &format!("new-{n}"), "-q"]),
+            None,
+            None,
+        ),
+        (
+            "create --keep".into(),
+            s(&[
+                "create",
+                "--name",
+                &format!("kept-{n}"),
+                "--keep",
+                "--passphrase-file",
+                &f.pass,
+            ]),
+            None,
+            None,
+        ),
+        (
+            "revoke".into(),
+            s(&["revoke", &f.ids["revoke-me"], "--yes"]),
+            None,
+            None,
+        ),
+        (
+            "rotate".into(),
+            s(&["rotate", &f.ids["rotate-me"], "-q"]),
+            None,
+            None,
+        ),
+        (
+            "disable".into(),
+            s(&["disable", &f.ids["disable-me"]]),
+            None,
+            None,
+        ),
+        (
+            "enable".into(),
+            s(&["enable", &f.ids["enable-me"]]),
+            None,
+            None,
+        ),
+        (
+            "extend".into(),
+            s(&["extend", &f.ids["extend-me"], "--expires-in", "90d"]),
+            None,
+            None,
+        ),
+        ("import".into(), s(&["import", "-"]), Some(import), None),
+        (
+            "verify (counted)".into(),
+            s(&["verify"]),
+            None,
+            Some(f.tokens["use-me"].clone()),
+        ),
+        (
+            "verify (a failure, logged)".into(),
+            s(&["verify"]),
+            None,
+            Some("vbx_not_a_token".into()),
+        ),
+        (
+            "verify of a limited token".into(),
+            s(&["verify"]),
+            None,
+            Some(f.tokens["limited"].clone()),
+        ),
+        (
+            "verify --batch".into(),
+            s(&["verify", "--batch"]),
+            Some(format!("{}\n{}\n", f.tokens["use-me"], f.tokens["kept"])),
+            None,
+        ),
+        (
+            "vault reveal (logged)".into(),
+            s(&["vault", "reveal", "kept", "--passphrase-file", &f.pass]),
+            None,
+            None,
+        ),
+        (
+            "vault passwd".into(),
+            s(&[
+                "vault",
+                "passwd",
+                "--passphrase-file",
+                &f.pass,
+                "--new-passphrase-file",
+                &f.new_pass,
+                "--kdf-memory-mib",
+                "8",
+                "--kdf-iterations",
+                "1",
+                "--kdf-parallelism",
+                "1",
+            ]),
+            None,
+            None,
+        ),
+        (
+            "vault forget".into(),
+            s(&["vault", "forget", "kept"]),
+            None,
+            None,
+        ),
+        (
+            "list (folding a pending use)".into(),
+            s(&["list"]),
+            None,
+            None,
+        ),
+    ]
+}
+
+/// The records, less what a verify changes, by id.
+fn snapshot(ctx: &Ctx, store: &Path) -> Option<BTreeMap<String, Value>> {
+    let mut cmd = ctx.bin.cmd(store, 30);
+    cmd.args(["list", "--all", "--json"]);
+    let out = run::run(cmd, None, LIMIT);
+    if out.code() != Some(0) {
+        return None;
+    }
+    Some(
+        out.json()?
+            .as_array()?
+            .iter()
+            .map(|r| {
+                let mut r = r.clone();
+                for k in ["use_count", "last_used_at", "last_used_ip"] {
+                    r[k] = Value::Null;
+                }
+                (r["id"].as_str().unwrap_or_default().to_owned(), r)
+            })
+            .collect(),
+    )
+}
+
+#[derive(Default)]
+struct Tally {
+    run: usize,
+    clean: usize,
+    succeeded: Vec<String>,
+    broken: Vec<String>,
+    lost: Vec<String>,
+    unopenable: Vec<String>,
+    changed_by_failure: Vec<String>,
+}
+
+impl Tally {
+    /// Judges one command run at the limit, then checks the store with no limit.
+    fn judge(
+        &mut self,
+        ctx: &Ctx,
+        store: &Path,
+        label: &str,
+        before: &BTreeMap<String, Value>,
+        out: &Run,
+    ) {
+        self.classify(label, out);
+        let failed = out.code() != Some(0);
+        self.compare(ctx, store, label, before, failed);
+    }
+
+    fn classify(&mut self, label: &str, out: &Run) {
+        self.run += 1;
+        if out.code() == Some(6) && out.one_line_error() && out.stdout.is_empty() {
+            self.clean += 1;
+        } else if out.code() == Some(0) || (label.contains("a failure") && out.code() == Some(1)) {
+            self.succeeded.push(label.to_owned());
+        } else {
+            self.broken.push(format!("{label}: {}", out.describe()));
+        }
+    }
+
+    /// The store opens and still holds every record of `before`, revoked ones revoked; a
+    /// failed command changed nothing.
+    fn compare(
+        &mut self,
+        ctx: &Ctx,
+        store: &Path,
+        label: &str,
+        before: &BTreeMap<String, Value>,
+        failed: bool,
+    ) {
+        let Some(after) = snapshot(ctx, store) else {
+            self.unopenable.push(format!("after {label}"));
+            return;
+        };
+        for (id, r) in before {
+            match after.get(id) {
+                None => self.lost.push(format!("after {label}: {id} is gone")),
+                Some(a) if r["status"] == "revoked" && a["status"] != "revoked" => self
+                    .lost
+                    .push(format!("after {label}: {id} is no longer revoked")),
+                Some(a) if failed && a != r => self
+                    .changed_by_failure
+                    .push(format!("{label} (failed) changed {id}")),
+                _ => {}
+            }
+        }
+        if failed && after.len() != before.len() {
+            self.changed_by_failure
+                .push(format!("{label} (failed) added records"));
+        }
+    }
+}
+
+/// Runs every writing command built by `cmd` (with its limit). With `each`, the store is checked
+/// (with no limit) before and after each; on a full filesystem nothing can be, not even a read.
+fn every_command(
+    ctx: &Ctx,
+    f: &Fixture,
+    tally: &mut Tally,
+    n: usize,
+    each: bool,
+    mut cmd: impl FnMut() -> Command,
+) {
+    for (label, args, stdin, token) in commands(f, n) {
+        if label.starts_with("list") && each {
+            // Something for the fold to do.
+            let mut c = ctx.bin.cmd(&f.store, 30);
+            c.arg("verify").env("VBX_TOKEN", &f.tokens["use-me"]);
+            let _ = run::run(c, None, LIMIT);
+        }
+        let before = if each {
+            let Some(before) = snapshot(ctx, &f.store) else {
+                tally.unopenable.push(format!("before {label}"));
+                continue;
+            };
+            Some(before)
+        } else {
+            None
+        };
+        let mut c = cmd();
+        c.args(&args);
+        if let Some(t) = &token {
+            c.env("VBX_TOKEN", t);
+        }
+        let out = run::run(c, stdin.map(String::into_bytes), LIMIT);
+        match before {
+            Some(before) => tally.judge(ctx, &f.store, &label, &before, &out),
+            None => tally.classify(&label, &out),
+        }
+    }
+}
+
+fn report(table: &mut Table, what: &str, t: &Tally, must_fail: bool) {
+    table.info(format!("{what}: writing commands run"), t.run);
+    table.info(format!("{what}: failed with one line and exit 6"), t.clean);
+    if must_fail {
+        table.zero(
+            format!("{what}: succeeded (nothing can be written)"),
+            t.succeeded.len(),
+        );
+    } else {
+        table.info(
+            format!("{what}: succeeded (what they wrote fitted)"),
+            t.succeeded.len(),
+        );
+    }
+    table.zero(
+        format!("{what}: failed otherwise (not one line, not exit 6, a panic)"),
+        t.broken.len(),
+    );
+    table.zero(format!("{what}: acknowledged writes lost"), t.lost.len());
+    table.zero(
+        format!("{what}: store fails to open afterwards"),
+        t.unopenable.len(),
+    );
+    table.info(
+        format!("{what}: failed commands that changed a record"),
+        t.changed_by_failure.len(),
+    );
+    for line in t
+        .broken
+        .iter()
+        .chain(&t.lost)
+        .chain(&t.unopenable)
+        .chain(&t.changed_by_failure)
+        .take(10)
+    {
+        table.note(format!("{what}: {line}"));
+    }
+}
+
+fn tmpfs(ctx: &Ctx, table: &mut Table) {
+    let mnt = ctx.fresh("disk/tmpfs");
+    std::fs::create_dir_all(&mnt).expect("mkdir");
+    let mount = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs"])
+        .arg(&mnt)
+        .output();
+    match mount {
+        Ok(o) if o.status.success() => {}
+        other => {
+            let why = match other {
+                Ok(o) => String::from_utf8_lossy(&o.stderr).trim().to_owned(),
+                Err(e) => e.to_string(),
+            };
+            if std::env::var_os(INNER).is_some() {
+                table.note(format!(
+                    "tiny filesystem: not run: mount refused even under unshare ({why})"
+                ));
+                return;
+            }
+            // A private mount namespace, as an unprivileged user may get one.
+            let exe = std::env::current_exe().expect("exe");
+            let out = Command::new("unshare")
+                .arg("-Urm")
+                .arg(exe)
+                .args(["--only", "disk", "--bin"])
+                .arg(&ctx.bin.path)
+                .env(INNER, "1")
+                .output();
+            match out {
+                Ok(o) if o.status.code().is_some() => {
+                    let text = String::from_utf8_lossy(&o.stdout);
+                    let ok = o.status.success();
+                    // Its figures, as if run here.
+                    for line in text.lines().filter(|l| l.starts_with("| tiny")) {
+                        let cells: Vec<&str> =
+                            line.trim_matches('|').split(" | ").map(str::trim).collect();
+                        if let [name, value, required] = cells[..] {
+                            let name = format!("{name} (under `unshare -Urm`)");
+                            if required.is_empty() {
+                                table.info(name, value);
+                            } else {
+                                table.holds(name, value, !required.contains("BROKEN"));
+                            }
+                        }
+                    }
+                    table.holds(
+                        "tiny filesystem under `unshare -Urm`: every invariant held",
+                        ok,
+                        ok,
+                    );
+                }
+                _ => table.note(format!(
+                    "tiny filesystem: not run: mount refused ({why}) and `unshare -Urm` failed"
+                )),
+            }
+            return;
+        }
+    }
+    let store = mnt.join("store");
+    let f = fixture(ctx, store, "tmpfs");
+    // A use pending in the journal, for a fold on the full filesystem.
+    let mut c = ctx.bin.cmd(&f.store, 30);
+    c.arg("verify").env("VBX_TOKEN", &f.tokens["use-me"]);
+    let _ = run::run(c, None, LIMIT);
+    let before = snapshot(ctx, &f.store).expect("the fixture opens");
+    // Fill it to the brim: big writes, then smaller ones, until nothing fits.
+    let filler = mnt.join("filler");
+    let mut file = std::fs::File::create(&filler).expect("filler");
+    for size in [1 << 20, 64 << 10, 4096, 512, 64, 1] {
+        let chunk = vec![0xA5u8; size];
+        while file.write_all(&chunk).is_ok() && file.sync_all().is_ok() {}
+    }
+    drop(file);
+    let mut tally = Tally::default();
+    every_command(ctx, &f, &mut tally, 0, false, || ctx.bin.cmd(&f.store, 10));
+    // Reading needs space too: sled writes when it opens. Verify reads the index alone.
+    let mut c = ctx.bin.cmd(&f.store, 10);
+    c.args(["list", "--all"]);
+    let list = run::run(c, None, LIMIT);
+    let mut c = ctx.bin.cmd(&f.store, 10);
+    c.args(["verify", "--no-touch"])
+        .env("VBX_TOKEN", &f.tokens["use-me"]);
+    let verify = run::run(c, None, LIMIT);
+    table.info(
+        "tiny filesystem, full: `list --all` / `verify --no-touch` of a valid token",
+        format!(
+            "{} / {}",
+            list.describe()
+                .replace(&f.store.display().to_string(), "STORE")
+                .trim_end_matches(": "),
+            verify.describe().trim_end_matches(": ")
+        ),
+    );
+    // A new store on the full filesystem.
+    let mut c = ctx.bin.cmd(&mnt.join("new-store"), 10);
+    c.args(["vault", "init", "--passphrase-file", &f.pass]);
+    let out = run::run(c, None, LIMIT);
+    tally.run += 1;
+    if out.code() == Some(6) && out.one_line_error() {
+        tally.clean += 1;
+    } else {
+        tally
+            .broken
+            .push(format!("vault init of a new store: {}", out.describe()));
+    }
+    let _ = std::fs::remove_file(&filler);
+    // With the filler gone, everything from before is there; nothing failed changed a record.
+    let none_succeeded = tally.succeeded.is_empty();
+    tally.compare(ctx, &f.store, "the filler removed", &before, none_succeeded);
+    report(table, "tiny filesystem (4 MiB tmpfs, full)", &tally, false);
+    let _ = Command::new("umount").arg(&mnt).status();
+}
+
+pub fn run(ctx: &Ctx) -> Table {
+    let mut table = Table::new("Full disk: `ulimit -f` and a tiny filesystem");
+    if std::env::var_os(INNER).is_none() {
+        for (k, &blocks) in ctx.setting.file_limits.iter().enumerate() {
+            for ignore in [true, false] {
+                if !ignore && blocks != 0 {
+                    continue;
+                }
+                let store = ctx.fresh(&format!("disk/ulimit-{blocks}-{ignore}"));
+                let f = fixture(ctx, store, &format!("u{k}{ignore}"));
+                let mut tally = Tally::default();
+                every_command(ctx, &f, &mut tally, k, true, || {
+                    ctx.bin.limited(&f.store, blocks, ignore)
+                });
+                let what = if ignore {
+                    format!("`ulimit -f {blocks}` (SIGXFSZ ignored)")
+                } else {
+                    format!("`ulimit -f {blocks}` (SIGXFSZ not ignored)")
+                };
+                if ignore {
+                    report(&mut table, &what, &tally, blocks == 0);
+                } else {
+                    // The default action of SIGXFSZ kills the process, like kill -9: only what it
+                    // leaves behind is judged.
+                    table.info(
+                        format!("{what}: commands run / killed by SIGXFSZ"),
+                        format!(
+                            "{} / {}",
+                            tally.run,
+                            tally
+                                .broken
+                                .iter()
+                                .filter(|b| b.contains("signal 25"))
+                                .count()
+                        ),
+                    );
+                    table.zero(
+                        format!("{what}: acknowledged writes lost"),
+                        tally.lost.len(),
+                    );
+                    table.zero(
+                        format!("{what}: store fails to open afterwards"),
+                        tally.unopenable.len(),
+                    );
+                }
+            }
+        }
+    }
+    tmpfs(ctx, &mut table);
+    table
+}
