@@ -29,6 +29,13 @@ use crate::output::Printer;
 
 fn main() -> ExitCode {
     panic::install_hook();
+    // Past a file-size limit (`ulimit -f`) the kernel sends SIGXFSZ, whose default is to kill the
+    // process without a word; handled, the write fails with EFBIG instead, which is reported as
+    // a full disk in one line with exit 6, like any other.
+    let _ = signal_hook::flag::register(
+        signal_hook::consts::SIGXFSZ,
+        std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+    );
     // Whatever sled or anything else creates in the store is private to this user.
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let cli = match cli::parse(std::env::args_os()) {
