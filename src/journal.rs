@@ -492,4 +492,62 @@ mod tests {
         let folding = take(dir.path()).expect("reads").expect("a journal");
         assert_eq!(folding.entries.len(), 8 * 25 * 2);
     }
+
+    /// Any entry the encoder writes whole (ids and actors within what it keeps).
+    fn any_entry() -> impl proptest::strategy::Strategy<Value = Entry> {
+        use proptest::prelude::*;
+        let ip = proptest::option::of(prop_oneof![
+            any::<[u8; 4]>().prop_map(IpAddr::from),
+            any::<[u8; 16]>().prop_map(IpAddr::from),
+        ]);
+        (
+            any::<bool>(),
+            any::<u8>(),
+            0i64..4_000_000_000,
+            proptest::option::of("tok_[0-9a-z]{8}"),
+            "[ -~]{0,64}",
+            ip,
+        )
+            .prop_map(|(used, reason, at, token_id, actor, ip)| Entry {
+                kind: if used {
+                    EntryKind::Use
+                } else {
+                    EntryKind::Failure
+                },
+                reason,
+                at: Time::from_second(at).expect("in range"),
+                token_id,
+                actor,
+                ip,
+            })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(32))]
+
+        /// Every single-bit flip of a journal of any entries: what is read is the original
+        /// entries in order, less at most the one the flip hit; never an entry that was not
+        /// written.
+        #[test]
+        fn every_flipped_bit_of_any_journal_loses_at_most_its_entry(
+            entries in proptest::collection::vec(any_entry(), 1..6),
+        ) {
+            let mut bytes = Header { store_id: [4; 16], journal_id: [5; 16] }.to_bytes().to_vec();
+            for e in &entries {
+                bytes.extend_from_slice(&e.encode());
+            }
+            proptest::prop_assert_eq!(&read(&bytes).entries, &entries);
+            for bit in 0..bytes.len() * 8 {
+                let mut bad = bytes.clone();
+                bad[bit / 8] ^= 1 << (bit % 8);
+                let got = read(&bad).entries;
+                proptest::prop_assert!(got.len() + 1 >= entries.len(), "bit {}: {:?}", bit, got);
+                // In order: each read entry is the next original one, or the one after it.
+                let mut rest = entries.iter();
+                for e in &got {
+                    proptest::prop_assert!(rest.any(|x| x == e), "bit {}: misread {:?}", bit, e);
+                }
+            }
+        }
+    }
 }
