@@ -155,10 +155,59 @@ pub fn import(data: &[u8]) {
     assert_eq!(again.record, record, "{line:?}");
 }
 
-/// The verification index reader. Whatever the bytes, a look-up answers with the record of
-/// the hash it was asked for or an error; and when every entry and record checks out
+/// The verification index reader, on the bytes as they are and with every CRC made to match
+/// (see [`index_crcs_fixed`]). Whatever the bytes, a look-up answers with the record of the
+/// hash it was asked for or an error; and when every entry and record checks out
 /// ([`Index::records`]), each of them is found by its own hash or refused, never missed.
 pub fn index(data: &[u8]) {
+    index_once(data);
+    index_once(&index_crcs_fixed(data));
+}
+
+/// `data` with the CRC-32 of the index header, of every entry and of every record an entry
+/// points at rewritten to match: a mutation rarely keeps a CRC whole, and without this the
+/// fuzzer would never get past the first check to the fields behind it. (The CRCs themselves
+/// are exercised on the bytes as they are.)
+pub fn index_crcs_fixed(data: &[u8]) -> Vec<u8> {
+    use vbx_tokens::index::{ENTRY_LEN, HEADER_LEN};
+    let mut b = data.to_vec();
+    if b.len() < HEADER_LEN {
+        return b;
+    }
+    let crc = crc32(&b[..56]);
+    b[56..60].copy_from_slice(&crc);
+    let Ok(h) = vbx_tokens::index::Header::parse(&b) else {
+        return b;
+    };
+    let entries_at = HEADER_LEN + (4usize << h.fanout_bits);
+    let records_at = entries_at + h.count as usize * ENTRY_LEN;
+    for i in 0..h.count as usize {
+        let at = entries_at + i * ENTRY_LEN;
+        let Some(e) = b.get_mut(at..at + ENTRY_LEN) else {
+            break;
+        };
+        let crc = crc32(&e[..44]);
+        e[44..48].copy_from_slice(&crc);
+        let offset = u64::from_be_bytes(e[32..40].try_into().expect("8 bytes"));
+        let len = u32::from_be_bytes(e[40..44].try_into().expect("4 bytes")) as usize;
+        let record = usize::try_from(offset)
+            .ok()
+            .and_then(|o| records_at.checked_add(o))
+            .and_then(|start| Some(start..start.checked_add(len)?))
+            .filter(|r| r.len() >= 4);
+        if let Some(r) = record.and_then(|r| b.get_mut(r)) {
+            let (body, crc) = r.split_at_mut(len - 4);
+            crc.copy_from_slice(&crc32(body));
+        }
+    }
+    b
+}
+
+fn crc32(bytes: &[u8]) -> [u8; 4] {
+    crc32fast::hash(bytes).to_be_bytes()
+}
+
+fn index_once(data: &[u8]) {
     // Decode alone: the records area of any index, and anything else.
     if let Ok(r) = IndexRecord::decode(data) {
         assert_eq!(IndexRecord::decode(&r.encode()).as_ref(), Ok(&r));
@@ -198,9 +247,38 @@ pub fn index(data: &[u8]) {
     }
 }
 
-/// The journal reader: every entry it returns is one the encoder could have written, and
+/// The journal reader, on the bytes as they are and with every CRC made to match (see
+/// [`journal_crcs_fixed`]): every entry it returns is one the encoder could have written, and
 /// reads back the same when written again.
 pub fn journal(data: &[u8]) {
+    journal_once(data);
+    journal_once(&journal_crcs_fixed(data));
+}
+
+/// `data` with the header's CRC-32 and that of every marked entry (README, the journal's
+/// layout: marker `A5 5A`, u16 length, ..., CRC-32 of the bytes before it) rewritten to match,
+/// so the fuzzer reaches the fields behind the CRC.
+pub fn journal_crcs_fixed(data: &[u8]) -> Vec<u8> {
+    let mut b = data.to_vec();
+    if b.len() >= journal::HEADER_LEN && b[..8] == journal::MAGIC[..] {
+        let crc = crc32(&b[..40]);
+        b[40..44].copy_from_slice(&crc);
+    }
+    let mut at = 0;
+    while at + 4 <= b.len() {
+        let len = usize::from(u16::from_be_bytes([b[at + 2], b[at + 3]]));
+        if b[at..at + 2] == [0xA5, 0x5A] && len >= 8 && at + len <= b.len() {
+            let (body, crc) = b[at..at + len].split_at_mut(len - 4);
+            crc.copy_from_slice(&crc32(body));
+            at += len;
+        } else {
+            at += 1;
+        }
+    }
+    b
+}
+
+fn journal_once(data: &[u8]) {
     let read = journal::read(data);
     for entry in &read.entries {
         let bytes = entry.encode();
@@ -213,10 +291,34 @@ pub fn journal(data: &[u8]) {
     }
 }
 
-/// The use table: open from the file, read the count of the ids it holds and of some it does
-/// not. The store id is taken from the input's own header, so a table is not refused only for
-/// being another store's.
+/// The use table, on the bytes as they are and with every CRC made to match (see
+/// [`uses_crcs_fixed`]): open from the file, read the count of the ids it holds and of some
+/// it does not. The store id is taken from the input's own header, so a table is not refused
+/// only for being another store's.
 pub fn uses(data: &[u8]) {
+    uses_once(data);
+    uses_once(&uses_crcs_fixed(data));
+}
+
+/// `data` with the header's CRC-32 and every non-empty slot's rewritten to match (layout in
+/// `src/uses.rs`: a 64-byte header, CRC at 32..36; 32-byte slots, CRC at 24..28).
+pub fn uses_crcs_fixed(data: &[u8]) -> Vec<u8> {
+    let mut b = data.to_vec();
+    if b.len() < 64 {
+        return b;
+    }
+    let crc = crc32(&b[..32]);
+    b[32..36].copy_from_slice(&crc);
+    for slot in b[64..].chunks_exact_mut(32) {
+        if slot.iter().any(|&x| x != 0) {
+            let crc = crc32(&slot[..24]);
+            slot[24..28].copy_from_slice(&crc);
+        }
+    }
+    b
+}
+
+fn uses_once(data: &[u8]) {
     thread_local! {
         static DIR: tempfile::TempDir = tempfile::tempdir().expect("a temporary directory");
     }
