@@ -291,8 +291,14 @@ impl Header {
             fanout_bits: b[10],
             records_len: u64_at(44),
         };
+        // A records length near 2^64 would make the file's length overflow (`file_len`):
+        // found by the `index` fuzz target (fuzz/regressions/index/).
         if !(MIN_FANOUT_BITS..=MAX_FANOUT_BITS).contains(&header.fanout_bits)
             || header.count > u64::from(u32::MAX)
+            || header
+                .records_at()
+                .checked_add(header.records_len)
+                .is_none()
         {
             return Err(damaged("the header holds impossible sizes"));
         }
@@ -824,6 +830,27 @@ mod tests {
         let b = a.encode();
         let twice = [(a.hash, b.as_slice()), (a.hash, b.as_slice())];
         assert!(build([0; 16], 1, twice).is_err());
+    }
+
+    #[test]
+    fn a_header_whose_sizes_overflow_is_damage_not_a_panic() {
+        // The `index` fuzz target's first crash, minimised: a whole header (its CRC matches)
+        // whose records length, 0x30303030ffffffff…, overflowed the length it implies.
+        let header = b"VBXINDEX\x00\x02\x080000000000000000000000000\x00\x00\x00\x000000\xff\xff\xff\xff00000000\xf0\xd8\xf2+0000";
+        assert_eq!(header.len(), HEADER_LEN);
+        assert!(matches!(Header::parse(header), Err(IndexError::Damaged(_))));
+        assert!(matches!(
+            Index::from_bytes(header.to_vec()),
+            Err(IndexError::Damaged(_))
+        ));
+        let most = Header {
+            store_id: [0; 16],
+            generation: 0,
+            count: u64::from(u32::MAX),
+            fanout_bits: MAX_FANOUT_BITS,
+            records_len: u64::MAX,
+        };
+        assert!(Header::parse(&most.to_bytes()).is_err());
     }
 
     #[test]
