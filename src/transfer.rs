@@ -341,6 +341,28 @@ mod tests {
     }
 
     #[test]
+    fn a_large_number_in_an_unknown_field_survives_export_and_import() {
+        // Found by the `import` fuzz target (fuzz/regressions/import/): without serde_json's
+        // float_roundtrip, 6e23 was read as one float and its export as the next one up.
+        let sha = "0".repeat(64);
+        for number in [
+            "600000000000000000000000",
+            "600000000000000000000000111",
+            "0.1",
+            "1e-300",
+        ] {
+            let line = format!(r#"{{"name":"0","sha256":"{sha}","0":{number}}}"#);
+            let r = parse(&line).expect("ok").record;
+            let mut exported = serde_json::to_value(&r).expect("json");
+            exported.as_object_mut().expect("object").remove("id");
+            let again = parse(&exported.to_string())
+                .expect("its export imports")
+                .record;
+            assert_eq!(again, r, "{number}");
+        }
+    }
+
+    #[test]
     fn bad_lines_say_what_is_wrong() {
         let sha = "a".repeat(64);
         for (line, needle) in [
