@@ -319,6 +319,9 @@ mod tests {
     }
 
     proptest::proptest! {
+        // Each case of the exhaustive check below parses 2,400 strings.
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
         #[test]
         fn any_token_round_trips_and_shows_only_its_hint(s in any_token()) {
             let t = Token::parse(&s).expect("a token with its own checksum parses");
