@@ -39,7 +39,9 @@ const ENTRY_MARK: [u8; 2] = [0xA5, 0x5A];
 /// The shortest entry: mark, length, kind, reason, time, three empty lengths and a CRC.
 const MIN_ENTRY_LEN: usize = 2 + 2 + 1 + 1 + 8 + 1 + 1 + 1 + 4;
 /// The longest: every variable field at its most.
-const MAX_ENTRY_LEN: usize = MIN_ENTRY_LEN + 64 + 64 + 16;
+const MAX_ENTRY_LEN: usize = MIN_ENTRY_LEN + MAX_TOKEN_ID + MAX_ACTOR + 16;
+/// The most of a token id an entry keeps (ids are 12 bytes today).
+const MAX_TOKEN_ID: usize = 64;
 /// The most of the actor's name an entry keeps.
 const MAX_ACTOR: usize = 64;
 
@@ -82,7 +84,7 @@ impl Entry {
         b.push(self.reason);
         b.extend_from_slice(&self.at.as_second().to_be_bytes());
         let id = self.token_id.as_deref().unwrap_or("").as_bytes();
-        let id = &id[..id.len().min(64)];
+        let id = &id[..id.len().min(MAX_TOKEN_ID)];
         b.push(id.len() as u8);
         b.extend_from_slice(id);
         let mut cut = self.actor.len().min(MAX_ACTOR);
@@ -135,10 +137,16 @@ impl Entry {
         };
         let reason = take(1)?[0];
         let time = Time::from_second(i64::from_be_bytes(take(8)?.try_into().ok()?)).ok()?;
+        // A field longer than `encode` writes is not an entry it wrote, even with its CRC
+        // right (found by the `journal` fuzz target: a 65-byte actor was read as it was).
         let n = usize::from(take(1)?[0]);
-        let id = std::str::from_utf8(take(n)?).ok()?.to_owned();
+        let id = std::str::from_utf8(take(n).filter(|_| n <= MAX_TOKEN_ID)?)
+            .ok()?
+            .to_owned();
         let n = usize::from(take(1)?[0]);
-        let actor = std::str::from_utf8(take(n)?).ok()?.to_owned();
+        let actor = std::str::from_utf8(take(n).filter(|_| n <= MAX_ACTOR)?)
+            .ok()?
+            .to_owned();
         let ip = match take(1)?[0] {
             0 => None,
             4 => Some(IpAddr::from(<[u8; 4]>::try_from(take(4)?).ok()?)),
@@ -390,6 +398,38 @@ mod tests {
     }
 
     #[test]
+    fn an_entry_longer_than_the_encoder_writes_is_damage() {
+        // Found by the `journal` fuzz target (fuzz/regressions/journal/): an entry whose actor
+        // was 65 bytes or more, its CRC right, was read, though `encode` keeps 64 at most.
+        let raw = |id_len: usize, actor_len: usize| {
+            let mut b = vec![0xA5, 0x5A, 0, 0, 2, 3];
+            b.extend_from_slice(&1_800_000_000i64.to_be_bytes());
+            b.push(id_len as u8);
+            b.extend(std::iter::repeat_n(b'i', id_len));
+            b.push(actor_len as u8);
+            b.extend(std::iter::repeat_n(b'a', actor_len));
+            b.push(0);
+            let len = (b.len() + 4) as u16;
+            b[2..4].copy_from_slice(&len.to_be_bytes());
+            let crc = crc32fast::hash(&b);
+            b.extend_from_slice(&crc.to_be_bytes());
+            b
+        };
+        for (id_len, actor_len) in [(64, 64), (0, 64), (64, 0)] {
+            let (entry, len) = Entry::decode(&raw(id_len, actor_len)).expect("what encode writes");
+            assert_eq!(len, raw(id_len, actor_len).len());
+            assert_eq!(Entry::decode(&entry.encode()), Some((entry, len)));
+        }
+        for (id_len, actor_len) in [(65, 0), (0, 65), (65, 65), (0, 140)] {
+            assert_eq!(
+                Entry::decode(&raw(id_len, actor_len)),
+                None,
+                "{id_len} {actor_len}"
+            );
+        }
+    }
+
+    #[test]
     fn appends_are_read_back_and_folding_takes_them_all() {
         let dir = tempfile::tempdir().expect("dir");
         let all: Vec<Entry> = (0..50).map(entry).collect();
@@ -487,5 +527,63 @@ mod tests {
         }
         let folding = take(dir.path()).expect("reads").expect("a journal");
         assert_eq!(folding.entries.len(), 8 * 25 * 2);
+    }
+
+    /// Any entry the encoder writes whole (ids and actors within what it keeps).
+    fn any_entry() -> impl proptest::strategy::Strategy<Value = Entry> {
+        use proptest::prelude::*;
+        let ip = proptest::option::of(prop_oneof![
+            any::<[u8; 4]>().prop_map(IpAddr::from),
+            any::<[u8; 16]>().prop_map(IpAddr::from),
+        ]);
+        (
+            any::<bool>(),
+            any::<u8>(),
+            0i64..4_000_000_000,
+            proptest::option::of("tok_[0-9a-z]{8}"),
+            "[ -~]{0,64}",
+            ip,
+        )
+            .prop_map(|(used, reason, at, token_id, actor, ip)| Entry {
+                kind: if used {
+                    EntryKind::Use
+                } else {
+                    EntryKind::Failure
+                },
+                reason,
+                at: Time::from_second(at).expect("in range"),
+                token_id,
+                actor,
+                ip,
+            })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(32))]
+
+        /// Every single-bit flip of a journal of any entries: what is read is the original
+        /// entries in order, less at most the one the flip hit; never an entry that was not
+        /// written.
+        #[test]
+        fn every_flipped_bit_of_any_journal_loses_at_most_its_entry(
+            entries in proptest::collection::vec(any_entry(), 1..6),
+        ) {
+            let mut bytes = Header { store_id: [4; 16], journal_id: [5; 16] }.to_bytes().to_vec();
+            for e in &entries {
+                bytes.extend_from_slice(&e.encode());
+            }
+            proptest::prop_assert_eq!(&read(&bytes).entries, &entries);
+            for bit in 0..bytes.len() * 8 {
+                let mut bad = bytes.clone();
+                bad[bit / 8] ^= 1 << (bit % 8);
+                let got = read(&bad).entries;
+                proptest::prop_assert!(got.len() + 1 >= entries.len(), "bit {}: {:?}", bit, got);
+                // In order: each read entry is the next original one, or the one after it.
+                let mut rest = entries.iter();
+                for e in &got {
+                    proptest::prop_assert!(rest.any(|x| x == e), "bit {}: misread {:?}", bit, e);
+                }
+            }
+        }
     }
 }

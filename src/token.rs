@@ -387,6 +387,51 @@ mod tests {
         }
     }
 
+    /// A token built from any 30 base62 characters and their checksum.
+    fn any_token() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::strategy::Strategy;
+        "[0-9A-Za-z]{30}".prop_map(|random| format!("{PREFIX}{random}{}", checksum(&random)))
+    }
+
+    proptest::proptest! {
+        // Each case of the exhaustive check below parses 2,400 strings.
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn any_token_round_trips_and_shows_only_its_hint(s in any_token()) {
+            let t = Token::parse(&s).expect("a token with its own checksum parses");
+            proptest::prop_assert_eq!(t.expose(), s.as_str());
+            // The hash is the one a store keeps, whichever way the token came in.
+            proptest::prop_assert_eq!(t.hash(), TokenHash::of(&s));
+            proptest::prop_assert_eq!(Token::parse(&s).expect("again").hash(), t.hash());
+            proptest::prop_assert_eq!(lookup_hash(&s), Some(t.hash()));
+            proptest::prop_assert_eq!(TokenHash::from_hex(&t.hash().to_hex()), Some(t.hash()));
+            proptest::prop_assert_eq!(mask(&s), format!("{}…", t.hint()));
+            let masked = mask_tokens(&s);
+            proptest::prop_assert_eq!(masked.as_ref(), format!("{}…", &s[..HINT_LEN]));
+            let shown = format!("{t:?}");
+            proptest::prop_assert!(!shown.contains(&s[HINT_LEN..]), "{}", shown);
+        }
+
+        /// CRC32 catches every error confined to 32 bits, so no single changed character of
+        /// the random part gets through, and the checksum part is compared whole.
+        #[test]
+        fn the_checksum_rejects_every_single_character_change(s in any_token()) {
+            for at in 0..TOKEN_LEN {
+                for &c in BASE62.iter().chain(b"_") {
+                    let mut changed = s.as_bytes().to_vec();
+                    if changed[at] == c {
+                        continue;
+                    }
+                    changed[at] = c;
+                    let changed = String::from_utf8(changed).expect("ascii");
+                    proptest::prop_assert!(Token::parse(&changed).is_err(), "{} passes", changed);
+                    proptest::prop_assert_ne!(lookup_hash(&changed), lookup_hash(&s));
+                }
+            }
+        }
+    }
+
     #[test]
     fn debug_never_shows_the_secret() {
         let t = Token::generate();

@@ -548,6 +548,50 @@ mod tests {
         assert!(KdfParams::chosen(8, 1, 0).is_err());
     }
 
+    /// Two vaults made once for the properties below: a derivation per case would be most of
+    /// their time, and what is tested is sealing, not the key derivation.
+    pub(super) fn shared() -> &'static (Vault, Vault) {
+        static VAULTS: std::sync::OnceLock<(Vault, Vault)> = std::sync::OnceLock::new();
+        VAULTS.get_or_init(|| {
+            let a = Vault::create(&pass("pw"), CHEAP).expect("a");
+            let b = Vault::create(&pass("pw"), CHEAP).expect("b");
+            (a, b)
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// A sealed secret opens as itself, only for its own token in its own vault, and not
+        /// with any bit of it changed.
+        #[test]
+        fn seal_and_open_round_trip_and_nothing_else_opens(
+            secret in ".{0,80}",
+            id in "[ -~]{0,40}",
+            other in "[ -~]{0,40}",
+        ) {
+            let (v, w) = shared();
+            let sealed = v.seal(&id, &secret);
+            let opened = v.open(&id, &sealed).expect("opens");
+            proptest::prop_assert_eq!(opened.as_str(), secret.as_str());
+            if other != id {
+                proptest::prop_assert!(v.open(&other, &sealed).is_err());
+            }
+            proptest::prop_assert!(w.open(&id, &sealed).is_err());
+            // Sealing twice gives other bytes (a fresh nonce), which open alike.
+            let again = v.seal(&id, &secret);
+            proptest::prop_assert_ne!(&again, &sealed);
+            let opened = v.open(&id, &again).expect("opens");
+            proptest::prop_assert_eq!(opened.as_str(), secret.as_str());
+            for bit in 0..sealed.len() * 8 {
+                let mut bad = sealed.clone();
+                bad[bit / 8] ^= 1 << (bit % 8);
+                proptest::prop_assert!(v.open_bytes(&id, &bad).is_err(), "bit {} went unnoticed", bit);
+            }
+            proptest::prop_assert!(v.open_bytes(&id, &sealed[..sealed.len() - 1]).is_err());
+        }
+    }
+
     #[test]
     fn debug_shows_no_key() {
         let v = Vault::create(&pass("pw"), CHEAP).expect("create");

@@ -9,6 +9,7 @@ mod crash_points;
 mod errors;
 mod export_format;
 mod faults;
+mod fuzz_seeds;
 mod lifecycle;
 mod output;
 mod policy;
