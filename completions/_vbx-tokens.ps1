@@ -249,6 +249,7 @@ Register-ArgumentCompleter -Native -CommandName 'vbx-tokens' -ScriptBlock {
             break
         }
         'vbx-tokens;restore' {
+            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the vault passphrase from this file (only a trailing newline is stripped)')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store directory [default: ~/.local/share/vbx-tokens]')
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'How long to wait for another process to release the store, in seconds')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Don''t ask for confirmation (needed when stdin is not a terminal)')

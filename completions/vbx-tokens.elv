@@ -229,6 +229,7 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
             cand --version 'Print version'
         }
         &'vbx-tokens;restore'= {
+            cand --passphrase-file 'Read the vault passphrase from this file (only a trailing newline is stripped)'
             cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
             cand --wait 'How long to wait for another process to release the store, in seconds'
             cand -y 'Don''t ask for confirmation (needed when stdin is not a terminal)'

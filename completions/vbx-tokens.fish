@@ -167,6 +167,7 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand backup" -l wait -d
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand backup" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand backup" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand backup" -s V -l version -d 'Print version'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand restore" -l passphrase-file -d 'Read the vault passphrase from this file (only a trailing newline is stripped)' -r -F
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand restore" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand restore" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand restore" -s y -l yes -d 'Don\'t ask for confirmation (needed when stdin is not a terminal)'

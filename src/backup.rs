@@ -235,10 +235,21 @@ pub fn read(input: impl BufRead) -> Result<Backup, Invalid> {
         count += 1;
         match (line.record, line.event, line.vault) {
             (Some(raw), None, None) if backup.events.is_empty() && backup.vault.is_none() => {
-                let stored = raw.get().as_bytes().to_vec();
-                let record =
-                    Record::from_bytes(&stored).map_err(|e| invalid(format!("line {n}: {e}")))?;
-                backup.records.push((stored, record));
+                // Checked as `import` checks a line: a backup is outside input too (only the
+                // hash may stand for the token; names, scopes and ranges are what create takes).
+                let incoming = crate::transfer::parse_line(
+                    n,
+                    raw.get(),
+                    crate::transfer::ImportRules::default(),
+                    Time::now(),
+                    "",
+                )
+                .map_err(|e| invalid(format!("line {n}: {e}")))?;
+                if !incoming.keeps_id || !incoming.keeps_seq {
+                    return Err(invalid(format!("line {n}: a record without its id or seq")));
+                }
+                let record = incoming.record;
+                backup.records.push((record.to_bytes(), record));
             }
             (None, Some(raw), None) if backup.vault.is_none() => {
                 let stored = raw.get().as_bytes().to_vec();
@@ -252,6 +263,20 @@ pub fn read(input: impl BufRead) -> Result<Backup, Invalid> {
             }
             _ => return Err(invalid(format!("line {n} is out of place"))),
         }
+    }
+    // The audit log must chain as it did in the store it came from.
+    if let Some(last) = backup.events.last() {
+        let head = crate::chain::Head {
+            key: backup.events.len() as u64,
+            hash: crate::chain::hash(last),
+        };
+        let mut checker = crate::chain::Checker::new(Some(head));
+        for (i, bytes) in backup.events.iter().enumerate() {
+            checker.event(&(i as u64 + 1).to_be_bytes(), bytes);
+        }
+        checker
+            .finish()
+            .map_err(|broken| invalid(format!("its audit log is not whole: {broken}")))?;
     }
     let h = &backup.head;
     if h.records != backup.records.len() as u64
@@ -294,9 +319,13 @@ mod tests {
     }
 
     #[test]
-    fn a_backup_round_trips_byte_for_byte() {
+    fn a_backup_round_trips_its_records_and_events_byte_for_byte() {
         let b = read(&written(true)[..]).unwrap();
-        assert_eq!(b.records[0].0, RECORD.as_bytes());
+        // Records are checked as an import line and stored as this build writes them.
+        assert_eq!(
+            b.records[0].1,
+            Record::from_bytes(RECORD.as_bytes()).unwrap()
+        );
         assert_eq!(b.events[0], EVENT.as_bytes());
         assert_eq!(b.vault.as_deref(), Some(&b"\x00\x01vault"[..]));
         assert!(read(&written(false)[..]).unwrap().vault.is_none());
@@ -316,5 +345,21 @@ mod tests {
         more.extend_from_slice(b"{\"record\":{}}\n");
         assert!(read(&more[..]).is_err());
         assert!(read(&b"{\"format\":\"other\"}\n"[..]).is_err());
+        // A record no import would take is refused, hash or not.
+        let planted = RECORD.replace(
+            "\"name\":\"n\"",
+            "\"name\":\"n\",\"note\":\"vbx_zQWBuTSOoRi4A9spHcVY5ncnsDkxkJ0mLq17\"",
+        );
+        let mut w = Writer::new(Vec::new(), &head(1, 1, false)).unwrap();
+        w.record(planted.as_bytes()).unwrap();
+        w.event(EVENT.as_bytes()).unwrap();
+        assert!(read(&w.finish().unwrap()[..]).is_err());
+        // So is an audit log that does not chain.
+        let mut w = Writer::new(Vec::new(), &head(1, 2, false)).unwrap();
+        w.record(RECORD.as_bytes()).unwrap();
+        w.event(EVENT.as_bytes()).unwrap();
+        w.event(EVENT.as_bytes()).unwrap();
+        let e = read(&w.finish().unwrap()[..]).unwrap_err().to_string();
+        assert!(e.contains("audit log"), "{e}");
     }
 }

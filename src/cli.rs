@@ -618,6 +618,9 @@ pub struct RestoreArgs {
     /// Replace a store that holds tokens or events (it is kept beside it)
     #[arg(long)]
     pub force: bool,
+
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
 }
 
 #[derive(Debug, Args)]

@@ -299,6 +299,9 @@ fn create(dir: &Path, store_id: [u8; 16]) -> io::Result<()> {
 pub struct Folding {
     pub header: Option<Header>,
     pub entries: Vec<Entry>,
+    /// An id for a journal whose header is damaged, taken from its first bytes (so a fold of it
+    /// cut short resumes as one of a whole journal does).
+    pub fallback_id: [u8; 16],
 }
 
 /// Takes the journal for folding: a `journal.folding` a crash left behind first, else the
@@ -353,7 +356,25 @@ pub fn read(bytes: &[u8]) -> Folding {
             None => at += 1,
         }
     }
-    Folding { header, entries }
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(&bytes[..bytes.len().min(HEADER_LEN)]);
+    let fallback_id = digest[..16].try_into().expect("16 bytes");
+    Folding {
+        header,
+        entries,
+        fallback_id,
+    }
+}
+
+/// Moves a journal being folded that is another store's out of the way, as `journal.damaged`,
+/// for `doctor` to report.
+///
+/// # Errors
+/// The I/O error of the rename.
+pub fn set_aside_folding(dir: &Path) -> io::Result<()> {
+    let aside = dir.join(DAMAGED_FILE);
+    let _ = fs::remove_dir_all(&aside).or_else(|_| fs::remove_file(&aside));
+    fs::rename(dir.join(FOLDING_FILE), aside)?;
+    File::open(dir)?.sync_all()
 }
 
 #[cfg(test)]

@@ -85,42 +85,80 @@ pub fn visible_form(text: &str) -> String {
         .collect()
 }
 
-/// The places in `text` of tokens in disguise: token-shaped once invisible characters are
-/// dropped and the rest folded to what it looks like (NFKC, then the UTS #39 skeleton: full
-/// width, other scripts' look-alikes). Each comes with its folded form, which is what a reader
-/// would copy out of it. Tokens written plainly are not listed (they are found as they are).
-pub fn disguised_tokens(text: &str) -> Vec<(std::ops::Range<usize>, String)> {
-    if text.is_ascii() {
+/// The places in `bytes` of tokens in disguise: token-shaped once what shows nothing is dropped
+/// (invisible and formatting characters, combining marks, control characters, bytes that are
+/// not UTF-8) and the rest folded to what it looks like (NFKC, then the UTS #39 skeleton: full
+/// width, other scripts' look-alikes; a letter or digit that still folds to no ASCII letter or
+/// digit stands for one, since a reader would take it for one). Each comes with its folded form,
+/// what a reader would copy out of it. Tokens written plainly are not listed (they are found as
+/// they are).
+pub fn disguised_tokens(bytes: &[u8]) -> Vec<(std::ops::Range<usize>, String)> {
+    if bytes.is_ascii()
+        && !bytes
+            .iter()
+            .any(|b| b.is_ascii_control() && !b"\t\n\r".contains(b))
+    {
         return Vec::new();
     }
     // The folded text, and for each of its bytes the source range it came from.
-    let mut folded = String::with_capacity(text.len());
-    let mut source: Vec<std::ops::Range<usize>> = Vec::with_capacity(text.len());
-    for (at, c) in text.char_indices() {
-        let from = at..at + c.len_utf8();
-        if !c.is_ascii() && hidden(c).is_some() {
-            continue;
+    let mut folded = String::with_capacity(bytes.len());
+    let mut source: Vec<std::ops::Range<usize>> = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    for chunk in bytes.utf8_chunks() {
+        for (i, c) in chunk.valid().char_indices() {
+            let from = at + i..at + i + c.len_utf8();
+            let looks = looks_like(c);
+            for _ in 0..looks.len() {
+                source.push(from.clone());
+            }
+            folded.push_str(&looks);
         }
-        let looks: String = if c.is_ascii() {
-            c.to_string()
-        } else {
-            let nfkc: String = c.to_string().nfkc().collect();
-            unicode_security::skeleton(&nfkc).collect()
-        };
-        for _ in 0..looks.len() {
-            source.push(from.clone());
-        }
-        folded.push_str(&looks);
+        // Bytes that are not UTF-8 show as nothing, or as one replacement mark: dropped.
+        at += chunk.valid().len() + chunk.invalid().len();
     }
     crate::token::token_shapes(&folded)
         .filter_map(|r| {
             let start = source[r.start].start;
             let end = source[r.end - 1].end;
+            let span = &bytes[start..end];
             // Plain in the source too: not a disguise.
-            let plain = text[start..end].is_ascii();
+            let plain = span.iter().all(|b| b.is_ascii() && !b.is_ascii_control());
             (!plain).then(|| (start..end, folded[r].to_owned()))
         })
         .collect()
+}
+
+/// What one character looks like, for [`disguised_tokens`]: nothing when it shows nothing,
+/// else its folded form, a letter or digit that folds to no ASCII one standing for `x`.
+fn looks_like(c: char) -> String {
+    use GeneralCategory as G;
+    if c.is_ascii() {
+        return match c {
+            '\t' | '\n' | '\r' => c.to_string(),
+            _ if c.is_ascii_control() => String::new(),
+            _ => c.to_string(),
+        };
+    }
+    if hidden(c).is_some()
+        || matches!(
+            c.general_category(),
+            G::NonspacingMark | G::EnclosingMark | G::SpacingMark
+        )
+    {
+        return String::new();
+    }
+    let nfkc: String = c.to_string().nfkc().collect();
+    let skeleton: String = unicode_security::skeleton(&nfkc).collect();
+    if skeleton
+        .chars()
+        .all(|k| k.is_ascii_alphanumeric() || k == '_' || k == '-')
+    {
+        return skeleton;
+    }
+    if c.is_alphanumeric() {
+        return "x".to_owned();
+    }
+    skeleton
 }
 
 /// The key under which names are unique: two names with the same key render alike. It is the
@@ -217,7 +255,7 @@ mod tests {
             (format!("{}\u{430}{}", &t[..10], &t[11..]), 0),
             (format!("x{}\u{ad}{}", &t[..4], &t[4..]), 1),
         ] {
-            let found = disguised_tokens(&text);
+            let found = disguised_tokens(text.as_bytes());
             assert_eq!(found.len(), 1, "{text:?}");
             assert_eq!(found[0].0.start, from, "{text:?}");
             assert!(found[0].1.starts_with("vbx_zQWB"), "{:?}", found[0].1);
@@ -228,10 +266,24 @@ mod tests {
             );
         }
         assert!(
-            disguised_tokens(t).is_empty(),
+            disguised_tokens(t.as_bytes()).is_empty(),
             "plain tokens are found as they are"
         );
-        assert!(disguised_tokens("café au lait, naïve").is_empty());
+        assert!(disguised_tokens("café au lait, naïve".as_bytes()).is_empty());
+        // Look-alikes the skeleton leaves alone, combining marks and bytes that are not UTF-8.
+        for text in [
+            format!("{}\u{3f2}{}", &t[..9], &t[10..]),
+            format!("{}\u{43a}{}", &t[..25], &t[26..]),
+            format!("{}\u{301}{}", &t[..12], &t[12..]),
+        ] {
+            assert_eq!(disguised_tokens(text.as_bytes()).len(), 1, "{text:?}");
+        }
+        let mut raw = t.as_bytes()[..12].to_vec();
+        raw.push(0x80);
+        raw.extend_from_slice(&t.as_bytes()[12..]);
+        let found = disguised_tokens(&raw);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].0, 0..raw.len());
     }
 
     #[test]

@@ -186,12 +186,20 @@ pub fn parse_range(raw: &str) -> Result<IpNet> {
             Ok(ip) => IpNet::from(canonical(ip)),
             Err(_) => {
                 return Err(Error::usage(format!(
-                    "{} is not an address range such as 203.0.113.0/24 or 2001:db8::/32",
-                    shown(raw)
+                    "{}{} is not an address range such as 203.0.113.0/24 or 2001:db8::/32",
+                    shown(raw),
+                    first_odd(s, |c| c.is_ascii_hexdigit() || ".:/".contains(c))
                 )));
             }
         },
     };
+    if net.trunc() != net {
+        return Err(Error::usage(format!(
+            "{s} has bits set past its /{} prefix: did you mean {}?",
+            net.prefix_len(),
+            net.trunc()
+        )));
+    }
     // An IPv4 range written as IPv6 (`::ffff:10.0.0.0/104`) is the IPv4 range: clients' mapped
     // addresses are read as IPv4, so it would otherwise never match.
     let net = match net {
@@ -203,13 +211,6 @@ pub fn parse_range(raw: &str) -> Result<IpNet> {
         },
         _ => net,
     };
-    if net.trunc() != net {
-        return Err(Error::usage(format!(
-            "{s} has bits set past its /{} prefix: did you mean {}?",
-            net.prefix_len(),
-            net.trunc()
-        )));
-    }
     Ok(net)
 }
 
@@ -239,8 +240,9 @@ pub fn parse_ranges(raw: &[String]) -> Result<Vec<IpNet>> {
 pub fn parse_ip(raw: &str) -> Result<IpAddr> {
     raw.trim().parse::<IpAddr>().map(canonical).map_err(|_| {
         Error::usage(format!(
-            "{} is not an IP address such as 203.0.113.9 or 2001:db8::5",
-            shown(raw)
+            "{}{} is not an IP address such as 203.0.113.9 or 2001:db8::5",
+            shown(raw),
+            first_odd(raw.trim(), |c| c.is_ascii_hexdigit() || ".:".contains(c))
         ))
     })
 }

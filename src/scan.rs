@@ -229,24 +229,21 @@ pub fn redact<E>(
 }
 
 /// `bytes` with every token in disguise (an invisible character inside, full width, a letter
-/// from another script: `crate::name::disguised_tokens`) masked as `vbx_AbCd…`, in each run of
-/// valid UTF-8; other bytes pass as they are.
+/// from another script, a byte that is not UTF-8: `crate::name::disguised_tokens`) masked as
+/// `vbx_AbCd…`; other bytes pass as they are.
 fn mask_disguised(bytes: Vec<u8>) -> Vec<u8> {
-    if bytes.is_ascii() {
+    let found = crate::name::disguised_tokens(&bytes);
+    if found.is_empty() {
         return bytes;
     }
     let mut out = Vec::with_capacity(bytes.len());
-    for chunk in bytes.utf8_chunks() {
-        let text = chunk.valid();
-        let mut last = 0;
-        for (range, looks) in crate::name::disguised_tokens(text) {
-            out.extend_from_slice(&text.as_bytes()[last..range.start]);
-            out.extend_from_slice(token::mask(&looks).as_bytes());
-            last = range.end;
-        }
-        out.extend_from_slice(&text.as_bytes()[last..]);
-        out.extend_from_slice(chunk.invalid());
+    let mut last = 0;
+    for (range, looks) in found {
+        out.extend_from_slice(&bytes[last..range.start]);
+        out.extend_from_slice(token::mask(&looks).as_bytes());
+        last = range.end;
     }
+    out.extend_from_slice(&bytes[last..]);
     out
 }
 

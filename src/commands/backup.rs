@@ -10,10 +10,12 @@ use crate::backup::{self, Head};
 use crate::error::{Error, Result};
 use crate::outcome::Outcome;
 use crate::output::Printer;
+use crate::passphrase::{self, Purpose};
 use crate::prompt;
 use crate::record::EventKind;
 use crate::store::{self, OpenMode};
 use crate::time::Time;
+use crate::vault::{Export, Vault};
 
 /// `backup FILE [--passphrase-file PATH]`.
 #[derive(Debug, Clone)]
@@ -22,12 +24,13 @@ pub struct Backup {
     pub passphrase_file: Option<PathBuf>,
 }
 
-/// `restore FILE [--yes] [--force]`.
+/// `restore FILE [--yes] [--force] [--passphrase-file PATH]`.
 #[derive(Debug, Clone)]
 pub struct Restore {
     pub file: PathBuf,
     pub yes: bool,
     pub force: bool,
+    pub passphrase_file: Option<PathBuf>,
 }
 
 pub fn backup(ctx: &Context, req: Backup, p: &mut Printer) -> Result<Outcome> {
@@ -141,12 +144,21 @@ pub fn restore(ctx: &Context, req: Restore, p: &mut Printer) -> Result<Outcome> 
             req.file.display()
         ))
     })?;
+    if !req.yes && !prompt::interactive() {
+        return Err(Error::usage(
+            "restoring replaces the store: pass --yes to confirm when not in a terminal",
+        ));
+    }
+    // The vault is restored only if it authenticates under its passphrase, every kept secret
+    // with it: a changed one would otherwise be found on the day it is revealed.
+    if let Some(bytes) = &backup.vault {
+        let in_backup = |e| vault::in_file(&req.file, e);
+        let export = Export::parse(bytes.clone()).map_err(in_backup)?;
+        let pass = passphrase::read(req.passphrase_file.as_deref(), Purpose::Unlock)?;
+        let unlocked = Vault::unlock(export.header(), &pass).map_err(in_backup)?;
+        export.open(&unlocked).map_err(in_backup)?;
+    }
     if !req.yes {
-        if !prompt::interactive() {
-            return Err(Error::usage(
-                "restoring replaces the store: pass --yes to confirm when not in a terminal",
-            ));
-        }
         let question = format!(
             "Restore {} token(s) and {} event(s) from {} into {}?",
             backup.records.len(),
@@ -177,10 +189,10 @@ pub fn doctor(ctx: &Context, p: &mut Printer) -> Result<Outcome> {
         .collect();
     let backup = match &diagnosis.last_backup {
         Some((at, file)) => format!(
-            "restore the last backup, {file} (taken {at}): vbx-tokens restore {file:?} --force"
+            "restore the last backup, {file} (taken {at}): vbx-tokens restore {file:?} --yes --force"
         ),
         None => {
-            "restore a backup (`vbx-tokens restore FILE --force`); none was noted for this store"
+            "restore a backup (`vbx-tokens restore FILE --yes --force`); none was noted for this store"
                 .to_owned()
         }
     };

@@ -130,6 +130,7 @@ impl Request {
             self,
             Request::Vault(_)
                 | Request::Backup(_)
+                | Request::Restore(_)
                 | Request::Create(_)
                 | Request::Rotate(_)
                 | Request::Verify(_)
@@ -245,6 +246,7 @@ pub fn from_cli(cli: Cli) -> Result<(Context, Request, bool)> {
             file: a.file,
             yes: a.yes,
             force: a.force,
+            passphrase_file: a.passphrase.passphrase_file,
         }),
         cli::Command::Vault(v) => Request::Vault(VaultRequest::from(v)),
         cli::Command::Generate { out_dir } => Request::Generate { out_dir },

@@ -9,6 +9,7 @@
 //! never valid before sled has it.
 
 use std::collections::{BTreeMap, HashMap};
+use std::fs;
 
 use sled::Transactional;
 
@@ -179,6 +180,7 @@ impl Store {
     pub(super) fn fold_journal(&self) -> Result<()> {
         // A `journal.folding` a crash left behind first, then the journal verifies have written
         // to since: both, so every acknowledged use is visible at once.
+        self.fold_set_aside()?;
         for _ in 0..2 {
             self.fold_one()?;
         }
@@ -186,43 +188,71 @@ impl Store {
     }
 
     fn fold_one(&self) -> Result<()> {
-        let io = |e| {
-            Error::io_at(
-                format!("cannot fold the journal in {}", self.dir.display()),
-                &self.dir,
-                e,
-            )
-        };
-        let Some(folding) = journal::take(&self.dir).map_err(io)? else {
+        let Some(folding) = journal::take(&self.dir).map_err(|e| self.fold_io(e))? else {
             return Ok(());
         };
         crate::fault::point("fold-read");
-        // What of this journal is in sled already: its id and how many entries (a fold cut
-        // short by a crash resumes where its last commit left off, never counting twice).
+        // Another store's journal (a copied file) has nothing of ours to count: it is kept
+        // aside for `doctor` to report, not folded.
+        if folding.header.is_some_and(|h| h.store_id != self.store_id) {
+            return journal::set_aside_folding(&self.dir).map_err(|e| self.fold_io(e));
+        }
+        self.fold_entries(&folding)?;
+        journal::finish(&self.dir).map_err(|e| self.fold_io(e))
+    }
+
+    /// A journal `verify` set aside for its damaged header (`journal.damaged`) still holds
+    /// acknowledged entries, each with its own CRC: they are folded in like any journal's, and
+    /// the file removed. One that is another store's is left for `doctor`.
+    fn fold_set_aside(&self) -> Result<()> {
+        let path = self.dir.join(journal::DAMAGED_FILE);
+        if !fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+            return Ok(());
+        }
+        let bytes = fs::read(&path).map_err(|e| self.fold_io(e))?;
+        let folding = journal::read(&bytes);
+        if folding.header.is_some_and(|h| h.store_id != self.store_id) {
+            return Ok(());
+        }
+        self.fold_entries(&folding)?;
+        fs::remove_file(&path)
+            .and_then(|()| fs::File::open(&self.dir)?.sync_all())
+            .map_err(|e| self.fold_io(e))
+    }
+
+    /// Folds a journal's entries into sled, resuming where a fold of the same journal cut
+    /// short by a crash left off (never counting twice), and makes them durable.
+    fn fold_entries(&self, folding: &journal::Folding) -> Result<()> {
+        // A damaged header: each entry still carries its own CRC, and a use counts only for a
+        // token this store has, so the acknowledged entries are folded, not lost.
+        let journal_id = folding.header.map_or(folding.fallback_id, |h| h.journal_id);
         let folded = self
             .meta
             .get(JOURNAL_FOLDED_KEY)
             .map_err(|e| self.sled(e))?;
-        if let Some(header) = folding.header
-            // Another store's journal (a copied file) has nothing of ours to count.
-            && header.store_id == self.store_id
-        {
-            let done = match folded.as_deref() {
-                Some(b) if b.len() == 24 && b[..16] == header.journal_id => {
-                    u64::from_be_bytes(b[16..24].try_into().expect("8 bytes")) as usize
-                }
-                _ => 0,
-            };
-            let mut at = done.min(folding.entries.len());
-            for chunk in folding.entries[at..].chunks(FOLD_CHUNK) {
-                at += chunk.len();
-                self.apply(chunk, header.journal_id, at as u64)?;
-                crate::fault::point("fold-chunk");
+        let done = match folded.as_deref() {
+            Some(b) if b.len() == 24 && b[..16] == journal_id => {
+                u64::from_be_bytes(b[16..24].try_into().expect("8 bytes")) as usize
             }
-            self.make_durable()?;
-            crate::fault::point("fold-committed");
+            _ => 0,
+        };
+        let mut at = done.min(folding.entries.len());
+        for chunk in folding.entries[at..].chunks(FOLD_CHUNK) {
+            at += chunk.len();
+            self.apply(chunk, journal_id, at as u64)?;
+            crate::fault::point("fold-chunk");
         }
-        journal::finish(&self.dir).map_err(io)
+        self.make_durable()?;
+        crate::fault::point("fold-committed");
+        Ok(())
+    }
+
+    fn fold_io(&self, e: std::io::Error) -> Error {
+        Error::io_at(
+            format!("cannot fold the journal in {}", self.dir.display()),
+            &self.dir,
+            e,
+        )
     }
 
     /// Applies one chunk of a journal's entries, recording that the first `done` are in.

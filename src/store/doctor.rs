@@ -85,6 +85,11 @@ pub fn diagnose(dir: &Path, wait: Duration) -> Result<Diagnosis> {
     let marker_before = super::read_marker_id(dir);
     let journal_before =
         dir.join(crate::journal::FILE).exists() || dir.join(crate::journal::FOLDING_FILE).exists();
+    // Opening the store rebuilds an index that is not this store's at this generation: seen
+    // before, so the repair is reported, not hidden.
+    let index_before = Index::open(dir)
+        .ok()
+        .map(|ix| (ix.header().store_id, ix.header().generation));
     let store = match Store::open(dir, OpenMode::Existing, wait) {
         Ok(store) => store,
         Err(e @ (Error::NoStore(_) | Error::Busy { .. })) => return Err(e),
@@ -124,7 +129,8 @@ pub fn diagnose(dir: &Path, wait: Duration) -> Result<Diagnosis> {
             "verify's uses and failures were folded into the records and the log",
         ));
     }
-    store.check_everything(&mut findings, marker_before)?;
+    let rebuilt_at_open = index_before != Some((store.store_id, store.generation()?));
+    store.check_everything(&mut findings, marker_before, rebuilt_at_open)?;
     Ok(Diagnosis {
         opened: true,
         findings,
@@ -170,6 +176,7 @@ impl Store {
         &self,
         findings: &mut Vec<Finding>,
         marker_before: Option<[u8; 16]>,
+        index_rebuilt: bool,
     ) -> Result<()> {
         // Records: each parses and sits under its own id.
         let mut records: Vec<Record> = Vec::new();
@@ -280,7 +287,13 @@ impl Store {
                 && ix.header().count == records.len() as u64
                 && self.generation().is_ok_and(|g| g == ix.header().generation)
         }) && records.iter().all(|r| self.index_matches(r).is_ok());
-        if index_ok {
+        if index_ok && index_rebuilt {
+            findings.push(found(
+                "verification index",
+                Health::Repaired,
+                "it was missing, damaged, another store's or behind the records; rebuilt from them",
+            ));
+        } else if index_ok {
             findings.push(found(
                 "verification index",
                 Health::Ok,

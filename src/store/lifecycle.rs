@@ -142,7 +142,7 @@ impl Store {
         // Two tokens of one name for longer than that is not a rotation.
         if grace_until.is_some_and(|end| end.as_second() - at.as_second() > MAX_GRACE_SECONDS) {
             return Err(Error::usage(
-                "a grace may be a year at the most: the old token is meant to go",
+                "a grace may be 366 days at the most: the old token is meant to go",
             ));
         }
         let lifetime = old

@@ -207,7 +207,8 @@ impl Store {
         let db = open_sled(dir, deadline, wait, cache_bytes)?;
         let tree = |name: &str| {
             db.open_tree(name)
-                .map_err(|e| damaged(dir, &format!("cannot open its {name} tree: {e}")))
+                // sled's own text for damage carries its debug output ("backtrace ()").
+                .map_err(|e| sled_error(dir, e))
         };
         let store = Store {
             tokens: tree("tokens")?,
@@ -469,7 +470,10 @@ fn sled_error(dir: &Path, e: sled::Error) -> Error {
         // sled's own text for these carries its debug output ("backtrace ()").
         sled::Error::Corruption { .. } => damaged(dir, "its data fails sled's checks (corrupted)"),
         sled::Error::ReportableBug(what) => damaged(dir, &format!("sled stopped: {what}")),
-        other => damaged(dir, &other.to_string()),
+        other => {
+            let text = other.to_string();
+            damaged(dir, text.split(" backtrace").next().unwrap_or(&text))
+        }
     }
 }
 

@@ -70,7 +70,19 @@ fn a_backup_restores_into_an_empty_store_with_every_record_event_and_secret() {
     let other = Env::new();
     assert_one_line_error(&other.run(&["restore", file_s]), 2); // no --yes
     assert!(!other.store().exists());
-    let v = other.json(&["restore", file_s, "--yes"]);
+    // The vault must authenticate under its passphrase before anything is restored.
+    let wrong = other.tmp.path().join("wrong.pass");
+    std::fs::write(&wrong, "not it\n").unwrap();
+    let out = other.run(&[
+        "restore",
+        file_s,
+        "--yes",
+        "--passphrase-file",
+        wrong.to_str().unwrap(),
+    ]);
+    assert_one_line_error(&out, 4);
+    assert!(!other.store().exists());
+    let v = other.json(&["restore", file_s, "--yes", "--passphrase-file", &pass]);
     assert_eq!(v["replaced"], Value::Null);
     assert_eq!(v["kept"], 1);
     assert_eq!(verdicts(&other, &tokens), before_verdicts);
@@ -402,4 +414,56 @@ fn commands_that_hold_secrets_turn_core_dumps_off() {
         let fields: Vec<&str> = line.split_whitespace().collect();
         assert_eq!(fields.get(4..6), Some(&["0", "0"][..]), "{args:?}: {line}");
     }
+}
+
+#[test]
+fn a_journal_with_a_damaged_header_loses_no_acknowledged_use() {
+    for verify_first in [false, true] {
+        let env = Env::new();
+        let t = env.create("a");
+        assert_eq!(env.verify(&t, &[]).0, 0);
+        assert_eq!(env.verify(&t, &[]).0, 0);
+        // Damage the journal's header (its store id), not its entries.
+        let journal = env.store().join("journal");
+        let mut bytes = std::fs::read(&journal).unwrap();
+        bytes[20] ^= 0xff;
+        std::fs::write(&journal, bytes).unwrap();
+        if verify_first {
+            // verify sets it aside and starts a new journal: the old entries wait there.
+            assert_eq!(env.verify(&t, &[]).0, 0);
+        }
+        let want = if verify_first { 3 } else { 2 };
+        assert_eq!(
+            env.record("a")["use_count"],
+            want,
+            "verify first: {verify_first}"
+        );
+        assert!(!env.store().join("journal.damaged").exists());
+        assert_eq!(code(&env.run(&["doctor"])), 0);
+    }
+}
+
+#[test]
+fn doctor_reports_the_index_it_found_damaged_as_repaired() {
+    let env = Env::new();
+    env.create("a");
+    std::fs::write(env.store().join("index"), b"garbage").unwrap();
+    let v = parse(&env.run(&["doctor", "--json"]).stdout);
+    let index = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "verification index")
+        .unwrap()
+        .clone();
+    assert_eq!(index["status"], "repaired", "{index}");
+    let again = parse(&env.run(&["doctor", "--json"]).stdout);
+    assert!(
+        again["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["status"] == "ok"),
+        "{again}"
+    );
 }

@@ -567,6 +567,9 @@ fn redact_masks_tokens_in_disguise() {
         format!("a {}\u{feff}{} b", &t[..16], &t[16..]),
         format!("a {} b", full_width),
         format!("a {}\u{430}{} b", &t[..10], &t[11..]),
+        format!("a {}\u{3f2}{} b", &t[..9], &t[10..]),
+        format!("a {}\u{43a}{} b", &t[..25], &t[26..]),
+        format!("a {}\u{301}{} b", &t[..12], &t[12..]),
     ];
     let out = env.run_in(&["redact"], lines.join("\n") + "\n");
     assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -581,4 +584,13 @@ fn redact_masks_tokens_in_disguise() {
         let visible = vbx_tokens::name::visible_form(line);
         assert!(!visible.contains(&t[12..30]), "{line:?}");
     }
+    // A byte that is not UTF-8 inside a token hides nothing either.
+    let mut raw = b"x ".to_vec();
+    raw.extend_from_slice(&t.as_bytes()[..12]);
+    raw.push(0x80);
+    raw.extend_from_slice(&t.as_bytes()[12..]);
+    raw.extend_from_slice(b" y\n");
+    let out = env.run_in(&["redact"], raw);
+    assert_eq!(code(&out), 0);
+    assert_eq!(stdout(&out), format!("x {}… y\n", &t[..8]));
 }
