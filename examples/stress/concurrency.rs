@@ -316,22 +316,7 @@ pub fn run(ctx: &Ctx) -> Table {
     let store = ctx.fresh("concurrency/store");
     let pass = ctx.passphrase("concurrency", "stress passphrase");
     let p = pass.to_string_lossy().into_owned();
-    ctx.must(
-        &store,
-        &[
-            "vault",
-            "init",
-            "--passphrase-file",
-            &p,
-            "--kdf-memory-mib",
-            "8",
-            "--kdf-iterations",
-            "1",
-            "--kdf-parallelism",
-            "1",
-        ],
-        None,
-    );
+    ctx.vault_init(&store, &p);
     let mut common = Vec::new();
     let mut kept = Vec::new();
     for i in 0..4 {

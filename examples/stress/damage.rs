@@ -50,22 +50,7 @@ fn build(ctx: &Ctx, name: &str) -> Base {
     let dir = ctx.fresh(&format!("damage/{name}"));
     let pass = ctx.passphrase(&format!("damage-{name}"), "damage passphrase");
     let p = pass.to_string_lossy().into_owned();
-    ctx.must(
-        &dir,
-        &[
-            "vault",
-            "init",
-            "--passphrase-file",
-            &p,
-            "--kdf-memory-mib",
-            "8",
-            "--kdf-iterations",
-            "1",
-            "--kdf-parallelism",
-            "1",
-        ],
-        None,
-    );
+    ctx.vault_init(&dir, &p);
     let mut tokens = Vec::new();
     let mut add = |args: &[&str], reason: &'static str| {
         let (id, t) = ctx.create(&dir, args);

@@ -37,22 +37,7 @@ fn fixture(ctx: &Ctx, store: PathBuf, tag: &str) -> Fixture {
         .passphrase(&format!("disk-{tag}-new"), "another passphrase")
         .to_string_lossy()
         .into_owned();
-    ctx.must(
-        &store,
-        &[
-            "vault",
-            "init",
-            "--passphrase-file",
-            &pass,
-            "--kdf-memory-mib",
-            "8",
-            "--kdf-iterations",
-            "1",
-            "--kdf-parallelism",
-            "1",
-        ],
-        None,
-    );
+    ctx.vault_init(&store, &pass);
     let mut ids = BTreeMap::new();
     let mut tokens = BTreeMap::new();
     for name in [

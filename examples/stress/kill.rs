@@ -132,14 +132,7 @@ struct Harness<'a> {
     rng: StdRng,
 }
 
-const KDF: &[&str] = &[
-    "--kdf-memory-mib",
-    "8",
-    "--kdf-iterations",
-    "1",
-    "--kdf-parallelism",
-    "1",
-];
+use crate::CHEAP_KDF as KDF;
 
 impl Harness<'_> {
     fn pass(&self, which: usize) -> String {

@@ -22,6 +22,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
+/// The cheapest Argon2id `vault init` accepts: the harnesses test the store, not the KDF.
+pub const CHEAP_KDF: &[&str] = &[
+    "--kdf-memory-mib",
+    "8",
+    "--kdf-iterations",
+    "1",
+    "--kdf-parallelism",
+    "1",
+];
+
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -87,6 +97,14 @@ impl Ctx {
         let p = self.dir.join(format!("{name}.pass"));
         std::fs::write(&p, format!("{text}\n")).expect("write passphrase");
         p
+    }
+
+    /// Makes a vault in `store` with the cheapest KDF `vault init` takes and the passphrase in
+    /// the file `pass`.
+    pub fn vault_init(&self, store: &Path, pass: &str) -> run::Run {
+        let mut args = vec!["vault", "init", "--passphrase-file", pass];
+        args.extend(CHEAP_KDF);
+        self.must(store, &args, None)
     }
 
     /// Runs the binary on `store` with `args` and `stdin`, 60 s at most; the command must
