@@ -181,22 +181,11 @@ impl Table {
     }
 }
 
-/// The uses granted to `token_id` so far (0 when the table has none), read without the lock.
-///
-/// # Errors
-/// As for [`Table::open`] and [`Table::count`].
-pub fn read(dir: &Path, store_id: &[u8; 16], token_id: &str) -> io::Result<u64> {
-    match Table::open(dir, store_id)? {
-        Some(t) => t.count(token_id),
-        None => Ok(0),
-    }
-}
-
 /// Grants each ask in order (the same token may be asked for more than once) and makes every
 /// granted use durable with one sync before returning. Returns whether each was granted.
 ///
 /// # Errors
-/// As for [`read`]; a full disk or a read-only store when a count cannot be written. After an
+/// As for [`Table::open`] and [`Table::count`]; a full disk or a read-only store when a count cannot be written. After an
 /// error no ask is to be taken as granted.
 pub fn take_many(dir: &Path, store_id: &[u8; 16], asks: &[Ask<'_>]) -> io::Result<Vec<bool>> {
     if asks.is_empty() {
@@ -360,6 +349,14 @@ mod tests {
     use super::*;
 
     const STORE: [u8; 16] = [7; 16];
+
+    /// The uses granted to `token_id` (0 with no table).
+    fn read(dir: &Path, store_id: &[u8; 16], token_id: &str) -> io::Result<u64> {
+        match Table::open(dir, store_id)? {
+            Some(t) => t.count(token_id),
+            None => Ok(0),
+        }
+    }
 
     fn ask(id: &str, max: u64, floor: u64) -> Ask<'_> {
         Ask {

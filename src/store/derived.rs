@@ -344,6 +344,11 @@ impl Store {
     /// [`Error::Store`] naming the first difference.
     pub fn index_matches(&self, record: &Record) -> Result<()> {
         let ix = Index::open(&self.dir).map_err(|e| damaged(&self.dir, &e.to_string()))?;
+        self.index_agrees(&ix, record)
+    }
+
+    /// [`Store::index_matches`] against an index already open.
+    pub(super) fn index_agrees(&self, ix: &Index, record: &Record) -> Result<()> {
         let want = index_record(record);
         let got = match &want {
             Some(w) => ix
