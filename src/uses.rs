@@ -185,8 +185,8 @@ impl Table {
 /// granted use durable with one sync before returning. Returns whether each was granted.
 ///
 /// # Errors
-/// As for [`Table::open`] and [`Table::count`]; a full disk or a read-only store when a count cannot be written. After an
-/// error no ask is to be taken as granted.
+/// As for [`Table::open`] and [`Table::count`]; a full disk or a read-only store when a count
+/// cannot be written. After an error no ask is to be taken as granted.
 pub fn take_many(dir: &Path, store_id: &[u8; 16], asks: &[Ask<'_>]) -> io::Result<Vec<bool>> {
     if asks.is_empty() {
         return Ok(Vec::new());
