@@ -204,8 +204,8 @@ pub fn redact<E>(
 ) -> Result<Vec<u8>, E> {
     // Tokens in disguise first: a plain run inside one would otherwise be masked alone and
     // leave the rest of the token showing.
-    let unmasked = mask_disguised(piece.to_vec());
-    let piece = unmasked.as_slice();
+    let unmasked = mask_disguised(piece);
+    let piece: &[u8] = &unmasked;
     let mut out = Vec::with_capacity(piece.len());
     let mut last = 0;
     for range in token::token_shapes_in(piece) {
@@ -231,10 +231,10 @@ pub fn redact<E>(
 /// `bytes` with every token in disguise (an invisible character inside, full width, a letter
 /// from another script, a byte that is not UTF-8: `crate::name::disguised_tokens`) masked as
 /// `vbx_AbCd…`; other bytes pass as they are.
-fn mask_disguised(bytes: Vec<u8>) -> Vec<u8> {
-    let found = crate::name::disguised_tokens(&bytes);
+fn mask_disguised(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let found = crate::name::disguised_tokens(bytes);
     if found.is_empty() {
-        return bytes;
+        return std::borrow::Cow::Borrowed(bytes);
     }
     let mut out = Vec::with_capacity(bytes.len());
     let mut last = 0;
@@ -244,7 +244,7 @@ fn mask_disguised(bytes: Vec<u8>) -> Vec<u8> {
         last = range.end;
     }
     out.extend_from_slice(&bytes[last..]);
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 #[cfg(test)]
