@@ -18,7 +18,8 @@ Exit codes:
   3  no such token
   4  vault: no passphrase, a wrong one, a file that does not authenticate
   5  store busy past the wait limit (--wait)
-  6  store missing, damaged or unreadable (a broken audit log); disk full; I/O failure
+  6  store missing, damaged, unreadable or not trusted (someone else could write
+     it); a broken audit log; disk full; I/O failure
   7  internal error (a bug)";
 
 #[derive(Debug, Parser)]
@@ -54,6 +55,20 @@ pub struct Cli {
         value_parser = parse_wait
     )]
     pub wait: Duration,
+
+    /// Also trust a store (its directory, the directories above it and its files) owned by
+    /// this user, a name or a uid; repeatable, or comma-separated in the variable. By default
+    /// only stores owned by you or root are used
+    #[arg(
+        long,
+        global = true,
+        value_name = "USER",
+        value_hint = ValueHint::Other,
+        env = "VBX_TOKENS_TRUST_OWNER",
+        value_delimiter = ',',
+        value_parser = parse_owner
+    )]
+    pub trust_owner: Vec<u32>,
 
     /// Print JSON on stdout instead of text
     #[arg(long, global = true)]
@@ -747,6 +762,10 @@ fn without_empty_env(cmd: clap::Command) -> clap::Command {
         _ => a,
     })
     .mut_subcommands(without_empty_env)
+}
+
+fn parse_owner(s: &str) -> Result<u32, String> {
+    vbx_tokens::trust::parse_owner(s).map_err(|e| e.to_string())
 }
 
 /// The longest wait accepted: a day.

@@ -103,6 +103,19 @@ pub enum Error {
     #[error("no store at {}: run `vbx-tokens create` to make one", shown(.0))]
     NoStore(PathBuf),
 
+    /// The store, a directory above it or a file in it could have been written by someone
+    /// other than the caller, root or an owner opted into (exit 6): nothing in it is believed.
+    #[error(
+        "not trusting the store at {}: {} {problem}",
+        shown(store),
+        shown(path)
+    )]
+    Untrusted {
+        store: PathBuf,
+        path: PathBuf,
+        problem: String,
+    },
+
     /// The store is damaged, or from a newer build (exit 6).
     #[error("{0}")]
     Store(Masked),
@@ -212,6 +225,7 @@ impl Error {
             Error::Busy { .. } => exit::BUSY,
             Error::NoStore(_)
             | Error::Store(_)
+            | Error::Untrusted { .. }
             | Error::BrokenLog(_)
             | Error::DiskFull { .. }
             | Error::Io { .. } => exit::STORE,

@@ -51,6 +51,7 @@ pub mod store;
 pub mod time;
 pub mod token;
 pub mod transfer;
+pub mod trust;
 pub mod uses;
 pub mod vault;
 pub mod verdict;

@@ -68,7 +68,8 @@ impl Verifier {
     /// Opens the store in `dir` for verifying, reading the index from the file on each look-up.
     ///
     /// # Errors
-    /// [`Error::NoStore`] when `dir` holds no store.
+    /// [`Error::NoStore`] when `dir` holds no store; [`Error::Untrusted`] when it, a directory
+    /// above it or a file in it could have been written by someone untrusted (`crate::trust`).
     pub fn open(dir: &Path) -> Result<Verifier> {
         Verifier::with(dir, Reading::File, Duration::from_secs(10))
     }
@@ -77,8 +78,11 @@ impl Verifier {
     /// for the store's lock.
     ///
     /// # Errors
-    /// [`Error::NoStore`] when `dir` holds no store.
+    /// As for [`Verifier::open`].
     pub fn with(dir: &Path, reading: Reading, wait: Duration) -> Result<Verifier> {
+        // Nothing is read from a store someone else could have written: such a store's index
+        // could make any token valid.
+        crate::trust::check_store(dir)?;
         let store_file = dir.join(crate::store::MARKER_FILE);
         match store_file.try_exists() {
             Ok(true) => {}

@@ -158,6 +158,8 @@ impl Request {
 /// The command line turned into what the commands take: the context, the request, and whether
 /// to print JSON.
 pub fn from_cli(cli: Cli) -> Result<(Context, Request, bool)> {
+    // Before any store is looked at (`vbx_tokens::trust`).
+    vbx_tokens::trust::trust_owners(cli.trust_owner.iter().copied());
     let ctx = Context::new(cli.store, cli.wait)?;
     let request = match cli.command {
         cli::Command::Create(a) => Request::Create(Create {

@@ -81,6 +81,9 @@ fn found(check: &'static str, health: Health, detail: impl Into<String>) -> Find
 /// # Errors
 /// [`Error::NoStore`], [`Error::Busy`]; anything else wrong with the store is a finding.
 pub fn diagnose(dir: &Path, wait: Duration) -> Result<Diagnosis> {
+    // A store someone else could have written is not examined at all: what it says of itself
+    // is not evidence, and it is not damage either (the error says who owns what).
+    crate::trust::check_store(dir)?;
     let mut findings = Vec::new();
     let marker_before = super::read_marker_id(dir);
     let journal_before =
@@ -92,7 +95,18 @@ pub fn diagnose(dir: &Path, wait: Duration) -> Result<Diagnosis> {
         .map(|ix| (ix.header().store_id, ix.header().generation));
     let store = match Store::open(dir, OpenMode::Existing, wait) {
         Ok(store) => store,
-        Err(e @ (Error::NoStore(_) | Error::Busy { .. })) => return Err(e),
+        Err(e @ (Error::NoStore(_) | Error::Busy { .. } | Error::Untrusted { .. })) => {
+            return Err(e);
+        }
+        // Not being allowed to write a store (a read-only file system, a store that is not
+        // yours to change) says nothing about its health: no repair or restore is advised.
+        Err(Error::Io { source, .. }) if cannot_write(&source) => {
+            return Err(Error::store(format!(
+                "doctor cannot check the store at {}: it cannot be written ({}), and checking takes the store's lock and repairs what it can; nothing was changed, and this is no sign of damage: run doctor where the store can be written (as its owner, or with the file system mounted read-write)",
+                dir.display(),
+                crate::error::reason(&source)
+            )));
+        }
         Err(first) => match reopen_without_snapshots(dir, wait) {
             Some((store, aside)) => {
                 findings.push(found(
@@ -136,6 +150,15 @@ pub fn diagnose(dir: &Path, wait: Duration) -> Result<Diagnosis> {
         findings,
         last_backup: last_backup(dir),
     })
+}
+
+/// Permission denied, or a read-only file system: the store cannot be written, which is no
+/// damage.
+fn cannot_write(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+    )
 }
 
 /// sled takes its newest snapshot file whole; a damaged one stops it opening although its log

@@ -134,7 +134,8 @@ impl Store {
     ///
     /// # Errors
     /// [`Error::NoStore`], [`Error::Busy`] past `wait`, [`Error::Store`] for damage or a newer
-    /// format, [`Error::DiskFull`] and [`Error::Io`].
+    /// format, [`Error::Untrusted`] for a store someone else could have written (`crate::trust`),
+    /// [`Error::DiskFull`] and [`Error::Io`].
     pub fn open(dir: &Path, mode: OpenMode, wait: Duration) -> Result<Store> {
         Store::open_with_cache(dir, mode, wait, CACHE_BYTES)
     }
@@ -189,6 +190,8 @@ impl Store {
             }
         }
 
+        // Nothing is read from a store someone else could have written.
+        crate::trust::check_store(dir)?;
         let marker = dir.join(MARKER_FILE);
         if !exists(&marker)? {
             match mode {

@@ -14,6 +14,7 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_vbx-tokens");
 const OURS: &[&str] = &[
     "VBX_TOKENS_HOME",
     "VBX_TOKENS_WAIT",
+    "VBX_TOKENS_TRUST_OWNER",
     "VBX_TOKEN",
     "VBX_TOKENS_PASSPHRASE",
     "VBX_TOKENS_PASSPHRASE_FILE",

@@ -12,6 +12,7 @@ mod faults;
 mod fuzz_seeds;
 mod lifecycle;
 mod output;
+mod ownership;
 mod policy;
 mod reliability;
 mod scan;
