@@ -10,6 +10,9 @@ use zeroize::Zeroizing;
 
 use crate::token::{self, TOKEN_LEN, Token};
 
+mod encoding;
+pub use encoding::{Decoded, Encoding, sniff};
+
 /// A file whose first this-many bytes hold a NUL is binary and skipped, as ripgrep and git
 /// decide it.
 pub const BINARY_PROBE: usize = 8 * 1024;
@@ -36,16 +39,19 @@ pub enum Searched {
 
 /// Calls `found` for every whole token (format and checksum, see [`token::tokens_in`]) in
 /// `reader`, in order, reading it in chunks: memory stays bounded whatever the length of the
-/// stream or of its lines. A stream that looks binary (a NUL byte in its first 8 KiB) is not
-/// searched when `skip_binary`; it is when the user named it, or piped it in.
+/// stream or of its lines. UTF-16 and UTF-32 text is searched as UTF-8 ([`Decoded`]): lines
+/// count the same, and columns count bytes of the UTF-8 form, as ripgrep's do. A stream that
+/// looks binary (a NUL byte in the first 8 KiB of its text) is not searched when
+/// `skip_binary`; it is when the user named it, or piped it in.
 ///
 /// # Errors
 /// A read error, as it is; what was found before it has been reported.
 pub fn find_tokens(
-    mut reader: impl Read,
+    reader: impl Read,
     skip_binary: bool,
     mut found: impl FnMut(Occurrence),
 ) -> io::Result<Searched> {
+    let mut reader = Decoded::new(reader, BINARY_PROBE)?;
     // A chunk, and the end of the one before it that might start a token.
     let mut buf = Zeroizing::new(vec![0u8; READ_CHUNK + TOKEN_LEN]);
     let mut held = 0;
@@ -298,6 +304,31 @@ mod tests {
             found(&bytes),
             (Searched::Text, vec![(1, BINARY_PROBE as u64 + 2)])
         );
+    }
+
+    #[test]
+    fn tokens_in_utf16_and_utf32_are_found_on_their_line() {
+        let text = format!("zeile 1\r\nschlüssel = {GOOD}\n\n  {GOOD}");
+        let le16: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let be16: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        let le32: Vec<u8> = text
+            .chars()
+            .flat_map(|c| (c as u32).to_le_bytes())
+            .collect();
+        let be32: Vec<u8> = text
+            .chars()
+            .flat_map(|c| (c as u32).to_be_bytes())
+            .collect();
+        for bytes in [le16, be16, le32, be32] {
+            // Columns count bytes of the UTF-8 form: `ü` is two.
+            assert_eq!(found(&bytes), (Searched::Text, vec![(2, 14), (4, 3)]));
+        }
+        // Text that holds a NUL once decoded is binary, as it would be in UTF-8.
+        let nul: Vec<u8> = format!("\u{feff}{GOOD}\0")
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        assert_eq!(found(&nul), (Searched::Binary, vec![]));
     }
 
     fn redacted(piece: &[u8]) -> Vec<u8> {
