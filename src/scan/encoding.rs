@@ -104,6 +104,25 @@ fn looks_utf16(probe: &[u8], le: bool) -> bool {
     char::decode_utf16(whole.iter().copied()).all(|c| c.is_ok_and(is_text))
 }
 
+/// `utf8` (UTF-8, as [`Decoded`] gives it and `redact` masks it) written back in `encoding`:
+/// what `redact` prints for UTF-16 or UTF-32 input. Bytes that are not UTF-8 become U+FFFD.
+pub fn encode(utf8: &[u8], encoding: Encoding) -> Vec<u8> {
+    let text = String::from_utf8_lossy(utf8);
+    match encoding {
+        Encoding::Bytes => utf8.to_vec(),
+        Encoding::Utf16Le => text.encode_utf16().flat_map(u16::to_le_bytes).collect(),
+        Encoding::Utf16Be => text.encode_utf16().flat_map(u16::to_be_bytes).collect(),
+        Encoding::Utf32Le => text
+            .chars()
+            .flat_map(|c| u32::from(c).to_le_bytes())
+            .collect(),
+        Encoding::Utf32Be => text
+            .chars()
+            .flat_map(|c| u32::from(c).to_be_bytes())
+            .collect(),
+    }
+}
+
 /// Bytes read from the stream at a time.
 const CHUNK: usize = 64 * 1024;
 
@@ -122,6 +141,7 @@ pub struct Decoded<R> {
     out: Zeroizing<Vec<u8>>,
     at: usize,
     eof: bool,
+    bom: bool,
 }
 
 impl<R: Read> Decoded<R> {
@@ -160,12 +180,18 @@ impl<R: Read> Decoded<R> {
             out: Zeroizing::new(Vec::new()),
             at: 0,
             eof,
+            bom: bom > 0,
         })
     }
 
     /// What the stream was taken to be.
     pub fn encoding(&self) -> Encoding {
         self.encoding
+    }
+
+    /// Whether the stream began with a byte order mark (left out of what is read).
+    pub fn had_bom(&self) -> bool {
+        self.bom
     }
 
     /// Decodes what `raw` holds into `out` (all of it when `last`).
@@ -344,6 +370,20 @@ mod tests {
         }
         // UTF-16 with a control character in it is no text.
         assert_eq!(sniff(&utf16("a\u{1}bcdefgh", true)).0, Encoding::Bytes);
+    }
+
+    #[test]
+    fn text_is_encoded_back_as_it_came() {
+        for enc in [
+            Encoding::Utf16Le,
+            Encoding::Utf16Be,
+            Encoding::Utf32Le,
+            Encoding::Utf32Be,
+        ] {
+            let bytes = encode(TEXT.as_bytes(), enc);
+            assert_eq!(decoded(&bytes, 8192), (enc, TEXT.as_bytes().to_vec()));
+        }
+        assert_eq!(encode(b"a\xff", Encoding::Bytes), b"a\xff");
     }
 
     #[test]

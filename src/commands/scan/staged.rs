@@ -29,8 +29,11 @@ const GITLINK: &[u8] = b"160000";
 /// # Errors
 /// [`Error::Usage`] when git cannot be run, or says no (not a work tree), in one line.
 pub(super) fn list() -> Result<Vec<Blob>> {
-    let out = Command::new("git")
-        .args([
+    // Outside a repository `git diff` would compare files instead, and say `--cached` is
+    // unknown: asked first, so the line says what is wrong.
+    git(&["rev-parse", "--git-dir"], "not in a git repository")?;
+    let out = git(
+        &[
             "diff",
             "--cached",
             "--raw",
@@ -39,7 +42,17 @@ pub(super) fn list() -> Result<Vec<Blob>> {
             "--no-renames",
             "--no-ext-diff",
             "--diff-filter=ACMR",
-        ])
+        ],
+        "git could not list what is staged",
+    )?;
+    parse_raw(&out)
+        .ok_or_else(|| Error::usage("--staged: git's list of staged files was not understood"))
+}
+
+/// What `git ARGS` printed, or a usage error saying `what` went wrong, with git's first line.
+fn git(args: &[&str], what: &str) -> Result<Vec<u8>> {
+    let out = Command::new("git")
+        .args(args)
         .stdin(Stdio::null())
         .output()
         .map_err(|e| Error::usage(format!("--staged needs git: cannot run it: {}", reason(&e))))?;
@@ -47,16 +60,15 @@ pub(super) fn list() -> Result<Vec<Blob>> {
         let said = String::from_utf8_lossy(&out.stderr);
         let first = said.lines().next().unwrap_or("").trim();
         return Err(Error::usage(format!(
-            "--staged: git could not list what is staged: {}",
+            "--staged: {what}: {}",
             if first.is_empty() {
-                "no reason given"
+                "git gave no reason"
             } else {
                 first
             }
         )));
     }
-    parse_raw(&out.stdout)
-        .ok_or_else(|| Error::usage("--staged: git's list of staged files was not understood"))
+    Ok(out.stdout)
 }
 
 /// The records of `git diff --raw -z`: `:OLDMODE NEWMODE OLDID NEWID STATUS\0PATH\0` each.
