@@ -15,6 +15,7 @@ mod output;
 mod policy;
 mod reliability;
 mod scan;
+mod scan_inputs;
 mod secrets;
 mod terminal;
 mod transfer;
