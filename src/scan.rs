@@ -82,7 +82,7 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 /// A size as `--max-size` takes it, in the largest unit that divides it (`64 MiB`).
 pub fn show_size(bytes: u64) -> String {
     for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] {
-        if bytes >= 1 << shift && bytes % (1 << shift) == 0 {
+        if bytes >= 1 << shift && bytes.is_multiple_of(1 << shift) {
             return format!("{} {unit}", bytes >> shift);
         }
     }
