@@ -1397,12 +1397,19 @@ _vbx__tokens() {
             return 0
             ;;
         vbx__tokens__subcmd__scan)
-            opts="-h -V --hidden --no-ignore --store --wait --trust-owner --json --help --version"
+            opts="-h -V --hidden --no-ignore --staged --max-size --store --wait --trust-owner --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --max-size)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
                 --store)
                     COMPREPLY=()
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then

@@ -168,11 +168,13 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
             cand --version 'Print version'
         }
         &'vbx-tokens;scan'= {
+            cand --max-size 'Read at most this much of each file or of stdin (K, M, G: KiB, MiB, GiB); past it the scan is incomplete (exit 2)'
             cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
             cand --wait 'How long to wait for another process to release the store, in seconds'
             cand --trust-owner 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in the variable. By default only stores owned by you or root are used'
             cand --hidden 'Search hidden files and directories too'
             cand --no-ignore 'Search files that .gitignore, .ignore and git''s excludes leave out'
+            cand --staged 'Search what git''s index holds for the files a commit would add or change (a pre-commit hook), not the work tree'
             cand --json 'Print JSON on stdout instead of text'
             cand -h 'Print help'
             cand --help 'Print help'

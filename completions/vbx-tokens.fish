@@ -134,11 +134,13 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand extend" -l trust-o
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand extend" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand extend" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand extend" -s V -l version -d 'Print version'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand scan" -l max-size -d 'Read at most this much of each file or of stdin (K, M, G: KiB, MiB, GiB); past it the scan is incomplete (exit 2)' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand scan" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand scan" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand scan" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in the variable. By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand scan" -l hidden -d 'Search hidden files and directories too'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand scan" -l no-ignore -d 'Search files that .gitignore, .ignore and git\'s excludes leave out'
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand scan" -l staged -d 'Search what git\'s index holds for the files a commit would add or change (a pre-commit hook), not the work tree'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand scan" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand scan" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand scan" -s V -l version -d 'Print version'

@@ -156,11 +156,12 @@ pub enum Command {
         after_help = "Each token found is reported with its place, id, name and status (active, \
         revoked, expired, disabled, or unknown to this store), masked: never whole. Strings \
         shaped like tokens whose checksum fails are not tokens and are left out. Directories are \
-        walked as ripgrep walks them (.gitignore, .ignore, hidden files skipped); binary files \
-        are skipped. With no PATH (or -), stdin is read.\n\n\
+        walked as ripgrep walks them (.gitignore, .ignore, hidden files skipped; symlinks, \
+        devices and FIFOs not read); binary files met there are skipped. UTF-16 and UTF-32 \
+        text is read too. With no PATH (or -), stdin is read.\n\n\
         Examples:\n  \
         vbx-tokens scan .\n  \
-        git diff --cached --name-only -z --diff-filter=ACM | xargs -0 -r vbx-tokens scan\n  \
+        vbx-tokens scan --staged                # in a git pre-commit hook\n  \
         kubectl logs deploy/api | vbx-tokens scan --json | jq -r '.[] | select(.status == \"active\") | .id'"
     )]
     Scan(ScanArgs),
@@ -666,6 +667,22 @@ pub struct ScanArgs {
     /// Search files that .gitignore, .ignore and git's excludes leave out
     #[arg(long)]
     pub no_ignore: bool,
+
+    /// Search what git's index holds for the files a commit would add or change (a pre-commit
+    /// hook), not the work tree
+    #[arg(long, conflicts_with_all = ["paths", "hidden", "no_ignore"])]
+    pub staged: bool,
+
+    /// Read at most this much of each file or of stdin (K, M, G: KiB, MiB, GiB); past it the
+    /// scan is incomplete (exit 2)
+    #[arg(
+        long,
+        value_name = "SIZE",
+        default_value = "64M",
+        value_hint = ValueHint::Other,
+        value_parser = crate::scan::parse_size
+    )]
+    pub max_size: u64,
 }
 
 #[derive(Debug, Args)]

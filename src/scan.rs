@@ -10,11 +10,84 @@ use zeroize::Zeroizing;
 
 use crate::token::{self, TOKEN_LEN, Token};
 
+mod encoding;
+pub use encoding::{Decoded, Encoding, encode, sniff};
+
 /// A file whose first this-many bytes hold a NUL is binary and skipped, as ripgrep and git
 /// decide it.
 pub const BINARY_PROBE: usize = 8 * 1024;
 /// How much of a stream is searched at a time.
 const READ_CHUNK: usize = 64 * 1024;
+
+/// How much of one input `scan` reads unless `--max-size` says otherwise: past it, the rest is
+/// not searched and the scan is incomplete (exit 2), so no input (`/dev/zero`, a pipe whose
+/// writer never stops, a sparse file of a petabyte) keeps it running without end.
+pub const DEFAULT_MAX_SIZE: u64 = 64 * 1024 * 1024;
+
+/// `reader`, ending in an error of kind [`io::ErrorKind::FileTooLarge`] when it holds more than
+/// `max` bytes (the first `max` are read as they are; one byte past them is read to know).
+pub struct Capped<R> {
+    inner: R,
+    left: u64,
+}
+
+impl<R: Read> Capped<R> {
+    pub fn new(inner: R, max: u64) -> Self {
+        Capped { inner, left: max }
+    }
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.left == 0 {
+            let mut one = [0u8; 1];
+            return match self.inner.read(&mut one)? {
+                0 => Ok(0),
+                _ => Err(io::ErrorKind::FileTooLarge.into()),
+            };
+        }
+        let room = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..room])?;
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+/// Parses a size for `--max-size`: a whole number of bytes, or of KiB, MiB or GiB with the
+/// suffix `K`, `M` or `G` (any case; `KiB`, `MB` and the like too, all binary units).
+///
+/// # Errors
+/// A line saying what is wrong, for clap to print.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(digits);
+    let shift = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        _ => return Err(format!("`{text}` is not a size: a number, then K, M or G")),
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(1 << shift))
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("`{text}` is not a size: a whole number above 0, then K, M or G"))
+}
+
+/// A size as `--max-size` takes it, in the largest unit that divides it (`64 MiB`).
+pub fn show_size(bytes: u64) -> String {
+    for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] {
+        if bytes >= 1 << shift && bytes.is_multiple_of(1 << shift) {
+            return format!("{} {unit}", bytes >> shift);
+        }
+    }
+    format!("{bytes} bytes")
+}
 
 /// One whole token found in a stream.
 #[derive(Debug)]
@@ -36,16 +109,19 @@ pub enum Searched {
 
 /// Calls `found` for every whole token (format and checksum, see [`token::tokens_in`]) in
 /// `reader`, in order, reading it in chunks: memory stays bounded whatever the length of the
-/// stream or of its lines. A stream that looks binary (a NUL byte in its first 8 KiB) is not
-/// searched when `skip_binary`; it is when the user named it, or piped it in.
+/// stream or of its lines. UTF-16 and UTF-32 text is searched as UTF-8 ([`Decoded`]): lines
+/// count the same, and columns count bytes of the UTF-8 form, as ripgrep's do. A stream that
+/// looks binary (a NUL byte in the first 8 KiB of its text) is not searched when
+/// `skip_binary`; it is when the user named it, or piped it in.
 ///
 /// # Errors
 /// A read error, as it is; what was found before it has been reported.
 pub fn find_tokens(
-    mut reader: impl Read,
+    reader: impl Read,
     skip_binary: bool,
     mut found: impl FnMut(Occurrence),
 ) -> io::Result<Searched> {
+    let mut reader = Decoded::new(reader, BINARY_PROBE)?;
     // A chunk, and the end of the one before it that might start a token.
     let mut buf = Zeroizing::new(vec![0u8; READ_CHUNK + TOKEN_LEN]);
     let mut held = 0;
@@ -298,6 +374,60 @@ mod tests {
             found(&bytes),
             (Searched::Text, vec![(1, BINARY_PROBE as u64 + 2)])
         );
+    }
+
+    #[test]
+    fn tokens_in_utf16_and_utf32_are_found_on_their_line() {
+        let text = format!("zeile 1\r\nschlüssel = {GOOD}\n\n  {GOOD}");
+        let le16: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let be16: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        let le32: Vec<u8> = text
+            .chars()
+            .flat_map(|c| (c as u32).to_le_bytes())
+            .collect();
+        let be32: Vec<u8> = text
+            .chars()
+            .flat_map(|c| (c as u32).to_be_bytes())
+            .collect();
+        for bytes in [le16, be16, le32, be32] {
+            // Columns count bytes of the UTF-8 form: `ü` is two.
+            assert_eq!(found(&bytes), (Searched::Text, vec![(2, 14), (4, 3)]));
+        }
+        // Text that holds a NUL once decoded is binary, as it would be in UTF-8.
+        let nul: Vec<u8> = format!("\u{feff}{GOOD}\0")
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        assert_eq!(found(&nul), (Searched::Binary, vec![]));
+    }
+
+    #[test]
+    fn capped_reads_stop_past_the_cap() {
+        let mut out = Vec::new();
+        let err = Capped::new(&b"abcdef"[..], 4)
+            .read_to_end(&mut out)
+            .expect_err("too long");
+        assert_eq!(err.kind(), io::ErrorKind::FileTooLarge);
+        assert_eq!(out, b"abcd");
+        let mut out = Vec::new();
+        Capped::new(&b"abcd"[..], 4)
+            .read_to_end(&mut out)
+            .expect("fits");
+        assert_eq!(out, b"abcd");
+    }
+
+    #[test]
+    fn sizes_parse_in_binary_units() {
+        assert_eq!(parse_size("64M"), Ok(64 << 20));
+        assert_eq!(parse_size("2gib"), Ok(2 << 30));
+        assert_eq!(parse_size("10k"), Ok(10 << 10));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        for bad in ["", "0", "M", "1T", "-1", "1.5G", "99999999999999999999G"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+        assert_eq!(show_size(DEFAULT_MAX_SIZE), "64 MiB");
+        assert_eq!(show_size(1536), "1536 bytes");
+        assert_eq!(show_size(3 << 30), "3 GiB");
     }
 
     fn redacted(piece: &[u8]) -> Vec<u8> {

@@ -226,6 +226,8 @@ pub fn from_cli(cli: Cli) -> Result<(Context, Request, bool)> {
             paths: a.paths,
             hidden: a.hidden,
             no_ignore: a.no_ignore,
+            staged: a.staged,
+            max_size: a.max_size,
         }),
         cli::Command::Redact => Request::Redact,
         cli::Command::Log(a) => Request::Log(Log {

@@ -1,14 +1,15 @@
 //! `redact`: stdin to stdout with every token masked and labelled, for logs. Streams: each line
 //! is written as soon as it is read (a log being tailed shows at once), and memory stays bounded
-//! however long a line is.
+//! however long a line is. UTF-16 and UTF-32 input is redacted as text and written back in
+//! its own encoding.
 
-use std::io;
+use std::io::{self, BufRead};
 
 use super::Context;
 use crate::error::{Error, Result, reason};
 use crate::outcome::Outcome;
 use crate::output::Printer;
-use crate::scan::{PieceError, Pieces, redact};
+use crate::scan::{Decoded, Encoding, PieceError, Pieces, encode, redact, sniff};
 use crate::token::Token;
 use crate::verifier::{Reading, Verifier};
 
@@ -42,7 +43,35 @@ pub fn run(ctx: &Context, p: &mut Printer) -> Result<Outcome> {
         };
         Ok(known.map_or_else(|| UNKNOWN.to_owned(), |k| k.id))
     };
-    let mut pieces = Pieces::new(io::stdin().lock(), MAX_PIECE);
+    let mut stdin = io::stdin().lock();
+    // Told from what the first read gives, so a log being tailed is not waited on.
+    let (first, encoding) = match stdin.fill_buf() {
+        Ok(first) => (first.len(), sniff(first).0),
+        Err(e) => return Err(Error::usage(format!("cannot read stdin: {}", reason(&e)))),
+    };
+    if encoding == Encoding::Bytes {
+        return copy_redacted(
+            Pieces::new(stdin, MAX_PIECE),
+            Encoding::Bytes,
+            &mut label,
+            p,
+        );
+    }
+    let text = Decoded::new(stdin, first)
+        .map_err(|e| Error::usage(format!("cannot read stdin: {}", reason(&e))))?;
+    if text.had_bom() {
+        p.redacted(&encode("\u{feff}".as_bytes(), encoding));
+    }
+    copy_redacted(Pieces::new(text, MAX_PIECE), encoding, &mut label, p)
+}
+
+/// Writes each piece redacted, in `encoding`.
+fn copy_redacted(
+    mut pieces: Pieces<impl io::Read>,
+    encoding: Encoding,
+    label: &mut impl FnMut(&Token) -> Result<String>,
+    p: &mut Printer,
+) -> Result<Outcome> {
     loop {
         let piece = match pieces.next_piece() {
             Ok(Some(piece)) => piece,
@@ -56,7 +85,12 @@ pub fn run(ctx: &Context, p: &mut Printer) -> Result<Outcome> {
                 )));
             }
         };
-        p.redacted(&redact(&piece, &mut label)?);
+        let out = redact(&piece, &mut *label)?;
+        if encoding == Encoding::Bytes {
+            p.redacted(&out);
+        } else {
+            p.redacted(&encode(&out, encoding));
+        }
         // Flushed whenever the input has nothing more waiting: a tailed log sees each line at
         // once, while a file piped in is written in big blocks.
         if !pieces.has_buffered() {

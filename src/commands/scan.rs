@@ -1,9 +1,11 @@
 //! `scan [PATH...]`: find tokens in files, directory trees or stdin, and say which still work.
 //! The walk is the `ignore` crate's (ripgrep's), in parallel; the only module that uses it.
+//! Only regular files are read in a walk; every input is read to a size cap at most.
 
 use std::collections::HashMap;
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::io::{self, IsTerminal};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
@@ -15,9 +17,11 @@ use crate::outcome::Outcome;
 use crate::output::Printer;
 use crate::output::views::{ScanFinding, ScanSummary};
 use crate::progress::Progress;
-use crate::scan::{Searched, find_tokens};
+use crate::scan::{Capped, Searched, find_tokens, show_size};
 use crate::token::{self, Token, TokenHash};
 use crate::verifier::{Known, Reading, Verifier};
+
+mod staged;
 
 /// The path stdin is reported under, and may be named by.
 const STDIN: &str = "-";
@@ -31,6 +35,11 @@ pub struct Scan {
     pub hidden: bool,
     /// Search what .gitignore, .ignore and git's excludes leave out.
     pub no_ignore: bool,
+    /// Search the blobs git's index holds for the files a commit would add or change, instead
+    /// of `paths` (empty then).
+    pub staged: bool,
+    /// The most read of any one input ([`crate::scan::DEFAULT_MAX_SIZE`] unless said).
+    pub max_size: u64,
 }
 
 /// A token where it was found, before it is looked up.
@@ -57,11 +66,17 @@ enum Event {
 /// is incomplete (as ripgrep exits 2 on errors); else 0.
 ///
 /// # Errors
-/// [`Error::Usage`] for a path that does not exist, or stdin to read that is a terminal; the
-/// store's errors (a damaged or busy store), but not its absence.
+/// [`Error::Usage`] for a path that does not exist, stdin to read that is a terminal, or
+/// `--staged` outside a git work tree; the store's errors (a damaged or busy store), but not
+/// its absence.
 pub fn run(ctx: &Context, req: Scan, p: &mut Printer) -> Result<Outcome> {
     let mut paths = req.paths.clone();
-    if paths.is_empty() {
+    let blobs = if req.staged {
+        staged::list()?
+    } else {
+        Vec::new()
+    };
+    if paths.is_empty() && !req.staged {
         if io::stdin().is_terminal() {
             return Err(Error::usage(
                 "nothing to scan: name files or directories (`vbx-tokens scan .`), or pipe text in",
@@ -97,6 +112,7 @@ pub fn run(ctx: &Context, req: Scan, p: &mut Printer) -> Result<Outcome> {
     std::thread::scope(|s| {
         let walk_paths: Vec<&PathBuf> = paths.iter().filter(|p| p.as_os_str() != STDIN).collect();
         let reads_stdin = walk_paths.len() < paths.len();
+        let max = req.max_size;
         if !walk_paths.is_empty() {
             let walk_tx = tx.clone();
             s.spawn(move || walk(&walk_paths, &req, &walk_tx));
@@ -104,7 +120,13 @@ pub fn run(ctx: &Context, req: Scan, p: &mut Printer) -> Result<Outcome> {
         if reads_stdin {
             let stdin_tx = tx.clone();
             // What is piped in is searched whatever it holds: it was given on purpose.
-            s.spawn(move || search(Path::new(STDIN), io::stdin().lock(), false, &stdin_tx));
+            s.spawn(move || {
+                search(Path::new(STDIN), io::stdin().lock(), false, max, &stdin_tx);
+            });
+        }
+        if !blobs.is_empty() {
+            let staged_tx = tx.clone();
+            s.spawn(move || staged::search_all(&blobs, max, &staged_tx));
         }
         // The loop ends when every searcher is done and has dropped its sender.
         drop(tx);
@@ -174,13 +196,49 @@ pub fn run(ctx: &Context, req: Scan, p: &mut Printer) -> Result<Outcome> {
     }
 }
 
-/// Walks `paths` in parallel as ripgrep does, searching every file.
+/// Walks `paths` in parallel as ripgrep does, searching every regular file.
 fn walk(paths: &[&PathBuf], req: &Scan, tx: &mpsc::Sender<Event>) {
-    let mut builder = WalkBuilder::new(paths[0]);
-    for path in &paths[1..] {
+    let obey = !req.no_ignore;
+    // The walker reads the ignore files of every directory it enters and of those above a
+    // named one, whole and following links: one that is a FIFO, a device or huge would stop
+    // the walk for ever. Such a directory is not searched (and says so), since its rules are
+    // unknown.
+    let paths: Vec<&PathBuf> = paths
+        .iter()
+        .copied()
+        .filter(|path| {
+            !obey || {
+                let bad = bad_ignore_file_above(path, req.max_size);
+                if let Some(why) = &bad {
+                    let _ = tx.send(Event::Unreadable(why.clone()));
+                }
+                bad.is_none()
+            }
+        })
+        .collect();
+    let Some((first, rest)) = paths.split_first() else {
+        return;
+    };
+    let mut builder = WalkBuilder::new(first);
+    for path in rest {
         builder.add(path);
     }
-    let obey = !req.no_ignore;
+    if obey {
+        let filter_tx = tx.clone();
+        let max = req.max_size;
+        builder.filter_entry(move |entry| {
+            if !entry.file_type().is_some_and(|t| t.is_dir()) {
+                return true;
+            }
+            match bad_ignore_file(entry.path(), max) {
+                None => true,
+                Some(why) => {
+                    let _ = filter_tx.send(Event::Unreadable(why));
+                    false
+                }
+            }
+        });
+    }
     builder
         .hidden(!req.hidden)
         .parents(obey)
@@ -190,6 +248,7 @@ fn walk(paths: &[&PathBuf], req: &Scan, tx: &mpsc::Sender<Event>) {
         .git_exclude(obey)
         // As many threads as the machine has.
         .threads(0);
+    let max = req.max_size;
     builder.build_parallel().run(|| {
         let tx = tx.clone();
         Box::new(move |entry| {
@@ -200,14 +259,17 @@ fn walk(paths: &[&PathBuf], req: &Scan, tx: &mpsc::Sender<Event>) {
                     return WalkState::Continue;
                 }
             };
-            // A file, or a path named on the command line that is no directory (a symlink to
-            // a file, a FIFO): symlinks met in the walk are not followed, as in ripgrep.
+            // A regular file, or a path named on the command line that is no directory (a
+            // symlink to a file, a FIFO, a device): symlinks, FIFOs, devices and sockets met in
+            // the walk are not read (the type is the entry's own: links are not followed).
             let named = entry.depth() == 0 && !entry.path().is_dir();
             if entry.file_type().is_some_and(|t| t.is_file()) || named {
-                match File::open(entry.path()) {
+                match open(entry.path(), named) {
                     // A file named on the command line is searched even if it looks binary, as
                     // ripgrep does; one met in the walk is skipped.
-                    Ok(file) => search(entry.path(), file, !named, &tx),
+                    Ok(Some(file)) => search(entry.path(), file, !named, max, &tx),
+                    // No longer a regular file since the directory was read: skipped too.
+                    Ok(None) => {}
                     Err(e) => {
                         let _ = tx.send(unreadable(entry.path(), &e));
                     }
@@ -218,9 +280,95 @@ fn walk(paths: &[&PathBuf], req: &Scan, tx: &mpsc::Sender<Event>) {
     });
 }
 
-/// Searches one stream, sending what it finds.
-fn search(path: &Path, reader: impl io::Read, skip_binary: bool, tx: &mpsc::Sender<Event>) {
-    let result = find_tokens(reader, skip_binary, |o| {
+/// Opens `path` to search it without waiting: a FIFO with no writer, or a device, must not
+/// block the open. A regular file is read as it is. Anything else is `None` when met in a walk;
+/// when `named` on the command line, a pipe or a device is read like stdin (to the size cap),
+/// and a terminal is refused, since nothing would end its input.
+fn open(path: &Path, named: bool) -> io::Result<Option<File>> {
+    use rustix::fs::OFlags;
+    let flags = OFlags::NONBLOCK | OFlags::NOCTTY;
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(i32::try_from(flags.bits()).unwrap_or(0))
+        .open(path)?;
+    let kind = file.metadata()?.file_type();
+    if kind.is_file() {
+        // O_NONBLOCK does nothing to a regular file.
+        return Ok(Some(file));
+    }
+    if !named {
+        return Ok(None);
+    }
+    if kind.is_dir() {
+        return Err(io::ErrorKind::IsADirectory.into());
+    }
+    if file.is_terminal() {
+        return Err(io::Error::other(
+            "a terminal: nothing would end its input (pipe text in instead)",
+        ));
+    }
+    // A writer that has yet to write is waited for; with none, the read ends at once.
+    let blocking = rustix::fs::fcntl_getfl(&file)?.difference(OFlags::NONBLOCK);
+    rustix::fs::fcntl_setfl(&file, blocking)?;
+    Ok(Some(file))
+}
+
+/// The first ignore file the walker would read in `dir` that it must not: one that is no
+/// regular file once links are followed (a FIFO would block the walk, `/dev/zero` would never
+/// end), or larger than `max` (it is read whole); said in a line.
+fn bad_ignore_file(dir: &Path, max: u64) -> Option<String> {
+    let git = dir.join(".git");
+    let mut candidates = vec![dir.join(".ignore"), dir.join(".gitignore")];
+    match std::fs::metadata(&git) {
+        // A work tree's `.git`: its exclude file.
+        Ok(m) if m.is_dir() => candidates.push(git.join("info").join("exclude")),
+        // A linked work tree or submodule: `.git` is a file naming the real one.
+        Ok(_) => candidates.push(git),
+        Err(_) => {}
+    }
+    candidates.into_iter().find_map(|path| {
+        let meta = std::fs::metadata(&path).ok()?;
+        let what = if !meta.is_file() {
+            "not a regular file".to_owned()
+        } else if meta.len() > max {
+            format!("larger than {}, the size cap", show_size(max))
+        } else {
+            return None;
+        };
+        Some(format!(
+            "cannot read {}: {what}, so {} was not searched",
+            path.display(),
+            dir.display()
+        ))
+    })
+}
+
+/// [`bad_ignore_file`] of a named directory or of any directory above it (whose rules apply).
+fn bad_ignore_file_above(path: &Path, max: u64) -> Option<String> {
+    if !path.is_dir() {
+        return None;
+    }
+    let full = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    full.ancestors().find_map(|dir| {
+        bad_ignore_file(dir, max).map(|why| {
+            if dir == full {
+                why
+            } else {
+                format!("{why}, nor {} below it", path.display())
+            }
+        })
+    })
+}
+
+/// Searches one stream, sending what it finds: at most `max` bytes of it.
+fn search(
+    path: &Path,
+    reader: impl io::Read,
+    skip_binary: bool,
+    max: u64,
+    tx: &mpsc::Sender<Event>,
+) {
+    let result = find_tokens(Capped::new(reader, max), skip_binary, |o| {
         let _ = tx.send(Event::Found(Raw {
             path: path.to_owned(),
             line: o.line,
@@ -231,6 +379,11 @@ fn search(path: &Path, reader: impl io::Read, skip_binary: bool, tx: &mpsc::Send
     let _ = tx.send(match result {
         Ok(Searched::Text) => Event::Searched,
         Ok(Searched::Binary) => Event::Binary,
+        Err(e) if e.kind() == io::ErrorKind::FileTooLarge => Event::Unreadable(format!(
+            "cannot read {} past {}, the size cap (--max-size raises it)",
+            path.display(),
+            show_size(max)
+        )),
         Err(e) => unreadable(path, &e),
     });
 }

@@ -16,6 +16,7 @@ mod ownership;
 mod policy;
 mod reliability;
 mod scan;
+mod scan_inputs;
 mod secrets;
 mod terminal;
 mod transfer;

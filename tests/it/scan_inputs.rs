@@ -1,0 +1,415 @@
+//! What `scan` (and `redact`) read: UTF-16 and UTF-32 text, and inputs that never end or
+//! never start (devices, FIFOs, links to them), which must each end in bounded time; and the
+//! README's pre-commit hook in a real repository.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command as StdCommand, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::*;
+
+/// A run that takes longer has hung: it fails rather than blocks the suite.
+const HANG: Duration = Duration::from_secs(20);
+
+fn utf16(text: &str, le: bool, bom: bool) -> Vec<u8> {
+    let text = if bom {
+        format!("\u{feff}{text}")
+    } else {
+        text.to_owned()
+    };
+    text.encode_utf16()
+        .flat_map(|u| if le { u.to_le_bytes() } else { u.to_be_bytes() })
+        .collect()
+}
+
+fn utf32(text: &str, le: bool, bom: bool) -> Vec<u8> {
+    let text = if bom {
+        format!("\u{feff}{text}")
+    } else {
+        text.to_owned()
+    };
+    text.chars()
+        .flat_map(|c| {
+            let u = u32::from(c);
+            if le { u.to_le_bytes() } else { u.to_be_bytes() }
+        })
+        .collect()
+}
+
+/// Runs the binary with `args` in `dir` under `timeout`, so a hang fails instead of blocking.
+#[track_caller]
+fn run_bounded(env: &Env, dir: &Path, args: &[&str], stdin: Option<Stdio>) -> Output {
+    let started = Instant::now();
+    let inner = env.std_cmd();
+    let mut cmd = StdCommand::new("timeout");
+    cmd.arg(HANG.as_secs().to_string())
+        .arg(BIN)
+        .args(args)
+        .current_dir(dir);
+    for (k, v) in inner.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    cmd.stdin(stdin.unwrap_or_else(Stdio::null));
+    let out = cmd.output().expect("runs");
+    assert!(
+        started.elapsed() < HANG && code(&out) != 124,
+        "scan {args:?} hung: {}",
+        stderr(&out)
+    );
+    out
+}
+
+fn mkfifo(path: &Path) {
+    let ok = StdCommand::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo runs");
+    assert!(ok.success());
+}
+
+fn paths_and_lines(out: &Output) -> Vec<(String, u64, u64, String)> {
+    let found = parse(&out.stdout);
+    found
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().expect("a path").to_owned(),
+                f["line"].as_u64().expect("a line"),
+                f["column"].as_u64().expect("a column"),
+                f["status"].as_str().expect("a status").to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn utf16_and_utf32_text_is_searched_in_walks_named_files_and_stdin() {
+    let env = Env::new();
+    let live = env.create("live");
+    // Non-ASCII before the token: the column counts bytes of its UTF-8 form (`ü` is two).
+    let text = format!("[Einstellungen]\r\nschlüssel=1\r\n  Schlüssel = {live}\r\n");
+    let root = env.tmp.path().join("t");
+    std::fs::create_dir_all(&root).expect("mkdir");
+    let files: Vec<(&str, Vec<u8>)> = vec![
+        ("le-bom.txt", utf16(&text, true, true)),
+        ("le.txt", utf16(&text, true, false)),
+        ("be-bom.txt", utf16(&text, false, true)),
+        ("be.txt", utf16(&text, false, false)),
+        ("u32le.txt", utf32(&text, true, true)),
+        ("u32be.txt", utf32(&text, false, false)),
+    ];
+    for (name, bytes) in &files {
+        std::fs::write(root.join(name), bytes).expect("write");
+    }
+    // A token in disguise is left out in UTF-16 as in UTF-8; a real binary is still skipped.
+    let disguised = format!("{}\u{200d}{}\n", &live[..20], &live[20..]);
+    std::fs::write(root.join("disguised.txt"), utf16(&disguised, true, true)).expect("write");
+    let mut blob = vec![0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0];
+    blob.extend_from_slice(live.as_bytes());
+    std::fs::write(root.join("program.bin"), blob).expect("write");
+
+    let out = run_bounded(&env, env.tmp.path(), &["scan", "t", "--json"], None);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let mut expected: Vec<(String, u64, u64, String)> = files
+        .iter()
+        .map(|(name, _)| (format!("t/{name}"), 3, 16, "active".to_owned()))
+        .collect();
+    expected.sort();
+    assert_eq!(paths_and_lines(&out), expected);
+    assert_eq!(
+        stderr(&out),
+        "6 tokens found in 6 files, 6 still valid; 1 file skipped as binary (name a file to search it).\n"
+    );
+    assert!(!stdout(&out).contains(&live[8..]));
+
+    // Named, and piped in.
+    let out = run_bounded(&env, &root, &["scan", "be.txt", "--json"], None);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(
+        paths_and_lines(&out),
+        [("be.txt".to_owned(), 3, 16, "active".to_owned())]
+    );
+    let file = std::fs::File::open(root.join("u32le.txt")).expect("opens");
+    let out = run_bounded(&env, &root, &["scan", "--json"], Some(file.into()));
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(
+        paths_and_lines(&out),
+        [("-".to_owned(), 3, 16, "active".to_owned())]
+    );
+    // Revoked, it no longer fails the scan, UTF-16 or not.
+    env.ok(&["revoke", "live", "--yes"]);
+    let out = run_bounded(&env, &root, &["scan", "le.txt"], None);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
+
+#[test]
+fn redact_writes_utf16_back_in_utf16() {
+    let env = Env::new();
+    let live = env.create("live");
+    let id = env.record("live")["id"].as_str().expect("an id").to_owned();
+    let text = format!("zeile 1\nGET /?key={live}&x=1\n");
+    let masked = format!("zeile 1\nGET /?key={}…[{id}]&x=1\n", &live[..8]);
+    for (le, bom) in [(true, true), (false, false)] {
+        let out = env.run_in(&["redact"], utf16(&text, le, bom));
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        assert_eq!(out.stdout, utf16(&masked, le, bom), "le {le} bom {bom}");
+    }
+    let out = env.run_in(&["redact"], utf32(&text, true, true));
+    assert_eq!(out.stdout, utf32(&masked, true, true));
+}
+
+#[test]
+fn endless_inputs_stop_at_the_size_cap_with_exit_2() {
+    let env = Env::new();
+    let dir = env.tmp.path();
+    std::os::unix::fs::symlink("/dev/zero", dir.join("zero-link")).expect("symlink");
+    // Named directly, through a link, and as stdin: the default cap (64 MiB) ends each.
+    for (args, stdin, shown) in [
+        (vec!["scan", "/dev/zero"], None, "/dev/zero"),
+        (vec!["scan", "zero-link"], None, "zero-link"),
+        (
+            vec!["scan", "-"],
+            Some(std::fs::File::open("/dev/zero").expect("opens").into()),
+            "-",
+        ),
+    ] {
+        let out = run_bounded(&env, dir, &args, stdin);
+        let err = stderr(&out);
+        assert_eq!(code(&out), 2, "{err}");
+        assert!(
+            err.contains(&format!(
+                "vbx-tokens: cannot read {shown} past 64 MiB, the size cap (--max-size raises it); skipped\n"
+            )),
+            "{err}"
+        );
+        assert!(err.contains("the scan is incomplete"), "{err}");
+    }
+
+    // What comes before the cap is searched: a live token there still makes it exit 1.
+    let live = env.create("live");
+    let mut big = format!("{live}\n").into_bytes();
+    big.resize(3 << 20, b'x');
+    std::fs::write(dir.join("big.log"), &big).expect("write");
+    let out = run_bounded(&env, dir, &["scan", "big.log", "--max-size", "1M"], None);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("cannot read big.log past 1 MiB"));
+    // A file of exactly the cap is whole; --max-size raises the cap.
+    let out = run_bounded(&env, dir, &["scan", "big.log", "--max-size", "3M"], None);
+    assert_eq!(code(&out), 1);
+    assert!(!stderr(&out).contains("past"), "{}", stderr(&out));
+    for bad in ["0", "1T", "lots"] {
+        let out = env.run(&["scan", "big.log", "--max-size", bad]);
+        assert_eq!(code(&out), 2, "{bad}");
+    }
+}
+
+#[test]
+fn walks_skip_fifos_links_and_devices_and_named_fifos_do_not_block() {
+    let env = Env::new();
+    let live = env.create("live");
+    let root = env.tmp.path().join("t");
+    std::fs::create_dir_all(&root).expect("mkdir");
+    mkfifo(&root.join("fifo"));
+    std::os::unix::fs::symlink("/dev/zero", root.join("zero")).expect("symlink");
+    std::os::unix::fs::symlink("/dev/null", root.join("null")).expect("symlink");
+    std::fs::write(root.join("file.txt"), format!("{live}\n")).expect("write");
+    let out = run_bounded(&env, env.tmp.path(), &["scan", "t", "--json"], None);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(
+        paths_and_lines(&out),
+        [("t/file.txt".to_owned(), 1, 1, "active".to_owned())]
+    );
+    assert_eq!(stderr(&out), "1 token found in 1 file, 1 still valid.\n");
+
+    // A FIFO named with no writer is an empty input, not a wait.
+    let out = run_bounded(&env, &root, &["scan", "fifo"], None);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stderr(&out), "No tokens found in 1 file.\n");
+    // With a writer it is read like stdin, to its end.
+    let fifo = root.join("fifo");
+    let token = live.clone();
+    let writer = std::thread::spawn(move || {
+        // Opening for writing waits for the reader: the scan below.
+        std::fs::write(&fifo, format!("one\ntwo {token}\n")).expect("writes");
+    });
+    let mut out = None;
+    for _ in 0..50 {
+        // The scan may open the FIFO before the writer does, and find it empty: try again.
+        let o = run_bounded(&env, &root, &["scan", "fifo", "--json"], None);
+        if code(&o) == 1 {
+            out = Some(o);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    writer.join().expect("writer");
+    let out = out.expect("the token written into the FIFO is found");
+    assert_eq!(
+        paths_and_lines(&out),
+        [("fifo".to_owned(), 2, 5, "active".to_owned())]
+    );
+}
+
+#[test]
+fn a_directory_whose_ignore_file_would_never_end_is_reported_not_waited_on() {
+    let env = Env::new();
+    let live = env.create("live");
+    let root = env.tmp.path().join("t");
+    for dir in ["fifo", "zero", "fine"] {
+        std::fs::create_dir_all(root.join(dir)).expect("mkdir");
+        std::fs::write(root.join(dir).join("a.txt"), format!("{live}\n")).expect("write");
+    }
+    mkfifo(&root.join("fifo/.gitignore"));
+    std::os::unix::fs::symlink("/dev/zero", root.join("zero/.ignore")).expect("symlink");
+    let out = run_bounded(&env, env.tmp.path(), &["scan", "t", "--json"], None);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 1, "the token in t/fine still counts: {err}");
+    assert_eq!(
+        paths_and_lines(&out),
+        [("t/fine/a.txt".to_owned(), 1, 1, "active".to_owned())]
+    );
+    for (file, dir) in [
+        ("t/fifo/.gitignore", "t/fifo"),
+        ("t/zero/.ignore", "t/zero"),
+    ] {
+        assert!(
+            err.contains(&format!(
+                "cannot read {file}: not a regular file, so {dir} was not searched"
+            )),
+            "{err}"
+        );
+    }
+    // Named, such a directory is reported the same; its rules off, it is searched.
+    let out = run_bounded(&env, env.tmp.path(), &["scan", "t/fifo"], None);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    let out = run_bounded(
+        &env,
+        env.tmp.path(),
+        &["scan", "t", "--no-ignore", "--json"],
+        None,
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(paths_and_lines(&out).len(), 3, "{}", stderr(&out));
+}
+
+/// The README's pre-commit hook, as printed there.
+fn readme_hook() -> String {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    let start = readme
+        .find("```sh\n#!/bin/sh\n# Refuse a commit")
+        .expect("the hook is in the README")
+        + "```sh\n".len();
+    let len = readme[start..].find("```").expect("the block ends");
+    readme[start..start + len].to_owned()
+}
+
+fn git(repo: &Path, env: &Env, args: &[&str]) -> Output {
+    let bin_dir = Path::new(BIN).parent().expect("a directory");
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    // `timeout` ends the whole process group: the hook's children too.
+    StdCommand::new("timeout")
+        .arg(HANG.as_secs().to_string())
+        .arg("git")
+        .current_dir(repo)
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.test"])
+        .args(args)
+        .env("PATH", path)
+        .env("VBX_TOKENS_HOME", env.store())
+        .env_remove("VBX_TOKENS_WAIT")
+        .stdin(Stdio::null())
+        .output()
+        .expect("git runs")
+}
+
+#[test]
+fn the_readme_hook_scans_what_is_staged_and_never_hangs() {
+    if !have("git", "git") {
+        return;
+    }
+    let env = Env::new();
+    let live = env.create("live");
+    let repo: PathBuf = env.tmp.path().join("repo");
+    std::fs::create_dir_all(&repo).expect("mkdir");
+    assert!(git(&repo, &env, &["init", "-q"]).status.success());
+    let hook = repo.join(".git/hooks/pre-commit");
+    std::fs::write(&hook, readme_hook()).expect("hook");
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    // A link to /dev/zero (its blob is the path it holds), and a UTF-16 file with a live token.
+    std::os::unix::fs::symlink("/dev/zero", repo.join("zero")).expect("symlink");
+    std::fs::write(
+        repo.join("export.txt"),
+        utf16(&format!("line one\r\nkey={live}\r\n"), true, true),
+    )
+    .expect("write");
+    assert!(
+        git(&repo, &env, &["add", "zero", "export.txt"])
+            .status
+            .success()
+    );
+
+    let started = Instant::now();
+    let out = git(&repo, &env, &["commit", "-q", "-m", "x"]);
+    assert!(started.elapsed() < HANG, "the hook hung");
+    let said = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(!out.status.success(), "the commit must be refused: {said}");
+    assert!(
+        said.contains("export.txt") && said.contains("active"),
+        "{said}"
+    );
+    assert!(!said.contains(&live[8..]), "{said}");
+    assert!(
+        !git(&repo, &env, &["rev-parse", "-q", "--verify", "HEAD"])
+            .status
+            .success()
+    );
+
+    // The work tree cleaned but the index not: still refused, since the index is committed.
+    std::fs::write(repo.join("export.txt"), utf16("clean\r\n", true, true)).expect("write");
+    let out = git(&repo, &env, &["commit", "-q", "-m", "x"]);
+    assert!(
+        !out.status.success(),
+        "the staged blob still holds the token"
+    );
+
+    // Staged clean: the commit goes through, the link to /dev/zero with it.
+    assert!(git(&repo, &env, &["add", "export.txt"]).status.success());
+    let out = git(&repo, &env, &["commit", "-q", "-m", "x"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(started.elapsed() < HANG * 2);
+
+    // A staged file holding the live token, then cleaned in the work tree: the token is found
+    // at its line in the index's blob, named by its path.
+    std::fs::write(repo.join("b.txt"), format!("a\nb\n{live}\n")).expect("write");
+    assert!(git(&repo, &env, &["add", "b.txt"]).status.success());
+    std::fs::write(repo.join("b.txt"), "clean\n").expect("write");
+    let out = run_bounded(&env, &repo, &["scan", "--staged", "--json"], None);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(
+        paths_and_lines(&out),
+        [("b.txt".to_owned(), 3, 1, "active".to_owned())]
+    );
+}
+
+#[test]
+fn scan_staged_outside_a_repository_or_with_paths_is_a_usage_error() {
+    if !have("git", "git") {
+        return;
+    }
+    let env = Env::new();
+    let out = run_bounded(&env, env.tmp.path(), &["scan", "--staged"], None);
+    let err = assert_one_line_error(&out, 2);
+    assert!(err.contains("--staged: not in a git repository"), "{err}");
+    let out = env.run(&["scan", "--staged", "."]);
+    assert_one_line_error(&out, 2);
+}
