@@ -294,7 +294,7 @@ pub struct CreateArgs {
         long,
         value_name = "N",
         value_hint = ValueHint::Other,
-        value_parser = clap::value_parser!(u64).range(1..)
+        value_parser = parse_max_uses
     )]
     pub max_uses: Option<u64>,
 
@@ -779,6 +779,18 @@ fn without_empty_env(cmd: clap::Command) -> clap::Command {
         _ => a,
     })
     .mut_subcommands(without_empty_env)
+}
+
+/// A use limit: a whole number from 1 to 2^53 − 1 (`vbx_tokens::policy::MAX_JSON_INTEGER`).
+fn parse_max_uses(s: &str) -> Result<u64, String> {
+    // Read wider than the bound, so one past u64 is told it is too large, not "not a number".
+    let n: u128 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a whole number"))?;
+    if n == 0 {
+        return Err("the limit must be at least 1".into());
+    }
+    vbx_tokens::policy::check_json_integer("the limit", u64::try_from(n).unwrap_or(u64::MAX))
 }
 
 fn parse_owner(s: &str) -> Result<u32, String> {

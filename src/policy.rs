@@ -24,6 +24,29 @@ pub const MAX_SCOPE_LEN: usize = 64;
 /// The most address ranges a token may carry.
 pub const MAX_RANGES: usize = 64;
 
+/// The largest integer the tool accepts or prints in JSON: 2^53 − 1. JSON readers that hold
+/// numbers as IEEE 754 doubles (jq, JavaScript) hold integers exactly only up to here
+/// (I-JSON, RFC 7493 §2.2); one above it could come back from `jq` as another number.
+pub const MAX_JSON_INTEGER: u64 = (1 << 53) - 1;
+
+/// How far past this machine's clock a time read from a file (`import`, `restore`) may be and
+/// still be believed: another machine's clock may run a little ahead. Expiries and grace ends,
+/// which are meant to lie ahead, are not held to it.
+pub const CLOCK_SKEW_SECONDS: i64 = 5 * 60;
+
+/// `n` if a JSON reader can hold it exactly, else the sentence that says why not.
+///
+/// # Errors
+/// A sentence naming `what`, the value and [`MAX_JSON_INTEGER`].
+pub fn check_json_integer(what: &str, n: u64) -> std::result::Result<u64, String> {
+    if n > MAX_JSON_INTEGER {
+        return Err(format!(
+            "{what} {n} is larger than {MAX_JSON_INTEGER} (2^53 - 1), the largest integer JSON readers such as jq hold exactly"
+        ));
+    }
+    Ok(n)
+}
+
 /// What a new token may do, as `create` sets it and `rotate` carries it over.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Policy {

@@ -82,6 +82,9 @@ pub fn parse_line(
             "{key} holds something shaped like a token (vbx_…): only `token` may, and it is never stored"
         ));
     }
+    if let Some(why) = integer_too_large(&obj) {
+        return Err(why);
+    }
     let v = take_u64(&mut obj, "v")?.unwrap_or(u64::from(RECORD_VERSION));
     if v > u64::from(RECORD_VERSION) {
         return Err(format!(
@@ -126,6 +129,7 @@ pub fn parse_line(
         Some(other) => return Err(format!("`status` {other:?} is neither active nor revoked")),
     };
     let revoked_at = take_time(&mut obj, "revoked_at")?;
+    let created_at = take_time(&mut obj, "created_at")?;
     let seq = take_u64(&mut obj, "seq")?;
     let record = Record {
         v: RECORD_VERSION,
@@ -139,7 +143,7 @@ pub fn parse_line(
             (None, Some(hint)) => clean_shown("hint", &hint)?.chars().take(HINT_LEN).collect(),
             (None, None) => "-".into(),
         },
-        created_at: take_time(&mut obj, "created_at")?.unwrap_or(now),
+        created_at: created_at.unwrap_or(now),
         created_by: match take_str(&mut obj, "created_by")? {
             Some(by) => clean_actor(&by)?,
             None => actor.to_owned(),
@@ -180,6 +184,7 @@ pub fn parse_line(
         replaced_by: take_id(&mut obj, "replaced_by")?,
         extra: obj,
     };
+    check_times(&record, now, created_at.is_some())?;
     debug_assert!(KNOWN.iter().all(|k| !record.extra.contains_key(*k)));
     Ok(Incoming {
         line,
@@ -267,9 +272,93 @@ fn take_u64(obj: &mut Map<String, Value>, key: &str) -> Result<Option<u64>, Stri
         None | Some(Value::Null) => Ok(None),
         Some(v) => v
             .as_u64()
-            .map(Some)
-            .ok_or_else(|| format!("`{key}` must be a whole number")),
+            .ok_or_else(|| format!("`{key}` must be a whole number"))
+            .and_then(|n| policy::check_json_integer(&format!("`{key}`"), n))
+            .map(Some),
     }
+}
+
+/// The first integer anywhere in the line (a field this build does not know included) that a
+/// JSON reader could not hold exactly, as the sentence naming its field.
+fn integer_too_large(obj: &Map<String, Value>) -> Option<String> {
+    fn walk(key: &str, v: &Value) -> Option<String> {
+        match v {
+            Value::Number(n) => {
+                let magnitude = n
+                    .as_u64()
+                    .or_else(|| n.as_i64().map(|i| i.unsigned_abs()))?;
+                policy::check_json_integer(&format!("`{key}`"), magnitude).err()
+            }
+            Value::Array(items) => items.iter().find_map(|item| walk(key, item)),
+            Value::Object(map) => map.iter().find_map(|(_, item)| walk(key, item)),
+            _ => None,
+        }
+    }
+    obj.iter().find_map(|(k, v)| walk(k, v))
+}
+
+/// Times that cannot be: in the future (past [`policy::CLOCK_SKEW_SECONDS`]) for what has
+/// happened already, and out of order with the token's creation. `expires_at` and
+/// `grace_until` lie ahead by nature; a revoked token still in its grace is stored revoked at
+/// the grace's end, so its `revoked_at` may be as far ahead as that. The order is checked only
+/// against a creation time the line gave (one it leaves out is the import's own).
+fn check_times(r: &Record, now: Time, created_given: bool) -> Result<(), String> {
+    let latest = now
+        .checked_add_seconds(policy::CLOCK_SKEW_SECONDS)
+        .unwrap_or(now);
+    let past = [
+        ("created_at", Some(r.created_at)),
+        ("last_used_at", r.last_used_at),
+        ("disabled_at", r.disabled_at),
+        (
+            "revoked_at",
+            r.revoked_at
+                .filter(|at| r.grace_until.is_none_or(|end| *at > end)),
+        ),
+    ];
+    for (field, at) in past {
+        if let Some(at) = at
+            && at > latest
+        {
+            return Err(format!(
+                "`{field}` {at} is in the future (this machine's clock says {now}, and allows {} minutes of skew)",
+                policy::CLOCK_SKEW_SECONDS / 60
+            ));
+        }
+    }
+    if !created_given {
+        return Ok(());
+    }
+    let created = r.created_at;
+    let after_creation = [
+        ("last_used_at", r.last_used_at),
+        ("revoked_at", r.revoked_at),
+        ("disabled_at", r.disabled_at),
+    ];
+    for (field, at) in after_creation {
+        if let Some(at) = at
+            && at < created
+        {
+            return Err(format!(
+                "`{field}` {at} is before the token was created (`created_at` {created})"
+            ));
+        }
+    }
+    if let Some(end) = r.expires_at
+        && end <= created
+    {
+        return Err(format!(
+            "`expires_at` {end} is not after the token was created (`created_at` {created})"
+        ));
+    }
+    if let Some(end) = r.grace_until
+        && end < created
+    {
+        return Err(format!(
+            "`grace_until` {end} is before the token was created (`created_at` {created})"
+        ));
+    }
+    Ok(())
 }
 
 /// A time, kept to the whole second in UTC whatever offset or fraction the line gave.

@@ -293,7 +293,11 @@ impl Store {
         for (id, (n, at, ip)) in &uses {
             // A use of a token sled no longer has (a store restored from a backup) is dropped.
             if let Some(mut r) = self.get(id)? {
-                r.use_count = r.use_count.saturating_add(*n);
+                // Held at the largest count a JSON reader holds exactly (`policy`).
+                r.use_count = r
+                    .use_count
+                    .saturating_add(*n)
+                    .min(crate::policy::MAX_JSON_INTEGER);
                 r.last_used_at = Some(r.last_used_at.map_or(*at, |t| t.max(*at)));
                 if ip.is_some() {
                     r.last_used_ip = *ip;

@@ -148,9 +148,22 @@ impl Store {
         let lifetime = old
             .expires_at
             .map(|end| end.as_second() - old.created_at.as_second());
+        // The successor lives as long as its predecessor was meant to, from now: never less,
+        // and never already expired. A record that expires before it was made (an old store's,
+        // since `import` refuses one) has no lifetime to carry over.
         let expires_at = match lifetime {
+            Some(secs) if secs <= 0 => {
+                return Err(Error::usage(format!(
+                    "token {:?} ({}) expires ({}) no later than it was created ({}), so it has no lifetime to give its successor: set one with `vbx-tokens extend {} --expires-in D`, then rotate",
+                    old.name,
+                    old.id,
+                    old.expires_at.map(|t| t.to_string()).unwrap_or_default(),
+                    old.created_at,
+                    old.id
+                )));
+            }
             Some(secs) => Some(
-                at.checked_add_seconds(secs.max(1))
+                at.checked_add_seconds(secs)
                     .ok_or_else(|| Error::usage("the new token's expiry would be out of range"))?,
             ),
             None => None,

@@ -1,5 +1,6 @@
 //! Integration tests: the real binary in a private temporary store.
 
+mod bounds;
 mod chain;
 mod common;
 mod completion;

@@ -1,0 +1,206 @@
+//! Numbers a JSON reader can hold and times that can be (README, "export, import"): integers at
+//! most 2^53 − 1 (RFC 7493 §2.2), and no time in the future past the clock skew, nor before
+//! the token was made.
+
+use crate::common::*;
+
+const MAX: u64 = 9_007_199_254_740_991;
+
+#[test]
+fn a_use_limit_past_two_to_the_53_is_refused_naming_the_bound() {
+    let env = Env::new();
+    for n in [
+        "18014398509481985",
+        "9007199254740992",
+        "18446744073709551616",
+    ] {
+        let out = env.run(&["create", "--name", "a", "--max-uses", n]);
+        let err = assert_one_line_error(&out, 2);
+        assert!(err.contains("9007199254740991"), "{err}");
+    }
+    assert!(!env.store().exists(), "nothing was made");
+    env.ok(&[
+        "create",
+        "--name",
+        "a",
+        "--max-uses",
+        &MAX.to_string(),
+        "-q",
+    ]);
+    let v = env.json(&["show", "a"]);
+    assert_eq!(v["max_uses"].as_u64(), Some(MAX));
+}
+
+fn import(env: &Env, line: &str) -> std::process::Output {
+    env.run_in(&["import", "-"], format!("{line}\n"))
+}
+
+fn sha(n: u8) -> String {
+    format!("{n:02x}").repeat(32)
+}
+
+#[test]
+fn import_refuses_every_integer_a_json_reader_could_not_hold() {
+    let env = Env::new();
+    env.create("first");
+    let before = env.snapshot();
+    let too_big = "18014398509481985";
+    for (field, line) in [
+        (
+            "max_uses",
+            format!(
+                r#"{{"name":"n","sha256":"{}","max_uses":{too_big}}}"#,
+                sha(1)
+            ),
+        ),
+        (
+            "use_count",
+            format!(
+                r#"{{"name":"n","sha256":"{}","use_count":{too_big}}}"#,
+                sha(1)
+            ),
+        ),
+        (
+            "seq",
+            format!(r#"{{"name":"n","sha256":"{}","seq":{too_big}}}"#, sha(1)),
+        ),
+        (
+            "later",
+            format!(
+                r#"{{"name":"n","sha256":"{}","later":{{"deep":[1,{too_big}]}}}}"#,
+                sha(1)
+            ),
+        ),
+        (
+            "later",
+            format!(r#"{{"name":"n","sha256":"{}","later":-{too_big}}}"#, sha(1)),
+        ),
+    ] {
+        let out = import(&env, &line);
+        let err = assert_one_line_error(&out, 2);
+        assert!(err.contains("line 1"), "{err}");
+        assert!(err.contains(&format!("`{field}`")), "{err}");
+        assert!(err.contains("9007199254740991"), "{err}");
+    }
+    assert_eq!(env.snapshot(), before, "nothing was imported");
+    let out = import(
+        &env,
+        &format!(
+            r#"{{"name":"n","sha256":"{}","max_uses":{MAX},"use_count":{MAX}}}"#,
+            sha(2)
+        ),
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(env.record("n")["use_count"].as_u64(), Some(MAX));
+}
+
+#[test]
+fn import_refuses_impossible_times_naming_line_and_field() {
+    let env = Env::new();
+    env.create("first");
+    let before = env.snapshot();
+    let c = r#""created_at":"2026-01-10T00:00:00Z""#;
+    for (field, fields) in [
+        (
+            "last_used_at",
+            r#""last_used_at":"2100-01-01T00:00:00Z""#.to_owned(),
+        ),
+        (
+            "created_at",
+            r#""created_at":"2100-01-01T00:00:00Z""#.to_owned(),
+        ),
+        (
+            "last_used_at",
+            format!(r#"{c},"last_used_at":"2026-01-09T00:00:00Z""#),
+        ),
+        (
+            "revoked_at",
+            format!(r#"{c},"status":"revoked","revoked_at":"2026-01-09T00:00:00Z""#),
+        ),
+        (
+            "expires_at",
+            format!(r#"{c},"expires_at":"2026-01-09T00:00:00Z""#),
+        ),
+        (
+            "expires_at",
+            format!(r#"{c},"expires_at":"2026-01-10T00:00:00Z""#),
+        ),
+        (
+            "disabled_at",
+            format!(r#"{c},"disabled":true,"disabled_at":"2026-01-09T23:59:59Z""#),
+        ),
+        (
+            "disabled_at",
+            r#""disabled":true,"disabled_at":"2100-01-01T00:00:00Z""#.to_owned(),
+        ),
+        (
+            "revoked_at",
+            r#""status":"revoked","revoked_at":"2100-01-01T00:00:00Z""#.to_owned(),
+        ),
+    ] {
+        let good = format!(r#"{{"name":"ok","sha256":"{}"}}"#, sha(3));
+        let bad = format!(r#"{{"name":"n","sha256":"{}",{fields}}}"#, sha(4));
+        let out = env.run_in(&["import", "-"], format!("{good}\n{bad}\n"));
+        let err = assert_one_line_error(&out, 2);
+        assert!(err.contains("line 2"), "{fields}: {err}");
+        assert!(err.contains(&format!("`{field}`")), "{fields}: {err}");
+    }
+    assert_eq!(env.snapshot(), before, "the whole file was refused");
+}
+
+#[test]
+fn times_within_the_skew_and_a_grace_ahead_are_accepted() {
+    let env = Env::new();
+    let soon = jiff::Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_secs(4 * 60))
+        .expect("in range");
+    let line = format!(
+        r#"{{"name":"n","sha256":"{}","created_at":"{soon:.0}"}}"#,
+        sha(5)
+    );
+    let out = import(&env, &line);
+    assert_eq!(
+        code(&out),
+        0,
+        "4 minutes ahead is within the skew: {}",
+        stderr(&out)
+    );
+    // A rotation with a grace stores the old token revoked at the grace's end, ahead of now:
+    // what export writes, import takes back.
+    let other = Env::new();
+    other.create("svc");
+    other.ok(&["rotate", "svc", "--grace", "2d", "-q"]);
+    let exported = other.ok(&["export"]);
+    let out = env.run_in(&["import", "-"], exported);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
+
+#[test]
+fn rotate_gives_the_successor_its_predecessors_whole_lifetime_from_now() {
+    let env = Env::new();
+    // Made ten days ago to live eleven: one day left.
+    let now = jiff::Timestamp::now();
+    let made = now
+        .checked_sub(jiff::SignedDuration::from_hours(240))
+        .expect("range");
+    let ends = now
+        .checked_add(jiff::SignedDuration::from_hours(24))
+        .expect("range");
+    let line = format!(
+        r#"{{"name":"svc","sha256":"{}","created_at":"{made:.0}","expires_at":"{ends:.0}"}}"#,
+        sha(6)
+    );
+    assert_eq!(code(&import(&env, &line)), 0);
+    env.ok(&["rotate", "svc", "-q"]);
+    let v = env.json(&["show", "svc"]);
+    let expires: jiff::Timestamp = v["expires_at"]
+        .as_str()
+        .expect("an expiry")
+        .parse()
+        .expect("a time");
+    let left = expires.duration_since(jiff::Timestamp::now()).as_secs();
+    assert!(
+        (264 * 3600 - 120..=264 * 3600).contains(&left),
+        "{left} s left, not 11 days"
+    );
+}
