@@ -204,6 +204,9 @@ pub fn read(input: impl BufRead) -> Result<Backup, Invalid> {
             head.version
         )));
     }
+    // Restore writes these into its `restored` event: they are outside input like the rest.
+    crate::transfer::check_backup_head(&head.store_id, &head.taken_by, head.taken_at, Time::now())
+        .map_err(|e| invalid(format!("line 1: {e}")))?;
     hash.update(&first);
     hash.update(b"\n");
     let mut backup = Backup {
@@ -253,7 +256,12 @@ pub fn read(input: impl BufRead) -> Result<Backup, Invalid> {
             }
             (None, Some(raw), None) if backup.vault.is_none() => {
                 let stored = raw.get().as_bytes().to_vec();
-                Event::from_bytes(&stored).map_err(|e| invalid(format!("line {n}: {e}")))?;
+                let event =
+                    Event::from_bytes(&stored).map_err(|e| invalid(format!("line {n}: {e}")))?;
+                // Checked as the store would have written it: a forged event must not reach
+                // the log (and `log`'s terminal) however well its chain was recomputed.
+                crate::transfer::check_event(&stored, &event, Time::now())
+                    .map_err(|e| invalid(format!("line {n}: {e}")))?;
                 backup.events.push(stored);
             }
             (None, None, Some(hex_export)) if backup.vault.is_none() => {
@@ -297,7 +305,7 @@ mod tests {
             format: FORMAT.into(),
             version: VERSION,
             store_id: "00".repeat(16),
-            taken_at: Time::from_second(1_800_000_000).unwrap(),
+            taken_at: Time::from_second(1_750_000_000).unwrap(),
             taken_by: "ana".into(),
             records,
             events,

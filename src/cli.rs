@@ -718,11 +718,11 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, Early> {
     use clap::error::ErrorKind;
 
     let args: Vec<OsString> = args.into_iter().collect();
-    if args.iter().skip(1).any(|a| {
-        let a = a.to_string_lossy();
-        crate::token::contains_token_shape(&a)
-            || crate::token::contains_token_shape(&crate::name::visible_form(&a))
-    }) {
+    if args
+        .iter()
+        .skip(1)
+        .any(|a| crate::name::holds_token(&a.to_string_lossy()))
+    {
         return Err(Early {
             code: crate::error::exit::USAGE,
             text: format!(

@@ -50,7 +50,21 @@ impl Masked {
                 return Masked(token::mask_tokens(&visible).into_owned());
             }
         }
-        Masked(token::mask_tokens(text).into_owned())
+        // One written with look-alike letters or combining marks is masked where it stands,
+        // showing what a hint would (its first characters), never the rest.
+        let disguised = crate::name::disguised_tokens(text.as_bytes());
+        if disguised.is_empty() {
+            return Masked(token::mask_tokens(text).into_owned());
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut last = 0;
+        for (range, _) in disguised {
+            out.push_str(&text[last..range.start]);
+            out.push_str(&token::mask(&text[range.clone()]));
+            last = range.end;
+        }
+        out.push_str(&text[last..]);
+        Masked(token::mask_tokens(&out).into_owned())
     }
 
     pub fn as_str(&self) -> &str {

@@ -38,7 +38,7 @@ pub fn clean_name(raw: &str) -> Result<String> {
             "the name is {len} characters long; the limit is {NAME_MAX}"
         )));
     }
-    if token::contains_token_shape(&name) {
+    if holds_token(raw) || holds_token(&name) {
         return Err(Error::usage(
             "the name looks like a token (vbx_…): a name is shown everywhere, so it must not hold one",
         ));
@@ -69,12 +69,23 @@ pub fn clean_note(raw: &str) -> Result<Option<String>> {
             "the note is {len} characters long; the limit is {NOTE_MAX}"
         )));
     }
-    if token::contains_token_shape(&note) {
+    if holds_token(raw) || holds_token(&note) {
         return Err(Error::usage(
             "the note holds something shaped like a token (vbx_…): notes are shown everywhere, so they must not hold one",
         ));
     }
     Ok((!note.is_empty()).then_some(note))
+}
+
+/// Whether `text` holds a token, plainly or in disguise: token-shaped as it is, once what shows
+/// nothing is dropped and compatibility forms are folded ([`visible_form`]), or once look-alike
+/// letters of other scripts and combining marks are folded too ([`disguised_tokens`]). Every
+/// free text that enters a store (names, notes, imported fields, backups) and every argument is
+/// held to it, so a token is refused however it is written.
+pub fn holds_token(text: &str) -> bool {
+    token::contains_token_shape(text)
+        || token::contains_token_shape(&visible_form(text))
+        || !disguised_tokens(text.as_bytes()).is_empty()
 }
 
 /// `text` as it shows: NFKC, without the characters that show nothing. A token hidden behind a
@@ -200,6 +211,27 @@ pub fn check_visible(what: &str, text: &str) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whether `c` shows nothing or changes how the text around it is drawn (a bidi override, a
+/// zero-width space): what a name may not hold, plain spaces apart.
+pub fn is_invisible(c: char) -> bool {
+    hidden(c).is_some()
+}
+
+/// `text` with every character [`is_invisible`] says shows nothing or drives the terminal (a
+/// control character, an escape, a bidi override) written as its escape (`\u{1b}`, `\n`), so
+/// text from outside (a file name) can be stored in the audit log, and shown, as one plain line.
+pub fn escape_invisible(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if is_invisible(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Why `c` may not stand in a name, if it may not.

@@ -8,9 +8,9 @@
 
 use serde_json::{Map, Value};
 
-use crate::name::{clean_name, clean_note};
+use crate::name::{clean_name, clean_note, holds_token};
 use crate::policy;
-use crate::record::{RECORD_VERSION, Record, Status};
+use crate::record::{Event, RECORD_VERSION, Record, Status};
 use crate::store::{Incoming, looks_like_id};
 use crate::time::Time;
 use crate::token::{self, HINT_LEN, Token, TokenHash};
@@ -68,12 +68,10 @@ pub fn parse_line(
     // in plaintext.
     if let Some(key) = obj
         .iter()
-        .find(|(k, v)| {
-            token::contains_token_shape(k) || (k.as_str() != "token" && holds_token_shape(v))
-        })
+        .find(|(k, v)| holds_token(k) || (k.as_str() != "token" && holds_token_shape(v)))
         .map(|(k, _)| k.clone())
     {
-        let key = if token::contains_token_shape(&key) {
+        let key = if holds_token(&key) {
             "a key".to_owned()
         } else {
             format!("`{key}`")
@@ -145,7 +143,7 @@ pub fn parse_line(
         },
         created_at: created_at.unwrap_or(now),
         created_by: match take_str(&mut obj, "created_by")? {
-            Some(by) => clean_actor(&by)?,
+            Some(by) => clean_actor("created_by", &by)?,
             None => actor.to_owned(),
         },
         revoked_at: match status {
@@ -184,7 +182,23 @@ pub fn parse_line(
         replaced_by: take_id(&mut obj, "replaced_by")?,
         extra: obj,
     };
-    check_times(&record, now, created_at.is_some())?;
+    let mut record = record;
+    if created_at.is_none() {
+        // Made no later than anything it did: a line that leaves its creation out (another
+        // system's token, already used or expired) is taken as made by then, so its export,
+        // which gives the time, imports again.
+        record.created_at = [
+            record.last_used_at,
+            record.revoked_at,
+            record.disabled_at,
+            record.grace_until,
+            record.expires_at.and_then(|t| t.checked_add_seconds(-1)),
+        ]
+        .into_iter()
+        .flatten()
+        .fold(record.created_at, Time::min);
+    }
+    check_times(&record, now)?;
     debug_assert!(KNOWN.iter().all(|k| !record.extra.contains_key(*k)));
     Ok(Incoming {
         line,
@@ -192,6 +206,116 @@ pub fn parse_line(
         keeps_seq: seq.is_some(),
         record,
     })
+}
+
+/// The longest `detail` an event may carry, in characters.
+const DETAIL_MAX: usize = 4096;
+
+/// Checks an audit event read from outside (a backup's `event` line) as the store would have
+/// written it: nothing token-shaped anywhere in it (plain or in disguise), no integer a JSON
+/// reader cannot hold, no control or invisible character in its text, ids that are ids, a
+/// reason verify gives, a count of at least 1, and a time not in the future past the clock
+/// skew. `stored` is the event's bytes as the backup holds them.
+///
+/// # Errors
+/// A sentence naming the field at fault (never echoing its value whole).
+pub fn check_event(stored: &[u8], event: &Event, now: Time) -> Result<(), String> {
+    let Ok(Value::Object(obj)) = serde_json::from_slice::<Value>(stored) else {
+        return Err("the event is not a JSON object".into());
+    };
+    if let Some((k, _)) = obj
+        .iter()
+        .find(|(k, v)| holds_token(k) || holds_token_shape(v))
+    {
+        let key = if holds_token(k) {
+            "a key".to_owned()
+        } else {
+            format!("`{k}`")
+        };
+        return Err(format!(
+            "{key} holds something shaped like a token (vbx_…): an audit event never does"
+        ));
+    }
+    if let Some(why) = integer_too_large(&obj) {
+        return Err(why);
+    }
+    let latest = now
+        .checked_add_seconds(policy::CLOCK_SKEW_SECONDS)
+        .unwrap_or(now);
+    if event.at > latest {
+        return Err(format!(
+            "`at` {} is in the future (this machine's clock says {now}, and allows {} minutes of skew)",
+            event.at,
+            policy::CLOCK_SKEW_SECONDS / 60
+        ));
+    }
+    for (field, id) in [("token_id", &event.token_id), ("replaces", &event.replaces)] {
+        if let Some(id) = id
+            && !looks_like_id(id)
+        {
+            return Err(format!("`{field}` is not a token id"));
+        }
+    }
+    if let Some(name) = &event.name {
+        clean_shown("name", name)?;
+        if name.chars().count() > crate::name::NAME_MAX {
+            return Err(format!(
+                "`name` is longer than a name may be ({} characters)",
+                crate::name::NAME_MAX
+            ));
+        }
+    }
+    clean_actor("actor", &event.actor)?;
+    if let Some(reason) = &event.reason
+        && !(0..=u8::MAX)
+            .filter_map(crate::verdict::Reason::from_code)
+            .any(|r| r.as_str() == reason)
+    {
+        return Err("`reason` is not one verify gives".into());
+    }
+    if event.count == 0 {
+        return Err("`count` must be at least 1".into());
+    }
+    if let Some(detail) = &event.detail {
+        if detail.chars().count() > DETAIL_MAX {
+            return Err(format!("`detail` is longer than {DETAIL_MAX} characters"));
+        }
+        if let Some(c) = detail.chars().find(|&c| crate::name::is_invisible(c)) {
+            return Err(format!(
+                "`detail` holds U+{:04X}, a control or invisible character",
+                u32::from(c)
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks what a backup's header says of where it came from, as [`check_event`] checks an
+/// event: a store id of 32 hex digits, a user name as an actor may be, a time not ahead of the
+/// clock past the skew.
+///
+/// # Errors
+/// A sentence naming the field at fault.
+pub fn check_backup_head(
+    store_id: &str,
+    taken_by: &str,
+    taken_at: Time,
+    now: Time,
+) -> Result<(), String> {
+    if store_id.len() != 32 || !store_id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err("`store_id` is not 32 hex digits".into());
+    }
+    if holds_token(taken_by) {
+        return Err("`taken_by` holds something shaped like a token (vbx_…)".into());
+    }
+    clean_actor("taken_by", taken_by)?;
+    let latest = now
+        .checked_add_seconds(policy::CLOCK_SKEW_SECONDS)
+        .unwrap_or(now);
+    if taken_at > latest {
+        return Err(format!("`taken_at` {taken_at} is in the future"));
+    }
+    Ok(())
 }
 
 /// Hashes a plaintext token from the line, checking our format unless told not to. Returns the
@@ -300,9 +424,8 @@ fn integer_too_large(obj: &Map<String, Value>) -> Option<String> {
 /// Times that cannot be: in the future (past [`policy::CLOCK_SKEW_SECONDS`]) for what has
 /// happened already, and out of order with the token's creation. `expires_at` and
 /// `grace_until` lie ahead by nature; a revoked token still in its grace is stored revoked at
-/// the grace's end, so its `revoked_at` may be as far ahead as that. The order is checked only
-/// against a creation time the line gave (one it leaves out is the import's own).
-fn check_times(r: &Record, now: Time, created_given: bool) -> Result<(), String> {
+/// the grace's end, so its `revoked_at` may be as far ahead as that.
+fn check_times(r: &Record, now: Time) -> Result<(), String> {
     let latest = now
         .checked_add_seconds(policy::CLOCK_SKEW_SECONDS)
         .unwrap_or(now);
@@ -325,9 +448,6 @@ fn check_times(r: &Record, now: Time, created_given: bool) -> Result<(), String>
                 policy::CLOCK_SKEW_SECONDS / 60
             ));
         }
-    }
-    if !created_given {
-        return Ok(());
     }
     let created = r.created_at;
     let after_creation = [
@@ -373,11 +493,11 @@ fn take_time(obj: &mut Map<String, Value>, key: &str) -> Result<Option<Time>, St
 }
 
 /// `created_by` is shown in tables: at most 256 characters, under a name's character rules.
-fn clean_actor(by: &str) -> Result<String, String> {
+fn clean_actor(field: &str, by: &str) -> Result<String, String> {
     if by.chars().count() > 256 {
-        return Err("`created_by` is longer than 256 characters".into());
+        return Err(format!("`{field}` is longer than 256 characters"));
     }
-    clean_shown("created_by", by)
+    clean_shown(field, by)
 }
 
 /// A field shown as it is (`hint`, `created_by`): no control or invisible characters.
@@ -389,11 +509,11 @@ fn clean_shown(field: &str, text: &str) -> Result<String, String> {
 /// True when any string in `v`, at any depth, is token-shaped.
 fn holds_token_shape(v: &Value) -> bool {
     match v {
-        Value::String(s) => token::contains_token_shape(s),
+        Value::String(s) => holds_token(s),
         Value::Array(items) => items.iter().any(holds_token_shape),
         Value::Object(map) => map
             .iter()
-            .any(|(k, v)| token::contains_token_shape(k) || holds_token_shape(v)),
+            .any(|(k, v)| holds_token(k) || holds_token_shape(v)),
         _ => false,
     }
 }

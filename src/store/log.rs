@@ -40,7 +40,8 @@ impl Store {
     /// Logs an event about no token with a detail (a backup's file), durably.
     pub fn log_detail(&self, kind: EventKind, detail: &str) -> Result<()> {
         let mut event = self.event(kind, None, None);
-        event.detail = Some(detail.to_owned());
+        // A file name may hold anything: the log holds it escaped, as restore expects it.
+        event.detail = Some(crate::name::escape_invisible(detail));
         self.append_event(&event)?;
         self.make_durable()
     }

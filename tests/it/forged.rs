@@ -1,0 +1,117 @@
+//! A forged backup (README, "backup, restore, doctor"): an attacker edits a backup's audit
+//! events, recomputes the chain and the file's hash, and restores it. Every event field passes
+//! the checks live input does, or the whole file is refused naming the line and the field.
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::common::*;
+
+/// Takes a backup of a store with a few events, lets `edit` change event `which` (its JSON),
+/// re-chains every event after it and recomputes the trailer, as a careful forger would.
+fn forge(env: &Env, which: usize, edit: impl Fn(&mut Value)) -> std::path::PathBuf {
+    let file = env.tmp.path().join("forged.backup");
+    let _ = std::fs::remove_file(&file);
+    env.ok(&["backup", file.to_str().expect("utf-8")]);
+    let text = std::fs::read_to_string(&file).expect("read");
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    lines.pop();
+    let events: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i].starts_with(r#"{"event""#))
+        .collect();
+    let mut prev: Option<String> = None;
+    for (k, &i) in events.iter().enumerate() {
+        let v: Value = serde_json::from_str(&lines[i]).expect("json");
+        let mut event = v["event"].clone();
+        if let Some(p) = &prev {
+            event["prev"] = Value::String(p.clone());
+        }
+        if k == which {
+            edit(&mut event);
+        }
+        let bytes = serde_json::to_string(&event).expect("json");
+        prev = Some(hex::encode(Sha256::digest(bytes.as_bytes())));
+        lines[i] = format!(r#"{{"event":{bytes}}}"#);
+    }
+    let mut body = lines.join("\n");
+    body.push('\n');
+    let sha = hex::encode(Sha256::digest(body.as_bytes()));
+    body.push_str(&format!(
+        "{{\"end\":{{\"lines\":{},\"sha256\":\"{sha}\"}}}}\n",
+        lines.len()
+    ));
+    std::fs::write(&file, body).expect("write");
+    file
+}
+
+fn store_with_events() -> (Env, String) {
+    let env = Env::new();
+    let token = env.create("billing");
+    env.create("crm");
+    env.ok(&["revoke", "crm", "--yes"]);
+    (env, token)
+}
+
+#[test]
+fn an_untouched_reforged_backup_restores() {
+    // The forger's tooling is right: re-chaining changes nothing it did not edit.
+    let (env, _) = store_with_events();
+    let file = forge(&env, 0, |_| {});
+    let fresh = Env::new();
+    let out = fresh.run(&["restore", file.to_str().expect("utf-8"), "--yes"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
+
+#[test]
+fn every_forged_event_field_is_refused_naming_line_and_field() {
+    let (env, token) = store_with_events();
+    let cases: Vec<(&str, Value)> = vec![
+        ("name", Value::String("\u{1b}]0;pwned\u{7}".into())),
+        ("name", Value::String("a\nb".into())),
+        ("name", Value::String("evil\u{202E}txt".into())),
+        ("name", Value::String(format!("copy {token}"))),
+        ("actor", Value::String("\u{1b}[2J".into())),
+        ("actor", Value::String(token.clone())),
+        ("detail", Value::String("x\u{1b}[31m".into())),
+        ("detail", Value::String(format!("see {token}"))),
+        ("reason", Value::String("\u{1b}[31mvalid".into())),
+        ("reason", Value::String("because".into())),
+        ("token_id", Value::String("tok_\u{1b}abcdefg".into())),
+        ("replaces", Value::String("not-an-id".into())),
+        ("at", Value::String("2100-01-01T00:00:00Z".into())),
+        ("count", Value::from(0)),
+        ("count", Value::from(18014398509481985u64)),
+        ("extra", Value::String(token.clone())),
+    ];
+    for (field, value) in cases {
+        let file = forge(&env, 1, |e| e[field] = value.clone());
+        let fresh = Env::new();
+        let out = fresh.run(&["restore", file.to_str().expect("utf-8"), "--yes"]);
+        let err = assert_one_line_error(&out, 2);
+        assert!(err.contains("line "), "{field}={value}: {err}");
+        assert!(
+            err.contains(&format!("`{field}`")),
+            "{field}={value}: {err}"
+        );
+        assert!(!err.contains(&token) && !err.contains('\u{1b}'), "{err}");
+        assert!(!fresh.store().join("db").exists(), "nothing was restored");
+    }
+}
+
+#[test]
+fn a_backup_of_a_file_with_an_escape_in_its_name_restores() {
+    // The log keeps a backup's file name escaped, so its own backups pass restore's checks.
+    let (env, _) = store_with_events();
+    let odd = env.tmp.path().join("a\u{1b}]0;x\u{7}b.backup");
+    env.ok(&["backup", odd.to_str().expect("utf-8")]);
+    let file = env.tmp.path().join("plain.backup");
+    env.ok(&["backup", file.to_str().expect("utf-8")]);
+    let fresh = Env::new();
+    let out = fresh.run(&["restore", file.to_str().expect("utf-8"), "--yes"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let log = stdout(&fresh.run(&["log", "--json"]));
+    assert!(
+        !log.contains('\u{1b}') && log.contains("\\\\u{1b}"),
+        "{log}"
+    );
+}
