@@ -1,12 +1,13 @@
 //! The backup file: one NDJSON file holding a whole store (README, "The backup format").
 //!
 //! ```text
-//! {"format":"vbx-tokens backup","version":1,"store_id":HEX,"taken_at":TIME,"taken_by":USER,
+//! {"format":"vbx-tokens backup","version":2,"store_id":HEX,"taken_at":TIME,"taken_by":USER,
 //!  "records":N,"events":M,"vault":BOOL}
 //! {"record":{…}}            N lines: each stored record, as `export` writes it
 //! {"event":{…}}             M lines: each audit event, its stored bytes verbatim (so the
 //!                           hash chain checks in the restored store)
-//! {"vault":HEX}             with a vault: the vault as `vault export` writes it, in hex
+//! {"vault":HEX}             with a vault: the vault sealed, as stored (`vault::Sealed`), in
+//!                           hex; no passphrase is needed to copy it, only to reveal
 //! {"end":{"lines":K,"sha256":HEX}}   K lines before it; the SHA-256 of every byte before it
 //! ```
 //!
@@ -24,8 +25,11 @@ use crate::time::Time;
 
 /// The first line's `format`.
 pub const FORMAT: &str = "vbx-tokens backup";
-/// The layout this build writes and reads.
-pub const VERSION: u32 = 1;
+/// The layout this build writes. Version 2 carries the vault sealed as stored; version 1
+/// carried it as `vault export` writes it, and is still read (its sealed secrets are the same).
+pub const VERSION: u32 = 2;
+/// The oldest layout this build reads.
+pub const OLDEST_VERSION: u32 = 1;
 /// The longest line read back: a record, an event, or a vault of 600,000 kept tokens in hex.
 pub const MAX_LINE: usize = 160 * 1024 * 1024;
 
@@ -100,12 +104,12 @@ impl<W: Write> Writer<W> {
         self.wrapped("event", stored)
     }
 
-    /// The vault, as `vault export` writes it.
+    /// The vault, sealed as the store holds it.
     ///
     /// # Errors
     /// The writer's.
-    pub fn vault(&mut self, export: &[u8]) -> io::Result<()> {
-        let line = format!("{{\"vault\":\"{}\"}}", hex::encode(export));
+    pub fn vault(&mut self, sealed: &crate::vault::Sealed) -> io::Result<()> {
+        let line = format!("{{\"vault\":\"{}\"}}", hex::encode(sealed.to_bytes()));
         self.line(line.as_bytes())
     }
 
@@ -133,8 +137,9 @@ pub struct Backup {
     pub records: Vec<(Vec<u8>, Record)>,
     /// Each event's stored bytes, verbatim.
     pub events: Vec<Vec<u8>>,
-    /// The vault export, if the store had a vault.
-    pub vault: Option<Vec<u8>>,
+    /// The vault, sealed, if the store had a vault: checked for layout (header checksum, every
+    /// secret's framing), which needs no passphrase.
+    pub vault: Option<crate::vault::Sealed>,
 }
 
 /// Why a file is not a backup we can restore: a sentence naming what is wrong.
@@ -198,9 +203,9 @@ pub fn read(input: impl BufRead) -> Result<Backup, Invalid> {
     if head.format != FORMAT {
         return Err(invalid("it is not a vbx-tokens backup"));
     }
-    if head.version != VERSION {
+    if !(OLDEST_VERSION..=VERSION).contains(&head.version) {
         return Err(invalid(format!(
-            "it is backup format {}, and this build reads {VERSION}",
+            "it is backup format {}, and this build reads {OLDEST_VERSION} to {VERSION}",
             head.version
         )));
     }
@@ -265,9 +270,15 @@ pub fn read(input: impl BufRead) -> Result<Backup, Invalid> {
                 backup.events.push(stored);
             }
             (None, None, Some(hex_export)) if backup.vault.is_none() => {
-                let export = hex::decode(hex_export)
+                let bytes = hex::decode(hex_export)
                     .map_err(|_| invalid(format!("line {n}: the vault is not hex")))?;
-                backup.vault = Some(export);
+                let sealed = match backup.head.version {
+                    1 => crate::vault::Sealed::from_export(bytes),
+                    _ => crate::vault::Sealed::parse(&bytes),
+                };
+                let sealed =
+                    sealed.map_err(|e| invalid(format!("line {n}: the vault is damaged ({e})")))?;
+                backup.vault = Some(sealed);
             }
             _ => return Err(invalid(format!("line {n} is out of place"))),
         }
@@ -316,12 +327,25 @@ mod tests {
     const RECORD: &str = r#"{"v":2,"id":"tok_abcd1234","seq":1,"name":"n","sha256":"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad","hint":"vbx_AAAA","created_at":"2026-01-01T00:00:00Z","created_by":"u","status":"active"}"#;
     const EVENT: &str = r#"{"at":"2026-01-01T00:00:00Z","event":"created","token_id":"tok_abcd1234","name":"n","actor":"u","reason":null,"count":1,"prev":"0000000000000000000000000000000000000000000000000000000000000000"}"#;
 
+    /// A vault of one kept secret, sealed (the cheapest KDF the vault takes).
+    fn sealed() -> crate::vault::Sealed {
+        use crate::vault::{KdfParams, MIN_MEMORY_MIB, Vault};
+        let cheap = KdfParams {
+            memory_kib: MIN_MEMORY_MIB * 1024,
+            iterations: 1,
+            parallelism: 1,
+        };
+        let v = Vault::create(&secrecy::SecretString::from("pw".to_owned()), cheap).unwrap();
+        let secrets = vec![("tok_abcd1234".to_owned(), v.seal("tok_abcd1234", "secret"))];
+        crate::vault::Sealed::new(v.header().to_bytes(), secrets).unwrap()
+    }
+
     fn written(vault: bool) -> Vec<u8> {
         let mut w = Writer::new(Vec::new(), &head(1, 1, vault)).unwrap();
         w.record(RECORD.as_bytes()).unwrap();
         w.event(EVENT.as_bytes()).unwrap();
         if vault {
-            w.vault(b"\x00\x01vault").unwrap();
+            w.vault(&sealed()).unwrap();
         }
         w.finish().unwrap()
     }
@@ -335,7 +359,10 @@ mod tests {
             Record::from_bytes(RECORD.as_bytes()).unwrap()
         );
         assert_eq!(b.events[0], EVENT.as_bytes());
-        assert_eq!(b.vault.as_deref(), Some(&b"\x00\x01vault"[..]));
+        assert_eq!(
+            b.vault.as_ref().map(|v| v.secrets().len()),
+            Some(sealed().secrets().len())
+        );
         assert!(read(&written(false)[..]).unwrap().vault.is_none());
     }
 

@@ -221,11 +221,11 @@ pub enum Command {
 
     /// Write the whole store to FILE (records, audit log, encrypted vault), taken under its lock
     #[command(
-        after_help = "FILE must not exist yet; it is written mode 0600. With a vault, its \
-        passphrase is asked for (the vault goes in as `vault export` writes it).\n\n\
+        after_help = "FILE must not exist yet; it is written mode 0600. The vault goes in \
+        sealed, as the store holds it: no passphrase is needed (with --passphrase-file, every \
+        kept secret is also checked to open).\n\n\
         Examples:\n  \
-        vbx-tokens backup /var/backups/vbx-$(date +%F).vbxbackup\n  \
-        vbx-tokens backup nightly.vbxbackup --passphrase-file /etc/vasbox/vault.pass"
+        vbx-tokens backup /var/backups/vbx-$(date +%F).vbxbackup"
     )]
     Backup(BackupArgs),
 

@@ -93,7 +93,7 @@ fn help(text: &str, code: u8) -> ExitCode {
 /// The one line an error gets on stderr: control characters in it (a newline in a path, an
 /// escape sequence) are written escaped, so it stays one line and cannot drive the terminal.
 fn report(line: &str, code: u8) -> ExitCode {
-    let _ = writeln!(std::io::stderr(), "{}", output::escape_controls(line));
+    let _ = writeln!(std::io::stderr(), "{}", output::escape(line));
     ExitCode::from(code)
 }
 

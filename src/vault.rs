@@ -17,8 +17,10 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 mod export;
+mod sealed;
 
 pub use export::Export;
+pub use sealed::Sealed;
 
 /// The first bytes of a vault header, and so of every export.
 pub const MAGIC: &[u8; 8] = b"VBXVAULT";

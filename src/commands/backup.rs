@@ -15,7 +15,7 @@ use crate::prompt;
 use crate::record::EventKind;
 use crate::store::{self, OpenMode};
 use crate::time::Time;
-use crate::vault::{Export, Vault};
+use crate::vault::{Sealed, Vault};
 
 /// `backup FILE [--passphrase-file PATH]`.
 #[derive(Debug, Clone)]
@@ -40,16 +40,22 @@ pub fn backup(ctx: &Context, req: Backup, p: &mut Printer) -> Result<Outcome> {
             req.file.display()
         )));
     }
-    // The vault goes in as `vault export` writes it, which the passphrase authenticates: ask
-    // for it first, with the store closed.
-    let has_vault = ctx.open(OpenMode::Existing)?.vault_header()?.is_some();
-    let unlocked = match has_vault {
-        true => Some(vault::unlock(ctx, req.passphrase_file.as_deref(), |_| Ok(()))?.0),
-        false => None,
+    // The vault is sealed already: it goes in as the store holds it, so a backup (from cron,
+    // say) needs no passphrase. Given one, every kept secret is also checked to open, so a
+    // damaged one is found now rather than on the day it is needed; that is asked for first,
+    // with the store closed.
+    let unlocked = match &req.passphrase_file {
+        Some(file) if ctx.open(OpenMode::Existing)?.vault_header()?.is_some() => {
+            Some(vault::unlock(ctx, Some(file), |_| Ok(()))?.0)
+        }
+        _ => None,
     };
     // Everything from here is read under the store's lock: one consistent state.
     let store = ctx.open(OpenMode::Existing)?;
-    if store.vault_header()? != unlocked.as_ref().map(|u| u.header.clone()) {
+    let header = store.vault_header()?;
+    if let Some(u) = &unlocked
+        && header.as_ref() != Some(&u.header)
+    {
         return Err(Error::vault(
             "the vault changed while this command ran: try again",
         ));
@@ -65,14 +71,15 @@ pub fn backup(ctx: &Context, req: Backup, p: &mut Printer) -> Result<Outcome> {
         events,
         vault: with_vault,
     };
-    let vault_export = match &unlocked {
-        Some(u) => {
+    let sealed = match header {
+        Some(header) => {
             let kept = store.kept_all()?;
-            // Back up only what opens: a damaged secret is found now, not on the day of need.
-            for (id, sealed) in &kept {
-                u.vault.open(id, sealed).map_err(vault::in_store)?;
+            if let Some(u) = &unlocked {
+                for (id, secret) in &kept {
+                    u.vault.open(id, secret).map_err(vault::in_store)?;
+                }
             }
-            Some(u.vault.export(&kept))
+            Some(Sealed::new(header, kept).map_err(vault::in_store)?)
         }
         None => None,
     };
@@ -84,8 +91,8 @@ pub fn backup(ctx: &Context, req: Backup, p: &mut Printer) -> Result<Outcome> {
         feed(records, |b| w.record(b), &mut store_error)?;
         let events = |f: &mut dyn FnMut(&[u8]) -> Result<()>| store.each_stored_event(f);
         feed(events, |b| w.event(b), &mut store_error)?;
-        if let Some(export) = &vault_export {
-            w.vault(export)?;
+        if let Some(sealed) = &sealed {
+            w.vault(sealed)?;
         }
         w.finish().map(drop)
     });
@@ -149,14 +156,16 @@ pub fn restore(ctx: &Context, req: Restore, p: &mut Printer) -> Result<Outcome> 
             "restoring replaces the store: pass --yes to confirm when not in a terminal",
         ));
     }
-    // The vault is restored only if it authenticates under its passphrase, every kept secret
-    // with it: a changed one would otherwise be found on the day it is revealed.
-    if let Some(bytes) = &backup.vault {
+    // The vault comes back sealed, as it was: its layout and header were checked as the file
+    // was read, and each secret is sealed to its vault and token, so the passphrase is needed
+    // only to reveal. Given one, it must unlock the vault and open every kept secret.
+    if let (Some(sealed), Some(file)) = (&backup.vault, &req.passphrase_file) {
         let in_backup = |e| vault::in_file(&req.file, e);
-        let export = Export::parse(bytes.clone()).map_err(in_backup)?;
-        let pass = passphrase::read(req.passphrase_file.as_deref(), Purpose::Unlock)?;
-        let unlocked = Vault::unlock(export.header(), &pass).map_err(in_backup)?;
-        export.open(&unlocked).map_err(in_backup)?;
+        let pass = passphrase::read(Some(file), Purpose::Unlock)?;
+        let unlocked = Vault::unlock(sealed.header(), &pass).map_err(in_backup)?;
+        for (id, secret) in sealed.secrets() {
+            unlocked.open_bytes(id, secret).map_err(in_backup)?;
+        }
     }
     if !req.yes {
         let question = format!(

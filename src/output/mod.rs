@@ -103,8 +103,10 @@ impl<'a> Printer<'a> {
     }
 
     /// One message line on stderr. A closed stderr has nowhere to report to, so it is ignored.
+    /// One message line on stderr. Whatever it holds (a file name, a token's name) is escaped:
+    /// it stays one line and cannot drive the terminal.
     fn say(&mut self, line: impl AsRef<str>) {
-        let _ = writeln!(self.err, "{}", line.as_ref());
+        let _ = writeln!(self.err, "{}", escape(line.as_ref()));
     }
 
     fn document(&mut self, value: &impl Serialize) {
@@ -450,14 +452,17 @@ impl<'a> Printer<'a> {
                 "{:<9} {:<19} {}",
                 f.health.as_str(),
                 f.check,
-                f.detail
+                escape(&f.detail)
             );
         }
         if let Some((at, file)) = &d.last_backup {
             let _ = writeln!(
                 self.out,
-                "{:<9} {:<19} {file} (taken {at})",
-                "", "last backup"
+                "{:<9} {:<19} {} (taken {})",
+                "",
+                "last backup",
+                escape(file),
+                escape(at)
             );
         }
         if d.whole() {
@@ -667,7 +672,7 @@ impl<'a> Printer<'a> {
     pub fn scan_unreadable(&mut self, what: &str) {
         self.say(format!(
             "vbx-tokens: {}; skipped",
-            escape_controls(&crate::error::Masked::new(what).to_string())
+            escape(&crate::error::Masked::new(what).to_string())
         ));
     }
 
@@ -725,19 +730,14 @@ impl<'a> Printer<'a> {
     }
 }
 
-/// `text` with control characters (a newline in a file name) written escaped, so it stays one
-/// line and cannot drive the terminal.
-pub fn escape_controls(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| {
-            let escaped: Vec<char> = if c.is_control() {
-                c.escape_default().collect()
-            } else {
-                vec![c]
-            };
-            escaped
-        })
-        .collect()
+/// The one escape for text output: every string from the store, a file, the environment or the
+/// command line that a text renderer prints goes through it. Control characters (C0, C1,
+/// DEL: a newline, an escape sequence, BEL), bidi overrides and other characters that show
+/// nothing are written as their escapes (`\n`, `\u{1b}`, `\u{202e}`), so a line stays one line
+/// and cannot drive the terminal or lie about what it says. JSON output is not escaped here:
+/// serde writes every string exactly, escaped as JSON.
+pub fn escape(text: &str) -> String {
+    vbx_tokens::name::escape_invisible(text)
 }
 
 fn describe(p: &crate::vault::KdfParams) -> String {

@@ -58,12 +58,12 @@ pub fn records_table(
             None => r.use_count.to_string(),
         };
         t.add_row([
-            Cell::new(&r.id),
-            Cell::new(&r.name),
-            Cell::new(&r.hint),
+            shown(&r.id),
+            shown(&r.name),
+            shown(&r.hint),
             paint(Cell::new(state.as_str()), status_color(state), color),
             Cell::new(relative(r.created_at, now)),
-            Cell::new(&r.created_by),
+            shown(&r.created_by),
             Cell::new(relative_or_never(r.last_used_at, now)),
             Cell::new(uses),
             Cell::new(
@@ -89,9 +89,9 @@ pub fn record_detail(
     let state = r.state_at(now);
     let mut row = |k: &str, v: String| {
         let cell = if k == "status" {
-            paint(Cell::new(v), status_color(state), color)
+            paint(shown(&v), status_color(state), color)
         } else {
-            Cell::new(v)
+            shown(&v)
         };
         t.add_row([Cell::new(k), cell]);
     };
@@ -181,10 +181,10 @@ pub fn events_table(w: &mut impl Write, events: &[Event], now: Time, color: bool
                 (e.event == EventKind::VerifyFailed).then_some(Color::Red),
                 color,
             ),
-            Cell::new(e.token_id.as_deref().unwrap_or("-")),
-            Cell::new(e.name.as_deref().unwrap_or("-")),
-            Cell::new(&e.actor),
-            Cell::new(event_detail(e)),
+            shown(e.token_id.as_deref().unwrap_or("-")),
+            shown(e.name.as_deref().unwrap_or("-")),
+            shown(&e.actor),
+            shown(&event_detail(e)),
         ]);
     }
     write_table(w, t)
@@ -228,10 +228,10 @@ pub fn scan_table(
             _ => None,
         };
         t.add_row([
-            Cell::new(super::escape_controls(&f.path)),
+            shown(&f.path),
             Cell::new(f.line),
-            Cell::new(f.id.as_deref().unwrap_or("-")),
-            Cell::new(super::escape_controls(f.name.as_deref().unwrap_or("-"))),
+            shown(f.id.as_deref().unwrap_or("-")),
+            shown(f.name.as_deref().unwrap_or("-")),
             paint(Cell::new(f.status), fg, color),
             Cell::new(&f.token),
         ]);
@@ -242,7 +242,7 @@ pub fn scan_table(
 /// One verification, as a line of text.
 pub fn verdict_line(w: &mut impl Write, v: &Verdict) -> Result<()> {
     let who = match (&v.name, &v.id) {
-        (Some(name), Some(id)) => format!(": {name} ({id})"),
+        (Some(name), Some(id)) => super::escape(&format!(": {name} ({id})")),
         _ => String::new(),
     };
     if v.is_valid() {
@@ -254,6 +254,12 @@ pub fn verdict_line(w: &mut impl Write, v: &Verdict) -> Result<()> {
 }
 
 /// Colour for a terminal; plain when piped or under `NO_COLOR` (the caller decides `color`).
+/// A cell of text that came from the store or from outside, escaped ([`super::escape`]): an
+/// old store or a future bug must not reach the terminal raw.
+fn shown(text: &str) -> Cell {
+    Cell::new(super::escape(text))
+}
+
 fn paint(cell: Cell, fg: Option<Color>, color: bool) -> Cell {
     match fg {
         Some(c) if color => cell.fg(c),

@@ -21,7 +21,6 @@ use crate::error::{Error, Result};
 use crate::name::name_key;
 use crate::record::{EventKind, Status};
 use crate::token::TokenHash;
-use crate::vault::Export;
 
 /// Records and events written per transaction: sled holds a transaction's writes in memory.
 const CHUNK: usize = 4096;
@@ -138,19 +137,19 @@ impl Store {
             key = result.map_err(|e| self.tx_error(e))?;
         }
         let mut kept = 0;
-        if let Some(bytes) = &backup.vault {
-            let export = Export::parse(bytes.clone()).map_err(|e| {
-                Error::usage(format!("{}: its vault is damaged ({e})", from.display()))
-            })?;
+        if let Some(sealed) = &backup.vault {
+            // Put back sealed as it was: the passphrase is needed only to reveal.
             let ours: std::collections::HashSet<&str> =
                 backup.records.iter().map(|(_, r)| r.id.as_str()).collect();
-            let secrets: Vec<(&str, &[u8])> = export
-                .sealed_records()
+            let secrets: Vec<(&str, &[u8])> = sealed
+                .secrets()
+                .iter()
+                .map(|(id, s)| (id.as_str(), s.as_slice()))
                 .filter(|(id, _)| ours.contains(id))
                 .collect();
             kept = secrets.len();
             let result = (&self.vault,).transaction(|(vault,)| {
-                vault.insert(VAULT_HEADER, export.header())?;
+                vault.insert(VAULT_HEADER, sealed.header())?;
                 for (id, sealed) in &secrets {
                     vault.insert(secret_key(id), *sealed)?;
                 }

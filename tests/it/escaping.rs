@@ -1,0 +1,141 @@
+//! One escape for text output (README, "Exit codes"): file names and everything printed from
+//! the store are shown escaped in text, so no line can drive the terminal; JSON keeps the exact
+//! string.
+
+use crate::common::*;
+
+/// A file name that sets the terminal's title, and others that break or reverse a line.
+const ODD: &[&str] = &[
+    "\u{1b}]0;pwned\u{7}",
+    "a\nb",
+    "evil\u{202E}txt",
+    "x\u{1b}[2Jy",
+];
+
+#[track_caller]
+fn clean(out: &std::process::Output, what: &str) {
+    for (stream, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        let text = String::from_utf8_lossy(bytes);
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}') && !text.contains('\u{202E}'),
+            "{what}: raw in {stream}: {text:?}"
+        );
+    }
+}
+
+#[test]
+fn every_message_that_names_a_file_shows_it_escaped() {
+    for odd in ODD {
+        let env = Env::new();
+        env.create("a");
+        let (pass, _) = env.vault_with("kept");
+        let dir = env.tmp.path();
+        let backup = dir.join(format!("b{odd}"));
+        let out = env.run(&[
+            "backup",
+            backup.to_str().expect("utf-8"),
+            "--passphrase-file",
+            &pass,
+        ]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        clean(&out, "backup");
+        assert_eq!(
+            stderr(&out).lines().count(),
+            1,
+            "one line: {}",
+            stderr(&out)
+        );
+        assert!(
+            stderr(&out).contains("\\u{") || stderr(&out).contains("\\n"),
+            "{}",
+            stderr(&out)
+        );
+
+        let out = env.run(&["log"]);
+        clean(&out, "log");
+        let json = env.json(&["log"]);
+        let details: Vec<&str> = json
+            .as_array()
+            .expect("an array")
+            .iter()
+            .filter_map(|e| e["detail"].as_str())
+            .collect();
+        assert!(details.iter().all(|d| !d.contains('\u{1b}')), "{details:?}");
+
+        let out = env.run(&["doctor"]);
+        clean(&out, "doctor");
+        assert!(stdout(&out).contains("last backup"), "{}", stdout(&out));
+
+        let exported = dir.join(format!("e{odd}"));
+        std::fs::write(&exported, env.ok(&["export"])).expect("write");
+        let other = Env::new();
+        let out = other.run(&["import", exported.to_str().expect("utf-8")]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        clean(&out, "import");
+
+        let vault_file = dir.join(format!("v{odd}"));
+        let out = env.run(&[
+            "vault",
+            "export",
+            vault_file.to_str().expect("utf-8"),
+            "--passphrase-file",
+            &pass,
+        ]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        clean(&out, "vault export");
+
+        let out = Env::new().run(&[
+            "restore",
+            backup.to_str().expect("utf-8"),
+            "--yes",
+            "--passphrase-file",
+            &pass,
+        ]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        clean(&out, "restore");
+
+        // And an error naming one.
+        let out = env.run(&[
+            "import",
+            dir.join(format!("missing{odd}")).to_str().expect("utf-8"),
+        ]);
+        clean(&out, "an error");
+        assert_one_line_error(&out, 2);
+    }
+}
+
+/// What an old store (or a future bug) holds raw reaches no terminal raw: the record is
+/// changed behind the tool's back, in sled itself.
+#[test]
+fn store_text_is_escaped_in_every_table_and_exact_in_json() {
+    let env = Env::new();
+    let token = env.create("plain");
+    let id = env.record("plain")["id"].as_str().expect("id").to_owned();
+    let evil = "\u{1b}[31mred\u{1b}]0;t\u{7}\u{202E}";
+    {
+        let db = sled::open(env.store()).expect("sled opens");
+        let tokens = db.open_tree("tokens").expect("tree");
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&tokens.get(&id).expect("get").expect("there")).expect("json");
+        v["name"] = evil.into();
+        v["note"] = evil.into();
+        v["created_by"] = evil.into();
+        tokens
+            .insert(id.as_bytes(), serde_json::to_vec(&v).expect("json"))
+            .expect("insert");
+        db.flush().expect("flush");
+    }
+    for args in [&["list"][..], &["list", "--all"], &["show", &id], &["log"]] {
+        let out = env.run(args);
+        assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
+        clean(&out, &format!("{args:?}"));
+    }
+    let out = env.run_in(&["verify"], format!("{token}\n"));
+    clean(&out, "verify");
+    let v = env.json(&["show", &id]);
+    assert_eq!(
+        v["name"].as_str(),
+        Some(evil),
+        "JSON keeps the exact string"
+    );
+}
