@@ -1,5 +1,6 @@
 //! One damage to one file of a small store per case (bit flips, bytes overwritten, truncation, a
-//! missing file, a garbage file, the file of another store), then a fixed script of commands,
+//! missing file, a garbage file, the file of another store, one owned by someone else or
+//! writable by others), then a fixed script of commands,
 //! each classified: correct answer, clean error, panic, hang, or wrong answer.
 
 use std::collections::BTreeMap;
@@ -37,6 +38,8 @@ const KINDS: &[&str] = &[
     "missing",
     "garbage",
     "another store's",
+    "another owner's",
+    "writable by others",
 ];
 
 /// A store built the same way twice: the tokens it holds and what each must answer.
@@ -134,6 +137,24 @@ fn files(dir: &Path, under: &Path, out: &mut Vec<PathBuf>) {
 /// Applies damage `kind` to `file` in `store`; a description, or `None` when it does not apply.
 fn damage(store: &Path, file: &Path, kind: &str, other: &Path, rng: &mut StdRng) -> Option<String> {
     let path = store.join(file);
+    // Not damage to the bytes but to who could have written them: the store must refuse to
+    // believe the file (README, "Whose store"). Giving a file away takes root.
+    match kind {
+        "another owner's" => {
+            // An attacker's file: another store's, owned by someone else.
+            if !path.is_dir() {
+                std::fs::copy(other.join(file), &path).ok()?;
+            }
+            std::os::unix::fs::chown(&path, Some(4242), None).ok()?;
+            return Some("another store's, owned by uid 4242".to_owned());
+        }
+        "writable by others" => {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).ok()?;
+            return Some("mode 0666".to_owned());
+        }
+        _ => {}
+    }
     if path.is_dir() {
         if kind != "missing" && kind != "garbage" {
             return None;
