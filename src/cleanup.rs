@@ -150,7 +150,10 @@ fn leftover_pid(name: &str) -> Option<u32> {
 }
 
 fn alive(pid: u32) -> bool {
-    let Some(pid) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) else {
+    let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
         return false;
     };
     // EPERM: it lives, as another user's process.

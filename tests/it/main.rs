@@ -16,6 +16,7 @@ mod policy;
 mod reliability;
 mod scan;
 mod secrets;
+mod signals;
 mod terminal;
 mod transfer;
 mod vault;
