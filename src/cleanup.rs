@@ -231,9 +231,9 @@ fn stop(signal: i32) -> ! {
     let name = signal_name(signal);
     // After a prompt the cursor may be at the end of its line.
     let start = if terminal.is_some() { "\n" } else { "" };
-    let _ = write!(
+    let _ = writeln!(
         io::stderr(),
-        "{start}vbx-tokens: stopped by {name}: nothing more was done and its temporary files were removed\n"
+        "{start}vbx-tokens: stopped by {name}: nothing more was done and its temporary files were removed"
     );
     signal_hook::low_level::exit(exit_code(signal).into())
 }
