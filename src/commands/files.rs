@@ -46,6 +46,7 @@ pub fn write_new_file(
                 crate::error::reason(&e)
             )),
         })?;
+    vbx_tokens::fault::hold("temp-written");
     let mut w = BufWriter::new(f);
     let written = write(&mut w)
         .and_then(|()| w.into_inner().map_err(|e| e.into_error()))

@@ -236,6 +236,7 @@ pub fn restore(
         let store = Store::open(&building, OpenMode::Create, wait)?;
         let kept = store.fill(backup, from)?;
         drop(store);
+        crate::fault::hold("restore-built");
         Ok::<usize, Error>(kept)
     })();
     // On an error the temp is dropped, and with it the half-built store.

@@ -162,3 +162,71 @@ fn a_leftover_of_a_dead_process_is_removed_by_the_next_writer() {
     assert!(!leftover.exists());
     assert!(backup.is_file());
 }
+
+/// A signal while `backup` has its temp file, or while `restore` has its half-built store:
+/// 128+N, one line, nothing left behind.
+#[cfg(feature = "fault-injection")]
+#[test]
+fn a_signal_mid_write_removes_the_temporaries() {
+    use rustix::process::Signal;
+    let env = Env::new();
+    env.create("a");
+    let dir = env.tmp.path().join("out");
+    std::fs::create_dir(&dir).expect("dir");
+    let backup = dir.join("b.json");
+    env.ok(&["backup", backup.to_str().expect("utf-8")]);
+    let target = dir.join("target");
+    let ours = |d: &std::path::Path| {
+        std::fs::read_dir(d)
+            .expect("dir")
+            .filter(|e| {
+                let n = e.as_ref().expect("e").file_name();
+                n.to_string_lossy().starts_with(".vbx-")
+            })
+            .count()
+    };
+    for (signal, code) in [(Signal::INT, 130), (Signal::TERM, 143), (Signal::HUP, 129)] {
+        for (hold, args, extra) in [
+            (
+                "temp-written",
+                vec![
+                    "backup".to_owned(),
+                    dir.join("c.json").to_string_lossy().into_owned(),
+                ],
+                None,
+            ),
+            (
+                "restore-built",
+                vec![
+                    "restore".to_owned(),
+                    backup.to_string_lossy().into_owned(),
+                    "--yes".to_owned(),
+                ],
+                Some(&target),
+            ),
+        ] {
+            let mut cmd = env.std_cmd();
+            if let Some(t) = extra {
+                cmd.env("VBX_TOKENS_HOME", t);
+            }
+            let mut child = cmd
+                .env("VBX_TOKENS_HOLD", hold)
+                .args(&args)
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn");
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while ours(&dir) == 0 {
+                assert!(Instant::now() < deadline, "{hold}: no temp appeared");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("pid");
+            rustix::process::kill_process(pid, signal).expect("kill");
+            let out = child.wait_with_output().expect("wait");
+            assert_eq!(out.status.code(), Some(code), "{hold}");
+            assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+            assert_eq!(ours(&dir), 0, "{hold} {signal:?}: a temporary was left");
+            assert!(!dir.join("c.json").exists() && !target.exists());
+        }
+    }
+}
