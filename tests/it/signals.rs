@@ -209,7 +209,7 @@ fn a_signal_mid_write_removes_the_temporaries() {
             if let Some(t) = extra {
                 cmd.env("VBX_TOKENS_HOME", t);
             }
-            let mut child = cmd
+            let child = cmd
                 .env("VBX_TOKENS_HOLD", hold)
                 .args(&args)
                 .stderr(Stdio::piped())
