@@ -19,3 +19,18 @@ pub fn point(name: &'static str) {
     #[cfg(not(feature = "fault-injection"))]
     let _ = name;
 }
+
+/// Waits here for ever if the tests asked for this point in `VBX_TOKENS_HOLD`, so that they can
+/// send a signal at a known step (`temp-written`: a temporary file beside a target exists;
+/// `restore-built`: the store being restored is built but not in place).
+#[inline]
+pub fn hold(name: &'static str) {
+    #[cfg(feature = "fault-injection")]
+    if std::env::var_os("VBX_TOKENS_HOLD").is_some_and(|v| v == name) {
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
+    }
+    #[cfg(not(feature = "fault-injection"))]
+    let _ = name;
+}

@@ -36,6 +36,7 @@ pub use verifier::{Known, Reading, Verifier};
 
 pub mod backup;
 pub mod chain;
+pub mod cleanup;
 pub mod error;
 pub mod fault;
 pub mod index;

@@ -36,6 +36,10 @@ fn main() -> ExitCode {
         signal_hook::consts::SIGXFSZ,
         std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
     );
+    // Ctrl-C, `kill` and a closed terminal remove our temporary files and put the terminal
+    // back before the process ends with 128 + the signal (why that is safe: src/cleanup.rs).
+    // Without the handler thread they end it as before, just without that cleanup.
+    let _ = vbx_tokens::cleanup::catch_signals();
     // Whatever sled or anything else creates in the store is private to this user.
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let cli = match cli::parse(std::env::args_os()) {

@@ -1,6 +1,8 @@
 //! Questions asked in a terminal: the only module that uses `dialoguer`. Every question here has
 //! a flag, environment variable or stdin path for scripts, and is asked only when stdin is a
-//! terminal.
+//! terminal. Each one saves the terminal's settings first ([`TerminalGuard`]): a hidden prompt
+//! turns echo off (a yes/no one puts the terminal in raw mode), and whatever ends it, an
+//! answer, an error or a signal, the settings are put back as they were.
 
 use std::io::IsTerminal;
 
@@ -8,6 +10,7 @@ use dialoguer::{Confirm, Input, Password};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
+use vbx_tokens::cleanup::TerminalGuard;
 
 /// True when a person can answer: stdin is a terminal.
 pub fn interactive() -> bool {
@@ -20,6 +23,7 @@ fn cancelled(e: dialoguer::Error) -> Error {
 
 /// Asks for a token's name.
 pub fn name() -> Result<String> {
+    let _terminal = TerminalGuard::save();
     Input::<String>::new()
         .with_prompt("Name for the new token")
         .interact_text()
@@ -28,6 +32,7 @@ pub fn name() -> Result<String> {
 
 /// Asks a yes/no question; the default is no.
 pub fn confirm(question: &str) -> Result<bool> {
+    let _terminal = TerminalGuard::save();
     Confirm::new()
         .with_prompt(question)
         .default(false)
@@ -37,6 +42,7 @@ pub fn confirm(question: &str) -> Result<bool> {
 
 /// Asks for a secret without echoing it.
 pub fn secret(prompt: &str) -> Result<Zeroizing<String>> {
+    let _terminal = TerminalGuard::save();
     Password::new()
         .with_prompt(prompt)
         .allow_empty_password(true)
@@ -47,6 +53,7 @@ pub fn secret(prompt: &str) -> Result<Zeroizing<String>> {
 
 /// Asks for a new secret twice, without echoing it.
 pub fn new_secret(prompt: &str) -> Result<Zeroizing<String>> {
+    let _terminal = TerminalGuard::save();
     Password::new()
         .with_prompt(prompt)
         .with_confirmation("Again, to confirm", "The two did not match; try again")

@@ -27,19 +27,17 @@ pub fn write_new_file(
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-    let temp = dir.join(format!(
-        ".{}.{}.tmp",
-        name.unwrap_or_default(),
-        std::process::id()
-    ));
+    // A leftover of ours that a `kill -9` left here goes first; then a short temp name, so the
+    // longest name the file system allows works as the target (`.NAME.PID.tmp` would not fit).
+    vbx_tokens::cleanup::sweep(dir);
+    let temp = vbx_tokens::cleanup::Temp::new(dir);
     // A path the user named that cannot be created (no such directory, permission denied) is
     // bad input; a write that fails after that is the disk's.
     let f = OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(&temp)
+        .open(temp.path())
         .map_err(|e| match crate::error::is_disk_full(&e) {
             true => io_err(e),
             false => Error::usage(format!(
@@ -48,13 +46,15 @@ pub fn write_new_file(
                 crate::error::reason(&e)
             )),
         })?;
+    vbx_tokens::fault::hold("temp-written");
     let mut w = BufWriter::new(f);
     let written = write(&mut w)
         .and_then(|()| w.into_inner().map_err(|e| e.into_error()))
         .and_then(|f| f.sync_all())
-        .and_then(|()| fs::hard_link(&temp, path))
+        .and_then(|()| fs::hard_link(temp.path(), path))
         .and_then(|()| File::open(dir)?.sync_all());
-    let _ = fs::remove_file(&temp);
+    // Dropped: the temp name is removed (the file lives on under its name when it was linked).
+    drop(temp);
     match written {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(already(path)),

@@ -226,29 +226,28 @@ pub fn restore(
     };
     fs::create_dir_all(&parent)
         .map_err(|e| Error::io_at(format!("cannot make {}", parent.display()), &parent, e))?;
-    let building = parent.join(format!(".{name}.restoring-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&building);
+    // A short temp name (the store's own may be as long as the file system allows), registered
+    // so that a signal removes it; one a `kill -9` left is removed first.
+    crate::cleanup::sweep(&parent);
+    let temp = crate::cleanup::Temp::new(&parent);
+    let building = temp.path().to_owned();
     let built = (|| {
         let store = Store::open(&building, OpenMode::Create, wait)?;
         let kept = store.fill(backup, from)?;
         drop(store);
+        crate::fault::hold("restore-built");
         Ok::<usize, Error>(kept)
     })();
-    let kept = match built {
-        Ok(kept) => kept,
-        Err(e) => {
-            let _ = fs::remove_dir_all(&building);
-            return Err(e);
-        }
-    };
+    // On an error the temp is dropped, and with it the half-built store.
+    let kept = built?;
     let mut replaced = None;
     let swap = (|| {
         if present {
             // The old store's lock, held across the swap: no command is using it meanwhile.
             let _lock = lock_store(dir, Instant::now() + wait, wait)?;
-            let aside = parent.join(format!(
-                "{name}.before-restore-{}",
-                crate::time::Time::now().as_second()
+            let aside = parent.join(aside_name(
+                &name,
+                &format!(".before-restore-{}", crate::time::Time::now().as_second()),
             ));
             fs::rename(dir, &aside).map_err(|e| {
                 Error::io_at(format!("cannot move {} aside", dir.display()), dir, e)
@@ -268,18 +267,31 @@ pub fn restore(
         })?;
         sync_dir(&parent)
     })();
-    if let Err(e) = swap {
-        if replaced.is_none() {
-            let _ = fs::remove_dir_all(&building);
-        }
-        return Err(e);
+    if swap.is_ok() || replaced.is_some() {
+        // In place, or the only whole copy of the restored store now that the old one is
+        // aside: not ours to remove.
+        temp.keep();
     }
+    swap?;
     Ok(Restored {
         records: backup.records.len(),
         events: backup.events.len(),
         kept,
         replaced,
     })
+}
+
+/// The longest file name Linux file systems take, in bytes (`NAME_MAX`).
+const NAME_MAX: usize = 255;
+
+/// `name` followed by `suffix`, with `name` cut short (at a character boundary) when the two
+/// would pass [`NAME_MAX`]: a store whose name is as long as allowed can still be put aside.
+fn aside_name(name: &str, suffix: &str) -> String {
+    let mut end = name.len().min(NAME_MAX.saturating_sub(suffix.len()));
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{suffix}", &name[..end])
 }
 
 /// Where the store notes its last backup, beside sled, so `doctor` can point to it even when
@@ -322,4 +334,18 @@ pub fn last_backup(dir: &Path) -> Option<(String, String)> {
     let text = fs::read_to_string(dir.join(LAST_BACKUP_FILE)).ok()?;
     let (at, path) = text.trim_end().split_once('\t')?;
     Some((at.to_owned(), path.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_aside_name_fits_whatever_the_store_is_called() {
+        assert_eq!(aside_name("s", ".before-restore-1"), "s.before-restore-1");
+        let long = "é".repeat(127) + "x"; // 255 bytes
+        let aside = aside_name(&long, ".before-restore-1700000000");
+        assert_eq!(aside.len(), 254, "cut at a character boundary");
+        assert!(aside.ends_with(".before-restore-1700000000"));
+    }
 }

@@ -23,6 +23,7 @@ mod scan;
 mod scan_inputs;
 mod sealed_backup;
 mod secrets;
+mod signals;
 mod terminal;
 mod transfer;
 mod vault;

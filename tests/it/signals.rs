@@ -1,0 +1,232 @@
+//! Signals and long names: a signal at a hidden prompt puts the terminal back and exits 128+N
+//! with one line and nothing changed; a target with a 255-byte name can be written.
+
+use std::fs::File;
+use std::io::Read;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rustix::termios::{LocalModes, tcgetattr};
+
+use crate::common::*;
+
+/// A pseudo-terminal: the master to read what the child prints, the slave as its stdin/stderr.
+fn pty() -> (File, File) {
+    use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
+    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).expect("openpt");
+    grantpt(&master).expect("grantpt");
+    unlockpt(&master).expect("unlockpt");
+    let name = ptsname(&master, Vec::new()).expect("ptsname");
+    let slave = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(name.to_str().expect("utf-8"))
+        .expect("slave");
+    (File::from(master), slave)
+}
+
+/// Starts `args` at a prompt in a pseudo-terminal, sends `signal` once echo is off, and checks
+/// the exit code, the one line and the terminal's settings afterwards.
+fn signal_at_prompt(env: &Env, args: &[&str], signal: rustix::process::Signal, code: i32) {
+    let (mut master, slave) = pty();
+    let before = tcgetattr(&slave).expect("tcgetattr");
+    assert!(before.local_modes.contains(LocalModes::ECHO));
+    let mut child = env
+        .std_cmd()
+        .args(args)
+        .stdin(slave.try_clone().expect("dup"))
+        .stderr(slave.try_clone().expect("dup"))
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        while let Ok(n) = master.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().expect("lock").extend_from_slice(&buf[..n]);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while tcgetattr(&slave)
+        .expect("tcgetattr")
+        .local_modes
+        .contains(LocalModes::ECHO)
+    {
+        assert!(Instant::now() < deadline, "{args:?} never turned echo off");
+        assert!(
+            child.try_wait().expect("wait").is_none(),
+            "{args:?} ended before its prompt"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("pid");
+    rustix::process::kill_process(pid, signal).expect("kill");
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(code), "{args:?} {signal:?}");
+    let after = tcgetattr(&slave).expect("tcgetattr");
+    assert!(after.local_modes.contains(LocalModes::ECHO), "{args:?}");
+    assert_eq!(after.local_modes, before.local_modes, "{args:?}");
+    assert_eq!(after.input_modes, before.input_modes, "{args:?}");
+    std::thread::sleep(Duration::from_millis(100));
+    let text = String::from_utf8_lossy(&seen.lock().expect("lock")).into_owned();
+    let lines: Vec<&str> = text.lines().filter(|l| l.contains("vbx-tokens:")).collect();
+    assert_eq!(lines.len(), 1, "{args:?}: {text:?}");
+    assert!(lines[0].contains("stopped by"), "{text:?}");
+}
+
+#[test]
+fn a_signal_at_a_hidden_prompt_restores_the_terminal_and_changes_nothing() {
+    use rustix::process::Signal;
+    let signals = [(Signal::INT, 130), (Signal::TERM, 143), (Signal::HUP, 129)];
+    let env = Env::new();
+    for (signal, code) in signals {
+        signal_at_prompt(&env, &["vault", "init"], signal, code);
+        assert!(!env.store().exists(), "no vault, no store made");
+    }
+    let (_, token) = env.vault_with("kept");
+    env.create("plain");
+    let before = env.snapshot();
+    for (signal, code) in signals {
+        signal_at_prompt(&env, &["verify"], signal, code);
+        signal_at_prompt(&env, &["vault", "passwd"], signal, code);
+    }
+    assert_eq!(env.snapshot(), before, "nothing changed");
+    let _ = token;
+}
+
+#[test]
+fn a_target_with_a_255_byte_name_is_written() {
+    let env = Env::new();
+    let (pass, _) = env.vault_with("kept");
+    let long = "b".repeat(255);
+    let dir = env.tmp.path().join("out");
+    std::fs::create_dir(&dir).expect("dir");
+    let backup = dir.join(&long);
+    let out = env.run(&[
+        "backup",
+        backup.to_str().expect("utf-8"),
+        "--passphrase-file",
+        &pass,
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let export = dir.join("e".repeat(255));
+    let out = env.run(&[
+        "vault",
+        "export",
+        export.to_str().expect("utf-8"),
+        "--passphrase-file",
+        &pass,
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(backup.is_file() && export.is_file());
+    // A restore into a store with a 255-byte name, then over it (the old one put aside).
+    let store = dir.join("s".repeat(255));
+    for force in [&[][..], &["--force"]] {
+        let out = env
+            .cmd()
+            .env("VBX_TOKENS_HOME", &store)
+            .args([
+                "restore",
+                backup.to_str().expect("utf-8"),
+                "--yes",
+                "--passphrase-file",
+                &pass,
+            ])
+            .args(force)
+            .output()
+            .expect("runs");
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+    }
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .map(|e| e.expect("e").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!names.iter().any(|n| n.ends_with(".tmp")), "{names:?}");
+}
+
+#[test]
+fn a_leftover_of_a_dead_process_is_removed_by_the_next_writer() {
+    let env = Env::new();
+    env.create("a");
+    let dir = env.tmp.path().join("out");
+    std::fs::create_dir(&dir).expect("dir");
+    let leftover = dir.join(".vbx-2147483632-0000abcd.tmp");
+    std::fs::write(&leftover, "half a backup").expect("write");
+    let backup = dir.join("b.json");
+    env.ok(&["backup", backup.to_str().expect("utf-8")]);
+    assert!(!leftover.exists());
+    assert!(backup.is_file());
+}
+
+/// A signal while `backup` has its temp file, or while `restore` has its half-built store:
+/// 128+N, one line, nothing left behind.
+#[cfg(feature = "fault-injection")]
+#[test]
+fn a_signal_mid_write_removes_the_temporaries() {
+    use rustix::process::Signal;
+    let env = Env::new();
+    env.create("a");
+    let dir = env.tmp.path().join("out");
+    std::fs::create_dir(&dir).expect("dir");
+    let backup = dir.join("b.json");
+    env.ok(&["backup", backup.to_str().expect("utf-8")]);
+    let target = dir.join("target");
+    let ours = |d: &std::path::Path| {
+        std::fs::read_dir(d)
+            .expect("dir")
+            .filter(|e| {
+                let n = e.as_ref().expect("e").file_name();
+                n.to_string_lossy().starts_with(".vbx-")
+            })
+            .count()
+    };
+    for (signal, code) in [(Signal::INT, 130), (Signal::TERM, 143), (Signal::HUP, 129)] {
+        for (hold, args, extra) in [
+            (
+                "temp-written",
+                vec![
+                    "backup".to_owned(),
+                    dir.join("c.json").to_string_lossy().into_owned(),
+                ],
+                None,
+            ),
+            (
+                "restore-built",
+                vec![
+                    "restore".to_owned(),
+                    backup.to_string_lossy().into_owned(),
+                    "--yes".to_owned(),
+                ],
+                Some(&target),
+            ),
+        ] {
+            let mut cmd = env.std_cmd();
+            if let Some(t) = extra {
+                cmd.env("VBX_TOKENS_HOME", t);
+            }
+            let child = cmd
+                .env("VBX_TOKENS_HOLD", hold)
+                .args(&args)
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn");
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while ours(&dir) == 0 {
+                assert!(Instant::now() < deadline, "{hold}: no temp appeared");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("pid");
+            rustix::process::kill_process(pid, signal).expect("kill");
+            let out = child.wait_with_output().expect("wait");
+            assert_eq!(out.status.code(), Some(code), "{hold}");
+            assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+            assert_eq!(ours(&dir), 0, "{hold} {signal:?}: a temporary was left");
+            assert!(!dir.join("c.json").exists() && !target.exists());
+        }
+    }
+}
