@@ -93,6 +93,21 @@ pub fn diagnose(dir: &Path, wait: Duration) -> Result<Diagnosis> {
     let index_before = Index::open(dir)
         .ok()
         .map(|ix| (ix.header().store_id, ix.header().generation));
+    // What a killed `restore` (its half-built store) left beside the store, if its process is
+    // gone: the next restore would remove it too.
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        let removed = crate::cleanup::sweep(parent);
+        if !removed.is_empty() {
+            findings.push(found(
+                "leftovers",
+                Health::Repaired,
+                format!(
+                    "removed {} temporary file(s) or directories a stopped command left beside the store",
+                    removed.len()
+                ),
+            ));
+        }
+    }
     let store = match Store::open(dir, OpenMode::Existing, wait) {
         Ok(store) => store,
         Err(e @ (Error::NoStore(_) | Error::Busy { .. } | Error::Untrusted { .. })) => {

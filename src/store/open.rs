@@ -96,7 +96,9 @@ pub(super) fn recover_leftovers(dir: &Path) -> Result<()> {
         let ours = name.starts_with(MARKER_FILE) || name.starts_with(crate::index::FILE);
         // A new journal is made by verify, which does not take the store lock: its temp file
         // may be in use right now, so only one too old to be is a leftover.
-        let stale_journal = name.starts_with(crate::journal::FILE)
+        // So is a use table being grown (verify again; `uses.PID.tmp`).
+        let stale_journal = (name.starts_with(crate::journal::FILE)
+            || name.starts_with(crate::uses::FILE))
             && name.ends_with(OUR_TEMP_SUFFIX)
             && entry
                 .metadata()

@@ -37,7 +37,9 @@ fn signal_at_prompt(env: &Env, args: &[&str], signal: rustix::process::Signal, c
         .args(args)
         .stdin(slave.try_clone().expect("dup"))
         .stderr(slave.try_clone().expect("dup"))
-        .stdout(Stdio::null())
+        // Not /dev/null: `vault reveal` and `create` refuse to run when their output would be
+        // lost.
+        .stdout(Stdio::piped())
         .spawn()
         .expect("spawn");
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -94,6 +96,8 @@ fn a_signal_at_a_hidden_prompt_restores_the_terminal_and_changes_nothing() {
     for (signal, code) in signals {
         signal_at_prompt(&env, &["verify"], signal, code);
         signal_at_prompt(&env, &["vault", "passwd"], signal, code);
+        signal_at_prompt(&env, &["vault", "reveal", "kept"], signal, code);
+        signal_at_prompt(&env, &["create", "--name", "more", "--keep"], signal, code);
     }
     assert_eq!(env.snapshot(), before, "nothing changed");
     let _ = token;
