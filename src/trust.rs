@@ -281,7 +281,7 @@ mod tests {
         set_mode(&store, 0o700);
         rustix::fs::mkfifoat(
             rustix::fs::CWD,
-            &store.join("journal"),
+            store.join("journal"),
             rustix::fs::Mode::from_raw_mode(0o600),
         )
         .expect("mkfifo");
