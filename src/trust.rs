@@ -196,6 +196,15 @@ fn check_entries(store: &Path, dir: &Path, depth: usize) -> Result<()> {
             Err(_) => metadata(&path, store)?,
         };
         judge(store, &path, &meta, Strict::Yes)?;
+        let kind = meta.file_type();
+        if !kind.is_file() && !kind.is_dir() {
+            // A FIFO or device in place of the index or journal would hang or mislead a read.
+            return Err(Error::Untrusted {
+                store: store.to_owned(),
+                path: path.clone(),
+                problem: "is not a regular file or a directory (a FIFO, socket or device): a store's own files are plain files".to_owned(),
+            });
+        }
         if meta.is_dir() && depth + 1 < MAX_DEPTH {
             check_entries(store, &path, depth + 1)?;
         }
@@ -262,6 +271,23 @@ mod tests {
         std::os::unix::fs::symlink("/etc/hostname", store.join("index")).expect("symlink");
         let e = check_store(&store).expect_err("a link");
         assert!(e.to_string().contains("symbolic link"), "{e}");
+    }
+
+    #[test]
+    fn a_fifo_inside_the_store_is_refused() {
+        let top = tempfile::tempdir().expect("tempdir");
+        let store = top.path().join("s");
+        fs::create_dir(&store).expect("mkdir");
+        set_mode(&store, 0o700);
+        rustix::fs::mkfifoat(
+            rustix::fs::CWD,
+            store.join("journal"),
+            rustix::fs::Mode::from_raw_mode(0o600),
+        )
+        .expect("mkfifo");
+        let e = check_store(&store).expect_err("a FIFO");
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+        assert_eq!(e.exit_code(), crate::error::exit::STORE);
     }
 
     #[test]
