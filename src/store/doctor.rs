@@ -410,9 +410,15 @@ impl Store {
     /// back from a file copy) fail the check once, naming the tokens, so the next run is clean.
     fn check_use_counts(&self, records: &[Record]) -> Result<Finding> {
         let table = crate::uses::counts(&self.dir, &self.store_id);
-        let in_table: HashMap<String, u64> = table.as_ref().cloned().unwrap_or_default().into_iter().collect();
-        let witness: HashMap<String, u64> =
-            crate::uses::witnessed_all(&self.store_id).into_iter().collect();
+        let in_table: HashMap<String, u64> = table
+            .as_ref()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        let witness: HashMap<String, u64> = crate::uses::witnessed_all(&self.store_id)
+            .into_iter()
+            .collect();
         let mut lost = Vec::new();
         let mut lost_uses = 0u64;
         let mut known: Vec<(String, u64)> = Vec::new();
