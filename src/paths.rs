@@ -17,3 +17,10 @@ pub fn default_store_dir() -> Result<PathBuf> {
             )
         })
 }
+
+/// The per-user state directory, where the use witness lives (`~/.local/state/vbx-tokens` on
+/// Linux, or under `$XDG_STATE_HOME`); `None` without a home directory.
+pub fn state_dir() -> Option<PathBuf> {
+    ProjectDirs::from("com", "VasBox", "vbx-tokens")
+        .and_then(|dirs| dirs.state_dir().map(std::path::Path::to_owned))
+}

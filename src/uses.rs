@@ -18,13 +18,23 @@
 //! floor, so a store rebuilt from an export keeps its spent uses. Reading a count for an answer
 //! that grants nothing (`verify --no-touch`) takes no lock.
 //!
+//! A count never goes down. Each use granted is also written, after the table is durable, to
+//! the *witness*: a table of the same layout outside the store directory (the per-user state
+//! directory, `witness/<store id>/uses`, 0600 in 0700 directories), keyed by the store's id. A
+//! grant counts at least what the witness holds, so a `uses` file deleted or put back from an
+//! older copy, a slot zeroed, or the whole store directory put back from a file copy never
+//! lets a limited token verify beyond its limit; `doctor` compares the table with the records
+//! and the witness, reports the uses lost and raises the counts back. The witness is not
+//! synced: after a power loss it may be behind the table (a rollback then goes unseen), never
+//! ahead of it (a false alarm).
+//!
 //! A crash between the table and the journal spends a use that was never acknowledged: the
 //! limit can be reached early, never passed. A slot or header that fails its CRC, or a table of
 //! another store, is an error that refuses the token, never a fresh count.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt};
 use std::path::Path;
 
 /// The table's file name in the store directory.
@@ -181,6 +191,96 @@ impl Table {
     }
 }
 
+/// The witness directory of the store `store_id`, made private if it is not there; `None`
+/// when there is no state directory or it cannot be made (the witness is then not kept).
+pub fn witness_dir(store_id: &[u8; 16]) -> Option<std::path::PathBuf> {
+    // Unit tests share fixed store ids; they must not leave counts in the user's witness.
+    if cfg!(test) {
+        return None;
+    }
+    let dir = crate::paths::state_dir()?
+        .join("witness")
+        .join(hex::encode(store_id));
+    if !dir.is_dir() {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+            .ok()?;
+    }
+    Some(dir)
+}
+
+/// The count the witness holds for `token_id` (0 when it has none or cannot be read: the
+/// witness only ever raises a count).
+pub fn witnessed(store_id: &[u8; 16], token_id: &str) -> u64 {
+    let Some(dir) = witness_dir(store_id) else {
+        return 0;
+    };
+    Table::open(&dir, store_id)
+        .ok()
+        .flatten()
+        .and_then(|t| t.count(token_id).ok())
+        .unwrap_or(0)
+}
+
+/// Every count the witness holds (empty when it has none or cannot be read).
+pub fn witnessed_all(store_id: &[u8; 16]) -> Vec<(String, u64)> {
+    witness_dir(store_id)
+        .and_then(|d| counts(&d, store_id).ok())
+        .unwrap_or_default()
+}
+
+/// Every (token id, count) of the table in `dir` (empty with no table).
+///
+/// # Errors
+/// As for [`Table::open`]; `InvalidData` for a slot that fails its CRC.
+pub fn counts(dir: &Path, store_id: &[u8; 16]) -> io::Result<Vec<(String, u64)>> {
+    let Some(t) = Table::open(dir, store_id)? else {
+        return Ok(Vec::new());
+    };
+    Ok(t.entries()?
+        .into_iter()
+        .map(|(id, n)| (String::from_utf8_lossy(&id).into_owned(), n))
+        .collect())
+}
+
+/// Raises each token's count in the table at `dir` to at least the one given, under the
+/// table's lock; counts already higher are left. Not synced (see the module's note).
+///
+/// # Errors
+/// As for [`take_many`].
+pub fn raise_many(dir: &Path, store_id: &[u8; 16], to: &[(&str, u64)]) -> io::Result<()> {
+    if to.is_empty() {
+        return Ok(());
+    }
+    let mut table = lock(dir, store_id)?;
+    let wanted = u64::from(table.used) + to.len() as u64;
+    if wanted * 10 > u64::from(table.slots) * 7 {
+        table = grow(dir, store_id, &table, wanted)?;
+    }
+    let used_before = table.used;
+    for (token_id, n) in to {
+        let id = id_bytes(token_id)?;
+        let (at, count) = table.find(&id)?;
+        if count.is_some_and(|c| c >= *n) {
+            continue;
+        }
+        if count.is_none() {
+            table.used += 1;
+        }
+        table
+            .file
+            .write_all_at(&slot(&id, *n), HEADER_LEN + u64::from(at) * SLOT_LEN as u64)?;
+    }
+    if table.used != used_before {
+        table
+            .file
+            .write_all_at(&header(&table.store_id, table.slots, table.used), 0)?;
+    }
+    Ok(())
+}
+
 /// Grants each ask in order (the same token may be asked for more than once) and makes every
 /// granted use durable with one sync before returning. Returns whether each was granted.
 ///
@@ -201,19 +301,30 @@ pub fn take_many(dir: &Path, store_id: &[u8; 16], asks: &[Ask<'_>]) -> io::Resul
     if wanted * 10 > u64::from(table.slots) * 7 {
         table = grow(dir, store_id, &table, wanted)?;
     }
+    // What the witness saw granted is a floor too: a table put back or emptied cannot
+    // grant those uses again.
+    let witness = witness_dir(store_id).and_then(|d| Table::open(&d, store_id).ok().flatten());
     let mut granted = Vec::with_capacity(asks.len());
+    let mut raised: Vec<(&str, u64)> = Vec::new();
     let used_before = table.used;
     for (ask, id) in asks.iter().zip(&ids) {
         let (at, count) = table.find(id)?;
-        let ok = count.unwrap_or(0).max(ask.floor) < ask.max;
+        let seen = witness
+            .as_ref()
+            .and_then(|w| w.count(ask.token_id).ok())
+            .unwrap_or(0);
+        let known = count.unwrap_or(0).max(ask.floor).max(seen);
+        let ok = known < ask.max;
         if ok {
             if count.is_none() {
                 table.used += 1;
             }
-            let n = count.unwrap_or(0).max(ask.floor) + 1;
+            let n = known + 1;
             table
                 .file
                 .write_all_at(&slot(id, n), HEADER_LEN + u64::from(at) * SLOT_LEN as u64)?;
+            raised.retain(|(t, _)| *t != ask.token_id);
+            raised.push((ask.token_id, n));
         }
         granted.push(ok);
     }
@@ -224,6 +335,12 @@ pub fn take_many(dir: &Path, store_id: &[u8; 16], asks: &[Ask<'_>]) -> io::Resul
     }
     if granted.iter().any(|g| *g) {
         table.file.sync_data()?;
+        // Only once the table is durable, so the witness is never ahead of it; a witness that
+        // cannot be written (no state directory, a full disk) does not fail the verify.
+        drop(witness);
+        if let Some(d) = witness_dir(store_id) {
+            let _ = raise_many(&d, store_id, &raised);
+        }
     }
     // Dropping the file lets go of the lock.
     Ok(granted)

@@ -321,10 +321,12 @@ impl Verifier {
                 uses::Table::open(&self.dir, &store_id).map_err(|e| self.counter_error(e))?;
             table.0 = Some(opened);
         }
-        match table.0.as_ref().expect("just opened") {
-            Some(t) => t.count(token_id).map_err(|e| self.counter_error(e)),
-            None => Ok(0),
-        }
+        let counted = match table.0.as_ref().expect("just opened") {
+            Some(t) => t.count(token_id).map_err(|e| self.counter_error(e))?,
+            None => 0,
+        };
+        // A table put back or removed cannot count less than the witness saw granted.
+        Ok(counted.max(uses::witnessed(&store_id, token_id)))
     }
 
     /// Takes a use of each valid, counted verdict of a limited token, all made durable with one

@@ -196,6 +196,13 @@ pub fn doctor(ctx: &Context, p: &mut Printer) -> Result<Outcome> {
         .filter(|f| f.health == store::Health::Failed)
         .map(|f| f.check)
         .collect();
+    // Lost uses are raised back by this very run: a backup would not help.
+    if failed == ["use counts"] {
+        return Err(Error::store(format!(
+            "the store at {} had lost uses of limited tokens; their counts were raised back: run `vbx-tokens doctor` again",
+            ctx.store_dir.display()
+        )));
+    }
     let backup = match &diagnosis.last_backup {
         Some((at, file)) => format!(
             "restore the last backup, {file} (taken {at}): vbx-tokens restore {file:?} --yes --force"

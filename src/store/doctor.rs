@@ -376,37 +376,8 @@ impl Store {
             findings.push(found("marker", Health::Ok, "it names this store"));
         }
 
-        // The use table: readable whole. A count below the record's is no damage (the record's
-        // count, in the index, is the floor); a table that cannot be read refuses limited tokens.
-        match crate::uses::check(&self.dir, &self.store_id) {
-            Ok(n) => findings.push(found(
-                "use table",
-                Health::Ok,
-                format!("{n} limited token(s) counted"),
-            )),
-            Err(e) => {
-                let limited: Vec<(String, u64)> = records
-                    .iter()
-                    .filter(|r| r.max_uses.is_some())
-                    .map(|r| (r.id.clone(), r.use_count))
-                    .collect();
-                crate::uses::rebuild(&self.dir, &self.store_id, &limited).map_err(|e| {
-                    Error::io_at(
-                        format!("cannot write the use table in {}", self.dir.display()),
-                        &self.dir,
-                        e,
-                    )
-                })?;
-                findings.push(found(
-                    "use table",
-                    Health::Repaired,
-                    format!(
-                        "it could not be read ({}); rebuilt from the records' use counts",
-                        crate::error::reason(&e)
-                    ),
-                ));
-            }
-        }
+        // The use table: readable whole, and no count below one known elsewhere.
+        findings.push(self.check_use_counts(&records)?);
 
         // The vault: its header parses; every kept secret belongs to a token that can use it.
         match self.vault_header()? {
@@ -468,6 +439,100 @@ impl Store {
             Err(e) => return Err(e),
         });
         self.make_durable()
+    }
+
+    /// A count never goes down: each limited token's count in the use table against the one
+    /// sled folded from the journal and the one the witness saw granted (`crate::uses`). A
+    /// table that cannot be read, or counts below what is known, are rebuilt at the highest
+    /// count known; uses that had been lost (a `uses` file removed or put back, a store put
+    /// back from a file copy) fail the check once, naming the tokens, so the next run is clean.
+    fn check_use_counts(&self, records: &[Record]) -> Result<Finding> {
+        let table = crate::uses::counts(&self.dir, &self.store_id);
+        let in_table: HashMap<String, u64> = table
+            .as_ref()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        let witness: HashMap<String, u64> = crate::uses::witnessed_all(&self.store_id)
+            .into_iter()
+            .collect();
+        let mut lost = Vec::new();
+        let mut lost_uses = 0u64;
+        let mut known: Vec<(String, u64)> = Vec::new();
+        let mut raise_records = Vec::new();
+        for r in records.iter().filter(|r| r.max_uses.is_some()) {
+            let t = in_table.get(&r.id).copied().unwrap_or(0);
+            let w = witness.get(&r.id).copied().unwrap_or(0);
+            let k = r.use_count.max(w);
+            if t < k {
+                lost_uses += k - t;
+                lost.push(format!("{} ({}) counted {t} of {k}", r.name, r.id));
+            }
+            if w > r.use_count {
+                let mut raised = r.clone();
+                raised.use_count = w;
+                raise_records.push(raised);
+            }
+            known.push((r.id.clone(), k.max(t)));
+        }
+        if table.is_ok() && lost.is_empty() && raise_records.is_empty() {
+            return Ok(found(
+                "use table",
+                Health::Ok,
+                format!("{} limited token(s) counted", in_table.len()),
+            ));
+        }
+        let write_error = |e| {
+            Error::io_at(
+                format!("cannot write the use table in {}", self.dir.display()),
+                &self.dir,
+                e,
+            )
+        };
+        if table.is_err() || !lost.is_empty() {
+            crate::uses::rebuild(&self.dir, &self.store_id, &known).map_err(write_error)?;
+        }
+        if !raise_records.is_empty() {
+            let result = (&self.tokens,).transaction(|(tokens,)| {
+                for r in &raise_records {
+                    tokens.insert(r.id.as_bytes(), r.to_bytes())?;
+                }
+                Ok(())
+            });
+            result.map_err(|e| self.tx_error(e))?;
+            self.rebuild_index()?;
+        }
+        if let Some(d) = crate::uses::witness_dir(&self.store_id) {
+            let to: Vec<(&str, u64)> = known.iter().map(|(id, n)| (id.as_str(), *n)).collect();
+            let _ = crate::uses::raise_many(&d, &self.store_id, &to);
+        }
+        if !lost.is_empty() {
+            return Ok(found(
+                "use counts",
+                Health::Failed,
+                format!(
+                    "{lost_uses} use(s) of {} limited token(s) had been lost (a `uses` file removed or put back, or the store put back from a copy): {}; the counts were raised back to the highest known: run `vbx-tokens doctor` again",
+                    lost.len(),
+                    lost.join(", ")
+                ),
+            ));
+        }
+        Ok(match table {
+            Err(e) => found(
+                "use table",
+                Health::Repaired,
+                format!(
+                    "it could not be read ({}); rebuilt from the records' use counts and the witness",
+                    crate::error::reason(&e)
+                ),
+            ),
+            Ok(_) => found(
+                "use table",
+                Health::Repaired,
+                "the records counted fewer uses than the witness saw granted; raised to it",
+            ),
+        })
     }
 
     /// Replaces every entry of `tree` with `entries`, in one transaction.

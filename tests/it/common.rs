@@ -49,7 +49,9 @@ impl Env {
         for var in OURS {
             c.env_remove(var);
         }
-        c.env("VBX_TOKENS_HOME", self.store()).stdin(Stdio::null());
+        c.env("VBX_TOKENS_HOME", self.store())
+            .env("XDG_STATE_HOME", self.tmp.path().join("state"))
+            .stdin(Stdio::null());
         c
     }
 
