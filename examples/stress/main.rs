@@ -88,6 +88,7 @@ impl Ctx {
     pub fn fresh(&self, name: &str) -> PathBuf {
         let p = self.dir.join(name);
         let _ = std::fs::remove_dir_all(&p);
+        let _ = std::fs::remove_dir_all(run::state_of(&p));
         std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
         p
     }

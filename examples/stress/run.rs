@@ -22,6 +22,12 @@ const OURS: &[&str] = &[
     "RUST_BACKTRACE",
 ];
 
+/// The state directory (where the use witness lives) of the store at `store`: one per store,
+/// beside it, so no run leaves counts in the user's own and no store sees another's.
+pub fn state_of(store: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.state", store.display()))
+}
+
 /// The binary under test.
 #[derive(Clone)]
 pub struct Bin {
@@ -36,6 +42,7 @@ impl Bin {
             c.env_remove(var);
         }
         c.env("VBX_TOKENS_HOME", store)
+            .env("XDG_STATE_HOME", state_of(store))
             .env("VBX_TOKENS_WAIT", wait.to_string());
         c
     }
@@ -52,7 +59,9 @@ impl Bin {
         for var in OURS {
             c.env_remove(var);
         }
-        c.env("VBX_TOKENS_HOME", store).env("VBX_TOKENS_WAIT", "10");
+        c.env("VBX_TOKENS_HOME", store)
+            .env("XDG_STATE_HOME", state_of(store))
+            .env("VBX_TOKENS_WAIT", "10");
         c
     }
 }

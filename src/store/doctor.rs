@@ -464,10 +464,13 @@ impl Store {
         for r in records.iter().filter(|r| r.max_uses.is_some()) {
             let t = in_table.get(&r.id).copied().unwrap_or(0);
             let w = witness.get(&r.id).copied().unwrap_or(0);
-            let k = r.use_count.max(w);
-            if t < k {
-                lost_uses += k - t;
-                lost.push(format!("{} ({}) counted {t} of {k}", r.name, r.id));
+            // The records' counts are a floor every grant already respects: a table below them
+            // lost nothing. What only the witness still knows was lost from the store.
+            let held = t.max(r.use_count);
+            let k = held.max(w);
+            if held < w {
+                lost_uses += w - held;
+                lost.push(format!("{} ({}) counted {held} of {w}", r.name, r.id));
             }
             if w > r.use_count {
                 let mut raised = r.clone();

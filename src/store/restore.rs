@@ -76,7 +76,33 @@ impl Store {
     /// stored (so the audit chain checks), the name and hash indexes, the vault's header and
     /// kept secrets as the backup's vault export holds them, then a `restored` event.
     fn fill(&self, backup: &Backup, from: &Path) -> Result<usize> {
-        let mut records: Vec<_> = backup.records.iter().collect();
+        // A count never goes down, not even by a restore: uses the backed-up store granted
+        // after the backup was taken (its witness saw them) stay spent.
+        let witness: std::collections::HashMap<String, u64> = hex::decode(&backup.head.store_id)
+            .ok()
+            .and_then(|b| <[u8; 16]>::try_from(b).ok())
+            .map(|id| crate::uses::witnessed_all(&id).into_iter().collect())
+            .unwrap_or_default();
+        let raised: Vec<(Vec<u8>, crate::record::Record)> = backup
+            .records
+            .iter()
+            .filter_map(|(_, r)| {
+                let seen = *witness.get(&r.id)?;
+                (r.max_uses.is_some() && seen > r.use_count).then(|| {
+                    let mut r = r.clone();
+                    r.use_count = seen;
+                    (r.to_bytes(), r)
+                })
+            })
+            .collect();
+        let raised_ids: std::collections::HashSet<&str> =
+            raised.iter().map(|(_, r)| r.id.as_str()).collect();
+        let mut records: Vec<&(Vec<u8>, crate::record::Record)> = backup
+            .records
+            .iter()
+            .filter(|(_, r)| !raised_ids.contains(r.id.as_str()))
+            .chain(raised.iter())
+            .collect();
         records.sort_by_key(|(_, r)| (r.created_at, r.seq));
         let mut names: std::collections::HashSet<String> = Default::default();
         for chunk in records.chunks(CHUNK) {

@@ -19,6 +19,7 @@ mod output;
 mod ownership;
 mod policy;
 mod reliability;
+mod rollback;
 mod scan;
 mod scan_inputs;
 mod sealed_backup;

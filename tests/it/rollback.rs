@@ -1,0 +1,149 @@
+//! A use count never goes down (README, "Use limits that hold"): a `uses` file removed or put
+//! back from an older copy, a slot zeroed, or the whole store put back from a file copy never
+//! lets a limited token verify past its limit, and `doctor` reports the uses lost.
+
+use std::path::Path;
+
+use crate::common::*;
+
+fn copy_dir(from: &Path, to: &Path) {
+    let status = std::process::Command::new("cp")
+        .args(["-a"])
+        .arg(from)
+        .arg(to)
+        .status()
+        .expect("cp");
+    assert!(status.success());
+}
+
+/// A store with a spent `--max-uses 1` token and a `--max-uses 3` one used once.
+fn spent() -> (Env, String, String) {
+    let env = Env::new();
+    let one = String::from_utf8(env.ok(&["create", "--name", "one", "--max-uses", "1", "-q"]))
+        .expect("utf-8")
+        .trim()
+        .to_owned();
+    let three = String::from_utf8(env.ok(&["create", "--name", "three", "--max-uses", "3", "-q"]))
+        .expect("utf-8")
+        .trim()
+        .to_owned();
+    (env, one, three)
+}
+
+#[track_caller]
+fn exceeded(env: &Env, token: &str) {
+    let out = env.run_in(&["verify", "--json"], format!("{token}\n"));
+    let c = code(&out);
+    if c == 6 {
+        assert!(
+            stderr(&out).contains("vbx-tokens doctor"),
+            "{}",
+            stderr(&out)
+        );
+        return;
+    }
+    assert_eq!(c, 1, "never valid past its limit: {}", stdout(&out));
+    assert_eq!(parse(&out.stdout)["reason"], "usage_exceeded");
+}
+
+#[track_caller]
+fn doctor_reports_then_repairs(env: &Env, lost: &str) {
+    let out = env.run(&["doctor"]);
+    assert_eq!(code(&out), 6, "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("use counts"), "{text}");
+    assert!(text.contains(lost), "{lost} in {text}");
+    assert!(!stderr(&out).contains("restore"), "{}", stderr(&out));
+    let out = env.run(&["doctor"]);
+    assert_eq!(code(&out), 0, "repaired: {}{}", stdout(&out), stderr(&out));
+}
+
+#[test]
+fn a_removed_use_table_does_not_give_spent_uses_back() {
+    let (env, one, three) = spent();
+    assert_eq!(env.verify(&one, &[]).0, 0);
+    assert_eq!(env.verify(&three, &[]).0, 0);
+    std::fs::remove_file(env.store().join("uses")).expect("rm");
+    exceeded(&env, &one);
+    // The other still has exactly two left.
+    assert_eq!(env.verify(&three, &[]).0, 0);
+    assert_eq!(env.verify(&three, &[]).0, 0);
+    exceeded(&env, &three);
+}
+
+/// With the journal and the records intact, a removed table lost nothing: the journal still
+/// holds the use, and doctor folds it in and rebuilds the table.
+#[test]
+fn doctor_finds_nothing_lost_when_the_journal_still_holds_the_use() {
+    let (env, one, _) = spent();
+    assert_eq!(env.verify(&one, &[]).0, 0);
+    std::fs::remove_file(env.store().join("uses")).expect("rm");
+    let out = env.run(&["doctor"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    exceeded(&env, &one);
+    assert_eq!(env.record("one")["use_count"], 1);
+}
+
+#[test]
+fn an_older_use_table_put_back_does_not_give_spent_uses_back() {
+    let (env, one, three) = spent();
+    let old = env.tmp.path().join("uses.old");
+    assert_eq!(env.verify(&three, &[]).0, 0);
+    std::fs::copy(env.store().join("uses"), &old).expect("copy");
+    assert_eq!(env.verify(&one, &[]).0, 0);
+    assert_eq!(env.verify(&three, &[]).0, 0);
+    assert_eq!(env.verify(&three, &[]).0, 0);
+    std::fs::copy(&old, env.store().join("uses")).expect("put back");
+    exceeded(&env, &one);
+    exceeded(&env, &three);
+    assert_eq!(code(&env.run(&["doctor"])), 0);
+    exceeded(&env, &one);
+}
+
+#[test]
+fn a_whole_store_put_back_from_a_copy_does_not_give_spent_uses_back() {
+    let (env, one, three) = spent();
+    let copy = env.tmp.path().join("copy");
+    copy_dir(&env.store(), &copy);
+    assert_eq!(env.verify(&one, &[]).0, 0);
+    for _ in 0..3 {
+        assert_eq!(env.verify(&three, &[]).0, 0);
+    }
+    std::fs::remove_dir_all(env.store()).expect("rm");
+    copy_dir(&copy, &env.store());
+    exceeded(&env, &one);
+    exceeded(&env, &three);
+    doctor_reports_then_repairs(&env, "4 use(s) of 2 limited token(s)");
+    exceeded(&env, &one);
+    assert_eq!(env.record("three")["use_count"], 3);
+}
+
+#[test]
+fn a_zeroed_table_of_the_right_shape_does_not_give_spent_uses_back() {
+    let (env, one, _) = spent();
+    assert_eq!(env.verify(&one, &[]).0, 0);
+    // A table of the same store with nothing counted: what an older copy of it holds.
+    let path = env.store().join("uses");
+    let len = std::fs::metadata(&path).expect("stat").len();
+    std::fs::remove_file(&path).expect("rm");
+    // The next use of another token makes a new, empty table.
+    let other = String::from_utf8(env.ok(&["create", "--name", "x", "--max-uses", "5", "-q"]))
+        .expect("utf-8")
+        .trim()
+        .to_owned();
+    assert_eq!(env.verify(&other, &[]).0, 0);
+    assert!(std::fs::metadata(&path).expect("stat").len() <= len.max(1 << 20));
+    exceeded(&env, &one);
+}
+
+#[test]
+fn a_restore_of_an_older_backup_keeps_the_uses_spent_since() {
+    let (env, one, _) = spent();
+    let file = env.tmp.path().join("before-use.vbxbackup");
+    env.ok(&["backup", file.to_str().expect("utf-8")]);
+    assert_eq!(env.verify(&one, &[]).0, 0);
+    let out = env.run(&["restore", file.to_str().expect("utf-8"), "--yes", "--force"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    exceeded(&env, &one);
+    assert_eq!(env.record("one")["use_count"], 1);
+}
