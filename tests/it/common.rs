@@ -263,3 +263,21 @@ pub const RECORD_KEYS: &[&str] = &[
 
 /// `show` adds the rotation chain.
 pub const SHOW_KEYS: &[&str] = &["predecessors", "successors"];
+
+/// Rewrites the backup `file` as a forger would: its lines without the trailer go to `edit`,
+/// then the trailer is made again over what `edit` left (README, "The backup format").
+pub fn reforge_backup(file: &Path, edit: impl FnOnce(&mut Vec<String>)) {
+    use sha2::{Digest, Sha256};
+    let text = std::fs::read_to_string(file).expect("read the backup");
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    lines.pop();
+    edit(&mut lines);
+    let mut body = lines.join("\n");
+    body.push('\n');
+    let sha = hex::encode(Sha256::digest(body.as_bytes()));
+    body.push_str(&format!(
+        "{{\"end\":{{\"lines\":{},\"sha256\":\"{sha}\"}}}}\n",
+        lines.len()
+    ));
+    std::fs::write(file, body).expect("write the backup");
+}

@@ -131,30 +131,21 @@ fn a_disguised_token_as_an_argument_is_refused_before_anything_reads_it() {
 /// whole, naming the line, and echoing nothing of it.
 #[test]
 fn restore_refuses_a_backup_that_carries_a_disguised_token() {
-    use sha2::{Digest, Sha256};
     let env = Env::new();
     let token = env.create("live");
     let file = env.tmp.path().join("b.backup");
     env.ok(&["backup", file.to_str().expect("utf-8")]);
-    let text = std::fs::read_to_string(&file).expect("read");
     let (how, d) = &disguises(&token)[0];
-    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
-    lines.pop();
-    let at = lines
-        .iter()
-        .position(|l| l.starts_with(r#"{"record""#))
-        .expect("a record line");
-    let mut v: serde_json::Value = serde_json::from_str(&lines[at]).expect("json");
-    v["record"]["note"] = serde_json::Value::String(format!("copy: {d}"));
-    lines[at] = v.to_string();
-    let mut body = lines.join("\n");
-    body.push('\n');
-    let sha = hex::encode(Sha256::digest(body.as_bytes()));
-    body.push_str(&format!(
-        "{{\"end\":{{\"lines\":{},\"sha256\":\"{sha}\"}}}}\n",
-        lines.len()
-    ));
-    std::fs::write(&file, body).expect("write");
+    let mut at = 0;
+    reforge_backup(&file, |lines| {
+        at = lines
+            .iter()
+            .position(|l| l.starts_with(r#"{"record""#))
+            .expect("a record line");
+        let mut v: serde_json::Value = serde_json::from_str(&lines[at]).expect("json");
+        v["record"]["note"] = serde_json::Value::String(format!("copy: {d}"));
+        lines[at] = v.to_string();
+    });
     let fresh = Env::new();
     let out = fresh.run(&["restore", file.to_str().expect("utf-8"), "--yes"]);
     refused_without_echo(&out, &token, d, &format!("restore, {how}"));

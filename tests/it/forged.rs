@@ -13,34 +13,25 @@ fn forge(env: &Env, which: usize, edit: impl Fn(&mut Value)) -> std::path::PathB
     let file = env.tmp.path().join("forged.backup");
     let _ = std::fs::remove_file(&file);
     env.ok(&["backup", file.to_str().expect("utf-8")]);
-    let text = std::fs::read_to_string(&file).expect("read");
-    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
-    lines.pop();
-    let events: Vec<usize> = (0..lines.len())
-        .filter(|&i| lines[i].starts_with(r#"{"event""#))
-        .collect();
-    let mut prev: Option<String> = None;
-    for (k, &i) in events.iter().enumerate() {
-        let v: Value = serde_json::from_str(&lines[i]).expect("json");
-        let mut event = v["event"].clone();
-        if let Some(p) = &prev {
-            event["prev"] = Value::String(p.clone());
+    reforge_backup(&file, |lines| {
+        let events: Vec<usize> = (0..lines.len())
+            .filter(|&i| lines[i].starts_with(r#"{"event""#))
+            .collect();
+        let mut prev: Option<String> = None;
+        for (k, &i) in events.iter().enumerate() {
+            let v: Value = serde_json::from_str(&lines[i]).expect("json");
+            let mut event = v["event"].clone();
+            if let Some(p) = &prev {
+                event["prev"] = Value::String(p.clone());
+            }
+            if k == which {
+                edit(&mut event);
+            }
+            let bytes = serde_json::to_string(&event).expect("json");
+            prev = Some(hex::encode(Sha256::digest(bytes.as_bytes())));
+            lines[i] = format!(r#"{{"event":{bytes}}}"#);
         }
-        if k == which {
-            edit(&mut event);
-        }
-        let bytes = serde_json::to_string(&event).expect("json");
-        prev = Some(hex::encode(Sha256::digest(bytes.as_bytes())));
-        lines[i] = format!(r#"{{"event":{bytes}}}"#);
-    }
-    let mut body = lines.join("\n");
-    body.push('\n');
-    let sha = hex::encode(Sha256::digest(body.as_bytes()));
-    body.push_str(&format!(
-        "{{\"end\":{{\"lines\":{},\"sha256\":\"{sha}\"}}}}\n",
-        lines.len()
-    ));
-    std::fs::write(&file, body).expect("write");
+    });
     file
 }
 
