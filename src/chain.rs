@@ -260,6 +260,7 @@ mod tests {
             actor: "ana".to_owned(),
             reason: None,
             count: 1,
+            last_at: None,
             replaces: None,
             detail: None,
             ip: None,

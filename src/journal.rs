@@ -38,8 +38,8 @@ pub const HEADER_LEN: usize = 48;
 const ENTRY_MARK: [u8; 2] = [0xA5, 0x5A];
 /// The shortest entry: mark, length, kind, reason, time, three empty lengths and a CRC.
 const MIN_ENTRY_LEN: usize = 2 + 2 + 1 + 1 + 8 + 1 + 1 + 1 + 4;
-/// The longest: every variable field at its most.
-const MAX_ENTRY_LEN: usize = MIN_ENTRY_LEN + MAX_TOKEN_ID + MAX_ACTOR + 16;
+/// The longest: a count, and every variable field at its most.
+const MAX_ENTRY_LEN: usize = MIN_ENTRY_LEN + 4 + MAX_TOKEN_ID + MAX_ACTOR + 16;
 /// The most of a token id an entry keeps (ids are 12 bytes today).
 const MAX_TOKEN_ID: usize = 64;
 /// The most of the actor's name an entry keeps.
@@ -50,7 +50,7 @@ const MAX_ACTOR: usize = 64;
 pub enum EntryKind {
     /// A valid, counted verify.
     Use,
-    /// A failed verify; `reason` says why.
+    /// Failed verifies, `count` of them; `reason` says why.
     Failure,
 }
 
@@ -58,6 +58,9 @@ pub enum EntryKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     pub kind: EntryKind,
+    /// How many: 1 for a use; a `verify --batch` chunk writes its failures of one reason and
+    /// token as one entry.
+    pub count: u32,
     /// The verify reason's code ([`crate::store::Reason::code`]).
     pub reason: u8,
     pub at: Time,
@@ -70,18 +73,24 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// mark (2) · total length u16 · kind u8 (1 use, 2 failure) · reason u8 · time i64 · token
-    /// id (u8 length, bytes) · actor (u8 length, bytes) · address (u8 family 0, 4 or 6, bytes) ·
-    /// CRC-32 of everything before it. Integers big-endian.
+    /// mark (2) · total length u16 · kind u8 (1 use, 2 failure, 3 failures) · reason u8 · for
+    /// kind 3 only, the count u32 · time i64 · token id (u8 length, bytes) · actor (u8 length,
+    /// bytes) · address (u8 family 0, 4 or 6, bytes) · CRC-32 of everything before it. Integers
+    /// big-endian. A use is always one (kind 1); failures are kind 2 when one, else 3.
     pub fn encode(&self) -> Vec<u8> {
         let mut b = Vec::with_capacity(MIN_ENTRY_LEN + 32);
         b.extend_from_slice(&ENTRY_MARK);
         b.extend_from_slice(&[0, 0]);
+        let many = self.kind == EntryKind::Failure && self.count > 1;
         b.push(match self.kind {
             EntryKind::Use => 1,
+            EntryKind::Failure if many => 3,
             EntryKind::Failure => 2,
         });
         b.push(self.reason);
+        if many {
+            b.extend_from_slice(&self.count.to_be_bytes());
+        }
         b.extend_from_slice(&self.at.as_second().to_be_bytes());
         let id = self.token_id.as_deref().unwrap_or("").as_bytes();
         let id = &id[..id.len().min(MAX_TOKEN_ID)];
@@ -130,12 +139,18 @@ impl Entry {
             at += n;
             Some(out)
         };
-        let kind = match take(1)?[0] {
-            1 => EntryKind::Use,
-            2 => EntryKind::Failure,
+        let kind = take(1)?[0];
+        let reason = take(1)?[0];
+        let (kind, count) = match kind {
+            1 => (EntryKind::Use, 1),
+            2 => (EntryKind::Failure, 1),
+            // `encode` writes a count only when there are several.
+            3 => match u32::from_be_bytes(take(4)?.try_into().ok()?) {
+                n if n > 1 => (EntryKind::Failure, n),
+                _ => return None,
+            },
             _ => return None,
         };
-        let reason = take(1)?[0];
         let time = Time::from_second(i64::from_be_bytes(take(8)?.try_into().ok()?)).ok()?;
         // A field longer than `encode` writes is not an entry it wrote, even with its CRC
         // right (found by the `journal` fuzz target: a 65-byte actor was read as it was).
@@ -158,6 +173,7 @@ impl Entry {
         }
         let entry = Entry {
             kind,
+            count,
             reason,
             at: time,
             token_id: (!id.is_empty()).then_some(id),
@@ -388,6 +404,7 @@ mod tests {
             } else {
                 EntryKind::Failure
             },
+            count: if i % 4 == 1 { i + 1 } else { 1 },
             reason: (i % 4) as u8,
             at: Time::from_second(1_800_000_000 + i64::from(i)).expect("time"),
             token_id: (!i.is_multiple_of(3)).then(|| format!("tok_{i:08}")),
@@ -409,6 +426,7 @@ mod tests {
         }
         let failure = Entry {
             kind: EntryKind::Failure,
+            count: 1,
             reason: 3,
             at: Time::now(),
             token_id: None,
@@ -559,18 +577,20 @@ mod tests {
         ]);
         (
             any::<bool>(),
+            1u32..=u32::MAX,
             any::<u8>(),
             0i64..4_000_000_000,
             proptest::option::of("tok_[0-9a-z]{8}"),
             "[ -~]{0,64}",
             ip,
         )
-            .prop_map(|(used, reason, at, token_id, actor, ip)| Entry {
+            .prop_map(|(used, count, reason, at, token_id, actor, ip)| Entry {
                 kind: if used {
                     EntryKind::Use
                 } else {
                     EntryKind::Failure
                 },
+                count: if used { 1 } else { count },
                 reason,
                 at: Time::from_second(at).expect("in range"),
                 token_id,

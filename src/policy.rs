@@ -34,6 +34,15 @@ pub const MAX_JSON_INTEGER: u64 = (1 << 53) - 1;
 /// which are meant to lie ahead, are not held to it.
 pub const CLOCK_SKEW_SECONDS: i64 = 5 * 60;
 
+/// The length in seconds of a failure counter's window (`verify_failed` events count the
+/// failures of one hour, from a whole hour of UTC).
+pub const FAILURE_WINDOW_SECONDS: i64 = 3600;
+
+/// The failure window `at` falls in: whole windows since the Unix epoch (negative before it).
+pub fn failure_window(at: Time) -> i64 {
+    at.as_second().div_euclid(FAILURE_WINDOW_SECONDS)
+}
+
 /// `n` if a JSON reader can hold it exactly, else the sentence that says why not.
 ///
 /// # Errors

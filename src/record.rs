@@ -201,17 +201,24 @@ pub struct Event {
     /// Why a verification failed; `null` for other events.
     #[serde(default)]
     pub reason: Option<String>,
-    /// How many times it happened: verify's failures of one reason, token and user in a row
-    /// are folded into one event. 1 for everything else.
+    /// How many times it happened. 1 for everything but `verify_failed`, which is a counter:
+    /// the failures of one reason, token (when the token is known) and user within one hour
+    /// (UTC), `at` the first and `last_at` the last (`crate::store`'s fold).
     #[serde(default = "one")]
     pub count: u64,
+    /// `verify_failed`: the time of the last failure the event counts, in the same hour as
+    /// `at`. Absent from events written before failures were counted by the hour, which count a
+    /// run in a row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_at: Option<Time>,
     /// `rotated`: the id of the token the new one (`token_id`) replaces.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replaces: Option<String>,
     /// What else there is to know: a new expiry, a grace's end, why a bulk revoke chose it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
-    /// `verify_failed`: the client address `verify --ip` gave, if any.
+    /// `verify_failed`: the client address `verify --ip` gave, if any (of a counter, the latest
+    /// failure's that gave one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip: Option<IpAddr>,
     /// Lowercase hex SHA-256 of the previous event's stored bytes, or 64 zeros for the first

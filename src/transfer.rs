@@ -249,6 +249,9 @@ pub fn check_event(stored: &[u8], event: &Event, now: Time) -> Result<(), String
             policy::CLOCK_SKEW_SECONDS / 60
         ));
     }
+    if let Some(last) = event.last_at {
+        check_last_at(event, last, latest, now)?;
+    }
     for (field, id) in [("token_id", &event.token_id), ("replaces", &event.replaces)] {
         if let Some(id) = id
             && !looks_like_id(id)
@@ -286,6 +289,30 @@ pub fn check_event(stored: &[u8], event: &Event, now: Time) -> Result<(), String
                 u32::from(c)
             ));
         }
+    }
+    Ok(())
+}
+
+/// A failure counter's `last_at`: only on `verify_failed`, not before `at`, in the same hour
+/// (UTC) as `at` (`crate::store`'s counters), and not ahead of the clock past the skew.
+fn check_last_at(event: &Event, last: Time, latest: Time, now: Time) -> Result<(), String> {
+    if event.event != crate::record::EventKind::VerifyFailed {
+        return Err("`last_at` belongs only to a verify_failed event".into());
+    }
+    if last < event.at {
+        return Err(format!("`last_at` {last} is before `at` {}", event.at));
+    }
+    if last > latest {
+        return Err(format!(
+            "`last_at` {last} is in the future (this machine's clock says {now}, and allows {} minutes of skew)",
+            policy::CLOCK_SKEW_SECONDS / 60
+        ));
+    }
+    if policy::failure_window(last) != policy::failure_window(event.at) {
+        return Err(format!(
+            "`last_at` {last} is not in the hour of `at` {}: a counter counts one hour",
+            event.at
+        ));
     }
     Ok(())
 }

@@ -12,6 +12,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 use crate::error::{Error, Result};
@@ -385,27 +386,38 @@ impl Verifier {
     ) -> Result<()> {
         let at = Time::now();
         let mut counted = false;
-        let entries: Vec<Entry> = verdicts
-            .iter()
-            .filter_map(|v| {
-                let kind = match (v.is_valid(), touch) {
-                    (true, Touch::No) => return None,
-                    (true, Touch::Yes) => {
-                        counted = true;
-                        EntryKind::Use
-                    }
-                    (false, _) => EntryKind::Failure,
-                };
-                Some(Entry {
-                    kind,
-                    reason: v.reason.code(),
-                    at,
-                    token_id: v.id.clone(),
-                    actor: self.actor.clone(),
-                    ip,
-                })
-            })
-            .collect();
+        let mut entries: Vec<Entry> = Vec::new();
+        // A chunk's failures of one reason and token are one entry with their count (they share
+        // the time, the user and the address), so a batch of garbage costs a few bytes a chunk.
+        let mut failures: HashMap<(u8, Option<&str>), usize> = HashMap::new();
+        for v in verdicts {
+            let kind = match (v.is_valid(), touch) {
+                (true, Touch::No) => continue,
+                (true, Touch::Yes) => {
+                    counted = true;
+                    EntryKind::Use
+                }
+                (false, _) => EntryKind::Failure,
+            };
+            if kind == EntryKind::Failure {
+                let key = (v.reason.code(), v.id.as_deref());
+                if let Some(&at) = failures.get(&key) {
+                    let e: &mut Entry = &mut entries[at];
+                    e.count = e.count.saturating_add(1);
+                    continue;
+                }
+                failures.insert(key, entries.len());
+            }
+            entries.push(Entry {
+                kind,
+                count: 1,
+                reason: v.reason.code(),
+                at,
+                token_id: v.id.clone(),
+                actor: self.actor.clone(),
+                ip,
+            });
+        }
         match journal::append(&self.dir, store_id, &entries) {
             Ok(()) => Ok(()),
             // A store that cannot be written (mounted read-only) still answers; failures go

@@ -184,21 +184,24 @@ pub fn events_table(w: &mut impl Write, events: &[Event], now: Time, color: bool
             shown(e.token_id.as_deref().unwrap_or("-")),
             shown(e.name.as_deref().unwrap_or("-")),
             shown(&e.actor),
-            shown(&event_detail(e)),
+            shown(&event_detail(e, now)),
         ]);
     }
     write_table(w, t)
 }
 
-/// What an event adds to its kind: a failure's reason (and how many in a row), the token a
-/// rotation replaced, a new expiry, why a bulk revoke chose the token.
-fn event_detail(e: &Event) -> String {
+/// What an event adds to its kind: a failure's reason (and how many, and the last when they
+/// span time), the token a rotation replaced, a new expiry, why a bulk revoke chose the token.
+fn event_detail(e: &Event, now: Time) -> String {
     let mut parts = Vec::new();
     if let Some(reason) = &e.reason {
         parts.push(reason.clone());
     }
     if e.count > 1 {
         parts.push(format!("x{}", e.count));
+    }
+    if let Some(last) = e.last_at.filter(|&last| last != e.at) {
+        parts.push(format!("last {}", relative(last, now)));
     }
     if let Some(ip) = &e.ip {
         parts.push(format!("from {ip}"));

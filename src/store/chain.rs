@@ -39,7 +39,7 @@ impl Store {
 
     /// The log head, if there is one that decodes (one that does not is for `check_log` to
     /// report, as a chain without a head).
-    fn log_head(&self) -> Result<Option<Head>> {
+    pub(super) fn log_head(&self) -> Result<Option<Head>> {
         let head = self.meta.get(LOG_HEAD_KEY).map_err(|e| self.sled(e))?;
         Ok(head.and_then(|b| Head::decode(&b)))
     }
@@ -133,6 +133,7 @@ mod tests {
                 actor: "ana".to_owned(),
                 reason: None,
                 count: 1,
+                last_at: None,
                 replaces: None,
                 detail: None,
                 ip: None,

@@ -13,12 +13,13 @@ use std::fs;
 
 use sled::Transactional;
 
+use super::failures::{self, Counters};
 use super::tx::append;
 use super::{JOURNAL_FOLDED_KEY, Store, damaged};
 use crate::error::{Error, Result};
 use crate::index::{self, Index, IndexRecord, IndexStatus};
 use crate::journal::{self, EntryKind};
-use crate::record::{Event, EventKind, Record, Status};
+use crate::record::{Record, Status};
 use crate::time::Time;
 use crate::token::TokenHash;
 use crate::verdict::Reason;
@@ -175,8 +176,8 @@ impl Store {
     }
 
     /// Folds the journal into the records and the audit log, once, then removes it: each
-    /// token's uses add to its `use_count` and move its `last_used_at`; each run of failures
-    /// with the same reason, token and user becomes one `verify_failed` event with its `count`.
+    /// token's uses add to its `use_count` and move its `last_used_at`; failures are added to
+    /// the `verify_failed` counters of their reason, token, user and hour (`failures`).
     pub(super) fn fold_journal(&self) -> Result<()> {
         // A `journal.folding` a crash left behind first, then the journal verifies have written
         // to since: both, so every acknowledged use is visible at once.
@@ -260,8 +261,10 @@ impl Store {
         // Uses, per token: how many, the latest time, the address of the latest use that gave
         // one.
         let mut uses: HashMap<&str, (u64, Time, Option<std::net::IpAddr>)> = HashMap::new();
-        // Failures, in runs of one reason, token, user and client address.
-        let mut runs: Vec<(&journal::Entry, u64)> = Vec::new();
+        // Failures, as counters of one reason, token, user and hour (`failures`).
+        let mut counters = Counters::default();
+        // Each token's name, looked up once per chunk.
+        let mut names: HashMap<&str, Option<String>> = HashMap::new();
         for e in entries {
             match e.kind {
                 EntryKind::Use => {
@@ -276,17 +279,25 @@ impl Store {
                         slot.2 = e.ip;
                     }
                 }
-                EntryKind::Failure => match runs.last_mut() {
-                    Some((first, n))
-                        if first.reason == e.reason
-                            && first.token_id == e.token_id
-                            && first.actor == e.actor
-                            && first.ip == e.ip =>
-                    {
-                        *n += 1
-                    }
-                    _ => runs.push((e, 1)),
-                },
+                EntryKind::Failure => {
+                    let name = match e.token_id.as_deref() {
+                        Some(id) => match names.get(id) {
+                            Some(name) => name.clone(),
+                            None => {
+                                let name = self.get(id)?.map(|r| r.name);
+                                names.insert(id, name.clone());
+                                name
+                            }
+                        },
+                        None => None,
+                    };
+                    let reason = Reason::from_code(e.reason)
+                        .map_or_else(|| format!("code {}", e.reason), |r| r.as_str().to_owned());
+                    // Written by verify, but read from a file: shown only masked and escaped.
+                    let actor =
+                        crate::token::mask_tokens(&e.actor.escape_debug().to_string()).into_owned();
+                    counters.add_failure(e, &reason, &actor, name.as_deref());
+                }
             }
         }
         let mut updated = Vec::with_capacity(uses.len());
@@ -305,32 +316,18 @@ impl Store {
                 updated.push(r);
             }
         }
-        let mut events = Vec::with_capacity(runs.len());
-        for (e, count) in runs {
-            let record = match e.token_id.as_deref() {
-                Some(id) => self.get(id)?,
-                None => None,
-            };
-            let reason = Reason::from_code(e.reason).map(|r| r.as_str().to_owned());
-            events.push(Event {
-                at: e.at,
-                event: EventKind::VerifyFailed,
-                token_id: e.token_id.clone(),
-                name: record.map(|r| r.name),
-                // Written by verify, but read from a file: shown only masked and escaped.
-                actor: crate::token::mask_tokens(&e.actor.escape_debug().to_string()).into_owned(),
-                reason: Some(reason.unwrap_or_else(|| format!("code {}", e.reason))),
-                count,
-                replaces: None,
-                detail: None,
-                ip: e.ip,
-                prev: String::new(),
-            });
-        }
+        // The counters of these hours already at the log's end are added to, not repeated.
+        let tail = if counters.is_empty() {
+            Default::default()
+        } else {
+            self.counters_at_end(&mut counters)?
+        };
+        let events = counters.into_events();
         let result = (&self.tokens, &self.log, &self.meta).transaction(|(tokens, log, meta)| {
             for r in &updated {
                 tokens.insert(r.id.as_bytes(), r.to_bytes())?;
             }
+            failures::take_off(log, meta, &tail)?;
             for e in &events {
                 append(log, meta, e)?;
             }

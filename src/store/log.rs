@@ -61,6 +61,7 @@ impl Store {
             actor: self.actor.clone(),
             reason: reason.map(|r| r.as_str().to_owned()),
             count: 1,
+            last_at: None,
             replaces: None,
             detail: None,
             ip: None,

@@ -47,6 +47,7 @@ pub use crate::verdict::{Reason, Touch, Verdict};
 mod chain;
 mod derived;
 mod doctor;
+mod failures;
 mod import;
 mod lifecycle;
 mod log;

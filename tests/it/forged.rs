@@ -106,3 +106,61 @@ fn a_backup_of_a_file_with_an_escape_in_its_name_restores() {
         "{log}"
     );
 }
+
+#[test]
+fn a_forged_failure_counter_is_refused_naming_last_at() {
+    let (env, _) = store_with_events();
+    env.verify("garbage", &[]);
+    env.ok(&["list"]);
+    // Event 3 is the counter: at, and last_at in its hour.
+    type Edit = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(usize, &str, Edit)> = vec![
+        (
+            3,
+            "before `at`",
+            Box::new(|e| e["last_at"] = "2000-01-01T00:00:00Z".into()),
+        ),
+        (
+            3,
+            "not in the hour",
+            Box::new(|e| {
+                e["at"] = "1999-12-31T23:59:59Z".into();
+                e["last_at"] = "2000-01-01T00:00:00Z".into();
+            }),
+        ),
+        (
+            3,
+            "future",
+            Box::new(|e| e["last_at"] = "2100-01-01T00:00:00Z".into()),
+        ),
+        (
+            0,
+            "only to a verify_failed",
+            Box::new(|e| e["last_at"] = e["at"].clone()),
+        ),
+    ];
+    for (which, why, edit) in cases {
+        let file = forge(&env, which, |e| edit(e));
+        let fresh = Env::new();
+        let out = fresh.run(&["restore", file.to_str().expect("utf-8"), "--yes"]);
+        let err = assert_one_line_error(&out, 2);
+        assert!(
+            err.contains("line ") && err.contains("`last_at`"),
+            "{why}: {err}"
+        );
+        assert!(err.contains(why), "{why}: {err}");
+        assert!(!fresh.store().join("db").exists(), "nothing was restored");
+    }
+    // Untouched, the counter restores, last_at and all.
+    let file = forge(&env, 3, |_| {});
+    let fresh = Env::new();
+    let out = fresh.run(&["restore", file.to_str().expect("utf-8"), "--yes"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let log = fresh.json(&["log"]);
+    assert!(
+        log.as_array()
+            .expect("array")
+            .iter()
+            .any(|e| e["event"] == "verify_failed" && e["last_at"].is_string())
+    );
+}

@@ -11,6 +11,7 @@ mod disguise;
 mod errors;
 mod escaping;
 mod export_format;
+mod failures;
 mod faults;
 mod forged;
 mod fuzz_seeds;

@@ -1,0 +1,399 @@
+//! Failed verifications as counters, so no order of failures can fill the disk.
+//!
+//! A fold turns the journal's failures into `verify_failed` events, one per *counter*: the
+//! failures of one reason, one token (when the token is known: a revoked, expired or disabled
+//! token still in use is news), one user and one hour (UTC) of the clock. `count` says how many,
+//! `at` is the first and `last_at` the last; `ip` is the latest address given.
+//!
+//! The log stays a hash chain, appended to under the store lock, with one exception that keeps
+//! the bound whatever the order of folds: the counters of the hours a fold adds to, when they
+//! are the last events of the log (nothing else happened since), are taken off its end and put
+//! back with the new failures added, in the same transaction that moves the log head. A fold
+//! does that only when the head names the last event and each counter it takes links to the one
+//! before it; otherwise (damage `log --check` reports) it appends, and rewrites nothing. So the
+//! log holds at most one event per counter between two other events, whatever the failures:
+//! 100,000 in any order of reasons and tokens cost a few events, not 100,000 (README, "Audit
+//! log").
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use super::{LOG_HEAD_KEY, Store};
+use crate::chain::{self, GENESIS, Head};
+use crate::error::Result;
+use crate::journal;
+use crate::policy::failure_window as window;
+use crate::record::{Event, EventKind};
+use crate::time::Time;
+
+/// The most events a fold takes off the log's end to add to (more counters than this in the
+/// hours it adds to are left where they are, and new ones appended after them).
+const MAX_TAIL: usize = 65_536;
+
+/// What one counter counts failures of.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Key {
+    window: i64,
+    reason: String,
+    token_id: Option<String>,
+    actor: String,
+}
+
+#[derive(Debug, Clone)]
+struct Counter {
+    first: Time,
+    last: Time,
+    count: u64,
+    ip: Option<IpAddr>,
+    name: Option<String>,
+}
+
+/// Failure counters being gathered for one fold.
+#[derive(Debug, Default)]
+pub(super) struct Counters {
+    map: BTreeMap<Key, Counter>,
+}
+
+impl Counters {
+    pub(super) fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// The earliest window counted.
+    fn first_window(&self) -> Option<i64> {
+        self.map.keys().map(|k| k.window).min()
+    }
+
+    /// Counts `count` failures from `first` to `last` (the same window); a later call's address
+    /// replaces an earlier one's.
+    #[allow(clippy::too_many_arguments)]
+    fn add(
+        &mut self,
+        reason: &str,
+        token_id: Option<&str>,
+        actor: &str,
+        (first, last): (Time, Time),
+        count: u64,
+        ip: Option<IpAddr>,
+        name: Option<&str>,
+    ) {
+        let key = Key {
+            window: window(first),
+            reason: reason.to_owned(),
+            token_id: token_id.map(str::to_owned),
+            actor: actor.to_owned(),
+        };
+        let c = self.map.entry(key).or_insert(Counter {
+            first,
+            last,
+            count: 0,
+            ip: None,
+            name: None,
+        });
+        c.first = c.first.min(first);
+        c.last = c.last.max(last);
+        // Held at the largest count a JSON reader holds exactly (`policy`).
+        c.count = c
+            .count
+            .saturating_add(count)
+            .min(crate::policy::MAX_JSON_INTEGER);
+        if ip.is_some() {
+            c.ip = ip;
+        }
+        if c.name.is_none() {
+            c.name = name.map(str::to_owned);
+        }
+    }
+
+    /// Counts a journal entry's failures, its reason and user already in the log's words.
+    pub(super) fn add_failure(
+        &mut self,
+        e: &journal::Entry,
+        reason: &str,
+        actor: &str,
+        name: Option<&str>,
+    ) {
+        self.add(
+            reason,
+            e.token_id.as_deref(),
+            actor,
+            (e.at, e.at),
+            u64::from(e.count),
+            e.ip,
+            name,
+        );
+    }
+
+    /// Adds a counter the log already holds (one [`Store::counters_at_end`] took off).
+    fn add_event(&mut self, e: &Event) {
+        let last = e.last_at.unwrap_or(e.at).max(e.at);
+        self.add(
+            e.reason.as_deref().unwrap_or_default(),
+            e.token_id.as_deref(),
+            &e.actor,
+            (e.at, last),
+            e.count,
+            e.ip,
+            e.name.as_deref(),
+        );
+    }
+
+    /// The counters as events, oldest first.
+    pub(super) fn into_events(self) -> Vec<Event> {
+        let mut events: Vec<Event> = self
+            .map
+            .into_iter()
+            .map(|(k, c)| Event {
+                at: c.first,
+                event: EventKind::VerifyFailed,
+                token_id: k.token_id,
+                name: c.name,
+                actor: k.actor,
+                reason: Some(k.reason),
+                count: c.count,
+                last_at: Some(c.last),
+                replaces: None,
+                detail: None,
+                ip: c.ip,
+                prev: String::new(),
+            })
+            .collect();
+        // Stable: counters that began in the same second stay in key order.
+        events.sort_by_key(|e| e.at);
+        events
+    }
+}
+
+/// The counters a fold takes off the end of the log: their keys, and the head to put back
+/// before the sums are appended (`None`: the log held nothing else).
+#[derive(Debug, Default)]
+pub(super) struct Tail {
+    pub(super) keys: Vec<[u8; 8]>,
+    pub(super) head: Option<Head>,
+}
+
+impl Store {
+    /// Takes into `counters` the counters at the end of the log for the windows they count
+    /// (from their first on), and says what to remove. Nothing is taken unless the log's end is
+    /// whole: the head names the last event and each counter taken links to the one before.
+    ///
+    /// # Errors
+    /// A sled error reading the log or `meta`.
+    pub(super) fn counters_at_end(&self, counters: &mut Counters) -> Result<Tail> {
+        let Some(from) = counters.first_window() else {
+            return Ok(Tail::default());
+        };
+        let head = self.log_head()?;
+        // Newest first: (key, stored bytes, event) of each counter, then the event before them.
+        let mut taken = Vec::new();
+        let mut before = None;
+        for item in self.log.iter().rev() {
+            let (key, bytes) = item.map_err(|e| self.sled(e))?;
+            let Ok(key) = <[u8; 8]>::try_from(&key[..]) else {
+                return Ok(Tail::default());
+            };
+            let event = Event::from_bytes(&bytes).ok();
+            match event {
+                Some(e)
+                    if taken.len() < MAX_TAIL
+                        && e.event == EventKind::VerifyFailed
+                        && e.last_at.is_some()
+                        && window(e.at) >= from =>
+                {
+                    taken.push((key, bytes, e));
+                }
+                _ => {
+                    before = Some(Head {
+                        key: u64::from_be_bytes(key),
+                        hash: chain::hash(&bytes),
+                    });
+                    break;
+                }
+            }
+        }
+        let Some((last_key, last_bytes, _)) = taken.first() else {
+            return Ok(Tail::default());
+        };
+        let names_last = head.is_some_and(|h| {
+            h.key == u64::from_be_bytes(*last_key) && h.hash == chain::hash(last_bytes)
+        });
+        // Oldest first, each must name the one before it (the first, the event before them all).
+        let mut prev = before.map_or_else(|| GENESIS.to_owned(), |h| h.prev());
+        let mut whole = names_last;
+        for (_, bytes, e) in taken.iter().rev() {
+            whole &= e.prev == prev;
+            prev = hex::encode(chain::hash(bytes));
+        }
+        if !whole {
+            return Ok(Tail::default());
+        }
+        let mut tail = Tail {
+            keys: Vec::with_capacity(taken.len()),
+            head: before,
+        };
+        for (key, _, e) in taken.iter().rev() {
+            counters.add_event(e);
+            tail.keys.push(*key);
+        }
+        Ok(tail)
+    }
+}
+
+/// Inside the fold's transaction: removes the counters [`Store::counters_at_end`] took and puts
+/// the head back on the event before them, so the sums append where they were.
+pub(super) fn take_off(
+    log: &sled::transaction::TransactionalTree,
+    meta: &sled::transaction::TransactionalTree,
+    tail: &Tail,
+) -> super::tx::TxResult<()> {
+    if tail.keys.is_empty() {
+        return Ok(());
+    }
+    for key in &tail.keys {
+        log.remove(&key[..])?;
+    }
+    match tail.head {
+        Some(h) => meta.insert(LOG_HEAD_KEY, &h.encode()[..])?,
+        None => meta.remove(LOG_HEAD_KEY)?,
+    };
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(second: i64) -> Time {
+        Time::from_second(1_800_000_000 + second).expect("in range")
+    }
+
+    fn failure(second: i64, reason: u8, token: Option<&str>) -> journal::Entry {
+        journal::Entry {
+            kind: journal::EntryKind::Failure,
+            count: 1,
+            reason,
+            at: at(second),
+            token_id: token.map(str::to_owned),
+            actor: "ana".to_owned(),
+            ip: None,
+        }
+    }
+
+    #[test]
+    fn failures_in_any_order_make_one_counter_per_reason_token_user_and_hour() {
+        let mut c = Counters::default();
+        // 1,800,000,000 is 00:00 UTC; 10,000 failures over two hours, reasons and tokens mixed.
+        for i in 0..10_000i64 {
+            let token = ["tok_aaaaaaaa", "tok_bbbbbbbb"][(i % 2) as usize];
+            let (reason, token) = match i % 3 {
+                0 => ("unknown", None),
+                1 => ("revoked", Some(token)),
+                _ => ("malformed", None),
+            };
+            let e = failure(i * 7200 / 10_000, 0, token);
+            c.add_failure(&e, reason, "ana", None);
+        }
+        let events = c.into_events();
+        // Per hour: unknown, malformed, and revoked for each of two tokens.
+        assert_eq!(events.len(), 8, "{events:#?}");
+        assert_eq!(events.iter().map(|e| e.count).sum::<u64>(), 10_000);
+        for e in &events {
+            let last = e.last_at.expect("a counter has its last");
+            assert!(e.at <= last);
+            assert_eq!(window(e.at), window(last), "one hour: {e:?}");
+        }
+    }
+
+    #[test]
+    fn a_counter_taken_back_adds_up_and_keeps_its_first_and_last() {
+        let mut c = Counters::default();
+        c.add_failure(&failure(10, 0, None), "unknown", "ana", None);
+        let mut old = c.into_events().pop().expect("one");
+        old.count = 41;
+        old.ip = Some("10.0.0.1".parse().unwrap());
+        let mut c = Counters::default();
+        c.add_failure(&failure(50, 0, None), "unknown", "ana", None);
+        c.add_event(&old);
+        let e = c.into_events().pop().expect("one");
+        assert_eq!((e.count, e.at, e.last_at), (42, at(10), Some(at(50))));
+        assert_eq!(e.ip, old.ip, "the latest address given is kept");
+    }
+
+    #[test]
+    fn counts_stop_at_the_json_bound() {
+        let mut one = Counters::default();
+        one.add_failure(&failure(0, 0, None), "unknown", "ana", None);
+        let mut e = one.into_events().pop().expect("one");
+        let mut c = Counters::default();
+        e.count = crate::policy::MAX_JSON_INTEGER;
+        c.add_event(&e);
+        e.count = 5;
+        c.add_event(&e);
+        let e = c.into_events().pop().expect("one");
+        assert_eq!(e.count, crate::policy::MAX_JSON_INTEGER);
+    }
+
+    #[test]
+    fn windows_are_whole_hours_of_utc() {
+        assert_eq!(window(Time::from_second(0).unwrap()), 0);
+        assert_eq!(window(Time::from_second(3599).unwrap()), 0);
+        assert_eq!(window(Time::from_second(3600).unwrap()), 1);
+    }
+
+    fn open(dir: &std::path::Path) -> Store {
+        let mode = super::super::OpenMode::Create;
+        Store::open(dir, mode, std::time::Duration::from_secs(10)).expect("opens")
+    }
+
+    /// Folds `n` failures of `reason` (unknown) now, as verify would have journalled them.
+    fn fail(store: &Store, n: usize) {
+        let e = journal::Entry {
+            at: Time::now(),
+            ..failure(0, 1, None)
+        };
+        journal::append(&store.dir, store.store_id, &vec![e; n]).expect("journals");
+        store.fold_journal().expect("folds");
+    }
+
+    fn failed(store: &Store) -> Vec<Event> {
+        let events = store.events(None, None).expect("reads");
+        events
+            .into_iter()
+            .filter(|e| e.event == EventKind::VerifyFailed)
+            .collect()
+    }
+
+    #[test]
+    fn folds_add_to_the_counter_at_the_end_and_keep_the_chain_whole() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = open(dir.path());
+        for n in [3, 4, 5] {
+            fail(&store, n);
+        }
+        let counters = failed(&store);
+        let total: u64 = counters.iter().map(|e| e.count).sum();
+        assert_eq!(total, 12);
+        // Two only when the hour turned between folds.
+        assert!(counters.len() <= 2, "{counters:#?}");
+        assert_eq!(store.check_log().expect("whole"), counters.len() as u64);
+    }
+
+    #[test]
+    fn a_counter_changed_behind_the_heads_back_is_not_added_to() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = open(dir.path());
+        fail(&store, 2);
+        // Someone raises the count in the database: the head no longer hashes the last event.
+        let (key, bytes) = store.log.last().expect("reads").expect("an event");
+        let mut forged = Event::from_bytes(&bytes).expect("parses");
+        forged.count = 1_000;
+        store.log.insert(key, forged.to_bytes()).expect("writes");
+        fail(&store, 1);
+        // The forged event is left for `log --check` to name, not folded into a new sum.
+        let counters = failed(&store);
+        assert_eq!(counters.len(), 2, "{counters:#?}");
+        assert_eq!(counters[0].count, 1_000);
+        assert_eq!(counters[1].count, 1);
+        assert!(store.check_log().is_err());
+    }
+}

@@ -1,0 +1,264 @@
+//! Failures cannot fill the disk (README, "Audit log"): failed verifies are counted per reason,
+//! token, user and hour, so 100,000 of them in any order cost at most 64 bytes each, while the
+//! journal holds them and once they are folded into the log; the chain covers the counters.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::common::*;
+
+/// The bytes of every file in the store.
+fn store_bytes(env: &Env) -> u64 {
+    files_under(&env.store())
+        .iter()
+        .map(|p| std::fs::symlink_metadata(p).map_or(0, |m| m.len()))
+        .sum()
+}
+
+fn failures(env: &Env) -> Vec<Value> {
+    env.json(&["log"])
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|e| e["event"] == "verify_failed")
+        .cloned()
+        .collect()
+}
+
+fn hour(time: &Value) -> String {
+    time.as_str().expect("a time")[..13].to_owned()
+}
+
+fn chain_whole(env: &Env) {
+    let out = env.run(&["log", "--check"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
+
+/// A store with a token of every failing kind that keeps its id: revoked, disabled, expired,
+/// used up and address-bound; and the lines to verify, each kind by its token.
+fn store_with_failing_tokens() -> (Env, Vec<(&'static str, String)>) {
+    let env = Env::new();
+    let revoked = env.create("revoked");
+    env.ok(&["revoke", "revoked", "--yes"]);
+    let disabled = env.create("disabled");
+    env.ok(&["disable", "disabled"]);
+    let spent =
+        String::from_utf8(env.ok(&["create", "--name", "spent", "--max-uses", "1", "--quiet"]))
+            .expect("utf-8")
+            .trim()
+            .to_owned();
+    assert_eq!(env.verify(&spent, &[]).0, 0);
+    let bound = String::from_utf8(env.ok(&[
+        "create",
+        "--name",
+        "bound",
+        "--allow-ip",
+        "10.0.0.0/8",
+        "--quiet",
+    ]))
+    .expect("utf-8")
+    .trim()
+    .to_owned();
+    let expired = String::from_utf8(env.ok(&[
+        "create",
+        "--name",
+        "expired",
+        "--expires-in",
+        "1s",
+        "--quiet",
+    ]))
+    .expect("utf-8")
+    .trim()
+    .to_owned();
+    std::thread::sleep(Duration::from_millis(2100));
+    // Unknown: a well-formed token no store made (its checksum holds).
+    let unknown = {
+        let other = Env::new();
+        other.create("elsewhere")
+    };
+    let kinds = vec![
+        ("revoked", revoked),
+        ("disabled", disabled),
+        ("usage_exceeded", spent),
+        ("forbidden", bound),
+        ("expired", expired),
+        ("unknown", unknown),
+        ("malformed", "vbx_not-a-token".to_owned()),
+        ("malformed", "garbage".to_owned()),
+    ];
+    (env, kinds)
+}
+
+#[test]
+fn a_hundred_thousand_failures_in_any_order_cost_under_64_bytes_each() {
+    const N: u64 = 100_000;
+    let (env, kinds) = store_with_failing_tokens();
+    // Folds what the setup wrote, so what is measured is the failures alone.
+    env.ok(&["list"]);
+    let before = store_bytes(&env);
+    // Any order: a fixed pseudo-random one (an LCG), so a failure is reproducible.
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut input = String::new();
+    let mut want = std::collections::BTreeMap::<&str, u64>::new();
+    for _ in 0..N {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let (reason, token) = &kinds[(state >> 33) as usize % kinds.len()];
+        input.push_str(token);
+        input.push('\n');
+        *want.entry(reason).or_default() += 1;
+    }
+    let out = env.run_in(&["verify", "--batch"], input);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(stdout(&out).lines().count() as u64, N);
+
+    // While the journal holds them (no command has opened the database since).
+    let held = store_bytes(&env) - before;
+    assert!(
+        held <= 64 * N,
+        "{held} bytes in the journal for {N} failures"
+    );
+    // Once folded into the log.
+    let events = failures(&env);
+    let folded = store_bytes(&env).saturating_sub(before);
+    assert!(folded <= 64 * N, "{folded} bytes for {N} failures");
+    eprintln!(
+        "{N} failures: {held} bytes in the journal ({:.1} a failure), {folded} once folded, {} events",
+        held as f64 / N as f64,
+        events.len()
+    );
+
+    // One counter per reason and token (malformed has two inputs and no token), per hour: a
+    // run that crosses an hour has two of some.
+    let hours: std::collections::BTreeSet<String> = events.iter().map(|e| hour(&e["at"])).collect();
+    assert!(
+        events.len() <= 7 * hours.len(),
+        "{} events in {} hours",
+        events.len(),
+        hours.len()
+    );
+    let mut got = std::collections::BTreeMap::<&str, u64>::new();
+    for e in &events {
+        let reason = e["reason"].as_str().expect("reason");
+        *got.entry(reason).or_default() += e["count"].as_u64().expect("count");
+        // The ids of tokens that exist are kept: a revoked token still in use is news.
+        let keeps_id = !matches!(reason, "unknown" | "malformed");
+        assert_eq!(e["token_id"].is_string(), keeps_id, "{e}");
+        assert_eq!(hour(&e["at"]), hour(&e["last_at"]), "one hour: {e}");
+        assert!(e["at"].as_str() <= e["last_at"].as_str(), "{e}");
+    }
+    assert_eq!(got, want);
+    chain_whole(&env);
+}
+
+#[test]
+fn folds_between_failures_add_to_the_counters_at_the_end() {
+    let env = Env::new();
+    let t = env.create("t");
+    env.ok(&["revoke", "t", "--yes"]);
+    // A fold after every failure, alternating reasons: still one counter for each.
+    for i in 0..24 {
+        if i % 2 == 0 {
+            env.verify(&t, &[]);
+        } else {
+            env.verify("garbage", &[]);
+        }
+        env.ok(&["list"]);
+    }
+    let events = failures(&env);
+    let hours: std::collections::BTreeSet<String> = events.iter().map(|e| hour(&e["at"])).collect();
+    assert!(events.len() <= 2 * hours.len(), "{events:#?}");
+    let total: u64 = events.iter().map(|e| e["count"].as_u64().unwrap()).sum();
+    assert_eq!(total, 24);
+    chain_whole(&env);
+
+    // The table shows the counters with their counts.
+    let text = stdout(&env.run(&["log"]));
+    assert!(
+        text.lines()
+            .any(|l| l.contains("verify_failed") && l.contains("revoked; x12")),
+        "{text}"
+    );
+}
+
+#[test]
+fn another_event_between_failures_starts_new_counters() {
+    let env = Env::new();
+    env.create("a");
+    env.verify("garbage", &[]);
+    env.verify("garbage", &[]);
+    env.ok(&["list"]);
+    env.create("b");
+    env.verify("garbage", &[]);
+    env.ok(&["list"]);
+    env.verify("garbage", &[]);
+    let log = env.json(&["log"]);
+    let shape: Vec<(String, u64)> = log
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|e| {
+            (
+                e["event"].as_str().expect("event").to_owned(),
+                e["count"].as_u64().expect("count"),
+            )
+        })
+        .collect();
+    // What happened in between stays where it happened: the log is not reordered.
+    let failed = |n| ("verify_failed".to_owned(), n);
+    let created = ("created".to_owned(), 1);
+    let hours: std::collections::BTreeSet<String> =
+        failures(&env).iter().map(|e| hour(&e["at"])).collect();
+    if hours.len() == 1 {
+        assert_eq!(shape, [created.clone(), failed(2), created, failed(2)]);
+    }
+    chain_whole(&env);
+}
+
+#[test]
+fn verify_json_and_exit_status_are_the_same_whatever_the_counters() {
+    // Counting changes what is kept, never the verdict.
+    let env = Env::new();
+    let t = env.create("t");
+    env.ok(&["revoke", "t", "--yes"]);
+    for _ in 0..3 {
+        let (status, v) = env.verify(&t, &[]);
+        assert_eq!(status, 1);
+        assert_eq!(v["reason"], "revoked");
+    }
+    let events = failures(&env);
+    let total: u64 = events.iter().map(|e| e["count"].as_u64().unwrap()).sum();
+    assert_eq!(total, 3);
+    // Two only if the hour turned between them.
+    assert!(events.len() <= 2, "{events:#?}");
+    assert!(
+        events
+            .iter()
+            .all(|e| e["name"] == "t" && e["token_id"].is_string())
+    );
+}
+
+#[test]
+fn single_failed_verifies_cost_under_64_bytes_each_in_the_journal() {
+    // One process per failure (a cron or a server calling verify each time): each is one
+    // journal entry until a fold, whatever the reason.
+    const N: u64 = 300;
+    let (env, kinds) = store_with_failing_tokens();
+    env.ok(&["list"]);
+    let before = store_bytes(&env);
+    for i in 0..N {
+        let (_, token) = &kinds[i as usize % kinds.len()];
+        assert_eq!(env.verify(token, &[]).0, 1);
+    }
+    let held = store_bytes(&env) - before;
+    eprintln!("{N} single failures: {held} bytes in the journal");
+    assert!(held <= 64 * N, "{held} bytes for {N} failures");
+    let total: u64 = failures(&env)
+        .iter()
+        .map(|e| e["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, N);
+    chain_whole(&env);
+}
