@@ -2,8 +2,9 @@
 //!
 //! A fold turns the journal's failures into `verify_failed` events, one per *counter*: the
 //! failures of one reason, one token (when the token is known: a revoked, expired or disabled
-//! token still in use is news), one user and one hour (UTC) of the clock. `count` says how many,
-//! `at` is the first and `last_at` the last; `ip` is the latest address given.
+//! token still in use is news), one user, one client address (`ip`, for up to
+//! [`MAX_ADDRESSES`] of them; the rest share a counter) and one hour (UTC) of the clock.
+//! `count` says how many, `at` is the first and `last_at` the last.
 //!
 //! The log stays a hash chain, appended to under the store lock, with one exception that keeps
 //! the bound whatever the order of folds: the counters of the hours a fold adds to, when they
@@ -30,6 +31,13 @@ use crate::time::Time;
 /// hours it adds to are left where they are, and new ones appended after them).
 const MAX_TAIL: usize = 65_536;
 
+/// The most addresses of one reason, token, user and hour that get counters of their own;
+/// failures from further addresses share one, whose `ip` is `null` and `detail` is
+/// [`FURTHER_ADDRESSES`].
+pub const MAX_ADDRESSES: usize = 16;
+/// The `detail` of the counter that holds failures from addresses past [`MAX_ADDRESSES`].
+pub const FURTHER_ADDRESSES: &str = "and from further addresses";
+
 /// What one counter counts failures of.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct Key {
@@ -37,6 +45,8 @@ struct Key {
     reason: String,
     token_id: Option<String>,
     actor: String,
+    /// Last, so one reason, token, user and hour's counters are neighbours, `None` first.
+    ip: Option<IpAddr>,
 }
 
 #[derive(Debug, Clone)]
@@ -44,8 +54,23 @@ struct Counter {
     first: Time,
     last: Time,
     count: u64,
-    ip: Option<IpAddr>,
     name: Option<String>,
+    detail: Option<String>,
+}
+
+/// Failures to count, as a journal entry or a counter already in the log says them.
+#[derive(Debug, Clone, Copy)]
+struct Failures<'a> {
+    reason: &'a str,
+    token_id: Option<&'a str>,
+    actor: &'a str,
+    first: Time,
+    /// In the window of `first`.
+    last: Time,
+    count: u64,
+    ip: Option<IpAddr>,
+    name: Option<&'a str>,
+    further: bool,
 }
 
 /// Failure counters being gathered for one fold.
@@ -64,44 +89,56 @@ impl Counters {
         self.map.keys().map(|k| k.window).min()
     }
 
-    /// Counts `count` failures from `first` to `last` (the same window); a later call's address
-    /// replaces an earlier one's.
-    #[allow(clippy::too_many_arguments)]
-    fn add(
-        &mut self,
-        reason: &str,
-        token_id: Option<&str>,
-        actor: &str,
-        (first, last): (Time, Time),
-        count: u64,
-        ip: Option<IpAddr>,
-        name: Option<&str>,
-    ) {
-        let key = Key {
-            window: window(first),
-            reason: reason.to_owned(),
-            token_id: token_id.map(str::to_owned),
-            actor: actor.to_owned(),
-        };
-        let c = self.map.entry(key).or_insert(Counter {
-            first,
-            last,
-            count: 0,
+    /// How many addresses have counters of their own among `key`'s neighbours (its reason,
+    /// token, user and hour).
+    fn addresses(&self, key: &Key) -> usize {
+        let first = Key {
             ip: None,
+            ..key.clone()
+        };
+        self.map
+            .range(&first..)
+            .take_while(|(k, _)| {
+                (k.window, &k.reason, &k.token_id, &k.actor)
+                    == (first.window, &first.reason, &first.token_id, &first.actor)
+            })
+            .filter(|(k, _)| k.ip.is_some())
+            .count()
+    }
+
+    fn add(&mut self, f: Failures) {
+        let mut key = Key {
+            window: window(f.first),
+            reason: f.reason.to_owned(),
+            token_id: f.token_id.map(str::to_owned),
+            actor: f.actor.to_owned(),
+            ip: f.ip,
+        };
+        let mut further = f.further;
+        if key.ip.is_some() && !self.map.contains_key(&key) && self.addresses(&key) >= MAX_ADDRESSES
+        {
+            key.ip = None;
+            further = true;
+        }
+        let c = self.map.entry(key).or_insert(Counter {
+            first: f.first,
+            last: f.last,
+            count: 0,
             name: None,
+            detail: None,
         });
-        c.first = c.first.min(first);
-        c.last = c.last.max(last);
+        c.first = c.first.min(f.first);
+        c.last = c.last.max(f.last);
         // Held at the largest count a JSON reader holds exactly (`policy`).
         c.count = c
             .count
-            .saturating_add(count)
+            .saturating_add(f.count)
             .min(crate::policy::MAX_JSON_INTEGER);
-        if ip.is_some() {
-            c.ip = ip;
-        }
         if c.name.is_none() {
-            c.name = name.map(str::to_owned);
+            c.name = f.name.map(str::to_owned);
+        }
+        if further {
+            c.detail = Some(FURTHER_ADDRESSES.to_owned());
         }
     }
 
@@ -113,29 +150,32 @@ impl Counters {
         actor: &str,
         name: Option<&str>,
     ) {
-        self.add(
+        self.add(Failures {
             reason,
-            e.token_id.as_deref(),
+            token_id: e.token_id.as_deref(),
             actor,
-            (e.at, e.at),
-            u64::from(e.count),
-            e.ip,
+            first: e.at,
+            last: e.at,
+            count: u64::from(e.count),
+            ip: e.ip,
             name,
-        );
+            further: false,
+        });
     }
 
     /// Adds a counter the log already holds (one [`Store::counters_at_end`] took off).
     fn add_event(&mut self, e: &Event) {
-        let last = e.last_at.unwrap_or(e.at).max(e.at);
-        self.add(
-            e.reason.as_deref().unwrap_or_default(),
-            e.token_id.as_deref(),
-            &e.actor,
-            (e.at, last),
-            e.count,
-            e.ip,
-            e.name.as_deref(),
-        );
+        self.add(Failures {
+            reason: e.reason.as_deref().unwrap_or_default(),
+            token_id: e.token_id.as_deref(),
+            actor: &e.actor,
+            first: e.at,
+            last: e.last_at.unwrap_or(e.at).max(e.at),
+            count: e.count,
+            ip: e.ip,
+            name: e.name.as_deref(),
+            further: e.detail.as_deref() == Some(FURTHER_ADDRESSES),
+        });
     }
 
     /// The counters as events, oldest first.
@@ -153,8 +193,8 @@ impl Counters {
                 count: c.count,
                 last_at: Some(c.last),
                 replaces: None,
-                detail: None,
-                ip: c.ip,
+                detail: c.detail,
+                ip: k.ip,
                 prev: String::new(),
             })
             .collect();
@@ -310,13 +350,49 @@ mod tests {
         c.add_failure(&failure(10, 0, None), "unknown", "ana", None);
         let mut old = c.into_events().pop().expect("one");
         old.count = 41;
-        old.ip = Some("10.0.0.1".parse().unwrap());
         let mut c = Counters::default();
         c.add_failure(&failure(50, 0, None), "unknown", "ana", None);
         c.add_event(&old);
         let e = c.into_events().pop().expect("one");
         assert_eq!((e.count, e.at, e.last_at), (42, at(10), Some(at(50))));
-        assert_eq!(e.ip, old.ip, "the latest address given is kept");
+    }
+
+    #[test]
+    fn addresses_get_counters_of_their_own_up_to_the_bound_and_then_share_one() {
+        let from = |c: &mut Counters, i: u32| {
+            let e = journal::Entry {
+                ip: Some(IpAddr::from((0x0A00_0000 + i).to_be_bytes())),
+                ..failure(i64::from(i % 60), 2, Some("tok_aaaaaaaa"))
+            };
+            c.add_failure(&e, "revoked", "ana", Some("crm"));
+        };
+        let mut c = Counters::default();
+        for i in 0..40 {
+            from(&mut c, i);
+        }
+        let events = c.into_events();
+        assert_eq!(events.len(), MAX_ADDRESSES + 1);
+        let shared: Vec<&Event> = events.iter().filter(|e| e.ip.is_none()).collect();
+        assert_eq!(shared.len(), 1);
+        assert_eq!(shared[0].count, 40 - MAX_ADDRESSES as u64);
+        assert_eq!(shared[0].detail.as_deref(), Some(FURTHER_ADDRESSES));
+        // Taken back with more addresses: still the bound, the first addresses keep theirs.
+        let mut c = Counters::default();
+        for e in &events {
+            c.add_event(e);
+        }
+        for i in 3..80 {
+            from(&mut c, i);
+        }
+        let again = c.into_events();
+        assert_eq!(again.len(), MAX_ADDRESSES + 1);
+        assert_eq!(again.iter().map(|e| e.count).sum::<u64>(), 40 + 77);
+        let own = |list: &[Event]| {
+            let mut ips: Vec<IpAddr> = list.iter().filter_map(|e| e.ip).collect();
+            ips.sort();
+            ips
+        };
+        assert_eq!(own(&again), own(&events));
     }
 
     #[test]

@@ -203,6 +203,35 @@ fn a_large_fold_stopped_between_its_chunks_resumes_without_counting_twice() {
 }
 
 #[test]
+fn a_fold_adding_to_the_failure_counters_stopped_anywhere_counts_each_failure_once() {
+    for point in ["fold-read", "fold-chunk", "fold-committed"] {
+        let env = Env::new();
+        let t = env.create("t");
+        // A counter at the log's end for the fold to add to.
+        env.verify("garbage", &[]);
+        env.ok(&["list"]);
+        // Uses and failures mixed: more journal entries than one fold commit holds, so the
+        // counter is added to by each commit.
+        let lines = format!("{t}\ngarbage\n").repeat(5_000);
+        let out = env.run_in(&["verify", "--batch"], lines);
+        assert_eq!(code(&out), 1, "{}", stderr(&out));
+        stopped_at(&env, point, &["list"], "");
+        assert_eq!(env.record("t")["use_count"], 5_000, "{point}");
+        let failed: u64 = env
+            .json(&["log"])
+            .as_array()
+            .expect("array")
+            .iter()
+            .filter(|e| e["event"] == "verify_failed")
+            .map(|e| e["count"].as_u64().expect("count"))
+            .sum();
+        assert_eq!(failed, 5_001, "{point}");
+        no_leftovers(&env);
+        chain_whole(&env, point);
+    }
+}
+
+#[test]
 fn a_rotation_stopped_anywhere_leaves_exactly_one_of_the_two_tokens() {
     for point in [
         "index-temp-written",

@@ -262,3 +262,29 @@ fn single_failed_verifies_cost_under_64_bytes_each_in_the_journal() {
     assert_eq!(total, N);
     chain_whole(&env);
 }
+
+#[test]
+fn each_address_is_counted_up_to_sixteen_and_the_rest_share_a_counter() {
+    let env = Env::new();
+    let t = env.create("crm");
+    env.ok(&["revoke", "crm", "--yes"]);
+    for i in 0..24 {
+        let ip = format!("192.0.2.{i}");
+        assert_eq!(env.verify(&t, &["--ip", &ip]).0, 1);
+    }
+    let events = failures(&env);
+    let hours: std::collections::BTreeSet<String> = events.iter().map(|e| hour(&e["at"])).collect();
+    if hours.len() == 1 {
+        assert_eq!(events.len(), 17, "{events:#?}");
+        let shared: Vec<&Value> = events.iter().filter(|e| e["ip"].is_null()).collect();
+        assert_eq!(shared.len(), 1, "{events:#?}");
+        assert_eq!(shared[0]["count"], 8);
+        assert_eq!(shared[0]["detail"], "and from further addresses");
+    }
+    let total: u64 = events.iter().map(|e| e["count"].as_u64().unwrap()).sum();
+    assert_eq!(total, 24);
+    assert!(events.iter().all(|e| e["token_id"].is_string()));
+    let text = stdout(&env.run(&["log"]));
+    assert!(text.contains("from 192.0.2.0"), "{text}");
+    chain_whole(&env);
+}

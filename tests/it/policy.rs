@@ -660,5 +660,6 @@ fn a_failed_verify_from_an_address_is_logged_with_it() {
         .filter(|e| e["event"] == "verify_failed")
         .map(|e| e["ip"].as_str().unwrap())
         .collect();
+    // Each address has a counter of its own (README, "Failures cannot fill the disk").
     assert_eq!(ips, ["192.0.2.1", "192.0.2.2"]);
 }
