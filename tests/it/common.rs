@@ -264,6 +264,26 @@ pub const RECORD_KEYS: &[&str] = &[
 /// `show` adds the rotation chain.
 pub const SHOW_KEYS: &[&str] = &["predecessors", "successors"];
 
+/// The log's `verify_failed` events: counters of failures (README, "Failures cannot fill the
+/// disk").
+pub fn failure_events(env: &Env) -> Vec<Value> {
+    env.json(&["log"])
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|e| e["event"] == "verify_failed")
+        .cloned()
+        .collect()
+}
+
+/// How many failures `events` count.
+pub fn failures_counted(events: &[Value]) -> u64 {
+    events
+        .iter()
+        .map(|e| e["count"].as_u64().expect("count"))
+        .sum()
+}
+
 /// Rewrites the backup `file` as a forger would: its lines without the trailer go to `edit`,
 /// then the trailer is made again over what `edit` left (README, "The backup format").
 pub fn reforge_backup(file: &Path, edit: impl FnOnce(&mut Vec<String>)) {

@@ -129,13 +129,6 @@ fn verifies_never_wait_for_the_store_lock() {
     drop(held);
     // The uses were counted, and the failures logged, once the store is free.
     assert_eq!(env.record("t")["use_count"], 24);
-    let failed: u64 = env
-        .json(&["log"])
-        .as_array()
-        .expect("array")
-        .iter()
-        .filter(|e| e["event"] == "verify_failed")
-        .map(|e| e["count"].as_u64().expect("count"))
-        .sum();
+    let failed = failures_counted(&failure_events(&env));
     assert_eq!(failed, 8);
 }

@@ -217,14 +217,7 @@ fn a_fold_adding_to_the_failure_counters_stopped_anywhere_counts_each_failure_on
         assert_eq!(code(&out), 1, "{}", stderr(&out));
         stopped_at(&env, point, &["list"], "");
         assert_eq!(env.record("t")["use_count"], 5_000, "{point}");
-        let failed: u64 = env
-            .json(&["log"])
-            .as_array()
-            .expect("array")
-            .iter()
-            .filter(|e| e["event"] == "verify_failed")
-            .map(|e| e["count"].as_u64().expect("count"))
-            .sum();
+        let failed = failures_counted(&failure_events(&env));
         assert_eq!(failed, 5_001, "{point}");
         no_leftovers(&env);
         chain_whole(&env, point);

@@ -16,16 +16,6 @@ fn store_bytes(env: &Env) -> u64 {
         .sum()
 }
 
-fn failures(env: &Env) -> Vec<Value> {
-    env.json(&["log"])
-        .as_array()
-        .expect("array")
-        .iter()
-        .filter(|e| e["event"] == "verify_failed")
-        .cloned()
-        .collect()
-}
-
 fn hour(time: &Value) -> String {
     time.as_str().expect("a time")[..13].to_owned()
 }
@@ -121,7 +111,7 @@ fn a_hundred_thousand_failures_in_any_order_cost_under_64_bytes_each() {
         "{held} bytes in the journal for {N} failures"
     );
     // Once folded into the log.
-    let events = failures(&env);
+    let events = failure_events(&env);
     let folded = store_bytes(&env).saturating_sub(before);
     assert!(folded <= 64 * N, "{folded} bytes for {N} failures");
     eprintln!(
@@ -167,10 +157,10 @@ fn folds_between_failures_add_to_the_counters_at_the_end() {
         }
         env.ok(&["list"]);
     }
-    let events = failures(&env);
+    let events = failure_events(&env);
     let hours: std::collections::BTreeSet<String> = events.iter().map(|e| hour(&e["at"])).collect();
     assert!(events.len() <= 2 * hours.len(), "{events:#?}");
-    let total: u64 = events.iter().map(|e| e["count"].as_u64().unwrap()).sum();
+    let total = failures_counted(&events);
     assert_eq!(total, 24);
     chain_whole(&env);
 
@@ -209,8 +199,10 @@ fn another_event_between_failures_starts_new_counters() {
     // What happened in between stays where it happened: the log is not reordered.
     let failed = |n| ("verify_failed".to_owned(), n);
     let created = ("created".to_owned(), 1);
-    let hours: std::collections::BTreeSet<String> =
-        failures(&env).iter().map(|e| hour(&e["at"])).collect();
+    let hours: std::collections::BTreeSet<String> = failure_events(&env)
+        .iter()
+        .map(|e| hour(&e["at"]))
+        .collect();
     if hours.len() == 1 {
         assert_eq!(shape, [created.clone(), failed(2), created, failed(2)]);
     }
@@ -228,8 +220,8 @@ fn verify_json_and_exit_status_are_the_same_whatever_the_counters() {
         assert_eq!(status, 1);
         assert_eq!(v["reason"], "revoked");
     }
-    let events = failures(&env);
-    let total: u64 = events.iter().map(|e| e["count"].as_u64().unwrap()).sum();
+    let events = failure_events(&env);
+    let total = failures_counted(&events);
     assert_eq!(total, 3);
     // Two only if the hour turned between them.
     assert!(events.len() <= 2, "{events:#?}");
@@ -255,10 +247,7 @@ fn single_failed_verifies_cost_under_64_bytes_each_in_the_journal() {
     let held = store_bytes(&env) - before;
     eprintln!("{N} single failures: {held} bytes in the journal");
     assert!(held <= 64 * N, "{held} bytes for {N} failures");
-    let total: u64 = failures(&env)
-        .iter()
-        .map(|e| e["count"].as_u64().unwrap())
-        .sum();
+    let total = failures_counted(&failure_events(&env));
     assert_eq!(total, N);
     chain_whole(&env);
 }
@@ -272,7 +261,7 @@ fn each_address_is_counted_up_to_sixteen_and_the_rest_share_a_counter() {
         let ip = format!("192.0.2.{i}");
         assert_eq!(env.verify(&t, &["--ip", &ip]).0, 1);
     }
-    let events = failures(&env);
+    let events = failure_events(&env);
     let hours: std::collections::BTreeSet<String> = events.iter().map(|e| hour(&e["at"])).collect();
     if hours.len() == 1 {
         assert_eq!(events.len(), 17, "{events:#?}");
@@ -281,7 +270,7 @@ fn each_address_is_counted_up_to_sixteen_and_the_rest_share_a_counter() {
         assert_eq!(shared[0]["count"], 8);
         assert_eq!(shared[0]["detail"], "and from further addresses");
     }
-    let total: u64 = events.iter().map(|e| e["count"].as_u64().unwrap()).sum();
+    let total = failures_counted(&events);
     assert_eq!(total, 24);
     assert!(events.iter().all(|e| e["token_id"].is_string()));
     let text = stdout(&env.run(&["log"]));
