@@ -6,22 +6,27 @@
 //! - the store directory (where it really is, symbolic links resolved) is a directory owned by
 //!   the calling user, by root or by an owner the user opted into ([`trust_owners`]), with no
 //!   group or other write bit;
-//! - every directory above it, up to the first one owned by root or the caller that no one
-//!   else can write, has such an owner, and is writable by no one else unless it is sticky
-//!   (like `/tmp`, where no one can rename or remove what another user made). A sticky
-//!   directory does not end the walk: the one above it must be safe too;
+//! - every directory above it, up to `/`, has such an owner, and is writable by no one else
+//!   unless it is sticky (like `/tmp`, where no one can rename or remove what another user
+//!   made). The walk does not stop at the first safe directory: a root-owned directory inside
+//!   one another user owns can be renamed away by that user and another put in its place, so
+//!   one unsafe directory anywhere above lets the store be swapped (as OpenSSH's
+//!   `secure_filename` walks to the root);
 //! - every entry in the store directory (marker, index, journal, use table, sled's files, the
 //!   lock, the last-backup note) and in its subdirectories is a regular file or a directory, not
 //!   a symbolic link, with such an owner and no group or other write bit.
 //!
 //! Since the directory itself can then be written only by a trusted owner, a file it gains
-//! later was made by one too: the check is made once per open, not per read.
+//! later was made by one too: the check is made once per open, not per read. And since no
+//! one untrusted can rename any directory on the resolved path, the store is then opened by
+//! that path ([`check_store`] returns it): a symbolic link on the way, which its owner could
+//! point elsewhere between the check and the open, is not followed again.
 //!
 //! The only module that looks up users (`nix`).
 
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use crate::error::{Error, Result};
@@ -78,16 +83,18 @@ fn trusted(uid: u32) -> bool {
 }
 
 /// Checks that the store in `dir` is owned and writable only by trusted users (see the module
-/// docs). A store that is not there yet passes: there is nothing in it to believe, and the
-/// command that creates it checks again once it has.
+/// docs) and returns the path to open it by: where it really is, every link resolved. `None`
+/// when there is nothing there: nothing to believe, and nothing to open either (the path is
+/// never opened unchecked, since a link on it may point elsewhere by then); the command that
+/// creates a store checks again once it has.
 ///
 /// # Errors
 /// [`Error::Untrusted`] naming the first path that fails, its owner and what is wrong;
 /// [`Error::Io`] when a path cannot be examined.
-pub fn check_store(dir: &Path) -> Result<()> {
+pub fn check_store(dir: &Path) -> Result<Option<PathBuf>> {
     let real = match fs::canonicalize(dir) {
         Ok(real) => real,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {
             return Err(Error::io(
                 format!("cannot read the store at {}", dir.display()),
@@ -98,11 +105,12 @@ pub fn check_store(dir: &Path) -> Result<()> {
     let meta = metadata(&real, dir)?;
     if !meta.is_dir() {
         // Not a store: opening says so in its own words.
-        return Ok(());
+        return Ok(Some(real));
     }
     judge(dir, &real, &meta, Strict::Yes)?;
     check_ancestors(dir, &real)?;
-    check_entries(dir, &real, 0)
+    check_entries(dir, &real, 0)?;
+    Ok(Some(real))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -162,19 +170,11 @@ fn judge(store: &Path, path: &Path, meta: &fs::Metadata, strict: Strict) -> Resu
     Ok(())
 }
 
-/// A directory that ends the walk up: owned by root or the caller (or an opted-in owner) and
-/// writable by no one else, sticky or not.
-fn safe_to_stop(meta: &fs::Metadata) -> bool {
-    trusted(meta.uid()) && meta.permissions().mode() & WRITABLE_BY_OTHERS == 0
-}
-
+/// Every directory above the store, to `/`.
 fn check_ancestors(store: &Path, real: &Path) -> Result<()> {
     for ancestor in real.ancestors().skip(1) {
         let meta = metadata(ancestor, store)?;
         judge(store, ancestor, &meta, Strict::StickyOk)?;
-        if safe_to_stop(&meta) {
-            return Ok(());
-        }
     }
     Ok(())
 }

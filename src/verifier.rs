@@ -83,7 +83,9 @@ impl Verifier {
     pub fn with(dir: &Path, reading: Reading, wait: Duration) -> Result<Verifier> {
         // Nothing is read from a store someone else could have written: such a store's index
         // could make any token valid.
-        crate::trust::check_store(dir)?;
+        // Opened where the check found it (`trust`): a link swapped since is not followed.
+        let real = crate::trust::check_store(dir)?.ok_or_else(|| Error::NoStore(dir.to_owned()))?;
+        let dir = real.as_path();
         let store_file = dir.join(crate::store::MARKER_FILE);
         match store_file.try_exists() {
             Ok(true) => {}

@@ -83,7 +83,8 @@ fn found(check: &'static str, health: Health, detail: impl Into<String>) -> Find
 pub fn diagnose(dir: &Path, wait: Duration) -> Result<Diagnosis> {
     // A store someone else could have written is not examined at all: what it says of itself
     // is not evidence, and it is not damage either (the error says who owns what).
-    crate::trust::check_store(dir)?;
+    let real = crate::trust::check_store(dir)?.ok_or_else(|| Error::NoStore(dir.to_owned()))?;
+    let dir = real.as_path();
     let mut findings = Vec::new();
     let marker_before = super::read_marker_id(dir);
     let journal_before =

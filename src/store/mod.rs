@@ -191,8 +191,10 @@ impl Store {
             }
         }
 
-        // Nothing is read from a store someone else could have written.
-        crate::trust::check_store(dir)?;
+        // Nothing is read from a store someone else could have written, and it is opened where
+        // the check found it (`trust`), so a link swapped after the check is not followed.
+        let real = crate::trust::check_store(dir)?.ok_or_else(|| Error::NoStore(dir.to_owned()))?;
+        let dir = real.as_path();
         let marker = dir.join(MARKER_FILE);
         if !exists(&marker)? {
             match mode {

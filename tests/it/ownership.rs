@@ -221,7 +221,7 @@ fn a_store_reached_through_a_link_is_judged_where_it_is() {
 }
 
 #[test]
-fn directories_above_the_store_are_checked_up_to_a_safe_one() {
+fn every_directory_above_the_store_is_checked() {
     let env = Env::new();
     let parent = env.tmp.path().join("shared");
     fs::create_dir(&parent).expect("mkdir");
@@ -260,6 +260,38 @@ fn directories_above_the_store_are_checked_up_to_a_safe_one() {
             .expect("runs");
         assert_eq!(code(&out), 0, "{}", stderr(&out));
     }
+}
+
+#[test]
+fn a_safe_directory_inside_one_another_user_owns_is_refused() {
+    // That user can rename the safe directory away and put one of their own in its place
+    // between the check and the open, so the walk goes on to `/`.
+    if !root() {
+        return;
+    }
+    let env = Env::new();
+    let theirs = env.tmp.path().join("theirs");
+    let ours = theirs.join("ours");
+    fs::create_dir_all(&ours).expect("mkdir");
+    let store = ours.join("store");
+    assert_eq!(
+        code(&run_with(&env, &store, &["create", "--name", "a", "-q"])),
+        0
+    );
+    give(&theirs, STRANGER);
+    refused(
+        &run_with(&env, &store, &["list"]),
+        &theirs,
+        "is owned by uid 4242",
+    );
+    let out = env
+        .cmd()
+        .env("VBX_TOKENS_HOME", &store)
+        .args(["verify", "--no-touch"])
+        .write_stdin("vbx_anything\n")
+        .output()
+        .expect("runs");
+    refused(&out, &theirs, "is owned by uid 4242");
 }
 
 fn run_with(env: &Env, store: &Path, args: &[&str]) -> std::process::Output {
