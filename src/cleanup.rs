@@ -22,6 +22,7 @@
 use std::fs;
 use std::io::{self, Write};
 use std::os::fd::OwnedFd;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
@@ -41,6 +42,8 @@ pub const STALE_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 static LIVE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 /// The terminal as it was before a prompt changed it, and the descriptor to put it back on.
 static TERMINAL: Mutex<Option<(OwnedFd, Termios)>> = Mutex::new(None);
+/// Whether the command has made its change (see [`commit`]).
+static COMMITTED: Mutex<bool> = Mutex::new(false);
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic elsewhere while holding it leaves the list itself whole.
@@ -124,9 +127,16 @@ pub fn sweep(dir: &Path) -> Vec<PathBuf> {
         let Some(pid) = name.to_str().and_then(leftover_pid) else {
             continue;
         };
-        let old = entry
-            .metadata()
-            .and_then(|m| m.modified())
+        // Only what this user's own commands leave: never a link, and never another user's
+        // file, whatever it is named (in a shared directory anyone can make one by our name).
+        let Ok(meta) = fs::symlink_metadata(entry.path()) else {
+            continue;
+        };
+        if meta.file_type().is_symlink() || meta.uid() != rustix::process::geteuid().as_raw() {
+            continue;
+        }
+        let old = meta
+            .modified()
             .ok()
             .and_then(|t| SystemTime::now().duration_since(t).ok())
             .is_some_and(|age| age > STALE_AFTER);
@@ -201,6 +211,15 @@ pub const SIGNALS: [i32; 3] = [
     signal_hook::consts::SIGHUP,
 ];
 
+/// Marks the point of no return: called just before the step that puts a command's change in
+/// place (a file linked to its name, a restored store renamed into place). A signal after it
+/// no longer stops the command, which goes on to log and report what it did; stopping then
+/// would say "nothing more was done" of a change that was made. A signal being handled already
+/// holds this off for good (the process is ending, and the change is not made).
+pub fn commit() {
+    *lock(&COMMITTED) = true;
+}
+
 /// Catches [`SIGNALS`] on a thread of its own, which then removes the registered temporary
 /// paths, restores the terminal, prints one line and ends the process with 128 + the signal.
 ///
@@ -211,14 +230,21 @@ pub fn catch_signals() -> io::Result<()> {
     std::thread::Builder::new()
         .name("signals".into())
         .spawn(move || {
-            if let Some(signal) = signals.forever().next() {
+            // Each signal is handled; after a commit they are let pass.
+            for signal in signals.forever() {
                 stop(signal);
             }
         })?;
     Ok(())
 }
 
-fn stop(signal: i32) -> ! {
+fn stop(signal: i32) {
+    // Held until the end, so a change not yet committed never is.
+    let committed = lock(&COMMITTED);
+    if *committed {
+        // Past the point of no return: the command finishes and reports what it did.
+        return;
+    }
     // Both locks stay held until the end: no new temp, no new prompt meanwhile.
     let terminal = lock(&TERMINAL);
     if let Some((fd, termios)) = terminal.as_ref() {
@@ -311,7 +337,24 @@ mod tests {
         fs::write(&mine, "x").expect("mine");
         let other = dir.path().join(".vbx-2147483632-x.tmp");
         fs::write(&other, "x").expect("other");
+        // A link by our name is never followed or removed.
+        let link = dir.path().join(".vbx-2147483633-0000abce.tmp");
+        std::os::unix::fs::symlink(&mine, &link).expect("link");
         assert_eq!(sweep(dir.path()), vec![dead.clone()]);
         assert!(!dead.exists() && mine.exists() && other.exists());
+        assert!(fs::symlink_metadata(&link).is_ok());
+    }
+
+    #[test]
+    fn sweep_leaves_another_users_file_by_our_name() {
+        if !rustix::process::geteuid().is_root() {
+            return;
+        }
+        let dir = tempfile::tempdir().expect("dir");
+        let planted = dir.path().join(".vbx-2147483632-0000abcd.tmp");
+        fs::write(&planted, "theirs").expect("write");
+        std::os::unix::fs::chown(&planted, Some(4242), None).expect("chown");
+        assert!(sweep(dir.path()).is_empty());
+        assert!(planted.exists());
     }
 }

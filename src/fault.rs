@@ -34,3 +34,16 @@ pub fn hold(name: &'static str) {
     #[cfg(not(feature = "fault-injection"))]
     let _ = name;
 }
+
+/// Waits here three seconds, then goes on, if the tests asked for this point in
+/// `VBX_TOKENS_PAUSE`, so that they can send a signal past a command's point of no return
+/// (`file-linked`: a file the user named is in place; `restore-swapped`: the restored store is).
+#[inline]
+pub fn pause(name: &'static str) {
+    #[cfg(feature = "fault-injection")]
+    if std::env::var_os("VBX_TOKENS_PAUSE").is_some_and(|v| v == name) {
+        std::thread::sleep(std::time::Duration::from_secs(3));
+    }
+    #[cfg(not(feature = "fault-injection"))]
+    let _ = name;
+}

@@ -51,7 +51,12 @@ pub fn write_new_file(
     let written = write(&mut w)
         .and_then(|()| w.into_inner().map_err(|e| e.into_error()))
         .and_then(|f| f.sync_all())
-        .and_then(|()| fs::hard_link(temp.path(), path))
+        .and_then(|()| {
+            // From here the file is the user's: a signal no longer stops the command.
+            vbx_tokens::cleanup::commit();
+            fs::hard_link(temp.path(), path)
+        })
+        .inspect(|()| vbx_tokens::fault::pause("file-linked"))
         .and_then(|()| File::open(dir)?.sync_all());
     // Dropped: the temp name is removed (the file lives on under its name when it was linked).
     drop(temp);

@@ -268,9 +268,14 @@ pub fn restore(
     let kept = built?;
     let mut replaced = None;
     let swap = (|| {
+        // The old store's lock, held across the swap: no command is using it meanwhile.
+        let _lock = match present {
+            true => Some(lock_store(dir, Instant::now() + wait, wait)?),
+            false => None,
+        };
+        // From here the restored store goes in: a signal no longer stops the command.
+        crate::cleanup::commit();
         if present {
-            // The old store's lock, held across the swap: no command is using it meanwhile.
-            let _lock = lock_store(dir, Instant::now() + wait, wait)?;
             let aside = parent.join(aside_name(
                 &name,
                 &format!(".before-restore-{}", crate::time::Time::now().as_second()),
@@ -291,7 +296,9 @@ pub fn restore(
                 e,
             )
         })?;
-        sync_dir(&parent)
+        sync_dir(&parent)?;
+        crate::fault::pause("restore-swapped");
+        Ok(())
     })();
     if swap.is_ok() || replaced.is_some() {
         // In place, or the only whole copy of the restored store now that the old one is

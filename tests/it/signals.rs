@@ -234,3 +234,79 @@ fn a_signal_mid_write_removes_the_temporaries() {
         }
     }
 }
+
+#[cfg(feature = "fault-injection")]
+#[test]
+fn a_signal_past_the_point_of_no_return_lets_the_command_finish_and_say_so() {
+    use rustix::process::Signal;
+    let env = Env::new();
+    env.create("a");
+    let dir = env.tmp.path().to_owned();
+    let backup = dir.join("b.json");
+    env.ok(&["backup", backup.to_str().expect("utf-8")]);
+    let target = dir.join("target");
+    for (pause, args, store, done) in [
+        (
+            "file-linked",
+            vec![
+                "backup".to_owned(),
+                dir.join("c.json").to_string_lossy().into_owned(),
+            ],
+            env.store(),
+            dir.join("c.json"),
+        ),
+        (
+            "restore-swapped",
+            vec![
+                "restore".to_owned(),
+                backup.to_string_lossy().into_owned(),
+                "--yes".to_owned(),
+            ],
+            target.clone(),
+            target.join("vbx-tokens-store"),
+        ),
+    ] {
+        let child = env
+            .std_cmd()
+            .env("VBX_TOKENS_HOME", &store)
+            .env("VBX_TOKENS_PAUSE", pause)
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !done.exists() {
+            assert!(
+                Instant::now() < deadline,
+                "{pause}: nothing was put in place"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("pid");
+        rustix::process::kill_process(pid, Signal::TERM).expect("kill");
+        let out = child.wait_with_output().expect("wait");
+        // The change was made: the command logs it and says so, instead of "nothing was done".
+        assert_eq!(out.status.code(), Some(0), "{pause}: {}", stderr(&out));
+        assert!(!stderr(&out).contains("stopped by"), "{}", stderr(&out));
+        let log = env
+            .cmd()
+            .env("VBX_TOKENS_HOME", &store)
+            .args(["log", "--json"])
+            .output()
+            .expect("runs");
+        let kind = if pause == "file-linked" {
+            "backed_up"
+        } else {
+            "restored"
+        };
+        assert!(
+            parse(&log.stdout)
+                .as_array()
+                .expect("array")
+                .iter()
+                .any(|e| e["event"] == kind),
+            "{pause}: no {kind} event"
+        );
+    }
+}
