@@ -26,7 +26,7 @@ end
 
 complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
 complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
-complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in the variable. By default only stores owned by you or root are used' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -s V -l version -d 'Print version'
@@ -59,7 +59,7 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -l allow-i
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -l passphrase-file -d 'Read the vault passphrase from this file (only a trailing newline is stripped)' -r -F
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in the variable. By default only stores owned by you or root are used' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -s q -l quiet -d 'Print the token alone, with no message'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -l keep -d 'Also keep the token in the vault, encrypted, so `vault reveal` can show it again'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -l json -d 'Print JSON on stdout instead of text'
@@ -73,7 +73,7 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand list" -l unused-fo
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand list" -l expiring-within -d 'Only tokens that expire within this long from now (not expired yet, not revoked)' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand list" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand list" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand list" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in the variable. By default only stores owned by you or root are used' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand list" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand list" -l all -d 'Include revoked tokens'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand list" -l fail-if-any -d 'Exit 1 if any token matches (after printing them): a whole cron alert'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand list" -l json -d 'Print JSON on stdout instead of text'
@@ -81,14 +81,14 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand list" -s h -l help
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand list" -s V -l version -d 'Print version'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand show" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand show" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand show" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in the variable. By default only stores owned by you or root are used' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand show" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand show" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand show" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand show" -s V -l version -d 'Print version'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand revoke" -l unused-for -d 'Revoke every token not used for this long, in one commit, instead of one token' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand revoke" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand revoke" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand revoke" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in the variable. By default only stores owned by you or root are used' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand revoke" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand revoke" -l dry-run -d 'With --unused-for: list what would be revoked, and revoke nothing'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand revoke" -s y -l yes -d 'Don\'t ask for confirmation (needed when stdin is not a terminal)'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand revoke" -l json -d 'Print JSON on stdout instead of text'
@@ -98,7 +98,7 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand verify" -l scope -
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand verify" -l ip -d 'The client\'s address, checked against the token\'s --allow-ip ranges and recorded as last_used_ip' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand verify" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand verify" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand verify" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in the variable. By default only stores owned by you or root are used' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand verify" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand verify" -l no-touch -d 'Don\'t count this as a use (leave last_used_at and use_count alone)'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand verify" -l batch -d 'Read one token per line from stdin and print one JSON line per token (NDJSON); exit 0 only if all are valid'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand verify" -l json -d 'Print JSON on stdout instead of text'
@@ -108,7 +108,7 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand rotate" -l grace -
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand rotate" -l passphrase-file -d 'Read the vault passphrase from this file (only a trailing newline is stripped)' -r -F
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand rotate" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand rotate" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand rotate" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in the variable. By default only stores owned by you or root are used' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand rotate" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand rotate" -s q -l quiet -d 'Print the new token alone, with no message'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand rotate" -l keep -d 'Also keep the new token in the vault, encrypted'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand rotate" -l json -d 'Print JSON on stdout instead of text'
@@ -116,13 +116,13 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand rotate" -s h -l he
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand rotate" -s V -l version -d 'Print version'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand disable" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand disable" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand disable" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in the variable. By default only stores owned by you or root are used' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand disable" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand disable" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand disable" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand disable" -s V -l version -d 'Print version'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand enable" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand enable" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand enable" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in the variable. By default only stores owned by you or root are used' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand enable" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand enable" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand enable" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand enable" -s V -l version -d 'Print version'
@@ -130,14 +130,14 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand extend" -l expires
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand extend" -l expires-at -d 'Expire at this time (RFC 3339, such as 2027-01-31T00:00:00Z)' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand extend" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand extend" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand extend" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in the variable. By default only stores owned by you or root are used' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand extend" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand extend" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand extend" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand extend" -s V -l version -d 'Print version'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand scan" -l max-size -d 'Read at most this much of each file or of stdin (K, M, G: KiB, MiB, GiB); past it the scan is incomplete (exit 2)' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand scan" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand scan" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand scan" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in the variable. By default only stores owned by you or root are used' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand scan" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand scan" -l hidden -d 'Search hidden files and directories too'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand scan" -l no-ignore -d 'Search files that .gitignore, .ignore and git\'s excludes leave out'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand scan" -l staged -d 'Search what git\'s index holds for the files a commit would add or change (a pre-commit hook), not the work tree'
@@ -146,7 +146,7 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand scan" -s h -l help
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand scan" -s V -l version -d 'Print version'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand redact" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand redact" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand redact" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in the variable. By default only stores owned by you or root are used' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand redact" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand redact" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand redact" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand redact" -s V -l version -d 'Print version'
@@ -154,20 +154,20 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -l limit -d '
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -l token -d 'Show only the events of this token (id or name)' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in the variable. By default only stores owned by you or root are used' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -l check -d 'Check the hash chain instead: exit 0 if it is whole, 6 naming the first broken event'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -s V -l version -d 'Print version'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand export" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand export" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand export" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in the variable. By default only stores owned by you or root are used' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand export" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand export" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand export" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand export" -s V -l version -d 'Print version'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand import" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand import" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand import" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in the variable. By default only stores owned by you or root are used' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand import" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand import" -l any-format -d 'Accept plaintext tokens that are not in the vbx_ format (another system\'s tokens)'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand import" -l skip-existing -d 'Leave out records whose id, token or active name already exists, instead of refusing'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand import" -l json -d 'Print JSON on stdout instead of text'
@@ -175,21 +175,21 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand import" -s h -l he
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand import" -s V -l version -d 'Print version'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand doctor" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand doctor" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand doctor" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in the variable. By default only stores owned by you or root are used' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand doctor" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand doctor" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand doctor" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand doctor" -s V -l version -d 'Print version'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand backup" -l passphrase-file -d 'Read the vault passphrase from this file (only a trailing newline is stripped)' -r -F
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand backup" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand backup" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand backup" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in the variable. By default only stores owned by you or root are used' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand backup" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand backup" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand backup" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand backup" -s V -l version -d 'Print version'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand restore" -l passphrase-file -d 'Read the vault passphrase from this file (only a trailing newline is stripped)' -r -F
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand restore" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand restore" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand restore" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in the variable. By default only stores owned by you or root are used' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand restore" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand restore" -s y -l yes -d 'Don\'t ask for confirmation (needed when stdin is not a terminal)'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand restore" -l force -d 'Replace a store that holds tokens or events (it is kept beside it)'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand restore" -l json -d 'Print JSON on stdout instead of text'
@@ -197,7 +197,7 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand restore" -s h -l h
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand restore" -s V -l version -d 'Print version'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and not __fish_seen_subcommand_from init reveal status passwd forget export import help" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and not __fish_seen_subcommand_from init reveal status passwd forget export import help" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and not __fish_seen_subcommand_from init reveal status passwd forget export import help" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in the variable. By default only stores owned by you or root are used' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and not __fish_seen_subcommand_from init reveal status passwd forget export import help" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and not __fish_seen_subcommand_from init reveal status passwd forget export import help" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and not __fish_seen_subcommand_from init reveal status passwd forget export import help" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and not __fish_seen_subcommand_from init reveal status passwd forget export import help" -s V -l version -d 'Print version'
@@ -215,20 +215,20 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from init" -l passphrase-file -d 'Read the vault passphrase from this file (only a trailing newline is stripped)' -r -F
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from init" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from init" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from init" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in the variable. By default only stores owned by you or root are used' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from init" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from init" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from init" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from init" -s V -l version -d 'Print version'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from reveal" -l passphrase-file -d 'Read the vault passphrase from this file (only a trailing newline is stripped)' -r -F
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from reveal" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from reveal" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from reveal" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in the variable. By default only stores owned by you or root are used' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from reveal" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from reveal" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from reveal" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from reveal" -s V -l version -d 'Print version'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from status" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from status" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from status" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in the variable. By default only stores owned by you or root are used' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from status" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from status" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
@@ -239,20 +239,20 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from passwd" -l passphrase-file -d 'Read the vault passphrase from this file (only a trailing newline is stripped)' -r -F
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from passwd" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from passwd" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from passwd" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in the variable. By default only stores owned by you or root are used' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from passwd" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from passwd" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from passwd" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from passwd" -s V -l version -d 'Print version'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from forget" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from forget" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from forget" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in the variable. By default only stores owned by you or root are used' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from forget" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from forget" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from forget" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from forget" -s V -l version -d 'Print version'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from export" -l passphrase-file -d 'Read the vault passphrase from this file (only a trailing newline is stripped)' -r -F
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from export" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from export" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from export" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in the variable. By default only stores owned by you or root are used' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from export" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from export" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from export" -s V -l version -d 'Print version'
@@ -260,7 +260,7 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from import" -l passphrase-file -d 'Read the vault passphrase from this file (only a trailing newline is stripped)' -r -F
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from import" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from import" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from import" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in the variable. By default only stores owned by you or root are used' -r -f
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from import" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from import" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from import" -s V -l version -d 'Print version'
@@ -322,4 +322,4 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and not __f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand verify" -f
 complete -c vbx-tokens -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
 complete -c vbx-tokens -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
-complete -c vbx-tokens -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in the variable. By default only stores owned by you or root are used' -r -f
+complete -c vbx-tokens -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f

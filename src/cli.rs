@@ -57,14 +57,16 @@ pub struct Cli {
     pub wait: Duration,
 
     /// Also trust a store (its directory, the directories above it and its files) owned by
-    /// this user, a name or a uid; repeatable, or comma-separated in the variable. By default
-    /// only stores owned by you or root are used
+    /// this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER
+    /// (read only when the flag is not given). By default only stores owned by you or root are
+    /// used
+    // Not clap's `env`: a global argument's variable is parsed even when the flag is given, so
+    // a bad variable would fail a command the flag had settled (`commands::from_cli`).
     #[arg(
         long,
         global = true,
         value_name = "USER",
         value_hint = ValueHint::Other,
-        env = "VBX_TOKENS_TRUST_OWNER",
         value_delimiter = ',',
         value_parser = parse_owner
     )]

@@ -30,7 +30,7 @@ pub use vault::VaultRequest;
 pub use verify::{TOKEN_VAR, Verify};
 
 use crate::cli::{self, Cli};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::outcome::{Outcome, OutputKind};
 use crate::output::Printer;
 use crate::paths;
@@ -155,11 +155,36 @@ impl Request {
     }
 }
 
+/// The variable that names owners to trust when `--trust-owner` is not given.
+pub const TRUST_OWNER_VAR: &str = "VBX_TOKENS_TRUST_OWNER";
+
+/// The uids `$VBX_TOKENS_TRUST_OWNER` names, comma-separated (none when unset or empty, as for
+/// every variable).
+fn owners_from_env() -> Result<Vec<u32>> {
+    let Some(value) = std::env::var_os(TRUST_OWNER_VAR).filter(|v| !v.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let value = value
+        .into_string()
+        .map_err(|_| Error::usage(format!("{TRUST_OWNER_VAR} is not valid UTF-8")))?;
+    value
+        .split(',')
+        .map(|owner| {
+            vbx_tokens::trust::parse_owner(owner)
+                .map_err(|e| Error::usage(format!("{TRUST_OWNER_VAR}: {e}")))
+        })
+        .collect()
+}
+
 /// The command line turned into what the commands take: the context, the request, and whether
 /// to print JSON.
 pub fn from_cli(cli: Cli) -> Result<(Context, Request, bool)> {
-    // Before any store is looked at (`vbx_tokens::trust`).
-    vbx_tokens::trust::trust_owners(cli.trust_owner.iter().copied());
+    // Before any store is looked at (`vbx_tokens::trust`). The flag wins over the variable.
+    let owners = match cli.trust_owner.is_empty() {
+        true => owners_from_env()?,
+        false => cli.trust_owner.clone(),
+    };
+    vbx_tokens::trust::trust_owners(owners);
     let ctx = Context::new(cli.store, cli.wait)?;
     let request = match cli.command {
         cli::Command::Create(a) => Request::Create(Create {

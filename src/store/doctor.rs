@@ -455,13 +455,25 @@ impl Store {
             .unwrap_or_default()
             .into_iter()
             .collect();
-        let witness: HashMap<String, u64> = crate::uses::witnessed_all(&self.store_id)
-            .into_iter()
-            .collect();
+        // A witness that cannot be read protects nothing: grants count from the table alone
+        // until it is rebuilt, so it is reported (as damage someone may have done), not skipped.
+        let witness_dir = crate::uses::witness_dir(&self.store_id);
+        let (witness, witness_damage): (HashMap<String, u64>, _) = match witness_dir
+            .as_deref()
+            .map(|d| crate::uses::counts(d, &self.store_id))
+        {
+            Some(Ok(counts)) => (counts.into_iter().collect(), None),
+            Some(Err(e)) => (HashMap::new(), Some(e)),
+            None => (HashMap::new(), None),
+        };
         let mut lost = Vec::new();
         let mut lost_uses = 0u64;
         let mut known: Vec<(String, u64)> = Vec::new();
         let mut raise_records = Vec::new();
+        // Records the witness is ahead of: the store was put back from a copy, and a grant since
+        // (which counts from the witness) healed the table but not the records.
+        let mut behind = Vec::new();
+        let mut behind_uses = 0u64;
         for r in records.iter().filter(|r| r.max_uses.is_some()) {
             let t = in_table.get(&r.id).copied().unwrap_or(0);
             let w = witness.get(&r.id).copied().unwrap_or(0);
@@ -474,11 +486,34 @@ impl Store {
                 lost.push(format!("{} ({}) counted {held} of {w}", r.name, r.id));
             }
             if w > r.use_count {
+                behind.push(format!(
+                    "{} ({}) recorded {} of {w}",
+                    r.name, r.id, r.use_count
+                ));
+                behind_uses += w - r.use_count;
                 let mut raised = r.clone();
                 raised.use_count = w;
                 raise_records.push(raised);
             }
             known.push((r.id.clone(), k.max(t)));
+        }
+        if let (Some(e), Some(d)) = (&witness_damage, &witness_dir) {
+            crate::uses::rebuild(d, &self.store_id, &known).map_err(|e| {
+                Error::io_at(
+                    format!("cannot rebuild the witness in {}", d.display()),
+                    d,
+                    e,
+                )
+            })?;
+            return Ok(found(
+                "use witness",
+                Health::Failed,
+                format!(
+                    "the witness of granted uses in {} could not be read ({}): it was changed or damaged outside vbx-tokens; rebuilt from the counts the store holds (uses only it had seen are not known): run `vbx-tokens doctor` again",
+                    d.display(),
+                    crate::error::reason(e)
+                ),
+            ));
         }
         if table.is_ok() && lost.is_empty() && raise_records.is_empty() {
             return Ok(found(
@@ -532,9 +567,13 @@ impl Store {
                 ),
             ),
             Ok(_) => found(
-                "use table",
-                Health::Repaired,
-                "the records counted fewer uses than the witness saw granted; raised to it",
+                "use counts",
+                Health::Failed,
+                format!(
+                    "{behind_uses} use(s) of {} limited token(s) were missing from the records (the store put back from a copy, or its records), though every grant since counted them: {}; the records were raised back to what the witness saw granted: run `vbx-tokens doctor` again",
+                    behind.len(),
+                    behind.join(", ")
+                ),
             ),
         })
     }

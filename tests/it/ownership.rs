@@ -409,3 +409,22 @@ fn doctor_on_a_read_only_store_says_so_and_calls_nothing_damaged() {
     // And outside the namespace it is as whole as it was.
     assert_eq!(code(&env.run(&["doctor"])), 0);
 }
+
+#[test]
+fn the_trust_owner_flag_wins_over_the_variable_and_a_bad_variable_is_named() {
+    let env = Env::new();
+    env.create("a");
+    let run = |var: &str, args: &[&str]| {
+        env.cmd()
+            .env("VBX_TOKENS_TRUST_OWNER", var)
+            .args(args)
+            .output()
+            .expect("runs")
+    };
+    let out = run("no-such-user-here", &["--trust-owner", "0", "list"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let err = assert_one_line_error(&run("no-such-user-here", &["list"]), 2);
+    assert!(err.contains("VBX_TOKENS_TRUST_OWNER"), "{err}");
+    // Set but empty counts as unset.
+    assert_eq!(code(&run("", &["list"])), 0);
+}

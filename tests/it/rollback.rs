@@ -147,3 +147,44 @@ fn a_restore_of_an_older_backup_keeps_the_uses_spent_since() {
     exceeded(&env, &one);
     assert_eq!(env.record("one")["use_count"], 1);
 }
+
+#[test]
+fn a_store_put_back_and_used_since_is_still_reported_with_what_it_had_lost() {
+    // The grant after the rollback counts from the witness (the 5th of 10), which heals the
+    // table; the records still say 1. doctor names the token and the uses, raises, exits 6.
+    let env = Env::new();
+    let t = String::from_utf8(env.ok(&["create", "--name", "lim", "--max-uses", "10", "-q"]))
+        .expect("utf-8")
+        .trim()
+        .to_owned();
+    let copy = env.tmp.path().join("copy");
+    copy_dir(&env.store(), &copy);
+    for _ in 0..4 {
+        assert_eq!(env.verify(&t, &[]).0, 0);
+    }
+    std::fs::remove_dir_all(env.store()).expect("rm");
+    copy_dir(&copy, &env.store());
+    assert_eq!(env.verify(&t, &[]).0, 0);
+    doctor_reports_then_repairs(&env, "lim");
+    assert_eq!(env.record("lim")["use_count"], 5);
+    let out = env.run(&["doctor"]);
+    assert_eq!(code(&out), 0);
+}
+
+#[test]
+fn a_damaged_witness_is_reported_and_rebuilt() {
+    let (env, one, _) = spent();
+    assert_eq!(env.verify(&one, &[]).0, 0);
+    let witness = env.tmp.path().join("state/vbx-tokens/witness");
+    let files = files_under(&witness);
+    assert!(!files.is_empty(), "a grant leaves a witness");
+    for f in &files {
+        std::fs::write(f, [0x5Au8; 300]).expect("overwrite");
+    }
+    let out = env.run(&["doctor"]);
+    assert_eq!(code(&out), 6, "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("use witness"), "{}", stdout(&out));
+    let out = env.run(&["doctor"]);
+    assert_eq!(code(&out), 0, "rebuilt: {}{}", stdout(&out), stderr(&out));
+    exceeded(&env, &one);
+}
