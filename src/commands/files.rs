@@ -63,6 +63,15 @@ pub fn write_new_file(
     match written {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(already(path)),
+        // A name longer than the file system takes is bad input, found only at the link (the
+        // temporary's own name is short).
+        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::NAMETOOLONG.raw_os_error()) => {
+            Err(Error::usage(format!(
+                "cannot create {}: {}",
+                path.display(),
+                crate::error::reason(&e)
+            )))
+        }
         Err(e) => Err(io_err(e)),
     }
 }

@@ -128,6 +128,11 @@ fn a_target_with_a_255_byte_name_is_written() {
     ]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(backup.is_file() && export.is_file());
+    // One byte more is bad input, exit 2, and leaves nothing.
+    let too_long = dir.join("c".repeat(256));
+    let out = env.run(&["backup", too_long.to_str().expect("utf-8")]);
+    let err = assert_one_line_error(&out, 2);
+    assert!(err.contains("too long"), "{err}");
     // A restore into a store with a 255-byte name, then over it (the old one put aside).
     let store = dir.join("s".repeat(255));
     for force in [&[][..], &["--force"]] {
