@@ -410,7 +410,13 @@ pub fn write(dir: &Path, bytes: &[u8]) -> io::Result<()> {
         f.write_all(bytes)?;
         f.sync_all()?;
         crate::fault::point("index-temp-written");
-        fs::rename(&temp, dir.join(FILE))?;
+        let target = dir.join(FILE);
+        // An empty directory in the index's place holds nothing (the index is derived): it
+        // goes, so the index can be rebuilt. One with anything in it is left, and named.
+        if fs::symlink_metadata(&target).is_ok_and(|m| m.is_dir()) {
+            fs::remove_dir(&target)?;
+        }
+        fs::rename(&temp, &target)?;
         crate::fault::point("index-renamed");
         File::open(dir)?.sync_all()
     })();

@@ -467,3 +467,17 @@ fn doctor_reports_the_index_it_found_damaged_as_repaired() {
         "{again}"
     );
 }
+
+#[test]
+fn an_empty_directory_in_place_of_the_index_is_rebuilt_over_not_called_damage() {
+    let env = Env::new();
+    let t = env.create("a");
+    let index = env.store().join("index");
+    std::fs::remove_file(&index).expect("rm");
+    std::fs::create_dir(&index).expect("mkdir");
+    let out = env.run(&["doctor"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(!stdout(&out).contains("restore"), "{}", stdout(&out));
+    assert!(index.is_file());
+    assert_eq!(env.verify(&t, &[]).0, 0);
+}
