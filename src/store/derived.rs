@@ -263,6 +263,9 @@ impl Store {
         let mut uses: HashMap<&str, (u64, Time, Option<std::net::IpAddr>)> = HashMap::new();
         // Failures, as counters of one reason, token, user and hour (`failures`).
         let mut counters = Counters::default();
+        // The journal is read from a file: only what verify writes is believed. A time ahead of
+        // the clock is taken as now, so no later change can come before it.
+        let now = super::now();
         // Each token's name, looked up once per chunk.
         let mut names: HashMap<&str, Option<String>> = HashMap::new();
         for e in entries {
@@ -271,16 +274,22 @@ impl Store {
                     let Some(id) = e.token_id.as_deref() else {
                         continue;
                     };
-                    let slot = uses.entry(id).or_insert((0, e.at, None));
+                    let at = e.at.min(now);
+                    let slot = uses.entry(id).or_insert((0, at, None));
                     slot.0 += 1;
-                    slot.1 = slot.1.max(e.at);
+                    slot.1 = slot.1.max(at);
                     // Entries are in the order they were acknowledged.
                     if e.ip.is_some() {
                         slot.2 = e.ip;
                     }
                 }
                 EntryKind::Failure => {
-                    let name = match e.token_id.as_deref() {
+                    // A reason verify never gives for a failure is no entry it wrote.
+                    let Some(reason) = Reason::from_code(e.reason).filter(|r| *r != Reason::Valid)
+                    else {
+                        continue;
+                    };
+                    let name = match e.token_id.as_deref().filter(|id| super::looks_like_id(id)) {
                         Some(id) => match names.get(id) {
                             Some(name) => name.clone(),
                             None => {
@@ -291,12 +300,14 @@ impl Store {
                         },
                         None => None,
                     };
-                    let reason = Reason::from_code(e.reason)
-                        .map_or_else(|| format!("code {}", e.reason), |r| r.as_str().to_owned());
-                    // Written by verify, but read from a file: shown only masked and escaped.
+                    // An id that is no token of ours (not an id at all, or a token itself) is
+                    // not kept: the failure is counted as of no known token.
+                    let token = name.as_deref().zip(e.token_id.as_deref());
+                    // Written by verify, but read from a file: kept only masked (a token in any
+                    // disguise) and escaped.
                     let actor =
-                        crate::token::mask_tokens(&e.actor.escape_debug().to_string()).into_owned();
-                    counters.add_failure(e, &reason, &actor, name.as_deref());
+                        crate::error::Masked::new(e.actor.escape_debug().to_string()).to_string();
+                    counters.add_failure(e, e.at.min(now), reason.as_str(), &actor, token);
                 }
             }
         }

@@ -142,23 +142,25 @@ impl Counters {
         }
     }
 
-    /// Counts a journal entry's failures, its reason and user already in the log's words.
+    /// Counts a journal entry's failures at `at`, its reason, user and token (name and id, when
+    /// it is this store's) already as the log says them.
     pub(super) fn add_failure(
         &mut self,
         e: &journal::Entry,
+        at: Time,
         reason: &str,
         actor: &str,
-        name: Option<&str>,
+        token: Option<(&str, &str)>,
     ) {
         self.add(Failures {
             reason,
-            token_id: e.token_id.as_deref(),
+            token_id: token.map(|(_, id)| id),
             actor,
-            first: e.at,
-            last: e.at,
+            first: at,
+            last: at,
             count: u64::from(e.count),
             ip: e.ip,
-            name,
+            name: token.map(|(name, _)| name),
             further: false,
         });
     }
@@ -331,7 +333,7 @@ mod tests {
                 _ => ("malformed", None),
             };
             let e = failure(i * 7200 / 10_000, 0, token);
-            c.add_failure(&e, reason, "ana", None);
+            c.add_failure(&e, e.at, reason, "ana", token.map(|id| ("t", id)));
         }
         let events = c.into_events();
         // Per hour: unknown, malformed, and revoked for each of two tokens.
@@ -347,11 +349,11 @@ mod tests {
     #[test]
     fn a_counter_taken_back_adds_up_and_keeps_its_first_and_last() {
         let mut c = Counters::default();
-        c.add_failure(&failure(10, 0, None), "unknown", "ana", None);
+        c.add_failure(&failure(10, 0, None), at(10), "unknown", "ana", None);
         let mut old = c.into_events().pop().expect("one");
         old.count = 41;
         let mut c = Counters::default();
-        c.add_failure(&failure(50, 0, None), "unknown", "ana", None);
+        c.add_failure(&failure(50, 0, None), at(50), "unknown", "ana", None);
         c.add_event(&old);
         let e = c.into_events().pop().expect("one");
         assert_eq!((e.count, e.at, e.last_at), (42, at(10), Some(at(50))));
@@ -364,7 +366,7 @@ mod tests {
                 ip: Some(IpAddr::from((0x0A00_0000 + i).to_be_bytes())),
                 ..failure(i64::from(i % 60), 2, Some("tok_aaaaaaaa"))
             };
-            c.add_failure(&e, "revoked", "ana", Some("crm"));
+            c.add_failure(&e, e.at, "revoked", "ana", Some(("crm", "tok_aaaaaaaa")));
         };
         let mut c = Counters::default();
         for i in 0..40 {
@@ -398,7 +400,7 @@ mod tests {
     #[test]
     fn counts_stop_at_the_json_bound() {
         let mut one = Counters::default();
-        one.add_failure(&failure(0, 0, None), "unknown", "ana", None);
+        one.add_failure(&failure(0, 0, None), at(0), "unknown", "ana", None);
         let mut e = one.into_events().pop().expect("one");
         let mut c = Counters::default();
         e.count = crate::policy::MAX_JSON_INTEGER;

@@ -5,7 +5,7 @@
 use crate::common::*;
 
 /// Every way of writing `token` that a reader would copy back as the token.
-fn disguises(token: &str) -> Vec<(&'static str, String)> {
+pub fn disguises(token: &str) -> Vec<(&'static str, String)> {
     let cyrillic = |c: char| match c {
         'a' => 'а',
         'e' => 'е',

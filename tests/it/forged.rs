@@ -164,3 +164,61 @@ fn a_forged_failure_counter_is_refused_naming_last_at() {
             .any(|e| e["event"] == "verify_failed" && e["last_at"].is_string())
     );
 }
+
+#[test]
+fn a_forged_journal_is_folded_only_as_verify_would_have_written_it() {
+    use vbx_tokens::journal::{self, Entry, EntryKind};
+    let (env, token) = store_with_events();
+    let id = vbx_tokens::store::read_marker_id(&env.store()).expect("marker");
+    let now = vbx_tokens::time::Time::now();
+    let ahead = now.checked_add_seconds(86_400).expect("a time");
+    let mut entries = Vec::new();
+    for (_, disguised) in crate::disguise::disguises(&token) {
+        entries.push(Entry {
+            kind: EntryKind::Failure,
+            count: 1,
+            reason: 2,
+            at: ahead,
+            // A live token as the id, a disguised one as the user.
+            token_id: Some(token.clone()),
+            actor: disguised.chars().take(40).collect(),
+            ip: None,
+        });
+    }
+    // A "failure" whose reason is valid, and an id that is an escape sequence.
+    entries.push(Entry {
+        kind: EntryKind::Failure,
+        count: 1,
+        reason: 0,
+        at: now,
+        token_id: None,
+        actor: "ana".into(),
+        ip: None,
+    });
+    entries.push(Entry {
+        kind: EntryKind::Failure,
+        count: 1,
+        reason: 1,
+        at: now,
+        token_id: Some("tok_\u{1b}]0;x\u{7}".into()),
+        actor: "ana".into(),
+        ip: None,
+    });
+    journal::append(&env.store(), id, &entries).expect("appends");
+    let log = String::from_utf8(env.ok(&["log", "--json"])).expect("utf-8");
+    assert!(!log.contains(&token), "{log}");
+    assert!(!vbx_tokens::name::holds_token(&log), "{log}");
+    let events = failure_events(&env);
+    assert!(
+        events.iter().all(|e| e["token_id"].is_null()
+            && e["reason"] != "valid"
+            && e["at"].as_str() < Some(&ahead.to_string()[..])),
+        "{events:#?}"
+    );
+    // The store's own backup restores: the log holds only what restore believes.
+    let file = env.tmp.path().join("after.backup");
+    env.ok(&["backup", file.to_str().expect("utf-8")]);
+    let fresh = Env::new();
+    let out = fresh.run(&["restore", file.to_str().expect("utf-8"), "--yes"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
