@@ -20,7 +20,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
-use crate::record::{Event, Record};
+use crate::name::name_key;
+use crate::record::{Event, Record, Status};
 use crate::time::Time;
 
 /// The first line's `format`.
@@ -221,6 +222,12 @@ pub fn read(input: impl BufRead) -> Result<Backup, Invalid> {
         vault: None,
     };
     let mut count = 1u64;
+    // What must be one of its kind in a store, with the line that claimed it: a forged backup
+    // with two active tokens of one name (or of two names that render alike) is refused here,
+    // where the line can be named, not found later.
+    let mut ids = std::collections::HashMap::new();
+    let mut hashes = std::collections::HashMap::new();
+    let mut names = std::collections::HashMap::new();
     loop {
         let Some((n, bytes)) = next(&mut hash)? else {
             return Err(invalid("it is cut short: its last line is missing"));
@@ -257,12 +264,31 @@ pub fn read(input: impl BufRead) -> Result<Backup, Invalid> {
                     return Err(invalid(format!("line {n}: a record without its id or seq")));
                 }
                 let record = incoming.record;
+                let claims = [
+                    (&mut ids, "`id`", Some(record.id.clone())),
+                    (&mut hashes, "`sha256`", Some(record.sha256.clone())),
+                    (
+                        &mut names,
+                        "`name` (of an active token)",
+                        (record.status == Status::Active).then(|| name_key(&record.name)),
+                    ),
+                ];
+                for (seen, field, key) in claims {
+                    if let Some(key) = key
+                        && let Some(first) = seen.insert(key, n)
+                    {
+                        return Err(invalid(format!(
+                            "line {n}: {field} is the same as line {first}'s: a store holds one"
+                        )));
+                    }
+                }
                 backup.records.push((record.to_bytes(), record));
             }
             (None, Some(raw), None) if backup.vault.is_none() => {
                 let stored = raw.get().as_bytes().to_vec();
-                let event =
-                    Event::from_bytes(&stored).map_err(|e| invalid(format!("line {n}: {e}")))?;
+                let event = Event::parse(&stored).map_err(|e| {
+                    invalid(format!("line {n}: the event is not an audit event ({e})"))
+                })?;
                 // Checked as the store would have written it: a forged event must not reach
                 // the log (and `log`'s terminal) however well its chain was recomputed.
                 crate::transfer::check_event(&stored, &event, Time::now())

@@ -296,6 +296,7 @@ pub struct CreateArgs {
         long,
         value_name = "N",
         value_hint = ValueHint::Other,
+        allow_negative_numbers = true,
         value_parser = parse_max_uses
     )]
     pub max_uses: Option<u64>,
@@ -785,14 +786,19 @@ fn without_empty_env(cmd: clap::Command) -> clap::Command {
 
 /// A use limit: a whole number from 1 to 2^53 − 1 (`vbx_tokens::policy::MAX_JSON_INTEGER`).
 fn parse_max_uses(s: &str) -> Result<u64, String> {
-    // Read wider than the bound, so one past u64 is told it is too large, not "not a number".
-    let n: u128 = s
-        .parse()
-        .map_err(|_| format!("{s:?} is not a whole number"))?;
-    if n == 0 {
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    if s.strip_prefix('-').is_some_and(digits) {
         return Err("the limit must be at least 1".into());
     }
-    vbx_tokens::policy::check_json_integer("the limit", u64::try_from(n).unwrap_or(u64::MAX))
+    if !digits(s) {
+        return Err(format!("{s:?} is not a whole number"));
+    }
+    match s.parse::<u64>() {
+        Ok(0) => Err("the limit must be at least 1".into()),
+        Ok(n) => vbx_tokens::policy::check_json_integer("the limit", n),
+        // Past u64: too large, told with the digits given.
+        Err(_) => Err(vbx_tokens::policy::too_large("the limit", s)),
+    }
 }
 
 fn parse_owner(s: &str) -> Result<u32, String> {

@@ -38,6 +38,10 @@ pub const CLOCK_SKEW_SECONDS: i64 = 5 * 60;
 /// failures of one hour, from a whole hour of UTC).
 pub const FAILURE_WINDOW_SECONDS: i64 = 3600;
 
+/// The longest grace `rotate` gives the token it replaces, in seconds: 366 days. Two tokens of
+/// one name for longer than that is not a rotation.
+pub const MAX_GRACE_SECONDS: i64 = 366 * 86_400;
+
 /// The failure window `at` falls in: whole windows since the Unix epoch (negative before it).
 pub fn failure_window(at: Time) -> i64 {
     at.as_second().div_euclid(FAILURE_WINDOW_SECONDS)
@@ -49,11 +53,16 @@ pub fn failure_window(at: Time) -> i64 {
 /// A sentence naming `what`, the value and [`MAX_JSON_INTEGER`].
 pub fn check_json_integer(what: &str, n: u64) -> std::result::Result<u64, String> {
     if n > MAX_JSON_INTEGER {
-        return Err(format!(
-            "{what} {n} is larger than {MAX_JSON_INTEGER} (2^53 - 1), the largest integer JSON readers such as jq hold exactly"
-        ));
+        return Err(too_large(what, n));
     }
     Ok(n)
+}
+
+/// The sentence saying that `what`, `shown` as given, is past [`MAX_JSON_INTEGER`].
+pub fn too_large(what: &str, shown: impl std::fmt::Display) -> String {
+    format!(
+        "{what} {shown} is larger than {MAX_JSON_INTEGER} (2^53 - 1), the largest integer JSON readers such as jq hold exactly"
+    )
 }
 
 /// What a new token may do, as `create` sets it and `rotate` carries it over.

@@ -237,9 +237,21 @@ impl Event {
         serde_json::to_vec(self).expect("an event always serialises")
     }
 
+    /// An event from the store's own log, where one that does not parse is damage.
+    ///
+    /// # Errors
+    /// [`Error::Store`] naming what does not parse.
     pub fn from_bytes(bytes: &[u8]) -> Result<Event> {
-        serde_json::from_slice(bytes)
+        Event::parse(bytes)
             .map_err(|e| Error::store(format!("store damaged: a log entry does not parse ({e})")))
+    }
+
+    /// An event from anywhere (a backup's line), with serde's reason when it does not parse.
+    ///
+    /// # Errors
+    /// The JSON error: which field, at which column.
+    pub fn parse(bytes: &[u8]) -> std::result::Result<Event, serde_json::Error> {
+        serde_json::from_slice(bytes)
     }
 }
 

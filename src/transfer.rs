@@ -199,6 +199,7 @@ pub fn parse_line(
         .fold(record.created_at, Time::min);
     }
     check_times(&record, now)?;
+    clamp_to_now(&mut record, now);
     debug_assert!(KNOWN.iter().all(|k| !record.extra.contains_key(*k)));
     Ok(Incoming {
         line,
@@ -268,17 +269,11 @@ pub fn check_event(stored: &[u8], event: &Event, now: Time) -> Result<(), String
             ));
         }
     }
+    if event.actor.is_empty() {
+        return Err("`actor` is empty: every event names who did it".into());
+    }
     clean_actor("actor", &event.actor)?;
-    if let Some(reason) = &event.reason
-        && !(0..=u8::MAX)
-            .filter_map(crate::verdict::Reason::from_code)
-            .any(|r| r.as_str() == reason)
-    {
-        return Err("`reason` is not one verify gives".into());
-    }
-    if event.count == 0 {
-        return Err("`count` must be at least 1".into());
-    }
+    check_event_fields(event)?;
     if let Some(detail) = &event.detail {
         if detail.chars().count() > DETAIL_MAX {
             return Err(format!("`detail` is longer than {DETAIL_MAX} characters"));
@@ -289,6 +284,53 @@ pub fn check_event(stored: &[u8], event: &Event, now: Time) -> Result<(), String
                 u32::from(c)
             ));
         }
+    }
+    Ok(())
+}
+
+/// The fields only some kinds of event carry, on the kinds that carry them: a reason (one verify
+/// gives for a failure) and a client address on `verify_failed`, a count above 1 on
+/// `verify_failed` and `imported`, `replaces` on `rotated`.
+fn check_event_fields(event: &Event) -> Result<(), String> {
+    use crate::record::EventKind;
+    let kind = event.event;
+    let failed = kind == EventKind::VerifyFailed;
+    if let Some(reason) = &event.reason {
+        if !failed {
+            return Err(format!(
+                "`reason` belongs only to a verify_failed event, not to {}",
+                kind.as_str()
+            ));
+        }
+        if !(0..=u8::MAX)
+            .filter_map(crate::verdict::Reason::from_code)
+            .filter(|r| *r != crate::verdict::Reason::Valid)
+            .any(|r| r.as_str() == reason)
+        {
+            return Err("`reason` is not one a failed verify gives".into());
+        }
+    }
+    if event.ip.is_some() && !failed {
+        return Err(format!(
+            "`ip` belongs only to a verify_failed event, not to {}",
+            kind.as_str()
+        ));
+    }
+    if event.count == 0 {
+        return Err("`count` must be at least 1".into());
+    }
+    if event.count > 1 && !failed && kind != EventKind::Imported {
+        return Err(format!(
+            "`count` is {}, and a {} event counts one",
+            event.count,
+            kind.as_str()
+        ));
+    }
+    if event.replaces.is_some() && kind != EventKind::Rotated {
+        return Err(format!(
+            "`replaces` belongs only to a rotated event, not to {}",
+            kind.as_str()
+        ));
     }
     Ok(())
 }
@@ -434,12 +476,15 @@ fn take_u64(obj: &mut Map<String, Value>, key: &str) -> Result<Option<u64>, Stri
 fn integer_too_large(obj: &Map<String, Value>) -> Option<String> {
     fn walk(key: &str, v: &Value) -> Option<String> {
         match v {
-            Value::Number(n) => {
-                let magnitude = n
-                    .as_u64()
-                    .or_else(|| n.as_i64().map(|i| i.unsigned_abs()))?;
-                policy::check_json_integer(&format!("`{key}`"), magnitude).err()
-            }
+            Value::Number(n) => match n.as_u64().or_else(|| n.as_i64().map(i64::unsigned_abs)) {
+                Some(magnitude) => policy::check_json_integer(&format!("`{key}`"), magnitude).err(),
+                // A number written with a fraction or exponent, or past i64: a reader holds it
+                // as a double, which is exact for whole numbers only up to the same bound.
+                None => n
+                    .as_f64()
+                    .filter(|f| f.abs() > policy::MAX_JSON_INTEGER as f64)
+                    .map(|_| policy::too_large(&format!("`{key}`"), n)),
+            },
             Value::Array(items) => items.iter().find_map(|item| walk(key, item)),
             Value::Object(map) => map.iter().find_map(|(_, item)| walk(key, item)),
             _ => None,
@@ -499,6 +544,16 @@ fn check_times(r: &Record, now: Time) -> Result<(), String> {
         ));
     }
     if let Some(end) = r.grace_until
+        && now
+            .checked_add_seconds(policy::MAX_GRACE_SECONDS + policy::CLOCK_SKEW_SECONDS)
+            .is_some_and(|last| end > last)
+    {
+        return Err(format!(
+            "`grace_until` {end} is more than {} days ahead: a grace may be that long at the most",
+            policy::MAX_GRACE_SECONDS / 86_400
+        ));
+    }
+    if let Some(end) = r.grace_until
         && end < created
     {
         return Err(format!(
@@ -506,6 +561,24 @@ fn check_times(r: &Record, now: Time) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// Takes what has happened already and lies ahead of the clock within the skew as happened now:
+/// kept ahead, the next revoke or use here would come before it, and the record would hold
+/// times out of order.
+fn clamp_to_now(r: &mut Record, now: Time) {
+    let in_grace = r.grace_until.is_some();
+    for at in [
+        Some(&mut r.created_at),
+        r.last_used_at.as_mut(),
+        r.disabled_at.as_mut(),
+        r.revoked_at.as_mut().filter(|_| !in_grace),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        *at = (*at).min(now);
+    }
 }
 
 /// A time, kept to the whole second in UTC whatever offset or fraction the line gave.
@@ -558,6 +631,65 @@ mod tests {
     }
 
     #[test]
+    fn times_ahead_within_the_skew_are_taken_as_now() {
+        let ahead = now().checked_add_seconds(120).expect("in range");
+        let end = now().checked_add_seconds(180).expect("in range");
+        let sha = "0".repeat(64);
+        let line = format!(
+            r#"{{"name":"n","sha256":"{sha}","created_at":"{ahead}","last_used_at":"{ahead}","expires_at":"{end}"}}"#
+        );
+        let r = parse(&line).expect("within the skew").record;
+        assert_eq!((r.created_at, r.last_used_at), (now(), Some(now())));
+        assert_eq!(r.expires_at, Some(end), "an expiry lies ahead by nature");
+    }
+
+    #[test]
+    fn a_grace_past_its_longest_and_a_double_past_the_bound_are_refused() {
+        let sha = "0".repeat(64);
+        let far = now()
+            .checked_add_seconds(policy::MAX_GRACE_SECONDS + policy::CLOCK_SKEW_SECONDS + 1)
+            .expect("in range");
+        let line = format!(
+            r#"{{"name":"n","sha256":"{sha}","status":"revoked","revoked_at":"{far}","grace_until":"{far}"}}"#
+        );
+        assert!(parse(&line).unwrap_err().contains("`grace_until`"));
+        for number in ["1e17", "-9007199254740992.5", "18446744073709551616"] {
+            let line = format!(r#"{{"name":"n","sha256":"{sha}","x":{{"y":[{number}]}}}}"#);
+            let err = parse(&line).unwrap_err();
+            assert!(err.contains("`x`") && err.contains("9007199254740991"), "{err}");
+        }
+        let line = format!(r#"{{"name":"n","sha256":"{sha}","x":1.5e15}}"#);
+        assert!(parse(&line).is_ok(), "a double a reader holds exactly is kept");
+    }
+
+    #[test]
+    fn an_event_carries_only_the_fields_its_kind_does() {
+        let failed = |reason: &str| Event {
+            at: now(),
+            event: crate::record::EventKind::VerifyFailed,
+            token_id: None,
+            name: None,
+            actor: "me".into(),
+            reason: Some(reason.into()),
+            count: 3,
+            last_at: None,
+            replaces: None,
+            detail: None,
+            ip: None,
+            prev: String::new(),
+        };
+        assert!(check_event_fields(&failed("revoked")).is_ok());
+        assert!(check_event_fields(&failed("valid")).is_err(), "never a failure");
+        let mut created = failed("revoked");
+        created.event = crate::record::EventKind::Created;
+        assert!(check_event_fields(&created).unwrap_err().contains("`reason`"));
+        created.reason = None;
+        assert!(check_event_fields(&created).unwrap_err().contains("`count`"));
+        created.count = 1;
+        assert!(check_event_fields(&created).is_ok());
+    }
+
+    #[test]
     fn a_plaintext_token_is_hashed_and_defaults_fill_in() {
         let t = Token::generate();
         let item = parse(&format!(r#"{{"name":" n ","token":"{}"}}"#, t.expose())).expect("ok");
@@ -593,12 +725,12 @@ mod tests {
         // Found by the `import` fuzz target (fuzz/regressions/import/): without serde_json's
         // float_roundtrip, 6e23 was read as one float and its export as the next one up.
         let sha = "0".repeat(64);
-        for number in [
-            "600000000000000000000000",
-            "600000000000000000000000111",
-            "0.1",
-            "1e-300",
-        ] {
+        // Past 2^53 - 1 it is refused (I-JSON): a reader would not hold it exactly.
+        for number in ["600000000000000000000000", "600000000000000000000000111"] {
+            let line = format!(r#"{{"name":"0","sha256":"{sha}","0":{number}}}"#);
+            assert!(parse(&line).unwrap_err().contains("9007199254740991"));
+        }
+        for number in ["0.1", "1e-300", "9007199254740991.0"] {
             let line = format!(r#"{{"name":"0","sha256":"{sha}","0":{number}}}"#);
             let r = parse(&line).expect("ok").record;
             let mut exported = serde_json::to_value(&r).expect("json");

@@ -24,9 +24,6 @@ pub struct Changed {
     pub already: bool,
 }
 
-/// The longest grace `rotate` gives the token it replaces: 366 days.
-pub const MAX_GRACE_SECONDS: i64 = 366 * 86_400;
-
 const CHANGE_POINTS: Points = Points {
     indexed: "change-indexed",
     committed: "change-committed",
@@ -140,7 +137,9 @@ impl Store {
             return Err(Error::usage("the grace must end in the future"));
         }
         // Two tokens of one name for longer than that is not a rotation.
-        if grace_until.is_some_and(|end| end.as_second() - at.as_second() > MAX_GRACE_SECONDS) {
+        if grace_until
+            .is_some_and(|end| end.as_second() - at.as_second() > crate::policy::MAX_GRACE_SECONDS)
+        {
             return Err(Error::usage(
                 "a grace may be 366 days at the most: the old token is meant to go",
             ));

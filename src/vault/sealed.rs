@@ -36,8 +36,9 @@ impl Sealed {
     /// The vault as the store holds it: its header bytes and each secret as sealed.
     ///
     /// # Errors
-    /// [`super::VaultError`] when the header does not parse, an id is empty or longer than
-    /// 255 bytes, a sealed secret is too short to be one, or an id appears twice.
+    /// [`super::VaultError`] when the header does not parse, an id is not a token id, a
+    /// sealed secret is too short to be one or holds a token in plaintext, or an id appears
+    /// twice.
     pub fn new(header: Vec<u8>, secrets: Vec<(String, Vec<u8>)>) -> Result<Sealed> {
         Header::parse(&header)?;
         if header.len() != super::HEADER_LEN {
@@ -48,17 +49,23 @@ impl Sealed {
             if id.is_empty() || id.len() > MAX_ID_LEN {
                 return Err(unauthentic("a kept secret's token id is empty or too long"));
             }
+            // Only ids and ciphertext reach the store's disk from here: a forged backup must
+            // not put a token there in plaintext, in the id or in the "sealed" bytes.
+            if !crate::store::looks_like_id(id) {
+                return Err(unauthentic("a kept secret's token id is not a token id"));
+            }
+            if crate::name::holds_token(&String::from_utf8_lossy(sealed)) {
+                return Err(unauthentic(format!(
+                    "the kept secret of {id} holds a token in plaintext: a sealed secret never does"
+                )));
+            }
             if sealed.len() < NONCE_LEN + TAG_LEN {
                 return Err(unauthentic(format!(
-                    "the kept secret of {} is too short to be sealed",
-                    id.escape_debug()
+                    "the kept secret of {id} is too short to be sealed"
                 )));
             }
             if !seen.insert(id.as_str()) {
-                return Err(unauthentic(format!(
-                    "two kept secrets for {}",
-                    id.escape_debug()
-                )));
+                return Err(unauthentic(format!("two kept secrets for {id}")));
             }
         }
         Ok(Sealed { header, secrets })

@@ -73,6 +73,16 @@ fn every_forged_event_field_is_refused_naming_line_and_field() {
         ("count", Value::from(0)),
         ("count", Value::from(18014398509481985u64)),
         ("extra", Value::String(token.clone())),
+        // Fields this kind of event never carries (event 1 is a `created`).
+        ("reason", Value::String("usage_exceeded".into())),
+        ("ip", Value::String("10.0.0.1".into())),
+        ("count", Value::from(5)),
+        ("replaces", Value::String("tok_abcdefgh".into())),
+        ("actor", Value::String(String::new())),
+        // Numbers jq cannot hold, written as doubles or past i64.
+        ("extra", Value::from(18014398509481985f64)),
+        ("extra", Value::Array(vec![Value::from(-1e300)])),
+        ("extra", serde_json::from_str("-18446744073709551617").expect("json")),
     ];
     for (field, value) in cases {
         let file = forge(&env, 1, |e| e[field] = value.clone());
@@ -221,4 +231,196 @@ fn a_forged_journal_is_folded_only_as_verify_would_have_written_it() {
     let fresh = Env::new();
     let out = fresh.run(&["restore", file.to_str().expect("utf-8"), "--yes"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
+
+/// Takes a backup of `env`, lets `edit` change its record lines (as JSON, in order), and
+/// recomputes the trailer.
+fn forge_records(env: &Env, edit: impl FnOnce(&mut Vec<Value>)) -> std::path::PathBuf {
+    let file = env.tmp.path().join("forged-records.backup");
+    let _ = std::fs::remove_file(&file);
+    env.ok(&["backup", file.to_str().expect("utf-8")]);
+    reforge_backup(&file, |lines| {
+        let at: Vec<usize> = (0..lines.len())
+            .filter(|&i| lines[i].starts_with(r#"{"record""#))
+            .collect();
+        let mut records: Vec<Value> = at
+            .iter()
+            .map(|&i| serde_json::from_str::<Value>(&lines[i]).expect("json")["record"].clone())
+            .collect();
+        edit(&mut records);
+        for (&i, r) in at.iter().zip(&records) {
+            lines[i] = format!(r#"{{"record":{r}}}"#);
+        }
+    });
+    file
+}
+
+#[test]
+fn a_forged_record_is_refused_naming_line_and_field() {
+    let env = Env::new();
+    env.create("billing");
+    env.create("pos");
+    env.create("crm");
+    env.ok(&["revoke", "crm", "--yes"]);
+    let later = |secs: i64| {
+        vbx_tokens::time::Time::now()
+            .checked_add_seconds(secs)
+            .expect("in range")
+            .to_string()
+    };
+    // Records are in id order: find them by name.
+    fn at(r: &[Value], name: &str) -> usize {
+        r.iter().position(|r| r["name"] == name).expect("a record")
+    }
+    type Edit = Box<dyn Fn(&mut Vec<Value>)>;
+    let cases: Vec<(&str, &str, Edit)> = vec![
+        (
+            "`name` (of an active token) is the same as line ",
+            "one name twice",
+            Box::new(|r| {
+                let pos = at(r, "pos");
+                r[pos]["name"] = "billing".into();
+            }),
+        ),
+        (
+            "`name` (of an active token) is the same as line ",
+            "a look-alike name (Cyrillic i)",
+            Box::new(|r| {
+                let pos = at(r, "pos");
+                r[pos]["name"] = "b\u{456}lling".into();
+            }),
+        ),
+        (
+            "`id` is the same as line ",
+            "one id twice",
+            Box::new(|r| r[1]["id"] = r[0]["id"].clone()),
+        ),
+        (
+            "`sha256` is the same as line ",
+            "one hash twice",
+            Box::new(|r| r[2]["sha256"] = r[0]["sha256"].clone()),
+        ),
+        (
+            "`grace_until`",
+            "a grace past 366 days",
+            Box::new(move |r| {
+                let crm = at(r, "crm");
+                r[crm]["grace_until"] = later(2 * 366 * 86_400).into();
+            }),
+        ),
+        (
+            "`extra`",
+            "a double jq cannot hold exactly",
+            Box::new(|r| r[0]["extra"] = Value::from(1e17)),
+        ),
+    ];
+    for (says, why, edit) in cases {
+        let file = forge_records(&env, |r| edit(r));
+        let fresh = Env::new();
+        let out = fresh.run(&["restore", file.to_str().expect("utf-8"), "--yes"]);
+        let err = assert_one_line_error(&out, 2);
+        assert!(err.contains("line ") && err.contains(says), "{why}: {err}");
+        assert!(!fresh.store().join("db").exists(), "{why}: nothing was restored");
+    }
+    // A revoked token may share an active one's name, as in a live store.
+    let file = forge_records(&env, |r| {
+        let crm = at(r, "crm");
+        r[crm]["name"] = "billing".into();
+    });
+    let fresh = Env::new();
+    let out = fresh.run(&["restore", file.to_str().expect("utf-8"), "--yes"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
+
+#[test]
+fn times_ahead_within_the_skew_are_taken_as_now_so_what_follows_stays_in_order() {
+    let env = Env::new();
+    env.create("billing");
+    let ahead = vbx_tokens::time::Time::now()
+        .checked_add_seconds(180)
+        .expect("in range");
+    let file = forge_records(&env, |r| {
+        r[0]["created_at"] = ahead.to_string().into();
+        r[0]["last_used_at"] = ahead.to_string().into();
+        r[0]["use_count"] = 1.into();
+    });
+    let fresh = Env::new();
+    let out = fresh.run(&["restore", file.to_str().expect("utf-8"), "--yes"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    fresh.ok(&["revoke", "billing", "--yes"]);
+    let r = fresh.record("billing");
+    let (created, used, revoked) = (
+        r["created_at"].as_str().expect("time"),
+        r["last_used_at"].as_str().expect("time"),
+        r["revoked_at"].as_str().expect("time"),
+    );
+    assert!(created < &ahead.to_string()[..], "{r}");
+    assert!(created <= used && used <= revoked, "{r}");
+}
+
+/// The vault line of backup `file` as its parts: header, then each (token id, sealed secret).
+fn vault_parts(bytes: &[u8]) -> (Vec<u8>, Vec<(Vec<u8>, Vec<u8>)>) {
+    const HEADER: usize = 163;
+    let (header, mut rest) = bytes.split_at(HEADER);
+    let count = u32::from_be_bytes(rest[..4].try_into().expect("4"));
+    rest = &rest[4..];
+    let mut secrets = Vec::new();
+    for _ in 0..count {
+        let id_len = rest[0] as usize;
+        let id = rest[1..1 + id_len].to_vec();
+        rest = &rest[1 + id_len..];
+        let len = u32::from_be_bytes(rest[..4].try_into().expect("4")) as usize;
+        secrets.push((id, rest[4..4 + len].to_vec()));
+        rest = &rest[4 + len..];
+    }
+    (header.to_vec(), secrets)
+}
+
+#[test]
+fn a_forged_vault_puts_no_token_and_no_odd_id_on_disk() {
+    let env = Env::new();
+    let (_, token) = env.vault_with("billing");
+    let file = env.tmp.path().join("vault.backup");
+    env.ok(&["backup", file.to_str().expect("utf-8")]);
+    type Edit = Box<dyn Fn(&mut (Vec<u8>, Vec<u8>))>;
+    let plain = token.clone();
+    let cases: Vec<(&str, Edit)> = vec![
+        (
+            "holds a token in plaintext",
+            Box::new(move |s| s.1 = [&[0u8; 24][..], plain.as_bytes()].concat()),
+        ),
+        (
+            "is not a token id",
+            Box::new(|s| s.0 = b"\x1b]0;pwned\x07".to_vec()),
+        ),
+    ];
+    for (says, edit) in cases {
+        let forged = env.tmp.path().join("forged-vault.backup");
+        std::fs::copy(&file, &forged).expect("copy");
+        reforge_backup(&forged, |lines| {
+            let i = lines
+                .iter()
+                .position(|l| l.starts_with(r#"{"vault""#))
+                .expect("a vault line");
+            let v: Value = serde_json::from_str(&lines[i]).expect("json");
+            let bytes = hex::decode(v["vault"].as_str().expect("hex")).expect("hex");
+            let (header, mut secrets) = vault_parts(&bytes);
+            edit(&mut secrets[0]);
+            let mut out = header;
+            out.extend_from_slice(&(secrets.len() as u32).to_be_bytes());
+            for (id, sealed) in &secrets {
+                out.push(id.len() as u8);
+                out.extend_from_slice(id);
+                out.extend_from_slice(&(sealed.len() as u32).to_be_bytes());
+                out.extend_from_slice(sealed);
+            }
+            lines[i] = format!(r#"{{"vault":"{}"}}"#, hex::encode(out));
+        });
+        let fresh = Env::new();
+        let out = fresh.run(&["restore", forged.to_str().expect("utf-8"), "--yes"]);
+        let err = assert_one_line_error(&out, 2);
+        assert!(err.contains("line ") && err.contains(says), "{says}: {err}");
+        assert!(!err.contains(&token) && !err.contains('\u{1b}'), "{err}");
+        assert!(!fresh.store().join("db").exists(), "nothing was restored");
+    }
 }
