@@ -656,10 +656,16 @@ mod tests {
         for number in ["1e17", "-9007199254740992.5", "18446744073709551616"] {
             let line = format!(r#"{{"name":"n","sha256":"{sha}","x":{{"y":[{number}]}}}}"#);
             let err = parse(&line).unwrap_err();
-            assert!(err.contains("`x`") && err.contains("9007199254740991"), "{err}");
+            assert!(
+                err.contains("`x`") && err.contains("9007199254740991"),
+                "{err}"
+            );
         }
         let line = format!(r#"{{"name":"n","sha256":"{sha}","x":1.5e15}}"#);
-        assert!(parse(&line).is_ok(), "a double a reader holds exactly is kept");
+        assert!(
+            parse(&line).is_ok(),
+            "a double a reader holds exactly is kept"
+        );
     }
 
     #[test]
@@ -679,12 +685,23 @@ mod tests {
             prev: String::new(),
         };
         assert!(check_event_fields(&failed("revoked")).is_ok());
-        assert!(check_event_fields(&failed("valid")).is_err(), "never a failure");
+        assert!(
+            check_event_fields(&failed("valid")).is_err(),
+            "never a failure"
+        );
         let mut created = failed("revoked");
         created.event = crate::record::EventKind::Created;
-        assert!(check_event_fields(&created).unwrap_err().contains("`reason`"));
+        assert!(
+            check_event_fields(&created)
+                .unwrap_err()
+                .contains("`reason`")
+        );
         created.reason = None;
-        assert!(check_event_fields(&created).unwrap_err().contains("`count`"));
+        assert!(
+            check_event_fields(&created)
+                .unwrap_err()
+                .contains("`count`")
+        );
         created.count = 1;
         assert!(check_event_fields(&created).is_ok());
     }

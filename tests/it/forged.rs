@@ -82,7 +82,10 @@ fn every_forged_event_field_is_refused_naming_line_and_field() {
         // Numbers jq cannot hold, written as doubles or past i64.
         ("extra", Value::from(18014398509481985f64)),
         ("extra", Value::Array(vec![Value::from(-1e300)])),
-        ("extra", serde_json::from_str("-18446744073709551617").expect("json")),
+        (
+            "extra",
+            serde_json::from_str("-18446744073709551617").expect("json"),
+        ),
     ];
     for (field, value) in cases {
         let file = forge(&env, 1, |e| e[field] = value.clone());
@@ -320,7 +323,10 @@ fn a_forged_record_is_refused_naming_line_and_field() {
         let out = fresh.run(&["restore", file.to_str().expect("utf-8"), "--yes"]);
         let err = assert_one_line_error(&out, 2);
         assert!(err.contains("line ") && err.contains(says), "{why}: {err}");
-        assert!(!fresh.store().join("db").exists(), "{why}: nothing was restored");
+        assert!(
+            !fresh.store().join("db").exists(),
+            "{why}: nothing was restored"
+        );
     }
     // A revoked token may share an active one's name, as in a live store.
     let file = forge_records(&env, |r| {
@@ -358,8 +364,11 @@ fn times_ahead_within_the_skew_are_taken_as_now_so_what_follows_stays_in_order()
     assert!(created <= used && used <= revoked, "{r}");
 }
 
-/// The vault line of backup `file` as its parts: header, then each (token id, sealed secret).
-fn vault_parts(bytes: &[u8]) -> (Vec<u8>, Vec<(Vec<u8>, Vec<u8>)>) {
+/// One secret in a vault: (token id, sealed secret).
+type Secret = (Vec<u8>, Vec<u8>);
+
+/// The vault line of backup `file` as its parts: header, then each secret.
+fn vault_parts(bytes: &[u8]) -> (Vec<u8>, Vec<Secret>) {
     const HEADER: usize = 163;
     let (header, mut rest) = bytes.split_at(HEADER);
     let count = u32::from_be_bytes(rest[..4].try_into().expect("4"));
@@ -382,7 +391,7 @@ fn a_forged_vault_puts_no_token_and_no_odd_id_on_disk() {
     let (_, token) = env.vault_with("billing");
     let file = env.tmp.path().join("vault.backup");
     env.ok(&["backup", file.to_str().expect("utf-8")]);
-    type Edit = Box<dyn Fn(&mut (Vec<u8>, Vec<u8>))>;
+    type Edit = Box<dyn Fn(&mut Secret)>;
     let plain = token.clone();
     let cases: Vec<(&str, Edit)> = vec![
         (
