@@ -97,6 +97,18 @@ impl Drop for Temp {
     }
 }
 
+/// Registers a directory a command has just made for a new store (`top`, the highest one it
+/// made), so that a signal before the command's change is made removes it: a stopped command
+/// that made a store leaves none behind, as a failed one does. Registered before it is made.
+pub fn remove_on_signal(top: &Path) {
+    lock(&LIVE).push(top.to_owned());
+}
+
+/// Undoes [`remove_on_signal`]: the directory was removed some other way.
+pub fn forget_on_signal(top: &Path) {
+    lock(&LIVE).retain(|p| p != top);
+}
+
 fn remove(path: &Path) {
     let Ok(meta) = fs::symlink_metadata(path) else {
         return;

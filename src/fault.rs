@@ -20,13 +20,24 @@ pub fn point(name: &'static str) {
     let _ = name;
 }
 
+/// Writes `name` to the file `VBX_TOKENS_REACHED` names, if any: how a test learns that a
+/// process is held or paused where it asked, when nothing else shows it.
+#[cfg(feature = "fault-injection")]
+fn reached(name: &str) {
+    if let Some(file) = std::env::var_os("VBX_TOKENS_REACHED") {
+        let _ = std::fs::write(file, name);
+    }
+}
+
 /// Waits here for ever if the tests asked for this point in `VBX_TOKENS_HOLD`, so that they can
 /// send a signal at a known step (`temp-written`: a temporary file beside a target exists;
-/// `restore-built`: the store being restored is built but not in place).
+/// `restore-built`: the store being restored is built but not in place; `import-chunk`: an
+/// import has committed a chunk it can still undo).
 #[inline]
 pub fn hold(name: &'static str) {
     #[cfg(feature = "fault-injection")]
     if std::env::var_os("VBX_TOKENS_HOLD").is_some_and(|v| v == name) {
+        reached(name);
         loop {
             std::thread::sleep(std::time::Duration::from_secs(1));
         }
@@ -37,11 +48,13 @@ pub fn hold(name: &'static str) {
 
 /// Waits here three seconds, then goes on, if the tests asked for this point in
 /// `VBX_TOKENS_PAUSE`, so that they can send a signal past a command's point of no return
-/// (`file-linked`: a file the user named is in place; `restore-swapped`: the restored store is).
+/// (`file-linked`: a file the user named is in place; `restore-swapped`: the restored store is;
+/// `import-durable`: an import's last transaction is durable).
 #[inline]
 pub fn pause(name: &'static str) {
     #[cfg(feature = "fault-injection")]
     if std::env::var_os("VBX_TOKENS_PAUSE").is_some_and(|v| v == name) {
+        reached(name);
         std::thread::sleep(std::time::Duration::from_secs(3));
     }
     #[cfg(not(feature = "fault-injection"))]

@@ -275,6 +275,7 @@ impl Importer<'_> {
             })
             .map_err(|e| store.tx_error(e))?;
         crate::fault::point("import-chunk");
+        crate::fault::hold("import-chunk");
         self.report.imported += self.chunk.len();
         self.chunk.clear();
         self.ids.clear();
@@ -295,6 +296,9 @@ impl Importer<'_> {
             let generation = store.generation()? + 1;
             let mut event = store.event(EventKind::Imported, None, None);
             event.count = self.report.imported as u64;
+            // The point of no return: a signal from here on lets the import finish and be
+            // reported; one before it undoes the import, as "nothing more was done" says.
+            crate::cleanup::commit();
             (&store.meta, &store.log)
                 .transaction(|(meta, log)| {
                     meta.remove(IMPORT_PENDING_KEY)?;
@@ -305,6 +309,7 @@ impl Importer<'_> {
                 .map_err(|e| store.tx_error(e))?;
             store.make_durable()?;
             crate::fault::point("import-durable");
+            crate::fault::pause("import-durable");
             // New tokens reach the index after sled (see `Store::create`): built from sled,
             // which now holds them all.
             store.rebuild_index_at(generation)?;

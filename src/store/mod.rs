@@ -157,6 +157,7 @@ impl Store {
             // The directory is ours from this very call and holds nothing acknowledged: a
             // create that failed leaves no store behind.
             let _ = fs::remove_dir_all(top);
+            crate::cleanup::forget_on_signal(top);
         }
         result
     }
@@ -344,6 +345,7 @@ impl Store {
         drop(self);
         if let Some(top) = created_dir {
             let _ = fs::remove_dir_all(&top);
+            crate::cleanup::forget_on_signal(&top);
         } else if let Ok(entries) = fs::read_dir(&dir) {
             // The directory was the user's and empty (`refuse_foreign_dir` saw to that).
             for entry in entries.flatten() {

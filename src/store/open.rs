@@ -33,7 +33,8 @@ const STALE_JOURNAL_TEMP: Duration = Duration::from_secs(60);
 const MAX_BACKOFF: Duration = Duration::from_millis(50);
 
 /// Creates the store directory (and its missing parents) and returns the topmost directory it
-/// created, so a command that then fails can remove everything it made.
+/// created, so a command that then fails can remove everything it made; until the command
+/// makes its change, a signal removes it too (`crate::cleanup::remove_on_signal`).
 pub(super) fn create_dir_durably(dir: &Path) -> Result<std::path::PathBuf> {
     let mut top = dir.to_owned();
     while let Some(parent) = top.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -42,11 +43,13 @@ pub(super) fn create_dir_durably(dir: &Path) -> Result<std::path::PathBuf> {
         }
         top = parent.to_owned();
     }
+    crate::cleanup::remove_on_signal(&top);
     DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir)
         .map_err(|e| {
+            crate::cleanup::forget_on_signal(&top);
             Error::io_at(
                 format!("cannot create the store at {}", dir.display()),
                 dir,

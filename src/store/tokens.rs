@@ -307,6 +307,8 @@ impl Store {
             self.update_index(&less, before + 1)?;
         }
         crate::fault::point(points.indexed);
+        // From here the change is made and reported, whatever signal comes.
+        crate::cleanup::commit();
         let trees = (
             &self.tokens,
             &self.by_hash,

@@ -36,6 +36,8 @@ impl Store {
         kind: EventKind,
     ) -> Result<()> {
         let event = self.event(kind, None, None);
+        // From here the change is made and reported, whatever signal comes.
+        crate::cleanup::commit();
         let result = (&self.vault, &self.log, &self.meta).transaction(|(vault, log, meta)| {
             if vault.get(VAULT_HEADER)?.as_deref() != expected {
                 return abort(match expected {
@@ -79,6 +81,7 @@ impl Store {
     /// Erases one token's kept secret, with a `forgotten` event. False if there was none.
     pub fn forget(&self, record: &Record) -> Result<bool> {
         let event = self.event(EventKind::Forgotten, Some(record), None);
+        crate::cleanup::commit();
         let result = (&self.vault, &self.log, &self.meta).transaction(|(vault, log, meta)| {
             if vault.remove(secret_key(&record.id))?.is_none() {
                 return Ok(false);

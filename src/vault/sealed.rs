@@ -153,8 +153,8 @@ mod tests {
     fn a_sealed_vault_round_trips_and_opens_only_with_the_passphrase() {
         let v = Vault::create(&pass("pw"), CHEAP).expect("create");
         let secrets = vec![
-            ("tok_a".to_owned(), v.seal("tok_a", "one")),
-            ("tok_b".to_owned(), v.seal("tok_b", "two")),
+            ("tok_aaaaaaaa".to_owned(), v.seal("tok_aaaaaaaa", "one")),
+            ("tok_bbbbbbbb".to_owned(), v.seal("tok_bbbbbbbb", "two")),
         ];
         let sealed = Sealed::new(v.header().to_bytes(), secrets).expect("well-formed");
         let bytes = sealed.to_bytes();
@@ -162,12 +162,14 @@ mod tests {
         assert_eq!(back, sealed);
         let opened = Vault::unlock(back.header(), &pass("pw")).expect("unlocks");
         assert_eq!(
-            *opened.open("tok_b", &back.secrets()[1].1).expect("opens"),
+            *opened
+                .open("tok_bbbbbbbb", &back.secrets()[1].1)
+                .expect("opens"),
             "two"
         );
         assert!(Vault::unlock(back.header(), &pass("not it")).is_err());
         // A secret moved to another token does not open.
-        assert!(opened.open("tok_a", &back.secrets()[1].1).is_err());
+        assert!(opened.open("tok_aaaaaaaa", &back.secrets()[1].1).is_err());
         // The layout of a v1 backup's vault (an export) gives the same sealed vault.
         let export = v.export(sealed.secrets());
         assert_eq!(Sealed::from_export(export).expect("export"), sealed);
@@ -178,7 +180,7 @@ mod tests {
         let v = Vault::create(&pass("pw"), CHEAP).expect("create");
         let good = Sealed::new(
             v.header().to_bytes(),
-            vec![("tok_a".to_owned(), v.seal("tok_a", "one"))],
+            vec![("tok_aaaaaaaa".to_owned(), v.seal("tok_aaaaaaaa", "one"))],
         )
         .expect("well-formed")
         .to_bytes();
@@ -192,9 +194,15 @@ mod tests {
         header[40] ^= 1;
         assert!(Sealed::parse(&header).is_err(), "the header's checksum");
         let header = v.header().to_bytes();
-        assert!(Sealed::new(header.clone(), vec![("tok_a".into(), vec![0; 39])]).is_err());
+        assert!(Sealed::new(header.clone(), vec![("tok_aaaaaaaa".into(), vec![0; 39])]).is_err());
         assert!(Sealed::new(header.clone(), vec![(String::new(), vec![0; 40])]).is_err());
-        let twice = vec![("t".to_owned(), vec![0; 40]), ("t".to_owned(), vec![0; 40])];
+        assert!(Sealed::new(header.clone(), vec![("tok_a".into(), vec![0; 40])]).is_err());
+        let plain = [&[0u8; 24][..], crate::Token::generate().expose().as_bytes()].concat();
+        assert!(Sealed::new(header.clone(), vec![("tok_aaaaaaaa".into(), plain)]).is_err());
+        let twice = vec![
+            ("tok_tttttttt".to_owned(), vec![0; 40]),
+            ("tok_tttttttt".to_owned(), vec![0; 40]),
+        ];
         assert!(Sealed::new(header, twice).is_err());
     }
 }

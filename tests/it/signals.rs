@@ -315,3 +315,96 @@ fn a_signal_past_the_point_of_no_return_lets_the_command_finish_and_say_so() {
         );
     }
 }
+
+/// Starts `import -` of `lines` in store `store` with `knob` (`VBX_TOKENS_HOLD` or
+/// `VBX_TOKENS_PAUSE`) at `point`, waits until it is there, sends SIGTERM, and returns the output.
+#[cfg(feature = "fault-injection")]
+fn import_signalled(
+    env: &Env,
+    store: &std::path::Path,
+    knob: &str,
+    point: &str,
+    lines: &str,
+) -> std::process::Output {
+    use std::io::Write;
+    let reached = env.tmp.path().join("reached");
+    let _ = std::fs::remove_file(&reached);
+    let mut child = env
+        .std_cmd()
+        .env("VBX_TOKENS_HOME", store)
+        .env(knob, point)
+        .env("VBX_TOKENS_REACHED", &reached)
+        .args(["import", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(lines.as_bytes())
+        .expect("write");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !reached.exists() {
+        assert!(Instant::now() < deadline, "{point} was not reached");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("pid");
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("kill");
+    child.wait_with_output().expect("wait")
+}
+
+/// An import stopped before its last transaction is undone and says so; one stopped after it
+/// finishes and reports the tokens it imported, never "nothing more was done".
+#[cfg(feature = "fault-injection")]
+#[test]
+fn a_signal_during_import_is_told_as_it_is() {
+    let env = Env::new();
+    env.create("kept");
+    let (_, lines) = import_lines(3, "imp");
+    let out = import_signalled(
+        &env,
+        &env.store(),
+        "VBX_TOKENS_HOLD",
+        "import-chunk",
+        &lines,
+    );
+    assert_eq!(out.status.code(), Some(143), "{}", stderr(&out));
+    assert!(stderr(&out).contains("nothing more was done"));
+    let names = || -> Vec<String> {
+        parse(&env.ok(&["list", "--json"]))
+            .as_array()
+            .expect("array")
+            .iter()
+            .map(|r| r["name"].as_str().expect("name").to_owned())
+            .collect()
+    };
+    assert_eq!(names(), ["kept"]);
+    let out = import_signalled(
+        &env,
+        &env.store(),
+        "VBX_TOKENS_PAUSE",
+        "import-durable",
+        &lines,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("stopped by"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("Imported 3 token"), "{}", stderr(&out));
+    assert_eq!(names().len(), 4);
+}
+
+/// An import into a store it was making, stopped before it commits, leaves no store and none
+/// of the directories it made.
+#[cfg(feature = "fault-injection")]
+#[test]
+fn a_signal_during_import_into_a_new_store_leaves_no_store() {
+    let env = Env::new();
+    let top = env.tmp.path().join("made");
+    let store = top.join("by").join("import");
+    let (_, lines) = import_lines(3, "imp");
+    let out = import_signalled(&env, &store, "VBX_TOKENS_HOLD", "import-chunk", &lines);
+    assert_eq!(out.status.code(), Some(143), "{}", stderr(&out));
+    assert!(!top.exists(), "the directories it made are removed");
+}
