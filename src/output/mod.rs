@@ -110,13 +110,24 @@ impl<'a> Printer<'a> {
     }
 
     fn document(&mut self, value: &impl Serialize) {
-        let _ = serde_json::to_writer_pretty(&mut self.out, value);
-        let _ = writeln!(self.out);
+        self.json_out(serde_json::to_vec_pretty(value));
     }
 
     fn line(&mut self, value: &impl Serialize) {
-        let _ = serde_json::to_writer(&mut self.out, value);
-        let _ = writeln!(self.out);
+        self.json_out(serde_json::to_vec(value));
+    }
+
+    /// Writes one JSON value whole, or nothing: a value that cannot be serialised is a failed
+    /// write (judged as any other), never half a document with exit 0.
+    fn json_out(&mut self, json: serde_json::Result<Vec<u8>>) {
+        match json {
+            Ok(mut bytes) => {
+                bytes.push(b'\n');
+                let _ = self.out.write_all(&bytes);
+            }
+            Err(e) if self.out.failed.is_none() => self.out.failed = Some(io::Error::other(e)),
+            Err(_) => {}
+        }
     }
 
     /// `create`: the token, shown once. Written last, after the record is durable.
@@ -475,7 +486,7 @@ impl<'a> Printer<'a> {
         self.loss = Some(format!("the backup {} was written", file.display()));
         if self.json {
             self.document(&views::BackedUp {
-                file,
+                file: file.to_string_lossy(),
                 records: head.records,
                 events: head.events,
                 vault: head.vault,
@@ -583,7 +594,10 @@ impl<'a> Printer<'a> {
     pub fn vault_exported(&mut self, file: &Path, kept: usize) {
         self.loss = Some(format!("the export was written to {}", file.display()));
         if self.json {
-            self.document(&VaultExported { file, kept });
+            self.document(&VaultExported {
+                file: file.to_string_lossy(),
+                kept,
+            });
         } else {
             self.say(format!(
                 "Exported {kept} kept secret(s) to {}, encrypted: the vault passphrase opens it.",

@@ -252,7 +252,8 @@ pub struct Forgotten<'a> {
 /// `vault export FILE --json`.
 #[derive(Serialize)]
 pub struct VaultExported<'a> {
-    pub file: &'a std::path::Path,
+    /// As given; a name that is not UTF-8 has U+FFFD for each byte that is not.
+    pub file: std::borrow::Cow<'a, str>,
     pub kept: usize,
 }
 
@@ -348,7 +349,8 @@ impl<'a> From<&'a crate::store::Diagnosis> for DiagnosisView<'a> {
 /// `backup --json`.
 #[derive(Serialize)]
 pub struct BackedUp<'a> {
-    pub file: &'a std::path::Path,
+    /// As given; a name that is not UTF-8 has U+FFFD for each byte that is not.
+    pub file: std::borrow::Cow<'a, str>,
     pub records: u64,
     pub events: u64,
     pub vault: bool,

@@ -192,3 +192,43 @@ fn a_display_ends_quietly_when_its_reader_leaves_and_fails_on_a_full_disk() {
         );
     }
 }
+
+/// A file name that is not UTF-8 is shown with U+FFFD in `--json`, in a whole document: never
+/// half of one with exit 0.
+#[test]
+fn json_naming_a_file_that_is_not_utf8_is_whole() {
+    use std::os::unix::ffi::OsStrExt;
+    let env = Env::new();
+    let (pass, _) = env.vault_with("billing");
+    let name = |n: &[u8]| env.tmp.path().join(std::ffi::OsStr::from_bytes(n));
+    let backup = name(b"b\xff.json");
+    let export = name(b"v\xfe.vbxvault");
+    for (args, file) in [
+        (
+            vec![std::ffi::OsStr::new("backup"), backup.as_os_str()],
+            &backup,
+        ),
+        (
+            vec![
+                "vault".as_ref(),
+                "export".as_ref(),
+                export.as_os_str(),
+                "--passphrase-file".as_ref(),
+                pass.as_ref(),
+            ],
+            &export,
+        ),
+    ] {
+        let out = env
+            .std_cmd()
+            .args(args)
+            .arg("--json")
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let v = parse(&out.stdout);
+        let shown = v["file"].as_str().expect("a file name");
+        assert_eq!(shown, file.to_string_lossy(), "{v}");
+        assert!(file.is_file());
+    }
+}

@@ -391,7 +391,11 @@ fn a_signal_during_import_is_told_as_it_is() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(!stderr(&out).contains("stopped by"), "{}", stderr(&out));
-    assert!(stderr(&out).contains("Imported 3 token"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Imported 3 token"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(names().len(), 4);
 }
 
