@@ -82,6 +82,64 @@ fn trusted(uid: u32) -> bool {
     uid == ROOT || uid == caller() || EXTRA_OWNERS.get().is_some_and(|v| v.contains(&uid))
 }
 
+/// Does nothing while alive; dropped, when the process runs as root in a store another user
+/// owns (trusted with `--trust-owner`), gives that user every file and directory in the store
+/// that is not theirs. What root made there (sled's files, the index, the journal, the use
+/// table, each 0600) would otherwise lock the owner out of their own store. Made when a store
+/// is opened and dropped after sled has let go of its files.
+#[derive(Debug)]
+pub struct HandBack(PathBuf);
+
+impl HandBack {
+    /// A hand-back of the store directory `dir` (where it really is).
+    pub fn new(dir: &Path) -> HandBack {
+        HandBack(dir.to_owned())
+    }
+}
+
+impl Drop for HandBack {
+    fn drop(&mut self) {
+        give_like(&self.0, &self.0);
+    }
+}
+
+/// When the process runs as root and the directory `like` belongs to another user, gives that
+/// user the store directory `store` and everything in it: a store root restores in place of
+/// another user's (`like`, the store or empty directory it replaces) stays theirs. Otherwise
+/// does nothing. Best effort: what cannot be given stays as it is.
+pub fn give_like(store: &Path, like: &Path) {
+    if caller() != ROOT {
+        return;
+    }
+    let Ok(meta) = fs::symlink_metadata(like) else {
+        return;
+    };
+    if meta.is_dir() && meta.uid() != ROOT {
+        let _ = std::os::unix::fs::lchown(store, Some(meta.uid()), Some(meta.gid()));
+        hand_back(store, meta.uid(), meta.gid(), 0);
+    }
+}
+
+fn hand_back(dir: &Path, uid: u32, gid: u32, depth: usize) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(meta) = fs::symlink_metadata(&path) else {
+            continue;
+        };
+        if meta.uid() != uid {
+            // Never through a link (there is none in a checked store, and none is followed).
+            let _ = std::os::unix::fs::lchown(&path, Some(uid), Some(gid));
+        }
+        // As deep as `check_entries` looks: sled keeps one level of subdirectories.
+        if meta.is_dir() && depth + 1 < MAX_DEPTH {
+            hand_back(&path, uid, gid, depth + 1);
+        }
+    }
+}
+
 /// Checks that the store in `dir` is owned and writable only by trusted users (see the module
 /// docs) and returns the path to open it by: where it really is, every link resolved. `None`
 /// when there is nothing there: nothing to believe, and nothing to open either (the path is

@@ -56,6 +56,8 @@ pub struct Verifier {
     /// The store's id from its marker, and the index read with the file identity it had; `None`
     /// when the index cannot be used.
     current: Option<Current>,
+    /// Gives a trusted owner's store back to them after root used it.
+    _hand_back: crate::trust::HandBack,
 }
 
 #[derive(Debug)]
@@ -113,6 +115,7 @@ impl Verifier {
             )
             .ok(),
             current: None,
+            _hand_back: crate::trust::HandBack::new(dir),
         };
         verifier.reload();
         Ok(verifier)

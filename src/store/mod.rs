@@ -118,6 +118,8 @@ pub struct Store {
     new: bool,
     /// ... in a directory this open created.
     created_dir: Option<PathBuf>,
+    /// Declared after sled's handles, so it runs once sled has written its last file.
+    _hand_back: crate::trust::HandBack,
     _lock: File,
 }
 
@@ -230,6 +232,7 @@ impl Store {
             store_id: [0; 16],
             new: false,
             created_dir: None,
+            _hand_back: crate::trust::HandBack::new(dir),
             _lock: lock,
             db,
         };

@@ -261,6 +261,7 @@ pub fn restore(
         let store = Store::open(&building, OpenMode::Create, wait)?;
         let kept = store.fill(backup, from)?;
         drop(store);
+        crate::trust::give_like(&building, dir);
         crate::fault::hold("restore-built");
         Ok::<usize, Error>(kept)
     })();

@@ -428,3 +428,61 @@ fn the_trust_owner_flag_wins_over_the_variable_and_a_bad_variable_is_named() {
     // Set but empty counts as unset.
     assert_eq!(code(&run("", &["list"])), 0);
 }
+
+/// Root working in a store it was told to trust leaves every file in it its owner's: the
+/// owner is never locked out of their own store by a 0600 file of root's.
+#[test]
+fn root_in_a_trusted_store_leaves_it_its_owners() {
+    use std::os::unix::fs::MetadataExt;
+    if !root() {
+        return;
+    }
+    let env = Env::new();
+    env.create("theirs");
+    let backup = env.tmp.path().join("b.json");
+    env.ok(&["backup", backup.to_str().expect("utf-8")]);
+    give_all(&env.store(), STRANGER);
+    let owners = |why: &str| {
+        let store = env.store();
+        assert_eq!(
+            fs::metadata(&store).expect("store").uid(),
+            STRANGER,
+            "{why}"
+        );
+        let mut all = vec![store.clone()];
+        all.extend(files_under(&store));
+        for e in fs::read_dir(&store).expect("read dir") {
+            all.push(e.expect("entry").path());
+        }
+        for p in all {
+            let uid = fs::symlink_metadata(&p).expect("meta").uid();
+            assert_eq!(uid, STRANGER, "{why}: {} is {uid}'s", p.display());
+        }
+    };
+    let trusted = |args: &[&str]| {
+        let out = env
+            .cmd()
+            .args([&["--trust-owner", "4242"][..], args].concat())
+            .output()
+            .expect("runs");
+        assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    let token = trusted(&["create", "--name", "root's", "-q"]);
+    owners("create");
+    let out = env
+        .cmd()
+        .args(["--trust-owner", "4242", "verify"])
+        .write_stdin(token)
+        .output()
+        .expect("runs");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    owners("verify");
+    trusted(&[
+        "restore",
+        backup.to_str().expect("utf-8"),
+        "--yes",
+        "--force",
+    ]);
+    owners("restore");
+}
