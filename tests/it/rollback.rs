@@ -4,6 +4,8 @@
 
 use std::path::Path;
 
+use serde_json::Value;
+
 use crate::common::*;
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -113,6 +115,26 @@ fn a_whole_store_put_back_from_a_copy_does_not_give_spent_uses_back() {
     copy_dir(&copy, &env.store());
     exceeded(&env, &one);
     exceeded(&env, &three);
+    // `show` and `list` count as verify does, before any repair.
+    assert_eq!(env.record("three")["use_count"], 3);
+    let listed = env.json(&["list"]);
+    let counts: Vec<(&str, &Value)> = listed
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|r| (r["name"].as_str().expect("name"), &r["use_count"]))
+        .collect();
+    assert_eq!(
+        counts,
+        [("one", &Value::from(1)), ("three", &Value::from(3))]
+    );
+    let table = stdout(&env.run(&["list"]));
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains("three") && l.contains("3/3")),
+        "{table}"
+    );
     doctor_reports_then_repairs(&env, "4 use(s) of 2 limited token(s)");
     exceeded(&env, &one);
     assert_eq!(env.record("three")["use_count"], 3);
