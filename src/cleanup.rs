@@ -216,12 +216,27 @@ fn restore_terminal(fd: &OwnedFd, termios: &Termios) {
     let _ = rustix::termios::tcsetattr(fd, rustix::termios::OptionalActions::Flush, termios);
 }
 
-/// The signals that end a command cleanly: Ctrl-C, `kill`, a closed terminal.
-pub const SIGNALS: [i32; 3] = [
+/// The signals that end a command cleanly: Ctrl-C, `kill`, a closed terminal, `Ctrl-\`, and the
+/// others whose default is to end the process (so none leaves a terminal with echo off).
+pub const SIGNALS: [i32; 7] = [
     signal_hook::consts::SIGINT,
     signal_hook::consts::SIGTERM,
     signal_hook::consts::SIGHUP,
+    signal_hook::consts::SIGQUIT,
+    signal_hook::consts::SIGUSR1,
+    signal_hook::consts::SIGUSR2,
+    signal_hook::consts::SIGALRM,
 ];
+
+/// Ctrl-C typed at a yes/no prompt, which reads the terminal in raw mode (where the key is a
+/// byte, not a signal): sends this process SIGINT, so that it ends exactly as Ctrl-C anywhere
+/// else does, and waits for the handler to end it. Also called when a prompt's read is
+/// interrupted by a signal: the signal already delivered is handled first, so the line names
+/// it. Returns only when no handler is installed (a library caller).
+pub fn interrupted() {
+    let _ = rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::INT);
+    std::thread::sleep(Duration::from_secs(5));
+}
 
 /// Marks the point of no return: called just before the step that puts a command's change in
 /// place (a file linked to its name, a restored store renamed into place). A signal after it
@@ -243,8 +258,15 @@ pub fn catch_signals() -> io::Result<()> {
         .name("signals".into())
         .spawn(move || {
             // Each signal is handled; after a commit they are let pass.
-            for signal in signals.forever() {
-                stop(signal);
+            loop {
+                let pending: Vec<i32> = signals.wait().collect();
+                // A signal that cuts short a yes/no prompt's read makes `console` raise SIGINT
+                // too (it takes any interrupted read for Ctrl-C), and pending signals come in
+                // number order: the other one is the signal that came.
+                let first = pending.iter().copied().find(|&s| s != SIGNALS[0]);
+                if let Some(signal) = first.or(pending.first().copied()) {
+                    stop(signal);
+                }
             }
         })?;
     Ok(())
@@ -261,6 +283,8 @@ fn stop(signal: i32) {
     let terminal = lock(&TERMINAL);
     if let Some((fd, termios)) = terminal.as_ref() {
         restore_terminal(fd, termios);
+        // A yes/no prompt hides the cursor while it waits: show it again.
+        let _ = rustix::io::write(fd, SHOW_CURSOR);
     }
     let live = lock(&LIVE);
     for path in live.iter() {
@@ -276,6 +300,9 @@ fn stop(signal: i32) {
     signal_hook::low_level::exit(exit_code(signal).into())
 }
 
+/// The VT100 sequence that shows the cursor.
+const SHOW_CURSOR: &[u8] = b"\x1b[?25h";
+
 /// The exit code for a process a signal ended: 128 + its number, as shells report it.
 pub fn exit_code(signal: i32) -> u8 {
     u8::try_from(128 + signal).unwrap_or(u8::MAX)
@@ -286,6 +313,10 @@ fn signal_name(signal: i32) -> &'static str {
         signal_hook::consts::SIGINT => "SIGINT",
         signal_hook::consts::SIGTERM => "SIGTERM",
         signal_hook::consts::SIGHUP => "SIGHUP",
+        signal_hook::consts::SIGQUIT => "SIGQUIT",
+        signal_hook::consts::SIGUSR1 => "SIGUSR1",
+        signal_hook::consts::SIGUSR2 => "SIGUSR2",
+        signal_hook::consts::SIGALRM => "SIGALRM",
         _ => "a signal",
     }
 }
@@ -318,6 +349,10 @@ mod tests {
         assert_eq!(exit_code(signal_hook::consts::SIGINT), 130);
         assert_eq!(exit_code(signal_hook::consts::SIGTERM), 143);
         assert_eq!(exit_code(signal_hook::consts::SIGHUP), 129);
+        assert_eq!(exit_code(signal_hook::consts::SIGQUIT), 131);
+        for s in SIGNALS {
+            assert_ne!(signal_name(s), "a signal", "{s}");
+        }
     }
 
     #[test]

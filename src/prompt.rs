@@ -3,9 +3,13 @@
 //! terminal. Each one saves the terminal's settings first ([`TerminalGuard`]): a hidden prompt
 //! turns echo off (a yes/no one puts the terminal in raw mode), and whatever ends it, an
 //! answer, an error or a signal, the settings are put back as they were.
+//!
+//! A question is written to stderr when that is the terminal, and otherwise to the terminal
+//! itself (`/dev/tty`, as `ssh` and `git` ask): `vbx-tokens revoke ci 2>>errors.log` still asks.
 
 use std::io::IsTerminal;
 
+use dialoguer::console::Term;
 use dialoguer::{Confirm, Input, Password};
 use zeroize::Zeroizing;
 
@@ -17,7 +21,29 @@ pub fn interactive() -> bool {
     std::io::stdin().is_terminal()
 }
 
+/// Where a question is written: stderr, or the terminal when stderr is not one.
+fn term() -> Term {
+    if std::io::stderr().is_terminal() {
+        return Term::stderr();
+    }
+    let tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty");
+    match tty.and_then(|w| Ok((w.try_clone()?, w))) {
+        Ok((r, w)) => Term::read_write_pair(r, w),
+        // No controlling terminal: dialoguer says so, as "not a terminal".
+        Err(_) => Term::stderr(),
+    }
+}
+
 fn cancelled(e: dialoguer::Error) -> Error {
+    let dialoguer::Error::IO(io) = &e;
+    if io.kind() == std::io::ErrorKind::Interrupted {
+        // Ctrl-C at a yes/no prompt (a byte in raw mode), or a read a signal cut short: ended
+        // as a signal ends any command.
+        vbx_tokens::cleanup::interrupted();
+    }
     Error::usage(format!("no answer at the prompt ({e})"))
 }
 
@@ -26,7 +52,7 @@ pub fn name() -> Result<String> {
     let _terminal = TerminalGuard::save();
     Input::<String>::new()
         .with_prompt("Name for the new token")
-        .interact_text()
+        .interact_text_on(&term())
         .map_err(cancelled)
 }
 
@@ -36,7 +62,7 @@ pub fn confirm(question: &str) -> Result<bool> {
     Confirm::new()
         .with_prompt(question)
         .default(false)
-        .interact()
+        .interact_on(&term())
         .map_err(cancelled)
 }
 
@@ -46,7 +72,7 @@ pub fn secret(prompt: &str) -> Result<Zeroizing<String>> {
     Password::new()
         .with_prompt(prompt)
         .allow_empty_password(true)
-        .interact()
+        .interact_on(&term())
         .map(Zeroizing::new)
         .map_err(cancelled)
 }
@@ -58,7 +84,7 @@ pub fn new_secret(prompt: &str) -> Result<Zeroizing<String>> {
         .with_prompt(prompt)
         .with_confirmation("Again, to confirm", "The two did not match; try again")
         .allow_empty_password(true)
-        .interact()
+        .interact_on(&term())
         .map(Zeroizing::new)
         .map_err(cancelled)
 }

@@ -26,17 +26,57 @@ fn pty() -> (File, File) {
     (File::from(master), slave)
 }
 
+/// How a prompt is stopped.
+#[derive(Clone, Copy, Debug)]
+enum Stop {
+    /// A signal sent to the process.
+    Signal(rustix::process::Signal),
+    /// Keys typed at the terminal (Ctrl-C is `\x03`).
+    Keys(&'static [u8]),
+}
+
 /// Starts `args` at a prompt in a pseudo-terminal, sends `signal` once echo is off, and checks
 /// the exit code, the one line and the terminal's settings afterwards.
 fn signal_at_prompt(env: &Env, args: &[&str], signal: rustix::process::Signal, code: i32) {
+    stop_at_prompt(env, args, Stop::Signal(signal), code, false);
+}
+
+/// [`signal_at_prompt`], stopped by `stop`, with stderr on a file when `stderr_to_file` (the
+/// question is then asked on the terminal itself, and the one line is in the file). The cursor
+/// a yes/no prompt hid is shown again.
+fn stop_at_prompt(env: &Env, args: &[&str], stop: Stop, code: i32, stderr_to_file: bool) {
+    use std::io::Write;
     let (mut master, slave) = pty();
     let before = tcgetattr(&slave).expect("tcgetattr");
     assert!(before.local_modes.contains(LocalModes::ECHO));
-    let mut child = env
-        .std_cmd()
+    let err_file = env.tmp.path().join("prompt-stderr");
+    let stderr = if stderr_to_file {
+        Stdio::from(File::create(&err_file).expect("stderr file"))
+    } else {
+        Stdio::from(slave.try_clone().expect("dup"))
+    };
+    let mut writer = master.try_clone().expect("dup");
+    let slave_path = rustix::pty::ptsname(&master, Vec::new()).expect("ptsname");
+    let slave_path = slave_path.to_str().expect("utf-8").to_owned();
+    let mut command = env.std_cmd();
+    // The pty is the child's controlling terminal, so that `/dev/tty` is it.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        command.pre_exec(move || {
+            rustix::process::setsid().map_err(std::io::Error::from)?;
+            let tty = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&slave_path)?;
+            rustix::process::ioctl_tiocsctty(&tty).map_err(std::io::Error::from)?;
+            std::mem::forget(tty);
+            Ok(())
+        });
+    }
+    let mut child = command
         .args(args)
         .stdin(slave.try_clone().expect("dup"))
-        .stderr(slave.try_clone().expect("dup"))
+        .stderr(stderr)
         // Not /dev/null: `vault reveal` and `create` refuse to run when their output would be
         // lost.
         .stdout(Stdio::piped())
@@ -67,18 +107,80 @@ fn signal_at_prompt(env: &Env, args: &[&str], signal: rustix::process::Signal, c
         std::thread::sleep(Duration::from_millis(20));
     }
     let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("pid");
-    rustix::process::kill_process(pid, signal).expect("kill");
+    match stop {
+        Stop::Signal(signal) => rustix::process::kill_process(pid, signal).expect("kill"),
+        Stop::Keys(keys) => writer.write_all(keys).expect("type"),
+    }
     let status = child.wait().expect("wait");
-    assert_eq!(status.code(), Some(code), "{args:?} {signal:?}");
+    assert_eq!(status.code(), Some(code), "{args:?} {stop:?}");
     let after = tcgetattr(&slave).expect("tcgetattr");
     assert!(after.local_modes.contains(LocalModes::ECHO), "{args:?}");
     assert_eq!(after.local_modes, before.local_modes, "{args:?}");
     assert_eq!(after.input_modes, before.input_modes, "{args:?}");
     std::thread::sleep(Duration::from_millis(100));
-    let text = String::from_utf8_lossy(&seen.lock().expect("lock")).into_owned();
+    let shown = String::from_utf8_lossy(&seen.lock().expect("lock")).into_owned();
+    if let Some(hidden) = shown.rfind("\x1b[?25l") {
+        assert!(
+            shown[hidden..].contains("\x1b[?25h"),
+            "{args:?}: the cursor stays hidden"
+        );
+    }
+    let text = if stderr_to_file {
+        assert!(
+            shown.contains('?') || shown.contains(':'),
+            "asked on the terminal: {shown:?}"
+        );
+        std::fs::read_to_string(&err_file).expect("stderr")
+    } else {
+        shown
+    };
     let lines: Vec<&str> = text.lines().filter(|l| l.contains("vbx-tokens:")).collect();
     assert_eq!(lines.len(), 1, "{args:?}: {text:?}");
     assert!(lines[0].contains("stopped by"), "{text:?}");
+    // Named by the code it ends with (Ctrl-C is SIGINT).
+    let name = match code {
+        129 => "SIGHUP",
+        130 => "SIGINT",
+        131 => "SIGQUIT",
+        138 => "SIGUSR1",
+        140 => "SIGUSR2",
+        142 => "SIGALRM",
+        143 => "SIGTERM",
+        _ => panic!("no signal ends with {code}"),
+    };
+    assert!(
+        lines[0].contains(&format!("by {name}:")),
+        "{name}: {}",
+        lines[0]
+    );
+}
+
+/// Every signal whose default ends the process, Ctrl-C typed at a yes/no prompt, and a prompt
+/// asked on the terminal while stderr goes to a file: each ends with 128 + N and one line
+/// naming the signal, the terminal (echo, cursor) as it was, and nothing changed.
+#[test]
+fn every_way_of_stopping_a_prompt_leaves_the_terminal_as_it_was() {
+    use rustix::process::Signal;
+    let env = Env::new();
+    env.create("plain");
+    let before = env.snapshot();
+    let revoke = ["revoke", "plain"];
+    for (signal, code) in [
+        (Signal::INT, 130),
+        (Signal::TERM, 143),
+        (Signal::HUP, 129),
+        (Signal::QUIT, 131),
+        (Signal::USR1, 138),
+        (Signal::USR2, 140),
+        (Signal::ALARM, 142),
+    ] {
+        stop_at_prompt(&env, &revoke, Stop::Signal(signal), code, false);
+        stop_at_prompt(&env, &["verify"], Stop::Signal(signal), code, false);
+    }
+    stop_at_prompt(&env, &revoke, Stop::Keys(b"\x03"), 130, false);
+    stop_at_prompt(&env, &revoke, Stop::Keys(b"\x03"), 130, true);
+    stop_at_prompt(&env, &["verify"], Stop::Signal(Signal::TERM), 143, true);
+    assert_eq!(env.snapshot(), before, "nothing changed");
 }
 
 #[test]
