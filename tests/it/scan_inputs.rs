@@ -413,3 +413,46 @@ fn scan_staged_outside_a_repository_or_with_paths_is_a_usage_error() {
     let out = env.run(&["scan", "--staged", "."]);
     assert_one_line_error(&out, 2);
 }
+
+/// A repository's own config names no command `scan --staged` runs: an fsmonitor that would
+/// hang (or do anything else) is never started.
+#[test]
+fn scan_staged_runs_no_command_the_repository_names() {
+    if !have("git", "git") {
+        return;
+    }
+    let env = Env::new();
+    let live = env.create("live");
+    let repo: PathBuf = env.tmp.path().join("repo");
+    std::fs::create_dir_all(&repo).expect("mkdir");
+    assert!(git(&repo, &env, &["init", "-q"]).status.success());
+    std::fs::write(repo.join("a.txt"), format!("{live}\n")).expect("write");
+    assert!(git(&repo, &env, &["add", "a.txt"]).status.success());
+    let ran = env.tmp.path().join("fsmonitor-ran");
+    let monitor = env.tmp.path().join("monitor.sh");
+    std::fs::write(
+        &monitor,
+        format!("#!/bin/sh\ntouch '{}'\nsleep 600\n", ran.display()),
+    )
+    .expect("write");
+    std::fs::set_permissions(
+        &monitor,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod");
+    let monitor = monitor.to_str().expect("utf-8");
+    assert!(
+        git(&repo, &env, &["config", "core.fsmonitor", monitor])
+            .status
+            .success()
+    );
+    let started = Instant::now();
+    let out = run_bounded(&env, &repo, &["scan", "--staged", "--json"], None);
+    assert!(started.elapsed() < HANG, "scan --staged hung");
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(
+        paths_and_lines(&out),
+        [("a.txt".to_owned(), 1, 1, "active".to_owned())]
+    );
+    assert!(!ran.exists(), "the repository's fsmonitor was run");
+}

@@ -49,9 +49,20 @@ pub(super) fn list() -> Result<Vec<Blob>> {
         .ok_or_else(|| Error::usage("--staged: git's list of staged files was not understood"))
 }
 
+/// `git`, told to run nothing the repository names and to write nothing: a repository's own
+/// config (a cloned one, or one someone else made) can name a command for `core.fsmonitor`,
+/// which `git diff` would run and wait on; and a scan only reads, so it takes none of git's
+/// optional locks (it never rewrites the index, which a commit in progress may hold).
+fn git_command() -> Command {
+    let mut git = Command::new("git");
+    git.args(["--no-optional-locks", "-c", "core.fsmonitor=false"])
+        .env_remove("GIT_EXTERNAL_DIFF");
+    git
+}
+
 /// What `git ARGS` printed, or a usage error saying `what` went wrong, with git's first line.
 fn git(args: &[&str], what: &str) -> Result<Vec<u8>> {
-    let out = Command::new("git")
+    let out = git_command()
         .args(args)
         .stdin(Stdio::null())
         .output()
@@ -94,7 +105,7 @@ fn parse_raw(raw: &[u8]) -> Option<Vec<Blob>> {
 
 /// Searches each blob, as a named file is searched (binary or not), to the size cap `max`.
 pub(super) fn search_all(blobs: &[Blob], max: u64, tx: &mpsc::Sender<Event>) {
-    let child = Command::new("git")
+    let child = git_command()
         .args(["cat-file", "--batch"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
