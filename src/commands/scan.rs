@@ -182,18 +182,21 @@ pub fn run(ctx: &Context, req: Scan, p: &mut Printer) -> Result<Outcome> {
     summary.found = findings.len();
     summary.files_with = files_with.len();
     p.scan_findings(&findings);
-    p.scan_summary(&summary);
-
-    if summary.live > 0 || (summary.no_store.is_some() && summary.found > 0) {
-        Ok(Outcome::Invalid)
-    } else if summary.unreadable > 0 {
-        Err(Error::usage(format!(
-            "the scan is incomplete: {} file(s) could not be read (named above)",
-            summary.unreadable
-        )))
-    } else {
-        Ok(Outcome::Success)
+    let live = summary.live > 0 || (summary.no_store.is_some() && summary.found > 0);
+    if !live && summary.unreadable > 0 {
+        // The summary is the error's line: one line for the verdict, after one per file.
+        let said = Printer::scan_summary_line(&summary).replacen("No tokens", "no tokens", 1);
+        return Err(Error::usage(format!(
+            "the scan is incomplete (what could not be read is named above): {}",
+            said.strip_suffix('.').unwrap_or(&said)
+        )));
     }
+    p.scan_summary(&summary);
+    Ok(if live {
+        Outcome::Invalid
+    } else {
+        Outcome::Success
+    })
 }
 
 /// Walks `paths` in parallel as ripgrep does, searching every regular file.

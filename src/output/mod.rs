@@ -692,6 +692,11 @@ impl<'a> Printer<'a> {
 
     /// `scan`: the one summary line, on stderr.
     pub fn scan_summary(&mut self, s: &ScanSummary) {
+        self.say(Self::scan_summary_line(s));
+    }
+
+    /// What `scan` says when it is done: one sentence.
+    pub fn scan_summary_line(s: &ScanSummary) -> String {
         let plural =
             |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         let mut line = if s.found == 0 {
@@ -725,7 +730,7 @@ impl<'a> Printer<'a> {
             ));
         }
         line.push('.');
-        self.say(line);
+        line
     }
 
     /// `redact`: a piece of the stream, redacted.

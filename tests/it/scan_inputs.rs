@@ -188,6 +188,11 @@ fn endless_inputs_stop_at_the_size_cap_with_exit_2() {
             "{err}"
         );
         assert!(err.contains("the scan is incomplete"), "{err}");
+        assert_eq!(
+            err.lines().count(),
+            2 + usize::from(err.contains("no store")),
+            "{err}"
+        );
     }
 
     // What comes before the cap is searched: a live token there still makes it exit 1.
