@@ -82,7 +82,7 @@ pub fn ask(prompt_text: &str, purpose: Purpose) -> Result<Zeroizing<String>> {
 pub fn from_file(path: &Path, purpose: Purpose) -> Result<SecretString> {
     let unreadable = |e: std::io::Error| Error::unreadable("the passphrase file", path, &e);
     let mut bytes = Zeroizing::new(Vec::new());
-    std::fs::File::open(path)
+    crate::commands::files::open_input(path)
         .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
         .map_err(unreadable)?;
     if bytes.len() as u64 > MAX_FILE_BYTES {

@@ -1,6 +1,5 @@
 //! `backup`, `restore` and `doctor`: a store whole in one file, back from it, and checked.
 
-use std::fs::File;
 use std::io::{self, BufReader};
 use std::path::{Path, PathBuf};
 
@@ -138,13 +137,15 @@ fn absolute(path: &Path) -> PathBuf {
 
 pub fn restore(ctx: &Context, req: Restore, p: &mut Printer) -> Result<Outcome> {
     let unreadable = |e: io::Error| Error::unreadable("", &req.file, &e);
-    let f = File::open(&req.file).map_err(unreadable)?;
-    if f.metadata().map_err(unreadable)?.is_dir() {
-        return Err(Error::usage(format!(
-            "{} is a directory, not a backup",
-            req.file.display()
-        )));
-    }
+    let f = match super::files::open_input(&req.file) {
+        Err(e) if e.kind() == io::ErrorKind::IsADirectory => {
+            return Err(Error::usage(format!(
+                "{} is a directory, not a backup",
+                req.file.display()
+            )));
+        }
+        other => other.map_err(unreadable)?,
+    };
     let backup = backup::read(BufReader::new(f)).map_err(|e| {
         Error::usage(format!(
             "{} is not a backup that can be restored: {e}; nothing was changed",

@@ -1,4 +1,5 @@
-//! Files the user names for output: written whole, private, and never over an existing one.
+//! Files the user names: for output, written whole, private, and never over an existing one;
+//! for input, opened without waiting on a FIFO that has no writer.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter};
@@ -6,6 +7,49 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use crate::error::{Error, Result};
+
+/// Opens `path` without waiting: a FIFO with no writer, or a device, must not block the open
+/// (O_NONBLOCK; O_NOCTTY, so a terminal named never becomes ours). For any file but a
+/// regular one, the caller decides what else it can read ([`open_input`]).
+///
+/// # Errors
+/// The open's I/O error.
+pub fn open_nonblocking(path: &Path) -> io::Result<File> {
+    use rustix::fs::OFlags;
+    let flags = OFlags::NONBLOCK | OFlags::NOCTTY;
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(i32::try_from(flags.bits()).unwrap_or(0))
+        .open(path)
+}
+
+/// Opens a file the user named to read from it (a backup, an export, a passphrase file, a file
+/// to scan): a regular file as it is; a pipe or a device like stdin, where a writer that has
+/// yet to write is waited for and a FIFO with none is at its end at once, never a hang.
+///
+/// # Errors
+/// `IsADirectory` for a directory; `Other` for a terminal (nothing would end its input); the
+/// open's I/O error.
+pub fn open_input(path: &Path) -> io::Result<File> {
+    use std::io::IsTerminal;
+    let file = open_nonblocking(path)?;
+    let kind = file.metadata()?.file_type();
+    if kind.is_file() {
+        // O_NONBLOCK does nothing to a regular file.
+        return Ok(file);
+    }
+    if kind.is_dir() {
+        return Err(io::ErrorKind::IsADirectory.into());
+    }
+    if file.is_terminal() {
+        return Err(io::Error::other(
+            "a terminal: nothing would end its input (pipe text in instead)",
+        ));
+    }
+    let blocking = rustix::fs::fcntl_getfl(&file)?.difference(rustix::fs::OFlags::NONBLOCK);
+    rustix::fs::fcntl_setfl(&file, blocking)?;
+    Ok(file)
+}
 
 /// Writes a new private file (0600) and makes it durable before we say it exists: `write`
 /// fills it under a temporary name in the same directory, then it is linked to its name (which

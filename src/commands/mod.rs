@@ -4,7 +4,7 @@
 
 mod backup;
 mod create;
-mod files;
+pub mod files;
 mod lifecycle;
 mod log;
 mod records;

@@ -1,6 +1,5 @@
 //! `export` and `import`: token records as NDJSON, to move tokens between stores and systems.
 
-use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
@@ -53,7 +52,8 @@ pub fn import(ctx: &Context, req: Import, p: &mut Printer) -> Result<Outcome> {
     let reader: Box<dyn BufRead> = if req.file.as_os_str() == "-" {
         Box::new(io::stdin().lock())
     } else {
-        let file = File::open(&req.file).map_err(|e| Error::unreadable("", &req.file, &e))?;
+        let file = super::files::open_input(&req.file)
+            .map_err(|e| Error::unreadable("", &req.file, &e))?;
         Box::new(BufReader::new(file))
     };
     let rules = ImportRules {

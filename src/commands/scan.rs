@@ -3,9 +3,8 @@
 //! Only regular files are read in a walk; every input is read to a size cap at most.
 
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, IsTerminal};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
@@ -288,32 +287,11 @@ fn walk(paths: &[&PathBuf], req: &Scan, tx: &mpsc::Sender<Event>) {
 /// when `named` on the command line, a pipe or a device is read like stdin (to the size cap),
 /// and a terminal is refused, since nothing would end its input.
 fn open(path: &Path, named: bool) -> io::Result<Option<File>> {
-    use rustix::fs::OFlags;
-    let flags = OFlags::NONBLOCK | OFlags::NOCTTY;
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(i32::try_from(flags.bits()).unwrap_or(0))
-        .open(path)?;
-    let kind = file.metadata()?.file_type();
-    if kind.is_file() {
-        // O_NONBLOCK does nothing to a regular file.
-        return Ok(Some(file));
+    if named {
+        return super::files::open_input(path).map(Some);
     }
-    if !named {
-        return Ok(None);
-    }
-    if kind.is_dir() {
-        return Err(io::ErrorKind::IsADirectory.into());
-    }
-    if file.is_terminal() {
-        return Err(io::Error::other(
-            "a terminal: nothing would end its input (pipe text in instead)",
-        ));
-    }
-    // A writer that has yet to write is waited for; with none, the read ends at once.
-    let blocking = rustix::fs::fcntl_getfl(&file)?.difference(OFlags::NONBLOCK);
-    rustix::fs::fcntl_setfl(&file, blocking)?;
-    Ok(Some(file))
+    let file = super::files::open_nonblocking(path)?;
+    Ok(file.metadata()?.file_type().is_file().then_some(file))
 }
 
 /// The first ignore file the walker would read in `dir` that it must not: one that is no

@@ -461,3 +461,43 @@ fn scan_staged_runs_no_command_the_repository_names() {
     );
     assert!(!ran.exists(), "the repository's fsmonitor was run");
 }
+
+/// Every file a command reads that the user names (a backup, an import, a vault export, a
+/// passphrase file) is opened as `scan` opens one: a FIFO with no writer is an empty input, at
+/// once, never a wait; a terminal is refused. Each says so in one line and changes nothing.
+#[test]
+fn a_fifo_with_no_writer_named_as_any_input_never_hangs() {
+    let env = Env::new();
+    let dir = env.tmp.path();
+    let fifo = dir.join("fifo");
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        &fifo,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        0,
+    )
+    .expect("mkfifo");
+    let f = fifo.to_str().expect("utf-8");
+    for (args, code_wanted, says) in [
+        (vec!["restore", f, "--yes"], 2, "empty"),
+        (
+            vec!["vault", "import", f],
+            2,
+            "not a vbx-tokens vault export",
+        ),
+        (vec!["vault", "init", "--passphrase-file", f], 4, "is empty"),
+    ] {
+        let out = run_bounded(&env, dir, &args, None);
+        let err = assert_one_line_error(&out, code_wanted);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    // An empty import is an empty store's export: nothing to do, done at once.
+    let out = run_bounded(&env, dir, &["import", f], None);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Imported 0 token(s)"),
+        "{}",
+        stderr(&out)
+    );
+}

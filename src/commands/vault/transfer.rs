@@ -1,7 +1,6 @@
 //! `vault export` and `vault import`: the encrypted vault as one file.
 
 use std::collections::{HashMap, HashSet};
-use std::fs::File;
 use std::io::{Read, Write};
 use std::path::Path;
 
@@ -61,7 +60,7 @@ pub fn export(
 /// [`MAX_EXPORT_BYTES`].
 fn read_export(file: &Path) -> Result<Vec<u8>> {
     let unreadable = |e: std::io::Error| Error::unreadable("", file, &e);
-    let mut f = File::open(file).map_err(unreadable)?;
+    let mut f = crate::commands::files::open_input(file).map_err(unreadable)?;
     let mut bytes = Vec::new();
     (&mut f)
         .take(HEADER_LEN as u64)
