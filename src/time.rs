@@ -63,12 +63,17 @@ impl Time {
 
 /// Parses RFC 3339 with any offset and any fraction; the fraction is dropped (rounded down, so
 /// `1969-12-31T23:59:59.5Z` is still before 1970) and the offset applied, so
-/// `2025-01-02T03:04:05.250+01:00` is `2025-01-02T02:04:05Z`.
+/// `2025-01-02T03:04:05.250+01:00` is `2025-01-02T02:04:05Z`. The ISO 8601 forms jiff reads
+/// are taken too, but not an offset of a day or more (`+25:00`, which jiff reads): RFC 3339's
+/// offset hours go to 23.
 impl FromStr for Time {
     type Err = TimeError;
 
     fn from_str(s: &str) -> Result<Time, TimeError> {
         let s = s.trim();
+        if !offset_within_a_day(s) {
+            return Err(TimeError::Syntax);
+        }
         let ts: Timestamp = match s.parse() {
             Ok(ts) => ts,
             // RFC 3339 allows any number of fraction digits; jiff reads nine. Digits past the
@@ -84,6 +89,16 @@ impl FromStr for Time {
         };
         Time::from_second(second)
     }
+}
+
+/// Whether the offset `s` gives (if it parses at all) is less than a day either way.
+fn offset_within_a_day(s: &str) -> bool {
+    let shorter = without_extra_fraction_digits(s);
+    let s = shorter.as_deref().unwrap_or(s);
+    jiff::fmt::temporal::Pieces::parse(s)
+        .ok()
+        .and_then(|p| p.offset())
+        .is_none_or(|o| o.to_numeric_offset().seconds().abs() < 24 * 60 * 60)
 }
 
 /// `s` with its fraction cut to nine digits, if it had more.
@@ -168,9 +183,24 @@ mod tests {
 
     #[test]
     fn nonsense_and_out_of_range_are_refused() {
-        for bad in ["", "yesterday", "2025-01-02", "2025-13-01T00:00:00Z", "1"] {
+        for bad in [
+            "",
+            "yesterday",
+            "2025-01-02",
+            "2025-13-01T00:00:00Z",
+            "1",
+            "2027-01-01T00:00:00+25:00",
+            "2027-01-01T00:00:00-24:00",
+            "2027-01-01T00:00:00.5+2400",
+        ] {
             assert_eq!(bad.parse::<Time>(), Err(TimeError::Syntax), "{bad}");
         }
+        assert_eq!(
+            "2027-01-01T00:00:00+23:59"
+                .parse::<Time>()
+                .map(|t| t.to_string()),
+            Ok("2026-12-31T00:01:00Z".to_owned())
+        );
         assert_eq!(
             "1969-12-31T23:59:59Z".parse::<Time>(),
             Err(TimeError::Range)

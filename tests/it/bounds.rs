@@ -137,6 +137,15 @@ fn import_refuses_impossible_times_naming_line_and_field() {
             "revoked_at",
             r#""status":"revoked","revoked_at":"2100-01-01T00:00:00Z""#.to_owned(),
         ),
+        // An offset of a day or more, which jiff reads.
+        (
+            "created_at",
+            r#""created_at":"2026-01-10T00:00:00+25:00""#.to_owned(),
+        ),
+        (
+            "expires_at",
+            format!(r#"{c},"expires_at":"2027-01-10T00:00:00-24:00""#),
+        ),
     ] {
         let good = format!(r#"{{"name":"ok","sha256":"{}"}}"#, sha(3));
         let bad = format!(r#"{{"name":"n","sha256":"{}",{fields}}}"#, sha(4));
@@ -203,4 +212,31 @@ fn rotate_gives_the_successor_its_predecessors_whole_lifetime_from_now() {
         (264 * 3600 - 120..=264 * 3600).contains(&left),
         "{left} s left, not 11 days"
     );
+}
+
+#[test]
+fn an_offset_of_a_day_or_more_is_refused() {
+    let env = Env::new();
+    env.create("first");
+    let before = env.snapshot();
+    for bad in [
+        "2027-01-01T00:00:00+25:00",
+        "2027-01-01T00:00:00-24:00",
+        "2027-01-01T00:00:00+2500",
+    ] {
+        let out = env.run(&["create", "--name", "n", "--expires-at", bad]);
+        let err = assert_one_line_error(&out, 2);
+        assert!(err.contains("RFC 3339"), "{bad}: {err}");
+    }
+    assert_eq!(env.snapshot(), before);
+    let t = env.ok(&[
+        "create",
+        "--name",
+        "late",
+        "--expires-at",
+        "2027-01-01T00:00:00+23:59",
+        "-q",
+    ]);
+    assert!(!t.is_empty());
+    assert_eq!(env.record("late")["expires_at"], "2026-12-31T00:01:00Z");
 }
