@@ -231,6 +231,38 @@ pub fn witnessed_all(store_id: &[u8; 16]) -> Vec<(String, u64)> {
         .unwrap_or_default()
 }
 
+/// The largest count for each token id that the witness of any of this user's stores holds:
+/// what an import must respect, since an export names no store (its token may have been used
+/// up in the store it came from since). Empty when there is no witness or none can be read.
+pub fn witnessed_by_any_store() -> std::collections::HashMap<String, u64> {
+    let mut all = std::collections::HashMap::new();
+    // As in `witness_dir`: unit tests must not read the user's witness.
+    if cfg!(test) {
+        return all;
+    }
+    let Some(root) = crate::paths::state_dir().map(|d| d.join("witness")) else {
+        return all;
+    };
+    let Ok(entries) = fs::read_dir(&root) else {
+        return all;
+    };
+    for entry in entries.flatten() {
+        let store_id = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| hex::decode(n).ok())
+            .and_then(|b| <[u8; 16]>::try_from(b).ok());
+        let Some(store_id) = store_id else {
+            continue;
+        };
+        for (token_id, n) in counts(&entry.path(), &store_id).unwrap_or_default() {
+            let count = all.entry(token_id).or_insert(0);
+            *count = n.max(*count);
+        }
+    }
+    all
+}
+
 /// Every (token id, count) of the table in `dir` (empty with no table).
 ///
 /// # Errors

@@ -61,6 +61,8 @@ pub struct Importer<'a> {
     names: HashSet<String>,
     report: ImportReport,
     finished: bool,
+    /// What every witness on this machine saw granted, by token id (`crate::uses`).
+    witness: std::collections::HashMap<String, u64>,
 }
 
 /// The `pending` key of one record: the import's number (big-endian) then the token id.
@@ -86,6 +88,7 @@ impl Store {
             names: HashSet::new(),
             report: ImportReport::default(),
             finished: false,
+            witness: crate::uses::witnessed_by_any_store(),
         })
     }
 
@@ -215,6 +218,13 @@ impl Importer<'_> {
                 )));
             }
             None => {}
+        }
+        // A count never goes down, not even by an import: uses granted after the export was
+        // taken (in the store it came from, which any witness here saw) stay spent.
+        if record.max_uses.is_some()
+            && let Some(&seen) = self.witness.get(&record.id)
+        {
+            record.use_count = record.use_count.max(seen);
         }
         if !item.keeps_id {
             record.id = loop {

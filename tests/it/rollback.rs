@@ -210,3 +210,35 @@ fn a_damaged_witness_is_reported_and_rebuilt() {
     assert_eq!(code(&out), 0, "rebuilt: {}{}", stdout(&out), stderr(&out));
     exceeded(&env, &one);
 }
+
+#[test]
+fn an_older_export_imported_into_another_store_keeps_the_uses_spent_since() {
+    let (env, one, three) = spent();
+    let export = env.ok(&["export"]);
+    assert_eq!(env.verify(&one, &[]).0, 0);
+    for _ in 0..2 {
+        assert_eq!(env.verify(&three, &[]).0, 0);
+    }
+    // Another store on this machine (the same user's witness), as after losing the first.
+    let other = env.tmp.path().join("other");
+    let run = |args: &[&str], input: Vec<u8>| {
+        env.cmd()
+            .env("VBX_TOKENS_HOME", &other)
+            .args(args)
+            .write_stdin(input)
+            .output()
+            .expect("runs")
+    };
+    let out = run(&["import", "-"], export);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = run(&["verify", "--json"], format!("{one}\n").into_bytes());
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    assert_eq!(parse(&out.stdout)["reason"], "usage_exceeded");
+    let out = run(&["show", "three", "--json"], Vec::new());
+    assert_eq!(parse(&out.stdout)["use_count"], 2, "{}", stdout(&out));
+    // The one use left is granted once.
+    let out = run(&["verify"], format!("{three}\n").into_bytes());
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = run(&["verify"], format!("{three}\n").into_bytes());
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+}
