@@ -11,7 +11,7 @@ use zeroize::Zeroizing;
 use crate::token::{self, TOKEN_LEN, Token};
 
 mod encoding;
-pub use encoding::{Decoded, Encoding, encode, sniff};
+pub use encoding::{Decoded, Encoder, Encoding, sniff};
 
 /// A file whose first this-many bytes hold a NUL is binary and skipped, as ripgrep and git
 /// decide it.

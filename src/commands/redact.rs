@@ -9,7 +9,7 @@ use super::Context;
 use crate::error::{Error, Result, reason};
 use crate::outcome::Outcome;
 use crate::output::Printer;
-use crate::scan::{Decoded, Encoding, PieceError, Pieces, encode, redact, sniff};
+use crate::scan::{Decoded, Encoder, Encoding, PieceError, Pieces, redact, sniff};
 use crate::token::Token;
 use crate::verifier::{Reading, Verifier};
 
@@ -52,23 +52,24 @@ pub fn run(ctx: &Context, p: &mut Printer) -> Result<Outcome> {
     if encoding == Encoding::Bytes {
         return copy_redacted(
             Pieces::new(stdin, MAX_PIECE),
-            Encoding::Bytes,
+            Encoder::new(Encoding::Bytes),
             &mut label,
             p,
         );
     }
     let text = Decoded::new(stdin, first)
         .map_err(|e| Error::usage(format!("cannot read stdin: {}", reason(&e))))?;
+    let mut encoder = Encoder::new(encoding);
     if text.had_bom() {
-        p.redacted(&encode("\u{feff}".as_bytes(), encoding));
+        p.redacted(&encoder.encode("\u{feff}".as_bytes()));
     }
-    copy_redacted(Pieces::new(text, MAX_PIECE), encoding, &mut label, p)
+    copy_redacted(Pieces::new(text, MAX_PIECE), encoder, &mut label, p)
 }
 
-/// Writes each piece redacted, in `encoding`.
+/// Writes each piece redacted, written back by `encoder`.
 fn copy_redacted(
     mut pieces: Pieces<impl io::Read>,
-    encoding: Encoding,
+    mut encoder: Encoder,
     label: &mut impl FnMut(&Token) -> Result<String>,
     p: &mut Printer,
 ) -> Result<Outcome> {
@@ -86,19 +87,16 @@ fn copy_redacted(
             }
         };
         let out = redact(&piece, &mut *label)?;
-        if encoding == Encoding::Bytes {
-            p.redacted(&out);
-        } else {
-            p.redacted(&encode(&out, encoding));
-        }
+        p.redacted(&encoder.encode(&out));
         // Flushed whenever the input has nothing more waiting: a tailed log sees each line at
         // once, while a file piped in is written in big blocks.
         if !pieces.has_buffered() {
             p.flush();
         }
         if p.output_failed() {
-            break;
+            return Ok(Outcome::Success);
         }
     }
+    p.redacted(&encoder.finish());
     Ok(Outcome::Success)
 }

@@ -1,6 +1,14 @@
 //! Which encoding a stream's text is in, told from its first bytes, and a reader that gives
 //! UTF-16 and UTF-32 text as UTF-8, so the byte search of [`super::find_tokens`] sees tokens in
-//! Windows exports and PowerShell output as in any other file. The only `use encoding_rs`.
+//! Windows exports and PowerShell output as in any other file; and the [`Encoder`] that writes
+//! such text back (for `redact`) exactly as it came, tokens aside.
+//!
+//! What does not decode (an unpaired surrogate, a unit past U+10FFFF, a unit cut short at the
+//! end) is carried through as an *escape*: `0xFF`, then `0x80 | n`, then each of its `n` raw
+//! bytes as two bytes `0x80 | high nibble`, `0x80 | low nibble`. None of those bytes is a
+//! letter, digit or line break, and none is valid UTF-8 on its own, so an escape breaks a token
+//! as any other character would, keeps lines where they were, and cannot be taken for text;
+//! the [`Encoder`] turns it back into the raw bytes.
 
 use std::io::{self, Read};
 
@@ -33,9 +41,10 @@ impl Encoding {
 /// The encoding of a stream that starts with `probe`, and the length of its byte order mark
 /// (to be skipped; 0 without one). A BOM decides (UTF-32's first, since its little-endian one
 /// starts with UTF-16LE's); without one, a probe holding NUL bytes is UTF-32 when every 4-byte
-/// unit is a character of text, else UTF-16 when NULs stand in the high bytes of at least one
-/// unit in eight and in few low ones (the other way round for big-endian) and every unit
-/// decodes to a character of text. Anything else, binary included, is [`Encoding::Bytes`]: a
+/// unit but one in sixteen is a character of text, else UTF-16 when NULs stand in the high
+/// bytes of at least one unit in eight and in few low ones (the other way round for
+/// big-endian) and every unit but one in sixteen decodes to a character of text (so a stray
+/// unpaired surrogate or NUL does not hide the text, and the tokens in it, from the search). Anything else, binary included, is [`Encoding::Bytes`]: a
 /// stray NUL in ASCII text, or a binary whose NULs happen to fall at odd places, does not pass.
 pub fn sniff(probe: &[u8]) -> (Encoding, usize) {
     match probe {
@@ -77,9 +86,18 @@ fn unit32(bytes: &[u8], le: bool) -> u32 {
     }
 }
 
+/// Whether `bad` of `all` units is few enough for the rest to be text: one in sixteen.
+fn few_bad(bad: usize, all: usize) -> bool {
+    all > 0 && bad * 16 <= all
+}
+
 fn looks_utf32(probe: &[u8], le: bool) -> bool {
-    let mut units = probe.chunks_exact(4).peekable();
-    units.peek().is_some() && units.all(|u| char::from_u32(unit32(u, le)).is_some_and(is_text))
+    let units = probe.len() / 4;
+    let bad = probe
+        .chunks_exact(4)
+        .filter(|u| !char::from_u32(unit32(u, le)).is_some_and(is_text))
+        .count();
+    few_bad(bad, units)
 }
 
 fn looks_utf16(probe: &[u8], le: bool) -> bool {
@@ -101,25 +119,150 @@ fn looks_utf16(probe: &[u8], le: bool) -> bool {
         Some(u) if (0xd800..0xdc00).contains(u) => &units[..units.len() - 1],
         _ => &units[..],
     };
-    char::decode_utf16(whole.iter().copied()).all(|c| c.is_ok_and(is_text))
+    let bad = char::decode_utf16(whole.iter().copied())
+        .filter(|c| !c.as_ref().is_ok_and(|&c| is_text(c)))
+        .count();
+    few_bad(bad, whole.len())
 }
 
-/// `utf8` (UTF-8, as [`Decoded`] gives it and `redact` masks it) written back in `encoding`:
-/// what `redact` prints for UTF-16 or UTF-32 input. Bytes that are not UTF-8 become U+FFFD.
-pub fn encode(utf8: &[u8], encoding: Encoding) -> Vec<u8> {
-    let text = String::from_utf8_lossy(utf8);
-    match encoding {
-        Encoding::Bytes => utf8.to_vec(),
-        Encoding::Utf16Le => text.encode_utf16().flat_map(u16::to_le_bytes).collect(),
-        Encoding::Utf16Be => text.encode_utf16().flat_map(u16::to_be_bytes).collect(),
-        Encoding::Utf32Le => text
-            .chars()
-            .flat_map(|c| u32::from(c).to_le_bytes())
-            .collect(),
-        Encoding::Utf32Be => text
-            .chars()
-            .flat_map(|c| u32::from(c).to_be_bytes())
-            .collect(),
+/// The first byte of an escape (see the module docs): never a byte of UTF-8.
+const ESCAPE: u8 = 0xff;
+
+/// Appends the escape of `raw` (1 to 4 bytes that did not decode) to `out`.
+fn escape(out: &mut Vec<u8>, raw: &[u8]) {
+    debug_assert!((1..=4).contains(&raw.len()));
+    out.push(ESCAPE);
+    out.push(0x80 | raw.len() as u8);
+    for b in raw {
+        out.push(0x80 | b >> 4);
+        out.push(0x80 | b & 0x0f);
+    }
+}
+
+/// The raw bytes of the escape at the start of `bytes`, and its length; `Ok(None)` when
+/// `bytes` ends inside it; `Err(())` when it is no escape.
+fn unescape(bytes: &[u8]) -> Result<Option<(Vec<u8>, usize)>, ()> {
+    let Some(&len) = bytes.get(1) else {
+        return Ok(None);
+    };
+    let n = usize::from(len ^ 0x80);
+    if len & 0xf0 != 0x80 || !(1..=4).contains(&n) {
+        return Err(());
+    }
+    let Some(nibbles) = bytes.get(2..2 + 2 * n) else {
+        return Ok(None);
+    };
+    if nibbles.iter().any(|b| b & 0xf0 != 0x80) {
+        return Err(());
+    }
+    let raw = nibbles
+        .chunks_exact(2)
+        .map(|p| (p[0] & 0x0f) << 4 | (p[1] & 0x0f))
+        .collect();
+    Ok(Some((raw, 2 + 2 * n)))
+}
+
+/// Writes text as [`Decoded`] gives it (UTF-8 with escapes, masked by `redact`) back in the
+/// stream's encoding, piece by piece: what was undecodable goes back byte for byte, and a
+/// character or escape cut between two pieces waits for the next one. UTF-8 that is not
+/// (which [`Decoded`] never gives) becomes U+FFFD.
+#[derive(Debug)]
+pub struct Encoder {
+    encoding: Encoding,
+    /// The start of a character or escape the last piece ended inside.
+    carry: Zeroizing<Vec<u8>>,
+}
+
+impl Encoder {
+    /// An encoder to `encoding` ([`Encoding::Bytes`] passes bytes through).
+    pub fn new(encoding: Encoding) -> Encoder {
+        Encoder {
+            encoding,
+            carry: Zeroizing::new(Vec::new()),
+        }
+    }
+
+    /// `piece` written back in the encoding.
+    pub fn encode(&mut self, piece: &[u8]) -> Vec<u8> {
+        if self.encoding == Encoding::Bytes {
+            return piece.to_vec();
+        }
+        let mut bytes = Zeroizing::new(std::mem::take(&mut *self.carry));
+        bytes.extend_from_slice(piece);
+        let mut out = Vec::with_capacity(bytes.len() * 2);
+        let mut at = 0;
+        while at < bytes.len() {
+            if bytes[at] == ESCAPE {
+                match unescape(&bytes[at..]) {
+                    Ok(Some((raw, len))) => {
+                        out.extend_from_slice(&raw);
+                        at += len;
+                    }
+                    Ok(None) => {
+                        self.carry.extend_from_slice(&bytes[at..]);
+                        break;
+                    }
+                    Err(()) => {
+                        self.char(&mut out, char::REPLACEMENT_CHARACTER);
+                        at += 1;
+                    }
+                }
+                continue;
+            }
+            let end = bytes[at..]
+                .iter()
+                .position(|&b| b == ESCAPE)
+                .map_or(bytes.len(), |n| at + n);
+            match std::str::from_utf8(&bytes[at..end]) {
+                Ok(text) => {
+                    text.chars().for_each(|c| self.char(&mut out, c));
+                    at = end;
+                }
+                Err(e) => {
+                    let valid = at + e.valid_up_to();
+                    let text = std::str::from_utf8(&bytes[at..valid]).unwrap_or_default();
+                    text.chars().for_each(|c| self.char(&mut out, c));
+                    match e.error_len() {
+                        Some(n) => at = valid + n,
+                        // A character cut at the end of the piece: the next one ends it.
+                        None if end == bytes.len() => {
+                            self.carry.extend_from_slice(&bytes[valid..]);
+                            break;
+                        }
+                        None => at = end,
+                    }
+                    self.char(&mut out, char::REPLACEMENT_CHARACTER);
+                }
+            }
+        }
+        out
+    }
+
+    /// What the last piece left unfinished, written as U+FFFD (nothing when it left nothing).
+    pub fn finish(&mut self) -> Vec<u8> {
+        let mut out = Vec::new();
+        if !self.carry.is_empty() {
+            self.carry.clear();
+            self.char(&mut out, char::REPLACEMENT_CHARACTER);
+        }
+        out
+    }
+
+    fn char(&self, out: &mut Vec<u8>, c: char) {
+        let mut units = [0u16; 2];
+        match self.encoding {
+            Encoding::Bytes => out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
+            Encoding::Utf16Le => c
+                .encode_utf16(&mut units)
+                .iter()
+                .for_each(|u| out.extend_from_slice(&u.to_le_bytes())),
+            Encoding::Utf16Be => c
+                .encode_utf16(&mut units)
+                .iter()
+                .for_each(|u| out.extend_from_slice(&u.to_be_bytes())),
+            Encoding::Utf32Le => out.extend_from_slice(&u32::from(c).to_le_bytes()),
+            Encoding::Utf32Be => out.extend_from_slice(&u32::from(c).to_be_bytes()),
+        }
     }
 }
 
@@ -128,13 +271,12 @@ const CHUNK: usize = 64 * 1024;
 
 /// `inner` as UTF-8: the bytes as they are for [`Encoding::Bytes`], else decoded (a byte order
 /// mark left out; what does not decode, such as an unpaired surrogate or an odd byte at the
-/// end, becomes U+FFFD, so it breaks a token as any other character would). Line breaks stay
-/// where they were, so lines count the same. Buffers are wiped when dropped: they may hold
-/// tokens.
+/// end, becomes an escape, which breaks a token as any other character would and which the
+/// [`Encoder`] writes back as it was). Line breaks stay where they were, so lines count the
+/// same. Buffers are wiped when dropped: they may hold tokens.
 pub struct Decoded<R> {
     inner: R,
     encoding: Encoding,
-    utf16: Option<encoding_rs::Decoder>,
     /// Raw bytes read and not yet decoded: the probe at first, then a UTF-32 unit cut short.
     raw: Zeroizing<Vec<u8>>,
     /// Decoded bytes not yet handed out, from `at`.
@@ -167,15 +309,9 @@ impl<R: Read> Decoded<R> {
         raw.truncate(held);
         let (encoding, bom) = sniff(&raw);
         raw.drain(..bom);
-        let utf16 = match encoding {
-            Encoding::Utf16Le => Some(encoding_rs::UTF_16LE.new_decoder_without_bom_handling()),
-            Encoding::Utf16Be => Some(encoding_rs::UTF_16BE.new_decoder_without_bom_handling()),
-            _ => None,
-        };
         Ok(Decoded {
             inner,
             encoding,
-            utf16,
             raw,
             out: Zeroizing::new(Vec::new()),
             at: 0,
@@ -194,39 +330,79 @@ impl<R: Read> Decoded<R> {
         self.bom
     }
 
-    /// Decodes what `raw` holds into `out` (all of it when `last`).
+    /// Decodes what `raw` holds into `out` (all of it when `last`; else a unit or surrogate
+    /// pair cut short waits in `raw` for the rest).
     fn decode(&mut self, last: bool) {
         self.out.clear();
         self.at = 0;
-        if let Some(decoder) = self.utf16.as_mut() {
-            let need = decoder
-                .max_utf8_buffer_length(self.raw.len())
-                .unwrap_or(usize::MAX);
-            self.out.resize(need, 0);
-            // The buffer is as long as the most the input can give, so it all goes in.
-            let (_, read, written, _) = decoder.decode_to_utf8(&self.raw, &mut self.out, last);
-            self.out.truncate(written);
-            self.raw.drain(..read);
-            return;
+        let le = matches!(self.encoding, Encoding::Utf16Le | Encoding::Utf32Le);
+        let raw = &self.raw[..];
+        let out = &mut *self.out;
+        let mut done = 0;
+        if matches!(self.encoding, Encoding::Utf32Le | Encoding::Utf32Be) {
+            for unit in raw.chunks_exact(4) {
+                match char::from_u32(unit32(unit, le)) {
+                    Some(c) => push_char(out, c),
+                    None => escape(out, unit),
+                }
+                done += 4;
+            }
+        } else {
+            let unit = |at: usize| {
+                let b = [raw[at], raw[at + 1]];
+                if le {
+                    u16::from_le_bytes(b)
+                } else {
+                    u16::from_be_bytes(b)
+                }
+            };
+            while done + 2 <= raw.len() {
+                let u = unit(done);
+                if !(0xd800..0xe000).contains(&u) {
+                    push_char(out, char::from_u32(u32::from(u)).unwrap_or_default());
+                    done += 2;
+                    continue;
+                }
+                if u >= 0xdc00 {
+                    // A low surrogate with no high one before it.
+                    escape(out, &raw[done..done + 2]);
+                    done += 2;
+                    continue;
+                }
+                if done + 4 > raw.len() {
+                    if !last {
+                        // The pair's second half is in the next read.
+                        break;
+                    }
+                    escape(out, &raw[done..done + 2]);
+                    done += 2;
+                    continue;
+                }
+                let low = unit(done + 2);
+                match char::decode_utf16([u, low]).next() {
+                    Some(Ok(c)) => {
+                        push_char(out, c);
+                        done += 4;
+                    }
+                    _ => {
+                        escape(out, &raw[done..done + 2]);
+                        done += 2;
+                    }
+                }
+            }
         }
-        let le = self.encoding == Encoding::Utf32Le;
-        let whole = self.raw.len() / 4 * 4;
-        let mut utf8 = [0u8; 4];
-        for unit in self.raw[..whole].chunks_exact(4) {
-            let c = char::from_u32(unit32(unit, le)).unwrap_or(char::REPLACEMENT_CHARACTER);
-            self.out
-                .extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+        if last && done < raw.len() {
+            // A unit cut short by the end of the stream.
+            escape(out, &raw[done..]);
+            done = raw.len();
         }
-        self.raw.drain(..whole);
-        if last && !self.raw.is_empty() {
-            self.raw.clear();
-            self.out.extend_from_slice(
-                char::REPLACEMENT_CHARACTER
-                    .encode_utf8(&mut utf8)
-                    .as_bytes(),
-            );
-        }
+        self.raw.drain(..done);
     }
+}
+
+/// Appends `c` to `out` as UTF-8.
+fn push_char(out: &mut Vec<u8>, c: char) {
+    out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
 }
 
 impl<R: Read> Read for Decoded<R> {
@@ -251,7 +427,7 @@ impl<R: Read> Read for Decoded<R> {
                 }
                 return self.inner.read(buf);
             }
-            if self.eof && self.raw.is_empty() && self.utf16.is_none() {
+            if self.eof && self.raw.is_empty() {
                 return Ok(0);
             }
             if !self.eof {
@@ -275,13 +451,6 @@ impl<R: Read> Read for Decoded<R> {
             }
             let last = self.eof;
             self.decode(last);
-            if last {
-                // Nothing is left to decode: the decoder is done.
-                self.utf16 = None;
-                if self.out.is_empty() {
-                    return Ok(0);
-                }
-            }
         }
     }
 }
@@ -372,6 +541,15 @@ mod tests {
         assert_eq!(sniff(&utf16("a\u{1}bcdefgh", true)).0, Encoding::Bytes);
     }
 
+    /// `bytes` decoded, then written back by an [`Encoder`] in pieces cut at every `cut`.
+    fn round_trip(bytes: &[u8], cut: usize) -> Vec<u8> {
+        let (enc, text) = decoded(bytes, 8192);
+        let mut e = Encoder::new(enc);
+        let mut back: Vec<u8> = text.chunks(cut.max(1)).flat_map(|p| e.encode(p)).collect();
+        back.extend(e.finish());
+        back
+    }
+
     #[test]
     fn text_is_encoded_back_as_it_came() {
         for enc in [
@@ -380,34 +558,102 @@ mod tests {
             Encoding::Utf32Le,
             Encoding::Utf32Be,
         ] {
-            let bytes = encode(TEXT.as_bytes(), enc);
+            let bytes = Encoder::new(enc).encode(TEXT.as_bytes());
             assert_eq!(decoded(&bytes, 8192), (enc, TEXT.as_bytes().to_vec()));
+            for cut in [1, 2, 3, 5, 64] {
+                assert_eq!(round_trip(&bytes, cut), bytes, "{enc:?} {cut}");
+            }
         }
-        assert_eq!(encode(b"a\xff", Encoding::Bytes), b"a\xff");
+        assert_eq!(Encoder::new(Encoding::Bytes).encode(b"a\xff"), b"a\xff");
     }
 
     #[test]
-    fn what_does_not_decode_becomes_a_replacement_character() {
+    fn what_does_not_decode_is_escaped_and_written_back_as_it_was() {
         let mut bytes = utf16("ab", true);
         bytes.extend_from_slice(&0xd800u16.to_le_bytes());
         bytes.extend_from_slice(&utf16("cd", true));
         bytes.push(b'e');
         let mut with_bom = vec![0xff, 0xfe];
         with_bom.extend_from_slice(&bytes);
-        assert_eq!(
-            decoded(&with_bom, 8),
-            (
-                Encoding::Utf16Le,
-                "ab\u{fffd}cd\u{fffd}".as_bytes().to_vec()
-            )
-        );
+        let (enc, text) = decoded(&with_bom, 8);
+        assert_eq!(enc, Encoding::Utf16Le);
+        assert_eq!(text, b"ab\xff\x82\x80\x80\x8d\x88cd\xff\x81\x86\x85");
+        assert_eq!(round_trip(&bytes, 3), bytes);
         let mut bytes = vec![0xff, 0xfe, 0, 0];
         bytes.extend_from_slice(&utf32("ab", true));
         bytes.extend_from_slice(&0x11_0000u32.to_le_bytes());
         bytes.push(0);
-        assert_eq!(
-            decoded(&bytes, 8),
-            (Encoding::Utf32Le, "ab\u{fffd}\u{fffd}".as_bytes().to_vec())
-        );
+        let (enc, text) = decoded(&bytes, 8);
+        assert_eq!(enc, Encoding::Utf32Le);
+        assert!(text.starts_with(b"ab\xff\x84"), "{text:?}");
+        assert_eq!(round_trip(&bytes[4..], 2), bytes[4..]);
+    }
+
+    #[test]
+    fn a_stray_bad_unit_does_not_hide_the_text() {
+        let line = "key = vbx_zQWBuTSOoRi4A9spHcVY5ncnsDkxkJ0mLq17 and more text\r\n";
+        for le in [true, false] {
+            for stray in [0xd800u16, 0xdc00, 0] {
+                let mut bytes = utf16("a", le);
+                bytes.extend_from_slice(&if le {
+                    stray.to_le_bytes()
+                } else {
+                    stray.to_be_bytes()
+                });
+                bytes.extend_from_slice(&utf16(line, le));
+                let (enc, text) = decoded(&bytes, 8192);
+                assert_ne!(enc, Encoding::Bytes, "{stray:x}");
+                assert!(
+                    text.windows(8).any(|w| w == b"vbx_zQWB"),
+                    "{stray:x}: {text:?}"
+                );
+            }
+            let mut bytes = utf32("a", le);
+            bytes.extend_from_slice(&if le {
+                0x11_0000u32.to_le_bytes()
+            } else {
+                0x11_0000u32.to_be_bytes()
+            });
+            bytes.extend_from_slice(&utf32(line, le));
+            assert_ne!(decoded(&bytes, 8192).0, Encoding::Bytes);
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever the bytes, UTF-16 or UTF-32 ones come back exactly, in pieces cut anywhere.
+        #[test]
+        fn any_utf16_or_utf32_stream_is_written_back_exactly(
+            units in proptest::collection::vec(proptest::prop_oneof![
+                0x20u32..0x7f, 0xd800u32..0xe000, 0x80u32..0x11_0000, 0x10_0000u32..0x20_0000,
+            ], 1..40),
+            odd in 0usize..4,
+            wide in proptest::bool::ANY,
+            le in proptest::bool::ANY,
+            cut in 1usize..9,
+        ) {
+            let (enc, mut bytes): (Encoding, Vec<u8>) = if wide {
+                let enc = if le { Encoding::Utf32Le } else { Encoding::Utf32Be };
+                (enc, units.iter().flat_map(|&u| if le { u.to_le_bytes() } else { u.to_be_bytes() }).collect())
+            } else {
+                let enc = if le { Encoding::Utf16Le } else { Encoding::Utf16Be };
+                (enc, units.iter().flat_map(|&u| {
+                    let u = u as u16;
+                    if le { u.to_le_bytes() } else { u.to_be_bytes() }
+                }).collect())
+            };
+            bytes.extend(std::iter::repeat_n(0x41, odd));
+            // Told by its BOM, so that every stream is decoded, text or not.
+            let bom = Encoder::new(enc).encode("\u{feff}".as_bytes());
+            let mut input = bom.clone();
+            input.extend_from_slice(&bytes);
+            let mut d = Decoded::new(&input[..], 8).expect("reads");
+            let mut text = Vec::new();
+            d.read_to_end(&mut text).expect("reads");
+            proptest::prop_assert_eq!(d.encoding(), enc);
+            let mut e = Encoder::new(enc);
+            let mut back: Vec<u8> = text.chunks(cut).flat_map(|p| e.encode(p)).collect();
+            back.extend(e.finish());
+            proptest::prop_assert_eq!(back, bytes);
+        }
     }
 }

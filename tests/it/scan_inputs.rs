@@ -163,6 +163,62 @@ fn redact_writes_utf16_back_in_utf16() {
     assert_eq!(out.stdout, utf32(&masked, true, true));
 }
 
+/// A BOM-less UTF-16 or UTF-32 stream with a unit in it that does not decode (an unpaired
+/// surrogate, a NUL, a unit past U+10FFFF, a byte cut short at the end) is still text: `scan`
+/// finds the token after it, and `redact` changes nothing but the token, byte for byte.
+#[test]
+fn a_unit_that_does_not_decode_hides_no_token_and_is_written_back_as_it_was() {
+    let env = Env::new();
+    let live = env.create("live");
+    let id = env.record("live")["id"].as_str().expect("an id").to_owned();
+    let before = "x\r\nfirst line of an export\r\n";
+    let after = format!("key={live}&more text here\r\n");
+    let masked = format!("key={}…[{id}]&more text here\r\n", &live[..8]);
+    let dir = env.tmp.path();
+    for wide in [false, true] {
+        for le in [true, false] {
+            let units: &[u32] = if wide {
+                &[0x11_0000, 0xd800, 0]
+            } else {
+                &[0xd800, 0xdfff, 0]
+            };
+            for &bad in units {
+                let enc = |t: &str| {
+                    if wide {
+                        utf32(t, le, false)
+                    } else {
+                        utf16(t, le, false)
+                    }
+                };
+                let unit = if wide {
+                    if le {
+                        bad.to_le_bytes().to_vec()
+                    } else {
+                        bad.to_be_bytes().to_vec()
+                    }
+                } else {
+                    let u = bad as u16;
+                    if le {
+                        u.to_le_bytes().to_vec()
+                    } else {
+                        u.to_be_bytes().to_vec()
+                    }
+                };
+                let input = [enc(before), unit.clone(), enc(&after), vec![0x41]].concat();
+                let why = format!("wide {wide} le {le} unit {bad:x}");
+                std::fs::write(dir.join("export.txt"), &input).expect("write");
+                let out = run_bounded(&env, dir, &["scan", "export.txt", "--json"], None);
+                assert_eq!(code(&out), 1, "{why}: {}", stderr(&out));
+                assert_eq!(paths_and_lines(&out)[0].1, 3, "{why}");
+                let out = env.run_in(&["redact"], input);
+                assert_eq!(code(&out), 0, "{why}: {}", stderr(&out));
+                let wanted = [enc(before), unit, enc(&masked), vec![0x41]].concat();
+                assert_eq!(out.stdout, wanted, "{why}");
+            }
+        }
+    }
+}
+
 #[test]
 fn endless_inputs_stop_at_the_size_cap_with_exit_2() {
     let env = Env::new();
