@@ -392,16 +392,25 @@ fn git(repo: &Path, env: &Env, args: &[&str]) -> Output {
         .expect("git runs")
 }
 
-#[test]
-fn the_readme_hook_scans_what_is_staged_and_never_hangs() {
+/// A store with a live token, and a new git repository in its temp directory; `None` (the test
+/// skips) without git.
+fn repo_with_live_token() -> Option<(Env, String, PathBuf)> {
     if !have("git", "git") {
-        return;
+        return None;
     }
     let env = Env::new();
     let live = env.create("live");
     let repo: PathBuf = env.tmp.path().join("repo");
     std::fs::create_dir_all(&repo).expect("mkdir");
     assert!(git(&repo, &env, &["init", "-q"]).status.success());
+    Some((env, live, repo))
+}
+
+#[test]
+fn the_readme_hook_scans_what_is_staged_and_never_hangs() {
+    let Some((env, live, repo)) = repo_with_live_token() else {
+        return;
+    };
     let hook = repo.join(".git/hooks/pre-commit");
     std::fs::write(&hook, readme_hook()).expect("hook");
     std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755))
@@ -479,14 +488,9 @@ fn scan_staged_outside_a_repository_or_with_paths_is_a_usage_error() {
 /// hang (or do anything else) is never started.
 #[test]
 fn scan_staged_runs_no_command_the_repository_names() {
-    if !have("git", "git") {
+    let Some((env, live, repo)) = repo_with_live_token() else {
         return;
-    }
-    let env = Env::new();
-    let live = env.create("live");
-    let repo: PathBuf = env.tmp.path().join("repo");
-    std::fs::create_dir_all(&repo).expect("mkdir");
-    assert!(git(&repo, &env, &["init", "-q"]).status.success());
+    };
     std::fs::write(repo.join("a.txt"), format!("{live}\n")).expect("write");
     assert!(git(&repo, &env, &["add", "a.txt"]).status.success());
     let ran = env.tmp.path().join("fsmonitor-ran");
