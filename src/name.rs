@@ -127,8 +127,11 @@ pub fn disguised_tokens(bytes: &[u8]) -> Vec<(std::ops::Range<usize>, String)> {
         // Bytes that are not UTF-8 show as nothing, or as one replacement mark: dropped.
         at += chunk.valid().len() + chunk.invalid().len();
     }
-    crate::token::token_shapes(&folded)
-        .filter_map(|r| {
+    // Parts, not whole shapes: a plain token glued to a letter that folds (`vbx_…é`) is no
+    // disguise, and the letters after it are no part of one.
+    crate::token::masked_parts(folded.as_bytes())
+        .into_iter()
+        .filter_map(|(r, _)| {
             let start = source[r.start].start;
             let end = source[r.end - 1].end;
             let span = &bytes[start..end];
@@ -302,6 +305,11 @@ mod tests {
             "plain tokens are found as they are"
         );
         assert!(disguised_tokens("café au lait, naïve".as_bytes()).is_empty());
+        // A plain token glued to letters that fold is no disguise.
+        for after in ["é", "ñandú", "\u{ff41}bc", "\u{200b}x"] {
+            let text = format!("{t}{after} end");
+            assert!(disguised_tokens(text.as_bytes()).is_empty(), "{text:?}");
+        }
         // Look-alikes the skeleton leaves alone, combining marks and bytes that are not UTF-8.
         for text in [
             format!("{}\u{3f2}{}", &t[..9], &t[10..]),

@@ -284,19 +284,18 @@ pub fn redact<E>(
     let piece: &[u8] = &unmasked;
     let mut out = Vec::with_capacity(piece.len());
     let mut last = 0;
-    for range in token::token_shapes_in(piece) {
+    for (range, whole) in token::masked_parts(piece) {
         out.extend_from_slice(&piece[last..range.start]);
-        let shape = &piece[range.clone()];
-        let mut whole = token::tokens_in(shape).peekable();
-        if whole.peek().is_none() {
-            out.extend_from_slice(token::mask(&String::from_utf8_lossy(shape)).as_bytes());
-        }
-        // A run holding tokens is replaced by them, masked; what else it held goes with it.
-        for (_, t) in whole {
-            out.extend_from_slice(token::mask(t.expose()).as_bytes());
-            out.push(b'[');
-            out.extend_from_slice(label(&t)?.as_bytes());
-            out.push(b']');
+        match whole {
+            Some(t) => {
+                out.extend_from_slice(token::mask(t.expose()).as_bytes());
+                out.push(b'[');
+                out.extend_from_slice(label(&t)?.as_bytes());
+                out.push(b']');
+            }
+            None => out.extend_from_slice(
+                token::mask(&String::from_utf8_lossy(&piece[range.clone()])).as_bytes(),
+            ),
         }
         last = range.end;
     }
@@ -444,6 +443,14 @@ mod tests {
             b"a vbx_zQWB\xe2\x80\xa6[id:zQ] b vbx_zQWB\xe2\x80\xa6 c ?k=vbx_zQWB\xe2\x80\xa6[id:zQ]& \xff\xfe\n"
         );
         assert_eq!(redacted(b"plain \xc3\x28 text"), b"plain \xc3\x28 text");
+        // A token glued to a letter, ASCII or not, keeps its label and the letter.
+        for after in ["é y", "ñandú", "abc", "_b"] {
+            assert_eq!(
+                redacted(format!("x {GOOD}{after}").as_bytes()),
+                format!("x vbx_zQWB…[id:zQ]{after}").into_bytes(),
+                "{after}"
+            );
+        }
     }
 
     fn pieces(input: &[u8], max: usize) -> Result<Vec<Vec<u8>>, PieceError> {

@@ -256,6 +256,46 @@ pub fn tokens_in(bytes: &[u8]) -> impl Iterator<Item = (usize, Token)> + '_ {
     })
 }
 
+/// What to mask in `bytes`, in order, as byte ranges: each whole token (see [`tokens_in`]) with
+/// the token, and each token shape ([`token_shapes_in`]) holding none, with `None`. A token
+/// glued to other letters (`vbx_…é`, `xx vbx_…abc`) is masked alone and its neighbours kept:
+/// they are no part of it. Before a run's first token, what stands after the run's stem is a
+/// piece of a shape and is masked too.
+pub fn masked_parts(bytes: &[u8]) -> Vec<(std::ops::Range<usize>, Option<Token>)> {
+    let mut parts = Vec::new();
+    for run in token_shapes_in(bytes) {
+        let mut cursor = run.start;
+        for (at, token) in tokens_in(&bytes[run.clone()]) {
+            let start = run.start + at;
+            if cursor == run.start && start > cursor {
+                parts.push((cursor..start, None));
+            } else {
+                shapes_between(bytes, cursor..start, &mut parts);
+            }
+            parts.push((start..start + TOKEN_LEN, Some(token)));
+            cursor = start + TOKEN_LEN;
+        }
+        if cursor == run.start {
+            parts.push((run, None));
+        } else {
+            shapes_between(bytes, cursor..run.end, &mut parts);
+        }
+    }
+    parts
+}
+
+/// The shapes inside `within`, a stretch between or after a run's tokens, for [`masked_parts`].
+fn shapes_between(
+    bytes: &[u8],
+    within: std::ops::Range<usize>,
+    parts: &mut Vec<(std::ops::Range<usize>, Option<Token>)>,
+) {
+    let offset = within.start;
+    for r in token_shapes_in(&bytes[within]) {
+        parts.push((offset + r.start..offset + r.end, None));
+    }
+}
+
 /// True when `text` holds anything token-shaped (see [`token_shapes`]).
 pub fn contains_token_shape(text: &str) -> bool {
     token_shapes(text).next().is_some()
@@ -266,7 +306,8 @@ pub fn contains_token_shape(text: &str) -> bool {
 pub fn mask_tokens(text: &str) -> std::borrow::Cow<'_, str> {
     let mut out = String::new();
     let mut last = 0;
-    for range in token_shapes(text) {
+    // Every range starts at an ASCII letter and ends after one, on character boundaries.
+    for (range, _) in masked_parts(text.as_bytes()) {
         out.push_str(&text[last..range.start]);
         out.push_str(&mask(&text[range.clone()]));
         last = range.end;
@@ -457,7 +498,10 @@ mod tests {
         let a = "vbx_zQWBuTSOoRi4A9spHcVY5ncnsDkxkJ0mLq17";
         let b = Token::generate();
         let text = format!("k={a}{}&", b.expose());
-        assert_eq!(mask_tokens(&text), "k=vbx_zQWB…&");
+        assert_eq!(
+            mask_tokens(&text),
+            format!("k=vbx_zQWB…{}&", mask(b.expose()))
+        );
         let found: Vec<(usize, String)> = tokens_in(text.as_bytes())
             .map(|(at, t)| (at, t.expose().to_owned()))
             .collect();
@@ -482,6 +526,29 @@ mod tests {
         ] {
             assert_eq!(at(&fake), Vec::<usize>::new(), "{fake}");
         }
+    }
+
+    #[test]
+    fn a_token_glued_to_other_letters_is_masked_alone() {
+        let good = "vbx_zQWBuTSOoRi4A9spHcVY5ncnsDkxkJ0mLq17";
+        let parts = |text: &str| -> Vec<(std::ops::Range<usize>, bool)> {
+            masked_parts(text.as_bytes())
+                .into_iter()
+                .map(|(r, t)| (r, t.is_some()))
+                .collect()
+        };
+        // Letters after a token are kept, however many; so is a word it is glued into.
+        assert_eq!(mask_tokens(&format!("x {good}abc y")), "x vbx_zQWB…abc y");
+        let long = format!("{good}{}", "a".repeat(100_000));
+        assert_eq!(parts(&long), [(0..40, true)]);
+        assert_eq!(mask_tokens(&format!("{good}é")), "vbx_zQWB…é");
+        // Before the first token, the rest of the run's shape is masked: it is a piece of one.
+        let before = format!("vbx_{}{good}", "A".repeat(17));
+        assert_eq!(parts(&before), [(0..21, false), (21..61, true)]);
+        // After it, a shape of its own is masked, the letters before that kept.
+        let after = format!("{good}ab{}", good.replacen("17", "18", 1));
+        assert_eq!(parts(&after), [(0..40, true), (42..82, false)]);
+        assert_eq!(mask_tokens(&after), "vbx_zQWB…abvbx_zQWB…");
     }
 
     #[test]

@@ -561,3 +561,35 @@ fn a_fifo_with_no_writer_named_as_any_input_never_hangs() {
         stderr(&out)
     );
 }
+
+#[test]
+fn redact_keeps_the_letters_glued_to_a_token_whatever_their_script() {
+    let env = Env::new();
+    let t = env.create("live");
+    let id = env.record("live")["id"].as_str().expect("an id").to_owned();
+    let masked = format!("{}…[{id}]", &t[..8]);
+    for after in [
+        "é y",
+        "ñandú",
+        "über",
+        "abc",
+        "_b",
+        "日本",
+        "\u{ff41}\u{ff42}",
+    ] {
+        let out = env.run_in(&["redact"], format!("x {t}{after}\n"));
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        assert_eq!(stdout(&out), format!("x {masked}{after}\n"), "{after:?}");
+    }
+    // However long the word it is glued to, in UTF-8 or UTF-16, none of it is lost.
+    let word = "é".repeat(300_000);
+    let out = env.run_in(&["redact"], format!("x {t}{word} y\n"));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stdout(&out), format!("x {masked}{word} y\n"));
+    let out = env.run_in(&["redact"], utf16(&format!("x {t}{word} y\n"), true, true));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        out.stdout,
+        utf16(&format!("x {masked}{word} y\n"), true, true)
+    );
+}
