@@ -62,6 +62,43 @@ pub(super) fn create_dir_durably(dir: &Path) -> Result<std::path::PathBuf> {
     Ok(top)
 }
 
+/// The directories a command made on the way to a store (see [`create_dir_durably`]): removed
+/// when dropped, so a command that fails, or is stopped by a signal, leaves none of them
+/// behind, unless [`MadeDirs::keep`] was called once the store is in place.
+pub(super) struct MadeDirs {
+    top: Option<std::path::PathBuf>,
+}
+
+impl MadeDirs {
+    /// Makes `dir` and its missing parents (mode 0700), or nothing when `dir` exists.
+    ///
+    /// # Errors
+    /// What [`create_dir_durably`] returns.
+    pub(super) fn make(dir: &Path) -> Result<MadeDirs> {
+        let top = match exists(dir)? {
+            true => None,
+            false => Some(create_dir_durably(dir)?),
+        };
+        Ok(MadeDirs { top })
+    }
+
+    /// Keeps what was made: the store now stands in it.
+    pub(super) fn keep(mut self) {
+        if let Some(top) = self.top.take() {
+            crate::cleanup::forget_on_signal(&top);
+        }
+    }
+}
+
+impl Drop for MadeDirs {
+    fn drop(&mut self) {
+        if let Some(top) = self.top.take() {
+            let _ = fs::remove_dir_all(&top);
+            crate::cleanup::forget_on_signal(&top);
+        }
+    }
+}
+
 pub(super) fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir).and_then(|f| f.sync_all()).map_err(|e| {
         Error::io_at(

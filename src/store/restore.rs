@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use sled::Transactional;
 
-use super::open::{exists, lock_store, sync_dir};
+use super::open::{MadeDirs, exists, lock_store, sync_dir};
 use super::vault::{VAULT_HEADER, secret_key};
 use super::{GENERATION_KEY, LOG_HEAD_KEY, OpenMode, Store};
 use crate::backup::Backup;
@@ -250,8 +250,9 @@ pub fn restore(
         Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
         _ => PathBuf::from("."),
     };
-    fs::create_dir_all(&parent)
-        .map_err(|e| Error::io_at(format!("cannot make {}", parent.display()), &parent, e))?;
+    // Declared before the temp, so dropped after it: a restore that fails or is stopped leaves
+    // neither the half-built store nor the directories made for it.
+    let made = MadeDirs::make(&parent)?;
     // A short temp name (the store's own may be as long as the file system allows), registered
     // so that a signal removes it; one a `kill -9` left is removed first.
     crate::cleanup::sweep(&parent);
@@ -305,6 +306,7 @@ pub fn restore(
         // In place, or the only whole copy of the restored store now that the old one is
         // aside: not ours to remove.
         temp.keep();
+        made.keep();
     }
     swap?;
     Ok(Restored {

@@ -342,6 +342,47 @@ fn a_signal_mid_write_removes_the_temporaries() {
     }
 }
 
+/// A restore into a path none of which exists makes the directories on the way; stopped before
+/// the store is in place, it removes them as well as the half-built store.
+#[cfg(feature = "fault-injection")]
+#[test]
+fn a_signal_during_restore_into_a_new_path_leaves_no_directory() {
+    use rustix::process::Signal;
+    let env = Env::new();
+    env.create("a");
+    let backup = env.tmp.path().join("b.json");
+    env.ok(&["backup", backup.to_str().expect("utf-8")]);
+    let new = env.tmp.path().join("new");
+    let deep = new.join("deep/er");
+    for (signal, code) in [(Signal::INT, 130), (Signal::TERM, 143)] {
+        let child = env
+            .std_cmd()
+            .env("VBX_TOKENS_HOME", deep.join("store"))
+            .env("VBX_TOKENS_HOLD", "restore-built")
+            .args(["restore", backup.to_str().expect("utf-8"), "--yes"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !std::fs::read_dir(&deep).is_ok_and(|mut d| d.next().is_some()) {
+            assert!(Instant::now() < deadline, "no half-built store appeared");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("pid");
+        rustix::process::kill_process(pid, signal).expect("kill");
+        let out = child.wait_with_output().expect("wait");
+        assert_eq!(out.status.code(), Some(code), "{}", stderr(&out));
+        assert!(!new.exists(), "{signal:?}: the directories made were left");
+    }
+    // Not stopped, it keeps them: the store stands in them, private.
+    env.cmd()
+        .env("VBX_TOKENS_HOME", deep.join("store"))
+        .args(["restore", backup.to_str().expect("utf-8"), "--yes"])
+        .assert()
+        .success();
+    assert!(deep.join("store").is_dir());
+}
+
 #[cfg(feature = "fault-injection")]
 #[test]
 fn a_signal_past_the_point_of_no_return_lets_the_command_finish_and_say_so() {
