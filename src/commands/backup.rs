@@ -47,7 +47,13 @@ pub fn backup(ctx: &Context, req: Backup, p: &mut Printer) -> Result<Outcome> {
         Some(file) if ctx.open(OpenMode::Existing)?.vault_header()?.is_some() => {
             Some(vault::unlock(ctx, Some(file), |_| Ok(()))?.0)
         }
-        _ => None,
+        // No vault to check it against; still, a file named that cannot be read (a cron job's
+        // typo) is said now, not on the day a vault is made and every backup fails.
+        Some(file) => {
+            passphrase::read(Some(file), Purpose::Unlock)?;
+            None
+        }
+        None => None,
     };
     // Everything from here is read under the store's lock: one consistent state.
     let store = ctx.open(OpenMode::Existing)?;
@@ -159,13 +165,16 @@ pub fn restore(ctx: &Context, req: Restore, p: &mut Printer) -> Result<Outcome> 
     }
     // The vault comes back sealed, as it was: its layout and header were checked as the file
     // was read, and each secret is sealed to its vault and token, so the passphrase is needed
-    // only to reveal. Given one, it must unlock the vault and open every kept secret.
-    if let (Some(sealed), Some(file)) = (&backup.vault, &req.passphrase_file) {
-        let in_backup = |e| vault::in_file(&req.file, e);
+    // only to reveal. Given one, it must unlock the vault and open every kept secret; it is read
+    // even when the backup holds no vault, since a file named that cannot be read is bad input.
+    if let Some(file) = &req.passphrase_file {
         let pass = passphrase::read(Some(file), Purpose::Unlock)?;
-        let unlocked = Vault::unlock(sealed.header(), &pass).map_err(in_backup)?;
-        for (id, secret) in sealed.secrets() {
-            unlocked.open_bytes(id, secret).map_err(in_backup)?;
+        if let Some(sealed) = &backup.vault {
+            let in_backup = |e| vault::in_file(&req.file, e);
+            let unlocked = Vault::unlock(sealed.header(), &pass).map_err(in_backup)?;
+            for (id, secret) in sealed.secrets() {
+                unlocked.open_bytes(id, secret).map_err(in_backup)?;
+            }
         }
     }
     if !req.yes {

@@ -301,3 +301,12 @@ pub fn reforge_backup(file: &Path, edit: impl FnOnce(&mut Vec<String>)) {
     ));
     std::fs::write(file, body).expect("write the backup");
 }
+
+/// Makes a FIFO at `path` (no writer: opening it to read would wait for one).
+pub fn mkfifo(path: &Path) {
+    let ok = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo runs");
+    assert!(ok.success());
+}

@@ -62,14 +62,6 @@ fn run_bounded(env: &Env, dir: &Path, args: &[&str], stdin: Option<Stdio>) -> Ou
     out
 }
 
-fn mkfifo(path: &Path) {
-    let ok = StdCommand::new("mkfifo")
-        .arg(path)
-        .status()
-        .expect("mkfifo runs");
-    assert!(ok.success());
-}
-
 fn paths_and_lines(out: &Output) -> Vec<(String, u64, u64, String)> {
     let found = parse(&out.stdout);
     found

@@ -112,3 +112,117 @@ fn a_changed_sealed_secret_in_a_backup_is_found_at_reveal_not_silently_kept() {
     assert_ne!(code(&out), 0);
     assert_eq!(stdout(&out), "");
 }
+
+/// A passphrase file named is read even when there is no vault to check it against (a store or
+/// a backup with none): one that cannot be read is exit 2 and changes nothing, as everywhere.
+#[test]
+fn every_passphrase_file_named_is_read_even_with_no_vault_to_check() {
+    let env = Env::new();
+    env.create("plain");
+    let dir = env.tmp.path();
+    let fifo = dir.join("fifo");
+    mkfifo(&fifo);
+    let good = dir.join("good.pass");
+    std::fs::write(&good, "correct horse\n").expect("write");
+    let backup = dir.join("b.vbxbackup");
+    // A FIFO with no writer reads as empty, as everywhere (README, "Named pipes and devices").
+    let bad: [(std::path::PathBuf, i32); 4] = [
+        (dir.join("missing"), 2),
+        (dir.to_owned(), 2),
+        ("/dev/zero".into(), 2),
+        (fifo, 4),
+    ];
+    for (file, wanted) in &bad {
+        let out = env.run(&[
+            "backup",
+            backup.to_str().expect("utf-8"),
+            "--passphrase-file",
+            file.to_str().expect("utf-8"),
+        ]);
+        let err = assert_one_line_error(&out, *wanted);
+        assert!(err.contains("passphrase file"), "{err}");
+        assert!(!backup.exists(), "{file:?}: a backup was written");
+    }
+    let out = env.run(&[
+        "backup",
+        backup.to_str().expect("utf-8"),
+        "--passphrase-file",
+        good.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let fresh = Env::new();
+    for (file, wanted) in &bad {
+        let out = fresh.run(&[
+            "restore",
+            backup.to_str().expect("utf-8"),
+            "--yes",
+            "--passphrase-file",
+            file.to_str().expect("utf-8"),
+        ]);
+        assert_one_line_error(&out, *wanted);
+        assert!(!fresh.store().exists(), "{file:?}: a store was made");
+    }
+    let out = fresh.run(&[
+        "restore",
+        backup.to_str().expect("utf-8"),
+        "--yes",
+        "--passphrase-file",
+        good.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
+
+/// Into a store with no vault, `vault import` adopts the file's vault with its own passphrase:
+/// `--from-passphrase-file` names it as well as `--passphrase-file` does, and two that differ
+/// are refused rather than one of them ignored.
+#[test]
+fn vault_import_into_a_store_with_no_vault_reads_the_file_passphrase_it_is_given() {
+    let env = Env::new();
+    let (pass, kept) = env.vault_with("kept");
+    let export = env.tmp.path().join("v.export");
+    let out = env.run(&[
+        "vault",
+        "export",
+        export.to_str().expect("utf-8"),
+        "--passphrase-file",
+        &pass,
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let other = env.tmp.path().join("other.pass");
+    std::fs::write(&other, "another one\n").expect("write");
+    let missing = env.tmp.path().join("missing");
+
+    // The records first (and no vault): a store the kept secret's token is in.
+    let fresh = Env::new();
+    let lines = env.run(&["export"]).stdout;
+    let out = fresh.run_in(&["import", "-"], lines);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let import = |extra: &[&str]| {
+        let mut args = vec!["vault", "import", export.to_str().expect("utf-8")];
+        args.extend_from_slice(extra);
+        fresh.run(&args)
+    };
+    let missing = missing.to_str().expect("utf-8");
+    let other = other.to_str().expect("utf-8");
+    assert_one_line_error(&import(&["--from-passphrase-file", missing]), 2);
+    assert_one_line_error(
+        &import(&[
+            "--from-passphrase-file",
+            &pass,
+            "--passphrase-file",
+            missing,
+        ]),
+        2,
+    );
+    let err = assert_one_line_error(
+        &import(&["--from-passphrase-file", &pass, "--passphrase-file", other]),
+        2,
+    );
+    assert!(err.contains("two different"), "{err}");
+    assert_one_line_error(&import(&["--from-passphrase-file", other]), 4);
+    assert!(stdout(&fresh.run(&["vault", "status"])).contains("not initialised"));
+    let out = import(&["--from-passphrase-file", &pass]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = fresh.run(&["vault", "reveal", "kept", "--passphrase-file", &pass]);
+    assert_eq!(stdout(&out).trim(), kept, "{}", stderr(&out));
+}

@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 use std::io::{Read, Write};
 use std::path::Path;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
 use super::{Unlocked, in_file, in_store, unlock};
@@ -154,8 +154,24 @@ pub fn import(
 
     // Authenticate the whole file before anything is kept.
     let (file_vault, this_vault) = match &local_header {
+        // The file's vault comes in as it is, with its own passphrase: the one named for the
+        // file if one is, else the usual one. Every passphrase file named is read.
         None => {
-            let pass = passphrase::read(passphrase_file, Purpose::Unlock)?;
+            let pass = match from_passphrase_file {
+                Some(from) => {
+                    let pass = passphrase::from_file(from, Purpose::Unlock)?;
+                    if let Some(this) = passphrase_file {
+                        let this = passphrase::from_file(this, Purpose::Unlock)?;
+                        if this.expose_secret() != pass.expose_secret() {
+                            return Err(Error::usage(
+                                "this store has no vault, so the file's comes in with its own passphrase: --passphrase-file and --from-passphrase-file name two different ones",
+                            ));
+                        }
+                    }
+                    pass
+                }
+                None => passphrase::read(passphrase_file, Purpose::Unlock)?,
+            };
             let file_vault = Vault::unlock(export.header(), &pass).map_err(|e| in_file(file, e))?;
             (file_vault, None)
         }
