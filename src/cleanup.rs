@@ -283,19 +283,20 @@ fn stop(signal: i32) {
     let terminal = lock(&TERMINAL);
     if let Some((fd, termios)) = terminal.as_ref() {
         restore_terminal(fd, termios);
-        // A yes/no prompt hides the cursor while it waits: show it again.
+        // A yes/no prompt hides the cursor while it waits: show it again. The cursor may be at
+        // the end of the prompt's line: end that line on the terminal the prompt was on, so
+        // the message below starts a line of its own, and stderr (a file, maybe) gets only it.
         let _ = rustix::io::write(fd, SHOW_CURSOR);
+        let _ = rustix::io::write(fd, b"\n");
     }
     let live = lock(&LIVE);
     for path in live.iter() {
         remove(path);
     }
     let name = signal_name(signal);
-    // After a prompt the cursor may be at the end of its line.
-    let start = if terminal.is_some() { "\n" } else { "" };
     let _ = writeln!(
         io::stderr(),
-        "{start}vbx-tokens: stopped by {name}: nothing more was done and its temporary files were removed"
+        "vbx-tokens: stopped by {name}: nothing more was done and its temporary files were removed"
     );
     signal_hook::low_level::exit(exit_code(signal).into())
 }
