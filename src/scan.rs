@@ -126,10 +126,9 @@ pub fn find_tokens(
     let mut buf = Zeroizing::new(vec![0u8; READ_CHUNK + TOKEN_LEN]);
     let mut held = 0;
     let mut probed = false;
-    // The stream offset of buf[0], the line it is on, and where that line starts.
+    // The stream offset of buf[0], and where in the stream the counting has reached.
     let mut base = 0u64;
-    let mut line = 1u64;
-    let mut line_start = 0u64;
+    let mut place = Place::new(reader.encoding() != Encoding::Bytes);
     loop {
         let mut eof = false;
         // Fill the chunk; the first fills until the binary probe is decided.
@@ -158,34 +157,70 @@ pub fn find_tokens(
             held.saturating_sub(TOKEN_LEN - 1)
         };
         let mut counted = 0;
-        let mut count_lines = |upto: usize, line: &mut u64, line_start: &mut u64| {
-            for (i, &b) in buf[counted..upto].iter().enumerate() {
-                if b == b'\n' {
-                    *line += 1;
-                    *line_start = base + (counted + i) as u64 + 1;
-                }
-            }
-            counted = upto;
-        };
         // Tokens that start before the limit (the search sees past it, up to what is held).
         let starts: Vec<(usize, Token)> = token::tokens_in(&buf[..held])
             .take_while(|(at, _)| *at < limit)
             .collect();
         for (at, token) in starts {
-            count_lines(at, &mut line, &mut line_start);
+            place.count(&buf[counted..at], base + counted as u64);
+            counted = at;
             found(Occurrence {
-                line,
-                column: base + at as u64 - line_start + 1,
+                line: place.line,
+                column: place.column(base + at as u64),
                 token,
             });
         }
-        count_lines(limit, &mut line, &mut line_start);
+        place.count(&buf[counted..limit], base + counted as u64);
         if eof {
             return Ok(Searched::Text);
         }
         buf.copy_within(limit..held, 0);
         held -= limit;
         base += limit as u64;
+    }
+}
+
+/// Where [`find_tokens`] has counted to: the line, where it starts, and how to count columns
+/// as bytes of the text's UTF-8 form.
+struct Place {
+    /// The line, from 1.
+    line: u64,
+    /// The stream offset of the line's first byte.
+    line_start: u64,
+    /// Whether the text may hold escapes (UTF-16 and UTF-32 text, see [`Decoded`]).
+    escapes: bool,
+    widths: encoding::EscapeWidths,
+    /// How many more bytes than U+FFFD's three the escapes on the line so far took.
+    surplus: u64,
+}
+
+impl Place {
+    fn new(escapes: bool) -> Place {
+        Place {
+            line: 1,
+            line_start: 0,
+            escapes,
+            widths: encoding::EscapeWidths::default(),
+            surplus: 0,
+        }
+    }
+
+    /// Counts `bytes`, the stream's from offset `at`.
+    fn count(&mut self, bytes: &[u8], at: u64) {
+        for (i, &b) in bytes.iter().enumerate() {
+            if b == b'\n' {
+                self.line += 1;
+                self.line_start = at + i as u64 + 1;
+                self.surplus = 0;
+            } else if self.escapes {
+                self.surplus += self.widths.surplus(b);
+            }
+        }
+    }
+
+    /// The column, from 1, of stream offset `at` on the current line (counted up to it).
+    fn column(&self, at: u64) -> u64 {
+        at - self.line_start + 1 - self.surplus
     }
 }
 
@@ -398,6 +433,25 @@ mod tests {
             .flat_map(u16::to_le_bytes)
             .collect();
         assert_eq!(found(&nul), (Searched::Binary, vec![]));
+    }
+
+    #[test]
+    fn a_unit_that_does_not_decode_counts_as_the_three_bytes_of_u_fffd() {
+        // `a`, an unpaired surrogate, `b`, a space, then the token: column 1 + 1 + 3 + 1 + 1.
+        let mut units: Vec<u16> = vec![0xfeff, u16::from(b'a'), 0xd800, u16::from(b'b'), 32];
+        units.extend(GOOD.encode_utf16());
+        units.extend([10, 0xdc00, 0xdc00, 32]);
+        units.extend(GOOD.encode_utf16());
+        let le16: Vec<u8> = units.iter().flat_map(|u| u.to_le_bytes()).collect();
+        assert_eq!(found(&le16), (Searched::Text, vec![(1, 7), (2, 8)]));
+        // A UTF-32 unit past U+10FFFF is one too, and so is each of many on a long line, one
+        // read chunk and the next alike.
+        let mut units: Vec<u32> = vec![0xfeff, 0x0011_0000];
+        units.extend(std::iter::repeat_n(0x0011_0000, 100_000));
+        units.push(32);
+        units.extend(GOOD.chars().map(u32::from));
+        let le32: Vec<u8> = units.iter().flat_map(|u| u.to_le_bytes()).collect();
+        assert_eq!(found(&le32), (Searched::Text, vec![(1, 3 * 100_001 + 2)]));
     }
 
     #[test]

@@ -139,6 +139,41 @@ fn escape(out: &mut Vec<u8>, raw: &[u8]) {
     }
 }
 
+/// Counts columns in [`Decoded`] text as in its UTF-8 form, an escape counting as the three
+/// bytes of U+FFFD (what a lossy decoder shows in its place): fed every byte in order, it says
+/// how many more bytes than that an escape took.
+#[derive(Debug, Default)]
+pub struct EscapeWidths {
+    /// Where the last byte fed left off: 0 outside an escape; 1 after its first byte; else
+    /// 1 + how many of its nibble bytes are still to come.
+    state: usize,
+}
+
+impl EscapeWidths {
+    /// The bytes `b` adds to its line's length beyond its UTF-8 form: `2n - 1` for the length
+    /// byte of an escape of `n` raw bytes (2 + 2n bytes standing for 3), else 0.
+    pub fn surplus(&mut self, b: u8) -> u64 {
+        match self.state {
+            0 => {
+                self.state = usize::from(b == ESCAPE);
+                0
+            }
+            1 => {
+                let n = usize::from(b ^ 0x80);
+                self.state = 1 + 2 * n;
+                (2 * n as u64).saturating_sub(1)
+            }
+            _ => {
+                self.state -= 1;
+                if self.state == 1 {
+                    self.state = 0;
+                }
+                0
+            }
+        }
+    }
+}
+
 /// The raw bytes of the escape at the start of `bytes`, and its length; `Ok(None)` when
 /// `bytes` ends inside it; `Err(())` when it is no escape.
 fn unescape(bytes: &[u8]) -> Result<Option<(Vec<u8>, usize)>, ()> {
