@@ -12,9 +12,9 @@ use std::path::Path;
 use crate::common::*;
 
 /// A uid no user has: the owner of a store copied from another machine, or an attacker's.
-const STRANGER: u32 = 4242;
+pub(crate) const STRANGER: u32 = 4242;
 
-fn root() -> bool {
+pub(crate) fn root() -> bool {
     let root = rustix::process::geteuid().is_root();
     if !root {
         assert!(
@@ -30,7 +30,7 @@ fn give(path: &Path, uid: u32) {
     chown(path, Some(uid), None).expect("chown");
 }
 
-fn give_all(dir: &Path, uid: u32) {
+pub(crate) fn give_all(dir: &Path, uid: u32) {
     give(dir, uid);
     for f in files_under(dir) {
         give(&f, uid);

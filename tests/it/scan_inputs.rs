@@ -471,9 +471,27 @@ fn scan_staged_outside_a_repository_or_with_paths_is_a_usage_error() {
     let env = Env::new();
     let out = run_bounded(&env, env.tmp.path(), &["scan", "--staged"], None);
     let err = assert_one_line_error(&out, 2);
-    assert!(err.contains("--staged: not in a git repository"), "{err}");
+    assert!(
+        err.contains("--staged: no repository git will use here: fatal: not a git repository"),
+        "{err}"
+    );
     let out = env.run(&["scan", "--staged", "."]);
     assert_one_line_error(&out, 2);
+    // One another user owns: git's reason is the one given, not "no repository".
+    if crate::ownership::root() {
+        let repo = env.tmp.path().join("theirs");
+        std::fs::create_dir(&repo).expect("mkdir");
+        let init = StdCommand::new("git")
+            .args(["init", "-q"])
+            .current_dir(&repo)
+            .status()
+            .expect("git runs");
+        assert!(init.success());
+        crate::ownership::give_all(&repo, crate::ownership::STRANGER);
+        let out = run_bounded(&env, &repo, &["scan", "--staged"], None);
+        let err = assert_one_line_error(&out, 2);
+        assert!(err.contains("dubious ownership"), "{err}");
+    }
 }
 
 /// A repository's own config names no command `scan --staged` runs: an fsmonitor that would

@@ -31,7 +31,12 @@ const GITLINK: &[u8] = b"160000";
 pub(super) fn list() -> Result<Vec<Blob>> {
     // Outside a repository `git diff` would compare files instead, and say `--cached` is
     // unknown: asked first, so the line says what is wrong.
-    git(&["rev-parse", "--git-dir"], "not in a git repository")?;
+    // Not only "not in one": git also refuses a repository another user owns (`safe.directory`),
+    // and its first line says which.
+    git(
+        &["rev-parse", "--git-dir"],
+        "no repository git will use here",
+    )?;
     let out = git(
         &[
             "diff",
