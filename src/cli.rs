@@ -736,9 +736,17 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, Early> {
         });
     }
     use clap::{CommandFactory, FromArgMatches};
-    let parsed = without_empty_env(Cli::command())
-        .try_get_matches_from(args)
-        .and_then(|m| Cli::from_arg_matches(&m));
+    let matches = without_empty_env(Cli::command()).try_get_matches_from(args);
+    if let Ok(m) = &matches
+        && let Some(why) = idle_flag(m)
+    {
+        return Err(Early {
+            code: crate::error::exit::USAGE,
+            text: format!("vbx-tokens: {why} (see --help)"),
+            to_stdout: false,
+        });
+    }
+    let parsed = matches.and_then(|m| Cli::from_arg_matches(&m));
     parsed.map_err(|e| match e.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => Early {
             code: crate::error::exit::SUCCESS,
@@ -770,6 +778,23 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, Early> {
                 to_stdout: false,
             }
         }
+    })
+}
+
+/// Why a flag typed on the command line would do nothing, if one would: `--passphrase-file`
+/// on `create` or `rotate` without `--keep` (the vault is not opened, so the file would go
+/// unread, a mistyped path unnoticed). The same path from `VBX_TOKENS_PASSPHRASE_FILE`, set
+/// for every command, is fine.
+fn idle_flag(m: &clap::ArgMatches) -> Option<String> {
+    use clap::parser::ValueSource;
+    let (name, sub) = m.subcommand()?;
+    let typed = sub
+        .try_get_raw("passphrase_file")
+        .is_ok_and(|v| v.is_some())
+        && sub.value_source("passphrase_file") == Some(ValueSource::CommandLine);
+    let keep = sub.try_get_one::<bool>("keep").ok().flatten() == Some(&true);
+    (matches!(name, "create" | "rotate") && typed && !keep).then(|| {
+        format!("`{name} --passphrase-file` is read only with --keep, which keeps the token in the vault")
     })
 }
 

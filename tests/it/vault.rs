@@ -262,6 +262,42 @@ fn wrong_passphrase_is_exit_4_and_says_so() {
     assert!(!err.contains("not it"), "the passphrase is never echoed");
 }
 
+/// `create` and `rotate` open the vault only with `--keep`: a passphrase file typed without it
+/// would go unread, so it is refused; the same file from the environment is left alone.
+#[test]
+fn a_passphrase_file_typed_without_keep_is_refused_and_changes_nothing() {
+    let v = VaultEnv::new();
+    let file = write(&v.env, "pass", &format!("{PASS}\n"));
+    let file = file.to_str().expect("utf-8");
+    v.env.create("pos");
+    let before = v.env.snapshot();
+    for args in [
+        vec!["create", "--name", "other", "--passphrase-file", file],
+        vec!["rotate", "pos", "--passphrase-file", file],
+    ] {
+        let err = assert_one_line_error(&v.env.run(&args), 2);
+        assert!(err.contains("only with --keep"), "{err}");
+    }
+    assert_eq!(v.env.snapshot(), before);
+    let out = v
+        .env
+        .cmd()
+        .env("VBX_TOKENS_PASSPHRASE_FILE", "/nonexistent")
+        .args(["create", "--name", "other", "-q"])
+        .output()
+        .expect("runs");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = v.env.run(&[
+        "create",
+        "--name",
+        "third",
+        "--keep",
+        "--passphrase-file",
+        file,
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
+
 #[test]
 fn passphrase_sources_and_their_exclusivity() {
     let v = VaultEnv::new();
