@@ -108,10 +108,13 @@ pub enum Searched {
 }
 
 /// Calls `found` for every whole token (format and checksum, see [`token::tokens_in`]) in
-/// `reader`, in order, reading it in chunks: memory stays bounded whatever the length of the
-/// stream or of its lines. UTF-16 and UTF-32 text is searched as UTF-8 ([`Decoded`]): lines
-/// count the same, and columns count bytes of the UTF-8 form, as ripgrep's do. A stream that
-/// looks binary (a NUL byte in the first 8 KiB of its text) is not searched when
+/// `reader`, in order of each search below, reading it in chunks: memory stays bounded whatever
+/// the length of the stream or of its lines. UTF-16 and UTF-32 text is searched as UTF-8
+/// ([`Decoded`]): lines count the same, and columns count bytes of the UTF-8 form, as
+/// ripgrep's do. Its raw bytes are searched too, so text in another encoding after the mark
+/// (ASCII lines appended to a PowerShell file, two bytes put at the start of a log) hides no
+/// token: a whole token there is ASCII, and UTF-16 or UTF-32 text never holds one by chance.
+/// A stream that looks binary (a NUL byte in the first 8 KiB of its text) is not searched when
 /// `skip_binary`; it is when the user named it, or piped it in.
 ///
 /// # Errors
@@ -121,62 +124,157 @@ pub fn find_tokens(
     skip_binary: bool,
     mut found: impl FnMut(Occurrence),
 ) -> io::Result<Searched> {
-    let mut reader = Decoded::new(reader, BINARY_PROBE)?;
-    // A chunk, and the end of the one before it that might start a token.
-    let mut buf = Zeroizing::new(vec![0u8; READ_CHUNK + TOKEN_LEN]);
-    let mut held = 0;
-    let mut probed = false;
-    // The stream offset of buf[0], and where in the stream the counting has reached.
-    let mut base = 0u64;
-    let mut place = Place::new(reader.encoding() != Encoding::Bytes);
+    let mut reader = Decoded::new(Copied::new(reader), BINARY_PROBE)?;
+    let decoded = reader.encoding() != Encoding::Bytes;
+    let mut text = Search::new(decoded, 0);
+    // The raw bytes, searched as bytes, from the first (the mark's bytes are no column).
+    let mut raw = decoded.then(|| Search::new(false, reader.bom_len() as u64));
+    if !decoded {
+        reader.inner_mut().stop();
+    }
+    let mut chunk = Zeroizing::new(vec![0u8; READ_CHUNK]);
+    // The text's first bytes, held until the binary probe is decided.
+    let mut probe = Some(Zeroizing::new(Vec::new()));
     loop {
-        let mut eof = false;
-        // Fill the chunk; the first fills until the binary probe is decided.
-        loop {
-            match reader.read(&mut buf[held..]) {
-                Ok(0) => eof = true,
-                Ok(n) => held += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
+        let n = match reader.read(&mut chunk[..]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if let Some(raw) = raw.as_mut() {
+            raw.feed(&reader.inner_mut().take(), &mut found);
+        }
+        match probe.as_mut() {
+            Some(first) => {
+                first.extend_from_slice(&chunk[..n]);
+                if n > 0 && first.len() < BINARY_PROBE {
+                    continue;
+                }
+                if skip_binary && first[..first.len().min(BINARY_PROBE)].contains(&0) {
+                    return Ok(Searched::Binary);
+                }
+                text.feed(first, &mut found);
+                probe = None;
             }
-            if eof || probed || held >= BINARY_PROBE {
-                break;
+            None => text.feed(&chunk[..n], &mut found),
+        }
+        if n == 0 {
+            text.finish(&mut found);
+            if let Some(raw) = raw.as_mut() {
+                raw.finish(&mut found);
+            }
+            return Ok(Searched::Text);
+        }
+    }
+}
+
+/// A reader that keeps a copy of what it reads until told to [`Copied::stop`], so the raw bytes
+/// under [`Decoded`] text can be searched too. The copy is wiped when dropped.
+struct Copied<R> {
+    inner: R,
+    copy: Option<Zeroizing<Vec<u8>>>,
+}
+
+impl<R> Copied<R> {
+    fn new(inner: R) -> Self {
+        Copied {
+            inner,
+            copy: Some(Zeroizing::new(Vec::new())),
+        }
+    }
+
+    /// What was read since the last call.
+    fn take(&mut self) -> Zeroizing<Vec<u8>> {
+        self.copy
+            .as_mut()
+            .map(|c| Zeroizing::new(std::mem::take(&mut **c)))
+            .unwrap_or_default()
+    }
+
+    /// Keeps no more copies (and drops the one held).
+    fn stop(&mut self) {
+        self.copy = None;
+    }
+}
+
+impl<R: Read> Read for Copied<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(copy) = self.copy.as_mut() {
+            copy.extend_from_slice(&buf[..n]);
+        }
+        Ok(n)
+    }
+}
+
+/// One stream of bytes searched for whole tokens as it is fed, for [`find_tokens`]: a chunk at
+/// a time, the end of each kept for a token that runs into the next.
+struct Search {
+    /// A chunk, and the end of the one before it that might start a token.
+    buf: Zeroizing<Vec<u8>>,
+    held: usize,
+    /// The stream offset of `buf[0]`.
+    base: u64,
+    place: Place,
+}
+
+impl Search {
+    /// `escapes`: whether the bytes are [`Decoded`] text that may hold escapes; `start`: the
+    /// offset where the first line's columns start.
+    fn new(escapes: bool, start: u64) -> Search {
+        let mut place = Place::new(escapes);
+        place.line_start = start;
+        Search {
+            buf: Zeroizing::new(vec![0u8; READ_CHUNK + TOKEN_LEN]),
+            held: 0,
+            base: 0,
+            place,
+        }
+    }
+
+    /// Searches `data`, what follows the bytes fed before.
+    fn feed(&mut self, mut data: &[u8], found: &mut impl FnMut(Occurrence)) {
+        while !data.is_empty() {
+            let n = (self.buf.len() - self.held).min(data.len());
+            self.buf[self.held..self.held + n].copy_from_slice(&data[..n]);
+            self.held += n;
+            data = &data[n..];
+            if self.held == self.buf.len() {
+                self.search(false, found);
             }
         }
-        if !probed {
-            probed = true;
-            if skip_binary && buf[..held.min(BINARY_PROBE)].contains(&0) {
-                return Ok(Searched::Binary);
-            }
-        }
-        // A token starting before `limit` lies wholly in the chunk; one starting later may run
-        // into the next, so those bytes are kept for it.
+    }
+
+    /// Searches what is held to its end: the stream ended.
+    fn finish(&mut self, found: &mut impl FnMut(Occurrence)) {
+        self.search(true, found);
+    }
+
+    fn search(&mut self, eof: bool, found: &mut impl FnMut(Occurrence)) {
+        let held = self.held;
+        // A token starting before `limit` lies wholly in what is held; one starting later may
+        // run into the next chunk, so those bytes are kept for it.
         let limit = if eof {
             held
         } else {
             held.saturating_sub(TOKEN_LEN - 1)
         };
         let mut counted = 0;
-        // Tokens that start before the limit (the search sees past it, up to what is held).
-        let starts: Vec<(usize, Token)> = token::tokens_in(&buf[..held])
-            .take_while(|(at, _)| *at < limit)
-            .collect();
-        for (at, token) in starts {
-            place.count(&buf[counted..at], base + counted as u64);
+        for (at, token) in token::tokens_in(&self.buf[..held]).take_while(|(at, _)| *at < limit) {
+            self.place
+                .count(&self.buf[counted..at], self.base + counted as u64);
             counted = at;
             found(Occurrence {
-                line: place.line,
-                column: place.column(base + at as u64),
+                line: self.place.line,
+                column: self.place.column(self.base + at as u64),
                 token,
             });
         }
-        place.count(&buf[counted..limit], base + counted as u64);
-        if eof {
-            return Ok(Searched::Text);
-        }
-        buf.copy_within(limit..held, 0);
-        held -= limit;
-        base += limit as u64;
+        self.place
+            .count(&self.buf[counted..limit], self.base + counted as u64);
+        self.buf.copy_within(limit..held, 0);
+        self.held -= limit;
+        self.base += limit as u64;
     }
 }
 
@@ -311,12 +409,19 @@ impl<R: Read> Pieces<R> {
 /// What `label` returns.
 pub fn redact<E>(
     piece: &[u8],
-    mut label: impl FnMut(&Token) -> Result<String, E>,
+    label: impl FnMut(&Token) -> Result<String, E>,
 ) -> Result<Vec<u8>, E> {
     // Tokens in disguise first: a plain run inside one would otherwise be masked alone and
     // leave the rest of the token showing.
     let unmasked = mask_disguised(piece);
-    let piece: &[u8] = &unmasked;
+    mask_plain(&unmasked, label)
+}
+
+/// `piece` with every plain token and token shape masked, as [`redact`] says; nothing else.
+fn mask_plain<E>(
+    piece: &[u8],
+    mut label: impl FnMut(&Token) -> Result<String, E>,
+) -> Result<Vec<u8>, E> {
     let mut out = Vec::with_capacity(piece.len());
     let mut last = 0;
     for (range, whole) in token::masked_parts(piece) {
@@ -336,6 +441,67 @@ pub fn redact<E>(
     }
     out.extend_from_slice(&piece[last..]);
     Ok(out)
+}
+
+/// The second pass of `redact` over UTF-16 or UTF-32 text once it is written back: the raw
+/// bytes masked as bytes ([`mask_plain`]), so text in another encoding after the mark (ASCII
+/// lines appended to a PowerShell file, two bytes put at the start of a log) shows no token.
+/// Text in the stream's own encoding is untouched: it holds no plain token or shape once the
+/// first pass is done. Fed the written bytes in order; holds back what follows the last place
+/// no shape can span, at most `max` bytes. Wiped when dropped.
+pub struct RawPass {
+    pending: Zeroizing<Vec<u8>>,
+    max: usize,
+}
+
+impl RawPass {
+    pub fn new(max: usize) -> RawPass {
+        RawPass {
+            pending: Zeroizing::new(Vec::new()),
+            max,
+        }
+    }
+
+    /// `bytes` appended to what is held: what can be written now, masked.
+    ///
+    /// # Errors
+    /// What `label` returns; `too_long()` when more than `max` bytes are held with no place
+    /// to cut them (nothing is then written unmasked).
+    pub fn push<E>(
+        &mut self,
+        bytes: &[u8],
+        label: impl FnMut(&Token) -> Result<String, E>,
+        too_long: impl FnOnce() -> E,
+    ) -> Result<Vec<u8>, E> {
+        self.pending.extend_from_slice(bytes);
+        let Some(cut) = (0..self.pending.len())
+            .rev()
+            .find(|&at| token::can_cut_after(&self.pending, at))
+        else {
+            if self.pending.len() > self.max {
+                return Err(too_long());
+            }
+            return Ok(Vec::new());
+        };
+        let rest = Zeroizing::new(self.pending[cut + 1..].to_vec());
+        if rest.len() > self.max {
+            return Err(too_long());
+        }
+        let ready = std::mem::replace(&mut self.pending, rest);
+        mask_plain(&ready[..=cut], label)
+    }
+
+    /// What is held, masked: the stream ended.
+    ///
+    /// # Errors
+    /// What `label` returns.
+    pub fn finish<E>(
+        &mut self,
+        label: impl FnMut(&Token) -> Result<String, E>,
+    ) -> Result<Vec<u8>, E> {
+        let ready = std::mem::take(&mut self.pending);
+        mask_plain(&ready, label)
+    }
 }
 
 /// `bytes` with every token in disguise (an invisible character inside, full width, a letter

@@ -9,7 +9,7 @@ use super::Context;
 use crate::error::{Error, Result, reason};
 use crate::outcome::Outcome;
 use crate::output::Printer;
-use crate::scan::{Decoded, Encoder, Encoding, PieceError, Pieces, redact, sniff};
+use crate::scan::{Decoded, Encoder, Encoding, PieceError, Pieces, RawPass, redact, sniff};
 use crate::token::Token;
 use crate::verifier::{Reading, Verifier};
 
@@ -53,6 +53,7 @@ pub fn run(ctx: &Context, p: &mut Printer) -> Result<Outcome> {
         return copy_redacted(
             Pieces::new(stdin, MAX_PIECE),
             Encoder::new(Encoding::Bytes),
+            Written { raw: None },
             &mut label,
             p,
         );
@@ -60,16 +61,58 @@ pub fn run(ctx: &Context, p: &mut Printer) -> Result<Outcome> {
     let text = Decoded::new(stdin, first)
         .map_err(|e| Error::usage(format!("cannot read stdin: {}", reason(&e))))?;
     let mut encoder = Encoder::new(encoding);
+    let mut out = Written {
+        raw: Some(RawPass::new(MAX_PIECE)),
+    };
     if text.had_bom() {
-        p.redacted(&encoder.encode("\u{feff}".as_bytes()));
+        out.write(&encoder.encode("\u{feff}".as_bytes()), &mut label, p)?;
     }
-    copy_redacted(Pieces::new(text, MAX_PIECE), encoder, &mut label, p)
+    copy_redacted(Pieces::new(text, MAX_PIECE), encoder, out, &mut label, p)
+}
+
+/// Where redacted bytes go: to stdout, through the [`RawPass`] when the text was decoded.
+struct Written {
+    raw: Option<RawPass>,
+}
+
+impl Written {
+    fn write(
+        &mut self,
+        bytes: &[u8],
+        label: &mut impl FnMut(&Token) -> Result<String>,
+        p: &mut Printer,
+    ) -> Result<()> {
+        match self.raw.as_mut() {
+            None => p.redacted(bytes),
+            Some(raw) => {
+                let too_long = || {
+                    Error::usage(format!(
+                        "more than {MAX_PIECE} bytes with no place to cut them that cannot be inside a token; stopped there rather than copy them unredacted"
+                    ))
+                };
+                p.redacted(&raw.push(bytes, &mut *label, too_long)?);
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(
+        &mut self,
+        label: &mut impl FnMut(&Token) -> Result<String>,
+        p: &mut Printer,
+    ) -> Result<()> {
+        if let Some(raw) = self.raw.as_mut() {
+            p.redacted(&raw.finish(&mut *label)?);
+        }
+        Ok(())
+    }
 }
 
 /// Writes each piece redacted, written back by `encoder`.
 fn copy_redacted(
     mut pieces: Pieces<impl io::Read>,
     mut encoder: Encoder,
+    mut written: Written,
     label: &mut impl FnMut(&Token) -> Result<String>,
     p: &mut Printer,
 ) -> Result<Outcome> {
@@ -87,7 +130,7 @@ fn copy_redacted(
             }
         };
         let out = redact(&piece, &mut *label)?;
-        p.redacted(&encoder.encode(&out));
+        written.write(&encoder.encode(&out), label, p)?;
         // Flushed whenever the input has nothing more waiting: a tailed log sees each line at
         // once, while a file piped in is written in big blocks.
         if !pieces.has_buffered() {
@@ -97,6 +140,7 @@ fn copy_redacted(
             return Ok(Outcome::Success);
         }
     }
-    p.redacted(&encoder.finish());
+    written.write(&encoder.finish(), label, p)?;
+    written.finish(label, p)?;
     Ok(Outcome::Success)
 }

@@ -365,6 +365,20 @@ impl<R: Read> Decoded<R> {
         self.bom
     }
 
+    /// How many bytes the byte order mark took (0 without one).
+    pub fn bom_len(&self) -> usize {
+        match (self.bom, self.encoding) {
+            (false, _) | (_, Encoding::Bytes) => 0,
+            (true, Encoding::Utf16Le | Encoding::Utf16Be) => 2,
+            (true, Encoding::Utf32Le | Encoding::Utf32Be) => 4,
+        }
+    }
+
+    /// The stream it decodes.
+    pub fn inner_mut(&mut self) -> &mut R {
+        &mut self.inner
+    }
+
     /// Decodes what `raw` holds into `out` (all of it when `last`; else a unit or surrogate
     /// pair cut short waits in `raw` for the rest).
     fn decode(&mut self, last: bool) {

@@ -603,3 +603,48 @@ fn redact_keeps_the_letters_glued_to_a_token_whatever_their_script() {
         utf16(&format!("x {masked}{word} y\n"), true, true)
     );
 }
+
+/// A byte order mark (or UTF-16 text) followed by text in another encoding: ASCII lines
+/// appended to a PowerShell file, two bytes put at the start of a log. The token in the ASCII
+/// is found by `scan` and masked by `redact`, and every other byte is written as it was.
+#[test]
+fn a_mark_or_utf16_text_before_ascii_hides_no_token() {
+    let env = Env::new();
+    let live = env.create("live");
+    let id = env.record("live")["id"].as_str().expect("an id").to_owned();
+    let masked = format!("{}…[{id}]", &live[..8]);
+    let ascii = |token: &str| format!("key={token}\n").into_bytes();
+    let mut cases: Vec<(&str, Vec<u8>, Vec<u8>)> = Vec::new();
+    for (name, mark) in [
+        ("utf-16le mark", &b"\xff\xfe"[..]),
+        ("utf-16be mark", b"\xfe\xff"),
+        ("utf-32le mark", b"\xff\xfe\0\0"),
+        ("utf-32be mark", b"\0\0\xfe\xff"),
+    ] {
+        let mut before = mark.to_vec();
+        before.push(b'\n');
+        cases.push((name, before, ascii(&live)));
+    }
+    cases.push((
+        "a PowerShell file with a line appended",
+        utf16("hi\r\n", true, true),
+        ascii(&live),
+    ));
+    cases.push((
+        "UTF-16 text with no mark, then ASCII",
+        utf16(&format!("{}\n", "h".repeat(5000)), true, false),
+        ascii(&live),
+    ));
+    for (name, before, after) in cases {
+        let mut input = before.clone();
+        input.extend_from_slice(&after);
+        let out = env.run_in(&["scan", "--json", "-"], input.clone());
+        assert_eq!(code(&out), 1, "{name}: {}", stderr(&out));
+        assert_eq!(parse(&out.stdout)[0]["id"], id.as_str(), "{name}");
+        let out = env.run_in(&["redact"], input);
+        assert_eq!(code(&out), 0, "{name}: {}", stderr(&out));
+        let mut wanted = before;
+        wanted.extend_from_slice(&ascii(&masked));
+        assert_eq!(out.stdout, wanted, "{name}");
+    }
+}
