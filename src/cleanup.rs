@@ -216,17 +216,31 @@ fn restore_terminal(fd: &OwnedFd, termios: &Termios) {
     let _ = rustix::termios::tcsetattr(fd, rustix::termios::OptionalActions::Flush, termios);
 }
 
-/// The signals that end a command cleanly: Ctrl-C, `kill`, a closed terminal, `Ctrl-\`, and the
-/// others whose default is to end the process (so none leaves a terminal with echo off).
-pub const SIGNALS: [i32; 7] = [
-    signal_hook::consts::SIGINT,
-    signal_hook::consts::SIGTERM,
-    signal_hook::consts::SIGHUP,
-    signal_hook::consts::SIGQUIT,
-    signal_hook::consts::SIGUSR1,
-    signal_hook::consts::SIGUSR2,
-    signal_hook::consts::SIGALRM,
-];
+/// The signals that end a command cleanly: Ctrl-C, `kill`, a closed terminal, `Ctrl-\`, and
+/// every other sent from outside whose default is to end the process, real-time ones included
+/// (so none leaves a terminal with echo off). Not these: SIGPIPE, which Rust's runtime ignores
+/// (a closed pipe is a failed write), SIGXFSZ (a write past `ulimit -f` then fails like one on
+/// a full disk), and the signals of a fault in the process itself (SIGSEGV, SIGBUS, SIGILL,
+/// SIGFPE, SIGTRAP, SIGSYS, SIGABRT), which must end it where it stands.
+pub fn signals() -> Vec<i32> {
+    let mut all = vec![
+        libc::SIGINT,
+        libc::SIGTERM,
+        libc::SIGHUP,
+        libc::SIGQUIT,
+        libc::SIGUSR1,
+        libc::SIGUSR2,
+        libc::SIGALRM,
+        libc::SIGVTALRM,
+        libc::SIGPROF,
+        libc::SIGXCPU,
+        libc::SIGIO,
+        libc::SIGPWR,
+        libc::SIGSTKFLT,
+    ];
+    all.extend(libc::SIGRTMIN()..=libc::SIGRTMAX());
+    all
+}
 
 /// Ctrl-C typed at a yes/no prompt, which reads the terminal in raw mode (where the key is a
 /// byte, not a signal): sends this process SIGINT, so that it ends exactly as Ctrl-C anywhere
@@ -247,13 +261,13 @@ pub fn commit() {
     *lock(&COMMITTED) = true;
 }
 
-/// Catches [`SIGNALS`] on a thread of its own, which then removes the registered temporary
+/// Catches [`signals`] on a thread of its own, which then removes the registered temporary
 /// paths, restores the terminal, prints one line and ends the process with 128 + the signal.
 ///
 /// # Errors
 /// The I/O error of registering the handlers or starting the thread.
 pub fn catch_signals() -> io::Result<()> {
-    let mut signals = signal_hook::iterator::Signals::new(SIGNALS)?;
+    let mut signals = signal_hook::iterator::Signals::new(signals())?;
     std::thread::Builder::new()
         .name("signals".into())
         .spawn(move || {
@@ -263,7 +277,7 @@ pub fn catch_signals() -> io::Result<()> {
                 // A signal that cuts short a yes/no prompt's read makes `console` raise SIGINT
                 // too (it takes any interrupted read for Ctrl-C), and pending signals come in
                 // number order: the other one is the signal that came.
-                let first = pending.iter().copied().find(|&s| s != SIGNALS[0]);
+                let first = pending.iter().copied().find(|&s| s != libc::SIGINT);
                 if let Some(signal) = first.or(pending.first().copied()) {
                     stop(signal);
                 }
@@ -309,17 +323,27 @@ pub fn exit_code(signal: i32) -> u8 {
     u8::try_from(128 + signal).unwrap_or(u8::MAX)
 }
 
-fn signal_name(signal: i32) -> &'static str {
-    match signal {
-        signal_hook::consts::SIGINT => "SIGINT",
-        signal_hook::consts::SIGTERM => "SIGTERM",
-        signal_hook::consts::SIGHUP => "SIGHUP",
-        signal_hook::consts::SIGQUIT => "SIGQUIT",
-        signal_hook::consts::SIGUSR1 => "SIGUSR1",
-        signal_hook::consts::SIGUSR2 => "SIGUSR2",
-        signal_hook::consts::SIGALRM => "SIGALRM",
-        _ => "a signal",
-    }
+fn signal_name(signal: i32) -> String {
+    let name = match signal {
+        libc::SIGINT => "SIGINT",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGQUIT => "SIGQUIT",
+        libc::SIGUSR1 => "SIGUSR1",
+        libc::SIGUSR2 => "SIGUSR2",
+        libc::SIGALRM => "SIGALRM",
+        libc::SIGVTALRM => "SIGVTALRM",
+        libc::SIGPROF => "SIGPROF",
+        libc::SIGXCPU => "SIGXCPU",
+        libc::SIGIO => "SIGIO",
+        libc::SIGPWR => "SIGPWR",
+        libc::SIGSTKFLT => "SIGSTKFLT",
+        _ if (libc::SIGRTMIN()..=libc::SIGRTMAX()).contains(&signal) => {
+            return format!("SIGRTMIN+{}", signal - libc::SIGRTMIN());
+        }
+        _ => return format!("signal {signal}"),
+    };
+    name.to_owned()
 }
 
 #[cfg(test)]
@@ -351,9 +375,11 @@ mod tests {
         assert_eq!(exit_code(signal_hook::consts::SIGTERM), 143);
         assert_eq!(exit_code(signal_hook::consts::SIGHUP), 129);
         assert_eq!(exit_code(signal_hook::consts::SIGQUIT), 131);
-        for s in SIGNALS {
-            assert_ne!(signal_name(s), "a signal", "{s}");
+        for s in signals() {
+            assert!(signal_name(s).starts_with("SIG"), "{s}");
         }
+        assert_eq!(signal_name(libc::SIGRTMIN() + 2), "SIGRTMIN+2");
+        assert_eq!(exit_code(libc::SIGRTMAX()), 192);
     }
 
     #[test]

@@ -49,11 +49,14 @@ pub fn read(file: Option<&Path>, purpose: Purpose) -> Result<SecretString> {
             )));
         }
         (Some(path), None) => return from_file(path, purpose),
-        (None, Some(value)) => Zeroizing::new(
-            value
-                .into_string()
-                .map_err(|_| Error::usage(format!("{VALUE_VAR} is not valid UTF-8")))?,
-        ),
+        (None, Some(value)) => {
+            let value = Zeroizing::new(
+                value
+                    .into_string()
+                    .map_err(|_| Error::usage(format!("{VALUE_VAR} is not valid UTF-8")))?,
+            );
+            return accept(&value, purpose, VALUE_VAR);
+        }
         (None, None) if prompt::interactive() => match purpose {
             Purpose::Unlock => ask("Vault passphrase", purpose)?,
             Purpose::Choose => ask("New vault passphrase", purpose)?,
@@ -64,7 +67,7 @@ pub fn read(file: Option<&Path>, purpose: Purpose) -> Result<SecretString> {
             )));
         }
     };
-    accept(&text, purpose, VALUE_VAR)
+    accept(&text, purpose, "the prompt")
 }
 
 /// Asks in the terminal, twice when choosing.

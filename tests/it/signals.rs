@@ -31,6 +31,9 @@ fn pty() -> (File, File) {
 enum Stop {
     /// A signal sent to the process.
     Signal(rustix::process::Signal),
+    /// A signal sent by number with kill(1), for those rustix has no name for (real-time ones;
+    /// glibc's SIGRTMIN is 34).
+    Named(&'static str),
     /// Keys typed at the terminal (Ctrl-C is `\x03`).
     Keys(&'static [u8]),
 }
@@ -109,6 +112,13 @@ fn stop_at_prompt(env: &Env, args: &[&str], stop: Stop, code: i32, stderr_to_fil
     let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("pid");
     match stop {
         Stop::Signal(signal) => rustix::process::kill_process(pid, signal).expect("kill"),
+        Stop::Named(name) => {
+            let sent = std::process::Command::new("kill")
+                .args(["-s", name, &pid.as_raw_nonzero().to_string()])
+                .status()
+                .expect("kill(1) runs");
+            assert!(sent.success(), "kill -s {name}");
+        }
         Stop::Keys(keys) => writer.write_all(keys).expect("type"),
     }
     let status = child.wait().expect("wait");
@@ -150,6 +160,14 @@ fn stop_at_prompt(env: &Env, args: &[&str], stop: Stop, code: i32, stderr_to_fil
         140 => "SIGUSR2",
         142 => "SIGALRM",
         143 => "SIGTERM",
+        144 => "SIGSTKFLT",
+        152 => "SIGXCPU",
+        154 => "SIGVTALRM",
+        155 => "SIGPROF",
+        157 => "SIGIO",
+        158 => "SIGPWR",
+        163 => "SIGRTMIN+1",
+        192 => "SIGRTMIN+30",
         _ => panic!("no signal ends with {code}"),
     };
     assert!(
@@ -180,6 +198,21 @@ fn every_way_of_stopping_a_prompt_leaves_the_terminal_as_it_was() {
     ] {
         stop_at_prompt(&env, &revoke, Stop::Signal(signal), code, false);
         stop_at_prompt(&env, &["verify"], Stop::Signal(signal), code, false);
+    }
+    // The rarer ones whose default ends a process too (SIGXCPU, SIGVTALRM, SIGPROF, SIGIO,
+    // SIGPWR, SIGSTKFLT), real-time signals included.
+    for (name, code) in [
+        ("26", 154),
+        ("27", 155),
+        ("24", 152),
+        ("29", 157),
+        ("30", 158),
+        ("16", 144),
+        ("35", 163),
+        ("64", 192),
+    ] {
+        stop_at_prompt(&env, &revoke, Stop::Named(name), code, false);
+        stop_at_prompt(&env, &["verify"], Stop::Named(name), code, false);
     }
     stop_at_prompt(&env, &revoke, Stop::Keys(b"\x03"), 130, false);
     stop_at_prompt(&env, &revoke, Stop::Keys(b"\x03"), 130, true);

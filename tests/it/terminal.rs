@@ -195,3 +195,30 @@ fn man_pages_render_without_warnings_and_have_every_section() {
         assert!(root.contains(var), "{var} is not in ENVIRONMENT");
     }
 }
+
+/// An empty answer at the hidden passphrase prompt is blamed on the prompt, not on a variable
+/// that is not set.
+#[test]
+fn an_empty_passphrase_typed_at_the_prompt_is_named_as_typed_there() {
+    let env = Env::new();
+    env.vault_with("kept");
+    let mut cmd = Command::new("sh");
+    cmd.args([
+        "-c",
+        // Enter, typed again and again until the prompt is up to read it (however slow the
+        // machine): the first read ends the command, the rest go nowhere.
+        r#"(for i in $(seq 100); do sleep 0.2; printf '\r'; done) | script -qec "$BIN vault reveal kept" /dev/null"#,
+    ])
+    .env("VBX_TOKENS_HOME", env.store())
+    .env("BIN", BIN)
+    .env_remove("VBX_TOKENS_PASSPHRASE")
+    .env_remove("VBX_TOKENS_PASSPHRASE_FILE");
+    let out = cmd.output().expect("script from util-linux");
+    assert_eq!(code(&out), 4, "{}", stdout(&out));
+    let shown = stdout(&out);
+    assert!(
+        shown.contains("vbx-tokens: the passphrase from the prompt is empty"),
+        "{shown}"
+    );
+    assert!(!shown.contains("VBX_TOKENS_PASSPHRASE"), "{shown}");
+}
