@@ -474,9 +474,15 @@ impl Store {
         // (which counts from the witness) healed the table but not the records.
         let mut behind = Vec::new();
         let mut behind_uses = 0u64;
+        // Counts the table holds below the records' (a `uses` file removed or put back after
+        // its uses were folded in): nothing was lost, but the table is rebuilt to agree.
+        let mut below = 0usize;
         for r in records.iter().filter(|r| r.max_uses.is_some()) {
             let t = in_table.get(&r.id).copied().unwrap_or(0);
             let w = witness.get(&r.id).copied().unwrap_or(0);
+            if t < r.use_count {
+                below += 1;
+            }
             // The records' counts are a floor every grant already respects: a table below them
             // lost nothing. What only the witness still knows was lost from the store.
             let held = t.max(r.use_count);
@@ -515,7 +521,7 @@ impl Store {
                 ),
             ));
         }
-        if table.is_ok() && lost.is_empty() && raise_records.is_empty() {
+        if table.is_ok() && lost.is_empty() && raise_records.is_empty() && below == 0 {
             return Ok(found(
                 "use table",
                 Health::Ok,
@@ -529,7 +535,7 @@ impl Store {
                 e,
             )
         };
-        if table.is_err() || !lost.is_empty() {
+        if table.is_err() || !lost.is_empty() || below > 0 {
             crate::uses::rebuild(&self.dir, &self.store_id, &known).map_err(write_error)?;
         }
         if !raise_records.is_empty() {
@@ -564,6 +570,13 @@ impl Store {
                 format!(
                     "it could not be read ({}); rebuilt from the records' use counts and the witness",
                     crate::error::reason(&e)
+                ),
+            ),
+            Ok(_) if raise_records.is_empty() => found(
+                "use table",
+                Health::Repaired,
+                format!(
+                    "it counted {below} limited token(s) below their records (the `uses` file removed or put back after its uses were recorded); rebuilt from the records' use counts and the witness: no use was lost"
                 ),
             ),
             Ok(_) => found(

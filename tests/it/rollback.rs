@@ -86,6 +86,52 @@ fn doctor_finds_nothing_lost_when_the_journal_still_holds_the_use() {
     assert_eq!(env.record("one")["use_count"], 1);
 }
 
+/// Once the journal is folded into the records, a `uses` file removed or put back from an older
+/// copy counts below the records: nothing was lost, and doctor rebuilds the table (saying so)
+/// rather than call it ok.
+#[test]
+fn doctor_rebuilds_a_table_below_the_records_and_calls_nothing_lost() {
+    for how in ["removed", "an older copy put back"] {
+        let (env, one, three) = spent();
+        let old = env.tmp.path().join("uses.old");
+        assert_eq!(env.verify(&three, &[]).0, 0);
+        std::fs::copy(env.store().join("uses"), &old).expect("copy");
+        assert_eq!(env.verify(&one, &[]).0, 0);
+        assert_eq!(env.verify(&three, &[]).0, 0);
+        // `list` folds the journal: the records now hold every use.
+        env.ok(&["list"]);
+        let table = env.store().join("uses");
+        match how {
+            "removed" => std::fs::remove_file(&table).expect("rm"),
+            _ => {
+                std::fs::copy(&old, &table).expect("put back");
+            }
+        }
+        let out = env.run(&["doctor"]);
+        assert_eq!(code(&out), 0, "{how}: {}{}", stdout(&out), stderr(&out));
+        let text = stdout(&out);
+        let line = text
+            .lines()
+            .find(|l| l.contains("use table"))
+            .expect("a use table line");
+        assert!(
+            line.starts_with("repaired") && line.contains("2 limited token(s) below"),
+            "{how}: {line}"
+        );
+        assert!(line.contains("no use was lost"), "{how}: {line}");
+        assert!(table.is_file(), "{how}: rebuilt");
+        let out = env.run(&["doctor"]);
+        assert!(
+            stdout(&out).contains("ok        use table           2 limited token(s) counted"),
+            "{how}: {}",
+            stdout(&out)
+        );
+        exceeded(&env, &one);
+        assert_eq!(env.verify(&three, &[]).0, 0);
+        exceeded(&env, &three);
+    }
+}
+
 #[test]
 fn an_older_use_table_put_back_does_not_give_spent_uses_back() {
     let (env, one, three) = spent();
