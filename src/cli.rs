@@ -691,7 +691,7 @@ pub struct ScanArgs {
 #[derive(Debug, Args)]
 pub struct LogArgs {
     /// Show only the last N events
-    #[arg(long, value_name = "N", value_hint = ValueHint::Other)]
+    #[arg(long, value_name = "N", value_hint = ValueHint::Other, value_parser = parse_count)]
     pub limit: Option<usize>,
 
     /// Show only the events of this token (id or name)
@@ -836,6 +836,19 @@ const MAX_WAIT_SECONDS: f64 = 86_400.0;
 fn parse_time(s: &str) -> Result<crate::time::Time, String> {
     s.parse()
         .map_err(|e| format!("{:?} {e}", crate::name::visible_form(s)))
+}
+
+/// A count of things to show: a whole number from 0 to 2^53 − 1, as every integer is.
+fn parse_count(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("{s:?} is not a whole number"));
+    }
+    let n = t
+        .parse::<u64>()
+        .map_err(|_| vbx_tokens::policy::too_large("the count", t))
+        .and_then(|n| vbx_tokens::policy::check_json_integer("the count", n))?;
+    usize::try_from(n).map_err(|_| vbx_tokens::policy::too_large("the count", t))
 }
 
 fn parse_wait(s: &str) -> Result<Duration, String> {

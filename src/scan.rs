@@ -71,12 +71,23 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         "g" | "gb" | "gib" => 30,
         _ => return Err(format!("`{text}` is not a size: a number, then K, M or G")),
     };
-    number
+    if number.is_empty() {
+        return Err(format!(
+            "`{text}` is not a size: a whole number above 0, then K, M or G"
+        ));
+    }
+    // Past 2^53 − 1 bytes, as every integer is (a larger number is refused, not wrapped).
+    let bytes = number
         .parse::<u64>()
         .ok()
         .and_then(|n| n.checked_mul(1 << shift))
-        .filter(|&n| n > 0)
-        .ok_or_else(|| format!("`{text}` is not a size: a whole number above 0, then K, M or G"))
+        .ok_or_else(|| crate::policy::too_large("the size", format!("`{text}`")))?;
+    if bytes == 0 {
+        return Err(format!(
+            "`{text}` is not a size: a whole number above 0, then K, M or G"
+        ));
+    }
+    crate::policy::check_json_integer("the size in bytes", bytes)
 }
 
 /// A size as `--max-size` takes it, in the largest unit that divides it (`64 MiB`).
@@ -643,6 +654,13 @@ mod tests {
         assert_eq!(parse_size("4096"), Ok(4096));
         for bad in ["", "0", "M", "1T", "-1", "1.5G", "99999999999999999999G"] {
             assert!(parse_size(bad).is_err(), "{bad}");
+        }
+        // At most 2^53 − 1 bytes, whatever the unit: a JSON reader holds every integer exactly.
+        assert_eq!(parse_size("9007199254740991"), Ok((1 << 53) - 1));
+        assert_eq!(parse_size("8388607G"), Ok(8_388_607 << 30));
+        for past in ["9007199254740992", "8388608G", "99999999999999999999"] {
+            let err = parse_size(past).expect_err(past);
+            assert!(err.contains("9007199254740991"), "{err}");
         }
         assert_eq!(show_size(DEFAULT_MAX_SIZE), "64 MiB");
         assert_eq!(show_size(1536), "1536 bytes");

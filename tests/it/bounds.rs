@@ -31,6 +31,26 @@ fn a_use_limit_past_two_to_the_53_is_refused_naming_the_bound() {
     assert_eq!(v["max_uses"].as_u64(), Some(MAX));
 }
 
+/// Every integer flag takes what a JSON reader holds, and no more: `log --limit`, `scan
+/// --max-size` (in bytes, whatever the unit), as `--max-uses`.
+#[test]
+fn every_integer_flag_stops_at_two_to_the_53() {
+    let env = Env::new();
+    env.create("a");
+    for past in ["9007199254740992", "99999999999999999999"] {
+        let err = assert_one_line_error(&env.run(&["log", "--limit", past]), 2);
+        assert!(err.contains("9007199254740991"), "{err}");
+    }
+    for past in ["9007199254740992", "8388608G", "99999999999999999999"] {
+        let err = assert_one_line_error(&env.run(&["scan", "--max-size", past, "/dev/null"]), 2);
+        assert!(err.contains("9007199254740991"), "{err}");
+    }
+    let out = env.run(&["log", "--limit", &MAX.to_string()]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = env.run(&["scan", "--max-size", &MAX.to_string(), "/dev/null"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
+
 fn import(env: &Env, line: &str) -> std::process::Output {
     env.run_in(&["import", "-"], format!("{line}\n"))
 }
