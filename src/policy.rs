@@ -60,8 +60,14 @@ pub fn check_json_integer(what: &str, n: u64) -> std::result::Result<u64, String
 
 /// The sentence saying that `what`, `shown` as given, is past [`MAX_JSON_INTEGER`].
 pub fn too_large(what: &str, shown: impl std::fmt::Display) -> String {
+    past_the_bound(&format!("{what} {shown}"))
+}
+
+/// The sentence saying that `what` (which names the value, such as "the number in `zz`") is
+/// past [`MAX_JSON_INTEGER`].
+pub fn past_the_bound(what: &str) -> String {
     format!(
-        "{what} {shown} is larger than {MAX_JSON_INTEGER} (2^53 - 1), the largest integer JSON readers such as jq hold exactly"
+        "{what} is larger than {MAX_JSON_INTEGER} (2^53 - 1), the largest integer JSON readers such as jq hold exactly"
     )
 }
 

@@ -480,10 +480,12 @@ fn integer_too_large(obj: &Map<String, Value>) -> Option<String> {
                 Some(magnitude) => policy::check_json_integer(&format!("`{key}`"), magnitude).err(),
                 // A number written with a fraction or exponent, or past i64: a reader holds it
                 // as a double, which is exact for whole numbers only up to the same bound.
+                // Not quoted: its nearest double is all there is to show, and that is not the
+                // number written (9007199254740991.5 reads as 9007199254740992.0).
                 None => n
                     .as_f64()
                     .filter(|f| f.abs() > policy::MAX_JSON_INTEGER as f64)
-                    .map(|_| policy::too_large(&format!("`{key}`"), n)),
+                    .map(|_| policy::past_the_bound(&format!("the number in `{key}`"))),
             },
             Value::Array(items) => items.iter().find_map(|item| walk(key, item)),
             Value::Object(map) => map.iter().find_map(|(_, item)| walk(key, item)),

@@ -102,6 +102,14 @@ fn import_refuses_every_integer_a_json_reader_could_not_hold() {
         assert!(err.contains(&format!("`{field}`")), "{err}");
         assert!(err.contains("9007199254740991"), "{err}");
     }
+    // Written with a fraction or exponent: refused too, and never misquoted as the double
+    // it reads as (9007199254740992.0).
+    for written in ["9007199254740991.5", "0.9007199254740993e16", "1e300"] {
+        let line = format!(r#"{{"name":"n","sha256":"{}","zz":{written}}}"#, sha(1));
+        let err = assert_one_line_error(&import(&env, &line), 2);
+        assert!(err.contains("the number in `zz`"), "{err}");
+        assert!(!err.contains("9007199254740992"), "{err}");
+    }
     assert_eq!(env.snapshot(), before, "nothing was imported");
     let out = import(
         &env,
