@@ -64,6 +64,14 @@ impl Token {
     /// Checks the format and checksum; never consults a store.
     pub fn parse(candidate: &str) -> Result<Token, Malformed> {
         if candidate.len() != TOKEN_LEN {
+            // Forty characters, some not ASCII (a look-alike letter): the alphabet is wrong,
+            // not the length.
+            if candidate.chars().count() == TOKEN_LEN {
+                return match candidate.starts_with(PREFIX) {
+                    true => Err(Malformed::Alphabet),
+                    false => Err(Malformed::Prefix),
+                };
+            }
             return Err(Malformed::Length);
         }
         let rest = candidate.strip_prefix(PREFIX).ok_or(Malformed::Prefix)?;
@@ -399,7 +407,7 @@ mod tests {
         );
         assert_eq!(
             Token::parse(&good.replacen('z', "é", 1)),
-            Err(Malformed::Length)
+            Err(Malformed::Alphabet)
         );
         // One character changed in the random part, then in the checksum.
         assert_eq!(
@@ -409,6 +417,23 @@ mod tests {
         assert_eq!(
             Token::parse(&good.replacen("17", "18", 1)),
             Err(Malformed::Checksum)
+        );
+    }
+
+    #[test]
+    fn a_look_alike_letter_is_the_wrong_alphabet_not_the_wrong_length() {
+        let good = "vbx_zQWBuTSOoRi4A9spHcVY5ncnsDkxkJ0mLq17";
+        assert_eq!(
+            Token::parse(&good.replacen('o', "\u{43e}", 1)).map(|_| ()),
+            Err(Malformed::Alphabet)
+        );
+        assert_eq!(
+            Token::parse(&good.replacen('b', "\u{432}", 1)).map(|_| ()),
+            Err(Malformed::Prefix)
+        );
+        assert_eq!(
+            Token::parse(&format!("{good}\u{430}")).map(|_| ()),
+            Err(Malformed::Length)
         );
     }
 

@@ -596,6 +596,12 @@ fn take_time(obj: &mut Map<String, Value>, key: &str) -> Result<Option<Time>, St
 
 /// `created_by` is shown in tables: at most 256 characters, under a name's character rules.
 fn clean_actor(field: &str, by: &str) -> Result<String, String> {
+    // Blank, it would show an empty BY column: someone made the token.
+    if by.trim().is_empty() {
+        return Err(format!(
+            "`{field}` is empty: leave it out to record the user importing it"
+        ));
+    }
     if by.chars().count() > 256 {
         return Err(format!("`{field}` is longer than 256 characters"));
     }
@@ -872,6 +878,16 @@ mod tests {
         assert!(!json.contains(".250") && !json.contains("+02:00"), "{json}");
         let far = format!(r#"{{"name":"n","sha256":"{sha}","created_at":"1969-01-01T00:00:00Z"}}"#);
         assert!(parse(&far).expect_err("range").contains("1970"));
+    }
+
+    #[test]
+    fn a_blank_created_by_is_refused() {
+        let sha = Token::generate().hash().to_hex();
+        for blank in ["", "   "] {
+            let line = format!(r#"{{"name":"n","sha256":"{sha}","created_by":"{blank}"}}"#);
+            let err = parse(&line).expect_err("blank");
+            assert!(err.contains("`created_by` is empty"), "{err}");
+        }
     }
 
     #[test]
