@@ -47,6 +47,34 @@ pub struct Head {
     pub vault: bool,
 }
 
+/// Why a header line that is JSON does not read as a [`Head`], naming the field: serde's own
+/// message does not when a time is in a form no time takes.
+fn header_fault(raw: &serde_json::Map<String, serde_json::Value>, e: &serde_json::Error) -> String {
+    use serde_json::from_value;
+    let field = |name: &str| raw.get(name).cloned().unwrap_or(serde_json::Value::Null);
+    let fault =
+        |name: &str, r: Result<(), serde_json::Error>| r.err().map(|e| format!("`{name}`: {e}"));
+    [
+        fault("taken_at", from_value::<Time>(field("taken_at")).map(drop)),
+        fault(
+            "store_id",
+            from_value::<String>(field("store_id")).map(drop),
+        ),
+        fault(
+            "taken_by",
+            from_value::<String>(field("taken_by")).map(drop),
+        ),
+        fault("version", from_value::<u32>(field("version")).map(drop)),
+        fault("records", from_value::<u64>(field("records")).map(drop)),
+        fault("events", from_value::<u64>(field("events")).map(drop)),
+        fault("vault", from_value::<bool>(field("vault")).map(drop)),
+    ]
+    .into_iter()
+    .flatten()
+    .next()
+    .unwrap_or_else(|| format!("the header does not read: {e}"))
+}
+
 /// Writes a backup line by line, hashing as it goes.
 pub struct Writer<W: Write> {
     out: W,
@@ -199,11 +227,18 @@ pub fn read(input: impl BufRead) -> Result<Backup, Invalid> {
     let Some((_, first)) = next(&mut hash)? else {
         return Err(invalid("it is empty"));
     };
-    let head: Head = serde_json::from_slice(&first)
-        .map_err(|_| invalid("its first line is not a vbx-tokens backup header"))?;
-    if head.format != FORMAT {
+    let not_a_header = || invalid("its first line is not a vbx-tokens backup header");
+    let Ok(serde_json::Value::Object(raw)) = serde_json::from_slice(&first) else {
+        return Err(not_a_header());
+    };
+    if raw.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
         return Err(invalid("it is not a vbx-tokens backup"));
     }
+    // Every field, known to this build or not, is outside input: none holds a token.
+    crate::transfer::token_free(&raw, "a backup header")
+        .map_err(|e| invalid(format!("line 1: {e}")))?;
+    let head: Head = serde_json::from_value(serde_json::Value::Object(raw.clone()))
+        .map_err(|e| invalid(format!("line 1: {}", header_fault(&raw, &e))))?;
     if !(OLDEST_VERSION..=VERSION).contains(&head.version) {
         return Err(invalid(format!(
             "it is backup format {}, and this build reads {OLDEST_VERSION} to {VERSION}",

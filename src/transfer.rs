@@ -224,19 +224,7 @@ pub fn check_event(stored: &[u8], event: &Event, now: Time) -> Result<(), String
     let Ok(Value::Object(obj)) = serde_json::from_slice::<Value>(stored) else {
         return Err("the event is not a JSON object".into());
     };
-    if let Some((k, _)) = obj
-        .iter()
-        .find(|(k, v)| holds_token(k) || holds_token_shape(v))
-    {
-        let key = if holds_token(k) {
-            "a key".to_owned()
-        } else {
-            format!("`{k}`")
-        };
-        return Err(format!(
-            "{key} holds something shaped like a token (vbx_…): an audit event never does"
-        ));
-    }
+    token_free(&obj, "an audit event")?;
     if let Some(why) = integer_too_large(&obj) {
         return Err(why);
     }
@@ -612,6 +600,31 @@ fn clean_actor(field: &str, by: &str) -> Result<String, String> {
 fn clean_shown(field: &str, text: &str) -> Result<String, String> {
     crate::name::check_visible(&format!("`{field}`"), text).map_err(|e| e.to_string())?;
     Ok(text.to_owned())
+}
+
+/// Refuses `obj` (a JSON line: an audit event, a backup's header) when any key or string in
+/// it, at any depth and in any field this build knows or not, holds something token-shaped;
+/// `what` names the kind of line, which never holds one.
+///
+/// # Errors
+/// A sentence naming the field (or "a key"), never echoing its value.
+pub fn token_free(obj: &Map<String, Value>, what: &str) -> Result<(), String> {
+    match obj
+        .iter()
+        .find(|(k, v)| holds_token(k) || holds_token_shape(v))
+    {
+        None => Ok(()),
+        Some((k, _)) => {
+            let key = if holds_token(k) {
+                "a key".to_owned()
+            } else {
+                format!("`{k}`")
+            };
+            Err(format!(
+                "{key} holds something shaped like a token (vbx_…): {what} never does"
+            ))
+        }
+    }
 }
 
 /// True when any string in `v`, at any depth, is token-shaped.

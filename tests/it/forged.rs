@@ -433,3 +433,47 @@ fn a_forged_vault_puts_no_token_and_no_odd_id_on_disk() {
         assert!(!fresh.store().join("db").exists(), "nothing was restored");
     }
 }
+
+/// The header is outside input too: a token in a field this build does not know, plain or in
+/// disguise, refuses the file; a field in a form it does not take is named.
+#[test]
+fn a_forged_header_is_refused_naming_the_field() {
+    let (env, token) = store_with_events();
+    let full_width: String = token
+        .chars()
+        .map(|c| char::from_u32(c as u32 + 0xfee0).expect("full width"))
+        .collect();
+    let cases: Vec<(&str, &str, Value)> = vec![
+        ("x", "`x` holds", Value::String(token.clone())),
+        ("x", "`x` holds", Value::String(full_width)),
+        (
+            "nested",
+            "`nested` holds",
+            serde_json::json!({ "deep": [format!("k={token}")] }),
+        ),
+        (
+            "taken_at",
+            "taken_at",
+            Value::String("2026-01-01T00:00:00+24:00".into()),
+        ),
+    ];
+    for (field, says, value) in cases {
+        let file = env.tmp.path().join("forged-head.backup");
+        let _ = std::fs::remove_file(&file);
+        env.ok(&["backup", file.to_str().expect("utf-8")]);
+        reforge_backup(&file, |lines| {
+            let mut head: Value = serde_json::from_str(&lines[0]).expect("json");
+            head[field] = value.clone();
+            lines[0] = serde_json::to_string(&head).expect("json");
+        });
+        let fresh = Env::new();
+        let out = fresh.run(&["restore", file.to_str().expect("utf-8"), "--yes"]);
+        let err = assert_one_line_error(&out, 2);
+        assert!(
+            err.contains("line 1") && err.contains(says),
+            "{field}: {err}"
+        );
+        assert!(!err.contains(&token[8..]), "{err}");
+        assert!(!fresh.store().exists(), "{field}: nothing restored");
+    }
+}
