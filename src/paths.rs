@@ -1,5 +1,5 @@
-//! Where the store lives when neither `--store` nor `VBX_TOKENS_HOME` says: the only module that
-//! uses `directories`.
+//! Where the store lives when neither `--store` nor `VBX_TOKENS_HOME` says (the only module that
+//! uses `directories`), and how a path is written down as text.
 
 use std::path::PathBuf;
 
@@ -23,4 +23,33 @@ pub fn default_store_dir() -> Result<PathBuf> {
 pub fn state_dir() -> Option<PathBuf> {
     ProjectDirs::from("com", "VasBox", "vbx-tokens")
         .and_then(|dirs| dirs.state_dir().map(std::path::Path::to_owned))
+}
+
+/// `path` as text that keeps every byte: each byte that is not UTF-8 written `\xNN` (two hex
+/// digits, upper case), where `Path::display` would put U+FFFD and lose it. For what the store
+/// notes of a path (the audit log's DETAIL, the last backup), so that the file can be named
+/// again (`$'bk\xFF.x'` in a shell).
+pub fn path_text(path: &std::path::Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = String::new();
+    for chunk in path.as_os_str().as_bytes().utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::ffi::OsStrExt;
+
+    #[test]
+    fn a_path_that_is_not_utf8_keeps_every_byte() {
+        let p = std::path::Path::new(std::ffi::OsStr::from_bytes(b"/b/k\xff\xfe.x\xc3"));
+        assert_eq!(path_text(p), "/b/k\\xFF\\xFE.x\\xC3");
+        assert_eq!(path_text(std::path::Path::new("/b/café")), "/b/café");
+    }
 }

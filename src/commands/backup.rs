@@ -106,7 +106,7 @@ pub fn backup(ctx: &Context, req: Backup, p: &mut Printer) -> Result<Outcome> {
     }
     written?;
     let file = absolute(&req.file);
-    store.log_detail(EventKind::BackedUp, &file.display().to_string())?;
+    store.log_detail(EventKind::BackedUp, &crate::paths::path_text(&file))?;
     store::note_backup(store.dir(), &file, head.taken_at)?;
     drop(store);
     p.backed_up(&file, &head);

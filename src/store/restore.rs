@@ -343,7 +343,7 @@ pub fn note_backup(dir: &Path, file: &Path, at: crate::time::Time) -> Result<()>
     use std::os::unix::fs::OpenOptionsExt;
     let path = dir.join(LAST_BACKUP_FILE);
     let temp = dir.join(format!("{LAST_BACKUP_FILE}.tmp"));
-    let text = format!("{at}\t{}\n", file.display());
+    let text = format!("{at}\t{}\n", crate::paths::path_text(file));
     let write = || -> std::io::Result<()> {
         let mut f = fs::OpenOptions::new()
             .write(true)

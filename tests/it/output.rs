@@ -231,4 +231,17 @@ fn json_naming_a_file_that_is_not_utf8_is_whole() {
         assert_eq!(shown, file.to_string_lossy(), "{v}");
         assert!(file.is_file());
     }
+    // What the store notes of the backup keeps every byte, so the file can be named again:
+    // the log's detail and doctor's last-backup line write `\xFF`, not U+FFFD.
+    let kept = backup.to_string_lossy().replace('\u{fffd}', "\\xFF");
+    let log = env.json(&["log"]);
+    let backed_up = log
+        .as_array()
+        .expect("events")
+        .iter()
+        .find(|e| e["event"] == "backed_up")
+        .expect("a backed_up event");
+    assert_eq!(backed_up["detail"], kept.as_str(), "{log}");
+    let doctor = stdout(&env.run(&["doctor"]));
+    assert!(doctor.contains(&kept), "{doctor}");
 }
