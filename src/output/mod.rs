@@ -165,8 +165,21 @@ impl<'a> Printer<'a> {
             Some(end) => format!("still verifies until {end}"),
             None => "is revoked".to_owned(),
         };
+        // Its predecessor's lifetime from now: said, since a token made to live a second (or
+        // imported so) gives a successor that lives a second too.
+        let expiry = match new.expires_at {
+            Some(end) => format!(
+                " The new one expires at {end}, {} from now: the lifetime its predecessor had.",
+                text::span(
+                    end.as_second()
+                        .saturating_sub(new.created_at.as_second())
+                        .unsigned_abs()
+                )
+            ),
+            None => String::new(),
+        };
         let message = format!(
-            "Rotated token {:?}: the new id is {}; the old one ({}) {old_fate}.",
+            "Rotated token {:?}: the new id is {}; the old one ({}) {old_fate}.{expiry}",
             new.name, new.id, old.id
         );
         let view = Created {

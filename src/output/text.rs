@@ -284,15 +284,25 @@ fn relative_or_never(at: Option<Time>, now: Time) -> String {
 
 /// "3 days ago": the largest whole unit, as people say it.
 pub fn relative(then: Time, now: Time) -> String {
-    const MINUTE: i64 = 60;
-    const HOUR: i64 = 60 * MINUTE;
-    const DAY: i64 = 24 * HOUR;
-    const MONTH: i64 = 30 * DAY;
-    const YEAR: i64 = 365 * DAY;
     let ago = now.as_second() - then.as_second();
-    let secs = ago.abs();
+    if ago.abs() < 10 {
+        return "just now".to_owned();
+    }
+    if ago < 0 {
+        format!("in {}", span(ago.unsigned_abs()))
+    } else {
+        format!("{} ago", span(ago.unsigned_abs()))
+    }
+}
+
+/// A length of time in its largest whole unit: "1 second", "3 days", "2 years".
+pub fn span(secs: u64) -> String {
+    const MINUTE: u64 = 60;
+    const HOUR: u64 = 60 * MINUTE;
+    const DAY: u64 = 24 * HOUR;
+    const MONTH: u64 = 30 * DAY;
+    const YEAR: u64 = 365 * DAY;
     let (n, unit) = match secs {
-        0..10 => return "just now".to_owned(),
         s if s < MINUTE => (s, "second"),
         s if s < HOUR => (s / MINUTE, "minute"),
         s if s < DAY => (s / HOUR, "hour"),
@@ -301,11 +311,7 @@ pub fn relative(then: Time, now: Time) -> String {
         s => (s / YEAR, "year"),
     };
     let plural = if n == 1 { "" } else { "s" };
-    if ago < 0 {
-        format!("in {n} {unit}{plural}")
-    } else {
-        format!("{n} {unit}{plural} ago")
-    }
+    format!("{n} {unit}{plural}")
 }
 
 #[cfg(test)]

@@ -240,6 +240,25 @@ fn rotate_gives_the_successor_its_predecessors_whole_lifetime_from_now() {
         (264 * 3600 - 120..=264 * 3600).contains(&left),
         "{left} s left, not 11 days"
     );
+    // And it says so: a predecessor made to live a second gives a successor that lives one.
+    let out = env.run(&["rotate", "svc"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("11 days from now: the lifetime its predecessor had"),
+        "{}",
+        stderr(&out)
+    );
+    let line = format!(
+        r#"{{"name":"brief","sha256":"{}","expires_at":"2026-01-01T00:00:00Z"}}"#,
+        sha(7)
+    );
+    assert_eq!(code(&import(&env, &line)), 0);
+    let out = env.run(&["rotate", "brief"]);
+    assert!(
+        stderr(&out).contains("1 second from now: the lifetime its predecessor had"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
