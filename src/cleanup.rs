@@ -248,7 +248,14 @@ pub fn signals() -> Vec<i32> {
 /// interrupted by a signal: the signal already delivered is handled first, so the line names
 /// it. Returns only when no handler is installed (a library caller).
 pub fn interrupted() {
-    let _ = rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::INT);
+    raise(rustix::process::Signal::INT);
+}
+
+/// Sends this process `signal` and waits for the handler to end it, as [`interrupted`] does for
+/// SIGINT: for `Ctrl-\` typed at a yes/no prompt (SIGQUIT), a key there and not a signal.
+/// Returns only when no handler is installed.
+pub fn raise(signal: rustix::process::Signal) {
+    let _ = rustix::process::kill_process(rustix::process::getpid(), signal);
     std::thread::sleep(Duration::from_secs(5));
 }
 

@@ -1,7 +1,7 @@
 //! Questions asked in a terminal: the only module that uses `dialoguer`. Every question here has
 //! a flag, environment variable or stdin path for scripts, and is asked only when stdin is a
 //! terminal. Each one saves the terminal's settings first ([`TerminalGuard`]): a hidden prompt
-//! turns echo off (a yes/no one puts the terminal in raw mode), and whatever ends it, an
+//! turns echo off (a yes/no one reads its key in raw mode), and whatever ends it, an
 //! answer, an error or a signal, the settings are put back as they were.
 //!
 //! A question is written to stderr when that is the terminal, and otherwise to the terminal
@@ -10,7 +10,7 @@
 use std::io::IsTerminal;
 
 use dialoguer::console::Term;
-use dialoguer::{Confirm, Input, Password};
+use dialoguer::{Input, Password};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
@@ -56,14 +56,35 @@ pub fn name() -> Result<String> {
         .map_err(cancelled)
 }
 
-/// Asks a yes/no question; the default is no.
+/// Asks a yes/no question; the default is no. The answer is one key, read in raw mode, where
+/// the keys that would be a signal or an end of input are bytes: Ctrl-C ends the command as
+/// SIGINT does and `Ctrl-\` as SIGQUIT does, and Ctrl-D (no answer) is no, as Enter is.
 pub fn confirm(question: &str) -> Result<bool> {
+    use dialoguer::console::Key;
     let _terminal = TerminalGuard::save();
-    Confirm::new()
-        .with_prompt(question)
-        .default(false)
-        .interact_on(&term())
-        .map_err(cancelled)
+    let term = term();
+    if !term.is_term() {
+        return Err(Error::usage("no answer at the prompt (not a terminal)"));
+    }
+    let failed = |e: std::io::Error| cancelled(dialoguer::Error::IO(e));
+    term.write_str(&format!("{question} [y/N] "))
+        .map_err(failed)?;
+    let yes = loop {
+        match term.read_key() {
+            Ok(Key::Char('y' | 'Y')) => break true,
+            Ok(Key::Char('n' | 'N' | '\u{4}') | Key::Enter | Key::Escape) => break false,
+            Ok(Key::Char('\u{1c}')) => {
+                vbx_tokens::cleanup::raise(rustix::process::Signal::QUIT);
+                return Err(Error::usage("no answer at the prompt (Ctrl-\\)"));
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break false,
+            Err(e) => return Err(failed(e)),
+        }
+    };
+    term.write_line(if yes { "yes" } else { "no" })
+        .map_err(failed)?;
+    Ok(yes)
 }
 
 /// Asks for a secret without echoing it.

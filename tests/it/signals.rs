@@ -216,6 +216,8 @@ fn every_way_of_stopping_a_prompt_leaves_the_terminal_as_it_was() {
     }
     stop_at_prompt(&env, &revoke, Stop::Keys(b"\x03"), 130, false);
     stop_at_prompt(&env, &revoke, Stop::Keys(b"\x03"), 130, true);
+    // `Ctrl-\` is a key in the raw mode a yes/no prompt reads in: SIGQUIT all the same.
+    stop_at_prompt(&env, &revoke, Stop::Keys(b"\x1c"), 131, false);
     stop_at_prompt(&env, &["verify"], Stop::Signal(Signal::TERM), 143, true);
     assert_eq!(env.snapshot(), before, "nothing changed");
 }

@@ -222,3 +222,35 @@ fn an_empty_passphrase_typed_at_the_prompt_is_named_as_typed_there() {
     );
     assert!(!shown.contains("VBX_TOKENS_PASSPHRASE"), "{shown}");
 }
+
+/// At a yes/no prompt, Ctrl-D (no answer) is no, as Enter is: nothing is revoked, exit 2; `y`
+/// is yes.
+#[test]
+fn ctrl_d_at_a_yes_no_prompt_is_no() {
+    let env = Env::new();
+    env.create("x");
+    let ask = |key: &str| {
+        Command::new("sh")
+            .args([
+                "-c",
+                &format!(
+                    r#"(for i in $(seq 100); do sleep 0.2; printf '{key}'; done) | script -qec "$BIN revoke x" /dev/null"#
+                ),
+            ])
+            .env("VBX_TOKENS_HOME", env.store())
+            .env("BIN", BIN)
+            .output()
+            .expect("script from util-linux")
+    };
+    let out = ask("\\004");
+    assert_eq!(code(&out), 2, "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("not revoked: you said no"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(env.record("x")["status"], "active");
+    let out = ask("y");
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    assert_eq!(env.record("x")["status"], "revoked");
+}
