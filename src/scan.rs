@@ -137,9 +137,17 @@ pub fn find_tokens(
 ) -> io::Result<Searched> {
     let mut reader = Decoded::new(Copied::new(reader), BINARY_PROBE)?;
     let decoded = reader.encoding() != Encoding::Bytes;
-    let mut text = Search::new(decoded, 0);
+    // Tokens in UTF-16 or UTF-32 are searched for in the raw bytes at every offset, but for
+    // those the decoded text gives.
+    let wide = WideSearch {
+        decoded: reader
+            .encoding()
+            .wide()
+            .map(|w| (w, reader.bom_len() as u64)),
+    };
+    let mut text = Search::new(decoded, 0, (!decoded).then_some(wide));
     // The raw bytes, searched as bytes, from the first (the mark's bytes are no column).
-    let mut raw = decoded.then(|| Search::new(false, reader.bom_len() as u64));
+    let mut raw = decoded.then(|| Search::new(false, reader.bom_len() as u64, Some(wide)));
     if !decoded {
         reader.inner_mut().stop();
     }
@@ -163,6 +171,10 @@ pub fn find_tokens(
                 }
                 if skip_binary && first[..first.len().min(BINARY_PROBE)].contains(&0) {
                     return Ok(Searched::Binary);
+                }
+                // A UTF-8 byte order mark is no column either, as a UTF-16 one is not.
+                if !decoded && first.starts_with(b"\xef\xbb\xbf") {
+                    text.place.line_start = 3;
                 }
                 text.feed(first, &mut found);
                 probe = None;
@@ -227,19 +239,41 @@ struct Search {
     /// The stream offset of `buf[0]`.
     base: u64,
     place: Place,
+    /// Whether tokens written in UTF-16 or UTF-32 are searched for too, at any offset.
+    wide: Option<WideSearch>,
 }
+
+/// What the search for tokens in UTF-16 and UTF-32 leaves to another: those a [`Decoded`]
+/// stream's text gives (its encoding, at the offsets its units start at).
+#[derive(Debug, Clone, Copy)]
+struct WideSearch {
+    decoded: Option<(token::Wide, u64)>,
+}
+
+impl WideSearch {
+    /// Whether the token at stream offset `at`, written `wide`, is one the decoded text gives.
+    fn decoded_gives(self, at: u64, wide: token::Wide) -> bool {
+        self.decoded.is_some_and(|(w, first)| {
+            w == wide && at >= first && (at - first).is_multiple_of(w.width as u64)
+        })
+    }
+}
+
+/// The most bytes a token takes: 40 characters of UTF-32.
+const WIDEST_TOKEN: usize = TOKEN_LEN * 4;
 
 impl Search {
     /// `escapes`: whether the bytes are [`Decoded`] text that may hold escapes; `start`: the
     /// offset where the first line's columns start.
-    fn new(escapes: bool, start: u64) -> Search {
+    fn new(escapes: bool, start: u64, wide: Option<WideSearch>) -> Search {
         let mut place = Place::new(escapes);
         place.line_start = start;
         Search {
-            buf: Zeroizing::new(vec![0u8; READ_CHUNK + TOKEN_LEN]),
+            buf: Zeroizing::new(vec![0u8; READ_CHUNK + WIDEST_TOKEN]),
             held: 0,
             base: 0,
             place,
+            wide,
         }
     }
 
@@ -265,13 +299,33 @@ impl Search {
         let held = self.held;
         // A token starting before `limit` lies wholly in what is held; one starting later may
         // run into the next chunk, so those bytes are kept for it.
+        let longest = if self.wide.is_some() {
+            WIDEST_TOKEN
+        } else {
+            TOKEN_LEN
+        };
         let limit = if eof {
             held
         } else {
-            held.saturating_sub(TOKEN_LEN - 1)
+            held.saturating_sub(longest - 1)
         };
         let mut counted = 0;
-        for (at, token) in token::tokens_in(&self.buf[..held]).take_while(|(at, _)| *at < limit) {
+        let mut hits: Vec<(usize, Token)> = token::tokens_in(&self.buf[..held])
+            .take_while(|(at, _)| *at < limit)
+            .collect();
+        if let Some(wide) = self.wide {
+            let prefer = wide.decoded.map(|(w, _)| w);
+            hits.extend(
+                token::wide_tokens_in(&self.buf[..held], prefer)
+                    .into_iter()
+                    .filter(|(r, _, w)| {
+                        r.start < limit && !wide.decoded_gives(self.base + r.start as u64, *w)
+                    })
+                    .map(|(r, t, _)| (r.start, t)),
+            );
+            hits.sort_by_key(|(at, _)| *at);
+        }
+        for (at, token) in hits {
             self.place
                 .count(&self.buf[counted..at], self.base + counted as u64);
             counted = at;
@@ -454,22 +508,26 @@ fn mask_plain<E>(
     Ok(out)
 }
 
-/// The second pass of `redact` over UTF-16 or UTF-32 text once it is written back: the raw
-/// bytes masked as bytes ([`mask_plain`]), so text in another encoding after the mark (ASCII
-/// lines appended to a PowerShell file, two bytes put at the start of a log) shows no token.
-/// Text in the stream's own encoding is untouched: it holds no plain token or shape once the
-/// first pass is done. Fed the written bytes in order; holds back what follows the last place
-/// no shape can span, at most `max` bytes. Wiped when dropped.
+/// The second pass of `redact`, over the bytes it writes: the raw bytes masked as bytes
+/// ([`mask_plain`]) and every token written in UTF-16 or UTF-32 at any offset masked in its own
+/// encoding ([`token::wide_tokens_in`]). So text in another encoding than the stream was taken
+/// to be (ASCII lines appended to a PowerShell file, two bytes put at the start of a log, a
+/// stray byte that put the decoder one byte out of step) shows no token. What the first pass
+/// masked holds no token or shape left. Fed the written bytes in order; holds back what follows
+/// the last place no token can span, at most `max` bytes. Wiped when dropped.
 pub struct RawPass {
     pending: Zeroizing<Vec<u8>>,
     max: usize,
+    /// The stream's encoding, when UTF-16 or UTF-32: how a token read both ways is masked.
+    prefer: Option<token::Wide>,
 }
 
 impl RawPass {
-    pub fn new(max: usize) -> RawPass {
+    pub fn new(max: usize, encoding: Encoding) -> RawPass {
         RawPass {
             pending: Zeroizing::new(Vec::new()),
             max,
+            prefer: encoding.wide(),
         }
     }
 
@@ -487,7 +545,7 @@ impl RawPass {
         self.pending.extend_from_slice(bytes);
         let Some(cut) = (0..self.pending.len())
             .rev()
-            .find(|&at| token::can_cut_after(&self.pending, at))
+            .find(|&at| raw_cut_after(&self.pending, at))
         else {
             if self.pending.len() > self.max {
                 return Err(too_long());
@@ -499,7 +557,7 @@ impl RawPass {
             return Err(too_long());
         }
         let ready = std::mem::replace(&mut self.pending, rest);
-        mask_plain(&ready[..=cut], label)
+        mask_raw(&ready[..=cut], self.prefer, label)
     }
 
     /// What is held, masked: the stream ended.
@@ -511,8 +569,47 @@ impl RawPass {
         label: impl FnMut(&Token) -> Result<String, E>,
     ) -> Result<Vec<u8>, E> {
         let ready = std::mem::take(&mut self.pending);
-        mask_plain(&ready, label)
+        mask_raw(&ready, self.prefer, label)
     }
+}
+
+/// Whether raw bytes may be cut after `at` with no token split, plain or wide: as
+/// [`token::can_cut_after`] says, and never after a zero byte or `_` (a wide token is letters,
+/// digits, `_` and zeros) but for the zeros of a line break's unit (`\n\0`, `\n\0\0\0`), so a
+/// UTF-16 line goes out whole.
+fn raw_cut_after(bytes: &[u8], at: usize) -> bool {
+    match bytes[at] {
+        0 => {
+            let before = &bytes[at.saturating_sub(3)..at];
+            before
+                .iter()
+                .rev()
+                .find(|b| **b != 0)
+                .is_some_and(u8::is_ascii_whitespace)
+        }
+        b'_' => false,
+        _ => token::can_cut_after(bytes, at),
+    }
+}
+
+/// `piece` with plain tokens and shapes masked ([`mask_plain`]) and wide tokens masked in their
+/// encoding: `vbx_AbCd…[LABEL]` written in it.
+fn mask_raw<E>(
+    piece: &[u8],
+    prefer: Option<token::Wide>,
+    mut label: impl FnMut(&Token) -> Result<String, E>,
+) -> Result<Vec<u8>, E> {
+    let wide = token::wide_tokens_in(piece, prefer);
+    let mut out = Vec::with_capacity(piece.len());
+    let mut last = 0;
+    for (range, t, w) in wide {
+        out.extend(mask_plain(&piece[last..range.start], &mut label)?);
+        let shown = format!("{}[{}]", token::mask(t.expose()), label(&t)?);
+        out.extend(w.encode(&shown));
+        last = range.end;
+    }
+    out.extend(mask_plain(&piece[last..], &mut label)?);
+    Ok(out)
 }
 
 /// `bytes` with every token in disguise (an invisible character inside, full width, a letter

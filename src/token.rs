@@ -304,6 +304,118 @@ fn shapes_between(
     }
 }
 
+/// How a token is written in UTF-16 or UTF-32 text: each of its ASCII characters as one unit of
+/// `width` bytes, the character in the low byte (little-endian: the first; big-endian: the last)
+/// and zeros in the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wide {
+    /// Bytes a unit: 2 or 4.
+    pub width: usize,
+    pub little_endian: bool,
+}
+
+impl Wide {
+    /// UTF-16LE, UTF-16BE, UTF-32LE, UTF-32BE.
+    pub const ALL: [Wide; 4] = [
+        Wide {
+            width: 2,
+            little_endian: true,
+        },
+        Wide {
+            width: 2,
+            little_endian: false,
+        },
+        Wide {
+            width: 4,
+            little_endian: true,
+        },
+        Wide {
+            width: 4,
+            little_endian: false,
+        },
+    ];
+
+    /// Where in a unit its character's byte is.
+    fn low(self) -> usize {
+        if self.little_endian {
+            0
+        } else {
+            self.width - 1
+        }
+    }
+
+    /// `text` (ASCII) written in this encoding.
+    pub fn encode(self, text: &str) -> Vec<u8> {
+        let mut out = Vec::with_capacity(text.len() * self.width);
+        for c in text.chars() {
+            let unit = u32::from(c).to_le_bytes();
+            let unit = &unit[..self.width];
+            match self.little_endian {
+                true => out.extend(unit),
+                false => out.extend(unit.iter().rev()),
+            }
+        }
+        out
+    }
+}
+
+/// Every whole token written in UTF-16 or UTF-32 in `bytes` (see [`Wide`]), at any byte offset,
+/// with its byte range and encoding, in order of start. A token is ASCII, so this finds each one
+/// whatever came before it: text in another encoding, or a stray byte that left a decoder one
+/// byte out of step. One token can read both ways (UTF-16LE `v\0b\0…` after a zero byte is
+/// UTF-16BE one byte earlier): it is given once, in `prefer` (the stream's encoding) when that
+/// is one of the two, else little-endian, as Windows writes it.
+pub fn wide_tokens_in(
+    bytes: &[u8],
+    prefer: Option<Wide>,
+) -> Vec<(std::ops::Range<usize>, Token, Wide)> {
+    let mut found = Vec::new();
+    for (at, _) in bytes.iter().enumerate().filter(|(_, b)| **b == b'v') {
+        for wide in Wide::ALL {
+            let Some(start) = at.checked_sub(wide.low()) else {
+                continue;
+            };
+            let end = start + TOKEN_LEN * wide.width;
+            let Some(units) = bytes.get(start..end) else {
+                continue;
+            };
+            let mut ascii = [0u8; TOKEN_LEN];
+            let whole = units
+                .chunks_exact(wide.width)
+                .zip(&mut ascii)
+                .all(|(unit, c)| {
+                    *c = unit[wide.low()];
+                    unit.iter()
+                        .enumerate()
+                        .all(|(i, b)| i == wide.low() || *b == 0)
+                });
+            if !whole {
+                continue;
+            }
+            if let Ok(token) = std::str::from_utf8(&ascii)
+                .map_err(|_| Malformed::Alphabet)
+                .and_then(Token::parse)
+            {
+                found.push((start..end, token, wide));
+            }
+        }
+    }
+    found.sort_by_key(|(r, _, _)| r.start);
+    let rank = |w: Wide| (Some(w) != prefer, !w.little_endian);
+    let mut kept: Vec<(std::ops::Range<usize>, Token, Wide)> = Vec::with_capacity(found.len());
+    for hit in found {
+        match kept.last_mut() {
+            Some(last) if last.0.end > hit.0.start => {
+                if rank(hit.2) < rank(last.2) {
+                    *last = hit;
+                }
+            }
+            _ => kept.push(hit),
+        }
+    }
+    kept
+}
+
 /// True when `text` holds anything token-shaped (see [`token_shapes`]).
 pub fn contains_token_shape(text: &str) -> bool {
     token_shapes(text).next().is_some()
@@ -574,6 +686,31 @@ mod tests {
         let after = format!("{good}ab{}", good.replacen("17", "18", 1));
         assert_eq!(parts(&after), [(0..40, true), (42..82, false)]);
         assert_eq!(mask_tokens(&after), "vbx_zQWB…abvbx_zQWB…");
+    }
+
+    #[test]
+    fn tokens_in_utf16_and_utf32_are_found_at_any_offset() {
+        let good = "vbx_zQWBuTSOoRi4A9spHcVY5ncnsDkxkJ0mLq17";
+        for wide in Wide::ALL {
+            for stray in 0..4 {
+                let mut bytes = vec![b'X'; stray];
+                bytes.extend(wide.encode("k="));
+                let at = bytes.len();
+                bytes.extend(wide.encode(good));
+                bytes.extend(wide.encode(" end"));
+                let found = wide_tokens_in(&bytes, Some(wide));
+                assert_eq!(found.len(), 1, "{wide:?} after {stray}");
+                assert_eq!(found[0].0, at..at + 40 * wide.width);
+                assert_eq!(found[0].1.expose(), good);
+                assert_eq!(found[0].2, wide);
+                // Read both ways, it is given once, little-endian unless told otherwise.
+                assert_eq!(wide_tokens_in(&bytes, None).len(), 1);
+            }
+        }
+        // A changed checksum, and ASCII, are not wide tokens.
+        let bad = good.replacen("17", "18", 1);
+        assert!(wide_tokens_in(&Wide::ALL[0].encode(&bad), None).is_empty());
+        assert!(wide_tokens_in(good.as_bytes(), None).is_empty());
     }
 
     #[test]

@@ -53,7 +53,9 @@ pub fn run(ctx: &Context, p: &mut Printer) -> Result<Outcome> {
         return copy_redacted(
             Pieces::new(stdin, MAX_PIECE),
             Encoder::new(Encoding::Bytes),
-            Written { raw: None },
+            Written {
+                raw: RawPass::new(MAX_PIECE, Encoding::Bytes),
+            },
             &mut label,
             p,
         );
@@ -62,7 +64,7 @@ pub fn run(ctx: &Context, p: &mut Printer) -> Result<Outcome> {
         .map_err(|e| Error::usage(format!("cannot read stdin: {}", reason(&e))))?;
     let mut encoder = Encoder::new(encoding);
     let mut out = Written {
-        raw: Some(RawPass::new(MAX_PIECE)),
+        raw: RawPass::new(MAX_PIECE, encoding),
     };
     if text.had_bom() {
         out.write(&encoder.encode("\u{feff}".as_bytes()), &mut label, p)?;
@@ -70,9 +72,9 @@ pub fn run(ctx: &Context, p: &mut Printer) -> Result<Outcome> {
     copy_redacted(Pieces::new(text, MAX_PIECE), encoder, out, &mut label, p)
 }
 
-/// Where redacted bytes go: to stdout, through the [`RawPass`] when the text was decoded.
+/// Where redacted bytes go: to stdout, through the [`RawPass`].
 struct Written {
-    raw: Option<RawPass>,
+    raw: RawPass,
 }
 
 impl Written {
@@ -82,17 +84,12 @@ impl Written {
         label: &mut impl FnMut(&Token) -> Result<String>,
         p: &mut Printer,
     ) -> Result<()> {
-        match self.raw.as_mut() {
-            None => p.redacted(bytes),
-            Some(raw) => {
-                let too_long = || {
-                    Error::usage(format!(
-                        "more than {MAX_PIECE} bytes with no place to cut them that cannot be inside a token; stopped there rather than copy them unredacted"
-                    ))
-                };
-                p.redacted(&raw.push(bytes, &mut *label, too_long)?);
-            }
-        }
+        let too_long = || {
+            Error::usage(format!(
+                "more than {MAX_PIECE} bytes with no place to cut them that cannot be inside a token; stopped there rather than copy them unredacted"
+            ))
+        };
+        p.redacted(&self.raw.push(bytes, &mut *label, too_long)?);
         Ok(())
     }
 
@@ -101,9 +98,7 @@ impl Written {
         label: &mut impl FnMut(&Token) -> Result<String>,
         p: &mut Printer,
     ) -> Result<()> {
-        if let Some(raw) = self.raw.as_mut() {
-            p.redacted(&raw.finish(&mut *label)?);
-        }
+        p.redacted(&self.raw.finish(&mut *label)?);
         Ok(())
     }
 }

@@ -26,6 +26,30 @@ pub enum Encoding {
 }
 
 impl Encoding {
+    /// How a token is written in this encoding, when it is UTF-16 or UTF-32.
+    pub fn wide(self) -> Option<crate::token::Wide> {
+        use crate::token::Wide;
+        match self {
+            Encoding::Bytes => None,
+            Encoding::Utf16Le => Some(Wide {
+                width: 2,
+                little_endian: true,
+            }),
+            Encoding::Utf16Be => Some(Wide {
+                width: 2,
+                little_endian: false,
+            }),
+            Encoding::Utf32Le => Some(Wide {
+                width: 4,
+                little_endian: true,
+            }),
+            Encoding::Utf32Be => Some(Wide {
+                width: 4,
+                little_endian: false,
+            }),
+        }
+    }
+
     /// Its usual name, for messages.
     pub fn name(self) -> &'static str {
         match self {
@@ -40,19 +64,30 @@ impl Encoding {
 
 /// The encoding of a stream that starts with `probe`, and the length of its byte order mark
 /// (to be skipped; 0 without one). A BOM decides (UTF-32's first, since its little-endian one
-/// starts with UTF-16LE's); without one, a probe holding NUL bytes is UTF-32 when every 4-byte
+/// starts with UTF-16LE's), unless what follows it holds a line break and no NUL; without one, a probe holding NUL bytes is UTF-32 when every 4-byte
 /// unit but one in sixteen is a character of text, else UTF-16 when NULs stand in the high
 /// bytes of at least one unit in eight and in few low ones (the other way round for
 /// big-endian) and every unit but one in sixteen decodes to a character of text (so a stray
 /// unpaired surrogate or NUL does not hide the text, and the tokens in it, from the search). Anything else, binary included, is [`Encoding::Bytes`]: a
 /// stray NUL in ASCII text, or a binary whose NULs happen to fall at odd places, does not pass.
 pub fn sniff(probe: &[u8]) -> (Encoding, usize) {
-    match probe {
-        [0xff, 0xfe, 0, 0, ..] => return (Encoding::Utf32Le, 4),
-        [0, 0, 0xfe, 0xff, ..] => return (Encoding::Utf32Be, 4),
-        [0xff, 0xfe, ..] => return (Encoding::Utf16Le, 2),
-        [0xfe, 0xff, ..] => return (Encoding::Utf16Be, 2),
-        _ => {}
+    let marked = match probe {
+        [0xff, 0xfe, 0, 0, ..] => Some((Encoding::Utf32Le, 4)),
+        [0, 0, 0xfe, 0xff, ..] => Some((Encoding::Utf32Be, 4)),
+        [0xff, 0xfe, ..] => Some((Encoding::Utf16Le, 2)),
+        [0xfe, 0xff, ..] => Some((Encoding::Utf16Be, 2)),
+        _ => None,
+    };
+    if let Some((encoding, bom)) = marked {
+        // A mark followed by a line break and no NUL is no UTF-16 or UTF-32 (whose line break
+        // is `0A 00`, or `00 0A`, and the rest): a mark put at the start of an ASCII log, read as
+        // it is, so it goes on streaming line by line. (Tokens in text either way are found
+        // all the same: the raw bytes are searched for them at every offset.)
+        let rest = &probe[bom..];
+        if rest.contains(&b'\n') && !rest.contains(&0) {
+            return (Encoding::Bytes, 0);
+        }
+        return (encoding, bom);
     }
     // Text without a NUL is read as it is: the common case, decided at once.
     if !probe.contains(&0) {
@@ -319,6 +354,8 @@ pub struct Decoded<R> {
     at: usize,
     eof: bool,
     bom: bool,
+    /// Whether `raw` holds bytes read and not yet decoded.
+    fresh: bool,
 }
 
 impl<R: Read> Decoded<R> {
@@ -344,12 +381,14 @@ impl<R: Read> Decoded<R> {
         raw.truncate(held);
         let (encoding, bom) = sniff(&raw);
         raw.drain(..bom);
+        let fresh = !raw.is_empty();
         Ok(Decoded {
             inner,
             encoding,
             raw,
             out: Zeroizing::new(Vec::new()),
             at: 0,
+            fresh,
             eof,
             bom: bom > 0,
         })
@@ -479,6 +518,13 @@ impl<R: Read> Read for Decoded<R> {
             if self.eof && self.raw.is_empty() {
                 return Ok(0);
             }
+            // What is held (the probe, at first) is decoded before the stream is read again:
+            // a read may wait (a log being tailed), and what came already must not wait with it.
+            if self.fresh {
+                self.fresh = false;
+                self.decode(self.eof);
+                continue;
+            }
             if !self.eof {
                 let held = self.raw.len();
                 self.raw.resize(held + CHUNK, 0);
@@ -500,6 +546,7 @@ impl<R: Read> Read for Decoded<R> {
             }
             let last = self.eof;
             self.decode(last);
+            self.fresh = false;
         }
     }
 }
@@ -541,6 +588,27 @@ mod tests {
     }
 
     const TEXT: &str = "first line\r\nзначение = \"vbx_x\" 😀\n";
+
+    #[test]
+    fn a_mark_on_ascii_lines_is_read_as_bytes() {
+        for mark in [
+            &b"\xff\xfe"[..],
+            b"\xfe\xff",
+            b"\xff\xfe\0\0",
+            b"\0\0\xfe\xff",
+        ] {
+            let mut probe = mark.to_vec();
+            probe.extend_from_slice(b"GET /a 200\n");
+            assert_eq!(sniff(&probe), (Encoding::Bytes, 0), "{mark:?}");
+            // No line break yet, or a NUL: the mark decides.
+            assert_ne!(
+                sniff(&probe[..mark.len() + 3]).0,
+                Encoding::Bytes,
+                "{mark:?}"
+            );
+        }
+        assert_eq!(sniff(b"\xff\xfeh\0\n\0"), (Encoding::Utf16Le, 2));
+    }
 
     #[test]
     fn utf16_and_utf32_are_told_with_or_without_a_bom_and_decoded() {
@@ -698,6 +766,14 @@ mod tests {
             let mut d = Decoded::new(&input[..], 8).expect("reads");
             let mut text = Vec::new();
             d.read_to_end(&mut text).expect("reads");
+            // A mark followed (in the probe) by a line break and no NUL is read as bytes: then
+            // every byte passes as it is.
+            let after = &input[bom.len()..input.len().min(8)];
+            if after.contains(&b'\n') && !after.contains(&0) {
+                proptest::prop_assert_eq!(d.encoding(), Encoding::Bytes);
+                proptest::prop_assert_eq!(text, input);
+                return Ok(());
+            }
             proptest::prop_assert_eq!(d.encoding(), enc);
             let mut e = Encoder::new(enc);
             let mut back: Vec<u8> = text.chunks(cut).flat_map(|p| e.encode(p)).collect();

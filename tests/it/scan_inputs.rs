@@ -648,3 +648,116 @@ fn a_mark_or_utf16_text_before_ascii_hides_no_token() {
         assert_eq!(out.stdout, wanted, "{name}");
     }
 }
+
+/// A UTF-16 token after a stray byte (an odd number of bytes of something else before it) is
+/// one byte out of step with the text around it: found by `scan` and masked by `redact` all
+/// the same, in its own encoding, and every other byte kept.
+#[test]
+fn a_wide_token_out_of_step_with_the_text_is_found_and_masked() {
+    let env = Env::new();
+    let live = env.create("live");
+    let id = env.record("live")["id"].as_str().expect("an id").to_owned();
+    let masked = format!("{}…[{id}]", &live[..8]);
+    let be = |text: &str| -> Vec<u8> { text.encode_utf16().flat_map(u16::to_be_bytes).collect() };
+    let le = |text: &str| utf16(text, true, false);
+    // (what it is, the bytes before the token, the token's line, that line redacted)
+    type Case = (&'static str, Vec<u8>, Vec<u8>, Vec<u8>);
+    let cases: Vec<Case> = vec![
+        (
+            "UTF-16LE, a stray byte",
+            [&b"\xff\xfe"[..], &le("hi\n"), b"X"].concat(),
+            le(&format!("abc {live}\n")),
+            le(&format!("abc {masked}\n")),
+        ),
+        (
+            "UTF-16BE, a stray byte",
+            [&b"\xfe\xff"[..], &be("hi\n"), b"X"].concat(),
+            be(&format!("abc {live}\n")),
+            be(&format!("abc {masked}\n")),
+        ),
+        (
+            "an odd ASCII line between UTF-16 ones",
+            [&b"\xff\xfe"[..], &le("hi\n"), b"key=1\n"].concat(),
+            le(&format!("more {live}")),
+            le(&format!("more {masked}")),
+        ),
+        // (An even number of ASCII bytes before it: after an odd number, UTF-16LE text reads as
+        // UTF-16BE one byte earlier just as well, and is masked that way.)
+        (
+            "UTF-16 in an ASCII log",
+            b"GET /ab 200\n".to_vec(),
+            le(&format!("x {live}\n")),
+            le(&format!("x {masked}\n")),
+        ),
+    ];
+    for (name, before, token, wanted) in cases {
+        let input = [&before[..], &token].concat();
+        let out = env.run_in(&["scan", "--json", "-"], input.clone());
+        assert_eq!(code(&out), 1, "{name}: {}", stderr(&out));
+        assert_eq!(parse(&out.stdout)[0]["id"], id.as_str(), "{name}");
+        let out = env.run_in(&["redact"], input);
+        assert_eq!(code(&out), 0, "{name}: {}", stderr(&out));
+        assert_eq!(out.stdout, [&before[..], &wanted].concat(), "{name}");
+    }
+}
+
+/// `redact` writes each line as it comes in UTF-16 as in UTF-8, and a mark put at the start of
+/// an ASCII log does not hold the lines back (README, "Streaming").
+#[test]
+fn redact_streams_utf16_and_a_marked_ascii_log_line_by_line() {
+    use std::io::{Read, Write};
+    let env = Env::new();
+    let live = env.create("live");
+    let id = env.record("live")["id"].as_str().expect("an id").to_owned();
+    let masked = format!("{}…[{id}]", &live[..8]);
+    let be = |text: &str| -> Vec<u8> { text.encode_utf16().flat_map(u16::to_be_bytes).collect() };
+    let le = |text: &str| utf16(text, true, false);
+    let ascii = |text: &str| text.as_bytes().to_vec();
+    // (what it is, its mark, how its lines are written)
+    type Encode<'a> = &'a dyn Fn(&str) -> Vec<u8>;
+    let cases: Vec<(&str, &[u8], Encode)> = vec![
+        ("UTF-16LE", b"\xff\xfe", &le),
+        ("UTF-16BE", b"\xfe\xff", &be),
+        ("a UTF-16LE mark on ASCII", b"\xff\xfe", &ascii),
+    ];
+    for (name, mark, encode) in cases {
+        let mut child = env
+            .std_cmd()
+            .arg("redact")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawns");
+        let mut stdin = child.stdin.take().expect("stdin");
+        let mut stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut seen = Vec::new();
+        let mut wanted = mark.to_vec();
+        for n in 0..3 {
+            let mut line = if n == 0 { mark.to_vec() } else { Vec::new() };
+            line.extend(encode(&format!("line {n}: {live}\n")));
+            stdin.write_all(&line).expect("writes");
+            stdin.flush().expect("flushes");
+            wanted.extend(encode(&format!("line {n}: {masked}\n")));
+            // Read back before more is written, and before stdin is closed.
+            while seen.len() < wanted.len() {
+                let more = rx
+                    .recv_timeout(Duration::from_secs(20))
+                    .unwrap_or_else(|_| panic!("{name}: line {n} comes out while stdin is open"));
+                seen.extend(more);
+            }
+            assert_eq!(seen, wanted, "{name}: line {n}");
+        }
+        drop(stdin);
+        assert!(child.wait().expect("exits").success(), "{name}");
+    }
+}
