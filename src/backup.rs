@@ -180,7 +180,10 @@ fn invalid(what: impl Into<String>) -> Invalid {
     Invalid(what.into())
 }
 
+/// One line after the header: exactly one of these, and nothing else beside it (a field a
+/// forger adds outside `record` or `event` would pass every check unread).
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Line<'a> {
     #[serde(borrow)]
     record: Option<&'a RawValue>,
@@ -191,6 +194,7 @@ struct Line<'a> {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct End {
     lines: u64,
     sha256: String,
@@ -227,6 +231,7 @@ pub fn read(input: impl BufRead) -> Result<Backup, Invalid> {
     let Some((_, first)) = next(&mut hash)? else {
         return Err(invalid("it is empty"));
     };
+    crate::transfer::unique_keys(&first).map_err(|e| invalid(format!("line 1: {e}")))?;
     let not_a_header = || invalid("its first line is not a vbx-tokens backup header");
     let Ok(serde_json::Value::Object(raw)) = serde_json::from_slice(&first) else {
         return Err(not_a_header());

@@ -64,6 +64,7 @@ pub fn parse_line(
         Ok(_) => return Err("not a JSON object".into()),
         Err(e) => return Err(format!("not JSON ({e})")),
     };
+    unique_keys(text.as_bytes())?;
     // Only `token` may hold a token: anything token-shaped elsewhere would be stored, and shown,
     // in plaintext.
     if let Some(key) = obj
@@ -224,6 +225,7 @@ pub fn check_event(stored: &[u8], event: &Event, now: Time) -> Result<(), String
     let Ok(Value::Object(obj)) = serde_json::from_slice::<Value>(stored) else {
         return Err("the event is not a JSON object".into());
     };
+    unique_keys(stored)?;
     token_free(&obj, "an audit event")?;
     if let Some(why) = integer_too_large(&obj) {
         return Err(why);
@@ -602,6 +604,87 @@ fn clean_shown(field: &str, text: &str) -> Result<String, String> {
     Ok(text.to_owned())
 }
 
+/// Refuses a JSON line in which one object gives a key twice, at any depth. RFC 8259 leaves
+/// what that means to the reader, and I-JSON (RFC 7493 §2.3) forbids it: a reader keeps the
+/// last, so a first one (`"note":"vbx_…","note":null`) would pass every check unseen.
+///
+/// # Errors
+/// A sentence naming the key (or "a key", when it looks like a token); what serde_json says of
+/// a line that is not JSON.
+pub fn unique_keys(line: &[u8]) -> Result<(), String> {
+    serde_json::from_slice::<Unique>(line)
+        .map(drop)
+        .map_err(|e| {
+            // Without serde_json's "at line 1 column N": the caller names the line.
+            let said = e.to_string();
+            said.rsplit_once(" at line ")
+                .map_or(said.clone(), |(what, _)| what.to_owned())
+        })
+}
+
+/// A JSON value, read only to find a key given twice in one object ([`unique_keys`]).
+struct Unique;
+
+impl<'de> serde::Deserialize<'de> for Unique {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Unique, D::Error> {
+        d.deserialize_any(UniqueVisitor)
+    }
+}
+
+struct UniqueVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueVisitor {
+    type Value = Unique;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_unit<E>(self) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Unique, A::Error> {
+        while seq.next_element::<Unique>()?.is_some() {}
+        Ok(Unique)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Unique, A::Error> {
+        use serde::de::Error as _;
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if seen.contains(&key) {
+                let named = if holds_token(&key) {
+                    "a key".to_owned()
+                } else {
+                    format!("`{}`", crate::name::escape_invisible(&key))
+                };
+                return Err(A::Error::custom(format!(
+                    "{named} is given twice in one object: a reader would keep only the last"
+                )));
+            }
+            map.next_value::<Unique>()?;
+            seen.insert(key);
+        }
+        Ok(Unique)
+    }
+}
+
 /// Refuses `obj` (a JSON line: an audit event, a backup's header) when any key or string in
 /// it, at any depth and in any field this build knows or not, holds something token-shaped;
 /// `what` names the kind of line, which never holds one.
@@ -891,6 +974,34 @@ mod tests {
         assert!(!json.contains(".250") && !json.contains("+02:00"), "{json}");
         let far = format!(r#"{{"name":"n","sha256":"{sha}","created_at":"1969-01-01T00:00:00Z"}}"#);
         assert!(parse(&far).expect_err("range").contains("1970"));
+    }
+
+    #[test]
+    fn a_key_given_twice_is_refused_at_any_depth() {
+        let t = Token::generate();
+        let sha = t.hash().to_hex();
+        for line in [
+            format!(
+                r#"{{"name":"n","sha256":"{sha}","note":"{}","note":null}}"#,
+                t.expose()
+            ),
+            format!(r#"{{"name":"n","sha256":"{sha}","x":{{"a":1,"a":2}}}}"#),
+            format!(
+                r#"{{"name":"n","sha256":"{sha}","x":[{{"k":"{}","k":""}}]}}"#,
+                t.expose()
+            ),
+        ] {
+            let err = parse(&line).expect_err("a key twice");
+            assert!(err.contains("given twice"), "{err}");
+            assert!(!err.contains(t.expose()), "{err}");
+        }
+        // The same key in two objects is fine.
+        assert!(
+            parse(&format!(
+                r#"{{"name":"n","sha256":"{sha}","x":[{{"a":1}},{{"a":2}}]}}"#
+            ))
+            .is_ok()
+        );
     }
 
     #[test]

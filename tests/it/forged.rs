@@ -434,6 +434,72 @@ fn a_forged_vault_puts_no_token_and_no_odd_id_on_disk() {
     }
 }
 
+/// A key given twice (a reader keeps the last, so the first would go unchecked), or a field
+/// beside `record` or `event` on a line, refuses the file: nothing in a backup is left unread.
+#[test]
+fn a_token_hidden_by_a_key_given_twice_or_beside_the_record_is_refused() {
+    let (env, token) = store_with_events();
+    type Edit = Box<dyn Fn(&mut Vec<String>)>;
+    let hide = |field: &'static str, t: String| -> Edit {
+        Box::new(move |lines: &mut Vec<String>| {
+            let i = lines
+                .iter()
+                .position(|l| l.starts_with(field))
+                .expect("a line of that kind");
+            // `{"record":{...}}` becomes `{"zz":"T","record":{...}}`, or a key inside is doubled.
+            lines[i] = lines[i].replacen('{', &format!(r#"{{"zz":"{t}","#), 1);
+        })
+    };
+    let twice = |field: &'static str, key: &'static str, t: String| -> Edit {
+        Box::new(move |lines: &mut Vec<String>| {
+            let i = lines
+                .iter()
+                .position(|l| l.starts_with(field))
+                .expect("a line of that kind");
+            let inner = format!(r#"{field}{{"{key}":"{t}","#);
+            lines[i] = lines[i].replacen(&format!("{field}{{"), &inner, 1);
+        })
+    };
+    let cases: Vec<(&str, Edit)> = vec![
+        ("beside a record", hide(r#"{"record":"#, token.clone())),
+        ("beside an event", hide(r#"{"event":"#, token.clone())),
+        (
+            "a record's note twice",
+            twice(r#"{"record":"#, "note", token.clone()),
+        ),
+        (
+            "an event's detail twice",
+            twice(r#"{"event":"#, "detail", token.clone()),
+        ),
+    ];
+    for (name, edit) in cases {
+        let file = env.tmp.path().join("hidden.backup");
+        let _ = std::fs::remove_file(&file);
+        env.ok(&["backup", file.to_str().expect("utf-8")]);
+        reforge_backup(&file, |lines| edit(lines));
+        let fresh = Env::new();
+        let out = fresh.run(&["restore", file.to_str().expect("utf-8"), "--yes"]);
+        let err = assert_one_line_error(&out, 2);
+        assert!(!err.contains(&token[8..]), "{name}: {err}");
+        assert!(!fresh.store().exists(), "{name}: nothing restored");
+    }
+    // In the header too.
+    let file = env.tmp.path().join("hidden-head.backup");
+    env.ok(&["backup", file.to_str().expect("utf-8")]);
+    reforge_backup(&file, |lines| {
+        lines[0] = lines[0].replacen('{', &format!(r#"{{"x":"{token}","x":"ok","#), 1);
+    });
+    let fresh = Env::new();
+    let err = assert_one_line_error(
+        &fresh.run(&["restore", file.to_str().expect("utf-8"), "--yes"]),
+        2,
+    );
+    assert!(
+        err.contains("line 1") && err.contains("given twice"),
+        "{err}"
+    );
+}
+
 /// The header is outside input too: a token in a field this build does not know, plain or in
 /// disguise, refuses the file; a field in a form it does not take is named.
 #[test]
