@@ -162,6 +162,15 @@ fn looks_like(c: char) -> String {
         return String::new();
     }
     let nfkc: String = c.to_string().nfkc().collect();
+    // Full width and other compatibility forms of ASCII are that ASCII: the skeleton would
+    // take it further (`m` to `rn`), and a token written in full width would no longer be one.
+    if !nfkc.is_empty()
+        && nfkc
+            .chars()
+            .all(|k| k.is_ascii_alphanumeric() || k == '_' || k == '-')
+    {
+        return nfkc;
+    }
     let skeleton: String = unicode_security::skeleton(&nfkc).collect();
     if skeleton
         .chars()

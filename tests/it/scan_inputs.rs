@@ -591,6 +591,18 @@ fn redact_keeps_the_letters_glued_to_a_token_whatever_their_script() {
         assert_eq!(code(&out), 0, "{}", stderr(&out));
         assert_eq!(stdout(&out), format!("x {masked}{after}\n"), "{after:?}");
     }
+    // A token in disguise (full width here, with an `m` or `w`, which the look-alike skeleton
+    // would make `rn` and `vv`) keeps the letters glued to it too.
+    let disguised = (0..20)
+        .map(|i| env.create(&format!("fw{i}")))
+        .find(|t| t[4..].contains(['m', 'w']))
+        .expect("a token with an m or a w");
+    let full_width: String = disguised
+        .chars()
+        .map(|c| char::from_u32(c as u32 + 0xfee0).expect("full width"))
+        .collect();
+    let out = env.run_in(&["redact"], format!("x {full_width}abc y\n"));
+    assert_eq!(stdout(&out), format!("x {}…abc y\n", &disguised[..8]));
     // However long the word it is glued to, in UTF-8 or UTF-16, none of it is lost.
     let word = "é".repeat(300_000);
     let out = env.run_in(&["redact"], format!("x {t}{word} y\n"));
