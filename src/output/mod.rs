@@ -161,9 +161,22 @@ impl<'a> Printer<'a> {
                 new.name, new.id, old.id
             )
         });
-        let old_fate = match old.grace_until {
-            Some(end) => format!("still verifies until {end}"),
-            None => "is revoked".to_owned(),
+        // A grace keeps an old token verifying only if it still would: not one expired or
+        // disabled already.
+        let now = crate::time::Time::now();
+        let stopped = if old.disabled {
+            Some("disabled")
+        } else if old.expires_at.is_some_and(|end| end <= now) {
+            Some("expired")
+        } else {
+            None
+        };
+        let old_fate = match (old.grace_until, stopped) {
+            (Some(end), None) => format!("still verifies until {end}"),
+            (Some(end), Some(why)) => {
+                format!("does not verify (it is {why}), and is revoked at {end}")
+            }
+            (None, _) => "is revoked".to_owned(),
         };
         // Its predecessor's lifetime from now: said, since a token made to live a second (or
         // imported so) gives a successor that lives a second too.

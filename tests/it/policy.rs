@@ -412,6 +412,29 @@ fn rotate_with_grace_keeps_the_old_token_until_the_grace_ends() {
     assert_eq!(reason(&env, &new, &[]), (0, "valid".into()));
 }
 
+/// A grace keeps an old token verifying only if it still would: rotating a disabled one with a
+/// grace says it does not verify, rather than "still verifies until".
+#[test]
+fn rotate_with_grace_of_a_token_that_does_not_verify_says_so() {
+    let env = Env::new();
+    let live = env.create("live");
+    let off = env.create("off");
+    env.ok(&["disable", "off"]);
+    let out = env.run(&["rotate", "live", "--grace", "1h"]);
+    assert!(
+        stderr(&out).contains("still verifies until"),
+        "{}",
+        stderr(&out)
+    );
+    let out = env.run(&["rotate", "off", "--grace", "1h"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let said = stderr(&out);
+    assert!(said.contains("does not verify (it is disabled)"), "{said}");
+    assert!(!said.contains("still verifies"), "{said}");
+    assert_eq!(reason(&env, &off, &["--no-touch"]).0, 1);
+    assert_eq!(reason(&env, &live, &["--no-touch"]).0, 0);
+}
+
 #[test]
 fn revoking_a_token_in_its_grace_ends_the_grace_now() {
     let env = Env::new();
