@@ -25,18 +25,32 @@ pub fn state_dir() -> Option<PathBuf> {
         .and_then(|dirs| dirs.state_dir().map(std::path::Path::to_owned))
 }
 
-/// `path` as text that keeps every byte: each byte that is not UTF-8 written `\xNN` (two hex
-/// digits, upper case), where `Path::display` would put U+FFFD and lose it. For what the store
-/// notes of a path (the audit log's DETAIL, the last backup), so that the file can be named
-/// again (`$'bk\xFF.x'` in a shell).
+/// `path` as text that keeps every byte and reads back one way: in the body of a shell's
+/// `$'…'` it is the path again. A backslash is written `\\`; each byte that is not UTF-8, and
+/// each byte of a character that shows nothing or drives a terminal (a control character, a bidi
+/// override: `crate::name::is_invisible`), is written `\xNN` (two hex digits, upper case),
+/// where `Path::display` would lose the first (U+FFFD) and the second cannot be shown. For what
+/// the store notes of a path (the audit log's DETAIL, the last backup), so the file can be
+/// named again (`$'bk\xFF.json'`).
 pub fn path_text(path: &std::path::Path) -> String {
     use std::os::unix::ffi::OsStrExt;
     let mut out = String::new();
-    for chunk in path.as_os_str().as_bytes().utf8_chunks() {
-        out.push_str(chunk.valid());
-        for b in chunk.invalid() {
+    let hex = |out: &mut String, bytes: &[u8]| {
+        for b in bytes {
             out.push_str(&format!("\\x{b:02X}"));
         }
+    };
+    for chunk in path.as_os_str().as_bytes().utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                c if crate::name::is_invisible(c) => {
+                    hex(&mut out, c.encode_utf8(&mut [0; 4]).as_bytes())
+                }
+                c => out.push(c),
+            }
+        }
+        hex(&mut out, chunk.invalid());
     }
     out
 }
@@ -51,5 +65,11 @@ mod tests {
         let p = std::path::Path::new(std::ffi::OsStr::from_bytes(b"/b/k\xff\xfe.x\xc3"));
         assert_eq!(path_text(p), "/b/k\\xFF\\xFE.x\\xC3");
         assert_eq!(path_text(std::path::Path::new("/b/café")), "/b/café");
+        // A backslash and what shows nothing are written so that `$'…'` reads them back.
+        assert_eq!(path_text(std::path::Path::new("a\\xFF")), "a\\\\xFF");
+        assert_eq!(
+            path_text(std::path::Path::new("a\u{1b}]0;x\u{7}\u{202e}")),
+            "a\\x1B]0;x\\x07\\xE2\\x80\\xAE"
+        );
     }
 }

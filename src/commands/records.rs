@@ -134,6 +134,6 @@ fn source_name(file: &Path) -> String {
     if file.as_os_str() == "-" {
         "stdin".to_owned()
     } else {
-        crate::paths::path_text(file)
+        file.display().to_string()
     }
 }

@@ -113,9 +113,10 @@ fn a_backup_of_a_file_with_an_escape_in_its_name_restores() {
     let fresh = Env::new();
     let out = fresh.run(&["restore", file.to_str().expect("utf-8"), "--yes"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // Written as a shell's `$'…'` reads it back: `\x1B`, `\x07`.
     let log = stdout(&fresh.run(&["log", "--json"]));
     assert!(
-        !log.contains('\u{1b}') && log.contains("\\\\u{1b}"),
+        !log.contains('\u{1b}') && log.contains("a\\\\x1B]0;x\\\\x07b.backup"),
         "{log}"
     );
 }
