@@ -467,7 +467,9 @@ fn integer_too_large(obj: &Map<String, Value>) -> Option<String> {
     fn walk(key: &str, v: &Value) -> Option<String> {
         match v {
             Value::Number(n) => match n.as_u64().or_else(|| n.as_i64().map(i64::unsigned_abs)) {
-                Some(magnitude) => policy::check_json_integer(&format!("`{key}`"), magnitude).err(),
+                // Shown as written, sign and all.
+                Some(magnitude) => (magnitude > policy::MAX_JSON_INTEGER)
+                    .then(|| policy::too_large(&format!("`{key}`"), n)),
                 // A number written with a fraction or exponent, or past i64: a reader holds it
                 // as a double, which is exact for whole numbers only up to the same bound.
                 // Not quoted: its nearest double is all there is to show, and that is not the
