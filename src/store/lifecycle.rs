@@ -161,10 +161,12 @@ impl Store {
                     old.id
                 )));
             }
-            Some(secs) => Some(
-                at.checked_add_seconds(secs)
-                    .ok_or_else(|| Error::usage("the new token's expiry would be out of range"))?,
-            ),
+            Some(secs) => Some(at.checked_add_seconds(secs).ok_or_else(|| {
+                Error::usage(format!(
+                    "token {:?} ({}) was given {secs} seconds to live, and that from now ends past the year 9999, the last a time may be in: set a shorter lifetime with `vbx-tokens extend {} --expires-in D`, then rotate",
+                    old.name, old.id, old.id
+                ))
+            })?),
             None => None,
         };
         let policy = Policy {

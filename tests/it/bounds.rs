@@ -266,6 +266,17 @@ fn rotate_gives_the_successor_its_predecessors_whole_lifetime_from_now() {
         "{}",
         stderr(&out)
     );
+    // A lifetime that from now would end past 9999 is refused, naming `extend` to set another.
+    let line = format!(
+        r#"{{"name":"long","sha256":"{}","created_at":"1971-01-01T00:00:00Z","expires_at":"9999-12-01T00:00:00Z"}}"#,
+        sha(8)
+    );
+    assert_eq!(code(&import(&env, &line)), 0);
+    let err = assert_one_line_error(&env.run(&["rotate", "long"]), 2);
+    assert!(
+        err.contains("past the year 9999") && err.contains("vbx-tokens extend"),
+        "{err}"
+    );
 }
 
 #[test]
