@@ -350,9 +350,7 @@ pub struct KdfArgs {
         long,
         value_name = "MIB",
         value_hint = ValueHint::Other,
-        value_parser = clap::value_parser!(u32).range(
-            i64::from(crate::vault::MIN_MEMORY_MIB)..=i64::from(crate::vault::MAX_MEMORY_MIB)
-        )
+        value_parser = |s: &str| parse_within(s, crate::vault::MIN_MEMORY_MIB, crate::vault::MAX_MEMORY_MIB)
     )]
     pub kdf_memory_mib: Option<u32>,
 
@@ -361,9 +359,7 @@ pub struct KdfArgs {
         long,
         value_name = "N",
         value_hint = ValueHint::Other,
-        value_parser = clap::value_parser!(u32).range(
-            i64::from(crate::vault::MIN_ITERATIONS)..=i64::from(crate::vault::MAX_ITERATIONS)
-        )
+        value_parser = |s: &str| parse_within(s, crate::vault::MIN_ITERATIONS, crate::vault::MAX_ITERATIONS)
     )]
     pub kdf_iterations: Option<u32>,
 
@@ -372,7 +368,7 @@ pub struct KdfArgs {
         long,
         value_name = "N",
         value_hint = ValueHint::Other,
-        value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::vault::MAX_PARALLELISM))
+        value_parser = |s: &str| parse_within(s, 1, crate::vault::MAX_PARALLELISM)
     )]
     pub kdf_parallelism: Option<u32>,
 }
@@ -836,6 +832,19 @@ const MAX_WAIT_SECONDS: f64 = 86_400.0;
 fn parse_time(s: &str) -> Result<crate::time::Time, String> {
     s.parse()
         .map_err(|e| format!("{:?} {e}", crate::name::visible_form(s)))
+}
+
+/// A whole number from `min` to `max`, both included; one past either, however many digits it
+/// has, is refused naming the range.
+fn parse_within(s: &str, min: u32, max: u32) -> Result<u32, String> {
+    let t = s.trim();
+    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("{s:?} is not a whole number from {min} to {max}"));
+    }
+    t.parse::<u32>()
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(|| format!("{t} is not from {min} to {max}"))
 }
 
 /// A count of things to show: a whole number from 0 to 2^53 − 1, as every integer is.

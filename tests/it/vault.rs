@@ -208,12 +208,14 @@ fn init_refuses_weak_parameters_and_a_second_vault() {
     // Each flag's both bounds, from `vault init` and `vault passwd`: a bad flag (2) that says
     // so, never "vault damaged".
     for (flag, value, range) in [
-        ("--kdf-memory-mib", "7", "8..=4096"),
-        ("--kdf-memory-mib", "4097", "8..=4096"),
-        ("--kdf-iterations", "0", "1..=64"),
-        ("--kdf-iterations", "65", "1..=64"),
-        ("--kdf-parallelism", "0", "1..=16"),
-        ("--kdf-parallelism", "17", "1..=16"),
+        ("--kdf-memory-mib", "7", "8 to 4096"),
+        ("--kdf-memory-mib", "4097", "8 to 4096"),
+        // Past what any integer type holds: the same sentence, never "too large to fit".
+        ("--kdf-memory-mib", "18446744073709551616", "8 to 4096"),
+        ("--kdf-iterations", "0", "1 to 64"),
+        ("--kdf-iterations", "65", "1 to 64"),
+        ("--kdf-parallelism", "0", "1 to 16"),
+        ("--kdf-parallelism", "17", "1 to 16"),
     ] {
         for sub in ["init", "passwd"] {
             let out = env
@@ -232,7 +234,7 @@ fn init_refuses_weak_parameters_and_a_second_vault() {
             assert_eq!(
                 err,
                 format!(
-                    "vbx-tokens: invalid value '{value}' for '{flag} <{metavar}>': {value} is not in {range} (see --help)\n"
+                    "vbx-tokens: invalid value '{value}' for '{flag} <{metavar}>': {value} is not from {range} (see --help)\n"
                 )
             );
         }
