@@ -22,6 +22,15 @@ fn utf16(text: &str, le: bool, bom: bool) -> Vec<u8> {
         .collect()
 }
 
+/// A store with one live token: the token, its id, and how `redact` writes it
+/// (`vbx_AbCd…[tok_…]`).
+fn live_token(env: &Env) -> (String, String, String) {
+    let live = env.create("live");
+    let id = env.record("live")["id"].as_str().expect("an id").to_owned();
+    let masked = format!("{}…[{id}]", &live[..8]);
+    (live, id, masked)
+}
+
 fn utf32(text: &str, le: bool, bom: bool) -> Vec<u8> {
     let text = if bom {
         format!("\u{feff}{text}")
@@ -575,9 +584,7 @@ fn a_fifo_with_no_writer_named_as_any_input_never_hangs() {
 #[test]
 fn redact_keeps_the_letters_glued_to_a_token_whatever_their_script() {
     let env = Env::new();
-    let t = env.create("live");
-    let id = env.record("live")["id"].as_str().expect("an id").to_owned();
-    let masked = format!("{}…[{id}]", &t[..8]);
+    let (t, _, masked) = live_token(&env);
     for after in [
         "é y",
         "ñandú",
@@ -622,9 +629,7 @@ fn redact_keeps_the_letters_glued_to_a_token_whatever_their_script() {
 #[test]
 fn a_mark_or_utf16_text_before_ascii_hides_no_token() {
     let env = Env::new();
-    let live = env.create("live");
-    let id = env.record("live")["id"].as_str().expect("an id").to_owned();
-    let masked = format!("{}…[{id}]", &live[..8]);
+    let (live, id, masked) = live_token(&env);
     let ascii = |token: &str| format!("key={token}\n").into_bytes();
     let mut cases: Vec<(&str, Vec<u8>, Vec<u8>)> = Vec::new();
     for (name, mark) in [
@@ -667,10 +672,8 @@ fn a_mark_or_utf16_text_before_ascii_hides_no_token() {
 #[test]
 fn a_wide_token_out_of_step_with_the_text_is_found_and_masked() {
     let env = Env::new();
-    let live = env.create("live");
-    let id = env.record("live")["id"].as_str().expect("an id").to_owned();
-    let masked = format!("{}…[{id}]", &live[..8]);
-    let be = |text: &str| -> Vec<u8> { text.encode_utf16().flat_map(u16::to_be_bytes).collect() };
+    let (live, id, masked) = live_token(&env);
+    let be = |text: &str| utf16(text, false, false);
     let le = |text: &str| utf16(text, true, false);
     // (what it is, the bytes before the token, the token's line, that line redacted)
     type Case = (&'static str, Vec<u8>, Vec<u8>, Vec<u8>);
@@ -719,10 +722,8 @@ fn a_wide_token_out_of_step_with_the_text_is_found_and_masked() {
 fn redact_streams_utf16_and_a_marked_ascii_log_line_by_line() {
     use std::io::{Read, Write};
     let env = Env::new();
-    let live = env.create("live");
-    let id = env.record("live")["id"].as_str().expect("an id").to_owned();
-    let masked = format!("{}…[{id}]", &live[..8]);
-    let be = |text: &str| -> Vec<u8> { text.encode_utf16().flat_map(u16::to_be_bytes).collect() };
+    let (live, _, masked) = live_token(&env);
+    let be = |text: &str| utf16(text, false, false);
     let le = |text: &str| utf16(text, true, false);
     let ascii = |text: &str| text.as_bytes().to_vec();
     // (what it is, its mark, how its lines are written)
