@@ -251,10 +251,15 @@ struct WideSearch {
 }
 
 impl WideSearch {
-    /// Whether the token at stream offset `at`, written `wide`, is one the decoded text gives.
+    /// Whether the token at stream offset `at`, written `wide`, is one the decoded text gives:
+    /// its `v` stands where a unit of the decoded encoding has its character, whichever way
+    /// the bytes were read here (a UTF-32LE token reads as UTF-32BE three bytes earlier).
     fn decoded_gives(self, at: u64, wide: token::Wide) -> bool {
+        let v = at + wide.low() as u64;
         self.decoded.is_some_and(|(w, first)| {
-            w == wide && at >= first && (at - first).is_multiple_of(w.width as u64)
+            w.width == wide.width
+                && v >= first + w.low() as u64
+                && (v - first - w.low() as u64).is_multiple_of(w.width as u64)
         })
     }
 }

@@ -336,7 +336,7 @@ impl Wide {
     ];
 
     /// Where in a unit its character's byte is.
-    fn low(self) -> usize {
+    pub fn low(self) -> usize {
         if self.little_endian {
             0
         } else {

@@ -76,13 +76,11 @@ impl Store {
     /// stored (so the audit chain checks), the name and hash indexes, the vault's header and
     /// kept secrets as the backup's vault export holds them, then a `restored` event.
     fn fill(&self, backup: &Backup, from: &Path) -> Result<usize> {
-        // A count never goes down, not even by a restore: uses the backed-up store granted
-        // after the backup was taken (its witness saw them) stay spent.
-        let witness: std::collections::HashMap<String, u64> = hex::decode(&backup.head.store_id)
-            .ok()
-            .and_then(|b| <[u8; 16]>::try_from(b).ok())
-            .map(|id| crate::uses::witnessed_all(&id).into_iter().collect())
-            .unwrap_or_default();
+        // A count never goes down, not even by a restore: uses granted after the backup was
+        // taken stay spent. Any of this user's stores' witnesses counts, as for `import`, not
+        // only the one the header names: a header's `store_id` is as easily changed as the
+        // hash that ends the file is recomputed.
+        let witness = crate::uses::witnessed_by_any_store();
         let raised: Vec<(Vec<u8>, crate::record::Record)> = backup
             .records
             .iter()

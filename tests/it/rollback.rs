@@ -216,6 +216,45 @@ fn a_restore_of_an_older_backup_keeps_the_uses_spent_since() {
     assert_eq!(env.record("one")["use_count"], 1);
 }
 
+/// A backup's header names its store, and a forger can change that as easily as recompute the
+/// hash that ends the file: the floor of a restore is what any of this user's witnesses saw
+/// granted for each token id, not only the named store's.
+#[test]
+fn a_backup_forged_to_name_another_store_keeps_the_uses_spent_since() {
+    let (env, one, _) = spent();
+    let file = env.tmp.path().join("b.backup");
+    env.ok(&["backup", file.to_str().expect("utf-8")]);
+    assert_eq!(env.verify(&one, &[]).0, 0);
+    exceeded(&env, &one);
+    reforge_backup(&file, |lines| {
+        let mut head: Value = serde_json::from_str(&lines[0]).expect("json");
+        head["store_id"] = Value::String(format!("{:032x}", 1));
+        lines[0] = serde_json::to_string(&head).expect("json");
+    });
+    let fresh = env.tmp.path().join("fresh");
+    let out = env
+        .cmd()
+        .env("VBX_TOKENS_HOME", &fresh)
+        .args(["restore", file.to_str().expect("utf-8"), "--yes"])
+        .output()
+        .expect("runs");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = env
+        .cmd()
+        .env("VBX_TOKENS_HOME", &fresh)
+        .args(["verify", "--json"])
+        .write_stdin(format!("{one}\n"))
+        .output()
+        .expect("runs");
+    assert_eq!(
+        code(&out),
+        1,
+        "never valid past its limit: {}",
+        stdout(&out)
+    );
+    assert_eq!(parse(&out.stdout)["reason"], "usage_exceeded");
+}
+
 #[test]
 fn a_store_put_back_and_used_since_is_still_reported_with_what_it_had_lost() {
     // The grant after the rollback counts from the witness (the 5th of 10), which heals the

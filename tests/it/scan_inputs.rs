@@ -541,6 +541,53 @@ fn scan_staged_runs_no_command_the_repository_names() {
     assert!(!ran.exists(), "the repository's fsmonitor was run");
 }
 
+/// The repository's config names no file `scan --staged` reads and changes no path it
+/// reports: an order file that never ends (`/dev/zero`, a FIFO) is not read, and
+/// `diff.relative` does not hide what is staged above the directory it runs in.
+#[test]
+fn scan_staged_reads_no_file_the_repository_config_names() {
+    let Some((env, live, repo)) = repo_with_live_token() else {
+        return;
+    };
+    std::fs::write(repo.join("top.txt"), format!("{live}\n")).expect("write");
+    std::fs::create_dir(repo.join("sub")).expect("mkdir");
+    std::fs::write(repo.join("sub/a.txt"), "clean\n").expect("write");
+    assert!(
+        git(&repo, &env, &["add", "top.txt", "sub/a.txt"])
+            .status
+            .success()
+    );
+    let fifo = env.tmp.path().join("order");
+    mkfifo(&fifo);
+    for (key, value) in [
+        ("diff.orderFile", "/dev/zero"),
+        ("diff.orderFile", fifo.to_str().expect("utf-8")),
+        ("diff.relative", "true"),
+    ] {
+        assert!(git(&repo, &env, &["config", key, value]).status.success());
+        let started = Instant::now();
+        let out = run_bounded(
+            &env,
+            &repo.join("sub"),
+            &["scan", "--staged", "--json"],
+            None,
+        );
+        assert!(
+            started.elapsed() < HANG,
+            "{key}={value}: scan --staged hung"
+        );
+        assert_eq!(code(&out), 1, "{key}={value}: {}", stderr(&out));
+        let found = paths_and_lines(&out);
+        assert_eq!(found.len(), 1, "{key}={value}: {found:?}");
+        assert_eq!(found[0].0, "top.txt", "{key}={value}");
+        assert!(
+            git(&repo, &env, &["config", "--unset", key])
+                .status
+                .success()
+        );
+    }
+}
+
 /// Every file a command reads that the user names (a backup, an import, a vault export, a
 /// passphrase file) is opened as `scan` opens one: a FIFO with no writer is an empty input, at
 /// once, never a wait; a terminal is refused. Each says so in one line and changes nothing.

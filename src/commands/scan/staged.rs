@@ -60,8 +60,18 @@ pub(super) fn list() -> Result<Vec<Blob>> {
 /// optional locks (it never rewrites the index, which a commit in progress may hold).
 fn git_command() -> Command {
     let mut git = Command::new("git");
-    git.args(["--no-optional-locks", "-c", "core.fsmonitor=false"])
-        .env_remove("GIT_EXTERNAL_DIFF");
+    // The repository's config is its owner's, not ours to obey: no fsmonitor to start, no
+    // order file to read (`/dev/zero`, a FIFO), and paths from the top of the work tree.
+    git.args([
+        "--no-optional-locks",
+        "-c",
+        "core.fsmonitor=false",
+        "-c",
+        "diff.orderFile=/dev/null",
+        "-c",
+        "diff.relative=false",
+    ])
+    .env_remove("GIT_EXTERNAL_DIFF");
     git
 }
 
