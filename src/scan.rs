@@ -525,6 +525,9 @@ pub struct RawPass {
     max: usize,
     /// The stream's encoding, when UTF-16 or UTF-32: how a token read both ways is masked.
     prefer: Option<token::Wide>,
+    /// Whether plain tokens are still to be masked: not when the first pass read the stream's
+    /// bytes as they are, since it masked every one of them already.
+    plain: bool,
 }
 
 impl RawPass {
@@ -533,6 +536,7 @@ impl RawPass {
             pending: Zeroizing::new(Vec::new()),
             max,
             prefer: encoding.wide(),
+            plain: encoding != Encoding::Bytes,
         }
     }
 
@@ -562,7 +566,7 @@ impl RawPass {
             return Err(too_long());
         }
         let ready = std::mem::replace(&mut self.pending, rest);
-        mask_raw(&ready[..=cut], self.prefer, label)
+        mask_raw(&ready[..=cut], self.prefer, self.plain, label)
     }
 
     /// What is held, masked: the stream ended.
@@ -574,7 +578,7 @@ impl RawPass {
         label: impl FnMut(&Token) -> Result<String, E>,
     ) -> Result<Vec<u8>, E> {
         let ready = std::mem::take(&mut self.pending);
-        mask_raw(&ready, self.prefer, label)
+        mask_raw(&ready, self.prefer, self.plain, label)
     }
 }
 
@@ -597,23 +601,32 @@ fn raw_cut_after(bytes: &[u8], at: usize) -> bool {
     }
 }
 
-/// `piece` with plain tokens and shapes masked ([`mask_plain`]) and wide tokens masked in their
-/// encoding: `vbx_AbCd…[LABEL]` written in it.
+/// `piece` with wide tokens masked in their encoding (`vbx_AbCd…[LABEL]` written in it) and,
+/// when `plain`, plain tokens and shapes masked too ([`mask_plain`]).
 fn mask_raw<E>(
     piece: &[u8],
     prefer: Option<token::Wide>,
+    plain: bool,
     mut label: impl FnMut(&Token) -> Result<String, E>,
 ) -> Result<Vec<u8>, E> {
     let wide = token::wide_tokens_in(piece, prefer);
     let mut out = Vec::with_capacity(piece.len());
+    let between =
+        |out: &mut Vec<u8>, bytes: &[u8], label: &mut dyn FnMut(&Token) -> Result<String, E>| {
+            match plain {
+                true => out.extend(mask_plain(bytes, label)?),
+                false => out.extend_from_slice(bytes),
+            }
+            Ok(())
+        };
     let mut last = 0;
     for (range, t, w) in wide {
-        out.extend(mask_plain(&piece[last..range.start], &mut label)?);
+        between(&mut out, &piece[last..range.start], &mut label)?;
         let shown = format!("{}[{}]", token::mask(t.expose()), label(&t)?);
         out.extend(w.encode(&shown));
         last = range.end;
     }
-    out.extend(mask_plain(&piece[last..], &mut label)?);
+    between(&mut out, &piece[last..], &mut label)?;
     Ok(out)
 }
 
