@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use rand::Rng;
 use serde_json::Value;
 
 use crate::Ctx;
@@ -507,5 +508,139 @@ pub fn run(ctx: &Ctx) -> Table {
         }
     }
     tmpfs(ctx, &mut table);
+    if std::env::var_os(INNER).is_none() {
+        failures(ctx, &mut table);
+    }
     table
+}
+
+/// Every file's length under `dir`, in bytes (what `du -sb` says).
+fn bytes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => bytes(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+/// The README's bound, "a store grows by at most 64 bytes for each" failed verify, where it
+/// is hardest: a log that ends in hundreds of counters of this hour (one per revoked token
+/// still in use, sixteen addresses and the shared one), and a command that folds the journal
+/// after every failure, so each fold adds to counters already in the log.
+fn failures(ctx: &Ctx, table: &mut Table) {
+    let store = ctx.fresh("disk/failures");
+    let mut rng = ctx.rng(0xFA11);
+    let (k, folds) = (ctx.setting.failure_counters, ctx.setting.failure_folds);
+    ctx.create(&store, &["--name", "kept"]);
+    let mut revoked = Vec::with_capacity(k);
+    for i in 0..k {
+        let name = format!("gone-{i}");
+        revoked.push(ctx.create(&store, &["--name", &name]).1);
+        ctx.must(&store, &["revoke", &name, "--yes"], None);
+    }
+    let verify = |token: &str, ip: Option<String>| {
+        let mut c = ctx.bin.cmd(&store, 30);
+        c.arg("verify").env("VBX_TOKEN", token);
+        if let Some(ip) = ip {
+            c.args(["--ip", &ip]);
+        }
+        run::run(c, None, LIMIT).code() == Some(1)
+    };
+    let mut batch = revoked.join("\n");
+    batch.push('\n');
+    let mut c = ctx.bin.cmd(&store, 30);
+    c.args(["verify", "--batch"]);
+    let _ = run::run(c, Some(batch.into_bytes()), LIMIT);
+    let mut failed = k as u64;
+    for n in 1..=17 {
+        failed += u64::from(verify("junk", Some(format!("10.0.0.{n}"))));
+    }
+    ctx.must(&store, &["list"], None);
+    let unknown = run::token::random(&mut rng);
+    // Three counters in turn, each at the end once the first pass has moved it there; then
+    // the worst order, a different revoked token each time, whose counter may be anywhere.
+    let measure = |what: &str, folds: usize, pick: &mut dyn FnMut(usize) -> bool| {
+        let before = bytes(&store);
+        let mut counted = 0u64;
+        for i in 0..folds {
+            counted += u64::from(pick(i));
+            ctx.must(&store, &["list"], None);
+        }
+        let grown = bytes(&store).saturating_sub(before);
+        let each = grown / (counted.max(1));
+        (what.to_owned(), counted, grown, each)
+    };
+    let (what, counted, grown, each) =
+        measure("three counters in turn", folds, &mut |i| match i % 3 {
+            0 => verify("junk", Some("10.0.0.1".to_owned())),
+            1 => verify(&unknown, Some("10.0.0.1".to_owned())),
+            _ => verify(&revoked[0], None),
+        });
+    failed += counted;
+    table.holds(
+        format!(
+            "failed verifies, a fold after each, the log ending in {} counters, {what}: bytes a failure (≤ 64, with 1 MiB of slack: two of sled's segments)",
+            k + 17
+        ),
+        format!("{each} ({grown} bytes for {counted})"),
+        grown <= 64 * counted + (1 << 20),
+    );
+    let worst = (folds / 5).max(1);
+    let (what, counted, grown, each) =
+        measure("a different revoked token each time", worst, &mut |_| {
+            verify(&revoked[rng.random_range(0..k)], None)
+        });
+    failed += counted;
+    table.info(
+        format!("failed verifies, a fold after each, {what}: bytes a failure"),
+        format!("{each} ({grown} bytes for {counted})"),
+    );
+    let mut c = ctx.bin.cmd(&store, 30);
+    c.args(["log", "--json"]);
+    let events = run::run(c, None, LIMIT).json().unwrap_or_default();
+    let counters: Vec<&Value> = events
+        .as_array()
+        .map(|a| a.iter().filter(|e| e["event"] == "verify_failed").collect())
+        .unwrap_or_default();
+    let total: u64 = counters.iter().filter_map(|e| e["count"].as_u64()).sum();
+    table.zero(
+        "failed verifies the counters do not count (or count twice)",
+        total.abs_diff(failed) as usize,
+    );
+    let hour = |e: &Value| {
+        e["at"]
+            .as_str()
+            .unwrap_or_default()
+            .get(..13)
+            .map(str::to_owned)
+    };
+    let distinct: std::collections::BTreeSet<String> = counters
+        .iter()
+        .map(|e| {
+            format!(
+                "{}|{}|{}|{:?}",
+                e["reason"],
+                e["token_id"],
+                e["ip"],
+                hour(e)
+            )
+        })
+        .collect();
+    table.zero(
+        "counters repeated within one hour",
+        counters.len() - distinct.len(),
+    );
+    let mut c = ctx.bin.cmd(&store, 30);
+    c.args(["log", "--check"]);
+    let check = run::run(c, None, LIMIT);
+    table.zero(
+        "`log --check` after the folds: not exit 0",
+        usize::from(check.code() != Some(0)),
+    );
 }

@@ -50,6 +50,10 @@ pub struct Setting {
     pub damage_cases: usize,
     /// `ulimit -f` limits tried, in 512-byte blocks.
     pub file_limits: &'static [u64],
+    /// Revoked tokens whose failure counters end the log, and failed verifies then made with
+    /// a fold after each (`disk`, "Failures cannot fill the disk").
+    pub failure_counters: usize,
+    pub failure_folds: usize,
 }
 
 const SHORT: Setting = Setting {
@@ -58,6 +62,8 @@ const SHORT: Setting = Setting {
     kills: 100,
     damage_cases: 500,
     file_limits: &[0, 64, 1100],
+    failure_counters: 200,
+    failure_folds: 300,
 };
 
 const LONG: Setting = Setting {
@@ -66,6 +72,8 @@ const LONG: Setting = Setting {
     kills: 1000,
     damage_cases: 2500,
     file_limits: &[0, 1, 8, 64, 512, 1030, 1100, 1200, 2048],
+    failure_counters: 1000,
+    failure_folds: 3000,
 };
 
 /// What every harness needs.

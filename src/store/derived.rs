@@ -328,12 +328,7 @@ impl Store {
             }
         }
         // The counters of these hours already at the log's end are added to, not repeated.
-        let tail = if counters.is_empty() {
-            Default::default()
-        } else {
-            self.counters_at_end(&mut counters)?
-        };
-        let events = counters.into_events();
+        let (tail, events) = self.fold_failures(counters)?;
         let result = (&self.tokens, &self.log, &self.meta).transaction(|(tokens, log, meta)| {
             for r in &updated {
                 tokens.insert(r.id.as_bytes(), r.to_bytes())?;

@@ -9,12 +9,14 @@
 //! The log stays a hash chain, appended to under the store lock, with one exception that keeps
 //! the bound whatever the order of folds: the counters of the hours a fold adds to, when they
 //! are the last events of the log (nothing else happened since), are taken off its end and put
-//! back with the new failures added, in the same transaction that moves the log head. A fold
-//! does that only when the head names the last event and each counter it takes links to the one
-//! before it; otherwise (damage `log --check` reports) it appends, and rewrites nothing. So the
-//! log holds at most one event per counter between two other events, whatever the failures:
-//! 100,000 in any order of reasons and tokens cost a few events, not 100,000 (README, "Audit
-//! log").
+//! back with the new failures added, in the same transaction that moves the log head. Only the
+//! end from the first counter the fold adds to is taken off: the counters after that one go
+//! back as they were, then the ones it added to, so failures that keep coming to one counter
+//! rewrite that one alone. A fold does that only when the head names the last event and each
+//! counter it takes links to the one before it; otherwise (damage `log --check` reports) it
+//! appends, and rewrites nothing. So the log holds at most one event per counter between two
+//! other events, whatever the failures: 100,000 in any order of reasons and tokens cost a few
+//! events, not 100,000 (README, "Audit log").
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -56,6 +58,12 @@ struct Counter {
     count: u64,
     name: Option<String>,
     detail: Option<String>,
+    /// Its place among the counters taken off the log's end, oldest first (`None`: new in this
+    /// fold).
+    at_end: Option<usize>,
+    /// Whether this fold adds to it: a counter at the end that it leaves as it was is written
+    /// again only when it is after one that changed (the chain runs through it).
+    changed: bool,
 }
 
 /// Failures to count, as a journal entry or a counter already in the log says them.
@@ -80,10 +88,6 @@ pub(super) struct Counters {
 }
 
 impl Counters {
-    pub(super) fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
-
     /// The earliest window counted.
     fn first_window(&self) -> Option<i64> {
         self.map.keys().map(|k| k.window).min()
@@ -106,7 +110,9 @@ impl Counters {
             .count()
     }
 
-    fn add(&mut self, f: Failures) {
+    /// Adds `f`, which is the counter at `at_end` of the log's end, or failures this fold
+    /// counts (`None`).
+    fn add(&mut self, f: Failures, at_end: Option<usize>) {
         let mut key = Key {
             window: window(f.first),
             reason: f.reason.to_owned(),
@@ -115,18 +121,30 @@ impl Counters {
             ip: f.ip,
         };
         let mut further = f.further;
+        let mut moved = false;
         if key.ip.is_some() && !self.map.contains_key(&key) && self.addresses(&key) >= MAX_ADDRESSES
         {
             key.ip = None;
             further = true;
+            moved = true;
         }
+        let existed = self.map.contains_key(&key);
         let c = self.map.entry(key).or_insert(Counter {
             first: f.first,
             last: f.last,
             count: 0,
             name: None,
             detail: None,
+            at_end,
+            changed: false,
         });
+        // New failures, two counters at the end that are one, or one whose address now
+        // shares a counter: what the log holds for it is no longer what it says.
+        c.changed |= at_end.is_none() || existed || moved;
+        c.at_end = match (c.at_end, at_end) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         c.first = c.first.min(f.first);
         c.last = c.last.max(f.last);
         // Held at the largest count a JSON reader holds exactly (`policy`).
@@ -152,79 +170,163 @@ impl Counters {
         actor: &str,
         token: Option<(&str, &str)>,
     ) {
-        self.add(Failures {
-            reason,
-            token_id: token.map(|(_, id)| id),
-            actor,
-            first: at,
-            last: at,
-            count: u64::from(e.count),
-            ip: e.ip,
-            name: token.map(|(name, _)| name),
-            further: false,
-        });
+        self.add(
+            Failures {
+                reason,
+                token_id: token.map(|(_, id)| id),
+                actor,
+                first: at,
+                last: at,
+                count: u64::from(e.count),
+                ip: e.ip,
+                name: token.map(|(name, _)| name),
+                further: false,
+            },
+            None,
+        );
     }
 
-    /// Adds a counter the log already holds (one [`Store::counters_at_end`] took off).
-    fn add_event(&mut self, e: &Event) {
-        self.add(Failures {
-            reason: e.reason.as_deref().unwrap_or_default(),
-            token_id: e.token_id.as_deref(),
-            actor: &e.actor,
-            first: e.at,
-            last: e.last_at.unwrap_or(e.at).max(e.at),
-            count: e.count,
-            ip: e.ip,
-            name: e.name.as_deref(),
-            further: e.detail.as_deref() == Some(FURTHER_ADDRESSES),
-        });
+    /// Adds a counter the log already holds: the one at `at_end` of those
+    /// [`Store::counters_at_end`] took off.
+    fn add_event(&mut self, e: &Event, at_end: usize) {
+        self.add(
+            Failures {
+                reason: e.reason.as_deref().unwrap_or_default(),
+                token_id: e.token_id.as_deref(),
+                actor: &e.actor,
+                first: e.at,
+                last: e.last_at.unwrap_or(e.at).max(e.at),
+                count: e.count,
+                ip: e.ip,
+                name: e.name.as_deref(),
+                further: e.detail.as_deref() == Some(FURTHER_ADDRESSES),
+            },
+            Some(at_end),
+        );
     }
 
-    /// The counters as events, oldest first.
-    pub(super) fn into_events(self) -> Vec<Event> {
-        let mut events: Vec<Event> = self
+    /// Adds what `other` counted, as failures of this fold.
+    fn add_all(&mut self, other: Counters) {
+        for (k, c) in other.map {
+            self.add(
+                Failures {
+                    reason: &k.reason,
+                    token_id: k.token_id.as_deref(),
+                    actor: &k.actor,
+                    first: c.first,
+                    last: c.last,
+                    count: c.count,
+                    ip: k.ip,
+                    name: c.name.as_deref(),
+                    further: c.detail.is_some(),
+                },
+                None,
+            );
+        }
+    }
+
+    /// What to append once the counters at the end from the returned place on (of `at_end`
+    /// taken) are taken off: those after the first that changed, as they were and in their
+    /// order, then the changed and the new ones, the latest failure last. So a fold writes
+    /// again only the counters from the first it adds to, and failures that keep coming to one
+    /// counter rewrite that one alone.
+    fn into_appends(self, at_end: usize) -> (usize, Vec<Event>) {
+        let from = self
             .map
-            .into_iter()
-            .map(|(k, c)| Event {
-                at: c.first,
-                event: EventKind::VerifyFailed,
-                token_id: k.token_id,
-                name: c.name,
-                actor: k.actor,
-                reason: Some(k.reason),
-                count: c.count,
-                last_at: Some(c.last),
-                replaces: None,
-                detail: c.detail,
-                ip: k.ip,
-                prev: String::new(),
-            })
-            .collect();
-        // Stable: counters that began in the same second stay in key order.
-        events.sort_by_key(|e| e.at);
-        events
+            .values()
+            .filter(|c| c.changed)
+            .filter_map(|c| c.at_end)
+            .min()
+            .unwrap_or(at_end);
+        let mut kept = Vec::new();
+        let mut changed = Vec::new();
+        for (k, c) in self.map {
+            match (c.at_end, c.changed) {
+                (Some(i), false) if i < from => {}
+                (Some(i), false) => kept.push((i, event(k, c))),
+                _ => changed.push(event(k, c)),
+            }
+        }
+        kept.sort_by_key(|(i, _)| *i);
+        // Stable: counters with the same last failure stay in key order.
+        changed.sort_by_key(|e| (e.last_at, e.at));
+        let events = kept.into_iter().map(|(_, e)| e).chain(changed).collect();
+        (from, events)
+    }
+}
+
+fn event(k: Key, c: Counter) -> Event {
+    Event {
+        at: c.first,
+        event: EventKind::VerifyFailed,
+        token_id: k.token_id,
+        name: c.name,
+        actor: k.actor,
+        reason: Some(k.reason),
+        count: c.count,
+        last_at: Some(c.last),
+        replaces: None,
+        detail: c.detail,
+        ip: k.ip,
+        prev: String::new(),
     }
 }
 
 /// The counters a fold takes off the end of the log: their keys, and the head to put back
-/// before the sums are appended (`None`: the log held nothing else).
+/// before the events are appended (`None`: the log held nothing else).
 #[derive(Debug, Default)]
 pub(super) struct Tail {
     pub(super) keys: Vec<[u8; 8]>,
     pub(super) head: Option<Head>,
 }
 
+/// The counters at the end of the log a fold may add to, oldest first, and the head of the
+/// event before them.
+#[derive(Default)]
+struct End {
+    taken: Vec<([u8; 8], sled::IVec, Event)>,
+    before: Option<Head>,
+}
+
 impl Store {
-    /// Takes into `counters` the counters at the end of the log for the windows they count
-    /// (from their first on), and says what to remove. Nothing is taken unless the log's end is
-    /// whole: the head names the last event and each counter taken links to the one before.
+    /// What a fold of `fresh` (failures from the journal) writes to the log: the counters to
+    /// take off its end and the events to append after, so failures are added to the counters
+    /// of their hours already at the end rather than repeated, and a counter the fold leaves
+    /// alone is not written again unless it follows one it adds to.
     ///
     /// # Errors
     /// A sled error reading the log or `meta`.
-    pub(super) fn counters_at_end(&self, counters: &mut Counters) -> Result<Tail> {
-        let Some(from) = counters.first_window() else {
-            return Ok(Tail::default());
+    pub(super) fn fold_failures(&self, fresh: Counters) -> Result<(Tail, Vec<Event>)> {
+        let Some(from) = fresh.first_window() else {
+            return Ok((Tail::default(), Vec::new()));
         };
+        let end = self.counters_at_end(from)?;
+        let mut all = Counters::default();
+        for (i, (_, _, e)) in end.taken.iter().enumerate() {
+            all.add_event(e, i);
+        }
+        all.add_all(fresh);
+        let (first, events) = all.into_appends(end.taken.len());
+        let tail = match end.taken.get(first) {
+            None => Tail::default(),
+            Some(_) => Tail {
+                keys: end.taken[first..].iter().map(|(k, _, _)| *k).collect(),
+                head: match first.checked_sub(1) {
+                    Some(i) => Some(Head {
+                        key: u64::from_be_bytes(end.taken[i].0),
+                        hash: chain::hash(&end.taken[i].1),
+                    }),
+                    None => end.before,
+                },
+            },
+        };
+        Ok((tail, events))
+    }
+
+    /// The counters at the end of the log for the windows from `from` on, oldest first.
+    /// Nothing is taken unless the log's end is whole: the head names the last event and each
+    /// counter taken links to the one before.
+    fn counters_at_end(&self, from: i64) -> Result<End> {
         let head = self.log_head()?;
         // Newest first: (key, stored bytes, event) of each counter, then the event before them.
         let mut taken = Vec::new();
@@ -232,7 +334,7 @@ impl Store {
         for item in self.log.iter().rev() {
             let (key, bytes) = item.map_err(|e| self.sled(e))?;
             let Ok(key) = <[u8; 8]>::try_from(&key[..]) else {
-                return Ok(Tail::default());
+                return Ok(End::default());
             };
             let event = Event::from_bytes(&bytes).ok();
             match event {
@@ -254,30 +356,23 @@ impl Store {
             }
         }
         let Some((last_key, last_bytes, _)) = taken.first() else {
-            return Ok(Tail::default());
+            return Ok(End::default());
         };
         let names_last = head.is_some_and(|h| {
             h.key == u64::from_be_bytes(*last_key) && h.hash == chain::hash(last_bytes)
         });
         // Oldest first, each must name the one before it (the first, the event before them all).
+        taken.reverse();
         let mut prev = before.map_or_else(|| GENESIS.to_owned(), |h| h.prev());
         let mut whole = names_last;
-        for (_, bytes, e) in taken.iter().rev() {
+        for (_, bytes, e) in &taken {
             whole &= e.prev == prev;
             prev = hex::encode(chain::hash(bytes));
         }
         if !whole {
-            return Ok(Tail::default());
+            return Ok(End::default());
         }
-        let mut tail = Tail {
-            keys: Vec::with_capacity(taken.len()),
-            head: before,
-        };
-        for (key, _, e) in taken.iter().rev() {
-            counters.add_event(e);
-            tail.keys.push(*key);
-        }
-        Ok(tail)
+        Ok(End { taken, before })
     }
 }
 
@@ -304,6 +399,11 @@ pub(super) fn take_off(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every counter gathered, as events in key order.
+    fn every(c: Counters) -> Vec<Event> {
+        c.map.into_iter().map(|(k, c)| event(k, c)).collect()
+    }
 
     fn at(second: i64) -> Time {
         Time::from_second(1_800_000_000 + second).expect("in range")
@@ -335,7 +435,7 @@ mod tests {
             let e = failure(i * 7200 / 10_000, 0, token);
             c.add_failure(&e, e.at, reason, "ana", token.map(|id| ("t", id)));
         }
-        let events = c.into_events();
+        let events = every(c);
         // Per hour: unknown, malformed, and revoked for each of two tokens.
         assert_eq!(events.len(), 8, "{events:#?}");
         assert_eq!(events.iter().map(|e| e.count).sum::<u64>(), 10_000);
@@ -350,12 +450,12 @@ mod tests {
     fn a_counter_taken_back_adds_up_and_keeps_its_first_and_last() {
         let mut c = Counters::default();
         c.add_failure(&failure(10, 0, None), at(10), "unknown", "ana", None);
-        let mut old = c.into_events().pop().expect("one");
+        let mut old = every(c).pop().expect("one");
         old.count = 41;
         let mut c = Counters::default();
         c.add_failure(&failure(50, 0, None), at(50), "unknown", "ana", None);
-        c.add_event(&old);
-        let e = c.into_events().pop().expect("one");
+        c.add_event(&old, 0);
+        let e = every(c).pop().expect("one");
         assert_eq!((e.count, e.at, e.last_at), (42, at(10), Some(at(50))));
     }
 
@@ -372,7 +472,7 @@ mod tests {
         for i in 0..40 {
             from(&mut c, i);
         }
-        let events = c.into_events();
+        let events = every(c);
         assert_eq!(events.len(), MAX_ADDRESSES + 1);
         let shared: Vec<&Event> = events.iter().filter(|e| e.ip.is_none()).collect();
         assert_eq!(shared.len(), 1);
@@ -380,13 +480,13 @@ mod tests {
         assert_eq!(shared[0].detail.as_deref(), Some(FURTHER_ADDRESSES));
         // Taken back with more addresses: still the bound, the first addresses keep theirs.
         let mut c = Counters::default();
-        for e in &events {
-            c.add_event(e);
+        for (i, e) in events.iter().enumerate() {
+            c.add_event(e, i);
         }
         for i in 3..80 {
             from(&mut c, i);
         }
-        let again = c.into_events();
+        let again = every(c);
         assert_eq!(again.len(), MAX_ADDRESSES + 1);
         assert_eq!(again.iter().map(|e| e.count).sum::<u64>(), 40 + 77);
         let own = |list: &[Event]| {
@@ -401,13 +501,13 @@ mod tests {
     fn counts_stop_at_the_json_bound() {
         let mut one = Counters::default();
         one.add_failure(&failure(0, 0, None), at(0), "unknown", "ana", None);
-        let mut e = one.into_events().pop().expect("one");
+        let mut e = every(one).pop().expect("one");
         let mut c = Counters::default();
         e.count = crate::policy::MAX_JSON_INTEGER;
-        c.add_event(&e);
+        c.add_event(&e, 0);
         e.count = 5;
-        c.add_event(&e);
-        let e = c.into_events().pop().expect("one");
+        c.add_event(&e, 1);
+        let e = every(c).pop().expect("one");
         assert_eq!(e.count, crate::policy::MAX_JSON_INTEGER);
     }
 
@@ -454,6 +554,90 @@ mod tests {
         // Two only when the hour turned between folds.
         assert!(counters.len() <= 2, "{counters:#?}");
         assert_eq!(store.check_log().expect("whole"), counters.len() as u64);
+    }
+
+    /// Folds one failure (unknown) from each of `addresses` (10.0.0.N), all at `at`.
+    fn fail_from(store: &Store, at: Time, addresses: impl IntoIterator<Item = u8>) {
+        let entries: Vec<journal::Entry> = addresses
+            .into_iter()
+            .map(|n| journal::Entry {
+                at,
+                ip: Some(IpAddr::from([10, 0, 0, n])),
+                ..failure(0, 1, None)
+            })
+            .collect();
+        journal::append(&store.dir, store.store_id, &entries).expect("journals");
+        store.fold_journal().expect("folds");
+    }
+
+    /// The start of this hour, so every failure of a test is in one window.
+    fn this_hour() -> Time {
+        let now = Time::now();
+        Time::from_second(window(now) * 3600).expect("in range")
+    }
+
+    fn ips(events: &[Event]) -> Vec<Option<IpAddr>> {
+        events.iter().map(|e| e.ip).collect()
+    }
+
+    #[test]
+    fn a_fold_writes_again_only_the_counters_from_the_first_it_adds_to() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = open(dir.path());
+        let at = this_hour();
+        fail_from(&store, at, 1..=12);
+        let before = failed(&store);
+        assert_eq!(before.len(), 12, "{before:#?}");
+
+        // More failures from the first address: only its counter is taken off and appended.
+        let mut fresh = Counters::default();
+        let again = journal::Entry {
+            at,
+            ip: Some(IpAddr::from([10, 0, 0, 1])),
+            ..failure(0, 1, None)
+        };
+        fresh.add_failure(&again, at, "unknown", "ana", None);
+        let (tail, events) = store.fold_failures(fresh).expect("reads");
+        assert_eq!((tail.keys.len(), events.len()), (12, 12));
+        assert_eq!(events[11].ip, before[0].ip);
+
+        // Once it is last, the next failures from it rewrite it alone, however many others.
+        fail_from(&store, at, [1]);
+        let mid = failed(&store);
+        let mut fresh = Counters::default();
+        fresh.add_failure(&again, at, "unknown", "ana", None);
+        let (tail, events) = store.fold_failures(fresh).expect("reads");
+        assert_eq!((tail.keys.len(), events.len()), (1, 1));
+        assert_eq!(events[0].count, 3);
+
+        // One from the sixth: the sixth to the last are taken off; the six after it are put
+        // back as they were, then the sixth.
+        fail_from(&store, at, [6]);
+        let after = failed(&store);
+        let mut want = ips(&before[1..]);
+        want.retain(|ip| *ip != before[5].ip);
+        want.extend([before[0].ip, before[5].ip]);
+        assert_eq!(ips(&after), want);
+        assert_eq!(after[..4], mid[..4], "left where they were");
+        let counts: Vec<u64> = after.iter().map(|e| e.count).collect();
+        assert_eq!(counts, [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2]);
+        assert_eq!(store.check_log().expect("whole"), 12);
+    }
+
+    #[test]
+    fn a_new_address_past_the_bound_joins_the_shared_counter_of_the_end() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = open(dir.path());
+        let at = this_hour();
+        fail_from(&store, at, 1..=MAX_ADDRESSES as u8);
+        fail_from(&store, at, [100]);
+        fail_from(&store, at, [101, 102]);
+        let events = failed(&store);
+        assert_eq!(events.len(), MAX_ADDRESSES + 1, "{events:#?}");
+        let shared = events.last().expect("one");
+        assert_eq!((shared.ip, shared.count), (None, 3));
+        assert_eq!(shared.detail.as_deref(), Some(FURTHER_ADDRESSES));
+        assert_eq!(store.check_log().expect("whole"), MAX_ADDRESSES as u64 + 1);
     }
 
     #[test]
