@@ -9,8 +9,8 @@
 
 use std::io::IsTerminal;
 
+use dialoguer::Password;
 use dialoguer::console::Term;
-use dialoguer::{Input, Password};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
@@ -47,13 +47,39 @@ fn cancelled(e: dialoguer::Error) -> Error {
     Error::usage(format!("no answer at the prompt ({e})"))
 }
 
-/// Asks for a token's name.
+/// Asks for a token's name, read as a line in the terminal's own mode (as `read` in a shell
+/// does), so its keys mean what they mean everywhere: Ctrl-D on an empty line is no answer
+/// (exit 2), Ctrl-C, `Ctrl-\` and Ctrl-Z are the signals they send, and erasing works as the
+/// terminal is set to. An empty line asks again.
 pub fn name() -> Result<String> {
+    use std::io::BufRead;
     let _terminal = TerminalGuard::save();
-    Input::<String>::new()
-        .with_prompt("Name for the new token")
-        .interact_text_on(&term())
-        .map_err(cancelled)
+    let term = term();
+    let failed = |e: std::io::Error| cancelled(dialoguer::Error::IO(e));
+    loop {
+        term.write_str("Name for the new token: ").map_err(failed)?;
+        let mut line = Vec::new();
+        if std::io::stdin()
+            .lock()
+            .read_until(b'\n', &mut line)
+            .map_err(failed)?
+            == 0
+        {
+            // The prompt's line ends, so the error is on a line of its own.
+            let _ = term.write_line("");
+            return Err(Error::usage(
+                "no name typed at the prompt (end of input): give one with --name NAME",
+            ));
+        }
+        while line.last().is_some_and(|b| matches!(b, b'\n' | b'\r')) {
+            line.pop();
+        }
+        if line.is_empty() {
+            continue;
+        }
+        return String::from_utf8(line)
+            .map_err(|_| Error::usage("the name typed at the prompt is not UTF-8"));
+    }
 }
 
 /// Asks a yes/no question; the default is no. The answer is one key, read in raw mode, where

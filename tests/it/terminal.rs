@@ -254,3 +254,49 @@ fn ctrl_d_at_a_yes_no_prompt_is_no() {
     assert_eq!(code(&out), 0, "{}", stdout(&out));
     assert_eq!(env.record("x")["status"], "revoked");
 }
+
+/// The name prompt reads a line as the terminal is set to: a name typed is the name, Ctrl-D
+/// on an empty line is no answer (exit 2, nothing made), Ctrl-C and `Ctrl-\\` end it as their
+/// signals do.
+#[test]
+fn the_name_prompt_takes_a_line_and_its_keys_mean_what_they_mean_in_a_terminal() {
+    let env = Env::new();
+    env.create("first");
+    let before = env.snapshot();
+    let typed = |keys: &str| {
+        Command::new("sh")
+            .args([
+                "-c",
+                &format!(
+                    r#"(for i in $(seq 100); do sleep 0.2; printf '{keys}'; done) | script -qec "$BIN create" /dev/null"#
+                ),
+            ])
+            .env("VBX_TOKENS_HOME", env.store())
+            .env("BIN", BIN)
+            .output()
+            .expect("script from util-linux")
+    };
+    for (keys, want, line) in [
+        (
+            "\\004",
+            2,
+            "vbx-tokens: no name typed at the prompt (end of input): give one with --name NAME",
+        ),
+        ("\\003", 130, "vbx-tokens: stopped by SIGINT"),
+        ("\\034", 131, "vbx-tokens: stopped by SIGQUIT"),
+    ] {
+        let out = typed(keys);
+        assert_eq!(code(&out), want, "{keys}: {}", stdout(&out));
+        let shown = stdout(&out);
+        let lines: Vec<&str> = shown
+            .lines()
+            .filter(|l| l.contains("vbx-tokens:"))
+            .collect();
+        assert_eq!(lines.len(), 1, "{keys}: {shown:?}");
+        assert!(lines[0].starts_with(line), "{keys}: {shown:?}");
+        assert_eq!(env.snapshot(), before, "{keys} changed the store");
+    }
+    let out = typed("crm\\r");
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    assert_eq!(env.record("crm")["status"], "active");
+}
