@@ -30,7 +30,7 @@ pub struct Import {
 /// Every record, one JSON line each, with every field (the SHA-256 too, never a token),
 /// streamed oldest first.
 pub fn export(ctx: &Context, p: &mut Printer) -> Result<Outcome> {
-    let store = ctx.open(OpenMode::Existing)?;
+    let store = ctx.open(OpenMode::Records)?;
     let bar = Progress::spinner("exporting");
     let mut n = 0u64;
     store.each_record(|record| {

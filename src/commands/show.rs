@@ -115,7 +115,7 @@ pub fn list(ctx: &Context, req: List, p: &mut Printer) -> Result<Outcome> {
     let all = req.all || !req.filter.statuses.is_empty();
     let wanted = |r: &Record| picker.picks(r) && (all || r.state_at(picker.now) != State::Revoked);
     let mut matched = 0usize;
-    let store = ctx.open(OpenMode::Existing)?;
+    let store = ctx.open(OpenMode::Records)?;
     let kept = store.kept_ids()?;
     let witness = Witness::of(&store);
     if p.streams_records() {
@@ -148,7 +148,7 @@ pub fn list(ctx: &Context, req: List, p: &mut Printer) -> Result<Outcome> {
 
 pub fn show(ctx: &Context, req: Show, p: &mut Printer) -> Result<Outcome> {
     let (record, kept, chain) = {
-        let store = ctx.open(OpenMode::Existing)?;
+        let store = ctx.open(OpenMode::Records)?;
         let mut record = store.resolve(&req.token)?;
         Witness::of(&store).raise(&mut record);
         let kept = store.kept(&record.id)?.is_some();

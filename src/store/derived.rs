@@ -188,6 +188,35 @@ impl Store {
         Ok(())
     }
 
+    /// Whether all the journal holds is failures of this store's verifies, fewer than
+    /// [`super::FAILURES_WAITING`] bytes of them, with nothing a crashed or refused fold left
+    /// beside it: what an [`super::OpenMode::Records`] open may leave for later. Anything it
+    /// cannot read says no, so the fold decides.
+    pub(super) fn only_failures_waiting(&self) -> bool {
+        use std::io::Read;
+        let aside = [journal::FOLDING_FILE, journal::DAMAGED_FILE];
+        if aside
+            .iter()
+            .any(|f| fs::symlink_metadata(self.dir.join(f)).is_ok())
+        {
+            return false;
+        }
+        let Ok(file) = fs::File::open(self.dir.join(journal::FILE)) else {
+            return false;
+        };
+        let mut bytes = Vec::new();
+        // One byte past the bound tells a journal over it.
+        let read = file
+            .take(super::FAILURES_WAITING + 1)
+            .read_to_end(&mut bytes);
+        if read.is_err() || bytes.len() as u64 > super::FAILURES_WAITING {
+            return false;
+        }
+        let waiting = journal::read(&bytes);
+        waiting.header.is_some_and(|h| h.store_id == self.store_id)
+            && waiting.entries.iter().all(|e| e.kind == EntryKind::Failure)
+    }
+
     fn fold_one(&self) -> Result<()> {
         let Some(folding) = journal::take(&self.dir).map_err(|e| self.fold_io(e))? else {
             return Ok(());

@@ -641,6 +641,47 @@ mod tests {
     }
 
     #[test]
+    fn failures_alone_below_the_bound_may_wait_in_the_journal() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = open(dir.path());
+        let append = |e: journal::Entry, n: usize| {
+            journal::append(&store.dir, store.store_id, &vec![e; n]).expect("journals");
+        };
+        let fail = failure(0, 1, None);
+        // Nothing waiting: the fold decides (it has nothing to do).
+        assert!(!store.only_failures_waiting());
+        append(fail.clone(), 10);
+        assert!(store.only_failures_waiting());
+        // A use among them must be counted at once.
+        let used = journal::Entry {
+            kind: journal::EntryKind::Use,
+            reason: 0,
+            ..failure(0, 0, Some("tok_aaaaaaaa"))
+        };
+        append(used, 1);
+        assert!(!store.only_failures_waiting());
+        store.fold_journal().expect("folds");
+        // Past the bound: folded, once for thousands.
+        append(fail.clone(), 1);
+        let size = || {
+            std::fs::metadata(dir.path().join(journal::FILE))
+                .unwrap()
+                .len()
+        };
+        let per = journal::Entry::encode(&fail).len() as u64;
+        let fits = (super::super::FAILURES_WAITING - size()) / per;
+        append(fail.clone(), fits as usize);
+        assert!(size() <= super::super::FAILURES_WAITING);
+        assert!(store.only_failures_waiting());
+        append(fail, 1);
+        assert!(!store.only_failures_waiting());
+        // What a crash or another store's journal left is folded or set aside first.
+        store.fold_journal().expect("folds");
+        std::fs::write(dir.path().join(journal::FOLDING_FILE), b"").expect("writes");
+        assert!(!store.only_failures_waiting());
+    }
+
+    #[test]
     fn a_counter_changed_behind_the_heads_back_is_not_added_to() {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = open(dir.path());

@@ -88,14 +88,25 @@ const CACHE_BYTES: u64 = 8 * 1024 * 1024;
 const ID_PREFIX: &str = "tok_";
 const ID_LEN: usize = 8;
 
-/// Whether opening may create a store that is not there yet.
+/// Whether opening may create a store that is not there yet, and what the command reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpenMode {
     /// Create the store on first use (commands that write something new).
     Create,
     /// The store must already exist (commands that read or change existing tokens).
     Existing,
+    /// As [`OpenMode::Existing`], for a command that reads the records alone (`list`, `show`,
+    /// `export`): failed verifications waiting in the journal, with no use among them, are left
+    /// there, up to [`FAILURES_WAITING`] bytes of them, for the next command that reads the log
+    /// or writes to fold. So a `list` run after every failure costs no write: the failures
+    /// cost their journal entries and one fold for many (README, "Failures cannot fill the
+    /// disk").
+    Records,
 }
+
+/// The most bytes of failures (about 35 an entry) an [`OpenMode::Records`] open leaves in the
+/// journal: past this, it folds them, once for thousands.
+pub const FAILURES_WAITING: u64 = 128 * 1024;
 
 /// An open store. It holds the store's lock until dropped, so keep it only as long as a command
 /// needs it.
@@ -181,7 +192,9 @@ impl Store {
             }
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => match mode {
-                OpenMode::Existing => return Err(Error::NoStore(dir.to_owned())),
+                OpenMode::Existing | OpenMode::Records => {
+                    return Err(Error::NoStore(dir.to_owned()));
+                }
                 OpenMode::Create => {
                     *created_dir = Some(create_dir_durably(dir)?);
                 }
@@ -203,10 +216,10 @@ impl Store {
             match mode {
                 // A first `create` that died before writing the marker leaves sled's files:
                 // look inside (under the lock) before saying there is no store.
-                OpenMode::Existing if !holds_sled_files(dir)? => {
+                OpenMode::Existing | OpenMode::Records if !holds_sled_files(dir)? => {
                     return Err(Error::NoStore(dir.to_owned()));
                 }
-                OpenMode::Existing => {}
+                OpenMode::Existing | OpenMode::Records => {}
                 OpenMode::Create => refuse_foreign_dir(dir)?,
             }
         }
@@ -242,7 +255,9 @@ impl Store {
         store.new = new;
         make_private(dir)?;
         store.roll_back_import()?;
-        store.fold_journal()?;
+        if mode != OpenMode::Records || !store.only_failures_waiting() {
+            store.fold_journal()?;
+        }
         store.check_index()?;
         Ok(store)
     }
@@ -274,7 +289,7 @@ impl Store {
             }
             // New, or a first open that died before finishing: nothing was acknowledged from
             // it, so (re)initialising loses nothing.
-            if mode == OpenMode::Existing {
+            if mode != OpenMode::Create {
                 return Err(Error::NoStore(self.dir.clone()));
             }
             let id = new_store_id();

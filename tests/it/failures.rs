@@ -80,12 +80,17 @@ fn store_with_failing_tokens() -> (Env, Vec<(&'static str, String)>) {
     (env, kinds)
 }
 
+/// Folds the journal: `log` reads the log, so it folds what waits (`list` leaves failures).
+fn fold(env: &Env) {
+    env.ok(&["log", "--limit", "1"]);
+}
+
 #[test]
 fn a_hundred_thousand_failures_in_any_order_cost_under_64_bytes_each() {
     const N: u64 = 100_000;
     let (env, kinds) = store_with_failing_tokens();
     // Folds what the setup wrote, so what is measured is the failures alone.
-    env.ok(&["list"]);
+    fold(&env);
     let before = store_bytes(&env);
     // Any order: a fixed pseudo-random one (an LCG), so a failure is reproducible.
     let mut state = 0x9E37_79B9_7F4A_7C15u64;
@@ -155,7 +160,7 @@ fn folds_between_failures_add_to_the_counters_at_the_end() {
         } else {
             env.verify("garbage", &[]);
         }
-        env.ok(&["list"]);
+        fold(&env);
     }
     let events = failure_events(&env);
     let hours: std::collections::BTreeSet<String> = events.iter().map(|e| hour(&e["at"])).collect();
@@ -179,10 +184,10 @@ fn another_event_between_failures_starts_new_counters() {
     env.create("a");
     env.verify("garbage", &[]);
     env.verify("garbage", &[]);
-    env.ok(&["list"]);
+    fold(&env);
     env.create("b");
     env.verify("garbage", &[]);
-    env.ok(&["list"]);
+    fold(&env);
     env.verify("garbage", &[]);
     let log = env.json(&["log"]);
     let shape: Vec<(String, u64)> = log
@@ -238,7 +243,7 @@ fn single_failed_verifies_cost_under_64_bytes_each_in_the_journal() {
     // journal entry until a fold, whatever the reason.
     const N: u64 = 300;
     let (env, kinds) = store_with_failing_tokens();
-    env.ok(&["list"]);
+    fold(&env);
     let before = store_bytes(&env);
     for i in 0..N {
         let (_, token) = &kinds[i as usize % kinds.len()];
@@ -276,4 +281,47 @@ fn each_address_is_counted_up_to_sixteen_and_the_rest_share_a_counter() {
     let text = stdout(&env.run(&["log"]));
     assert!(text.contains("from 192.0.2.0"), "{text}");
     chain_whole(&env);
+}
+
+/// `list`, `show` and `export` read the records alone: failures waiting in the journal, with no
+/// use among them, stay there (no write for a `list` run after every failure); `log` folds
+/// them, every one counted, and a use waiting makes `list` fold everything.
+#[test]
+fn commands_that_read_records_alone_leave_failures_to_the_log() {
+    let env = Env::new();
+    let t = env.create("t");
+    env.ok(&["revoke", "t", "--yes"]);
+    fold(&env);
+    let journal = env.store().join("journal");
+    for i in 1..=40u64 {
+        assert_eq!(env.verify(&t, &[]).0, 1);
+        let args: &[&str] = match i % 3 {
+            0 => &["list", "--all"],
+            1 => &["show", "t"],
+            _ => &["export"],
+        };
+        env.ok(args);
+        let waiting = std::fs::metadata(&journal)
+            .expect("the journal waits")
+            .len();
+        assert!(waiting <= 64 + 64 * i, "{waiting} bytes for {i} failures");
+    }
+    let log = env.json(&["log"]);
+    let counted: u64 = log
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|e| e["event"] == "verify_failed")
+        .map(|e| e["count"].as_u64().expect("count"))
+        .sum();
+    assert_eq!(counted, 40);
+    assert!(!journal.exists(), "log folded the journal");
+    chain_whole(&env);
+
+    // A use waiting: `list` folds it, and the failures with it, so the count is right at once.
+    let u = env.create("u");
+    assert_eq!(env.verify("junk", &[]).0, 1);
+    assert_eq!(env.verify(&u, &[]).0, 0);
+    assert_eq!(env.json(&["show", "u"])["use_count"], 1);
+    assert!(!journal.exists(), "show folded a journal with a use in it");
 }
