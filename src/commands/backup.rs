@@ -195,7 +195,13 @@ pub fn restore(ctx: &Context, req: Restore, p: &mut Printer) -> Result<Outcome> 
 }
 
 pub fn doctor(ctx: &Context, p: &mut Printer) -> Result<Outcome> {
-    let diagnosis = store::diagnose(&ctx.store_dir, ctx.wait)?;
+    let diagnosis = match store::diagnose(&ctx.store_dir, ctx.wait) {
+        Err(e @ Error::Untrusted { .. }) => {
+            p.not_examined(&e);
+            return Err(e);
+        }
+        other => other?,
+    };
     p.diagnosis(&diagnosis);
     if diagnosis.whole() {
         return Ok(Outcome::Success);

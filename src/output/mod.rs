@@ -507,6 +507,23 @@ impl<'a> Printer<'a> {
         }
     }
 
+    /// `doctor --json` on a store it will not examine (someone else could have written it): the
+    /// shape a script parses, not whole and not opened, the ownership as the one failed check.
+    /// Text output says nothing here; the error line says it all.
+    pub fn not_examined(&mut self, why: &crate::error::Error) {
+        if self.json {
+            self.diagnosis(&crate::store::Diagnosis {
+                opened: false,
+                findings: vec![crate::store::Finding {
+                    check: "ownership",
+                    health: crate::store::Health::Failed,
+                    detail: why.to_string(),
+                }],
+                last_backup: None,
+            });
+        }
+    }
+
     /// `backup`.
     pub fn backed_up(&mut self, file: &Path, head: &crate::backup::Head) {
         self.loss = Some(format!("the backup {} was written", file.display()));

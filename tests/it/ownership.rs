@@ -368,9 +368,21 @@ fn doctor_explains_ownership_and_never_advises_a_restore() {
     let out = env.run(&["doctor"]);
     let err = refused(&out, &env.store().join("index"), "is owned by uid 4242");
     assert!(!err.contains("--force"), "{err}");
+    assert!(out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
+    // A script reading `doctor --json` gets its shape: not whole, not opened, the ownership
+    // the one failed check, no backup named (the store was not read).
     let out = env.run(&["doctor", "--json"]);
     assert_eq!(code(&out), 6);
     assert!(!stderr(&out).contains("restore"), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(doc["whole"], false);
+    assert_eq!(doc["opened"], false);
+    assert_eq!(doc["last_backup"], serde_json::Value::Null);
+    assert_eq!(doc["checks"].as_array().map(Vec::len), Some(1));
+    assert_eq!(doc["checks"][0]["check"], "ownership");
+    assert_eq!(doc["checks"][0]["status"], "failed");
+    let detail = doc["checks"][0]["detail"].as_str().expect("a detail");
+    assert!(detail.contains("is owned by uid 4242"), "{detail}");
 }
 
 /// A healthy store on a read-only file system is not damaged: doctor says it cannot check it
