@@ -50,6 +50,13 @@ pub fn export(ctx: &Context, p: &mut Printer) -> Result<Outcome> {
 pub fn import(ctx: &Context, req: Import, p: &mut Printer) -> Result<Outcome> {
     let source = source_name(&req.file);
     let reader: Box<dyn BufRead> = if req.file.as_os_str() == "-" {
+        // Typed lines would be imported only at end of input, with nothing said meanwhile:
+        // as `import /dev/tty` is, a terminal is refused rather than waited on in silence.
+        if io::IsTerminal::is_terminal(&io::stdin()) {
+            return Err(Error::usage(
+                "nothing to import: stdin is a terminal; pipe NDJSON in (`vbx-tokens export | vbx-tokens --store DIR import -`) or name a file",
+            ));
+        }
         Box::new(io::stdin().lock())
     } else {
         let file = super::files::open_input(&req.file)

@@ -368,7 +368,11 @@ fn doctor_explains_ownership_and_never_advises_a_restore() {
     let out = env.run(&["doctor"]);
     let err = refused(&out, &env.store().join("index"), "is owned by uid 4242");
     assert!(!err.contains("--force"), "{err}");
-    assert!(out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     // A script reading `doctor --json` gets its shape: not whole, not opened, the ownership
     // the one failed check, no backup named (the store was not read).
     let out = env.run(&["doctor", "--json"]);

@@ -300,3 +300,39 @@ fn the_name_prompt_takes_a_line_and_its_keys_mean_what_they_mean_in_a_terminal()
     assert_eq!(code(&out), 0, "{}", stdout(&out));
     assert_eq!(env.record("crm")["status"], "active");
 }
+
+/// `import -` and `scan` with a terminal for stdin say at once that nothing would end its input
+/// (exit 2), as `import /dev/tty` does, rather than wait in silence for an end of input.
+#[test]
+fn reading_stdin_from_a_terminal_is_refused_at_once() {
+    let env = Env::new();
+    env.create("a");
+    for (args, said) in [
+        ("import -", "nothing to import: stdin is a terminal"),
+        ("scan", "nothing to scan"),
+    ] {
+        let mut cmd = Command::new("timeout");
+        cmd.args([
+            "20",
+            "sh",
+            "-c",
+            // Keys keep coming (and go nowhere once the command has ended), so a command that
+            // read the terminal would see no end of input until the timeout.
+            &format!(
+                r#"(for i in $(seq 50); do sleep 0.2; printf 'x'; done) | script -qec "$BIN {args}; echo exit=\$?" /dev/null"#
+            ),
+        ])
+        .env("VBX_TOKENS_HOME", env.store())
+        .env("BIN", BIN);
+        let out = cmd.output().expect("script from util-linux");
+        let shown = stdout(&out);
+        assert!(shown.contains("exit=2"), "{args}: {shown}");
+        assert!(shown.contains(said), "{args}: {shown}");
+    }
+    let out = env.json(&["list"]);
+    assert_eq!(
+        out.as_array().map(Vec::len),
+        Some(1),
+        "nothing was imported"
+    );
+}
