@@ -232,6 +232,25 @@ fn one() -> u64 {
     1
 }
 
+/// The longest `detail` an event may carry, in characters: `restore` refuses a longer one, so
+/// the store never writes one ([`fit_detail`]).
+pub const DETAIL_MAX: usize = 4096;
+
+/// `text` as an event's `detail`: its invisible characters escaped (`crate::name`), and, when
+/// that is longer than [`DETAIL_MAX`] characters (a file name, escaped, can be: a path may be
+/// longer than `PATH_MAX` when relative to a deep directory, and each byte that is not UTF-8
+/// takes four), cut to fit, ending in `…`. So every event the store writes is one `restore`
+/// takes back.
+pub fn fit_detail(text: &str) -> String {
+    let escaped = crate::name::escape_invisible(text);
+    if escaped.chars().count() <= DETAIL_MAX {
+        return escaped;
+    }
+    let mut cut: String = escaped.chars().take(DETAIL_MAX - 1).collect();
+    cut.push('…');
+    cut
+}
+
 impl Event {
     pub fn to_bytes(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("an event always serialises")
@@ -258,6 +277,17 @@ impl Event {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_detail_is_escaped_and_cut_to_what_restore_takes() {
+        assert_eq!(fit_detail("/tmp/a\u{1b}b"), "/tmp/a\\u{1b}b");
+        let short = "x".repeat(DETAIL_MAX);
+        assert_eq!(fit_detail(&short), short);
+        let long = fit_detail(&"\u{7f}".repeat(DETAIL_MAX));
+        assert_eq!(long.chars().count(), DETAIL_MAX);
+        assert!(long.ends_with('…'));
+        assert!(!long.chars().any(crate::name::is_invisible));
+    }
 
     #[test]
     fn records_from_a_newer_format_are_refused_and_unknown_fields_kept() {

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use crate::name::{clean_name, clean_note, holds_token};
 use crate::policy;
-use crate::record::{Event, RECORD_VERSION, Record, Status};
+use crate::record::{DETAIL_MAX, Event, RECORD_VERSION, Record, Status};
 use crate::store::{Incoming, looks_like_id};
 use crate::time::Time;
 use crate::token::{self, HINT_LEN, Token, TokenHash};
@@ -209,9 +209,6 @@ pub fn parse_line(
         record,
     })
 }
-
-/// The longest `detail` an event may carry, in characters.
-const DETAIL_MAX: usize = 4096;
 
 /// Checks an audit event read from outside (a backup's `event` line) as the store would have
 /// written it: nothing token-shaped anywhere in it (plain or in disguise), no integer a JSON

@@ -40,8 +40,9 @@ impl Store {
     /// Logs an event about no token with a detail (a backup's file), durably.
     pub fn log_detail(&self, kind: EventKind, detail: &str) -> Result<()> {
         let mut event = self.event(kind, None, None);
-        // A file name may hold anything: the log holds it escaped, as restore expects it.
-        event.detail = Some(crate::name::escape_invisible(detail));
+        // A file name may hold anything and be of any length: the log holds it escaped, and
+        // cut to fit, as restore expects it.
+        event.detail = Some(crate::record::fit_detail(detail));
         self.append_event(&event)?;
         self.make_durable()
     }

@@ -139,3 +139,46 @@ fn store_text_is_escaped_in_every_table_and_exact_in_json() {
         "JSON keeps the exact string"
     );
 }
+
+/// A backup's file name is kept in the log, escaped: a long one (each byte that is not UTF-8
+/// escaped takes four characters, and a path relative to a deep directory can pass PATH_MAX)
+/// is cut to fit, so every backup taken afterwards still restores.
+#[test]
+fn a_backup_to_a_long_path_leaves_every_later_backup_restorable() {
+    use std::os::unix::ffi::OsStrExt;
+    let env = Env::new();
+    env.create("a");
+    let part = std::ffi::OsStr::from_bytes(&[0xff; 250]);
+    let mut deep = env.tmp.path().join("deep");
+    for _ in 0..5 {
+        deep.push(part);
+    }
+    std::fs::create_dir_all(&deep).expect("dirs");
+    let out = env
+        .cmd()
+        .arg("backup")
+        .arg(deep.join("b1"))
+        .output()
+        .expect("runs");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let later = env.tmp.path().join("b2");
+    env.ok(&["backup", later.to_str().expect("utf-8")]);
+    let log = env.json(&["log"]);
+    let detail = log.as_array().expect("events")[1]["detail"]
+        .as_str()
+        .expect("a detail")
+        .to_owned();
+    assert_eq!(detail.chars().count(), 4096, "{detail}");
+    assert!(
+        detail.ends_with('…') && detail.contains("\\xFF"),
+        "{detail}"
+    );
+    let other = env.tmp.path().join("restored");
+    let out = env
+        .cmd()
+        .env("VBX_TOKENS_HOME", &other)
+        .args(["restore", later.to_str().expect("utf-8"), "--yes"])
+        .output()
+        .expect("runs");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
