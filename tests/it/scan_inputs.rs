@@ -821,3 +821,36 @@ fn redact_streams_utf16_and_a_marked_ascii_log_line_by_line() {
         assert!(child.wait().expect("exits").success(), "{name}");
     }
 }
+
+/// A path whose type changes in the index (`T`: a link becomes a file, or a file a link) is
+/// content the commit records, as an added or modified one is: the hook finds the token in it.
+#[test]
+fn scan_staged_reads_a_path_whose_type_changed() {
+    let Some((env, live, repo)) = repo_with_live_token() else {
+        return;
+    };
+    std::os::unix::fs::symlink("target", repo.join("was_link")).expect("symlink");
+    std::fs::write(repo.join("was_file"), "clean\n").expect("write");
+    assert!(git(&repo, &env, &["add", "."]).status.success());
+    assert!(
+        git(&repo, &env, &["commit", "-q", "-m", "x"])
+            .status
+            .success()
+    );
+    std::fs::remove_file(repo.join("was_link")).expect("rm");
+    std::fs::write(repo.join("was_link"), format!("key={live}\n")).expect("write");
+    std::fs::remove_file(repo.join("was_file")).expect("rm");
+    std::os::unix::fs::symlink(&live, repo.join("was_file")).expect("symlink");
+    assert!(git(&repo, &env, &["add", "."]).status.success());
+    let status = git(&repo, &env, &["diff", "--cached", "--name-status"]);
+    assert_eq!(stdout(&status), "T\twas_file\nT\twas_link\n");
+    let out = run_bounded(&env, &repo, &["scan", "--staged", "--json"], None);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(
+        paths_and_lines(&out),
+        [
+            ("was_file".to_owned(), 1, 1, "active".to_owned()),
+            ("was_link".to_owned(), 1, 5, "active".to_owned())
+        ]
+    );
+}

@@ -23,8 +23,10 @@ pub(super) struct Blob {
 /// The mode git gives a submodule: a commit of another repository, no blob to read.
 const GITLINK: &[u8] = b"160000";
 
-/// The staged files that are added, copied, modified or renamed (not deleted), as
-/// `git diff --cached` lists them (`GIT_INDEX_FILE` and the like apply, as in a hook).
+/// Every staged file a commit would record content of: all that `git diff --cached` lists
+/// (`GIT_INDEX_FILE` and the like apply, as in a hook) but deletions. Not a list of the kinds
+/// that have content (added, modified…): a kind left off it is a way past the hook (a file
+/// that was a link, `T`, type changed, is new content as much as an `M` is).
 ///
 /// # Errors
 /// [`Error::Usage`] when git cannot be run, or says no (not a work tree), in one line.
@@ -46,7 +48,8 @@ pub(super) fn list() -> Result<Vec<Blob>> {
             "--no-abbrev",
             "--no-renames",
             "--no-ext-diff",
-            "--diff-filter=ACMR",
+            // Lowercase: all but deletions.
+            "--diff-filter=d",
         ],
         "git could not list what is staged",
     )?;
@@ -107,7 +110,9 @@ fn parse_raw(raw: &[u8]) -> Option<Vec<Blob>> {
         let [_, mode, _, id, _] = parts[..] else {
             return None;
         };
-        if mode == GITLINK {
+        // A submodule is a commit of another repository; an unmerged path has no blob in the
+        // index (git commits none until it is resolved, and then it is listed again).
+        if mode == GITLINK || id.iter().all(|&b| b == b'0') {
             continue;
         }
         blobs.push(Blob {
