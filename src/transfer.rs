@@ -130,6 +130,7 @@ pub fn parse_line(
     let revoked_at = take_time(&mut obj, "revoked_at")?;
     let created_at = take_time(&mut obj, "created_at")?;
     let seq = take_u64(&mut obj, "seq")?;
+    let disabled = take_bool(&mut obj, "disabled")?.unwrap_or(false);
     let record = Record {
         v: RECORD_VERSION,
         id: id.clone().unwrap_or_default(),
@@ -147,9 +148,14 @@ pub fn parse_line(
             Some(by) => clean_actor("created_by", &by)?,
             None => actor.to_owned(),
         },
-        revoked_at: match status {
-            Status::Revoked => revoked_at.or(Some(now)),
-            Status::Active => None,
+        revoked_at: match (status, revoked_at) {
+            (Status::Revoked, at) => at.or(Some(now)),
+            // Not dropped in silence: a line that says when a token was revoked and that it is
+            // active says two things, and one is false.
+            (Status::Active, Some(_)) => {
+                return Err("`revoked_at` is for a revoked token, and `status` is active".into());
+            }
+            (Status::Active, None) => None,
         },
         status,
         last_used_at: take_time(&mut obj, "last_used_at")?,
@@ -170,8 +176,16 @@ pub fn parse_line(
         },
         allow_ip: policy::parse_ranges(&take_strings(&mut obj, "allow_ip")?)
             .map_err(|e| format!("`allow_ip`: {e}"))?,
-        disabled: take_bool(&mut obj, "disabled")?.unwrap_or(false),
-        disabled_at: take_time(&mut obj, "disabled_at")?,
+        disabled,
+        // `enable` takes `disabled_at` away: a token that is not disabled has none.
+        disabled_at: match (disabled, take_time(&mut obj, "disabled_at")?) {
+            (false, Some(_)) => {
+                return Err(
+                    "`disabled_at` is for a disabled token, and `disabled` is not true".into(),
+                );
+            }
+            (_, at) => at,
+        },
         grace_until: match (status, take_time(&mut obj, "grace_until")?) {
             (Status::Revoked, grace) => grace,
             (Status::Active, Some(_)) => {
@@ -525,6 +539,24 @@ fn check_times(r: &Record, now: Time) -> Result<(), String> {
             return Err(format!(
                 "`{field}` {at} is before the token was created (`created_at` {created})"
             ));
+        }
+    }
+    // Verify answers no for a revoked token (past its grace, which is when `revoked_at` is) or
+    // a disabled one, so none was used after.
+    if let Some(used) = r.last_used_at {
+        for (field, at) in [("revoked_at", r.revoked_at), ("disabled_at", r.disabled_at)] {
+            if let Some(at) = at
+                && used > at
+            {
+                return Err(format!(
+                    "`last_used_at` {used} is after `{field}` {at}: a token is not used once it is {}",
+                    if field == "revoked_at" {
+                        "revoked"
+                    } else {
+                        "disabled"
+                    }
+                ));
+            }
         }
     }
     if let Some(end) = r.expires_at

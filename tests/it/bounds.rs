@@ -172,6 +172,31 @@ fn import_refuses_impossible_times_naming_line_and_field() {
             "revoked_at",
             r#""status":"revoked","revoked_at":"2100-01-01T00:00:00Z""#.to_owned(),
         ),
+        // Used after it was revoked or disabled; a time for what did not happen.
+        (
+            "last_used_at",
+            format!(
+                r#"{c},"status":"revoked","revoked_at":"2026-01-11T00:00:00Z","last_used_at":"2026-01-12T00:00:00Z""#
+            ),
+        ),
+        (
+            "last_used_at",
+            format!(
+                r#"{c},"disabled":true,"disabled_at":"2026-01-11T00:00:00Z","last_used_at":"2026-01-11T00:00:01Z""#
+            ),
+        ),
+        (
+            "revoked_at",
+            format!(r#"{c},"status":"active","revoked_at":"2026-01-11T00:00:00Z""#),
+        ),
+        (
+            "disabled_at",
+            format!(r#"{c},"disabled":false,"disabled_at":"2026-01-11T00:00:00Z""#),
+        ),
+        (
+            "disabled_at",
+            format!(r#"{c},"disabled_at":"2026-01-11T00:00:00Z""#),
+        ),
         // An offset of a day or more, which jiff reads.
         (
             "created_at",
