@@ -64,10 +64,10 @@ pub fn too_large(what: &str, shown: impl std::fmt::Display) -> String {
 }
 
 /// The sentence saying that `what` (which names the value, such as "the number in `zz`") is
-/// past [`MAX_JSON_INTEGER`].
+/// past [`MAX_JSON_INTEGER`], either way from 0: a negative one is not "larger".
 pub fn past_the_bound(what: &str) -> String {
     format!(
-        "{what} is larger than {MAX_JSON_INTEGER} (2^53 - 1), the largest integer JSON readers such as jq hold exactly"
+        "{what} is out of range: JSON readers such as jq hold integers exactly only from -{MAX_JSON_INTEGER} to {MAX_JSON_INTEGER} (2^53 - 1)"
     )
 }
 
