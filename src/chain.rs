@@ -264,6 +264,8 @@ mod tests {
             replaces: None,
             detail: None,
             ip: None,
+            tokens: Default::default(),
+            ips: Vec::new(),
             prev: prev.to_owned(),
         }
         .to_bytes()

@@ -5,6 +5,7 @@
 //! carried through untouched (`extra`), and a record from a newer format is refused rather than
 //! half-understood (a newer field may be an expiry this build would ignore).
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
@@ -217,10 +218,19 @@ pub struct Event {
     /// What else there is to know: a new expiry, a grace's end, why a bulk revoke chose it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
-    /// `verify_failed`: the client address `verify --ip` gave, if any (of a counter, the latest
-    /// failure's that gave one).
+    /// `verify_failed` written before counters held many tokens: the client address `verify
+    /// --ip` gave, if any (the latest failure's that gave one). Counters now keep `ips`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip: Option<IpAddr>,
+    /// `verify_failed`: how many of `count` were of each token that is this store's, by id (a
+    /// failure of a token the store does not have names none). At most
+    /// `crate::store::MAX_TOKENS` a counter.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tokens: BTreeMap<String, u64>,
+    /// `verify_failed`: the client addresses `verify --ip` gave, first seen first, at most
+    /// `crate::store::MAX_ADDRESSES` (`detail` says when there were more).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ips: Vec<IpAddr>,
     /// Lowercase hex SHA-256 of the previous event's stored bytes, or 64 zeros for the first
     /// (`crate::chain`). Set by the store when it appends; empty in events from before format 4
     /// until the migration chains them.

@@ -317,6 +317,13 @@ fn check_event_fields(event: &Event) -> Result<(), String> {
             kind.as_str()
         ));
     }
+    if (!event.tokens.is_empty() || !event.ips.is_empty()) && !failed {
+        return Err(format!(
+            "`tokens` and `ips` belong only to a verify_failed event, not to {}",
+            kind.as_str()
+        ));
+    }
+    check_counted(event)?;
     if event.count == 0 {
         return Err("`count` must be at least 1".into());
     }
@@ -332,6 +339,50 @@ fn check_event_fields(event: &Event) -> Result<(), String> {
             "`replaces` belongs only to a rotated event, not to {}",
             kind.as_str()
         ));
+    }
+    Ok(())
+}
+
+/// A failure counter's `tokens` and `ips` as a fold writes them: at most
+/// [`crate::store::MAX_TOKENS`] ids, each a token id counted at least once, together no more
+/// than `count`; at most [`crate::store::MAX_ADDRESSES`] addresses, none twice.
+fn check_counted(event: &Event) -> Result<(), String> {
+    if event.tokens.len() > crate::store::MAX_TOKENS {
+        return Err(format!(
+            "`tokens` names {} tokens, and a counter counts at most {}",
+            event.tokens.len(),
+            crate::store::MAX_TOKENS
+        ));
+    }
+    let mut sum: u64 = 0;
+    for (id, n) in &event.tokens {
+        if !looks_like_id(id) {
+            return Err("`tokens` holds a key that is not a token id".into());
+        }
+        if *n == 0 {
+            return Err(format!(
+                "`tokens` counts {id} 0 times: a counter names only tokens that failed"
+            ));
+        }
+        sum = sum.saturating_add(*n);
+    }
+    // A count held at the JSON bound may be below what its tokens add up to.
+    if sum > event.count && event.count < crate::policy::MAX_JSON_INTEGER {
+        return Err(format!(
+            "`tokens` counts {sum} failures, more than the counter's `count` {}",
+            event.count
+        ));
+    }
+    if event.ips.len() > crate::store::MAX_ADDRESSES {
+        return Err(format!(
+            "`ips` holds {} addresses, and a counter keeps at most {}",
+            event.ips.len(),
+            crate::store::MAX_ADDRESSES
+        ));
+    }
+    let distinct: std::collections::HashSet<_> = event.ips.iter().collect();
+    if distinct.len() != event.ips.len() {
+        return Err("`ips` holds an address twice".into());
     }
     Ok(())
 }
@@ -817,6 +868,8 @@ mod tests {
             replaces: None,
             detail: None,
             ip: None,
+            tokens: Default::default(),
+            ips: Vec::new(),
             prev: String::new(),
         };
         assert!(check_event_fields(&failed("revoked")).is_ok());

@@ -1,5 +1,7 @@
 //! `log`: the audit trail, oldest first, or the check of its hash chain.
 
+use std::collections::HashMap;
+
 use super::Context;
 use crate::error::{Error, Result};
 use crate::outcome::Outcome;
@@ -21,15 +23,26 @@ pub fn run(ctx: &Context, req: Log, p: &mut Printer) -> Result<Outcome> {
     if req.check {
         return check(ctx, p);
     }
-    let events = {
+    let (events, names) = {
         let store = ctx.open(OpenMode::Existing)?;
         let token_id = match &req.token {
             Some(t) => Some(store.resolve(t)?.id),
             None => None,
         };
-        store.events(req.limit, token_id.as_deref())?
+        let events = store.events(req.limit, token_id.as_deref())?;
+        // A failure counter names its tokens by id alone (a name would cost the log more than
+        // a failure may): the table shows their names as they are now.
+        let mut names = HashMap::new();
+        for id in events.iter().flat_map(|e| e.tokens.keys()) {
+            if !names.contains_key(id)
+                && let Some(r) = store.get(id)?
+            {
+                names.insert(id.clone(), r.name);
+            }
+        }
+        (events, names)
     };
-    p.events(&events);
+    p.events(&events, &names);
     Ok(Outcome::Success)
 }
 

@@ -7,7 +7,7 @@
 //! the [`Printer`] remembers it, and `crate::error::decide` judges it by the kind of command
 //! (a closed pipe is nothing to `list`, a failure to `export`, and never changes a verdict).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -394,14 +394,15 @@ impl<'a> Printer<'a> {
         ));
     }
 
-    /// `log`.
-    pub fn events(&mut self, events: &[Event]) {
+    /// `log`: the events, and (for the table) the names of the tokens failure counters count,
+    /// by id.
+    pub fn events(&mut self, events: &[Event], names: &HashMap<String, String>) {
         if self.json {
             self.document(&events);
         } else if events.is_empty() {
             self.say("No events.");
         } else {
-            let _ = text::events_table(&mut self.out, events, Time::now(), self.color);
+            let _ = text::events_table(&mut self.out, events, names, Time::now(), self.color);
         }
     }
 

@@ -1,7 +1,7 @@
 //! Text for people: tables, a record's detail, a verdict line, relative times. The only module
 //! that uses `comfy_table`. Each renderer takes a writer.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::{Result, Write};
 
 use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
@@ -170,10 +170,29 @@ pub fn record_detail(
 }
 
 /// The audit log as a table.
-pub fn events_table(w: &mut impl Write, events: &[Event], now: Time, color: bool) -> Result<()> {
+pub fn events_table(
+    w: &mut impl Write,
+    events: &[Event],
+    names: &HashMap<String, String>,
+    now: Time,
+    color: bool,
+) -> Result<()> {
     let mut t = table();
     t.set_header(["WHEN", "EVENT", "TOKEN", "NAME", "ACTOR", "DETAIL"]);
     for e in events {
+        // A failure counter of one token shows it as any event of a token does; of more, how
+        // many (DETAIL names the first).
+        let (token, name) = match e.tokens.keys().collect::<Vec<_>>()[..] {
+            [] => (
+                e.token_id.clone().unwrap_or_else(|| "-".into()),
+                e.name.clone().unwrap_or_else(|| "-".into()),
+            ),
+            [id] => (
+                id.clone(),
+                names.get(id).cloned().unwrap_or_else(|| "-".into()),
+            ),
+            ref many => (format!("{} tokens", many.len()), "-".into()),
+        };
         t.add_row([
             Cell::new(relative(e.at, now)),
             paint(
@@ -181,10 +200,10 @@ pub fn events_table(w: &mut impl Write, events: &[Event], now: Time, color: bool
                 (e.event == EventKind::VerifyFailed).then_some(Color::Red),
                 color,
             ),
-            shown(e.token_id.as_deref().unwrap_or("-")),
-            shown(e.name.as_deref().unwrap_or("-")),
+            shown(&token),
+            shown(&name),
             shown(&e.actor),
-            shown(&event_detail(e, now)),
+            shown(&event_detail(e, names, now)),
         ]);
     }
     write_table(w, t)
@@ -192,7 +211,9 @@ pub fn events_table(w: &mut impl Write, events: &[Event], now: Time, color: bool
 
 /// What an event adds to its kind: a failure's reason (and how many, and the last when they
 /// span time), the token a rotation replaced, a new expiry, why a bulk revoke chose the token.
-fn event_detail(e: &Event, now: Time) -> String {
+fn event_detail(e: &Event, names: &HashMap<String, String>, now: Time) -> String {
+    /// The most tokens, and addresses, a counter's line names (`log --json` has them all).
+    const SHOWN: usize = 3;
     let mut parts = Vec::new();
     if let Some(reason) = &e.reason {
         parts.push(reason.clone());
@@ -203,8 +224,32 @@ fn event_detail(e: &Event, now: Time) -> String {
     if let Some(last) = e.last_at.filter(|&last| last != e.at) {
         parts.push(format!("last {}", relative(last, now)));
     }
+    if e.tokens.len() > 1 {
+        // The most failed first.
+        let mut tokens: Vec<(&String, &u64)> = e.tokens.iter().collect();
+        tokens.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let mut named: Vec<String> = tokens
+            .iter()
+            .take(SHOWN)
+            .map(|(id, n)| match names.get(*id) {
+                Some(name) => format!("{id} ({name}) x{n}"),
+                None => format!("{id} x{n}"),
+            })
+            .collect();
+        if tokens.len() > SHOWN {
+            named.push(format!("{} more", tokens.len() - SHOWN));
+        }
+        parts.push(named.join(", "));
+    }
     if let Some(ip) = &e.ip {
         parts.push(format!("from {ip}"));
+    }
+    if !e.ips.is_empty() {
+        let mut ips: Vec<String> = e.ips.iter().take(SHOWN).map(ToString::to_string).collect();
+        if e.ips.len() > SHOWN {
+            ips.push(format!("{} more", e.ips.len() - SHOWN));
+        }
+        parts.push(format!("from {}", ips.join(", ")));
     }
     if let Some(old) = &e.replaces {
         parts.push(format!("replaces {old}"));

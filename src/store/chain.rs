@@ -137,6 +137,8 @@ mod tests {
                 replaces: None,
                 detail: None,
                 ip: None,
+                tokens: Default::default(),
+                ips: Vec::new(),
                 prev: String::new(),
             };
             let mut json: serde_json::Value =

@@ -13,7 +13,7 @@ use std::fs;
 
 use sled::Transactional;
 
-use super::failures::{self, Counters};
+use super::failures::{self, Failure};
 use super::tx::append;
 use super::{JOURNAL_FOLDED_KEY, Store, damaged};
 use crate::error::{Error, Result};
@@ -290,13 +290,13 @@ impl Store {
         // Uses, per token: how many, the latest time, the address of the latest use that gave
         // one.
         let mut uses: HashMap<&str, (u64, Time, Option<std::net::IpAddr>)> = HashMap::new();
-        // Failures, as counters of one reason, token, user and hour (`failures`).
-        let mut counters = Counters::default();
+        // Failures, in order, to count (`failures`).
+        let mut failed = Vec::new();
         // The journal is read from a file: only what verify writes is believed. A time ahead of
         // the clock is taken as now, so no later change can come before it.
         let now = super::now();
-        // Each token's name, looked up once per chunk.
-        let mut names: HashMap<&str, Option<String>> = HashMap::new();
+        // Whether each token is this store's, looked up once per chunk.
+        let mut known: HashMap<&str, bool> = HashMap::new();
         for e in entries {
             match e.kind {
                 EntryKind::Use => {
@@ -318,25 +318,35 @@ impl Store {
                     else {
                         continue;
                     };
-                    let name = match e.token_id.as_deref().filter(|id| super::looks_like_id(id)) {
-                        Some(id) => match names.get(id) {
-                            Some(name) => name.clone(),
-                            None => {
-                                let name = self.get(id)?.map(|r| r.name);
-                                names.insert(id, name.clone());
-                                name
-                            }
-                        },
-                        None => None,
-                    };
                     // An id that is no token of ours (not an id at all, or a token itself) is
                     // not kept: the failure is counted as of no known token.
-                    let token = name.as_deref().zip(e.token_id.as_deref());
+                    let token_id = match e.token_id.as_deref().filter(|id| super::looks_like_id(id))
+                    {
+                        Some(id) => {
+                            let ours = match known.get(id) {
+                                Some(ours) => *ours,
+                                None => {
+                                    let ours = self.get(id)?.is_some();
+                                    known.insert(id, ours);
+                                    ours
+                                }
+                            };
+                            ours.then(|| id.to_owned())
+                        }
+                        None => None,
+                    };
                     // Written by verify, but read from a file: kept only masked (a token in any
                     // disguise) and escaped.
                     let actor =
                         crate::error::Masked::new(e.actor.escape_debug().to_string()).to_string();
-                    counters.add_failure(e, e.at.min(now), reason.as_str(), &actor, token);
+                    failed.push(Failure {
+                        reason: reason.as_str(),
+                        actor,
+                        at: e.at.min(now),
+                        count: u64::from(e.count),
+                        token_id,
+                        ip: e.ip,
+                    });
                 }
             }
         }
@@ -357,7 +367,7 @@ impl Store {
             }
         }
         // The counters of these hours already at the log's end are added to, not repeated.
-        let (tail, events) = self.fold_failures(counters)?;
+        let (tail, events) = self.fold_failures(&failed)?;
         let result = (&self.tokens, &self.log, &self.meta).transaction(|(tokens, log, meta)| {
             for r in &updated {
                 tokens.insert(r.id.as_bytes(), r.to_bytes())?;

@@ -1,10 +1,14 @@
 //! Failed verifications as counters, so no order of failures can fill the disk.
 //!
 //! A fold turns the journal's failures into `verify_failed` events, one per *counter*: the
-//! failures of one reason, one token (when the token is known: a revoked, expired or disabled
-//! token still in use is news), one user, one client address (`ip`, for up to
-//! [`MAX_ADDRESSES`] of them; the rest share a counter) and one hour (UTC) of the clock.
-//! `count` says how many, `at` is the first and `last_at` the last.
+//! failures of one reason, one user and one hour (UTC) of the clock. `count` says how many,
+//! `at` is the first and `last_at` the last. `tokens` counts them by token, for those that are
+//! this store's (a revoked, expired or disabled token still in use is news), at most
+//! [`MAX_TOKENS`] a counter: a reason, user and hour with more tokens has further counters.
+//! `ips` holds the client addresses they came from, the first [`MAX_ADDRESSES`] of them
+//! (`detail` says [`FURTHER_ADDRESSES`] when there were more). So what a failure can add to
+//! the log is one token id and one address, some 20 and 40 bytes, whatever the order of
+//! failures: never an event of its own.
 //!
 //! The log stays a hash chain, appended to under the store lock, with one exception that keeps
 //! the bound whatever the order of folds: the counters of the hours a fold adds to, when they
@@ -14,9 +18,13 @@
 //! back as they were, then the ones it added to, so failures that keep coming to one counter
 //! rewrite that one alone. A fold does that only when the head names the last event and each
 //! counter it takes links to the one before it; otherwise (damage `log --check` reports) it
-//! appends, and rewrites nothing. So the log holds at most one event per counter between two
-//! other events, whatever the failures: 100,000 in any order of reasons and tokens cost a few
-//! events, not 100,000 (README, "Audit log").
+//! appends, and rewrites nothing. So the log holds at most a few counters per reason and user
+//! between two other events, whatever the failures: 100,000 in any order of reasons and tokens
+//! cost a few events, not 100,000 (README, "Audit log").
+//!
+//! Counters written before this layout name one token (`token_id`, `name`) and one address
+//! (`ip`) each; they are read as counters of that token and address, and written in this layout
+//! when a fold adds to them.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -24,8 +32,7 @@ use std::net::IpAddr;
 use super::{LOG_HEAD_KEY, Store};
 use crate::chain::{self, GENESIS, Head};
 use crate::error::Result;
-use crate::journal;
-use crate::policy::failure_window as window;
+use crate::policy::{MAX_JSON_INTEGER, failure_window as window};
 use crate::record::{Event, EventKind};
 use crate::time::Time;
 
@@ -33,22 +40,41 @@ use crate::time::Time;
 /// hours it adds to are left where they are, and new ones appended after them).
 const MAX_TAIL: usize = 65_536;
 
-/// The most addresses of one reason, token, user and hour that get counters of their own;
-/// failures from further addresses share one, whose `ip` is `null` and `detail` is
-/// [`FURTHER_ADDRESSES`].
+/// The most tokens one counter counts failures of; a reason, user and hour with more has
+/// further counters. About 20 bytes each, so a counter stays small enough to write again at
+/// every fold.
+pub const MAX_TOKENS: usize = 64;
+/// The most client addresses a counter keeps; failures from further addresses are counted,
+/// and its `detail` is [`FURTHER_ADDRESSES`].
 pub const MAX_ADDRESSES: usize = 16;
-/// The `detail` of the counter that holds failures from addresses past [`MAX_ADDRESSES`].
+/// The `detail` of a counter that had failures from more than [`MAX_ADDRESSES`] addresses.
 pub const FURTHER_ADDRESSES: &str = "and from further addresses";
 
-/// What one counter counts failures of.
+/// One journal entry's failures, as a fold counts them.
+#[derive(Debug, Clone)]
+pub(super) struct Failure {
+    pub(super) reason: &'static str,
+    pub(super) actor: String,
+    pub(super) at: Time,
+    pub(super) count: u64,
+    /// Only a token that is this store's.
+    pub(super) token_id: Option<String>,
+    pub(super) ip: Option<IpAddr>,
+}
+
+/// The failures one counter may count: of one hour, reason and user.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct Key {
+struct Group {
     window: i64,
     reason: String,
-    token_id: Option<String>,
     actor: String,
-    /// Last, so one reason, token, user and hour's counters are neighbours, `None` first.
-    ip: Option<IpAddr>,
+}
+
+/// A counter's place: its group, and which of the group's counters it is (oldest first).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Key {
+    group: Group,
+    slot: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -56,8 +82,9 @@ struct Counter {
     first: Time,
     last: Time,
     count: u64,
-    name: Option<String>,
-    detail: Option<String>,
+    tokens: BTreeMap<String, u64>,
+    ips: Vec<IpAddr>,
+    further: bool,
     /// Its place among the counters taken off the log's end, oldest first (`None`: new in this
     /// fold).
     at_end: Option<usize>,
@@ -66,19 +93,22 @@ struct Counter {
     changed: bool,
 }
 
-/// Failures to count, as a journal entry or a counter already in the log says them.
-#[derive(Debug, Clone, Copy)]
-struct Failures<'a> {
-    reason: &'a str,
-    token_id: Option<&'a str>,
-    actor: &'a str,
-    first: Time,
-    /// In the window of `first`.
-    last: Time,
-    count: u64,
-    ip: Option<IpAddr>,
-    name: Option<&'a str>,
-    further: bool,
+impl Counter {
+    /// Adds an address, or notes that there were more than it keeps.
+    fn saw(&mut self, ip: IpAddr) {
+        if !self.ips.contains(&ip) {
+            if self.ips.len() < MAX_ADDRESSES {
+                self.ips.push(ip);
+            } else {
+                self.further = true;
+            }
+        }
+    }
+}
+
+/// `a + b`, held at the largest count a JSON reader holds exactly (`policy`).
+fn add_counts(a: u64, b: u64) -> u64 {
+    a.saturating_add(b).min(MAX_JSON_INTEGER)
 }
 
 /// Failure counters being gathered for one fold.
@@ -88,141 +118,96 @@ pub(super) struct Counters {
 }
 
 impl Counters {
-    /// The earliest window counted.
-    fn first_window(&self) -> Option<i64> {
-        self.map.keys().map(|k| k.window).min()
-    }
-
-    /// How many addresses have counters of their own among `key`'s neighbours (its reason,
-    /// token, user and hour).
-    fn addresses(&self, key: &Key) -> usize {
+    /// The counters of `group`, oldest first.
+    fn of<'a>(&'a self, group: &'a Group) -> impl Iterator<Item = (&'a Key, &'a Counter)> + 'a {
         let first = Key {
-            ip: None,
-            ..key.clone()
+            group: group.clone(),
+            slot: 0,
         };
         self.map
-            .range(&first..)
-            .take_while(|(k, _)| {
-                (k.window, &k.reason, &k.token_id, &k.actor)
-                    == (first.window, &first.reason, &first.token_id, &first.actor)
-            })
-            .filter(|(k, _)| k.ip.is_some())
-            .count()
+            .range(first..)
+            .take_while(move |(k, _)| k.group == *group)
     }
 
-    /// Adds `f`, which is the counter at `at_end` of the log's end, or failures this fold
-    /// counts (`None`).
-    fn add(&mut self, f: Failures, at_end: Option<usize>) {
-        let mut key = Key {
-            window: window(f.first),
-            reason: f.reason.to_owned(),
-            token_id: f.token_id.map(str::to_owned),
-            actor: f.actor.to_owned(),
-            ip: f.ip,
-        };
-        let mut further = f.further;
-        let mut moved = false;
-        if key.ip.is_some() && !self.map.contains_key(&key) && self.addresses(&key) >= MAX_ADDRESSES
-        {
-            key.ip = None;
-            further = true;
-            moved = true;
+    /// Which of `group`'s counters a failure of `token` goes to: the one that counts that token
+    /// already, else the group's last if it has room for one more token (or the failure names
+    /// none), else a new one after it.
+    fn slot_for(&self, group: &Group, token: Option<&str>) -> u32 {
+        let mut last = None;
+        for (k, c) in self.of(group) {
+            if token.is_some_and(|id| c.tokens.contains_key(id)) {
+                return k.slot;
+            }
+            last = Some((k.slot, c.tokens.len()));
         }
-        let existed = self.map.contains_key(&key);
-        let c = self.map.entry(key).or_insert(Counter {
-            first: f.first,
-            last: f.last,
+        match last {
+            None => 0,
+            Some((slot, _)) if token.is_none() => slot,
+            Some((slot, n)) if n < MAX_TOKENS => slot,
+            Some((slot, _)) => slot + 1,
+        }
+    }
+
+    /// Counts one journal entry's failures, new in this fold.
+    pub(super) fn add_failure(&mut self, f: &Failure) {
+        let group = Group {
+            window: window(f.at),
+            reason: f.reason.to_owned(),
+            actor: f.actor.clone(),
+        };
+        let slot = self.slot_for(&group, f.token_id.as_deref());
+        let c = self.map.entry(Key { group, slot }).or_insert(Counter {
+            first: f.at,
+            last: f.at,
             count: 0,
-            name: None,
-            detail: None,
-            at_end,
+            tokens: BTreeMap::new(),
+            ips: Vec::new(),
+            further: false,
+            at_end: None,
             changed: false,
         });
-        // New failures, two counters at the end that are one, or one whose address now
-        // shares a counter: what the log holds for it is no longer what it says.
-        c.changed |= at_end.is_none() || existed || moved;
-        c.at_end = match (c.at_end, at_end) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        c.first = c.first.min(f.first);
-        c.last = c.last.max(f.last);
-        // Held at the largest count a JSON reader holds exactly (`policy`).
-        c.count = c
-            .count
-            .saturating_add(f.count)
-            .min(crate::policy::MAX_JSON_INTEGER);
-        if c.name.is_none() {
-            c.name = f.name.map(str::to_owned);
+        c.changed = true;
+        c.first = c.first.min(f.at);
+        c.last = c.last.max(f.at);
+        c.count = add_counts(c.count, f.count);
+        if let Some(id) = &f.token_id {
+            let n = c.tokens.entry(id.clone()).or_default();
+            *n = add_counts(*n, f.count);
         }
-        if further {
-            c.detail = Some(FURTHER_ADDRESSES.to_owned());
+        if let Some(ip) = f.ip {
+            c.saw(ip);
         }
     }
 
-    /// Counts a journal entry's failures at `at`, its reason, user and token (name and id, when
-    /// it is this store's) already as the log says them.
-    pub(super) fn add_failure(
-        &mut self,
-        e: &journal::Entry,
-        at: Time,
-        reason: &str,
-        actor: &str,
-        token: Option<(&str, &str)>,
-    ) {
-        self.add(
-            Failures {
-                reason,
-                token_id: token.map(|(_, id)| id),
-                actor,
-                first: at,
-                last: at,
-                count: u64::from(e.count),
-                ip: e.ip,
-                name: token.map(|(name, _)| name),
-                further: false,
-            },
-            None,
-        );
-    }
-
-    /// Adds a counter the log already holds: the one at `at_end` of those
-    /// [`Store::counters_at_end`] took off.
+    /// Adds a counter the log already holds, the one at `at_end` of those
+    /// [`Store::counters_at_end`] took off, as a counter of its own after its group's others.
     fn add_event(&mut self, e: &Event, at_end: usize) {
-        self.add(
-            Failures {
-                reason: e.reason.as_deref().unwrap_or_default(),
-                token_id: e.token_id.as_deref(),
-                actor: &e.actor,
-                first: e.at,
-                last: e.last_at.unwrap_or(e.at).max(e.at),
-                count: e.count,
-                ip: e.ip,
-                name: e.name.as_deref(),
-                further: e.detail.as_deref() == Some(FURTHER_ADDRESSES),
-            },
-            Some(at_end),
-        );
-    }
-
-    /// Adds what `other` counted, as failures of this fold.
-    fn add_all(&mut self, other: Counters) {
-        for (k, c) in other.map {
-            self.add(
-                Failures {
-                    reason: &k.reason,
-                    token_id: k.token_id.as_deref(),
-                    actor: &k.actor,
-                    first: c.first,
-                    last: c.last,
-                    count: c.count,
-                    ip: k.ip,
-                    name: c.name.as_deref(),
-                    further: c.detail.is_some(),
-                },
-                None,
-            );
+        let group = Group {
+            window: window(e.at),
+            reason: e.reason.clone().unwrap_or_default(),
+            actor: e.actor.clone(),
+        };
+        let slot = self.of(&group).last().map_or(0, |(k, _)| k.slot + 1);
+        let mut tokens = e.tokens.clone();
+        // Written before counters held many tokens: its one token, all its failures.
+        if let Some(id) = &e.token_id {
+            let n = tokens.entry(id.clone()).or_default();
+            *n = add_counts(*n, e.count);
         }
+        let mut c = Counter {
+            first: e.at,
+            last: e.last_at.unwrap_or(e.at).max(e.at),
+            count: e.count.min(MAX_JSON_INTEGER),
+            tokens,
+            ips: Vec::new(),
+            further: e.detail.as_deref() == Some(FURTHER_ADDRESSES),
+            at_end: Some(at_end),
+            changed: false,
+        };
+        for ip in e.ips.iter().chain(&e.ip) {
+            c.saw(*ip);
+        }
+        self.map.insert(Key { group, slot }, c);
     }
 
     /// What to append once the counters at the end from the returned place on (of `at_end`
@@ -259,15 +244,17 @@ fn event(k: Key, c: Counter) -> Event {
     Event {
         at: c.first,
         event: EventKind::VerifyFailed,
-        token_id: k.token_id,
-        name: c.name,
-        actor: k.actor,
-        reason: Some(k.reason),
+        token_id: None,
+        name: None,
+        actor: k.group.actor,
+        reason: Some(k.group.reason),
         count: c.count,
         last_at: Some(c.last),
         replaces: None,
-        detail: c.detail,
-        ip: k.ip,
+        detail: c.further.then(|| FURTHER_ADDRESSES.to_owned()),
+        ip: None,
+        tokens: c.tokens,
+        ips: c.ips,
         prev: String::new(),
     }
 }
@@ -289,15 +276,15 @@ struct End {
 }
 
 impl Store {
-    /// What a fold of `fresh` (failures from the journal) writes to the log: the counters to
+    /// What a fold of `fresh` (failures from the journal, in order) writes to the log: the counters to
     /// take off its end and the events to append after, so failures are added to the counters
     /// of their hours already at the end rather than repeated, and a counter the fold leaves
     /// alone is not written again unless it follows one it adds to.
     ///
     /// # Errors
     /// A sled error reading the log or `meta`.
-    pub(super) fn fold_failures(&self, fresh: Counters) -> Result<(Tail, Vec<Event>)> {
-        let Some(from) = fresh.first_window() else {
+    pub(super) fn fold_failures(&self, fresh: &[Failure]) -> Result<(Tail, Vec<Event>)> {
+        let Some(from) = fresh.iter().map(|f| window(f.at)).min() else {
             return Ok((Tail::default(), Vec::new()));
         };
         let end = self.counters_at_end(from)?;
@@ -305,7 +292,9 @@ impl Store {
         for (i, (_, _, e)) in end.taken.iter().enumerate() {
             all.add_event(e, i);
         }
-        all.add_all(fresh);
+        for f in fresh {
+            all.add_failure(f);
+        }
         let (first, events) = all.into_appends(end.taken.len());
         let tail = match end.taken.get(first) {
             None => Tail::default(),
@@ -399,6 +388,7 @@ pub(super) fn take_off(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::journal;
 
     /// Every counter gathered, as events in key order.
     fn every(c: Counters) -> Vec<Event> {
@@ -409,106 +399,168 @@ mod tests {
         Time::from_second(1_800_000_000 + second).expect("in range")
     }
 
-    fn failure(second: i64, reason: u8, token: Option<&str>) -> journal::Entry {
-        journal::Entry {
-            kind: journal::EntryKind::Failure,
-            count: 1,
+    fn failure(second: i64, reason: &'static str, token: Option<&str>) -> Failure {
+        Failure {
             reason,
-            at: at(second),
-            token_id: token.map(str::to_owned),
             actor: "ana".to_owned(),
+            at: at(second),
+            count: 1,
+            token_id: token.map(str::to_owned),
             ip: None,
         }
     }
 
+    fn token(n: usize) -> String {
+        format!("tok_{n:08}")
+    }
+
     #[test]
-    fn failures_in_any_order_make_one_counter_per_reason_token_user_and_hour() {
+    fn failures_in_any_order_make_one_counter_per_reason_user_and_hour() {
         let mut c = Counters::default();
         // 1,800,000,000 is 00:00 UTC; 10,000 failures over two hours, reasons and tokens mixed.
         for i in 0..10_000i64 {
-            let token = ["tok_aaaaaaaa", "tok_bbbbbbbb"][(i % 2) as usize];
-            let (reason, token) = match i % 3 {
+            let id = ["tok_aaaaaaaa", "tok_bbbbbbbb"][(i % 2) as usize];
+            let (reason, id) = match i % 3 {
                 0 => ("unknown", None),
-                1 => ("revoked", Some(token)),
+                1 => ("revoked", Some(id)),
                 _ => ("malformed", None),
             };
-            let e = failure(i * 7200 / 10_000, 0, token);
-            c.add_failure(&e, e.at, reason, "ana", token.map(|id| ("t", id)));
+            c.add_failure(&failure(i * 7200 / 10_000, reason, id));
         }
         let events = every(c);
-        // Per hour: unknown, malformed, and revoked for each of two tokens.
-        assert_eq!(events.len(), 8, "{events:#?}");
+        // Per hour: unknown, malformed, and revoked (of two tokens).
+        assert_eq!(events.len(), 6, "{events:#?}");
         assert_eq!(events.iter().map(|e| e.count).sum::<u64>(), 10_000);
         for e in &events {
             let last = e.last_at.expect("a counter has its last");
             assert!(e.at <= last);
             assert_eq!(window(e.at), window(last), "one hour: {e:?}");
+            if e.reason.as_deref() == Some("revoked") {
+                assert_eq!(e.tokens.len(), 2);
+                assert_eq!(e.tokens.values().sum::<u64>(), e.count);
+            } else {
+                assert!(e.tokens.is_empty());
+            }
         }
     }
 
     #[test]
     fn a_counter_taken_back_adds_up_and_keeps_its_first_and_last() {
         let mut c = Counters::default();
-        c.add_failure(&failure(10, 0, None), at(10), "unknown", "ana", None);
+        c.add_failure(&failure(10, "unknown", None));
         let mut old = every(c).pop().expect("one");
         old.count = 41;
         let mut c = Counters::default();
-        c.add_failure(&failure(50, 0, None), at(50), "unknown", "ana", None);
         c.add_event(&old, 0);
+        c.add_failure(&failure(50, "unknown", None));
         let e = every(c).pop().expect("one");
         assert_eq!((e.count, e.at, e.last_at), (42, at(10), Some(at(50))));
     }
 
     #[test]
-    fn addresses_get_counters_of_their_own_up_to_the_bound_and_then_share_one() {
-        let from = |c: &mut Counters, i: u32| {
-            let e = journal::Entry {
-                ip: Some(IpAddr::from((0x0A00_0000 + i).to_be_bytes())),
-                ..failure(i64::from(i % 60), 2, Some("tok_aaaaaaaa"))
-            };
-            c.add_failure(&e, e.at, "revoked", "ana", Some(("crm", "tok_aaaaaaaa")));
-        };
+    fn a_counter_keeps_sixteen_addresses_and_counts_the_rest() {
         let mut c = Counters::default();
-        for i in 0..40 {
-            from(&mut c, i);
+        for i in 0..40u32 {
+            c.add_failure(&Failure {
+                ip: Some(IpAddr::from((0x0A00_0000 + i % 20).to_be_bytes())),
+                ..failure(i64::from(i % 60), "revoked", Some("tok_aaaaaaaa"))
+            });
         }
         let events = every(c);
-        assert_eq!(events.len(), MAX_ADDRESSES + 1);
-        let shared: Vec<&Event> = events.iter().filter(|e| e.ip.is_none()).collect();
-        assert_eq!(shared.len(), 1);
-        assert_eq!(shared[0].count, 40 - MAX_ADDRESSES as u64);
-        assert_eq!(shared[0].detail.as_deref(), Some(FURTHER_ADDRESSES));
-        // Taken back with more addresses: still the bound, the first addresses keep theirs.
+        assert_eq!(events.len(), 1);
+        let e = &events[0];
+        assert_eq!(e.count, 40);
+        assert_eq!(e.ips.len(), MAX_ADDRESSES);
+        assert_eq!(e.ips[0], IpAddr::from([10, 0, 0, 0]), "first seen first");
+        assert_eq!(e.detail.as_deref(), Some(FURTHER_ADDRESSES));
+        // Taken back, then more: still the same sixteen.
         let mut c = Counters::default();
-        for (i, e) in events.iter().enumerate() {
-            c.add_event(e, i);
+        c.add_event(e, 0);
+        c.add_failure(&Failure {
+            ip: Some(IpAddr::from([10, 9, 9, 9])),
+            ..failure(59, "revoked", Some("tok_aaaaaaaa"))
+        });
+        let again = every(c).pop().expect("one");
+        assert_eq!((again.count, &again.ips), (41, &e.ips));
+    }
+
+    #[test]
+    fn tokens_past_the_bound_start_another_counter_and_each_token_stays_in_one() {
+        let mut c = Counters::default();
+        for round in 0..3 {
+            for n in 0..MAX_TOKENS + 10 {
+                c.add_failure(&failure(round, "revoked", Some(&token(n))));
+            }
         }
-        for i in 3..80 {
-            from(&mut c, i);
-        }
-        let again = every(c);
-        assert_eq!(again.len(), MAX_ADDRESSES + 1);
-        assert_eq!(again.iter().map(|e| e.count).sum::<u64>(), 40 + 77);
-        let own = |list: &[Event]| {
-            let mut ips: Vec<IpAddr> = list.iter().filter_map(|e| e.ip).collect();
-            ips.sort();
-            ips
+        let events = every(c);
+        assert_eq!(events.len(), 2, "{events:#?}");
+        assert_eq!(events[0].tokens.len(), MAX_TOKENS);
+        assert_eq!(events[1].tokens.len(), 10);
+        assert!(events.iter().all(|e| e.tokens.values().all(|&n| n == 3)));
+        assert!(
+            events[0]
+                .tokens
+                .keys()
+                .all(|id| !events[1].tokens.contains_key(id))
+        );
+        let total: u64 = events.iter().map(|e| e.count).sum();
+        assert_eq!(total, 3 * (MAX_TOKENS as u64 + 10));
+    }
+
+    #[test]
+    fn a_counter_written_before_counters_held_many_tokens_is_read_as_one_of_its_token() {
+        let old = Event {
+            token_id: Some("tok_aaaaaaaa".into()),
+            name: Some("crm".into()),
+            ip: Some(IpAddr::from([10, 0, 0, 1])),
+            count: 5,
+            ..event(
+                Key {
+                    group: Group {
+                        window: window(at(0)),
+                        reason: "revoked".into(),
+                        actor: "ana".into(),
+                    },
+                    slot: 0,
+                },
+                Counter {
+                    first: at(0),
+                    last: at(1),
+                    count: 5,
+                    tokens: BTreeMap::new(),
+                    ips: Vec::new(),
+                    further: false,
+                    at_end: None,
+                    changed: false,
+                },
+            )
         };
-        assert_eq!(own(&again), own(&events));
+        let mut c = Counters::default();
+        c.add_event(&old, 0);
+        c.add_failure(&failure(2, "revoked", Some("tok_aaaaaaaa")));
+        let e = every(c).pop().expect("one");
+        assert_eq!((e.token_id.as_deref(), e.ip), (None, None));
+        assert_eq!(e.tokens, [("tok_aaaaaaaa".to_owned(), 6)].into());
+        assert_eq!(
+            (e.count, &e.ips[..]),
+            (6, &[IpAddr::from([10, 0, 0, 1])][..])
+        );
     }
 
     #[test]
     fn counts_stop_at_the_json_bound() {
         let mut one = Counters::default();
-        one.add_failure(&failure(0, 0, None), at(0), "unknown", "ana", None);
+        one.add_failure(&failure(0, "unknown", None));
         let mut e = every(one).pop().expect("one");
+        e.count = MAX_JSON_INTEGER;
         let mut c = Counters::default();
-        e.count = crate::policy::MAX_JSON_INTEGER;
         c.add_event(&e, 0);
-        e.count = 5;
-        c.add_event(&e, 1);
+        c.add_failure(&Failure {
+            count: 5,
+            ..failure(0, "unknown", None)
+        });
         let e = every(c).pop().expect("one");
-        assert_eq!(e.count, crate::policy::MAX_JSON_INTEGER);
+        assert_eq!(e.count, MAX_JSON_INTEGER);
     }
 
     #[test]
@@ -523,12 +575,22 @@ mod tests {
         Store::open(dir, mode, std::time::Duration::from_secs(10)).expect("opens")
     }
 
-    /// Folds `n` failures of `reason` (unknown) now, as verify would have journalled them.
+    /// A journal entry of one failure (reason `unknown`) by `actor` at `at`.
+    fn entry(at: Time, actor: &str) -> journal::Entry {
+        journal::Entry {
+            kind: journal::EntryKind::Failure,
+            count: 1,
+            reason: 1,
+            at,
+            token_id: None,
+            actor: actor.to_owned(),
+            ip: None,
+        }
+    }
+
+    /// Folds `n` failures (unknown) now, as verify would have journalled them.
     fn fail(store: &Store, n: usize) {
-        let e = journal::Entry {
-            at: Time::now(),
-            ..failure(0, 1, None)
-        };
+        let e = entry(Time::now(), "ana");
         journal::append(&store.dir, store.store_id, &vec![e; n]).expect("journals");
         store.fold_journal().expect("folds");
     }
@@ -556,15 +618,11 @@ mod tests {
         assert_eq!(store.check_log().expect("whole"), counters.len() as u64);
     }
 
-    /// Folds one failure (unknown) from each of `addresses` (10.0.0.N), all at `at`.
-    fn fail_from(store: &Store, at: Time, addresses: impl IntoIterator<Item = u8>) {
-        let entries: Vec<journal::Entry> = addresses
+    /// Folds one failure (unknown) by each of `users` (`u01`, `u02`…: a counter each), at `at`.
+    fn fail_as(store: &Store, at: Time, users: impl IntoIterator<Item = u8>) {
+        let entries: Vec<journal::Entry> = users
             .into_iter()
-            .map(|n| journal::Entry {
-                at,
-                ip: Some(IpAddr::from([10, 0, 0, n])),
-                ..failure(0, 1, None)
-            })
+            .map(|n| entry(at, &format!("u{n:02}")))
             .collect();
         journal::append(&store.dir, store.store_id, &entries).expect("journals");
         store.fold_journal().expect("folds");
@@ -576,8 +634,8 @@ mod tests {
         Time::from_second(window(now) * 3600).expect("in range")
     }
 
-    fn ips(events: &[Event]) -> Vec<Option<IpAddr>> {
-        events.iter().map(|e| e.ip).collect()
+    fn actors(events: &[Event]) -> Vec<String> {
+        events.iter().map(|e| e.actor.clone()).collect()
     }
 
     #[test]
@@ -585,59 +643,41 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = open(dir.path());
         let at = this_hour();
-        fail_from(&store, at, 1..=12);
+        fail_as(&store, at, 1..=12);
         let before = failed(&store);
         assert_eq!(before.len(), 12, "{before:#?}");
 
-        // More failures from the first address: only its counter is taken off and appended.
-        let mut fresh = Counters::default();
-        let again = journal::Entry {
+        // More failures by the first user: only its counter is taken off and appended.
+        let again = Failure {
+            actor: "u01".into(),
             at,
-            ip: Some(IpAddr::from([10, 0, 0, 1])),
-            ..failure(0, 1, None)
+            ..failure(0, "unknown", None)
         };
-        fresh.add_failure(&again, at, "unknown", "ana", None);
-        let (tail, events) = store.fold_failures(fresh).expect("reads");
+        let (tail, events) = store
+            .fold_failures(std::slice::from_ref(&again))
+            .expect("reads");
         assert_eq!((tail.keys.len(), events.len()), (12, 12));
-        assert_eq!(events[11].ip, before[0].ip);
+        assert_eq!(events[11].actor, before[0].actor);
 
-        // Once it is last, the next failures from it rewrite it alone, however many others.
-        fail_from(&store, at, [1]);
+        // Once it is last, the next failures by that user rewrite it alone, however many others.
+        fail_as(&store, at, [1]);
         let mid = failed(&store);
-        let mut fresh = Counters::default();
-        fresh.add_failure(&again, at, "unknown", "ana", None);
-        let (tail, events) = store.fold_failures(fresh).expect("reads");
+        let (tail, events) = store.fold_failures(&[again]).expect("reads");
         assert_eq!((tail.keys.len(), events.len()), (1, 1));
         assert_eq!(events[0].count, 3);
 
-        // One from the sixth: the sixth to the last are taken off; the six after it are put
+        // One by the sixth: the sixth to the last are taken off; the six after it are put
         // back as they were, then the sixth.
-        fail_from(&store, at, [6]);
+        fail_as(&store, at, [6]);
         let after = failed(&store);
-        let mut want = ips(&before[1..]);
-        want.retain(|ip| *ip != before[5].ip);
-        want.extend([before[0].ip, before[5].ip]);
-        assert_eq!(ips(&after), want);
+        let mut want = actors(&before[1..]);
+        want.retain(|a| *a != before[5].actor);
+        want.extend([before[0].actor.clone(), before[5].actor.clone()]);
+        assert_eq!(actors(&after), want);
         assert_eq!(after[..4], mid[..4], "left where they were");
         let counts: Vec<u64> = after.iter().map(|e| e.count).collect();
         assert_eq!(counts, [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2]);
         assert_eq!(store.check_log().expect("whole"), 12);
-    }
-
-    #[test]
-    fn a_new_address_past_the_bound_joins_the_shared_counter_of_the_end() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = open(dir.path());
-        let at = this_hour();
-        fail_from(&store, at, 1..=MAX_ADDRESSES as u8);
-        fail_from(&store, at, [100]);
-        fail_from(&store, at, [101, 102]);
-        let events = failed(&store);
-        assert_eq!(events.len(), MAX_ADDRESSES + 1, "{events:#?}");
-        let shared = events.last().expect("one");
-        assert_eq!((shared.ip, shared.count), (None, 3));
-        assert_eq!(shared.detail.as_deref(), Some(FURTHER_ADDRESSES));
-        assert_eq!(store.check_log().expect("whole"), MAX_ADDRESSES as u64 + 1);
     }
 
     #[test]
@@ -647,7 +687,7 @@ mod tests {
         let append = |e: journal::Entry, n: usize| {
             journal::append(&store.dir, store.store_id, &vec![e; n]).expect("journals");
         };
-        let fail = failure(0, 1, None);
+        let fail = entry(at(0), "ana");
         // Nothing waiting: the fold decides (it has nothing to do).
         assert!(!store.only_failures_waiting());
         append(fail.clone(), 10);
@@ -656,7 +696,8 @@ mod tests {
         let used = journal::Entry {
             kind: journal::EntryKind::Use,
             reason: 0,
-            ..failure(0, 0, Some("tok_aaaaaaaa"))
+            token_id: Some("tok_aaaaaaaa".into()),
+            ..fail.clone()
         };
         append(used, 1);
         assert!(!store.only_failures_waiting());

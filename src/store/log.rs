@@ -10,7 +10,9 @@ use crate::verdict::Reason;
 
 impl Store {
     /// The audit log, oldest first: the last `limit` events, of one token if `token_id` is given
-    /// (a rotation counts for both tokens: the new one is `token_id`, the old one `replaces`).
+    /// (a rotation counts for both tokens: the new one is `token_id`, the old one `replaces`; a
+    /// failure counter that counts it is shown with that token's failures alone: its count,
+    /// `tokens` holding it alone).
     pub fn events(&self, limit: Option<usize>, token_id: Option<&str>) -> Result<Vec<Event>> {
         let mut out = Vec::new();
         for item in self.log.iter().rev() {
@@ -18,13 +20,24 @@ impl Store {
                 break;
             }
             let (_, bytes) = item.map_err(|e| self.sled(e))?;
-            let event = Event::from_bytes(&bytes).map_err(|e| {
+            let mut event = Event::from_bytes(&bytes).map_err(|e| {
                 Error::store(format!("{e}: `vbx-tokens log --check` names the event"))
             })?;
-            if token_id.is_none_or(|id| {
-                event.token_id.as_deref() == Some(id) || event.replaces.as_deref() == Some(id)
-            }) {
-                out.push(event);
+            match token_id {
+                None => out.push(event),
+                Some(id)
+                    if event.token_id.as_deref() == Some(id)
+                        || event.replaces.as_deref() == Some(id) =>
+                {
+                    out.push(event);
+                }
+                Some(id) => {
+                    if let Some(n) = event.tokens.remove(id) {
+                        event.tokens = [(id.to_owned(), n)].into();
+                        event.count = n;
+                        out.push(event);
+                    }
+                }
             }
         }
         out.reverse();
@@ -66,6 +79,8 @@ impl Store {
             replaces: None,
             detail: None,
             ip: None,
+            tokens: Default::default(),
+            ips: Vec::new(),
             prev: String::new(),
         }
     }

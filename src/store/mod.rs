@@ -48,6 +48,7 @@ mod chain;
 mod derived;
 mod doctor;
 mod failures;
+pub use failures::{FURTHER_ADDRESSES, MAX_ADDRESSES, MAX_TOKENS};
 mod import;
 mod lifecycle;
 mod log;

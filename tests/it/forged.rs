@@ -179,6 +179,104 @@ fn a_forged_failure_counter_is_refused_naming_last_at() {
     );
 }
 
+/// A counter's `tokens` and `ips` as a fold writes them, or the whole backup is refused.
+#[test]
+fn a_forged_counters_tokens_and_addresses_are_refused() {
+    let env = Env::new();
+    let live = env.create("billing");
+    let gone = env.create("crm");
+    env.ok(&["revoke", "crm", "--yes"]);
+    assert_eq!(env.verify(&gone, &["--ip", "10.0.0.1"]).0, 1);
+    env.ok(&["log", "--limit", "1"]);
+    // Event 3 is the counter: {"tokens": {crm: 1}, "ips": ["10.0.0.1"], "count": 1}.
+    let crm = env.record("crm")["id"].as_str().expect("id").to_owned();
+    let many: serde_json::Map<String, Value> = (0..65)
+        .map(|i| (format!("tok_{i:08}"), Value::from(1)))
+        .collect();
+    type Edit = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(usize, &str, Edit)> = vec![
+        (
+            3,
+            "not a token id",
+            Box::new(|e| e["tokens"] = serde_json::json!({"evil": 1})),
+        ),
+        (
+            3,
+            "shaped like a token",
+            Box::new({
+                let live = live.clone();
+                move |e| e["tokens"] = serde_json::json!({ live.clone(): 1 })
+            }),
+        ),
+        (
+            3,
+            "0 times",
+            Box::new({
+                let crm = crm.clone();
+                move |e| e["tokens"] = serde_json::json!({ crm.clone(): 0 })
+            }),
+        ),
+        (
+            3,
+            "more than the counter's `count`",
+            Box::new({
+                let crm = crm.clone();
+                move |e| e["tokens"] = serde_json::json!({ crm.clone(): 2 })
+            }),
+        ),
+        (
+            3,
+            "at most 64",
+            Box::new(move |e| {
+                e["tokens"] = Value::Object(many.clone());
+                e["count"] = Value::from(65);
+            }),
+        ),
+        (
+            3,
+            "at most 16",
+            Box::new(|e| {
+                e["ips"] = (0..17)
+                    .map(|i| Value::from(format!("10.0.1.{i}")))
+                    .collect();
+            }),
+        ),
+        (
+            3,
+            "twice",
+            Box::new(|e| e["ips"] = serde_json::json!(["10.0.0.1", "10.0.0.1"])),
+        ),
+        (
+            0,
+            "only to a verify_failed",
+            Box::new(|e| e["ips"] = serde_json::json!(["10.0.0.1"])),
+        ),
+    ];
+    for (which, why, edit) in cases {
+        let file = forge(&env, which, |e| edit(e));
+        let fresh = Env::new();
+        let out = fresh.run(&["restore", file.to_str().expect("utf-8"), "--yes"]);
+        let err = assert_one_line_error(&out, 2);
+        assert!(err.contains("line "), "{why}: {err}");
+        assert!(
+            err.contains("`tokens`") || err.contains("`ips`"),
+            "{why}: {err}"
+        );
+        assert!(err.contains(why), "{why}: {err}");
+        assert!(!err.contains(&live), "{err}");
+        assert!(!fresh.store().join("db").exists(), "nothing was restored");
+    }
+    // Untouched, it restores with its tokens and addresses.
+    let file = forge(&env, 3, |_| {});
+    let fresh = Env::new();
+    let out = fresh.run(&["restore", file.to_str().expect("utf-8"), "--yes"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let log = fresh.json(&["log"]);
+    let counter = &log.as_array().expect("array")[3];
+    assert_eq!(counter["tokens"][&crm], 1);
+    assert_eq!(counter["ips"], serde_json::json!(["10.0.0.1"]));
+}
+
 #[test]
 fn a_forged_journal_is_folded_only_as_verify_would_have_written_it() {
     use vbx_tokens::journal::{self, Entry, EntryKind};
