@@ -94,10 +94,11 @@ fn help(text: &str, code: u8) -> ExitCode {
     }
 }
 
-/// The one line an error gets on stderr: control characters in it (a newline in a path, an
-/// escape sequence) are written escaped, so it stays one line and cannot drive the terminal.
+/// The one line an error gets on stderr: a token in it masked, and control characters (a
+/// newline in a path, an escape sequence) written escaped, so it stays one line and cannot
+/// drive the terminal.
 fn report(line: &str, code: u8) -> ExitCode {
-    let _ = writeln!(std::io::stderr(), "{}", output::escape(line));
+    let _ = writeln!(std::io::stderr(), "{}", output::message(line));
     ExitCode::from(code)
 }
 

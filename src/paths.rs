@@ -31,16 +31,25 @@ pub fn state_dir() -> Option<PathBuf> {
 /// override: `crate::name::is_invisible`), is written `\xNN` (two hex digits, upper case),
 /// where `Path::display` would lose the first (U+FFFD) and the second cannot be shown. For what
 /// the store notes of a path (the audit log's DETAIL, the last backup), so the file can be
-/// named again (`$'bk\xFF.json'`).
+/// named again (`$'bk\xFF.json'`). A path that holds a token (a directory named after one,
+/// plain or in disguise) is noted with the token masked (`vbx_AbCd…`), as the store never holds
+/// one; it does not read back then.
 pub fn path_text(path: &std::path::Path) -> String {
     use std::os::unix::ffi::OsStrExt;
+    let lossy = path.to_string_lossy();
+    let masked = crate::error::Masked::new(&lossy);
+    let bytes = if masked.as_str() == lossy {
+        path.as_os_str().as_bytes()
+    } else {
+        masked.as_str().as_bytes()
+    };
     let mut out = String::new();
     let hex = |out: &mut String, bytes: &[u8]| {
         for b in bytes {
             out.push_str(&format!("\\x{b:02X}"));
         }
     };
-    for chunk in path.as_os_str().as_bytes().utf8_chunks() {
+    for chunk in bytes.utf8_chunks() {
         for c in chunk.valid().chars() {
             match c {
                 '\\' => out.push_str("\\\\"),

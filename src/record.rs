@@ -246,13 +246,15 @@ fn one() -> u64 {
 /// the store never writes one ([`fit_detail`]).
 pub const DETAIL_MAX: usize = 4096;
 
-/// `text` as an event's `detail`: its invisible characters escaped (`crate::name`), and, when
+/// `text` as an event's `detail`: anything token-shaped masked, its invisible characters escaped
+/// (`crate::name`), and, when
 /// that is longer than [`DETAIL_MAX`] characters (a file name, escaped, can be: a path may be
 /// longer than `PATH_MAX` when relative to a deep directory, and each byte that is not UTF-8
 /// takes four), cut to fit, ending in `…`. So every event the store writes is one `restore`
 /// takes back.
 pub fn fit_detail(text: &str) -> String {
-    let escaped = crate::name::escape_invisible(text);
+    // The log never holds a token: one in a file name is masked as a hint is.
+    let escaped = crate::name::escape_invisible(crate::error::Masked::new(text).as_str());
     if escaped.chars().count() <= DETAIL_MAX {
         return escaped;
     }

@@ -106,7 +106,7 @@ impl<'a> Printer<'a> {
     /// One message line on stderr. Whatever it holds (a file name, a token's name) is escaped:
     /// it stays one line and cannot drive the terminal.
     fn say(&mut self, line: impl AsRef<str>) {
-        let _ = writeln!(self.err, "{}", escape(line.as_ref()));
+        let _ = writeln!(self.err, "{}", message(line.as_ref()));
     }
 
     fn document(&mut self, value: &impl Serialize) {
@@ -530,7 +530,7 @@ impl<'a> Printer<'a> {
         self.loss = Some(format!("the backup {} was written", file.display()));
         if self.json {
             self.document(&views::BackedUp {
-                file: file.to_string_lossy(),
+                file: crate::error::Masked::new(file.to_string_lossy()).to_string(),
                 records: head.records,
                 events: head.events,
                 vault: head.vault,
@@ -555,7 +555,10 @@ impl<'a> Printer<'a> {
                 records: r.records,
                 events: r.events,
                 kept: r.kept,
-                replaced: r.replaced.as_deref(),
+                replaced: r
+                    .replaced
+                    .as_deref()
+                    .map(|p| crate::error::Masked::new(p.to_string_lossy()).to_string()),
             });
         } else {
             self.say(format!(
@@ -801,6 +804,13 @@ impl<'a> Printer<'a> {
 /// serde writes every string exactly, escaped as JSON.
 pub fn escape(text: &str) -> String {
     vbx_tokens::name::escape_invisible(text)
+}
+
+/// A message or error line as it is printed: anything token-shaped in it masked
+/// (`vbx_AbCd…`, a token in disguise too), then [`escape`]d. A path the user gave may hold a
+/// token (a directory named after one): no message prints it whole.
+pub fn message(text: &str) -> String {
+    escape(crate::error::Masked::new(text).as_str())
 }
 
 fn describe(p: &crate::vault::KdfParams) -> String {

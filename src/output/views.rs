@@ -348,9 +348,10 @@ impl<'a> From<&'a crate::store::Diagnosis> for DiagnosisView<'a> {
 
 /// `backup --json`.
 #[derive(Serialize)]
-pub struct BackedUp<'a> {
-    /// As given; a name that is not UTF-8 has U+FFFD for each byte that is not.
-    pub file: std::borrow::Cow<'a, str>,
+pub struct BackedUp {
+    /// As given, a token in it masked; a name that is not UTF-8 has U+FFFD for each byte that
+    /// is not.
+    pub file: String,
     pub records: u64,
     pub events: u64,
     pub vault: bool,
@@ -359,10 +360,10 @@ pub struct BackedUp<'a> {
 
 /// `restore --json`.
 #[derive(Serialize)]
-pub struct RestoredView<'a> {
+pub struct RestoredView {
     pub records: usize,
     pub events: usize,
     pub kept: usize,
-    /// Where the store it replaced was moved, if there was one.
-    pub replaced: Option<&'a std::path::Path>,
+    /// Where the store it replaced was moved, if there was one (a token in it masked).
+    pub replaced: Option<String>,
 }

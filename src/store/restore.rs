@@ -198,7 +198,8 @@ impl Store {
 
 /// Restores `backup` (read from `from`) into `dir`: a new store built beside it, then moved into
 /// place. A store already in `dir` that holds anything (or cannot be opened to tell) is
-/// refused unless `force`; replaced, it is kept as `DIR.before-restore-<time>`.
+/// refused unless `force`; replaced, it is kept as `DIR.before-restore-<time>` (with `-2`, `-3`…
+/// after it when that is taken).
 ///
 /// # Errors
 /// [`Error::Usage`] for a non-empty store without `force`, or a backup that cannot be restored;
@@ -276,10 +277,20 @@ pub fn restore(
         // From here the restored store goes in: a signal no longer stops the command.
         crate::cleanup::commit();
         if present {
-            let aside = parent.join(aside_name(
-                &name,
-                &format!(".before-restore-{}", crate::time::Time::now().as_second()),
-            ));
+            // A name nothing has: a second restore within the same second, or a store put
+            // aside before, keeps its own (a rename onto an empty directory would take its
+            // place, onto a full one fail).
+            let second = crate::time::Time::now().as_second();
+            let aside = (1..)
+                .map(|n| {
+                    let suffix = match n {
+                        1 => format!(".before-restore-{second}"),
+                        n => format!(".before-restore-{second}-{n}"),
+                    };
+                    parent.join(aside_name(&name, &suffix))
+                })
+                .find(|p| fs::symlink_metadata(p).is_err())
+                .expect("some name is free");
             fs::rename(dir, &aside).map_err(|e| {
                 Error::io_at(format!("cannot move {} aside", dir.display()), dir, e)
             })?;

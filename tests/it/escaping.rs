@@ -182,3 +182,69 @@ fn a_backup_to_a_long_path_leaves_every_later_backup_restorable() {
         .expect("runs");
     assert_eq!(code(&out), 0, "{}", stderr(&out));
 }
+
+/// A path may hold a token (a directory named after one, worked in with relative names: an
+/// argument that holds one is refused): no message, JSON document, log event, store file or
+/// backup holds it whole, and every backup taken there still restores.
+#[test]
+fn a_token_in_a_path_is_masked_wherever_the_path_is_shown_or_kept() {
+    let env = Env::new();
+    let token = env.create("live");
+    let dir = env.tmp.path().join(&token);
+    std::fs::create_dir(&dir).expect("dir");
+    let run = |args: &[&str]| {
+        env.cmd()
+            .current_dir(&dir)
+            .args(args)
+            .output()
+            .expect("runs")
+    };
+    let out = run(&["backup", "first.backup"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(!stderr(&out).contains(&token), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&token[..8]),
+        "the hint shows: {}",
+        stderr(&out)
+    );
+    let out = run(&["--json", "backup", "second.backup"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(!stdout(&out).contains(&token), "{}", stdout(&out));
+    for args in [
+        &["log"][..],
+        &["log", "--json"],
+        &["doctor"],
+        &["doctor", "--json"],
+    ] {
+        let out = env.run(args);
+        let all = format!("{}{}", stdout(&out), stderr(&out));
+        assert!(!all.contains(&token), "{args:?}: {all}");
+    }
+    let second = dir.join("second.backup");
+    for file in files_under(&env.store())
+        .into_iter()
+        .chain([second.clone()])
+    {
+        let bytes = std::fs::read(&file).unwrap_or_default();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(&token),
+            "{} holds the token",
+            file.display()
+        );
+    }
+    // Restored into a store whose path holds the token too, over one already there.
+    let other = dir.join("store");
+    for force in [&[][..], &["--force"], &["--force", "--json"]] {
+        let out = env
+            .cmd()
+            .current_dir(&dir)
+            .env("VBX_TOKENS_HOME", &other)
+            .args(["restore", "second.backup", "--yes"])
+            .args(force)
+            .output()
+            .expect("runs");
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let all = format!("{}{}", stdout(&out), stderr(&out));
+        assert!(!all.contains(&token), "{all}");
+    }
+}
