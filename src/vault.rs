@@ -94,6 +94,18 @@ fn unauthentic(what: impl Into<String>) -> VaultError {
     VaultError::Unauthentic(what.into())
 }
 
+/// Refuses vault bytes read from outside (a backup's, an export's) that hold a token in
+/// plaintext: they go to the store's disk as they are, and sealed bytes, a salt, a nonce or a
+/// wrapped key never hold one (a forger can put one there and fix every checksum).
+fn token_free(what: &str, bytes: &[u8]) -> Result<()> {
+    if crate::name::holds_token(&String::from_utf8_lossy(bytes)) {
+        return Err(unauthentic(format!(
+            "{what} holds a token in plaintext: a vault's bytes never do"
+        )));
+    }
+    Ok(())
+}
+
 /// Argon2id cost parameters, as stored in the header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KdfParams {

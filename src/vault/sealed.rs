@@ -44,6 +44,7 @@ impl Sealed {
         if header.len() != super::HEADER_LEN {
             return Err(unauthentic("the vault header has bytes after its end"));
         }
+        super::token_free("the vault header", &header)?;
         let mut seen = std::collections::HashSet::new();
         for (id, sealed) in &secrets {
             if id.is_empty() || id.len() > MAX_ID_LEN {

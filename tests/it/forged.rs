@@ -531,6 +531,34 @@ fn a_forged_vault_puts_no_token_and_no_odd_id_on_disk() {
         assert!(!err.contains(&token) && !err.contains('\u{1b}'), "{err}");
         assert!(!fresh.store().join("db").exists(), "nothing was restored");
     }
+    // The token in the header's salt and wrap nonce (bytes 43 to 83), or its wrapped key (83
+    // to 123), the header's checksum made again (its last 32 bytes: the SHA-256 of the rest).
+    for at in [43, 83] {
+        use sha2::{Digest, Sha256};
+        let forged = env.tmp.path().join("forged-header.backup");
+        std::fs::copy(&file, &forged).expect("copy");
+        reforge_backup(&forged, |lines| {
+            let i = lines
+                .iter()
+                .position(|l| l.starts_with(r#"{"vault""#))
+                .expect("a vault line");
+            let v: Value = serde_json::from_str(&lines[i]).expect("json");
+            let mut bytes = hex::decode(v["vault"].as_str().expect("hex")).expect("hex");
+            bytes[at..at + token.len()].copy_from_slice(token.as_bytes());
+            let sum = Sha256::digest(&bytes[..131]);
+            bytes[131..163].copy_from_slice(&sum);
+            lines[i] = format!(r#"{{"vault":"{}"}}"#, hex::encode(bytes));
+        });
+        let fresh = Env::new();
+        let out = fresh.run(&["restore", forged.to_str().expect("utf-8"), "--yes"]);
+        let err = assert_one_line_error(&out, 2);
+        assert!(
+            err.contains("line ") && err.contains("the vault header holds a token in plaintext"),
+            "{err}"
+        );
+        assert!(!err.contains(&token), "{err}");
+        assert!(!fresh.store().join("db").exists(), "nothing was restored");
+    }
 }
 
 /// A key given twice (a reader keeps the last, so the first would go unchecked), or a field
@@ -640,5 +668,49 @@ fn a_forged_header_is_refused_naming_the_field() {
         );
         assert!(!err.contains(&token[8..]), "{err}");
         assert!(!fresh.store().exists(), "{field}: nothing restored");
+    }
+}
+
+/// A vault export whose header holds a token (a forger's salt) is refused before any
+/// passphrase is asked for: `vault import` into a store with no vault keeps the file's header as
+/// it is.
+#[test]
+fn a_vault_export_holding_a_token_is_refused() {
+    let env = Env::new();
+    let (pass, token) = env.vault_with("billing");
+    let file = env.tmp.path().join("vault.export");
+    env.ok(&[
+        "vault",
+        "export",
+        file.to_str().expect("utf-8"),
+        "--passphrase-file",
+        &pass,
+    ]);
+    use sha2::{Digest, Sha256};
+    let mut bytes = std::fs::read(&file).expect("read");
+    bytes[43..43 + token.len()].copy_from_slice(token.as_bytes());
+    // The header's checksum made again: its last 32 bytes, the SHA-256 of the rest.
+    let sum = Sha256::digest(&bytes[..131]);
+    bytes[131..163].copy_from_slice(&sum);
+    std::fs::write(&file, &bytes).expect("write");
+    let fresh = Env::new();
+    fresh.create("other");
+    let out = fresh.run(&[
+        "vault",
+        "import",
+        file.to_str().expect("utf-8"),
+        "--passphrase-file",
+        &pass,
+    ]);
+    let err = assert_one_line_error(&out, 4);
+    assert!(err.contains("holds a token in plaintext"), "{err}");
+    assert!(!err.contains(&token), "{err}");
+    for f in files_under(&fresh.store()) {
+        let held = std::fs::read(&f).unwrap_or_default();
+        assert!(
+            !String::from_utf8_lossy(&held).contains(&token),
+            "{}",
+            f.display()
+        );
     }
 }
