@@ -11,7 +11,7 @@ use crate::outcome::Outcome;
 use crate::output::Printer;
 use crate::passphrase::{self, Purpose};
 use crate::prompt;
-use crate::record::EventKind;
+use crate::record::{EventKind, Record};
 use crate::store::{self, OpenMode};
 use crate::time::Time;
 use crate::vault::{Sealed, Vault};
@@ -92,7 +92,25 @@ pub fn backup(ctx: &Context, req: Backup, p: &mut Printer) -> Result<Outcome> {
     let mut store_error = None;
     let written = write_new_file(&req.file, |out| {
         let mut w = backup::Writer::new(out, &head)?;
-        let records = |f: &mut dyn FnMut(&[u8]) -> Result<()>| store.each_stored_record(f);
+        // Each record as stored, but one whose count is below what the witness saw (a store
+        // put back from an older copy): with the uses verify counts, so a spent token stays
+        // spent wherever the backup is restored.
+        let witness = super::witness::Witness::of(&store);
+        let records = |f: &mut dyn FnMut(&[u8]) -> Result<()>| {
+            store.each_stored_record(&mut |bytes| {
+                if witness.is_empty() {
+                    return f(bytes);
+                }
+                let Ok(mut r) = Record::from_bytes(bytes) else {
+                    return f(bytes);
+                };
+                if witness.raise(&mut r) {
+                    f(&r.to_bytes())
+                } else {
+                    f(bytes)
+                }
+            })
+        };
         feed(records, |b| w.record(b), &mut store_error)?;
         let events = |f: &mut dyn FnMut(&[u8]) -> Result<()>| store.each_stored_event(f);
         feed(events, |b| w.event(b), &mut store_error)?;
@@ -212,10 +230,14 @@ pub fn doctor(ctx: &Context, p: &mut Printer) -> Result<Outcome> {
         .filter(|f| f.health == store::Health::Failed)
         .map(|f| f.check)
         .collect();
-    // Lost uses are raised back by this very run: a backup would not help.
-    if failed == ["use counts"] {
+    // Lost uses are raised back, and a damaged witness rebuilt, by this very run: a backup
+    // would not help, and is not advised.
+    if failed
+        .iter()
+        .all(|check| matches!(*check, "use counts" | "use witness"))
+    {
         return Err(Error::store(format!(
-            "the store at {} had lost uses of limited tokens; their counts were raised back: run `vbx-tokens doctor` again",
+            "the store at {} had lost uses of limited tokens, or its witness of them was damaged; counts were raised back and the witness rebuilt: run `vbx-tokens doctor` again",
             ctx.store_dir.display()
         )));
     }

@@ -14,6 +14,7 @@ mod scan;
 mod show;
 mod vault;
 mod verify;
+mod witness;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -31,9 +31,13 @@ pub struct Import {
 /// streamed oldest first.
 pub fn export(ctx: &Context, p: &mut Printer) -> Result<Outcome> {
     let store = ctx.open(OpenMode::Records)?;
+    // A store put back from an older copy exports the uses verify counts, not the fewer it
+    // recorded: imported elsewhere, a spent token must stay spent.
+    let witness = super::witness::Witness::of(&store);
     let bar = Progress::spinner("exporting");
     let mut n = 0u64;
-    store.each_record(|record| {
+    store.each_record(|mut record| {
+        let _ = witness.raise(&mut record);
         p.exported_record(&record);
         n += 1;
         if n.is_multiple_of(1024) {

@@ -1,6 +1,7 @@
 //! `list` and `show`: read records, never a token or a hash.
 
 use super::Context;
+use super::witness::Witness;
 use crate::error::Result;
 use crate::outcome::Outcome;
 use crate::output::Printer;
@@ -86,29 +87,6 @@ pub struct Show {
     pub token: String,
 }
 
-/// The use counts the witness outside the store holds (`crate::uses`), by token id: a store
-/// put back from an older copy shows the uses `verify` counts, not the fewer it recorded.
-struct Witness(std::collections::HashMap<String, u64>);
-
-impl Witness {
-    fn of(store: &vbx_tokens::store::Store) -> Witness {
-        Witness(
-            vbx_tokens::uses::witnessed_all(&store.store_id())
-                .into_iter()
-                .collect(),
-        )
-    }
-
-    /// Raises a use-limited record's count to the witness's, as `verify` counts it.
-    fn raise(&self, r: &mut Record) {
-        if r.max_uses.is_some()
-            && let Some(&seen) = self.0.get(&r.id)
-        {
-            r.use_count = r.use_count.max(seen);
-        }
-    }
-}
-
 pub fn list(ctx: &Context, req: List, p: &mut Printer) -> Result<Outcome> {
     let picker = req.filter.at(Time::now())?;
     // Revoked tokens are left out unless asked for, by --all or by --status.
@@ -122,7 +100,7 @@ pub fn list(ctx: &Context, req: List, p: &mut Printer) -> Result<Outcome> {
         // JSON streams, a record at a time, so a large store lists in flat memory.
         p.records_start();
         store.each_record(|mut r| {
-            witness.raise(&mut r);
+            let _ = witness.raise(&mut r);
             if wanted(&r) {
                 matched += 1;
                 p.records_item(&r, kept.contains(&r.id));
@@ -134,7 +112,9 @@ pub fn list(ctx: &Context, req: List, p: &mut Printer) -> Result<Outcome> {
         // A table measures every row before it prints.
         let mut records = store.records()?;
         drop(store);
-        records.iter_mut().for_each(|r| witness.raise(r));
+        records.iter_mut().for_each(|r| {
+            let _ = witness.raise(r);
+        });
         records.retain(wanted);
         matched = records.len();
         p.records(&records, &kept, all, !req.filter.is_empty());
@@ -150,7 +130,7 @@ pub fn show(ctx: &Context, req: Show, p: &mut Printer) -> Result<Outcome> {
     let (record, kept, chain) = {
         let store = ctx.open(OpenMode::Records)?;
         let mut record = store.resolve(&req.token)?;
-        Witness::of(&store).raise(&mut record);
+        let _ = Witness::of(&store).raise(&mut record);
         let kept = store.kept(&record.id)?.is_some();
         let chain = store.chain(&record)?;
         (record, kept, chain)

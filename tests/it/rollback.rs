@@ -181,6 +181,21 @@ fn a_whole_store_put_back_from_a_copy_does_not_give_spent_uses_back() {
             .any(|l| l.contains("three") && l.contains("3/3")),
         "{table}"
     );
+    // `export` and `backup` carry the counts verify counts too: restored or imported where
+    // no witness saw the uses (another machine), the spent tokens stay spent.
+    let exported = stdout(&env.run(&["export"]));
+    let backup = env.tmp.path().join("after.backup");
+    env.ok(&["backup", backup.to_str().expect("utf-8")]);
+    let elsewhere = Env::new();
+    let out = elsewhere.run(&["restore", backup.to_str().expect("utf-8"), "--yes"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    exceeded(&elsewhere, &one);
+    exceeded(&elsewhere, &three);
+    let third = Env::new();
+    let out = third.run_in(&["import", "-"], exported);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    exceeded(&third, &one);
+    exceeded(&third, &three);
     doctor_reports_then_repairs(&env, "4 use(s) of 2 limited token(s)");
     exceeded(&env, &one);
     assert_eq!(env.record("three")["use_count"], 3);
@@ -291,6 +306,12 @@ fn a_damaged_witness_is_reported_and_rebuilt() {
     let out = env.run(&["doctor"]);
     assert_eq!(code(&out), 6, "{}{}", stdout(&out), stderr(&out));
     assert!(stdout(&out).contains("use witness"), "{}", stdout(&out));
+    // Rebuilt by this run: no restore is advised.
+    let err = assert_one_line_error(&out, 6);
+    assert!(
+        !err.contains("restore") && err.contains("vbx-tokens doctor` again"),
+        "{err}"
+    );
     let out = env.run(&["doctor"]);
     assert_eq!(code(&out), 0, "rebuilt: {}{}", stdout(&out), stderr(&out));
     exceeded(&env, &one);
