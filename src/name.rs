@@ -246,6 +246,19 @@ pub fn escape_invisible(text: &str) -> String {
     out
 }
 
+/// Whether `c` is a character text holds: not a control character (whitespace and ESC apart),
+/// not unassigned, private-use or a surrogate. Random bytes read as UTF-16 give one of those in
+/// about one unit in five; text in any script almost never does (`crate::scan`'s encoding
+/// guess).
+pub fn is_text_char(c: char) -> bool {
+    use GeneralCategory as G;
+    match c.general_category() {
+        G::Control => matches!(c, '\t' | '\n' | '\x0b' | '\x0c' | '\r' | '\x1b'),
+        G::Unassigned | G::PrivateUse | G::Surrogate => false,
+        _ => true,
+    }
+}
+
 /// Why `c` may not stand in a name, if it may not.
 fn hidden(c: char) -> Option<&'static str> {
     use GeneralCategory as G;

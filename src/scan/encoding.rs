@@ -103,7 +103,63 @@ pub fn sniff(probe: &[u8]) -> (Encoding, usize) {
             return (enc, 0);
         }
     }
-    (Encoding::Bytes, 0)
+    // Text mostly beyond ASCII (Chinese, Japanese) has no NUL in its high bytes, and a few in
+    // its low ones (一 is U+4E00): UTF-16 when, read one way, nearly every unit is a character
+    // text holds, and fewer than read the other way. Random bytes fail that: about one unit in
+    // five of theirs is unassigned, private-use or an unpaired surrogate.
+    // ASCII with a stray NUL read two bytes at a time is CJK too (`vb` is U+6276): text
+    // beyond ASCII has bytes beyond it, in its high bytes or its low ones.
+    let plain = probe
+        .iter()
+        .filter(|&&b| matches!(b, b'\t'..=b'\r' | b' '..=b'~'))
+        .count();
+    let others = probe.iter().filter(|&&b| b != 0).count();
+    if plain * 20 >= others * 19 {
+        return (Encoding::Bytes, 0);
+    }
+    let le = strict_bad_utf16(probe, true);
+    let be = strict_bad_utf16(probe, false);
+    match (le, be) {
+        (Some(l), Some(b)) if l <= b => (Encoding::Utf16Le, 0),
+        (Some(_), Some(_)) | (None, Some(_)) => (Encoding::Utf16Be, 0),
+        (Some(_), None) => (Encoding::Utf16Le, 0),
+        (None, None) => (Encoding::Bytes, 0),
+    }
+}
+
+/// The fewest UTF-16 units text beyond ASCII is told by (without NULs standing in its high
+/// bytes): 64 bytes.
+const STRICT_MIN_UNITS: usize = 32;
+
+/// How many of `probe`'s UTF-16 units are no character text holds ([`crate::name::is_text_char`],
+/// NUL included), if that is few enough (one in sixteen) for it to be UTF-16 text.
+fn strict_bad_utf16(probe: &[u8], le: bool) -> Option<usize> {
+    let units: Vec<u16> = probe
+        .chunks_exact(2)
+        .map(|u| {
+            if le {
+                u16::from_le_bytes([u[0], u[1]])
+            } else {
+                u16::from_be_bytes([u[0], u[1]])
+            }
+        })
+        .collect();
+    let whole = match units.last() {
+        Some(u) if (0xd800..0xdc00).contains(u) => &units[..units.len() - 1],
+        _ => &units[..],
+    };
+    // A few bytes of anything read as UTF-16 may all be characters (an ELF header's first
+    // eight, read big-endian, are): too few to tell by.
+    if whole.len() < STRICT_MIN_UNITS {
+        return None;
+    }
+    let bad = char::decode_utf16(whole.iter().copied())
+        .filter(|c| {
+            !c.as_ref()
+                .is_ok_and(|&c| c != '\0' && crate::name::is_text_char(c))
+        })
+        .count();
+    few_bad(bad, whole.len()).then_some(bad)
 }
 
 /// Whether `c` can stand in text: no NUL, no control character but the spaces and line breaks
@@ -656,6 +712,30 @@ mod tests {
         }
         // UTF-16 with a control character in it is no text.
         assert_eq!(sniff(&utf16("a\u{1}bcdefgh", true)).0, Encoding::Bytes);
+    }
+
+    #[test]
+    fn utf16_mostly_beyond_ascii_is_told_and_random_bytes_are_not() {
+        // Chinese with 一 (U+4E00: a NUL low byte) and no NUL high byte at all.
+        let text = "这是一个测试环境的说明，一二三。\n".repeat(8);
+        assert_eq!(sniff(&utf16(&text, true)).0, Encoding::Utf16Le);
+        assert_eq!(sniff(&utf16(&text, false)).0, Encoding::Utf16Be);
+        // Random bytes with NULs among them, and ASCII with a stray NUL, of the same length.
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..64 {
+            let random: Vec<u8> = (0..8192)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    (state >> 24) as u8
+                })
+                .collect();
+            assert_eq!(sniff(&random).0, Encoding::Bytes);
+        }
+        let mut ascii = b"plain text line\n".repeat(64);
+        ascii.push(0);
+        assert_eq!(sniff(&ascii).0, Encoding::Bytes);
     }
 
     /// `bytes` decoded, then written back by an [`Encoder`] in pieces cut at every `cut`.

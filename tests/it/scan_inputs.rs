@@ -88,6 +88,41 @@ fn paths_and_lines(out: &Output) -> Vec<(String, u64, u64, String)> {
         .collect()
 }
 
+/// UTF-16 without a mark whose text is mostly beyond ASCII (Chinese, with 一, U+4E00, whose low
+/// byte is a NUL; Cyrillic; emoji, whose low surrogates end in 00): a walk reads it as UTF-16,
+/// not as a binary, and finds the token at its line.
+#[test]
+fn utf16_text_mostly_beyond_ascii_is_searched_in_walks() {
+    let env = Env::new();
+    let live = env.create("live");
+    let root = env.tmp.path().join("t");
+    std::fs::create_dir_all(&root).expect("mkdir");
+    let mut names = Vec::new();
+    for (i, line) in [
+        "配置文件：这是一个测试环境的说明。",
+        "Ā 設定 Ѐ Привет, это тестовая среда.",
+        "😀 絵文字 😀 のテストです。",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let text = format!("{}api_key={live}\n", format!("{line}\n").repeat(20));
+        for le in [true, false] {
+            let name = format!("notes-{i}-{}.txt", if le { "le" } else { "be" });
+            std::fs::write(root.join(&name), utf16(&text, le, false)).expect("write");
+            names.push(name);
+        }
+    }
+    let out = run_bounded(&env, env.tmp.path(), &["scan", "t", "--json"], None);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let mut expected: Vec<(String, u64, u64, String)> = names
+        .iter()
+        .map(|n| (format!("t/{n}"), 21, 9, "active".to_owned()))
+        .collect();
+    expected.sort();
+    assert_eq!(paths_and_lines(&out), expected, "{}", stderr(&out));
+}
+
 #[test]
 fn utf16_and_utf32_text_is_searched_in_walks_named_files_and_stdin() {
     let env = Env::new();
