@@ -765,7 +765,17 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, Early> {
                 .take_while(|l| !l.trim().is_empty())
                 .map(str::trim)
                 .collect();
-            let first = paragraph.join(" ");
+            let mut first = paragraph.join(" ");
+            // clap quotes a refused value whole: a long one is cut, as our own errors cut it.
+            if let Some(clap::error::ContextValue::String(v)) =
+                e.get(clap::error::ContextKind::InvalidValue)
+                && v.chars().count() > crate::policy::SHOWN_CHARS
+            {
+                // Masked before it is cut, so a token the cut would halve is masked whole.
+                let masked = crate::token::mask_tokens(v.as_str());
+                let cut: String = masked.chars().take(crate::policy::SHOWN_CHARS).collect();
+                first = first.replacen(v.as_str(), &format!("{cut}…"), 1);
+            }
             let first = first.strip_prefix("error: ").unwrap_or(&first);
             Early {
                 code: crate::error::exit::USAGE,

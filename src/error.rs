@@ -181,7 +181,14 @@ impl Error {
     }
 
     pub fn not_found(id_or_name: impl AsRef<str>) -> Error {
-        Error::NotFound(Masked::new(id_or_name))
+        // Quoted in the line: a long one is cut, as every value an error quotes is.
+        let masked = Masked::new(id_or_name);
+        let given = masked.as_str();
+        let mut cut: String = given.chars().take(crate::policy::SHOWN_CHARS).collect();
+        if cut.len() < given.len() {
+            cut.push('…');
+        }
+        Error::NotFound(Masked(cut))
     }
 
     pub fn vault(text: impl AsRef<str>) -> Error {

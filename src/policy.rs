@@ -313,10 +313,18 @@ pub fn parse_duration(raw: &str) -> std::result::Result<Span, String> {
     Ok(span)
 }
 
-/// A value the user typed, for an error line: quoted with its invisible characters escaped,
-/// and cut short past 64 characters (the whole of it is theirs already).
-fn shown(raw: &str) -> String {
-    let mut cut: String = raw.chars().take(64).collect();
+/// The most characters of a value an error line quotes ([`shown`]).
+pub const SHOWN_CHARS: usize = 64;
+
+/// A value the user typed, for an error line: anything token-shaped masked, quoted with its
+/// invisible characters escaped, and cut short past [`SHOWN_CHARS`] characters (the whole of it
+/// is theirs already).
+pub fn shown(raw: &str) -> String {
+    // Masked before it is cut: a token the cut would halve is no longer whole enough to be
+    // masked after it.
+    let masked = crate::error::Masked::new(raw);
+    let raw = masked.as_str();
+    let mut cut: String = raw.chars().take(SHOWN_CHARS).collect();
     if cut.len() < raw.len() {
         cut.push('…');
     }

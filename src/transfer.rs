@@ -97,7 +97,8 @@ pub fn parse_line(
         && !looks_like_id(id)
     {
         return Err(format!(
-            "`id` {id:?} is not a vbx-tokens id (tok_ and 8 of 0-9a-z); leave it out to get a new one"
+            "`id` {} is not a vbx-tokens id (tok_ and 8 of 0-9a-z); leave it out to get a new one",
+            policy::shown(&id)
         ));
     }
     let token = take_str(&mut obj, "token")?;
@@ -125,7 +126,12 @@ pub fn parse_line(
     let status = match take_str(&mut obj, "status")?.as_deref() {
         None | Some("active") => Status::Active,
         Some("revoked") => Status::Revoked,
-        Some(other) => return Err(format!("`status` {other:?} is neither active nor revoked")),
+        Some(other) => {
+            return Err(format!(
+                "`status` {} is neither active nor revoked",
+                policy::shown(other)
+            ));
+        }
     };
     let revoked_at = take_time(&mut obj, "revoked_at")?;
     let created_at = take_time(&mut obj, "created_at")?;
@@ -161,10 +167,9 @@ pub fn parse_line(
         last_used_at: take_time(&mut obj, "last_used_at")?,
         use_count: take_u64(&mut obj, "use_count")?.unwrap_or(0),
         last_used_ip: match take_str(&mut obj, "last_used_ip")? {
-            Some(ip) => Some(
-                policy::parse_ip(&ip)
-                    .map_err(|_| format!("`last_used_ip` {ip:?} is not an IP address"))?,
-            ),
+            Some(ip) => Some(policy::parse_ip(&ip).map_err(|_| {
+                format!("`last_used_ip` {} is not an IP address", policy::shown(&ip))
+            })?),
             None => None,
         },
         expires_at: take_time(&mut obj, "expires_at")?,
@@ -316,6 +321,9 @@ fn check_event_fields(event: &Event) -> Result<(), String> {
             "`ip` belongs only to a verify_failed event, not to {}",
             kind.as_str()
         ));
+    }
+    if failed && event.reason.is_none() {
+        return Err("`reason` is missing: a verify_failed event says why it failed".into());
     }
     if (!event.tokens.is_empty() || !event.ips.is_empty()) && !failed {
         return Err(format!(
@@ -507,7 +515,9 @@ fn take_strings(obj: &mut Map<String, Value>, key: &str) -> Result<Vec<String>, 
 /// A token id another field points at (`replaces`, `replaced_by`).
 fn take_id(obj: &mut Map<String, Value>, key: &str) -> Result<Option<String>, String> {
     match take_str(obj, key)? {
-        Some(id) if !looks_like_id(&id) => Err(format!("`{key}` {id:?} is not a token id")),
+        Some(id) if !looks_like_id(&id) => {
+            Err(format!("`{key}` {} is not a token id", policy::shown(&id)))
+        }
         id => Ok(id),
     }
 }
@@ -662,7 +672,7 @@ fn take_time(obj: &mut Map<String, Value>, key: &str) -> Result<Option<Time>, St
         Some(s) => s
             .parse::<Time>()
             .map(Some)
-            .map_err(|e| format!("`{key}` {s:?} {e}")),
+            .map_err(|e| format!("`{key}` {} {e}", policy::shown(&s))),
     }
 }
 

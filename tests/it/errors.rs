@@ -432,3 +432,37 @@ fn a_failed_command_never_creates_a_store() {
     }
     // A mistyped store is named as missing, never taken for an empty one.
 }
+
+/// An error quotes at most 64 characters of a value it refuses, masked before it is cut (a
+/// token the cut would halve is masked whole): a 60,000-character value gives a short line.
+#[test]
+fn a_long_refused_value_is_cut_in_the_error_and_a_token_in_it_masked() {
+    let env = Env::new();
+    let live = env.create("live");
+    let long = "9".repeat(60_000);
+    // A token straddling the 64th character.
+    let straddling = format!("{}{live}{}", "x".repeat(44), "y".repeat(100));
+    let sha = "a".repeat(64);
+    for value in [long.as_str(), straddling.as_str()] {
+        let mut lines = Vec::new();
+        for field in ["status", "id", "last_used_ip", "created_at", "replaces"] {
+            lines.push(format!(
+                r#"{{"name":"n","sha256":"{sha}","{field}":{}}}"#,
+                serde_json::to_string(value).expect("json")
+            ));
+        }
+        for line in lines {
+            let out = env.run_in(&["import", "-"], format!("{line}\n"));
+            let err = assert_one_line_error(&out, 2);
+            assert!(err.len() < 1_000, "{} bytes: {err:.200}", err.len());
+            assert!(!err.contains(&live[4..]), "{err}");
+        }
+        let out = env.run(&["create", "--name", "x", "--expires-in", value]);
+        let err = assert_one_line_error(&out, 2);
+        assert!(err.len() < 1_000, "{} bytes: {err:.200}", err.len());
+        assert!(!err.contains(&live[4..]), "{err}");
+    }
+    let out = env.run(&["show", &long]);
+    let err = assert_one_line_error(&out, 3);
+    assert!(err.len() < 1_000, "{} bytes: {err:.200}", err.len());
+}

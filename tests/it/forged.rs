@@ -266,6 +266,15 @@ fn a_forged_counters_tokens_and_addresses_are_refused() {
         assert!(!err.contains(&live), "{err}");
         assert!(!fresh.store().join("db").exists(), "nothing was restored");
     }
+    // A counter that does not say why.
+    let file = forge(&env, 3, |e| e["reason"] = Value::Null);
+    let fresh = Env::new();
+    let out = fresh.run(&["restore", file.to_str().expect("utf-8"), "--yes"]);
+    let err = assert_one_line_error(&out, 2);
+    assert!(
+        err.contains("line ") && err.contains("`reason` is missing"),
+        "{err}"
+    );
     // Untouched, it restores with its tokens and addresses.
     let file = forge(&env, 3, |_| {});
     let fresh = Env::new();
