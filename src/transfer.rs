@@ -98,7 +98,7 @@ pub fn parse_line(
     {
         return Err(format!(
             "`id` {} is not a vbx-tokens id (tok_ and 8 of 0-9a-z); leave it out to get a new one",
-            policy::shown(&id)
+            policy::shown(id)
         ));
     }
     let token = take_str(&mut obj, "token")?;
