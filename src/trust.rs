@@ -167,9 +167,27 @@ pub fn check_store(dir: &Path) -> Result<Option<PathBuf>> {
     }
     judge(dir, &real, &meta, Strict::Yes)?;
     check_ancestors(dir, &real)?;
+    // A directory with none of the files a store reads holds no store (`--store /`): nothing
+    // in it is read, and opening says there is none, not that a file of the system's is a
+    // link; the command that makes a store there finds its files checked at the next open.
+    if STORE_FILES.iter().all(|f| fs::symlink_metadata(real.join(f)).is_err()) {
+        return Ok(Some(real));
+    }
     check_entries(dir, &real, 0)?;
     Ok(Some(real))
 }
+
+/// The files a store reads before anything else (`crate::store::MARKER_FILE`, sled's `db`, the
+/// index, the journal, the use table): a directory with none of them holds nothing to believe.
+const STORE_FILES: [&str; 7] = [
+    "vbx-tokens-store",
+    "db",
+    "index",
+    "journal",
+    "journal.folding",
+    "journal.damaged",
+    "uses",
+];
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Strict {
@@ -280,11 +298,29 @@ mod tests {
     }
 
     #[test]
+    fn the_files_that_say_a_store_is_there_are_the_stores() {
+        assert_eq!(
+            STORE_FILES,
+            [
+                crate::store::MARKER_FILE,
+                "db",
+                crate::index::FILE,
+                crate::journal::FILE,
+                crate::journal::FOLDING_FILE,
+                crate::journal::DAMAGED_FILE,
+                crate::uses::FILE
+            ]
+        );
+    }
+
+    #[test]
     fn a_private_store_passes_and_a_writable_one_is_named() {
         let top = tempfile::tempdir().expect("tempdir");
         let store = top.path().join("s");
         fs::create_dir(&store).expect("mkdir");
         set_mode(&store, 0o700);
+        fs::write(store.join(STORE_FILES[0]), b"x").expect("write");
+        set_mode(&store.join(STORE_FILES[0]), 0o600);
         fs::write(store.join("index"), b"x").expect("write");
         set_mode(&store.join("index"), 0o600);
         check_store(&store).expect("private store passes");

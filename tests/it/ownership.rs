@@ -502,3 +502,22 @@ fn root_in_a_trusted_store_leaves_it_its_owners() {
     ]);
     owners("restore");
 }
+
+/// A directory that holds no store (`/`, with the system's links in it) is no store, said
+/// plainly: not a store refused for a file of the system's.
+#[test]
+fn a_directory_that_holds_no_store_is_no_store_not_an_untrusted_one() {
+    let env = Env::new();
+    for args in [&["--store", "/", "list"][..], &["--store", "/", "log"]] {
+        let out = env.run(args);
+        let err = assert_one_line_error(&out, 6);
+        assert!(err.contains("no store at /"), "{args:?}: {err}");
+        assert!(!err.contains("not trusting"), "{err}");
+    }
+    let out = env.run_in(&["--store", "/", "verify"], "vbx_x\n");
+    let err = assert_one_line_error(&out, 6);
+    assert!(err.contains("no store at /"), "{err}");
+    let out = env.run(&["--store", "/", "create", "--name", "x", "-q"]);
+    let err = assert_one_line_error(&out, 6);
+    assert!(err.contains("is not a vbx-tokens store and is not empty"), "{err}");
+}
