@@ -170,7 +170,10 @@ pub fn check_store(dir: &Path) -> Result<Option<PathBuf>> {
     // A directory with none of the files a store reads holds no store (`--store /`): nothing
     // in it is read, and opening says there is none, not that a file of the system's is a
     // link; the command that makes a store there finds its files checked at the next open.
-    if STORE_FILES.iter().all(|f| fs::symlink_metadata(real.join(f)).is_err()) {
+    if STORE_FILES
+        .iter()
+        .all(|f| fs::symlink_metadata(real.join(f)).is_err())
+    {
         return Ok(Some(real));
     }
     check_entries(dir, &real, 0)?;

@@ -487,7 +487,7 @@ fn damaged(dir: &Path, what: &str) -> Error {
 
 /// What a sled error means to the user: a full disk or another I/O failure (with the OS's
 /// reason), or damage.
-fn sled_error(dir: &Path, e: sled::Error) -> Error {
+pub(super) fn sled_error(dir: &Path, e: sled::Error) -> Error {
     match e {
         sled::Error::Io(io) => Error::io_at(
             format!("cannot use the store at {}", dir.display()),

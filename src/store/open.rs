@@ -352,7 +352,8 @@ pub(super) fn open_sled(
                     e,
                 ));
             }
-            Ok(Err(e)) => return Err(damaged(dir, &e.to_string())),
+            // In words, not sled's debug text ("file offset Some(Inline(648)) backtrace ()").
+            Ok(Err(e)) => return Err(super::sled_error(dir, e)),
             Err(message) => return Err(damaged(dir, &format!("sled stopped: {message}"))),
         }
     }

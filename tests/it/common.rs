@@ -161,7 +161,8 @@ pub fn stderr(out: &Output) -> String {
 }
 
 /// Asserts the command failed the way a user should see it: the expected code and exactly one
-/// line on stderr, with no panic or backtrace.
+/// line on stderr, with no panic or backtrace, and no library's debug text (sled's
+/// `Some(Inline(648)) backtrace ()`).
 #[track_caller]
 pub fn assert_one_line_error(out: &Output, expected_code: i32) -> String {
     let err = stderr(out);
@@ -171,6 +172,10 @@ pub fn assert_one_line_error(out: &Output, expected_code: i32) -> String {
     assert!(
         !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
         "{err}"
+    );
+    assert!(
+        !err.contains("backtrace") && !err.contains("Some(") && !err.contains("Inline("),
+        "debug text: {err}"
     );
     err
 }

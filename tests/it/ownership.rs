@@ -519,5 +519,8 @@ fn a_directory_that_holds_no_store_is_no_store_not_an_untrusted_one() {
     assert!(err.contains("no store at /"), "{err}");
     let out = env.run(&["--store", "/", "create", "--name", "x", "-q"]);
     let err = assert_one_line_error(&out, 6);
-    assert!(err.contains("is not a vbx-tokens store and is not empty"), "{err}");
+    assert!(
+        err.contains("is not a vbx-tokens store and is not empty"),
+        "{err}"
+    );
 }

@@ -481,3 +481,34 @@ fn an_empty_directory_in_place_of_the_index_is_rebuilt_over_not_called_damage() 
     assert!(index.is_file());
     assert_eq!(env.verify(&t, &[]).0, 0);
 }
+
+/// Damage sled finds is said in words: no error line or doctor detail carries sled's debug
+/// text (`Read corrupted data at file offset Some(Inline(648)) backtrace ()`).
+#[test]
+fn damage_sled_finds_is_said_without_its_debug_text() {
+    for file in ["db", "conf"] {
+        let env = Env::new();
+        env.create("a");
+        env.create("b");
+        let path = env.store().join(file);
+        let mut bytes = std::fs::read(&path).expect("read");
+        // Near the start, where sled's first segment holds the records.
+        let len = bytes.len();
+        for b in &mut bytes[100.min(len)..164.min(len)] {
+            *b ^= 0x5A;
+        }
+        if file == "conf" {
+            bytes = b"segment_size: x\nuse_compression: 7\n".to_vec();
+        }
+        std::fs::write(&path, bytes).expect("write");
+        let out = env.run(&["list"]);
+        let err = assert_one_line_error(&out, 6);
+        assert!(err.contains("vbx-tokens doctor"), "{file}: {err}");
+        let out = env.run(&["doctor", "--json"]);
+        let all = format!("{}{}", stdout(&out), stderr(&out));
+        assert!(
+            !all.contains("backtrace") && !all.contains("Some("),
+            "{file}: {all}"
+        );
+    }
+}
