@@ -15,8 +15,16 @@ fn table() -> Table {
     let mut t = Table::new();
     t.load_preset(presets::NOTHING)
         .set_content_arrangement(ContentArrangement::Dynamic);
+    // A terminal that says it is (nearly) no columns wide (`stty cols 0`, a serial console
+    // that never set it) would get a column a character wide: lines run on instead.
+    if t.width().is_some_and(|w| w < MIN_WIDTH) {
+        t.set_content_arrangement(ContentArrangement::Disabled);
+    }
     t
 }
+
+/// The narrowest terminal a table is fitted to.
+const MIN_WIDTH: u16 = 20;
 
 /// Writes a table flush left, two spaces between columns and no trailing blanks, so it reads
 /// like `ls -l` and survives `cut`/`awk`.

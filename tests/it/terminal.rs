@@ -336,3 +336,28 @@ fn reading_stdin_from_a_terminal_is_refused_at_once() {
         "nothing was imported"
     );
 }
+
+/// A terminal that says it has no columns (`stty cols 0`) gets each row on one line, not a
+/// column a character wide.
+#[test]
+fn a_terminal_of_no_columns_gets_rows_on_one_line() {
+    let env = Env::new();
+    env.create("alpha");
+    let shown = in_a_terminal(&env, "stty cols 0; $BIN list; $BIN log", true);
+    let text = String::from_utf8_lossy(&shown);
+    assert!(
+        text.lines()
+            .any(|l| l.contains("ID") && l.contains("NAME") && l.contains("STATUS")),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.contains("alpha") && l.contains("active")),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.contains("WHEN") && l.contains("DETAIL")),
+        "{text}"
+    );
+}
