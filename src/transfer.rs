@@ -203,6 +203,7 @@ pub fn parse_line(
         extra: obj,
     };
     let mut record = record;
+    check_rotation_links(&record, id.as_deref())?;
     if created_at.is_none() {
         // Made no later than anything it did: a line that leaves its creation out (another
         // system's token, already used or expired) is taken as made by then, so its export,
@@ -510,6 +511,27 @@ fn take_strings(obj: &mut Map<String, Value>, key: &str) -> Result<Vec<String>, 
             .collect(),
         Some(_) => Err(format!("`{key}` must be an array of strings")),
     }
+}
+
+/// A record's rotation links as `rotate` leaves them: never to itself, and `replaced_by` only
+/// on a revoked token (one in its grace is stored revoked too), so `rotate` of an active token
+/// is never refused for a successor it does not have.
+fn check_rotation_links(r: &Record, id: Option<&str>) -> Result<(), String> {
+    for (field, link) in [("replaces", &r.replaces), ("replaced_by", &r.replaced_by)] {
+        if link.is_some() && link.as_deref() == id {
+            return Err(format!("`{field}` names the token itself"));
+        }
+    }
+    if r.replaces.is_some() && r.replaces == r.replaced_by {
+        return Err("`replaces` and `replaced_by` name one token".into());
+    }
+    if r.replaced_by.is_some() && r.status == Status::Active {
+        return Err(
+            "`replaced_by` is for a token a rotation replaced, which is revoked, and `status` is active"
+                .into(),
+        );
+    }
+    Ok(())
 }
 
 /// A token id another field points at (`replaces`, `replaced_by`).

@@ -366,3 +366,42 @@ fn export_then_import_is_the_identity_for_every_store() {
     assert_eq!(export(&b), first);
     assert_eq!(b.json(&["list", "--all"]), a.json(&["list", "--all"]));
 }
+
+/// Rotation links as `rotate` leaves them, or the line is refused naming the field: a token
+/// never replaces itself, and only a revoked one has been replaced (an active one with a
+/// successor could never be rotated again).
+#[test]
+fn import_refuses_rotation_links_rotate_never_makes() {
+    let env = Env::new();
+    env.create("first");
+    let before = env.snapshot();
+    let sha = "b".repeat(64);
+    for (field, fields) in [
+        (
+            "replaces",
+            r#""id":"tok_aaaaaaaa","replaces":"tok_aaaaaaaa""#,
+        ),
+        (
+            "replaced_by",
+            r#""id":"tok_aaaaaaaa","status":"revoked","replaced_by":"tok_aaaaaaaa""#,
+        ),
+        (
+            "replaced_by",
+            r#""status":"revoked","replaces":"tok_bbbbbbbb","replaced_by":"tok_bbbbbbbb""#,
+        ),
+        ("replaced_by", r#""replaced_by":"tok_bbbbbbbb""#),
+    ] {
+        let line = format!(r#"{{"name":"n","sha256":"{sha}",{fields}}}"#);
+        let out = env.run_in(&["import", "-"], format!("{line}\n"));
+        let err = assert_one_line_error(&out, 2);
+        assert!(err.contains("line 1"), "{fields}: {err}");
+        assert!(err.contains(&format!("`{field}`")), "{fields}: {err}");
+    }
+    assert_eq!(env.snapshot(), before, "nothing was imported");
+    // What rotate leaves comes back: export of a rotated store imports elsewhere.
+    env.ok(&["rotate", "first", "-q"]);
+    let exported = stdout(&env.run(&["export"]));
+    let other = Env::new();
+    let out = other.run_in(&["import", "-"], exported);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
