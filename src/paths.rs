@@ -64,10 +64,49 @@ pub fn path_text(path: &std::path::Path) -> String {
     out
 }
 
+/// The path [`path_text`] wrote, read back: `\\` is a backslash and `\xNN` the byte NN.
+/// `None` for text it never writes (a lone backslash, a bad escape).
+pub fn from_path_text(text: &str) -> Option<std::path::PathBuf> {
+    use std::os::unix::ffi::OsStringExt;
+    let mut out = Vec::with_capacity(text.len());
+    let mut bytes = text.bytes();
+    while let Some(b) = bytes.next() {
+        if b != b'\\' {
+            out.push(b);
+            continue;
+        }
+        match bytes.next()? {
+            b'\\' => out.push(b'\\'),
+            b'x' => {
+                let hex = [bytes.next()?, bytes.next()?];
+                let hex = std::str::from_utf8(&hex).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+            }
+            _ => return None,
+        }
+    }
+    Some(std::ffi::OsString::from_vec(out).into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::os::unix::ffi::OsStrExt;
+
+    #[test]
+    fn path_text_reads_back_to_the_path() {
+        for raw in [
+            &b"/b/k\xff\xfe.x\xc3"[..],
+            "/b/café".as_bytes(),
+            b"a\\xFF",
+            "a\u{1b}]0;x\u{7}\u{202e}".as_bytes(),
+        ] {
+            let p = std::path::Path::new(std::ffi::OsStr::from_bytes(raw));
+            assert_eq!(from_path_text(&path_text(p)).as_deref(), Some(p));
+        }
+        assert_eq!(from_path_text("a\\"), None);
+        assert_eq!(from_path_text("a\\xZZ"), None);
+    }
 
     #[test]
     fn a_path_that_is_not_utf8_keeps_every_byte() {

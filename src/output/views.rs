@@ -321,7 +321,9 @@ pub struct CheckView<'a> {
 #[derive(Serialize)]
 pub struct LastBackup<'a> {
     pub at: &'a str,
-    pub file: &'a str,
+    /// The exact path, as the note's escaped form reads back (U+FFFD for a byte that is not
+    /// UTF-8, which JSON cannot hold).
+    pub file: String,
 }
 
 impl<'a> From<&'a crate::store::Diagnosis> for DiagnosisView<'a> {
@@ -338,10 +340,11 @@ impl<'a> From<&'a crate::store::Diagnosis> for DiagnosisView<'a> {
                     detail: &f.detail,
                 })
                 .collect(),
-            last_backup: d
-                .last_backup
-                .as_ref()
-                .map(|(at, file)| LastBackup { at, file }),
+            last_backup: d.last_backup.as_ref().map(|(at, file)| LastBackup {
+                at,
+                file: vbx_tokens::paths::from_path_text(file)
+                    .map_or_else(|| file.clone(), |p| p.to_string_lossy().into_owned()),
+            }),
         }
     }
 }
