@@ -7,6 +7,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueHint};
 
+/// The environment variable `verify` takes a token from (an argument never holds one).
+pub const TOKEN_VAR: &str = "VBX_TOKEN";
+
 /// The exit code table, shown under `--help` and in the man page.
 pub const EXIT_CODES: &str = "\
 Exit codes:
@@ -726,7 +729,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, Early> {
             code: crate::error::exit::USAGE,
             text: format!(
                 "vbx-tokens: an argument looks like a token (vbx_…): never put a token on the command line, where `ps` and shell history keep it; pass it on stdin or in {}",
-                crate::commands::TOKEN_VAR
+                TOKEN_VAR
             ),
             to_stdout: false,
         });

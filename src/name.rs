@@ -47,7 +47,7 @@ pub fn clean_name(raw: &str) -> Result<String> {
     let folded: String = unicode_security::skeleton(&name.nfkc().collect::<String>())
         .collect::<String>()
         .to_lowercase();
-    if crate::store::looks_like_id(&folded) || crate::store::looks_like_id(&name.to_lowercase()) {
+    if crate::record::looks_like_id(&folded) || crate::record::looks_like_id(&name.to_lowercase()) {
         return Err(Error::usage(format!(
             "{name:?} looks like a token id: pick a name that doesn't start with tok_"
         )));

@@ -16,6 +16,22 @@ use crate::error::{Error, Result};
 use crate::policy::{Facts, State};
 use crate::time::Time;
 
+/// Token ids: a prefix that says what they are (`tok_`), then [`ID_LEN`] characters of `0-9a-z`.
+pub const ID_PREFIX: &str = "tok_";
+/// How many characters of `0-9a-z` follow [`ID_PREFIX`] in a token id.
+pub const ID_LEN: usize = 8;
+
+/// True for strings shaped like a token id (`tok_` and 8 of `0-9a-z`); names may not look like
+/// one, so an id and a name can never be confused.
+pub fn looks_like_id(s: &str) -> bool {
+    s.strip_prefix(ID_PREFIX).is_some_and(|rest| {
+        rest.len() == ID_LEN
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+    })
+}
+
 /// The record format this build writes and fully understands. Format 2 added the policy
 /// fields (expiry, scopes, a use limit, address ranges, suspension, rotation): a build that
 /// knows only format 1 must refuse such a record rather than ignore its expiry.

@@ -62,7 +62,7 @@ fn invalid(what: &str) -> io::Error {
 
 fn id_bytes(token_id: &str) -> io::Result<[u8; ID_LEN]> {
     // Ids come from the index, which checks its records; a slot key must still be one.
-    if !crate::store::looks_like_id(token_id) {
+    if !crate::record::looks_like_id(token_id) {
         return Err(invalid(&format!("{token_id:?} is not a token id")));
     }
     Ok(token_id.as_bytes().try_into().expect("an id is 12 bytes"))

@@ -28,7 +28,7 @@ pub use revoke::Revoke;
 pub use scan::Scan;
 pub use show::{Filter, List, Show};
 pub use vault::VaultRequest;
-pub use verify::{TOKEN_VAR, Verify};
+pub use verify::Verify;
 
 use crate::cli::{self, Cli};
 use crate::error::{Error, Result};

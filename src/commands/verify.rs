@@ -14,8 +14,7 @@ use crate::prompt;
 use crate::verdict::{Touch, Verdict};
 use crate::verifier::{Reading, Verifier};
 
-/// The environment variable a token may come from.
-pub const TOKEN_VAR: &str = "VBX_TOKEN";
+use crate::cli::TOKEN_VAR;
 /// More than any token; a line longer than this is not one, and is not kept.
 pub const MAX_LINE: usize = 4096;
 /// Batches are made durable and printed in chunks of this many, so a long stream shows progress

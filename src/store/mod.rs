@@ -85,9 +85,9 @@ const DB_FILE: &str = "db";
 pub const MARKER_FILE: &str = "vbx-tokens-store";
 /// A CLI touches a handful of records; sled's 1 GiB default cache is for servers.
 const CACHE_BYTES: u64 = 8 * 1024 * 1024;
-/// Token ids: a prefix that says what they are, then this many characters of `0-9a-z`.
-const ID_PREFIX: &str = "tok_";
-const ID_LEN: usize = 8;
+// Token ids, their shape and `looks_like_id`, are the record's (`crate::record`).
+pub use crate::record::looks_like_id;
+use crate::record::{ID_LEN, ID_PREFIX};
 
 /// Whether opening may create a store that is not there yet, and what the command reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -455,17 +455,6 @@ fn new_id() -> String {
     let mut id = String::from(ID_PREFIX);
     id.extend((0..ID_LEN).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char));
     id
-}
-
-/// True for strings shaped like a token id; names may not look like one, so an id and a name
-/// can never be confused.
-pub fn looks_like_id(s: &str) -> bool {
-    s.strip_prefix(ID_PREFIX).is_some_and(|rest| {
-        rest.len() == ID_LEN
-            && rest
-                .bytes()
-                .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
-    })
 }
 
 /// A new random store id.
