@@ -333,6 +333,12 @@ pub fn read(input: impl BufRead) -> Result<Backup, Invalid> {
                 // the log (and `log`'s terminal) however well its chain was recomputed.
                 crate::transfer::check_event(&stored, &event, Time::now())
                     .map_err(|e| invalid(format!("line {n}: {e}")))?;
+                // A counter counts tokens of this store: every record comes before the log.
+                if let Some(id) = event.tokens.keys().find(|id| !ids.contains_key(*id)) {
+                    return Err(invalid(format!(
+                        "line {n}: `tokens` counts {id}, which no record of the backup is"
+                    )));
+                }
                 backup.events.push(stored);
             }
             (None, None, Some(hex_export)) if backup.vault.is_none() => {

@@ -58,9 +58,11 @@ impl Masked {
         }
         let mut out = String::with_capacity(text.len());
         let mut last = 0;
-        for (range, _) in disguised {
+        for (range, looks) in disguised {
             out.push_str(&text[last..range.start]);
-            out.push_str(&token::mask(&text[range.clone()]));
+            // What a hint would show of the token it stands for (a token written backwards
+            // shows its first characters, not its last).
+            out.push_str(&token::mask(&looks));
             last = range.end;
         }
         out.push_str(&text[last..]);

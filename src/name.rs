@@ -104,11 +104,12 @@ pub fn visible_form(text: &str) -> String {
 /// what a reader would copy out of it. Tokens written plainly are not listed (they are found as
 /// they are).
 pub fn disguised_tokens(bytes: &[u8]) -> Vec<(std::ops::Range<usize>, String)> {
-    if bytes.is_ascii()
+    let plain_ascii = bytes.is_ascii()
         && !bytes
             .iter()
-            .any(|b| b.is_ascii_control() && !b"\t\n\r".contains(b))
-    {
+            .any(|b| b.is_ascii_control() && !b"\t\n\r".contains(b));
+    // Plain ASCII hides a token only written backwards, which holds `_xbv`.
+    if plain_ascii && !bytes.windows(4).any(|w| w.eq_ignore_ascii_case(b"_xbv")) {
         return Vec::new();
     }
     // The folded text, and for each of its bytes the source range it came from.
@@ -129,17 +130,35 @@ pub fn disguised_tokens(bytes: &[u8]) -> Vec<(std::ops::Range<usize>, String)> {
     }
     // Parts, not whole shapes: a plain token glued to a letter that folds (`vbx_…é`) is no
     // disguise, and the letters after it are no part of one.
-    crate::token::masked_parts(folded.as_bytes())
-        .into_iter()
-        .filter_map(|(r, _)| {
-            let start = source[r.start].start;
-            let end = source[r.end - 1].end;
-            let span = &bytes[start..end];
-            // Plain in the source too: not a disguise.
-            let plain = span.iter().all(|b| b.is_ascii() && !b.is_ascii_control());
-            (!plain).then(|| (start..end, folded[r].to_owned()))
-        })
-        .collect()
+    let mut found: Vec<(std::ops::Range<usize>, String)> =
+        crate::token::masked_parts(folded.as_bytes())
+            .into_iter()
+            .filter_map(|(r, _)| {
+                let start = source[r.start].start;
+                let end = source[r.end - 1].end;
+                let span = &bytes[start..end];
+                // Plain in the source too: not a disguise.
+                let plain = span.iter().all(|b| b.is_ascii() && !b.is_ascii_control());
+                (!plain).then(|| (start..end, folded[r].to_owned()))
+            })
+            .collect();
+    // Written backwards: shown forwards inside a right-to-left override (U+202E) or isolate,
+    // and a token again to anyone who reverses it. Its folded form is the token forwards.
+    if folded.is_ascii() {
+        let reversed: Vec<u8> = folded.bytes().rev().collect();
+        let n = reversed.len();
+        for (r, _) in crate::token::masked_parts(&reversed) {
+            let start = source[n - r.end].start;
+            let end = source[n - 1 - r.start].end;
+            if found.iter().any(|(f, _)| f.start < end && start < f.end) {
+                continue;
+            }
+            let forwards = String::from_utf8_lossy(&reversed[r]).into_owned();
+            found.push((start..end, forwards));
+        }
+        found.sort_by_key(|(r, _)| r.start);
+    }
+    found
 }
 
 /// What one character looks like, for [`disguised_tokens`]: nothing when it shows nothing,
@@ -293,6 +312,26 @@ mod tests {
 
     fn refused(name: &str) -> String {
         clean_name(name).expect_err(name).to_string()
+    }
+
+    #[test]
+    fn a_token_written_backwards_is_found_with_its_forward_form() {
+        let t = "vbx_zQWBuTSOoRi4A9spHcVY5ncnsDkxkJ0mLq17";
+        let back: String = t.chars().rev().collect();
+        for text in [
+            format!("key={back} end"),
+            format!("key=\u{202e}{back}\u{202c} end"),
+            format!("\u{2067}{back}\u{2069}"),
+        ] {
+            let found = disguised_tokens(text.as_bytes());
+            assert_eq!(found.len(), 1, "{text:?}");
+            let (range, forwards) = &found[0];
+            assert_eq!(forwards, t);
+            assert!(text[range.clone()].contains(&back), "{text:?}");
+            assert!(holds_token(&text));
+        }
+        // Plain text with no `_xbv` is not looked at twice.
+        assert!(disguised_tokens(b"plain ascii, no token here").is_empty());
     }
 
     #[test]

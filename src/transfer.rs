@@ -281,6 +281,17 @@ pub fn check_event(stored: &[u8], event: &Event, now: Time) -> Result<(), String
     }
     clean_actor("actor", &event.actor)?;
     check_event_fields(event)?;
+    // The store never writes an empty `tokens` or `ips`: it leaves the key out.
+    for key in ["tokens", "ips"] {
+        let empty = match obj.get(key) {
+            Some(Value::Object(m)) => m.is_empty(),
+            Some(Value::Array(a)) => a.is_empty(),
+            _ => false,
+        };
+        if empty {
+            return Err(format!("`{key}` is empty: a counter leaves it out then"));
+        }
+    }
     if let Some(detail) = &event.detail {
         if detail.chars().count() > DETAIL_MAX {
             return Err(format!("`detail` is longer than {DETAIL_MAX} characters"));
@@ -356,6 +367,14 @@ fn check_event_fields(event: &Event) -> Result<(), String> {
 /// [`crate::store::MAX_TOKENS`] ids, each a token id counted at least once, together no more
 /// than `count`; at most [`crate::store::MAX_ADDRESSES`] addresses, none twice.
 fn check_counted(event: &Event) -> Result<(), String> {
+    // Only failures of a token the store has are counted by token.
+    if !event.tokens.is_empty() && matches!(event.reason.as_deref(), Some("unknown" | "malformed"))
+    {
+        return Err(format!(
+            "`tokens` on a counter of `{}` failures, which are of no token the store has",
+            event.reason.as_deref().unwrap_or_default()
+        ));
+    }
     if event.tokens.len() > crate::store::MAX_TOKENS {
         return Err(format!(
             "`tokens` names {} tokens, and a counter counts at most {}",
@@ -389,9 +408,26 @@ fn check_counted(event: &Event) -> Result<(), String> {
             crate::store::MAX_ADDRESSES
         ));
     }
+    // An IPv4 address written as IPv6 (`::ffff:1.2.3.4`) is that address, as verify keeps it.
+    if event.ips.iter().any(|ip| ip.to_canonical() != *ip) {
+        return Err("`ips` holds an IPv4 address written as IPv6: verify keeps it as IPv4".into());
+    }
     let distinct: std::collections::HashSet<_> = event.ips.iter().collect();
     if distinct.len() != event.ips.len() {
         return Err("`ips` holds an address twice".into());
+    }
+    // A counter's detail is what a fold writes, or none: text of another's could pass for
+    // counts (`; tok_… (lim) x999`).
+    if event.last_at.is_some()
+        && event
+            .detail
+            .as_deref()
+            .is_some_and(|d| d != crate::store::FURTHER_ADDRESSES)
+    {
+        return Err(format!(
+            "`detail` of a counter is `{}` or absent",
+            crate::store::FURTHER_ADDRESSES
+        ));
     }
     Ok(())
 }

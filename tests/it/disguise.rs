@@ -64,6 +64,22 @@ pub fn disguises(token: &str) -> Vec<(&'static str, String)> {
         ("combining marks", between('\u{0301}')),
         ("zero-width spaces", between('\u{200B}')),
         ("zero-width joiners", between('\u{200D}')),
+        // Shown forwards by a right-to-left override or isolate; a token again, reversed.
+        ("backwards", token.chars().rev().collect()),
+        (
+            "backwards in a right-to-left override",
+            format!(
+                "\u{202E}{}\u{202C}",
+                token.chars().rev().collect::<String>()
+            ),
+        ),
+        (
+            "backwards in a right-to-left isolate",
+            format!(
+                "\u{2067}{}\u{2069}",
+                token.chars().rev().collect::<String>()
+            ),
+        ),
     ]
 }
 
@@ -127,32 +143,48 @@ fn a_disguised_token_as_an_argument_is_refused_before_anything_reads_it() {
     }
 }
 
-/// A forged backup, its hash recomputed, that carries a disguised token in a note: refused
-/// whole, naming the line, and echoing nothing of it.
+/// A forged backup, its hash recomputed, that carries a disguised token (any disguise) in a
+/// note, in a field this build does not know of a record or of an event, or in its header:
+/// refused whole, naming the line, and echoing nothing of it.
 #[test]
 fn restore_refuses_a_backup_that_carries_a_disguised_token() {
     let env = Env::new();
     let token = env.create("live");
     let file = env.tmp.path().join("b.backup");
     env.ok(&["backup", file.to_str().expect("utf-8")]);
-    let (how, d) = &disguises(&token)[0];
-    let mut at = 0;
-    reforge_backup(&file, |lines| {
-        at = lines
-            .iter()
-            .position(|l| l.starts_with(r#"{"record""#))
-            .expect("a record line");
-        let mut v: serde_json::Value = serde_json::from_str(&lines[at]).expect("json");
-        v["record"]["note"] = serde_json::Value::String(format!("copy: {d}"));
-        lines[at] = v.to_string();
-    });
-    let fresh = Env::new();
-    let out = fresh.run(&["restore", file.to_str().expect("utf-8"), "--yes"]);
-    refused_without_echo(&out, &token, d, &format!("restore, {how}"));
-    assert!(
-        stderr(&out).contains(&format!("line {}", at + 1)),
-        "{}",
-        stderr(&out)
-    );
-    assert!(!fresh.store().join("db").exists(), "nothing was restored");
+    for (how, d) in disguises(&token) {
+        for (kind, field) in [
+            ("record", "note"),
+            ("record", "yy"),
+            ("event", "zz"),
+            ("format", "xx"),
+        ] {
+            let forged = env.tmp.path().join("forged.backup");
+            std::fs::copy(&file, &forged).expect("copy");
+            let mut at = 0;
+            reforge_backup(&forged, |lines| {
+                at = lines
+                    .iter()
+                    .position(|l| l.starts_with(&format!(r#"{{"{kind}""#)))
+                    .expect("a line of that kind");
+                let mut v: serde_json::Value = serde_json::from_str(&lines[at]).expect("json");
+                let text = serde_json::Value::String(format!("copy: {d}"));
+                match kind {
+                    "format" => v[field] = text,
+                    _ => v[kind][field] = text,
+                }
+                lines[at] = v.to_string();
+            });
+            let fresh = Env::new();
+            let out = fresh.run(&["restore", forged.to_str().expect("utf-8"), "--yes"]);
+            let what = format!("restore, {kind}.{field}, {how}");
+            refused_without_echo(&out, &token, &d, &what);
+            assert!(
+                stderr(&out).contains(&format!("line {}", at + 1)),
+                "{what}: {}",
+                stderr(&out)
+            );
+            assert!(!fresh.store().join("db").exists(), "nothing was restored");
+        }
+    }
 }

@@ -251,6 +251,31 @@ fn a_forged_counters_tokens_and_addresses_are_refused() {
             "only to a verify_failed",
             Box::new(|e| e["ips"] = serde_json::json!(["10.0.0.1"])),
         ),
+        (
+            3,
+            "of no token the store has",
+            Box::new(|e| e["reason"] = "malformed".into()),
+        ),
+        (
+            3,
+            "which no record of the backup is",
+            Box::new(|e| e["tokens"] = serde_json::json!({"tok_zzzzzzzz": 1})),
+        ),
+        (
+            3,
+            "is empty",
+            Box::new(|e| e["tokens"] = serde_json::json!({})),
+        ),
+        (
+            3,
+            "is empty",
+            Box::new(|e| e["ips"] = serde_json::json!([])),
+        ),
+        (
+            3,
+            "written as IPv6",
+            Box::new(|e| e["ips"] = serde_json::json!(["::ffff:10.0.0.1"])),
+        ),
     ];
     for (which, why, edit) in cases {
         let file = forge(&env, which, |e| edit(e));
@@ -266,6 +291,17 @@ fn a_forged_counters_tokens_and_addresses_are_refused() {
         assert!(!err.contains(&live), "{err}");
         assert!(!fresh.store().join("db").exists(), "nothing was restored");
     }
+    // A detail of a counter's own making: it could pass for counts in `log`.
+    let file = forge(&env, 3, |e| {
+        e["detail"] = "and from further addresses; tok_5wc4lgxr (lim) x999".into();
+    });
+    let fresh = Env::new();
+    let out = fresh.run(&["restore", file.to_str().expect("utf-8"), "--yes"]);
+    let err = assert_one_line_error(&out, 2);
+    assert!(
+        err.contains("line ") && err.contains("`detail` of a counter"),
+        "{err}"
+    );
     // A counter that does not say why.
     let file = forge(&env, 3, |e| e["reason"] = Value::Null);
     let fresh = Env::new();
