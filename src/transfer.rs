@@ -561,6 +561,22 @@ fn check_rotation_links(r: &Record, id: Option<&str>) -> Result<(), String> {
     if r.replaces.is_some() && r.replaces == r.replaced_by {
         return Err("`replaces` and `replaced_by` name one token".into());
     }
+    // A grace is what `rotate --grace` gives the token it replaced: revoked at the grace's
+    // end, with a successor. Without one it would be a revoked token that verifies.
+    if let Some(end) = r.grace_until {
+        if r.replaced_by.is_none() {
+            return Err(
+                "`grace_until` is for a token a rotation replaced, and `replaced_by` is missing"
+                    .into(),
+            );
+        }
+        if r.revoked_at != Some(end) {
+            return Err(
+                "`grace_until` must be the `revoked_at` of the token it lets verify until then"
+                    .into(),
+            );
+        }
+    }
     if r.replaced_by.is_some() && r.status == Status::Active {
         return Err(
             "`replaced_by` is for a token a rotation replaced, which is revoked, and `status` is active"

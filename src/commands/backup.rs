@@ -214,11 +214,19 @@ pub fn restore(ctx: &Context, req: Restore, p: &mut Printer) -> Result<Outcome> 
 
 pub fn doctor(ctx: &Context, p: &mut Printer) -> Result<Outcome> {
     let diagnosis = match store::diagnose(&ctx.store_dir, ctx.wait) {
-        Err(e @ Error::Untrusted { .. }) => {
-            p.not_examined(&e);
+        // No store, or one in use: nothing was examined, and the line says so.
+        Err(e @ (Error::NoStore(_) | Error::Busy { .. })) => return Err(e),
+        // A store it will not examine (someone else's), or could not finish examining (one
+        // it cannot write): `--json` still gets the shape a script parses.
+        Err(e) => {
+            let check = match e {
+                Error::Untrusted { .. } => "ownership",
+                _ => "store",
+            };
+            p.not_examined(check, &e);
             return Err(e);
         }
-        other => other?,
+        Ok(d) => d,
     };
     p.diagnosis(&diagnosis);
     if diagnosis.whole() {

@@ -508,15 +508,16 @@ impl<'a> Printer<'a> {
         }
     }
 
-    /// `doctor --json` on a store it will not examine (someone else could have written it): the
-    /// shape a script parses, not whole and not opened, the ownership as the one failed check.
-    /// Text output says nothing here; the error line says it all.
-    pub fn not_examined(&mut self, why: &crate::error::Error) {
+    /// `doctor --json` on a store it will not examine (someone else could have written it:
+    /// `check` is `ownership`) or could not finish examining (`store`: one it cannot write):
+    /// the shape a script parses, not whole and not opened, `check` the one failed check. Text
+    /// output says nothing here; the error line says it all.
+    pub fn not_examined(&mut self, check: &'static str, why: &crate::error::Error) {
         if self.json {
             self.diagnosis(&crate::store::Diagnosis {
                 opened: false,
                 findings: vec![crate::store::Finding {
-                    check: "ownership",
+                    check,
                     health: crate::store::Health::Failed,
                     detail: why.to_string(),
                 }],

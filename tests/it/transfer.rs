@@ -373,6 +373,12 @@ fn export_then_import_is_the_identity_for_every_store() {
 #[test]
 fn import_refuses_rotation_links_rotate_never_makes() {
     let env = Env::new();
+    // Within the longest grace, so only the missing rotation is wrong.
+    let ahead = jiff::Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_hours(72))
+        .expect("in range")
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
     env.create("first");
     let before = env.snapshot();
     let sha = "b".repeat(64);
@@ -390,16 +396,29 @@ fn import_refuses_rotation_links_rotate_never_makes() {
             r#""status":"revoked","replaces":"tok_bbbbbbbb","replaced_by":"tok_bbbbbbbb""#,
         ),
         ("replaced_by", r#""replaced_by":"tok_bbbbbbbb""#),
+        // A grace no rotation gave: a revoked token that verifies, with no successor.
+        (
+            "grace_until",
+            format!(r#""status":"revoked","revoked_at":"{ahead}","grace_until":"{ahead}""#).leak(),
+        ),
+        (
+            "grace_until",
+            r#""status":"revoked","revoked_at":"2026-01-01T00:00:00Z","grace_until":"2026-02-01T00:00:00Z","replaced_by":"tok_bbbbbbbb""#,
+        ),
     ] {
         let line = format!(r#"{{"name":"n","sha256":"{sha}",{fields}}}"#);
         let out = env.run_in(&["import", "-"], format!("{line}\n"));
         let err = assert_one_line_error(&out, 2);
         assert!(err.contains("line 1"), "{fields}: {err}");
         assert!(err.contains(&format!("`{field}`")), "{fields}: {err}");
+        assert!(
+            !err.contains("in the future") && !err.contains("days ahead"),
+            "{err}"
+        );
     }
     assert_eq!(env.snapshot(), before, "nothing was imported");
-    // What rotate leaves comes back: export of a rotated store imports elsewhere.
-    env.ok(&["rotate", "first", "-q"]);
+    // What rotate leaves comes back, a grace too: export of a rotated store imports elsewhere.
+    env.ok(&["rotate", "first", "--grace", "1h", "-q"]);
     let exported = stdout(&env.run(&["export"]));
     let other = Env::new();
     let out = other.run_in(&["import", "-"], exported);
