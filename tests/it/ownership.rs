@@ -408,7 +408,7 @@ fn doctor_on_a_read_only_store_says_so_and_calls_nothing_damaged() {
     }
     let store = env.store();
     let script = format!(
-        "mount --bind {s} {s} && mount -o remount,ro,bind {s} && {bin} doctor; echo \"exit $?\" >&2",
+        "mount --bind {s} {s} && mount -o remount,ro,bind {s} && {bin} doctor; echo \"exit $?\" >&2; {bin} doctor --json",
         s = store.display(),
         bin = BIN
     );
@@ -422,6 +422,15 @@ fn doctor_on_a_read_only_store_says_so_and_calls_nothing_damaged() {
     assert!(err.contains("cannot be written"), "{err}");
     assert!(err.contains("no sign of damage"), "{err}");
     assert!(!err.contains("restore"), "{err}");
+    // `--json` gets the shape a script parses: not whole, the one failed check saying why.
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(
+        (&doc["whole"], &doc["opened"]),
+        (&false.into(), &false.into())
+    );
+    assert_eq!(doc["checks"][0]["check"], "store");
+    let detail = doc["checks"][0]["detail"].as_str().expect("a detail");
+    assert!(detail.contains("no sign of damage"), "{detail}");
     // And outside the namespace it is as whole as it was.
     assert_eq!(code(&env.run(&["doctor"])), 0);
 }
