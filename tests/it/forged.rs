@@ -529,6 +529,23 @@ fn vault_parts(bytes: &[u8]) -> (Vec<u8>, Vec<Secret>) {
     (header.to_vec(), secrets)
 }
 
+/// A copy of the backup `file` whose vault bytes `edit` changed, its checksum made again.
+fn forge_vault(file: &std::path::Path, edit: impl FnOnce(&mut Vec<u8>)) -> std::path::PathBuf {
+    let forged = file.with_extension("forged");
+    std::fs::copy(file, &forged).expect("copy");
+    reforge_backup(&forged, |lines| {
+        let i = lines
+            .iter()
+            .position(|l| l.starts_with(r#"{"vault""#))
+            .expect("a vault line");
+        let v: Value = serde_json::from_str(&lines[i]).expect("json");
+        let mut bytes = hex::decode(v["vault"].as_str().expect("hex")).expect("hex");
+        edit(&mut bytes);
+        lines[i] = format!(r#"{{"vault":"{}"}}"#, hex::encode(bytes));
+    });
+    forged
+}
+
 #[test]
 fn a_forged_vault_puts_no_token_and_no_odd_id_on_disk() {
     let env = Env::new();
@@ -548,16 +565,8 @@ fn a_forged_vault_puts_no_token_and_no_odd_id_on_disk() {
         ),
     ];
     for (says, edit) in cases {
-        let forged = env.tmp.path().join("forged-vault.backup");
-        std::fs::copy(&file, &forged).expect("copy");
-        reforge_backup(&forged, |lines| {
-            let i = lines
-                .iter()
-                .position(|l| l.starts_with(r#"{"vault""#))
-                .expect("a vault line");
-            let v: Value = serde_json::from_str(&lines[i]).expect("json");
-            let bytes = hex::decode(v["vault"].as_str().expect("hex")).expect("hex");
-            let (header, mut secrets) = vault_parts(&bytes);
+        let forged = forge_vault(&file, |bytes| {
+            let (header, mut secrets) = vault_parts(bytes);
             edit(&mut secrets[0]);
             let mut out = header;
             out.extend_from_slice(&(secrets.len() as u32).to_be_bytes());
@@ -567,7 +576,7 @@ fn a_forged_vault_puts_no_token_and_no_odd_id_on_disk() {
                 out.extend_from_slice(&(sealed.len() as u32).to_be_bytes());
                 out.extend_from_slice(sealed);
             }
-            lines[i] = format!(r#"{{"vault":"{}"}}"#, hex::encode(out));
+            *bytes = out;
         });
         let fresh = Env::new();
         let out = fresh.run(&["restore", forged.to_str().expect("utf-8"), "--yes"]);
@@ -580,19 +589,10 @@ fn a_forged_vault_puts_no_token_and_no_odd_id_on_disk() {
     // to 123), the header's checksum made again (its last 32 bytes: the SHA-256 of the rest).
     for at in [43, 83] {
         use sha2::{Digest, Sha256};
-        let forged = env.tmp.path().join("forged-header.backup");
-        std::fs::copy(&file, &forged).expect("copy");
-        reforge_backup(&forged, |lines| {
-            let i = lines
-                .iter()
-                .position(|l| l.starts_with(r#"{"vault""#))
-                .expect("a vault line");
-            let v: Value = serde_json::from_str(&lines[i]).expect("json");
-            let mut bytes = hex::decode(v["vault"].as_str().expect("hex")).expect("hex");
+        let forged = forge_vault(&file, |bytes| {
             bytes[at..at + token.len()].copy_from_slice(token.as_bytes());
             let sum = Sha256::digest(&bytes[..131]);
             bytes[131..163].copy_from_slice(&sum);
-            lines[i] = format!(r#"{{"vault":"{}"}}"#, hex::encode(bytes));
         });
         let fresh = Env::new();
         let out = fresh.run(&["restore", forged.to_str().expect("utf-8"), "--yes"]);
