@@ -268,6 +268,8 @@ pub fn read(input: impl BufRead) -> Result<Backup, Invalid> {
     let mut ids = std::collections::HashMap::new();
     let mut hashes = std::collections::HashMap::new();
     let mut names = std::collections::HashMap::new();
+    // Each record's name by id, for the counters of the layout before, which name theirs.
+    let mut record_names = std::collections::HashMap::new();
     loop {
         let Some((n, bytes)) = next(&mut hash)? else {
             return Err(invalid("it is cut short: its last line is missing"));
@@ -322,6 +324,7 @@ pub fn read(input: impl BufRead) -> Result<Backup, Invalid> {
                         )));
                     }
                 }
+                record_names.insert(record.id.clone(), record.name.clone());
                 backup.records.push((record.to_bytes(), record));
             }
             (None, Some(raw), None) if backup.vault.is_none() => {
@@ -338,6 +341,24 @@ pub fn read(input: impl BufRead) -> Result<Backup, Invalid> {
                     return Err(invalid(format!(
                         "line {n}: `tokens` counts {id}, which no record of the backup is"
                     )));
+                }
+                // A counter of the layout before names its one token, and that token's name.
+                if event.last_at.is_some()
+                    && let Some(id) = &event.token_id
+                {
+                    match record_names.get(id) {
+                        None => {
+                            return Err(invalid(format!(
+                                "line {n}: `token_id` {id} of a counter is no record of the backup"
+                            )));
+                        }
+                        Some(known) if event.name.as_ref().is_some_and(|name| name != known) => {
+                            return Err(invalid(format!(
+                                "line {n}: `name` of a counter is not the name of {id}"
+                            )));
+                        }
+                        Some(_) => {}
+                    }
                 }
                 backup.events.push(stored);
             }

@@ -41,7 +41,16 @@ pub struct Masked(String);
 
 impl Masked {
     pub fn new(text: impl AsRef<str>) -> Masked {
-        let text = text.as_ref();
+        let masked = Masked::where_it_stands(text.as_ref());
+        // A token only its showing (bidi runs) or reading backwards makes whole: every long
+        // run of what a token is made of is cut to its first characters, so none stays whole.
+        if crate::name::holds_token(&masked.0) {
+            return Masked(cut_runs(&masked.0));
+        }
+        masked
+    }
+
+    fn where_it_stands(text: &str) -> Masked {
         // A token hidden by a zero-width character or typed in full width is masked in the form
         // it shows in.
         if !token::contains_token_shape(text) {
@@ -72,6 +81,43 @@ impl Masked {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// `text` with every run of 12 or more letters, digits, `_`, `-` and invisible characters cut
+/// to its first four visible characters and `…`.
+fn cut_runs(text: &str) -> String {
+    let part =
+        |c: char| c.is_alphanumeric() || c == '_' || c == '-' || crate::name::is_invisible(c);
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run
+            .chars()
+            .filter(|c| !crate::name::is_invisible(*c))
+            .count()
+            >= 12
+        {
+            out.extend(
+                run.chars()
+                    .filter(|c| !crate::name::is_invisible(*c))
+                    .take(4),
+            );
+            out.push('…');
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if part(c) {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
 }
 
 impl fmt::Display for Masked {

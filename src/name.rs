@@ -83,9 +83,55 @@ pub fn clean_note(raw: &str) -> Result<Option<String>> {
 /// free text that enters a store (names, notes, imported fields, backups) and every argument is
 /// held to it, so a token is refused however it is written.
 pub fn holds_token(text: &str) -> bool {
-    token::contains_token_shape(text)
+    if token::contains_token_shape(text)
         || token::contains_token_shape(&visible_form(text))
         || !disguised_tokens(text.as_bytes()).is_empty()
+    {
+        return true;
+    }
+    // As it shows: each right-to-left override or isolate's run reversed (a token split by
+    // them, `RLO _xbv PDF body`, shows whole), and the whole read backwards (whatever joins
+    // prefix and body).
+    let shown = visible_form(&bidi_shown(text));
+    let backwards: String = visible_form(text).chars().rev().collect();
+    token::contains_token_shape(&shown) || token::contains_token_shape(&backwards)
+}
+
+/// `text` with the contents of each right-to-left override or isolate (U+202E, U+202B,
+/// U+2067 up to its U+202C or U+2069, or the end) reversed, as a left-to-right line shows it.
+/// Runs inside runs are reversed with their own.
+fn bidi_shown(text: &str) -> String {
+    if !text
+        .chars()
+        .any(|c| matches!(c, '\u{202B}' | '\u{202E}' | '\u{2067}'))
+    {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut run: Option<(usize, Vec<char>)> = None;
+    for c in text.chars() {
+        match (&mut run, c) {
+            (None, '\u{202B}' | '\u{202E}' | '\u{2067}') => run = Some((1, Vec::new())),
+            (
+                Some((depth, _)),
+                '\u{202A}' | '\u{202B}' | '\u{202D}' | '\u{202E}' | '\u{2066}' | '\u{2067}'
+                | '\u{2068}',
+            ) => *depth += 1,
+            (Some((depth, chars)), '\u{202C}' | '\u{2069}') => {
+                *depth -= 1;
+                if *depth == 0 {
+                    out.extend(chars.iter().rev());
+                    run = None;
+                }
+            }
+            (Some((_, chars)), c) => chars.push(c),
+            (None, c) => out.push(c),
+        }
+    }
+    if let Some((_, chars)) = run {
+        out.extend(chars.iter().rev());
+    }
+    out
 }
 
 /// `text` as it shows: NFKC, without the characters that show nothing. A token hidden behind a

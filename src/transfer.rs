@@ -367,6 +367,39 @@ fn check_event_fields(event: &Event) -> Result<(), String> {
 /// [`crate::store::MAX_TOKENS`] ids, each a token id counted at least once, together no more
 /// than `count`; at most [`crate::store::MAX_ADDRESSES`] addresses, none twice.
 fn check_counted(event: &Event) -> Result<(), String> {
+    // A counter of this layout names its tokens and addresses in `tokens` and `ips`; one of
+    // the layout before names one token and one address. Never both.
+    if event.last_at.is_some() {
+        if event.token_id.is_some() && !event.tokens.is_empty() {
+            return Err("`token_id` beside `tokens`: a counter names its tokens one way".into());
+        }
+        if event.ip.is_some() && !event.ips.is_empty() {
+            return Err("`ip` beside `ips`: a counter names its addresses one way".into());
+        }
+        if event.token_id.is_some()
+            && matches!(event.reason.as_deref(), Some("unknown" | "malformed"))
+        {
+            return Err(format!(
+                "`token_id` on a counter of `{}` failures, which are of no token the store has",
+                event.reason.as_deref().unwrap_or_default()
+            ));
+        }
+        if event.ip.is_some_and(|ip| ip.to_canonical() != ip) {
+            return Err("`ip` is an IPv4 address written as IPv6: verify keeps it as IPv4".into());
+        }
+        // More addresses than a counter keeps is what that detail says: it keeps the first 16
+        // then (a counter of the layout before, naming none, had shared them).
+        if event.detail.as_deref() == Some(crate::store::FURTHER_ADDRESSES)
+            && event.ips.len() != crate::store::MAX_ADDRESSES
+            && !(event.ips.is_empty() && event.tokens.is_empty() && event.ip.is_none())
+        {
+            return Err(format!(
+                "`detail` says there were further addresses, and `ips` holds {}, not {}",
+                event.ips.len(),
+                crate::store::MAX_ADDRESSES
+            ));
+        }
+    }
     // Only failures of a token the store has are counted by token.
     if !event.tokens.is_empty() && matches!(event.reason.as_deref(), Some("unknown" | "malformed"))
     {

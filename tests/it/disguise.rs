@@ -74,6 +74,14 @@ pub fn disguises(token: &str) -> Vec<(&'static str, String)> {
             ),
         ),
         (
+            "split by a right-to-left override",
+            format!("\u{202E}_xbv\u{202C}{}", &token[4..]),
+        ),
+        (
+            "backwards, joined by a hyphen",
+            format!("vbx-{}", &token[4..]).chars().rev().collect(),
+        ),
+        (
             "backwards in a right-to-left isolate",
             format!(
                 "\u{2067}{}\u{2069}",

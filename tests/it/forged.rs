@@ -271,6 +271,17 @@ fn a_forged_counters_tokens_and_addresses_are_refused() {
             "is empty",
             Box::new(|e| e["ips"] = serde_json::json!([])),
         ),
+        (3, "beside `ips`", Box::new(|e| e["ip"] = "10.0.0.7".into())),
+        (
+            3,
+            "beside `tokens`",
+            Box::new(|e| e["token_id"] = "tok_abcdefgh".into()),
+        ),
+        (
+            3,
+            "further addresses, and `ips` holds 1",
+            Box::new(|e| e["detail"] = "and from further addresses".into()),
+        ),
         (
             3,
             "written as IPv6",
