@@ -270,6 +270,8 @@ pub fn read(input: impl BufRead) -> Result<Backup, Invalid> {
     let mut names = std::collections::HashMap::new();
     // Each record's name by id, for the counters of the layout before, which name theirs.
     let mut record_names = std::collections::HashMap::new();
+    // Records with rotation links, by line: checked against the others once all are read.
+    let mut linked = Vec::new();
     loop {
         let Some((n, bytes)) = next(&mut hash)? else {
             return Err(invalid("it is cut short: its last line is missing"));
@@ -325,6 +327,9 @@ pub fn read(input: impl BufRead) -> Result<Backup, Invalid> {
                     }
                 }
                 record_names.insert(record.id.clone(), record.name.clone());
+                if record.replaces.is_some() || record.replaced_by.is_some() {
+                    linked.push((n, backup.records.len()));
+                }
                 backup.records.push((record.to_bytes(), record));
             }
             (None, Some(raw), None) if backup.vault.is_none() => {
@@ -375,6 +380,20 @@ pub fn read(input: impl BufRead) -> Result<Backup, Invalid> {
             }
             _ => return Err(invalid(format!("line {n} is out of place"))),
         }
+    }
+    // Rotations link as `rotate` links them, within the backup (the whole store).
+    let by_id: std::collections::HashMap<&str, &crate::record::Record> = backup
+        .records
+        .iter()
+        .map(|(_, r)| (r.id.as_str(), r))
+        .collect();
+    let mut rotation = crate::transfer::RotationCheck::new(Time::now());
+    for (n, at) in linked {
+        let found = rotation.check(&backup.records[at].1, |id| {
+            Ok::<_, std::convert::Infallible>(by_id.get(id).map(|r| (*r).clone()))
+        });
+        let Ok(found) = found;
+        found.map_err(|e| invalid(format!("line {n}: {e}")))?;
     }
     // The audit log must chain as it did in the store it came from.
     if let Some(last) = backup.events.last() {

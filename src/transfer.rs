@@ -619,6 +619,121 @@ fn check_rotation_links(r: &Record, id: Option<&str>) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks the rotation links between records, as `rotate` leaves them: a token and its
+/// successor name each other (`replaced_by` one way, `replaces` the other), share one name,
+/// and the successor was made no earlier. A token still in its grace must reach, through
+/// successors that are all there, one that is not revoked: revoking that one is what ends the
+/// grace (`revoke` walks `replaces` back from it), so a grace with a missing, foreign or
+/// revoked end would let a revoked token verify for as long as the grace says.
+///
+/// A link to a token that is in neither the input nor the store is left alone unless a grace
+/// depends on it: an export of some tokens carries links to ones it left out.
+///
+/// Remembers the tokens already known to reach a live end, so a whole input is checked in
+/// time linear in its records, however long its chains.
+#[derive(Debug)]
+pub struct RotationCheck {
+    now: Time,
+    live: std::collections::HashSet<String>,
+}
+
+impl RotationCheck {
+    pub fn new(now: Time) -> RotationCheck {
+        RotationCheck {
+            now,
+            live: std::collections::HashSet::new(),
+        }
+    }
+
+    /// Checks `record`'s links, `get` giving the record of an id (from the input or the
+    /// store; `None` when neither has it).
+    ///
+    /// # Errors
+    /// The outer error is `get`'s; the inner one a sentence naming the field at fault.
+    pub fn check<E>(
+        &mut self,
+        record: &Record,
+        mut get: impl FnMut(&str) -> Result<Option<Record>, E>,
+    ) -> Result<Result<(), String>, E> {
+        if let Some(next) = &record.replaced_by
+            && let Some(next) = get(next)?
+            && let Err(e) = rotation_pair(record, &next)
+        {
+            return Ok(Err(e));
+        }
+        if let Some(prev) = &record.replaces
+            && let Some(prev) = get(prev)?
+            && let Err(e) = rotation_pair(&prev, record)
+        {
+            return Ok(Err(e));
+        }
+        if !record.in_grace(self.now) {
+            return Ok(Ok(()));
+        }
+        let mut walked = std::collections::HashSet::from([record.id.clone()]);
+        let mut at = record.clone();
+        loop {
+            let Some(next_id) = at.replaced_by.clone() else {
+                return Ok(Err(format!(
+                    "`grace_until`: its successor {} was revoked without being replaced, which ends the grace of every token it replaced",
+                    at.id
+                )));
+            };
+            if self.live.contains(&next_id) {
+                break;
+            }
+            let Some(next) = get(&next_id)? else {
+                return Ok(Err(format!(
+                    "`replaced_by` {next_id} is a token neither the input nor the store has, and a token in its grace needs the successor whose revocation ends the grace"
+                )));
+            };
+            if let Err(e) = rotation_pair(&at, &next) {
+                return Ok(Err(e));
+            }
+            if !walked.insert(next_id.clone()) {
+                return Ok(Err(format!(
+                    "`replaced_by`: its successors come back to {next_id}, and a grace must end in a token that is not revoked"
+                )));
+            }
+            if next.status != Status::Revoked {
+                break;
+            }
+            at = next;
+        }
+        self.live.extend(walked);
+        Ok(Ok(()))
+    }
+}
+
+/// A token and the successor a rotation gave it, as `rotate` links them.
+fn rotation_pair(prev: &Record, next: &Record) -> Result<(), String> {
+    if prev.replaced_by.as_deref() != Some(&next.id) {
+        return Err(format!(
+            "`replaces`: {} names {} as the token it replaced, and that one's `replaced_by` is not {}",
+            next.id, prev.id, next.id
+        ));
+    }
+    if next.replaces.as_deref() != Some(&prev.id) {
+        return Err(format!(
+            "`replaced_by`: {} names {} as its successor, and that one's `replaces` is not {}",
+            prev.id, next.id, prev.id
+        ));
+    }
+    if prev.name != next.name {
+        return Err(format!(
+            "`name`: {} and its successor {} have different names, and a rotation keeps the name",
+            prev.id, next.id
+        ));
+    }
+    if next.created_at < prev.created_at {
+        return Err(format!(
+            "`created_at`: {}'s successor {} was made before it",
+            prev.id, next.id
+        ));
+    }
+    Ok(())
+}
+
 /// A token id another field points at (`replaces`, `replaced_by`).
 fn take_id(obj: &mut Map<String, Value>, key: &str) -> Result<Option<String>, String> {
     match take_str(obj, key)? {

@@ -18,7 +18,9 @@ use super::{GENERATION_KEY, Store, new_id};
 use crate::error::{Error, Result};
 use crate::name::name_key;
 use crate::record::{EventKind, Record};
+use crate::time::Time;
 use crate::token::TokenHash;
+use crate::transfer::RotationCheck;
 
 /// The `meta` key naming the import under way.
 pub(super) const IMPORT_PENDING_KEY: &str = "import_pending";
@@ -63,6 +65,9 @@ pub struct Importer<'a> {
     finished: bool,
     /// What every witness on this machine saw granted, by token id (`crate::uses`).
     witness: std::collections::HashMap<String, u64>,
+    /// Imported records with rotation links, and their lines: checked against each other and
+    /// the store once all are in ([`Importer::finish`]).
+    linked: Vec<(String, usize)>,
 }
 
 /// The `pending` key of one record: the import's number (big-endian) then the token id.
@@ -89,6 +94,7 @@ impl Store {
             report: ImportReport::default(),
             finished: false,
             witness: crate::uses::witnessed_by_any_store(),
+            linked: Vec::new(),
         })
     }
 
@@ -237,6 +243,9 @@ impl Importer<'_> {
         if !item.keeps_seq {
             record.seq = store.db.generate_id().map_err(sled)?;
         }
+        if record.replaces.is_some() || record.replaced_by.is_some() {
+            self.linked.push((record.id.clone(), item.line));
+        }
         self.ids.insert(record.id.clone());
         self.hashes.insert(hash.0);
         if record.is_active() {
@@ -298,10 +307,23 @@ impl Importer<'_> {
     /// the import visible in one transaction (one `imported` event with the count), durably.
     ///
     /// # Errors
-    /// The store's own errors; the import is then undone.
+    /// [`Error::Usage`] naming the line whose rotation links do not hold together with the
+    /// rest of the input and the store ([`RotationCheck`]); the store's own errors. The
+    /// import is then undone.
     pub fn finish(mut self) -> Result<ImportReport> {
         self.commit_chunk()?;
         let store = self.store;
+        // Every imported record is in sled now (pending), so a link is looked up alike
+        // whether its other end came in this input or was in the store.
+        let mut rotation = RotationCheck::new(Time::now());
+        for (id, line) in &self.linked {
+            let Some(record) = store.get(id)? else {
+                continue;
+            };
+            rotation
+                .check(&record, |id| store.get(id))?
+                .map_err(|e| Error::usage(format!("line {line}: {e}; nothing was imported")))?;
+        }
         if self.report.imported > 0 {
             let generation = store.generation()? + 1;
             let mut event = store.event(EventKind::Imported, None, None);

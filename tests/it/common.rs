@@ -315,3 +315,50 @@ pub fn mkfifo(path: &Path) {
         .expect("mkfifo runs");
     assert!(ok.success());
 }
+
+/// The two records `rotate --grace` leaves (the predecessor in its grace, then its successor),
+/// broken in each way that would leave the grace standing after the successor is revoked:
+/// each set of records must be refused whole, naming the field given with it.
+pub fn broken_graces(old: &Value, new: &Value) -> Vec<(&'static str, Vec<Value>)> {
+    let edited = |edit: &dyn Fn(&mut Value, &mut Value)| {
+        let (mut old, mut new) = (old.clone(), new.clone());
+        edit(&mut old, &mut new);
+        vec![old, new]
+    };
+    let mut second = old.clone();
+    second["id"] = Value::String("tok_ffffffff".into());
+    second["sha256"] = Value::String("f".repeat(64));
+    vec![
+        // Revoked already, without revoking what it replaced.
+        (
+            "grace_until",
+            edited(&|_, new| {
+                new["status"] = "revoked".into();
+                new["revoked_at"] = new["created_at"].clone();
+            }),
+        ),
+        (
+            "replaced_by",
+            edited(&|_, new| {
+                new.as_object_mut().expect("object").remove("replaces");
+            }),
+        ),
+        (
+            "replaced_by",
+            edited(&|_, new| new["replaces"] = "tok_eeeeeeee".into()),
+        ),
+        // Two predecessors for one successor: only one is the one it replaced.
+        ("replaced_by", vec![old.clone(), second, new.clone()]),
+        // Its successor in neither the file nor the store.
+        ("replaced_by", vec![old.clone()]),
+        (
+            "replaced_by",
+            edited(&|old, _| old["replaced_by"] = "tok_dddddddd".into()),
+        ),
+        ("name", edited(&|_, new| new["name"] = "another".into())),
+        (
+            "created_at",
+            edited(&|_, new| new["created_at"] = "2020-01-01T00:00:00Z".into()),
+        ),
+    ]
+}

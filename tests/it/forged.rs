@@ -770,3 +770,50 @@ fn a_vault_export_holding_a_token_is_refused() {
         );
     }
 }
+
+#[test]
+fn restore_refuses_a_grace_that_revoking_its_successor_would_not_end() {
+    let env = Env::new();
+    env.create("first");
+    env.ok(&["rotate", "first", "--grace", "1h", "-q"]);
+    let file = env.tmp.path().join("rotated.backup");
+    env.ok(&["backup", file.to_str().expect("utf-8")]);
+    let original = std::fs::read(&file).expect("read");
+    let text = String::from_utf8(original.clone()).expect("utf-8");
+    let records: Vec<Value> = text
+        .lines()
+        .filter(|l| l.starts_with(r#"{"record""#))
+        .map(|l| serde_json::from_str::<Value>(l).expect("json")["record"].clone())
+        .collect();
+    let old = records
+        .iter()
+        .find(|r| r["status"] == "revoked")
+        .expect("old");
+    let new = records
+        .iter()
+        .find(|r| r["status"] == "active")
+        .expect("new");
+    for (field, set) in broken_graces(old, new) {
+        std::fs::write(&file, &original).expect("write");
+        reforge_backup(&file, |lines| {
+            let mut head: Value = serde_json::from_str(&lines[0]).expect("json");
+            head["records"] = Value::from(set.len());
+            lines[0] = head.to_string();
+            lines.retain(|l| !l.starts_with(r#"{"record""#));
+            for (i, r) in set.iter().enumerate() {
+                lines.insert(1 + i, format!(r#"{{"record":{r}}}"#));
+            }
+        });
+        let fresh = Env::new();
+        let out = fresh.run(&["restore", file.to_str().expect("utf-8"), "--yes"]);
+        let err = assert_one_line_error(&out, 2);
+        assert!(err.contains("line "), "{field}: {err}");
+        assert!(err.contains(&format!("`{field}`")), "{field}: {err}");
+        assert!(!fresh.store().join("db").exists(), "nothing was restored");
+    }
+    // Untouched, it restores, grace and all.
+    std::fs::write(&file, &original).expect("write");
+    let fresh = Env::new();
+    let out = fresh.run(&["restore", file.to_str().expect("utf-8"), "--yes"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}

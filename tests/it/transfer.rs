@@ -424,3 +424,63 @@ fn import_refuses_rotation_links_rotate_never_makes() {
     let out = other.run_in(&["import", "-"], exported);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
 }
+
+#[test]
+fn import_refuses_a_grace_that_revoking_its_successor_would_not_end() {
+    let a = Env::new();
+    a.create("first");
+    a.ok(&["rotate", "first", "--grace", "1h", "-q"]);
+    let records = lines(&export(&a));
+    let old = records
+        .iter()
+        .find(|r| r["status"] == "revoked")
+        .expect("old");
+    let new = records
+        .iter()
+        .find(|r| r["status"] == "active")
+        .expect("new");
+    for (field, set) in broken_graces(old, new) {
+        let other = Env::new();
+        let input: String = set.iter().map(|r| format!("{r}\n")).collect();
+        let out = other.run_in(&["import", "-"], input);
+        let err = assert_one_line_error(&out, 2);
+        assert!(err.contains("line "), "{field}: {err}");
+        assert!(err.contains(&format!("`{field}`")), "{field}: {err}");
+        assert!(err.contains("nothing was imported"), "{err}");
+        assert!(!other.store().join("db").exists(), "nothing was imported");
+    }
+}
+
+#[test]
+fn a_grace_imported_whole_ends_when_its_last_successor_is_revoked_there() {
+    // first (in its grace) → second (rotated again at once, revoked) → third (active).
+    let a = Env::new();
+    let first = a.create("first");
+    a.ok(&["rotate", "first", "--grace", "1h", "-q"]);
+    a.ok(&["rotate", "first", "-q"]);
+    let exported = export(&a);
+    let b = Env::new();
+    let out = b.run_in(&["import", "-"], exported.clone());
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(b.verify(&first, &[]).0, 0, "in its grace");
+    b.ok(&["revoke", "first", "--yes"]);
+    assert_eq!(
+        b.verify(&first, &[]).0,
+        1,
+        "revoking the last successor ends it"
+    );
+
+    // Half the chain first, the rest later: the successors in the store count.
+    let records = lines(&exported);
+    let (graced, rest): (Vec<_>, Vec<_>) =
+        records.iter().partition(|r| r["grace_until"].is_string());
+    let c = Env::new();
+    let rest: String = rest.iter().map(|r| format!("{r}\n")).collect();
+    assert_eq!(code(&c.run_in(&["import", "-"], rest)), 0);
+    let graced: String = graced.iter().map(|r| format!("{r}\n")).collect();
+    let out = c.run_in(&["import", "-"], graced.clone());
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // The other way round the grace has no successor yet, and is refused.
+    let d = Env::new();
+    assert_one_line_error(&d.run_in(&["import", "-"], graced), 2);
+}
