@@ -161,6 +161,11 @@ pub enum Error {
     )]
     Busy { path: PathBuf, waited: Duration },
 
+    /// A PostgreSQL store's server did not answer: down, unreachable, or no answer (or no
+    /// lock) within the wait limit (exit 5). The text names the host, never a password.
+    #[error("{0}")]
+    Unreachable(Masked),
+
     /// A command that needs a store found none (exit 6).
     #[error("no store at {}: run `vbx-tokens create` to make one", shown(.0))]
     NoStore(PathBuf),
@@ -243,6 +248,10 @@ impl Error {
         Error::Vault(Masked::new(text))
     }
 
+    pub fn unreachable(text: impl AsRef<str>) -> Error {
+        Error::Unreachable(Masked::new(text))
+    }
+
     pub fn store(text: impl AsRef<str>) -> Error {
         Error::Store(Masked::new(text))
     }
@@ -291,7 +300,7 @@ impl Error {
             Error::Usage(_) => exit::USAGE,
             Error::NotFound(_) => exit::NOT_FOUND,
             Error::Vault(_) => exit::VAULT,
-            Error::Busy { .. } => exit::BUSY,
+            Error::Busy { .. } | Error::Unreachable(_) => exit::BUSY,
             Error::NoStore(_)
             | Error::Store(_)
             | Error::Untrusted { .. }

@@ -45,6 +45,7 @@ pub mod lines;
 pub mod lockfile;
 pub mod name;
 pub mod paths;
+pub mod pg;
 pub mod policy;
 pub mod record;
 pub mod scan;

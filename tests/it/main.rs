@@ -19,6 +19,7 @@ mod lifecycle;
 mod output;
 mod ownership;
 mod policy;
+mod postgres;
 mod reliability;
 mod rollback;
 mod scan;

@@ -1,0 +1,98 @@
+//! Opening a connection to a PostgreSQL store's server, and what a failure means: the server
+//! could not be reached in time (exit 5), or it refused us, TLS did not verify, or we may not
+//! do what was asked (exit 6). Every message names the host, never the password.
+
+use postgres::error::SqlState;
+
+use super::config::{SslMode, Target};
+use crate::error::{Error, Result};
+
+/// A connection to `target`, with TLS as its mode asks.
+///
+/// # Errors
+/// [`Error::Unreachable`] when the server is down, unreachable or silent past the connect
+/// timeout; [`Error::Store`] when it refuses the login (with its reason), the certificate does
+/// not verify, or the database does not exist.
+pub fn connect(target: &Target) -> Result<postgres::Client> {
+    let mut config = target.config.clone();
+    let connected = if target.ssl == SslMode::Disable || target.local_socket() {
+        config.ssl_mode(postgres::config::SslMode::Disable);
+        config.connect(postgres::NoTls)
+    } else {
+        config.ssl_mode(match target.ssl {
+            SslMode::Prefer => postgres::config::SslMode::Prefer,
+            _ => postgres::config::SslMode::Require,
+        });
+        let tls = super::tls::client_config(target)
+            .map_err(|e| Error::store(format!("{}: {e}", target.shown())))?;
+        config.connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls))
+    };
+    connected.map_err(|e| failure(target, &e))
+}
+
+/// What a failed statement or connection means, as this tool's error.
+pub fn failure(target: &Target, e: &postgres::Error) -> Error {
+    let at = target.shown();
+    if let Some(db) = e.as_db_error() {
+        let code = db.code();
+        let said = db.message();
+        return if *code == SqlState::INVALID_PASSWORD
+            || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+        {
+            let from = match &target.password_from {
+                Some(source) => format!(" (the password from {source})"),
+                None => String::new(),
+            };
+            Error::store(format!(
+                "the PostgreSQL server at {at} refused the login{from}: {said}"
+            ))
+        } else if [
+            SqlState::LOCK_NOT_AVAILABLE,
+            SqlState::QUERY_CANCELED,
+            SqlState::CANNOT_CONNECT_NOW,
+            SqlState::ADMIN_SHUTDOWN,
+            SqlState::CRASH_SHUTDOWN,
+            SqlState::TOO_MANY_CONNECTIONS,
+        ]
+        .contains(code)
+        {
+            Error::unreachable(format!(
+                "the PostgreSQL server at {at} did not serve us in time: {said} (raise --wait or VBX_TOKENS_WAIT)"
+            ))
+        } else if *code == SqlState::INSUFFICIENT_PRIVILEGE {
+            Error::store(format!(
+                "the PostgreSQL server at {at} refused: {said} (this role may not do that; see the README, \"Many machines\")"
+            ))
+        } else {
+            Error::store(format!("the PostgreSQL server at {at} said: {said}"))
+        };
+    }
+    let text = e.to_string();
+    let cause = std::error::Error::source(e)
+        .map(|c| c.to_string())
+        .unwrap_or_default();
+    let cause = cause.lines().next().unwrap_or("");
+    if text.starts_with("error performing TLS handshake") {
+        Error::store(format!(
+            "TLS to the PostgreSQL server at {at} failed (sslmode {}): {cause}",
+            target.ssl.as_str()
+        ))
+    } else if text.contains("password missing") || cause == "password missing" {
+        Error::store(format!(
+            "the PostgreSQL server at {at} asks for a password and none was given: set PGPASSWORD or a line in the password file (PGPASSFILE, default ~/.pgpass)"
+        ))
+    } else if text.starts_with("authentication error") {
+        Error::store(format!(
+            "the PostgreSQL server at {at} refused the login: {cause}"
+        ))
+    } else {
+        let why = if cause.is_empty() {
+            text.as_str()
+        } else {
+            cause
+        };
+        Error::unreachable(format!(
+            "cannot reach the PostgreSQL server at {at}: {why} (is it running? raise --wait or VBX_TOKENS_WAIT if it is slow)"
+        ))
+    }
+}

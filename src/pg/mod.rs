@@ -1,0 +1,6 @@
+//! The PostgreSQL engine: a store many hosts share (the only module that uses `postgres` and
+//! `rustls`).
+
+pub mod config;
+pub mod connect;
+pub mod tls;

@@ -1,0 +1,146 @@
+//! The PostgreSQL engine against a real server (`.ci/postgres` starts one). Without
+//! `VBX_TOKENS_TEST_POSTGRES` these tests say so and pass, on a developer's machine; `.ci/run`
+//! sets `VBX_TOKENS_TEST_POSTGRES_REQUIRED`, and then a missing server fails them.
+
+use std::time::Duration;
+
+use vbx_tokens::pg::config::{Source, Surroundings, target};
+use vbx_tokens::pg::connect::connect;
+
+/// The test server's URL for `var`, or `None` (with a note) when there is none to test with.
+fn server(var: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var_os("VBX_TOKENS_TEST_POSTGRES_REQUIRED").is_none(),
+                "{var} is not set, and this run requires the PostgreSQL tests (run them under .ci/postgres)"
+            );
+            eprintln!("note: {var} is not set: skipping (run under .ci/postgres)");
+            None
+        }
+    }
+}
+
+fn reach(url: &str, vars: &[(&str, &str)]) -> Result<postgres::Client, vbx_tokens::error::Error> {
+    let vars: Vec<(String, String)> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let env = move |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let around = Surroundings {
+        env: &env,
+        os_user: "nobody".into(),
+        home: None,
+        wait: Duration::from_secs(3),
+    };
+    let t = target(url, Source::Environment, &around).map_err(vbx_tokens::error::Error::usage)?;
+    connect(&t)
+}
+
+fn answers(client: &mut postgres::Client) -> i32 {
+    client.query_one("SELECT 1", &[]).expect("a query").get(0)
+}
+
+#[test]
+fn connects_over_the_socket_and_over_tls_that_verifies() {
+    let (Some(socket), Some(tls)) = (
+        server("VBX_TOKENS_TEST_POSTGRES"),
+        server("VBX_TOKENS_TEST_POSTGRES_TLS"),
+    ) else {
+        return;
+    };
+    assert_eq!(answers(&mut reach(&socket, &[]).expect("socket")), 1);
+    let mut client = reach(&tls, &[]).expect("TLS");
+    assert_eq!(answers(&mut client), 1);
+    let on: bool = client
+        .query_one(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .expect("pg_stat_ssl")
+        .get(0);
+    assert!(on, "the connection is encrypted");
+}
+
+/// `postgresql://user:PASSWORD@host:port/db?...` split into the URL without the password and
+/// the password.
+fn without_password(url: &str) -> (String, String) {
+    let (scheme, rest) = url.split_once("://").expect("a URL");
+    let (userinfo, hostpart) = rest.split_once('@').expect("a user");
+    let (user, password) = userinfo.split_once(':').expect("a password");
+    (format!("{scheme}://{user}@{hostpart}"), password.to_owned())
+}
+
+#[test]
+fn a_refused_login_is_exit_6_with_the_servers_reason_and_no_password() {
+    let Some(tls) = server("VBX_TOKENS_TEST_POSTGRES_TLS") else {
+        return;
+    };
+    let (bare, password) = without_password(&tls);
+    // From PGPASSWORD, as a host would give it.
+    let mut client = reach(&bare, &[("PGPASSWORD", &password)]).expect("PGPASSWORD");
+    assert_eq!(answers(&mut client), 1);
+    let e = reach(&bare, &[("PGPASSWORD", "wrong-password")])
+        .err()
+        .expect("refused");
+    let text = e.to_string();
+    assert_eq!(e.exit_code(), 6, "{text}");
+    assert!(text.contains("password authentication failed"), "{text}");
+    assert!(
+        text.contains("PGPASSWORD") && !text.contains("wrong-password"),
+        "{text}"
+    );
+    assert!(!text.contains(&password), "{text}");
+    let e = reach(&bare, &[]).err().expect("no password");
+    assert_eq!(e.exit_code(), 6, "{e}");
+    assert!(e.to_string().contains("PGPASSWORD"), "{e}");
+    // The server takes TCP only with TLS: without it, it says so.
+    let plain = bare.replace("sslmode=verify-full", "sslmode=disable");
+    let e = reach(&plain, &[("PGPASSWORD", &password)])
+        .err()
+        .expect("no TLS");
+    assert_eq!(e.exit_code(), 6, "{e}");
+    assert!(e.to_string().contains("no encryption"), "{e}");
+}
+
+#[test]
+fn a_certificate_that_does_not_verify_is_exit_6_with_the_reason() {
+    let Some(tls) = server("VBX_TOKENS_TEST_POSTGRES_TLS") else {
+        return;
+    };
+    // The system's roots did not sign the run's certificate.
+    let system = tls.split("&sslrootcert=").next().expect("a URL").to_owned();
+    let e = reach(&system, &[]).err().expect("unknown issuer");
+    let text = e.to_string();
+    assert_eq!(e.exit_code(), 6, "{text}");
+    assert!(
+        text.contains("TLS") && text.contains("verify-full"),
+        "{text}"
+    );
+    assert!(
+        text.contains("UnknownIssuer") || text.contains("issuer"),
+        "{text}"
+    );
+    // require encrypts without checking, as libpq's does.
+    let require = system.replace("sslmode=verify-full", "sslmode=require");
+    assert_eq!(answers(&mut reach(&require, &[]).expect("require")), 1);
+}
+
+#[test]
+fn a_server_that_is_not_there_is_exit_5_naming_the_host() {
+    // A port nothing listens on (this test's own, closed at once), on this machine.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("a port")
+        .local_addr()
+        .expect("its address")
+        .port();
+    let url = format!("postgresql://vbx@127.0.0.1:{port}/vbx?sslmode=disable");
+    let e = reach(&url, &[("PGPASSWORD", "pw")])
+        .err()
+        .expect("nothing there");
+    let text = e.to_string();
+    assert_eq!(e.exit_code(), 5, "{text}");
+    assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
+    assert!(!text.contains("pw"), "{text}");
+}
