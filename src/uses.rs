@@ -23,7 +23,11 @@
 //! directory, `witness/<store id>/uses`, 0600 in 0700 directories), keyed by the store's id. A
 //! grant counts at least what the witness holds, so a `uses` file deleted or put back from an
 //! older copy, a slot zeroed, or the whole store directory put back from a file copy never
-//! lets a limited token verify beyond its limit; `doctor` compares the table with the records
+//! lets a limited token verify beyond its limit. A grant locks the witness after the table and
+//! holds it until the grant is in it: two tables of one store (one put back while another
+//! process holds the one it replaced, or two file copies of the store) each lock alone, and the
+//! witness they share puts their grants one after the other. A witness that is there but
+//! damaged refuses limited tokens, as a damaged table does. `doctor` compares the table with the records
 //! and the witness, reports the uses lost and raises the counts back. The witness is not
 //! synced: after a power loss it may be behind the table (a rollback then goes unseen), never
 //! ahead of it (a false alarm).
@@ -211,17 +215,43 @@ pub fn witness_dir(store_id: &[u8; 16]) -> Option<std::path::PathBuf> {
     Some(dir)
 }
 
-/// The count the witness holds for `token_id` (0 when it has none or cannot be read: the
-/// witness only ever raises a count).
-pub fn witnessed(store_id: &[u8; 16], token_id: &str) -> u64 {
+/// The count the witness holds for `token_id` (0 when there is no witness, or it cannot be
+/// opened: the witness only ever raises a count).
+///
+/// # Errors
+/// `InvalidData` ([`witness_damaged`]) when the witness is there and damaged: a count it
+/// cannot read may be the one a rollback took away.
+pub fn witnessed(store_id: &[u8; 16], token_id: &str) -> io::Result<u64> {
     let Some(dir) = witness_dir(store_id) else {
-        return 0;
+        return Ok(0);
     };
-    Table::open(&dir, store_id)
-        .ok()
-        .flatten()
-        .and_then(|t| t.count(token_id).ok())
-        .unwrap_or(0)
+    let damaged = |e: io::Error| witness_error(&dir, e);
+    match Table::open(&dir, store_id) {
+        Ok(Some(t)) => t.count(token_id).or_else(|e| damaged(e).map(|()| 0)),
+        Ok(None) => Ok(0),
+        Err(e) => damaged(e).map(|()| 0),
+    }
+}
+
+/// What the text of an `InvalidData` error about the witness starts with.
+const WITNESS_DAMAGED: &str = "the use witness ";
+
+/// Whether `e` says the witness (not the store's own table) is damaged.
+pub fn witness_damaged(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::InvalidData && e.to_string().starts_with(WITNESS_DAMAGED)
+}
+
+/// A witness error as what it means to a grant: damage refuses (naming the witness), any other
+/// failure (no permission, a full disk) leaves the witness out, as having none does.
+fn witness_error(dir: &Path, e: io::Error) -> io::Result<()> {
+    if e.kind() == io::ErrorKind::InvalidData {
+        return Err(invalid(&format!(
+            "{WITNESS_DAMAGED}{} is damaged ({})",
+            dir.join(FILE).display(),
+            crate::error::reason(&e)
+        )));
+    }
+    Ok(())
 }
 
 /// Every count the witness holds (empty when it has none or cannot be read).
@@ -286,7 +316,16 @@ pub fn raise_many(dir: &Path, store_id: &[u8; 16], to: &[(&str, u64)]) -> io::Re
     if to.is_empty() {
         return Ok(());
     }
-    let mut table = lock(dir, store_id)?;
+    raise_locked(dir, store_id, lock(dir, store_id)?, to)
+}
+
+/// [`raise_many`] on a table the caller has locked.
+fn raise_locked(
+    dir: &Path,
+    store_id: &[u8; 16],
+    mut table: Table,
+    to: &[(&str, u64)],
+) -> io::Result<()> {
     let wanted = u64::from(table.used) + to.len() as u64;
     if wanted * 10 > u64::from(table.slots) * 7 {
         table = grow(dir, store_id, &table, wanted)?;
@@ -334,17 +373,37 @@ pub fn take_many(dir: &Path, store_id: &[u8; 16], asks: &[Ask<'_>]) -> io::Resul
         table = grow(dir, store_id, &table, wanted)?;
     }
     // What the witness saw granted is a floor too: a table put back or emptied cannot
-    // grant those uses again.
-    let witness = witness_dir(store_id).and_then(|d| Table::open(&d, store_id).ok().flatten());
+    // grant those uses again. It stays locked until the grants are in it: two tables of one
+    // store (a `uses` file put back while another process holds the one it replaced, or two
+    // file copies of the store) each have a lock of their own, and the witness, which they
+    // share, is what makes their grants one after the other. Always locked after a table,
+    // never before, so no two grants wait for each other.
+    let witness_at = witness_dir(store_id);
+    let witness = match &witness_at {
+        Some(d) => match lock(d, store_id) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                witness_error(d, e)?;
+                None
+            }
+        },
+        None => None,
+    };
     let mut granted = Vec::with_capacity(asks.len());
     let mut raised: Vec<(&str, u64)> = Vec::new();
     let used_before = table.used;
     for (ask, id) in asks.iter().zip(&ids) {
         let (at, count) = table.find(id)?;
-        let seen = witness
-            .as_ref()
-            .and_then(|w| w.count(ask.token_id).ok())
-            .unwrap_or(0);
+        let seen = match &witness {
+            Some(w) => match w.count(ask.token_id) {
+                Ok(n) => n,
+                Err(e) => {
+                    witness_error(witness_at.as_deref().expect("a witness"), e)?;
+                    0
+                }
+            },
+            None => 0,
+        };
         let known = count.unwrap_or(0).max(ask.floor).max(seen);
         let ok = known < ask.max;
         if ok {
@@ -368,10 +427,9 @@ pub fn take_many(dir: &Path, store_id: &[u8; 16], asks: &[Ask<'_>]) -> io::Resul
     if granted.iter().any(|g| *g) {
         table.file.sync_data()?;
         // Only once the table is durable, so the witness is never ahead of it; a witness that
-        // cannot be written (no state directory, a full disk) does not fail the verify.
-        drop(witness);
-        if let Some(d) = witness_dir(store_id) {
-            let _ = raise_many(&d, store_id, &raised);
+        // cannot be written (a full disk) does not fail the verify.
+        if let (Some(w), Some(d)) = (witness, &witness_at) {
+            let _ = raise_locked(d, store_id, w, &raised);
         }
     }
     // Dropping the file lets go of the lock.

@@ -332,7 +332,8 @@ impl Verifier {
             None => 0,
         };
         // A table put back or removed cannot count less than the witness saw granted.
-        Ok(counted.max(uses::witnessed(&store_id, token_id)))
+        let seen = uses::witnessed(&store_id, token_id).map_err(|e| self.counter_error(e))?;
+        Ok(counted.max(seen))
     }
 
     /// Takes a use of each valid, counted verdict of a limited token, all made durable with one
@@ -368,6 +369,10 @@ impl Verifier {
 
     fn counter_error(&self, e: std::io::Error) -> Error {
         match e.kind() {
+            _ if uses::witness_damaged(&e) => Error::store(format!(
+                "{}; tokens with a use limit are refused until it is repaired: run `vbx-tokens doctor`",
+                crate::error::reason(&e)
+            )),
             std::io::ErrorKind::InvalidData => Error::store(format!(
                 "the use table {} is damaged ({}); tokens with a use limit are refused until it is repaired: run `vbx-tokens doctor`",
                 self.dir.join(uses::FILE).display(),

@@ -348,3 +348,119 @@ fn an_older_export_imported_into_another_store_keeps_the_uses_spent_since() {
     let out = run(&["verify"], format!("{three}\n").into_bytes());
     assert_eq!(code(&out), 1, "{}", stdout(&out));
 }
+
+#[test]
+fn a_damaged_witness_refuses_limited_tokens_until_doctor_rebuilds_it() {
+    // Spent, then the store put back from a copy taken before: only the witness remembers.
+    let (env, one, _) = spent();
+    let copy = env.tmp.path().join("before");
+    copy_dir(&env.store(), &copy);
+    assert_eq!(env.verify(&one, &[]).0, 0);
+    std::fs::remove_dir_all(env.store()).expect("remove");
+    copy_dir(&copy, &env.store());
+    let witness = env.tmp.path().join("state/vbx-tokens/witness");
+    let files = files_under(&witness);
+    let cut = std::fs::read(&files[0]).expect("read");
+    // The token's slot: the one that is not all zero.
+    let slot = (64..cut.len())
+        .step_by(32)
+        .find(|&at| cut[at..at + 32].iter().any(|&b| b != 0))
+        .expect("a slot in use");
+    let flipped = |at: usize| {
+        let mut b = cut.clone();
+        b[at] ^= 1;
+        b
+    };
+    for damage in [cut[..40].to_vec(), flipped(30), flipped(slot + 20)] {
+        std::fs::write(&files[0], &damage).expect("damage");
+        for extra in [&[][..], &["--no-touch"][..]] {
+            let mut args = vec!["verify"];
+            args.extend_from_slice(extra);
+            let out = env.run_in(&args, format!("{one}\n"));
+            let err = assert_one_line_error(&out, 6);
+            assert!(
+                err.contains("use witness") && err.contains("vbx-tokens doctor"),
+                "{err}"
+            );
+        }
+    }
+    std::fs::write(&files[0], &cut).expect("put back");
+    exceeded(&env, &one);
+}
+
+#[test]
+fn two_copies_of_a_store_used_at_once_grant_no_more_than_the_limit() {
+    let env = Env::new();
+    let token = String::from_utf8(env.ok(&["create", "--name", "ten", "--max-uses", "10", "-q"]))
+        .expect("utf-8")
+        .trim()
+        .to_owned();
+    let copy = env.tmp.path().join("copy");
+    copy_dir(&env.store(), &copy);
+    let children: Vec<_> = (0..24)
+        .map(|i| {
+            let mut c = env.std_cmd();
+            if i % 2 == 1 {
+                c.env("VBX_TOKENS_HOME", &copy);
+            }
+            c.args(["verify"])
+                .env("VBX_TOKEN", &token)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    let mut valid = 0;
+    for child in children {
+        let out = child.wait_with_output().expect("wait");
+        match out.status.code() {
+            Some(0) => valid += 1,
+            Some(1) => {}
+            other => panic!("{other:?}: {}", String::from_utf8_lossy(&out.stderr)),
+        }
+    }
+    assert_eq!(valid, 10, "exactly the limit, across both copies");
+}
+
+#[test]
+fn an_older_use_table_put_back_while_verifies_run_grants_no_more_than_the_limit() {
+    let env = Env::new();
+    let token = String::from_utf8(env.ok(&["create", "--name", "t", "--max-uses", "12", "-q"]))
+        .expect("utf-8")
+        .trim()
+        .to_owned();
+    assert_eq!(env.verify(&token, &[]).0, 0);
+    let old = std::fs::read(env.store().join("uses")).expect("the table");
+    let store = env.store();
+    let putter = std::thread::spawn(move || {
+        for _ in 0..40 {
+            let tmp = store.join("uses.put-back");
+            std::fs::write(&tmp, &old).expect("write");
+            std::fs::rename(&tmp, store.join("uses")).expect("rename");
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+    });
+    let children: Vec<_> = (0..24)
+        .map(|_| {
+            env.std_cmd()
+                .args(["verify"])
+                .env("VBX_TOKEN", &token)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    let mut valid = 1;
+    for child in children {
+        let out = child.wait_with_output().expect("wait");
+        match out.status.code() {
+            Some(0) => valid += 1,
+            Some(1) | Some(6) => {}
+            other => panic!("{other:?}: {}", String::from_utf8_lossy(&out.stderr)),
+        }
+    }
+    putter.join().expect("putter");
+    assert!(valid <= 12, "{valid} valid answers for a limit of 12");
+}
