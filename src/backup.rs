@@ -21,7 +21,7 @@ use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 use crate::name::name_key;
-use crate::record::{Event, Record, Status};
+use crate::record::{Event, EventKind, Record, Status};
 use crate::time::Time;
 
 /// The first line's `format`.
@@ -272,6 +272,9 @@ pub fn read(input: impl BufRead) -> Result<Backup, Invalid> {
     let mut record_names = std::collections::HashMap::new();
     // Records with rotation links, by line: checked against the others once all are read.
     let mut linked = Vec::new();
+    // Tokens the log says were revoked (or replaced), with the event's line: their records
+    // must say so too, since a revocation is never undone.
+    let mut ended: Vec<(String, usize, EventKind)> = Vec::new();
     loop {
         let Some((n, bytes)) = next(&mut hash)? else {
             return Err(invalid("it is cut short: its last line is missing"));
@@ -365,6 +368,15 @@ pub fn read(input: impl BufRead) -> Result<Backup, Invalid> {
                         Some(_) => {}
                     }
                 }
+                match (event.event, &event.token_id, &event.replaces) {
+                    (EventKind::Revoked, Some(id), _) => {
+                        ended.push((id.clone(), n, EventKind::Revoked));
+                    }
+                    (EventKind::Rotated, _, Some(old)) => {
+                        ended.push((old.clone(), n, EventKind::Rotated));
+                    }
+                    _ => {}
+                }
                 backup.events.push(stored);
             }
             (None, None, Some(hex_export)) if backup.vault.is_none() => {
@@ -387,7 +399,30 @@ pub fn read(input: impl BufRead) -> Result<Backup, Invalid> {
         .iter()
         .map(|(_, r)| (r.id.as_str(), r))
         .collect();
-    let mut rotation = crate::transfer::RotationCheck::new(Time::now());
+    let now = Time::now();
+    for (id, n, kind) in ended {
+        let Some(record) = by_id.get(id.as_str()) else {
+            continue;
+        };
+        // `rotate` revokes the token it replaces (at once, or at its grace's end); `revoke`
+        // revokes at once, a grace included.
+        let contradicts = match kind {
+            EventKind::Rotated => record.status != Status::Revoked,
+            _ => record.status != Status::Revoked || record.in_grace(now),
+        };
+        if contradicts {
+            let says = if record.in_grace(now) {
+                "is in a grace (`grace_until`)"
+            } else {
+                "has `status` active"
+            };
+            return Err(invalid(format!(
+                "line {n}: the log's `{}` event says {id} was revoked, and its record {says}: a revocation is never undone",
+                kind.as_str()
+            )));
+        }
+    }
+    let mut rotation = crate::transfer::RotationCheck::new(now);
     for (n, at) in linked {
         let found = rotation.check(&backup.records[at].1, |id| {
             Ok::<_, std::convert::Infallible>(by_id.get(id).map(|r| (*r).clone()))

@@ -817,3 +817,76 @@ fn restore_refuses_a_grace_that_revoking_its_successor_would_not_end() {
     let out = fresh.run(&["restore", file.to_str().expect("utf-8"), "--yes"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
 }
+
+/// The backup of `env` at `file` with `edit` applied to the record of token `id`.
+fn forge_record(env: &Env, file: &std::path::Path, id: &str, edit: impl Fn(&mut Value)) {
+    let _ = std::fs::remove_file(file);
+    env.ok(&["backup", file.to_str().expect("utf-8")]);
+    reforge_backup(file, |lines| {
+        for line in lines.iter_mut().filter(|l| l.starts_with(r#"{"record""#)) {
+            let mut v: Value = serde_json::from_str(line).expect("json");
+            if v["record"]["id"] == id {
+                edit(&mut v["record"]);
+                *line = v.to_string();
+            }
+        }
+    });
+}
+
+#[test]
+fn restore_refuses_a_record_its_own_log_says_was_revoked() {
+    let env = Env::new();
+    let leaked = env.create("leaked");
+    let id = env.record("leaked")["id"].as_str().expect("id").to_owned();
+    env.ok(&["revoke", "leaked", "--yes"]);
+    let file = env.tmp.path().join("unrevoked.backup");
+    let ahead = jiff::Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_hours(2))
+        .expect("in range")
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    // Active again; or given a grace, as a rotation would have given it.
+    let edits: Vec<Box<dyn Fn(&mut Value)>> = vec![
+        Box::new(|r| {
+            r["status"] = "active".into();
+            r["revoked_at"] = Value::Null;
+        }),
+        Box::new(move |r| {
+            r["revoked_at"] = ahead.clone().into();
+            r["grace_until"] = ahead.clone().into();
+            r["replaced_by"] = "tok_zzzzzzzz".into();
+        }),
+    ];
+    for edit in edits {
+        forge_record(&env, &file, &id, edit);
+        let fresh = Env::new();
+        let out = fresh.run(&["restore", file.to_str().expect("utf-8"), "--yes"]);
+        let err = assert_one_line_error(&out, 2);
+        assert!(
+            err.contains("line ") && err.contains(&id) && err.contains("never undone"),
+            "{err}"
+        );
+        assert!(!fresh.store().join("db").exists(), "nothing was restored");
+    }
+    // Untouched, it restores, and the token stays revoked.
+    let _ = std::fs::remove_file(&file);
+    env.ok(&["backup", file.to_str().expect("utf-8")]);
+    let fresh = Env::new();
+    fresh.ok(&["restore", file.to_str().expect("utf-8"), "--yes"]);
+    assert_eq!(fresh.verify(&leaked, &[]).0, 1);
+    // A token rotated away likewise stays revoked.
+    let env = Env::new();
+    env.create("old");
+    let old_id = env.record("old")["id"].as_str().expect("id").to_owned();
+    env.ok(&["rotate", "old", "-q"]);
+    forge_record(&env, &file, &old_id, |r| {
+        r["status"] = "active".into();
+        r["name"] = "back".into();
+        r["revoked_at"] = Value::Null;
+        r.as_object_mut().expect("object").remove("replaced_by");
+    });
+    let fresh = Env::new();
+    let out = fresh.run(&["restore", file.to_str().expect("utf-8"), "--yes"]);
+    let err = assert_one_line_error(&out, 2);
+    assert!(err.contains(&old_id), "{err}");
+}
