@@ -846,7 +846,8 @@ fn restore_refuses_a_record_its_own_log_says_was_revoked() {
         .strftime("%Y-%m-%dT%H:%M:%SZ")
         .to_string();
     // Active again; or given a grace, as a rotation would have given it.
-    let edits: Vec<Box<dyn Fn(&mut Value)>> = vec![
+    type Edit = Box<dyn Fn(&mut Value)>;
+    let edits: Vec<Edit> = vec![
         Box::new(|r| {
             r["status"] = "active".into();
             r["revoked_at"] = Value::Null;
