@@ -37,8 +37,23 @@ fn term() -> Term {
     }
 }
 
+/// The terminal a prompt was on has gone (its window closed, the connection dropped): a read
+/// then gives end of input or EIO, and asking for its settings gives EIO. The kernel sends
+/// SIGHUP too, but the read may end before the handler has it: a prompt that ends this way
+/// ends as SIGHUP ends it (129), not as no answer.
+fn ended_by_hangup() {
+    use std::os::fd::AsFd;
+    let gone = |fd: std::os::fd::BorrowedFd<'_>| {
+        rustix::termios::tcgetattr(fd).is_err_and(|e| e == rustix::io::Errno::IO)
+    };
+    if gone(std::io::stdin().as_fd()) || gone(std::io::stderr().as_fd()) {
+        vbx_tokens::cleanup::raise(rustix::process::Signal::HUP);
+    }
+}
+
 fn cancelled(e: dialoguer::Error) -> Error {
     let dialoguer::Error::IO(io) = &e;
+    ended_by_hangup();
     if io.kind() == std::io::ErrorKind::Interrupted {
         // Ctrl-C at a yes/no prompt (a byte in raw mode), or a read a signal cut short: ended
         // as a signal ends any command.
@@ -65,6 +80,7 @@ pub fn name() -> Result<String> {
             .map_err(failed)?
             == 0
         {
+            ended_by_hangup();
             // The prompt's line ends, so the error is on a line of its own.
             let _ = term.write_line("");
             return Err(Error::usage(
@@ -104,7 +120,10 @@ pub fn confirm(question: &str) -> Result<bool> {
                 return Err(Error::usage("no answer at the prompt (Ctrl-\\)"));
             }
             Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break false,
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                ended_by_hangup();
+                break false;
+            }
             Err(e) => return Err(failed(e)),
         }
     };

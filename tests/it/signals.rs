@@ -14,7 +14,9 @@ use crate::common::*;
 /// A pseudo-terminal: the master to read what the child prints, the slave as its stdin/stderr.
 fn pty() -> (File, File) {
     use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
-    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).expect("openpt");
+    // Close-on-exec, so a child holds only the slave: closing the master then hangs it up.
+    let master =
+        openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC).expect("openpt");
     grantpt(&master).expect("grantpt");
     unlockpt(&master).expect("unlockpt");
     let name = ptsname(&master, Vec::new()).expect("ptsname");
@@ -24,6 +26,60 @@ fn pty() -> (File, File) {
         .open(name.to_str().expect("utf-8"))
         .expect("slave");
     (File::from(master), slave)
+}
+
+/// Starts `args` with the pty as its controlling terminal and stdin, stderr to `stderr`.
+fn spawn_in_pty(
+    env: &Env,
+    args: &[&str],
+    master: &File,
+    slave: &File,
+    stderr: Stdio,
+) -> std::process::Child {
+    let slave_path = rustix::pty::ptsname(master, Vec::new()).expect("ptsname");
+    let slave_path = slave_path.to_str().expect("utf-8").to_owned();
+    let mut command = env.std_cmd();
+    // The pty is the child's controlling terminal, so that `/dev/tty` is it.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        command.pre_exec(move || {
+            rustix::process::setsid().map_err(std::io::Error::from)?;
+            let tty = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&slave_path)?;
+            rustix::process::ioctl_tiocsctty(&tty).map_err(std::io::Error::from)?;
+            std::mem::forget(tty);
+            Ok(())
+        });
+    }
+    command
+        .args(args)
+        .stdin(slave.try_clone().expect("dup"))
+        .stderr(stderr)
+        // Not /dev/null: `vault reveal` and `create` refuse to run when their output would be
+        // lost.
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn")
+}
+
+/// Waits until the prompt of `child` has turned echo off (every prompt does: a yes/no one's
+/// raw mode and a line's read included).
+fn wait_for_prompt(child: &mut std::process::Child, slave: &File, args: &[&str]) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while tcgetattr(slave)
+        .expect("tcgetattr")
+        .local_modes
+        .contains(LocalModes::ECHO)
+    {
+        assert!(Instant::now() < deadline, "{args:?} never turned echo off");
+        assert!(
+            child.try_wait().expect("wait").is_none(),
+            "{args:?} ended before its prompt"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// How a prompt is stopped.
@@ -59,32 +115,7 @@ fn stop_at_prompt(env: &Env, args: &[&str], stop: Stop, code: i32, stderr_to_fil
         Stdio::from(slave.try_clone().expect("dup"))
     };
     let mut writer = master.try_clone().expect("dup");
-    let slave_path = rustix::pty::ptsname(&master, Vec::new()).expect("ptsname");
-    let slave_path = slave_path.to_str().expect("utf-8").to_owned();
-    let mut command = env.std_cmd();
-    // The pty is the child's controlling terminal, so that `/dev/tty` is it.
-    unsafe {
-        use std::os::unix::process::CommandExt;
-        command.pre_exec(move || {
-            rustix::process::setsid().map_err(std::io::Error::from)?;
-            let tty = std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open(&slave_path)?;
-            rustix::process::ioctl_tiocsctty(&tty).map_err(std::io::Error::from)?;
-            std::mem::forget(tty);
-            Ok(())
-        });
-    }
-    let mut child = command
-        .args(args)
-        .stdin(slave.try_clone().expect("dup"))
-        .stderr(stderr)
-        // Not /dev/null: `vault reveal` and `create` refuse to run when their output would be
-        // lost.
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let mut child = spawn_in_pty(env, args, &master, &slave, stderr);
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink = seen.clone();
     std::thread::spawn(move || {
@@ -96,19 +127,7 @@ fn stop_at_prompt(env: &Env, args: &[&str], stop: Stop, code: i32, stderr_to_fil
             sink.lock().expect("lock").extend_from_slice(&buf[..n]);
         }
     });
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while tcgetattr(&slave)
-        .expect("tcgetattr")
-        .local_modes
-        .contains(LocalModes::ECHO)
-    {
-        assert!(Instant::now() < deadline, "{args:?} never turned echo off");
-        assert!(
-            child.try_wait().expect("wait").is_none(),
-            "{args:?} ended before its prompt"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_prompt(&mut child, &slave, args);
     let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("pid");
     match stop {
         Stop::Signal(signal) => rustix::process::kill_process(pid, signal).expect("kill"),
@@ -593,4 +612,55 @@ fn a_signal_during_import_into_a_new_store_leaves_no_store() {
     let out = import_signalled(&env, &store, "VBX_TOKENS_HOLD", "import-chunk", &lines);
     assert_eq!(out.status.code(), Some(143), "{}", stderr(&out));
     assert!(!top.exists(), "the directories it made are removed");
+}
+
+/// A terminal closed at a prompt (its window shut, the connection dropped) ends the command as
+/// SIGHUP does, 129 with one line, however the read and the signal race; nothing changed.
+#[test]
+fn a_terminal_closed_at_a_prompt_ends_as_sighup() {
+    let env = Env::new();
+    env.create("plain");
+    let before = env.snapshot();
+    for args in [&["verify"][..], &["revoke", "plain"], &["create"]] {
+        // Stderr on the terminal (the usual case, where the line is lost with it), then on a
+        // file, where it can be read.
+        for on_terminal in [true, true, true, true, true, true, false, false] {
+            let (master, slave) = pty();
+            let err_file = env.tmp.path().join("hangup-stderr");
+            let stderr = if on_terminal {
+                Stdio::from(slave.try_clone().expect("dup"))
+            } else {
+                Stdio::from(File::create(&err_file).expect("stderr file"))
+            };
+            let mut child = spawn_in_pty(&env, args, &master, &slave, stderr);
+            if args == ["create"] {
+                // The name is read in the terminal's own mode, echo on: wait for the question.
+                let mut master = &master;
+                let mut seen = Vec::new();
+                let mut buf = [0u8; 256];
+                while !String::from_utf8_lossy(&seen).contains("Name for the new token") {
+                    let n = master.read(&mut buf).expect("read the terminal");
+                    assert!(n > 0, "the terminal closed before the question");
+                    seen.extend_from_slice(&buf[..n]);
+                }
+            } else {
+                wait_for_prompt(&mut child, &slave, args);
+            }
+            drop(master);
+            drop(slave);
+            let status = child.wait().expect("wait");
+            if on_terminal {
+                assert_eq!(status.code(), Some(129), "{args:?}, stderr on the terminal");
+                continue;
+            }
+            let text = std::fs::read_to_string(&err_file).expect("stderr");
+            assert_eq!(status.code(), Some(129), "{args:?}: {text}");
+            assert!(
+                text.starts_with("vbx-tokens: stopped by SIGHUP:"),
+                "{text:?}"
+            );
+            assert_eq!(text.lines().count(), 1, "{text:?}");
+        }
+    }
+    assert_eq!(env.snapshot(), before, "nothing changed");
 }
