@@ -242,6 +242,10 @@ pub fn read(input: impl BufRead) -> Result<Backup, Invalid> {
     // Every field, known to this build or not, is outside input: none holds a token.
     crate::transfer::token_free(&raw, "a backup header")
         .map_err(|e| invalid(format!("line 1: {e}")))?;
+    // And every number in it, known or not, one a JSON reader holds exactly.
+    if let Some(e) = crate::transfer::integer_too_large(&raw) {
+        return Err(invalid(format!("line 1: {e}")));
+    }
     let head: Head = serde_json::from_value(serde_json::Value::Object(raw.clone()))
         .map_err(|e| invalid(format!("line 1: {}", header_fault(&raw, &e))))?;
     if !(OLDEST_VERSION..=VERSION).contains(&head.version) {
@@ -295,6 +299,25 @@ pub fn read(input: impl BufRead) -> Result<Backup, Invalid> {
         hash.update(&bytes);
         hash.update(b"\n");
         count += 1;
+        // Past what the header counts, the file is not the backup it says it is: refused at
+        // once, so an input without end (a pipe, a device) is not read on and on.
+        let h = &backup.head;
+        let more = match (&line.record, &line.event, &line.vault) {
+            (Some(_), None, None) => {
+                (backup.records.len() as u64 >= h.records).then_some("records")
+            }
+            (None, Some(_), None) => (backup.events.len() as u64 >= h.events).then_some("events"),
+            (None, None, Some(_)) => (!h.vault).then_some("vaults"),
+            _ => None,
+        };
+        if let Some(what) = more {
+            return Err(invalid(format!(
+                "line {n}: its header counts {} records, {} events and {} vault, and it holds more {what}",
+                h.records,
+                h.events,
+                u8::from(h.vault)
+            )));
+        }
         match (line.record, line.event, line.vault) {
             (Some(raw), None, None) if backup.events.is_empty() && backup.vault.is_none() => {
                 // Checked as `import` checks a line: a backup is outside input too (only the
@@ -543,5 +566,42 @@ mod tests {
         w.event(EVENT.as_bytes()).unwrap();
         let e = read(&w.finish().unwrap()[..]).unwrap_err().to_string();
         assert!(e.contains("audit log"), "{e}");
+    }
+
+    #[test]
+    fn an_input_without_end_is_refused_at_the_first_line_its_header_does_not_count() {
+        // A header, then the same event for ever: refused at line 3, not read on.
+        struct Endless {
+            head: Vec<u8>,
+            at: usize,
+        }
+        impl io::Read for Endless {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let line = format!("{{\"event\":{EVENT}}}\n").into_bytes();
+                let all = self.head.len() + 1_000_000 * line.len();
+                assert!(self.at < all, "read far past the header's count");
+                let mut n = 0;
+                while n < buf.len() {
+                    let i = self.at;
+                    buf[n] = if i < self.head.len() {
+                        self.head[i]
+                    } else {
+                        line[(i - self.head.len()) % line.len()]
+                    };
+                    self.at += 1;
+                    n += 1;
+                }
+                Ok(n)
+            }
+        }
+        let mut head = serde_json::to_vec(&head(0, 1, false)).unwrap();
+        head.push(b'\n');
+        let e = read(io::BufReader::new(Endless { head, at: 0 }))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 3") && e.contains("holds more events"),
+            "{e}"
+        );
     }
 }

@@ -300,6 +300,15 @@ pub fn parse_ip(raw: &str) -> Result<IpAddr> {
 /// # Errors
 /// A message for clap (so the flag is named) when it does not parse or is not positive.
 pub fn parse_duration(raw: &str) -> std::result::Result<Span, String> {
+    // Every integer a flag takes has one bound, whatever its unit (`9007199254740992ns` too).
+    let mut digits = raw
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|d| !d.is_empty());
+    if digits.any(|d| {
+        d.trim_start_matches('0').len() > 16 || d.parse::<u64>().is_ok_and(|n| n > MAX_JSON_INTEGER)
+    }) {
+        return Err(past_the_bound(&format!("a number in {}", shown(raw))));
+    }
     let span: Span = raw.trim().parse().map_err(|_| {
         format!(
             "{}{} is not a duration such as 90d, 12h, 2w, 30m or 45s (or it is too long)",

@@ -757,7 +757,7 @@ fn take_u64(obj: &mut Map<String, Value>, key: &str) -> Result<Option<u64>, Stri
 
 /// The first integer anywhere in the line (a field this build does not know included) that a
 /// JSON reader could not hold exactly, as the sentence naming its field.
-fn integer_too_large(obj: &Map<String, Value>) -> Option<String> {
+pub(crate) fn integer_too_large(obj: &Map<String, Value>) -> Option<String> {
     fn walk(key: &str, v: &Value) -> Option<String> {
         match v {
             Value::Number(n) => match n.as_u64().or_else(|| n.as_i64().map(i64::unsigned_abs)) {

@@ -45,6 +45,42 @@ fn every_integer_flag_stops_at_two_to_the_53() {
         let err = assert_one_line_error(&env.run(&["scan", "--max-size", past, "/dev/null"]), 2);
         assert!(err.contains("9007199254740991"), "{err}");
     }
+    // Whatever the unit: a duration's number too.
+    for past in [
+        "9007199254740992ns",
+        "18014398509481985ms",
+        "5000000000000000000ns",
+    ] {
+        let err = assert_one_line_error(
+            &env.run(&["create", "--name", "d", "--expires-in", past, "-q"]),
+            2,
+        );
+        assert!(err.contains("9007199254740991"), "{err}");
+    }
+    // And a backup header's numbers, known fields and unknown ones.
+    let file = env.tmp.path().join("header.backup");
+    for (key, value) in [
+        ("zz", "9007199254740992"),
+        ("records", "9007199254740992"),
+        ("zz", "1e300"),
+    ] {
+        let _ = std::fs::remove_file(&file);
+        env.ok(&["backup", file.to_str().expect("utf-8")]);
+        reforge_backup(&file, |lines| {
+            let mut head: serde_json::Value = serde_json::from_str(&lines[0]).expect("json");
+            head[key] = serde_json::from_str(value).expect("a number");
+            lines[0] = head.to_string();
+        });
+        let fresh = Env::new();
+        let err = assert_one_line_error(
+            &fresh.run(&["restore", file.to_str().expect("utf-8"), "--yes"]),
+            2,
+        );
+        assert!(
+            err.contains("line 1") && err.contains("9007199254740991"),
+            "{key}: {err}"
+        );
+    }
     let out = env.run(&["log", "--limit", &MAX.to_string()]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let out = env.run(&["scan", "--max-size", &MAX.to_string(), "/dev/null"]);
