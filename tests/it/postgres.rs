@@ -144,3 +144,111 @@ fn a_server_that_is_not_there_is_exit_5_naming_the_host() {
     assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
     assert!(!text.contains("pw"), "{text}");
 }
+
+/// A new, empty database on the test server, as a socket URL.
+fn fresh_database(socket: &str) -> String {
+    let name = format!(
+        "vbx_test_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_nanos()
+    );
+    let mut admin = reach(socket, &[]).expect("socket");
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("create database");
+    socket.replacen("/postgres?", &format!("/{name}?"), 1)
+}
+
+fn target_of(url: &str) -> vbx_tokens::pg::config::Target {
+    let env = |_: &str| None;
+    let around = Surroundings {
+        env: &env,
+        os_user: "nobody".into(),
+        home: None,
+        wait: Duration::from_secs(3),
+    };
+    target(url, Source::Environment, &around).expect("a URL")
+}
+
+#[test]
+fn the_schema_is_made_once_with_its_steps_recorded_and_a_newer_one_is_refused() {
+    use vbx_tokens::pg::schema;
+    let Some(socket) = server("VBX_TOKENS_TEST_POSTGRES") else {
+        return;
+    };
+    let url = fresh_database(&socket);
+    let t = target_of(&url);
+    let mut client = connect(&t).expect("connect");
+    assert!(!schema::check(&mut client, &t).expect("check"), "none yet");
+    schema::ensure(&mut client, &t, "alice").expect("made");
+    assert!(schema::check(&mut client, &t).expect("check"));
+    schema::ensure(&mut client, &t, "bob").expect("again: nothing to do");
+    let steps: Vec<(i32, String)> = client
+        .query(
+            "SELECT version, applied_by FROM vbx_tokens.migrations ORDER BY version",
+            &[],
+        )
+        .expect("steps")
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let expected: Vec<(i32, String)> = (1..=schema::current_step())
+        .map(|v| (v, "alice".to_string()))
+        .collect();
+    assert_eq!(steps, expected);
+    // A step this build does not know: a newer build's store.
+    client
+        .execute(
+            "INSERT INTO vbx_tokens.migrations (version, applied_by) VALUES (999, 'future')",
+            &[],
+        )
+        .expect("insert");
+    for e in [
+        schema::check(&mut client, &t).expect_err("newer"),
+        schema::ensure(&mut client, &t, "alice").expect_err("newer"),
+    ] {
+        assert_eq!(e.exit_code(), 6, "{e}");
+        assert!(e.to_string().contains("newer vbx-tokens"), "{e}");
+    }
+    // A schema of that name that is not ours.
+    let url = fresh_database(&socket);
+    let t = target_of(&url);
+    let mut client = connect(&t).expect("connect");
+    client
+        .batch_execute("CREATE SCHEMA vbx_tokens")
+        .expect("schema");
+    let e = schema::check(&mut client, &t).expect_err("not ours");
+    assert!(e.to_string().contains("not a vbx-tokens store"), "{e}");
+}
+
+#[test]
+fn binaries_making_the_schema_at_once_all_succeed() {
+    use vbx_tokens::pg::schema;
+    let Some(socket) = server("VBX_TOKENS_TEST_POSTGRES") else {
+        return;
+    };
+    let url = fresh_database(&socket);
+    let threads: Vec<_> = (0..8)
+        .map(|i| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let t = target_of(&url);
+                let mut client = connect(&t).expect("connect");
+                schema::ensure(&mut client, &t, &format!("host{i}")).map_err(|e| e.to_string())
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("thread").expect("made or found made");
+    }
+    let t = target_of(&url);
+    let mut client = connect(&t).expect("connect");
+    let n: i64 = client
+        .query_one("SELECT count(*) FROM vbx_tokens.migrations", &[])
+        .expect("count")
+        .get(0);
+    assert_eq!(n, i64::from(schema::current_step()), "each step once");
+}

@@ -1,0 +1,157 @@
+//! The PostgreSQL store's schema, `vbx_tokens`: made by the first command that adds something
+//! (as a store directory is), and moved on by numbered steps, each recorded in
+//! `vbx_tokens.migrations` with when and by whom. A schema at a step this build does not know
+//! was made by a newer build, and is refused as a newer store directory is.
+//!
+//! Every step runs in one transaction under a transaction-scoped advisory lock, so two
+//! binaries making or moving the schema at once both succeed: the second waits, then finds the
+//! work done. (`CREATE SCHEMA IF NOT EXISTS` alone is not enough: two at once can both miss the
+//! other's and one fails on the catalogue's unique index.)
+
+use postgres::Client;
+
+use super::config::Target;
+use super::connect::failure;
+use crate::error::{Error, Result};
+
+/// The schema every table is in.
+pub const SCHEMA: &str = "vbx_tokens";
+
+/// The advisory lock key the steps are taken under: the first 8 bytes of `SHA-256("vbx-tokens
+/// schema")`, a number no other application is likely to pick.
+const LOCK_KEY: i64 = 0x00c0_99c2_bdce_3e85;
+
+/// The steps, in order: step N (from 1) is `STEPS[N - 1]`. A step is never changed once
+/// released; a new one is added at the end.
+const STEPS: &[&str] = &[
+    // 1: tokens, the audit log, the vault, and the store's own facts.
+    r"
+    CREATE TABLE vbx_tokens.meta (
+        key   text PRIMARY KEY,
+        value bytea NOT NULL
+    );
+    -- One row a token. `record` is the record as the directory store keeps it (every field,
+    -- those of a newer build too); the columns beside it are what a verify decides and counts
+    -- on in one statement, kept in step with it by every write.
+    CREATE TABLE vbx_tokens.tokens (
+        id           text PRIMARY KEY,
+        seq          bigint NOT NULL UNIQUE,
+        sha256       bytea NOT NULL UNIQUE CHECK (length(sha256) = 32),
+        name_key     text NOT NULL,
+        active       boolean NOT NULL,
+        disabled     boolean NOT NULL,
+        expires_at   timestamptz,
+        grace_until  timestamptz,
+        max_uses     bigint CHECK (max_uses >= 1),
+        use_count    bigint NOT NULL DEFAULT 0 CHECK (use_count >= 0),
+        last_used_at timestamptz,
+        last_used_ip inet,
+        record       jsonb NOT NULL
+    );
+    -- At most one active token a name, as in the directory store.
+    CREATE UNIQUE INDEX tokens_active_name ON vbx_tokens.tokens (name_key) WHERE active;
+    -- The audit log: each event's bytes as the chain hashes them, in order.
+    CREATE TABLE vbx_tokens.events (
+        seq   bigint PRIMARY KEY CHECK (seq >= 1),
+        bytes bytea NOT NULL
+    );
+    -- The vault: its header and each kept secret, sealed on the client.
+    CREATE TABLE vbx_tokens.vault (
+        key   text PRIMARY KEY,
+        bytes bytea NOT NULL
+    );
+    ",
+];
+
+/// The step this build brings a schema to.
+pub fn current_step() -> i32 {
+    STEPS.len() as i32
+}
+
+/// Whether the store's schema is there, at a step this build knows; `Ok(false)` when there is
+/// none yet.
+///
+/// # Errors
+/// [`Error::Store`] for a schema a newer build made (or moved on), or one without its record of
+/// steps; the server's errors as [`failure`] tells them.
+pub fn check(client: &mut Client, target: &Target) -> Result<bool> {
+    let fail = |e: postgres::Error| failure(target, &e);
+    let row = client
+        .query_one(
+            "SELECT to_regclass('vbx_tokens.migrations') IS NOT NULL,
+                    EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'vbx_tokens')",
+            &[],
+        )
+        .map_err(fail)?;
+    let (has_steps, has_schema): (bool, bool) = (row.get(0), row.get(1));
+    if !has_schema {
+        return Ok(false);
+    }
+    if !has_steps {
+        return Err(Error::store(format!(
+            "the schema {SCHEMA} at {} is not a vbx-tokens store (it has no vbx_tokens.migrations): point --store or VBX_TOKENS_STORE at another database",
+            target.shown()
+        )));
+    }
+    let step: i32 = client
+        .query_one(
+            "SELECT coalesce(max(version), 0) FROM vbx_tokens.migrations",
+            &[],
+        )
+        .map_err(fail)?
+        .get(0);
+    refuse_newer(step, target)?;
+    Ok(step == current_step())
+}
+
+fn refuse_newer(step: i32, target: &Target) -> Result<()> {
+    if step > current_step() {
+        return Err(Error::store(format!(
+            "the store at {} was written by a newer vbx-tokens (schema step {step}, this build knows {}): upgrade vbx-tokens",
+            target.shown(),
+            current_step()
+        )));
+    }
+    Ok(())
+}
+
+/// Makes the schema, or moves it on to [`current_step`], recording each step taken with the
+/// time and `actor`. Does nothing to a schema already there.
+///
+/// # Errors
+/// As for [`check`]; the server's refusal when this role may not create a schema.
+pub fn ensure(client: &mut Client, target: &Target, actor: &str) -> Result<()> {
+    if check(client, target)? {
+        return Ok(());
+    }
+    let fail = |e: postgres::Error| failure(target, &e);
+    let mut tx = client.transaction().map_err(fail)?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK_KEY])
+        .map_err(fail)?;
+    tx.batch_execute(
+        "CREATE SCHEMA IF NOT EXISTS vbx_tokens;
+         CREATE TABLE IF NOT EXISTS vbx_tokens.migrations (
+             version    integer PRIMARY KEY,
+             applied_at timestamptz NOT NULL DEFAULT now(),
+             applied_by text NOT NULL
+         );",
+    )
+    .map_err(fail)?;
+    let done: i32 = tx
+        .query_one(
+            "SELECT coalesce(max(version), 0) FROM vbx_tokens.migrations",
+            &[],
+        )
+        .map_err(fail)?
+        .get(0);
+    refuse_newer(done, target)?;
+    for (i, step) in STEPS.iter().enumerate().skip(done as usize) {
+        tx.batch_execute(step).map_err(fail)?;
+        tx.execute(
+            "INSERT INTO vbx_tokens.migrations (version, applied_by) VALUES ($1, $2)",
+            &[&(i as i32 + 1), &actor],
+        )
+        .map_err(fail)?;
+    }
+    tx.commit().map_err(fail)
+}
