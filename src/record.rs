@@ -205,6 +205,16 @@ impl EventKind {
     }
 }
 
+/// The most tokens one counter counts failures of; a reason, user and hour with more has
+/// further counters. About 20 bytes each, so a counter stays small enough to write again at
+/// every fold.
+pub const MAX_TOKENS: usize = 64;
+/// The most client addresses a counter keeps; failures from further addresses are counted,
+/// and its `detail` is [`FURTHER_ADDRESSES`].
+pub const MAX_ADDRESSES: usize = 16;
+/// The `detail` of a counter that had failures from more than [`MAX_ADDRESSES`] addresses.
+pub const FURTHER_ADDRESSES: &str = "and from further addresses";
+
 /// One audit log entry. Never holds a token.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
@@ -240,11 +250,11 @@ pub struct Event {
     pub ip: Option<IpAddr>,
     /// `verify_failed`: how many of `count` were of each token that is this store's, by id (a
     /// failure of a token the store does not have names none). At most
-    /// `crate::store::MAX_TOKENS` a counter.
+    /// [`MAX_TOKENS`] a counter.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tokens: BTreeMap<String, u64>,
     /// `verify_failed`: the client addresses `verify --ip` gave, first seen first, at most
-    /// `crate::store::MAX_ADDRESSES` (`detail` says when there were more).
+    /// [`MAX_ADDRESSES`] (`detail` says when there were more).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ips: Vec<IpAddr>,
     /// Lowercase hex SHA-256 of the previous event's stored bytes, or 64 zeros for the first

@@ -10,8 +10,8 @@ use serde_json::{Map, Value};
 
 use crate::name::{clean_name, clean_note, holds_token};
 use crate::policy;
+use crate::record::looks_like_id;
 use crate::record::{DETAIL_MAX, Event, RECORD_VERSION, Record, Status};
-use crate::store::{Incoming, looks_like_id};
 use crate::time::Time;
 use crate::token::{self, HINT_LEN, Token, TokenHash};
 
@@ -42,6 +42,17 @@ const KNOWN: &[&str] = &[
     "replaces",
     "replaced_by",
 ];
+
+/// One record to import, with the line it came from.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    pub line: usize,
+    pub record: Record,
+    /// The line gave an id, which is kept; otherwise the store assigns one.
+    pub keeps_id: bool,
+    /// The line gave its creation order (`seq`, from an export), which is kept.
+    pub keeps_seq: bool,
+}
 
 /// How lenient to be with plaintext tokens.
 #[derive(Debug, Clone, Copy, Default)]
@@ -364,8 +375,8 @@ fn check_event_fields(event: &Event) -> Result<(), String> {
 }
 
 /// A failure counter's `tokens` and `ips` as a fold writes them: at most
-/// [`crate::store::MAX_TOKENS`] ids, each a token id counted at least once, together no more
-/// than `count`; at most [`crate::store::MAX_ADDRESSES`] addresses, none twice.
+/// [`crate::record::MAX_TOKENS`] ids, each a token id counted at least once, together no more
+/// than `count`; at most [`crate::record::MAX_ADDRESSES`] addresses, none twice.
 fn check_counted(event: &Event) -> Result<(), String> {
     // A counter of this layout names its tokens and addresses in `tokens` and `ips`; one of
     // the layout before names one token and one address. Never both.
@@ -389,14 +400,14 @@ fn check_counted(event: &Event) -> Result<(), String> {
         }
         // More addresses than a counter keeps is what that detail says: it keeps the first 16
         // then (a counter of the layout before, naming none, had shared them).
-        if event.detail.as_deref() == Some(crate::store::FURTHER_ADDRESSES)
-            && event.ips.len() != crate::store::MAX_ADDRESSES
+        if event.detail.as_deref() == Some(crate::record::FURTHER_ADDRESSES)
+            && event.ips.len() != crate::record::MAX_ADDRESSES
             && !(event.ips.is_empty() && event.tokens.is_empty() && event.ip.is_none())
         {
             return Err(format!(
                 "`detail` says there were further addresses, and `ips` holds {}, not {}",
                 event.ips.len(),
-                crate::store::MAX_ADDRESSES
+                crate::record::MAX_ADDRESSES
             ));
         }
     }
@@ -408,11 +419,11 @@ fn check_counted(event: &Event) -> Result<(), String> {
             event.reason.as_deref().unwrap_or_default()
         ));
     }
-    if event.tokens.len() > crate::store::MAX_TOKENS {
+    if event.tokens.len() > crate::record::MAX_TOKENS {
         return Err(format!(
             "`tokens` names {} tokens, and a counter counts at most {}",
             event.tokens.len(),
-            crate::store::MAX_TOKENS
+            crate::record::MAX_TOKENS
         ));
     }
     let mut sum: u64 = 0;
@@ -434,11 +445,11 @@ fn check_counted(event: &Event) -> Result<(), String> {
             event.count
         ));
     }
-    if event.ips.len() > crate::store::MAX_ADDRESSES {
+    if event.ips.len() > crate::record::MAX_ADDRESSES {
         return Err(format!(
             "`ips` holds {} addresses, and a counter keeps at most {}",
             event.ips.len(),
-            crate::store::MAX_ADDRESSES
+            crate::record::MAX_ADDRESSES
         ));
     }
     // An IPv4 address written as IPv6 (`::ffff:1.2.3.4`) is that address, as verify keeps it.
@@ -455,11 +466,11 @@ fn check_counted(event: &Event) -> Result<(), String> {
         && event
             .detail
             .as_deref()
-            .is_some_and(|d| d != crate::store::FURTHER_ADDRESSES)
+            .is_some_and(|d| d != crate::record::FURTHER_ADDRESSES)
     {
         return Err(format!(
             "`detail` of a counter is `{}` or absent",
-            crate::store::FURTHER_ADDRESSES
+            crate::record::FURTHER_ADDRESSES
         ));
     }
     Ok(())

@@ -40,15 +40,7 @@ use crate::time::Time;
 /// hours it adds to are left where they are, and new ones appended after them).
 const MAX_TAIL: usize = 65_536;
 
-/// The most tokens one counter counts failures of; a reason, user and hour with more has
-/// further counters. About 20 bytes each, so a counter stays small enough to write again at
-/// every fold.
-pub const MAX_TOKENS: usize = 64;
-/// The most client addresses a counter keeps; failures from further addresses are counted,
-/// and its `detail` is [`FURTHER_ADDRESSES`].
-pub const MAX_ADDRESSES: usize = 16;
-/// The `detail` of a counter that had failures from more than [`MAX_ADDRESSES`] addresses.
-pub const FURTHER_ADDRESSES: &str = "and from further addresses";
+use crate::record::{FURTHER_ADDRESSES, MAX_ADDRESSES, MAX_TOKENS};
 
 /// One journal entry's failures, as a fold counts them.
 #[derive(Debug, Clone)]

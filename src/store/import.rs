@@ -20,7 +20,7 @@ use crate::name::name_key;
 use crate::record::{EventKind, Record};
 use crate::time::Time;
 use crate::token::TokenHash;
-use crate::transfer::RotationCheck;
+use crate::transfer::{Incoming, RotationCheck};
 
 /// The `meta` key naming the import under way.
 pub(super) const IMPORT_PENDING_KEY: &str = "import_pending";
@@ -32,17 +32,6 @@ pub const BULK_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 /// Records an import commits per transaction: large enough to amortise the commit, small
 /// enough that sled's in-memory write set stays small.
 pub const IMPORT_CHUNK: usize = 2048;
-
-/// One record to import, with the line it came from.
-#[derive(Debug, Clone)]
-pub struct Incoming {
-    pub line: usize,
-    pub record: Record,
-    /// The line gave an id, which is kept; otherwise the store assigns one.
-    pub keeps_id: bool,
-    /// The line gave its creation order (`seq`, from an export), which is kept.
-    pub keeps_seq: bool,
-}
 
 /// What an import did: how many records went in, and which lines were skipped as existing.
 #[derive(Debug, Clone, Default)]

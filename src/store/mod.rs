@@ -48,7 +48,7 @@ mod chain;
 mod derived;
 mod doctor;
 mod failures;
-pub use failures::{FURTHER_ADDRESSES, MAX_ADDRESSES, MAX_TOKENS};
+pub use crate::record::{FURTHER_ADDRESSES, MAX_ADDRESSES, MAX_TOKENS};
 mod import;
 mod lifecycle;
 mod log;
@@ -58,8 +58,9 @@ mod tokens;
 mod tx;
 mod vault;
 
+pub use crate::transfer::Incoming;
 pub use doctor::{Diagnosis, Finding, Health, diagnose};
-pub use import::{BULK_CACHE_BYTES, IMPORT_CHUNK, ImportReport, Importer, Incoming};
+pub use import::{BULK_CACHE_BYTES, IMPORT_CHUNK, ImportReport, Importer};
 pub use lifecycle::{Chain, Changed, Rotated};
 pub use open::read_marker_id;
 use open::{
