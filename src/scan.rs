@@ -514,7 +514,7 @@ fn mask_plain<E>(
 }
 
 /// The second pass of `redact`, over the bytes it writes: the raw bytes masked as bytes
-/// ([`mask_plain`]) and every token written in UTF-16 or UTF-32 at any offset masked in its own
+/// (`mask_plain`) and every token written in UTF-16 or UTF-32 at any offset masked in its own
 /// encoding ([`token::wide_tokens_in`]). So text in another encoding than the stream was taken
 /// to be (ASCII lines appended to a PowerShell file, two bytes put at the start of a log, a
 /// stray byte that put the decoder one byte out of step) shows no token. What the first pass
