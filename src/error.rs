@@ -44,7 +44,7 @@ impl Masked {
         let masked = Masked::where_it_stands(text.as_ref());
         // A token only its showing (bidi runs) or reading backwards makes whole: every long
         // run of what a token is made of is cut to its first characters, so none stays whole.
-        if crate::name::holds_token(&masked.0) {
+        if crate::disguise::holds_token(&masked.0) {
             return Masked(cut_runs(&masked.0));
         }
         masked
@@ -54,14 +54,14 @@ impl Masked {
         // A token hidden by a zero-width character or typed in full width is masked in the form
         // it shows in.
         if !token::contains_token_shape(text) {
-            let visible = crate::name::visible_form(text);
+            let visible = crate::disguise::visible_form(text);
             if token::contains_token_shape(&visible) {
                 return Masked(token::mask_tokens(&visible).into_owned());
             }
         }
         // One written with look-alike letters or combining marks is masked where it stands,
         // showing what a hint would (its first characters), never the rest.
-        let disguised = crate::name::disguised_tokens(text.as_bytes());
+        let disguised = crate::disguise::disguised_tokens(text.as_bytes());
         if disguised.is_empty() {
             return Masked(token::mask_tokens(text).into_owned());
         }
@@ -87,19 +87,19 @@ impl Masked {
 /// to its first four visible characters and `…`.
 fn cut_runs(text: &str) -> String {
     let part =
-        |c: char| c.is_alphanumeric() || c == '_' || c == '-' || crate::name::is_invisible(c);
+        |c: char| c.is_alphanumeric() || c == '_' || c == '-' || crate::disguise::is_invisible(c);
     let mut out = String::with_capacity(text.len());
     let mut run = String::new();
     let flush = |run: &mut String, out: &mut String| {
         if run
             .chars()
-            .filter(|c| !crate::name::is_invisible(*c))
+            .filter(|c| !crate::disguise::is_invisible(*c))
             .count()
             >= 12
         {
             out.extend(
                 run.chars()
-                    .filter(|c| !crate::name::is_invisible(*c))
+                    .filter(|c| !crate::disguise::is_invisible(*c))
                     .take(4),
             );
             out.push('…');

@@ -37,6 +37,7 @@ pub use verifier::{Known, Reading, Verifier};
 pub mod backup;
 pub mod chain;
 pub mod cleanup;
+pub mod disguise;
 pub mod error;
 pub mod fault;
 pub mod index;

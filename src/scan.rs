@@ -631,10 +631,10 @@ fn mask_raw<E>(
 }
 
 /// `bytes` with every token in disguise (an invisible character inside, full width, a letter
-/// from another script, a byte that is not UTF-8: `crate::name::disguised_tokens`) masked as
+/// from another script, a byte that is not UTF-8: `crate::disguise::disguised_tokens`) masked as
 /// `vbx_AbCd…`; other bytes pass as they are.
 fn mask_disguised(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
-    let found = crate::name::disguised_tokens(bytes);
+    let found = crate::disguise::disguised_tokens(bytes);
     if found.is_empty() {
         return std::borrow::Cow::Borrowed(bytes);
     }

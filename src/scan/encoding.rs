@@ -131,7 +131,7 @@ pub fn sniff(probe: &[u8]) -> (Encoding, usize) {
 /// bytes): 64 bytes.
 const STRICT_MIN_UNITS: usize = 32;
 
-/// How many of `probe`'s UTF-16 units are no character text holds ([`crate::name::is_text_char`],
+/// How many of `probe`'s UTF-16 units are no character text holds ([`crate::disguise::is_text_char`],
 /// NUL included), if that is few enough (one in sixteen) for it to be UTF-16 text.
 fn strict_bad_utf16(probe: &[u8], le: bool) -> Option<usize> {
     let units: Vec<u16> = probe
@@ -156,7 +156,7 @@ fn strict_bad_utf16(probe: &[u8], le: bool) -> Option<usize> {
     let bad = char::decode_utf16(whole.iter().copied())
         .filter(|c| {
             !c.as_ref()
-                .is_ok_and(|&c| c != '\0' && crate::name::is_text_char(c))
+                .is_ok_and(|&c| c != '\0' && crate::disguise::is_text_char(c))
         })
         .count();
     few_bad(bad, whole.len()).then_some(bad)
