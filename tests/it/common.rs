@@ -316,10 +316,18 @@ pub fn mkfifo(path: &Path) {
     assert!(ok.success());
 }
 
-/// The two records `rotate --grace` leaves (the predecessor in its grace, then its successor),
+/// The two records `rotate --grace` leaves (the predecessor in its grace and its successor),
 /// broken in each way that would leave the grace standing after the successor is revoked:
 /// each set of records must be refused whole, naming the field given with it.
-pub fn broken_graces(old: &Value, new: &Value) -> Vec<(&'static str, Vec<Value>)> {
+pub fn broken_graces(records: &[Value]) -> Vec<(&'static str, Vec<Value>)> {
+    let old = records
+        .iter()
+        .find(|r| r["status"] == "revoked")
+        .expect("the predecessor");
+    let new = records
+        .iter()
+        .find(|r| r["status"] == "active")
+        .expect("the successor");
     let edited = |edit: &dyn Fn(&mut Value, &mut Value)| {
         let (mut old, mut new) = (old.clone(), new.clone());
         edit(&mut old, &mut new);
