@@ -34,19 +34,19 @@ pub fn client_config(target: &Target) -> Result<rustls::ClientConfig, String> {
         SslMode::Require => target.root_cert.is_some(),
         SslMode::Prefer | SslMode::Disable => false,
     };
-    let verifier: Arc<dyn ServerCertVerifier> = if checks_roots {
-        let roots = Arc::new(roots(target)?);
-        let webpki = WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
-            .build()
-            .map_err(|e| format!("TLS: {e}"))?;
-        if target.ssl == SslMode::VerifyFull {
-            webpki
-        } else {
-            Arc::new(AnyName(webpki))
-        }
-    } else {
-        Arc::new(Unchecked(provider.signature_verification_algorithms))
+    let roots = match checks_roots {
+        true => Some(
+            WebPkiServerVerifier::builder_with_provider(Arc::new(roots(target)?), provider.clone())
+                .build()
+                .map_err(|e| format!("TLS: {e}"))?,
+        ),
+        false => None,
     };
+    let verifier = Arc::new(Checks {
+        roots,
+        any_name: target.ssl != SslMode::VerifyFull,
+        algorithms: provider.signature_verification_algorithms,
+    });
     Ok(builder
         .dangerous()
         .with_custom_certificate_verifier(verifier)
@@ -86,11 +86,17 @@ fn roots(target: &Target) -> Result<RootCertStore, String> {
     Ok(store)
 }
 
-/// `verify-ca`: a certificate a trusted root signed, for whatever host.
+/// What is checked of the server's certificate: with `roots`, that one of them signed it (and,
+/// unless `any_name`, for the host connected to: `verify-full`); without, nothing (`prefer`,
+/// `require` without a root, as libpq). The handshake's signatures are checked either way.
 #[derive(Debug)]
-struct AnyName(Arc<WebPkiServerVerifier>);
+struct Checks {
+    roots: Option<Arc<WebPkiServerVerifier>>,
+    any_name: bool,
+    algorithms: WebPkiSupportedAlgorithms,
+}
 
-impl ServerCertVerifier for AnyName {
+impl ServerCertVerifier for Checks {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -99,13 +105,13 @@ impl ServerCertVerifier for AnyName {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, TlsError> {
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-        {
+        let Some(roots) = &self.roots else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        match roots.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
             Err(TlsError::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
+            )) if self.any_name => Ok(ServerCertVerified::assertion()),
             other => other,
         }
     }
@@ -116,7 +122,7 @@ impl ServerCertVerifier for AnyName {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, TlsError> {
-        self.0.verify_tls12_signature(message, cert, dss)
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
     }
 
     fn verify_tls13_signature(
@@ -125,50 +131,10 @@ impl ServerCertVerifier for AnyName {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, TlsError> {
-        self.0.verify_tls13_signature(message, cert, dss)
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
-    }
-}
-
-/// `prefer` and `require` without a root: any certificate (the handshake's signatures still
-/// checked), as libpq does.
-#[derive(Debug)]
-struct Unchecked(WebPkiSupportedAlgorithms);
-
-impl ServerCertVerifier for Unchecked {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, TlsError> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, TlsError> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, TlsError> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_schemes()
+        self.algorithms.supported_schemes()
     }
 }
