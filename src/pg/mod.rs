@@ -5,3 +5,4 @@ pub mod config;
 pub mod connect;
 pub mod schema;
 pub mod tls;
+pub mod tokens;

@@ -61,6 +61,40 @@ const STEPS: &[&str] = &[
         bytes bytea NOT NULL
     );
     ",
+    // 2: what a host that only verifies may call (`grant-verify`): a token's record by its
+    // SHA-256, which needs the token, and one counted use, decided and counted in one
+    // statement. Owned by the schema's owner and run with its rights (SECURITY DEFINER, with a
+    // fixed search_path so no one's objects stand in for ours), so such a role needs no right
+    // on a table: it cannot list, read hashes in bulk, change a token or read the log.
+    r"
+    CREATE FUNCTION vbx_tokens.lookup(token_sha256 bytea)
+    RETURNS TABLE (record jsonb, use_count bigint, last_used_at timestamptz, last_used_ip inet)
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $$
+        SELECT t.record, t.use_count, t.last_used_at, t.last_used_ip
+        FROM vbx_tokens.tokens t WHERE t.sha256 = token_sha256
+    $$;
+    -- The use is taken only if, at this moment, the token is active (or in its grace), not
+    -- expired, not disabled and under its limit: a revocation, or another host's last use,
+    -- committed before it is seen. The new count, or no row when nothing was taken.
+    CREATE FUNCTION vbx_tokens.count_use(token_sha256 bytea, at timestamptz, ip inet)
+    RETURNS bigint
+    LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $$
+        UPDATE vbx_tokens.tokens t
+        SET use_count = t.use_count + 1, last_used_at = at,
+            last_used_ip = coalesce(ip, t.last_used_ip)
+        WHERE t.sha256 = token_sha256
+          AND (t.active OR t.grace_until > at)
+          AND (t.expires_at IS NULL OR t.expires_at > at)
+          AND NOT t.disabled
+          AND (t.max_uses IS NULL OR t.use_count < t.max_uses)
+        RETURNING t.use_count
+    $$;
+    -- Functions may be called by anyone unless told otherwise.
+    REVOKE ALL ON FUNCTION vbx_tokens.lookup(bytea) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION vbx_tokens.count_use(bytea, timestamptz, inet) FROM PUBLIC;
+    ",
 ];
 
 /// The step this build brings a schema to.
@@ -154,4 +188,28 @@ pub fn ensure(client: &mut Client, target: &Target, actor: &str) -> Result<()> {
         .map_err(fail)?;
     }
     tx.commit().map_err(fail)
+}
+
+/// `name` as an SQL identifier: in double quotes, a double quote inside doubled (the
+/// PostgreSQL documentation, "Identifiers and Key Words").
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Lets the database role `role` verify and count, and nothing else: it may use the schema
+/// and call `vbx_tokens.lookup` and `vbx_tokens.count_use` (which run with the schema owner's
+/// rights), and has no right on any table, so it cannot list tokens, read hashes in bulk,
+/// create, revoke or read the log.
+///
+/// # Errors
+/// The server's refusal (a role that does not exist, or a caller who may not grant).
+pub fn grant_verify(client: &mut Client, target: &Target, role: &str) -> Result<()> {
+    let role = quoted(role);
+    client
+        .batch_execute(&format!(
+            "GRANT USAGE ON SCHEMA vbx_tokens TO {role};
+             GRANT EXECUTE ON FUNCTION vbx_tokens.lookup(bytea) TO {role};
+             GRANT EXECUTE ON FUNCTION vbx_tokens.count_use(bytea, timestamptz, inet) TO {role};"
+        ))
+        .map_err(|e| failure(target, &e))
 }

@@ -252,3 +252,150 @@ fn binaries_making_the_schema_at_once_all_succeed() {
         .get(0);
     assert_eq!(n, i64::from(schema::current_step()), "each step once");
 }
+
+/// A record of a new token, as `import` would take it, and the token.
+fn new_record(name: &str, max_uses: Option<u64>) -> (vbx_tokens::record::Record, String) {
+    let token = vbx_tokens::token::Token::generate();
+    let mut line = serde_json::json!({"name": name, "token": token.expose()});
+    if let Some(max) = max_uses {
+        line["max_uses"] = max.into();
+    }
+    let mut incoming = vbx_tokens::transfer::parse_line(
+        1,
+        &line.to_string(),
+        vbx_tokens::transfer::ImportRules::default(),
+        vbx_tokens::time::Time::now(),
+        "tester",
+    )
+    .expect("a line import takes");
+    incoming.record.id = format!("tok_{:08}", rand_id());
+    incoming.record.seq = rand_id();
+    (incoming.record, token.expose().to_owned())
+}
+
+fn rand_id() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+fn verify_once(url: &str, token: &str) -> vbx_tokens::verdict::Reason {
+    let t = target_of(url);
+    let mut client = connect(&t).expect("connect");
+    vbx_tokens::pg::tokens::verify(
+        &mut client,
+        &t,
+        token,
+        &vbx_tokens::policy::Request::default(),
+        vbx_tokens::verdict::Touch::Yes,
+        vbx_tokens::time::Time::now(),
+    )
+    .expect("a verdict")
+    .reason
+}
+
+#[test]
+fn thirty_two_hosts_verifying_a_limited_token_at_once_get_exactly_its_limit() {
+    use vbx_tokens::pg::{schema, tokens};
+    use vbx_tokens::verdict::Reason;
+    let Some(socket) = server("VBX_TOKENS_TEST_POSTGRES") else {
+        return;
+    };
+    let url = fresh_database(&socket);
+    let t = target_of(&url);
+    let mut client = connect(&t).expect("connect");
+    schema::ensure(&mut client, &t, "tester").expect("schema");
+    let (record, token) = new_record("ten", Some(10));
+    tokens::insert(&mut client, &t, &record).expect("insert");
+    // Each on its own connection, as separate hosts would be.
+    let threads: Vec<_> = (0..32)
+        .map(|_| {
+            let (url, token) = (url.clone(), token.clone());
+            std::thread::spawn(move || verify_once(&url, &token))
+        })
+        .collect();
+    let answers: Vec<Reason> = threads
+        .into_iter()
+        .map(|h| h.join().expect("thread"))
+        .collect();
+    let valid = answers.iter().filter(|r| **r == Reason::Valid).count();
+    assert_eq!(valid, 10, "{answers:?}");
+    assert!(
+        answers
+            .iter()
+            .all(|r| matches!(r, Reason::Valid | Reason::UsageExceeded))
+    );
+    let count: i64 = client
+        .query_one(
+            "SELECT use_count FROM vbx_tokens.tokens WHERE id = $1",
+            &[&record.id],
+        )
+        .expect("count")
+        .get(0);
+    assert_eq!(count, 10);
+    // A token revoked on one host is refused by the next verify on another.
+    let (record, token) = new_record("revoked", None);
+    tokens::insert(&mut client, &t, &record).expect("insert");
+    assert_eq!(verify_once(&url, &token), Reason::Valid);
+    client
+        .execute(
+            "UPDATE vbx_tokens.tokens SET active = false,
+                 record = record || '{\"status\": \"revoked\", \"revoked_at\": \"2026-01-01T00:00:00Z\"}'
+             WHERE id = $1",
+            &[&record.id],
+        )
+        .expect("revoke");
+    assert_eq!(verify_once(&url, &token), Reason::Revoked);
+    assert_eq!(verify_once(&url, "vbx_not-a-token"), Reason::Malformed);
+    let (_, stranger) = new_record("not stored", None);
+    assert_eq!(verify_once(&url, &stranger), Reason::Unknown);
+}
+
+#[test]
+fn a_verify_only_role_verifies_and_counts_and_may_do_nothing_else() {
+    use vbx_tokens::pg::{schema, tokens};
+    use vbx_tokens::verdict::Reason;
+    let Some(socket) = server("VBX_TOKENS_TEST_POSTGRES") else {
+        return;
+    };
+    let url = fresh_database(&socket);
+    let t = target_of(&url);
+    let mut admin = connect(&t).expect("connect");
+    schema::ensure(&mut admin, &t, "tester").expect("schema");
+    let (record, token) = new_record("pos", Some(2));
+    tokens::insert(&mut admin, &t, &record).expect("insert");
+    let role = format!(
+        "verifier_{}",
+        rand_id() + u64::from(std::process::id()) * 1000
+    );
+    admin
+        .batch_execute(&format!("CREATE ROLE {role} LOGIN"))
+        .expect("role");
+    schema::grant_verify(&mut admin, &t, &role).expect("grant");
+    let as_role = url.replacen(
+        "postgresql://postgres@",
+        &format!("postgresql://{role}@"),
+        1,
+    );
+    assert_eq!(verify_once(&as_role, &token), Reason::Valid);
+    assert_eq!(verify_once(&as_role, &token), Reason::Valid);
+    assert_eq!(verify_once(&as_role, &token), Reason::UsageExceeded);
+    let rt = target_of(&as_role);
+    let mut client = connect(&rt).expect("connect");
+    for sql in [
+        "SELECT id FROM vbx_tokens.tokens",
+        "SELECT sha256 FROM vbx_tokens.tokens",
+        "SELECT bytes FROM vbx_tokens.events",
+        "SELECT bytes FROM vbx_tokens.vault",
+        "UPDATE vbx_tokens.tokens SET active = false",
+        "DELETE FROM vbx_tokens.tokens",
+        "INSERT INTO vbx_tokens.events VALUES (1, '')",
+    ] {
+        let e = client.batch_execute(sql).expect_err(sql);
+        let e = vbx_tokens::pg::connect::failure(&rt, &e);
+        assert_eq!(e.exit_code(), 6, "{sql}: {e}");
+        assert!(e.to_string().contains("permission denied"), "{sql}: {e}");
+    }
+    let e = tokens::insert(&mut client, &rt, &new_record("x", None).0).expect_err("insert");
+    assert_eq!(e.exit_code(), 6, "{e}");
+}

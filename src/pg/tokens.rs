@@ -1,0 +1,201 @@
+//! Token rows on PostgreSQL: a record in, a record by its token's SHA-256, and a verify that
+//! decides and counts a use in one statement (`vbx_tokens.count_use`), so a use limit holds
+//! exactly across every host and a revocation committed anywhere is seen by the next verify.
+//!
+//! A row keeps the record as JSON (every field) beside the columns a verify decides on; the
+//! columns are the truth for what a verify changes (use count, last use) and for what it
+//! checks (status, grace, expiry, disabled, limit), and every write sets both.
+
+use std::net::IpAddr;
+use std::time::{Duration, SystemTime};
+
+use postgres::GenericClient;
+
+use super::config::Target;
+use super::connect::failure;
+use crate::error::{Error, Result};
+use crate::name::name_key;
+use crate::policy::{self, Request};
+use crate::record::{Record, Status};
+use crate::time::Time;
+use crate::token::{self, Token, TokenHash};
+use crate::verdict::{Reason, Touch, Verdict};
+
+fn system_time(t: Time) -> SystemTime {
+    let secs = t.as_second();
+    if secs >= 0 {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(secs.unsigned_abs())
+    } else {
+        SystemTime::UNIX_EPOCH - Duration::from_secs(secs.unsigned_abs())
+    }
+}
+
+fn time(t: SystemTime) -> Result<Time> {
+    let secs = match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
+    };
+    Time::from_second(secs).map_err(|e| Error::store(format!("a time in the store: {e}")))
+}
+
+fn column_integer(what: &str, n: u64) -> Result<i64> {
+    i64::try_from(n).map_err(|_| Error::internal(format!("{what} {n} does not fit a bigint")))
+}
+
+/// Adds `record` as a new row.
+///
+/// # Errors
+/// The server's errors ([`failure`]): a token, id or active name the store has already is a
+/// unique violation.
+pub fn insert(c: &mut impl GenericClient, target: &Target, r: &Record) -> Result<()> {
+    let hash = TokenHash::from_hex(&r.sha256)
+        .ok_or_else(|| Error::internal(format!("the record {} has no SHA-256", r.id)))?;
+    let json = serde_json::to_value(r).map_err(|e| Error::internal(e.to_string()))?;
+    c.execute(
+        "INSERT INTO vbx_tokens.tokens (id, seq, sha256, name_key, active, disabled, expires_at,
+             grace_until, max_uses, use_count, last_used_at, last_used_ip, record)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        &[
+            &r.id,
+            &column_integer("seq", r.seq)?,
+            &&hash.0[..],
+            &name_key(&r.name),
+            &(r.status == Status::Active),
+            &r.disabled,
+            &r.expires_at.map(system_time),
+            &r.grace_until.map(system_time),
+            &r.max_uses
+                .map(|m| column_integer("max_uses", m))
+                .transpose()?,
+            &column_integer("use_count", r.use_count)?,
+            &r.last_used_at.map(system_time),
+            &r.last_used_ip,
+            &json,
+        ],
+    )
+    .map_err(|e| failure(target, &e))?;
+    Ok(())
+}
+
+/// The record of the token whose SHA-256 is `hash`, with its use count and last use as they
+/// are now; `None` when the store has no such token. Through `vbx_tokens.lookup`, which a
+/// verify-only role may call.
+///
+/// # Errors
+/// The server's errors; [`Error::Store`] for a row whose record does not parse.
+pub fn by_hash(
+    c: &mut impl GenericClient,
+    target: &Target,
+    hash: &TokenHash,
+) -> Result<Option<Record>> {
+    let rows = c
+        .query(
+            "SELECT record, use_count, last_used_at, last_used_ip FROM vbx_tokens.lookup($1)",
+            &[&&hash.0[..]],
+        )
+        .map_err(|e| failure(target, &e))?;
+    let Some(row) = rows.first() else {
+        return Ok(None);
+    };
+    let json: serde_json::Value = row.get(0);
+    let mut r: Record = serde_json::from_value(json).map_err(|e| {
+        Error::store(format!(
+            "a token record at {} does not parse ({e}): run `vbx-tokens doctor`",
+            target.shown()
+        ))
+    })?;
+    let uses: i64 = row.get(1);
+    r.use_count = u64::try_from(uses).unwrap_or(0);
+    r.last_used_at = row.get::<_, Option<SystemTime>>(2).map(time).transpose()?;
+    r.last_used_ip = row.get(3);
+    Ok(Some(r))
+}
+
+/// Takes one use of the token whose SHA-256 is `hash` at `at`, if at this moment it may have
+/// one (active or in its grace, not expired, not disabled, under its limit); the new count, or
+/// `None` when nothing was taken.
+///
+/// # Errors
+/// The server's errors.
+pub fn count_use(
+    c: &mut impl GenericClient,
+    target: &Target,
+    hash: &TokenHash,
+    at: Time,
+    ip: Option<IpAddr>,
+) -> Result<Option<u64>> {
+    let row = c
+        .query_one(
+            "SELECT vbx_tokens.count_use($1, $2, $3)",
+            &[&&hash.0[..], &system_time(at), &ip],
+        )
+        .map_err(|e| failure(target, &e))?;
+    Ok(row
+        .get::<_, Option<i64>>(0)
+        .map(|n| u64::try_from(n).unwrap_or(0)))
+}
+
+/// How many times a verify reads again after the server refused a use its record allowed (the
+/// token changed in between: revoked, spent by another host): then the answer is what the
+/// record says at last.
+const RETRIES: usize = 3;
+
+/// The answer for `candidate` at `now`, and with [`Touch::Yes`] a counted use when it is
+/// valid, decided by the server at the moment it is counted.
+///
+/// # Errors
+/// The server's errors.
+pub fn verify(
+    c: &mut impl GenericClient,
+    target: &Target,
+    candidate: &str,
+    request: &Request,
+    touch: Touch,
+    now: Time,
+) -> Result<Verdict> {
+    let candidate = candidate.trim();
+    let Some(hash) = token::lookup_hash(candidate) else {
+        return Ok(Verdict::anonymous(Reason::Malformed));
+    };
+    let answer = |r: &Record, reason| Verdict {
+        reason,
+        id: Some(r.id.clone()),
+        name: Some(r.name.clone()),
+    };
+    let mut record = by_hash(c, target, &hash)?;
+    for _ in 0..RETRIES {
+        let Some(r) = &record else {
+            // Not another system's token this store knows: it is not one of ours either.
+            let reason = if Token::parse(candidate).is_err() {
+                Reason::Malformed
+            } else {
+                Reason::Unknown
+            };
+            return Ok(Verdict::anonymous(reason));
+        };
+        let reason = policy::judge(&r.facts(), now, r.use_count, request);
+        if reason != Reason::Valid || touch == Touch::No {
+            return Ok(answer(r, reason));
+        }
+        if count_use(c, target, &hash, now, request.ip)?.is_some() {
+            return Ok(answer(r, Reason::Valid));
+        }
+        record = by_hash(c, target, &hash)?;
+    }
+    // Still allowed by its record, still refused by the server: the limit was reached between
+    // the two (or the record changes as fast as it is read). Never valid without a use taken.
+    Ok(match &record {
+        Some(r) => {
+            let reason = policy::judge(&r.facts(), now, r.use_count, request);
+            answer(
+                r,
+                if reason == Reason::Valid {
+                    Reason::UsageExceeded
+                } else {
+                    reason
+                },
+            )
+        }
+        None => Verdict::anonymous(Reason::Unknown),
+    })
+}
