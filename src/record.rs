@@ -290,6 +290,27 @@ pub fn fit_detail(text: &str) -> String {
 }
 
 impl Event {
+    /// An event of `kind` by `actor` at `at`, about `record` when there is one, with nothing
+    /// else set (a count of 1; `prev` is set when it is appended).
+    pub fn new(kind: EventKind, record: Option<&Record>, actor: &str, at: Time) -> Event {
+        Event {
+            at,
+            event: kind,
+            token_id: record.map(|r| r.id.clone()),
+            name: record.map(|r| r.name.clone()),
+            actor: actor.to_owned(),
+            reason: None,
+            count: 1,
+            last_at: None,
+            replaces: None,
+            detail: None,
+            ip: None,
+            tokens: Default::default(),
+            ips: Vec::new(),
+            prev: String::new(),
+        }
+    }
+
     pub fn to_bytes(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("an event always serialises")
     }

@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod connect;
+pub mod log;
 pub mod schema;
 pub mod tls;
 pub mod tokens;

@@ -199,3 +199,24 @@ pub fn verify(
         None => Verdict::anonymous(Reason::Unknown),
     })
 }
+
+/// Adds `records` and appends `events` in one transaction: all of it happens, or none
+/// (a connection lost before the commit leaves nothing).
+///
+/// # Errors
+/// As for [`insert`] and [`super::log::append`]; nothing is changed then.
+pub fn create_all(
+    c: &mut postgres::Client,
+    target: &Target,
+    records: &[Record],
+    events: &[crate::record::Event],
+) -> Result<()> {
+    let mut tx = c.transaction().map_err(|e| failure(target, &e))?;
+    for r in records {
+        insert(&mut tx, target, r)?;
+    }
+    for e in events {
+        super::log::append(&mut tx, target, e)?;
+    }
+    tx.commit().map_err(|e| failure(target, &e))
+}

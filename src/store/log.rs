@@ -67,22 +67,9 @@ impl Store {
         record: Option<&Record>,
         reason: Option<Reason>,
     ) -> Event {
-        Event {
-            at: now(),
-            event: kind,
-            token_id: record.map(|r| r.id.clone()),
-            name: record.map(|r| r.name.clone()),
-            actor: self.actor.clone(),
-            reason: reason.map(|r| r.as_str().to_owned()),
-            count: 1,
-            last_at: None,
-            replaces: None,
-            detail: None,
-            ip: None,
-            tokens: Default::default(),
-            ips: Vec::new(),
-            prev: String::new(),
-        }
+        let mut event = Event::new(kind, record, &self.actor, now());
+        event.reason = reason.map(|r| r.as_str().to_owned());
+        event
     }
 
     /// Appends one event that changes nothing else: a transaction of its own, since the event

@@ -399,3 +399,68 @@ fn a_verify_only_role_verifies_and_counts_and_may_do_nothing_else() {
     let e = tokens::insert(&mut client, &rt, &new_record("x", None).0).expect_err("insert");
     assert_eq!(e.exit_code(), 6, "{e}");
 }
+
+#[test]
+fn the_chain_stays_whole_with_eight_hosts_writing_at_once() {
+    use vbx_tokens::pg::{log, schema, tokens};
+    use vbx_tokens::record::{Event, EventKind};
+    let Some(socket) = server("VBX_TOKENS_TEST_POSTGRES") else {
+        return;
+    };
+    let url = fresh_database(&socket);
+    let t = target_of(&url);
+    let mut client = connect(&t).expect("connect");
+    schema::ensure(&mut client, &t, "tester").expect("schema");
+    let threads: Vec<_> = (0..8)
+        .map(|host| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let t = target_of(&url);
+                let mut client = connect(&t).expect("connect");
+                for i in 0..5 {
+                    let (record, _) = new_record(&format!("h{host}-{i}"), None);
+                    let event = Event::new(
+                        EventKind::Created,
+                        Some(&record),
+                        &format!("host{host}"),
+                        vbx_tokens::time::Time::now(),
+                    );
+                    tokens::create_all(&mut client, &t, &[record], &[event]).expect("create");
+                }
+            })
+        })
+        .collect();
+    for h in threads {
+        h.join().expect("thread");
+    }
+    assert_eq!(log::check(&mut client, &t).expect("whole"), 40);
+    // A changed event is found.
+    client
+        .execute(
+            "UPDATE vbx_tokens.events SET bytes = convert_to(replace(convert_from(bytes, 'UTF8'), 'host3', 'host9'), 'UTF8') WHERE seq = (SELECT min(seq) FROM vbx_tokens.events WHERE convert_from(bytes, 'UTF8') LIKE '%host3%')",
+            &[],
+        )
+        .expect("tamper");
+    let e = log::check(&mut client, &t).expect_err("broken");
+    assert_eq!(e.exit_code(), 6, "{e}");
+    assert!(e.to_string().contains("audit log is broken"), "{e}");
+    // A transaction that fails appends nothing: a token that is there already.
+    let (record, _) = new_record("dup", None);
+    let event = Event::new(
+        EventKind::Created,
+        Some(&record),
+        "x",
+        vbx_tokens::time::Time::now(),
+    );
+    tokens::create_all(&mut client, &t, &[record.clone()], &[event.clone()]).expect("first");
+    let before: i64 = client
+        .query_one("SELECT count(*) FROM vbx_tokens.events", &[])
+        .expect("count")
+        .get(0);
+    assert!(tokens::create_all(&mut client, &t, &[record], &[event]).is_err());
+    let after: i64 = client
+        .query_one("SELECT count(*) FROM vbx_tokens.events", &[])
+        .expect("count")
+        .get(0);
+    assert_eq!(before, after);
+}

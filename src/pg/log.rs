@@ -1,0 +1,103 @@
+//! The audit log on PostgreSQL: the same hash chain as the directory store's (`crate::chain`),
+//! events in `vbx_tokens.events` by sequence number, the head (the last event's number and
+//! hash) in `vbx_tokens.meta`. An append locks the head's row for the rest of its transaction,
+//! so writers on any number of hosts append one after another and the chain stays whole; a
+//! transaction that does not commit appends nothing.
+
+use postgres::{GenericClient, Transaction};
+
+use super::config::Target;
+use super::connect::failure;
+use crate::chain::{self, Broken, Checker, GENESIS, Head};
+use crate::error::{Error, Result};
+use crate::record::Event;
+
+/// The `meta` key of the log head.
+const HEAD_KEY: &str = "log_head";
+
+/// Appends `event` to the log in `tx`, chained to the event before it. Waits for the head's
+/// row while another transaction holds it (up to the connection's `lock_timeout`).
+///
+/// # Errors
+/// The server's errors ([`failure`]).
+pub fn append(tx: &mut Transaction<'_>, target: &Target, event: &Event) -> Result<()> {
+    let fail = |e: postgres::Error| failure(target, &e);
+    // The row must be there to be locked; an empty value is "no event yet".
+    tx.execute(
+        "INSERT INTO vbx_tokens.meta (key, value) VALUES ($1, '') ON CONFLICT (key) DO NOTHING",
+        &[&HEAD_KEY],
+    )
+    .map_err(fail)?;
+    let stored: Vec<u8> = tx
+        .query_one(
+            "SELECT value FROM vbx_tokens.meta WHERE key = $1 FOR UPDATE",
+            &[&HEAD_KEY],
+        )
+        .map_err(fail)?
+        .get(0);
+    let head = Head::decode(&stored);
+    if head.is_none() && !stored.is_empty() {
+        return Err(Error::store(format!(
+            "the audit log head at {} is damaged: run `vbx-tokens log --check`",
+            target.shown()
+        )));
+    }
+    let mut event = event.clone();
+    event.prev = head.map_or_else(|| GENESIS.to_owned(), |h| h.prev());
+    let bytes = event.to_bytes();
+    let key = head.map_or(1, |h| h.key + 1);
+    let new_head = Head {
+        key,
+        hash: chain::hash(&bytes),
+    };
+    let seq = i64::try_from(key).map_err(|_| Error::store("the audit log is full"))?;
+    tx.execute(
+        "INSERT INTO vbx_tokens.events (seq, bytes) VALUES ($1, $2)",
+        &[&seq, &bytes],
+    )
+    .map_err(fail)?;
+    tx.execute(
+        "UPDATE vbx_tokens.meta SET value = $2 WHERE key = $1",
+        &[&HEAD_KEY, &&new_head.encode()[..]],
+    )
+    .map_err(fail)?;
+    Ok(())
+}
+
+/// Walks the whole log in order, checking its chain against the head.
+///
+/// # Errors
+/// The server's errors; the first broken event as [`Error::BrokenLog`].
+pub fn check(c: &mut impl GenericClient, target: &Target) -> Result<u64> {
+    let fail = |e: postgres::Error| failure(target, &e);
+    let head = c
+        .query_opt(
+            "SELECT value FROM vbx_tokens.meta WHERE key = $1",
+            &[&HEAD_KEY],
+        )
+        .map_err(fail)?
+        .and_then(|row| Head::decode(row.get::<_, &[u8]>(0)));
+    let mut checker = Checker::new(head);
+    // In pages, so a long log is never all in memory.
+    let mut after = 0i64;
+    loop {
+        let rows = c
+            .query(
+                "SELECT seq, bytes FROM vbx_tokens.events WHERE seq > $1 ORDER BY seq LIMIT 4096",
+                &[&after],
+            )
+            .map_err(fail)?;
+        if rows.is_empty() {
+            break;
+        }
+        for row in &rows {
+            let seq: i64 = row.get(0);
+            let bytes: &[u8] = row.get(1);
+            checker.event(&(seq as u64).to_be_bytes(), bytes);
+            after = seq;
+        }
+    }
+    checker
+        .finish()
+        .map_err(|b: Box<Broken>| Error::BrokenLog(b))
+}
