@@ -452,7 +452,13 @@ fn the_chain_stays_whole_with_eight_hosts_writing_at_once() {
         "x",
         vbx_tokens::time::Time::now(),
     );
-    tokens::create_all(&mut client, &t, &[record.clone()], &[event.clone()]).expect("first");
+    tokens::create_all(
+        &mut client,
+        &t,
+        std::slice::from_ref(&record),
+        std::slice::from_ref(&event),
+    )
+    .expect("first");
     let before: i64 = client
         .query_one("SELECT count(*) FROM vbx_tokens.events", &[])
         .expect("count")
