@@ -42,24 +42,38 @@ fn column_integer(what: &str, n: u64) -> Result<i64> {
     i64::try_from(n).map_err(|_| Error::internal(format!("{what} {n} does not fit a bigint")))
 }
 
-/// Adds `record` as a new row.
+/// Adds `record` as a new row, or (`replace`) writes it over the row of its id.
 ///
 /// # Errors
-/// The server's errors ([`failure`]): a token, id or active name the store has already is a
-/// unique violation.
-pub fn insert(c: &mut impl GenericClient, target: &Target, r: &Record) -> Result<()> {
+/// [`Error::Usage`] when another token holds its token (the same SHA-256) or, active, its
+/// name (or one that renders alike), as the directory store says it; the server's other
+/// errors ([`failure`]).
+pub fn put(c: &mut impl GenericClient, target: &Target, r: &Record, replace: bool) -> Result<()> {
     let hash = TokenHash::from_hex(&r.sha256)
         .ok_or_else(|| Error::internal(format!("the record {} has no SHA-256", r.id)))?;
     let json = serde_json::to_value(r).map_err(|e| Error::internal(e.to_string()))?;
+    let on_clash = if replace {
+        "ON CONFLICT (id) DO UPDATE SET seq = EXCLUDED.seq, sha256 = EXCLUDED.sha256,
+             name_key = EXCLUDED.name_key, active = EXCLUDED.active,
+             disabled = EXCLUDED.disabled, expires_at = EXCLUDED.expires_at,
+             grace_until = EXCLUDED.grace_until, max_uses = EXCLUDED.max_uses,
+             use_count = EXCLUDED.use_count, last_used_at = EXCLUDED.last_used_at,
+             last_used_ip = EXCLUDED.last_used_ip, record = EXCLUDED.record"
+    } else {
+        ""
+    };
+    let key = name_key(&r.name);
     c.execute(
-        "INSERT INTO vbx_tokens.tokens (id, seq, sha256, name_key, active, disabled, expires_at,
-             grace_until, max_uses, use_count, last_used_at, last_used_ip, record)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        &format!(
+            "INSERT INTO vbx_tokens.tokens (id, seq, sha256, name_key, active, disabled,
+                 expires_at, grace_until, max_uses, use_count, last_used_at, last_used_ip, record)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) {on_clash}"
+        ),
         &[
             &r.id,
             &column_integer("seq", r.seq)?,
             &&hash.0[..],
-            &name_key(&r.name),
+            &key,
             &(r.status == Status::Active),
             &r.disabled,
             &r.expires_at.map(system_time),
@@ -73,8 +87,53 @@ pub fn insert(c: &mut impl GenericClient, target: &Target, r: &Record) -> Result
             &json,
         ],
     )
-    .map_err(|e| failure(target, &e))?;
+    .map_err(|e| clash(c, target, &e, r, &key))?;
     Ok(())
+}
+
+/// A failed write as the directory store would say it: a unique index names what clashed.
+fn clash(
+    c: &mut impl GenericClient,
+    target: &Target,
+    e: &postgres::Error,
+    r: &Record,
+    key: &str,
+) -> Error {
+    let constraint = e
+        .as_db_error()
+        .filter(|db| *db.code() == postgres::error::SqlState::UNIQUE_VIOLATION)
+        .and_then(|db| db.constraint().map(str::to_owned));
+    match constraint.as_deref() {
+        Some("tokens_active_name") => {
+            // The statement failed, so the transaction is over: the holder is named only when
+            // there is no transaction to spoil (a lone statement).
+            let holder = c
+                .query_opt(
+                    "SELECT id, record->>'name' FROM vbx_tokens.tokens WHERE name_key = $1 AND active",
+                    &[&key],
+                )
+                .ok()
+                .flatten()
+                .map(|row| (row.get::<_, String>(0), row.get::<_, Option<String>>(1)));
+            match holder {
+                Some((id, Some(theirs))) if theirs != r.name => Error::usage(format!(
+                    "an active token ({id}) is named {theirs:?}, which looks the same as {:?}: pick another name, or revoke that one first",
+                    r.name
+                )),
+                Some((id, _)) => Error::usage(format!(
+                    "an active token ({id}) is already named {:?}: pick another name, or revoke that one first",
+                    r.name
+                )),
+                None => Error::usage(format!(
+                    "an active token is already named {:?} (or a name that looks the same): pick another name, or revoke that one first",
+                    r.name
+                )),
+            }
+        }
+        Some("tokens_sha256_key") => Error::usage("that token is already in the store"),
+        Some("tokens_pkey" | "tokens_seq_key") => Error::internal("token id or seq taken"),
+        _ => failure(target, e),
+    }
 }
 
 /// The record of the token whose SHA-256 is `hash`, with its use count and last use as they
@@ -94,21 +153,82 @@ pub fn by_hash(
             &[&&hash.0[..]],
         )
         .map_err(|e| failure(target, &e))?;
-    let Some(row) = rows.first() else {
-        return Ok(None);
-    };
-    let json: serde_json::Value = row.get(0);
+    rows.first().map(|row| record_of(row, target)).transpose()
+}
+
+/// A row as its record: the JSON with the columns a verify changes laid over it.
+fn record_of(row: &postgres::Row, target: &Target) -> Result<Record> {
+    let json: serde_json::Value = row.get("record");
     let mut r: Record = serde_json::from_value(json).map_err(|e| {
         Error::store(format!(
             "a token record at {} does not parse ({e}): run `vbx-tokens doctor`",
             target.shown()
         ))
     })?;
-    let uses: i64 = row.get(1);
+    let uses: i64 = row.get("use_count");
     r.use_count = u64::try_from(uses).unwrap_or(0);
-    r.last_used_at = row.get::<_, Option<SystemTime>>(2).map(time).transpose()?;
-    r.last_used_ip = row.get(3);
-    Ok(Some(r))
+    r.last_used_at = row
+        .get::<_, Option<SystemTime>>("last_used_at")
+        .map(time)
+        .transpose()?;
+    r.last_used_ip = row.get("last_used_ip");
+    Ok(r)
+}
+
+/// The columns [`record_of`] reads.
+const RECORD_COLUMNS: &str = "record, use_count, last_used_at, last_used_ip";
+
+/// The record with id `id`, or the active token named `name_or_id` (as names compare), as
+/// `Store::resolve` finds a token on the command line.
+///
+/// # Errors
+/// The server's errors; [`Error::Store`] for a record that does not parse.
+pub fn find(
+    c: &mut impl GenericClient,
+    target: &Target,
+    id_or_name: &str,
+) -> Result<Option<Record>> {
+    let row = c
+        .query_opt(
+            &format!(
+                "SELECT {RECORD_COLUMNS} FROM vbx_tokens.tokens
+                 WHERE id = $1 OR (active AND name_key = $2)
+                 ORDER BY id = $1 DESC LIMIT 1"
+            ),
+            &[&id_or_name, &name_key(id_or_name)],
+        )
+        .map_err(|e| failure(target, &e))?;
+    row.map(|row| record_of(&row, target)).transpose()
+}
+
+/// Every record, in creation order (`seq`), `page` at a time: memory holds one page.
+///
+/// # Errors
+/// The server's errors, and the first error `each` returns.
+pub fn each_record(
+    c: &mut impl GenericClient,
+    target: &Target,
+    mut each: impl FnMut(Record) -> Result<()>,
+) -> Result<()> {
+    let mut after = -1i64;
+    loop {
+        let rows = c
+            .query(
+                &format!(
+                    "SELECT seq, {RECORD_COLUMNS} FROM vbx_tokens.tokens WHERE seq > $1
+                     ORDER BY seq LIMIT 4096"
+                ),
+                &[&after],
+            )
+            .map_err(|e| failure(target, &e))?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        for row in &rows {
+            after = row.get("seq");
+            each(record_of(row, target)?)?;
+        }
+    }
 }
 
 /// Takes one use of the token whose SHA-256 is `hash` at `at`, if at this moment it may have
@@ -204,7 +324,7 @@ pub fn verify(
 /// (a connection lost before the commit leaves nothing).
 ///
 /// # Errors
-/// As for [`insert`] and [`super::log::append`]; nothing is changed then.
+/// As for [`put`] and [`super::log::append`]; nothing is changed then.
 pub fn create_all(
     c: &mut postgres::Client,
     target: &Target,
@@ -213,7 +333,7 @@ pub fn create_all(
 ) -> Result<()> {
     let mut tx = c.transaction().map_err(|e| failure(target, &e))?;
     for r in records {
-        insert(&mut tx, target, r)?;
+        put(&mut tx, target, r, false)?;
     }
     for e in events {
         super::log::append(&mut tx, target, e)?;

@@ -306,7 +306,7 @@ fn thirty_two_hosts_verifying_a_limited_token_at_once_get_exactly_its_limit() {
     let mut client = connect(&t).expect("connect");
     schema::ensure(&mut client, &t, "tester").expect("schema");
     let (record, token) = new_record("ten", Some(10));
-    tokens::insert(&mut client, &t, &record).expect("insert");
+    tokens::put(&mut client, &t, &record, false).expect("insert");
     // Each on its own connection, as separate hosts would be.
     let threads: Vec<_> = (0..32)
         .map(|_| {
@@ -335,7 +335,7 @@ fn thirty_two_hosts_verifying_a_limited_token_at_once_get_exactly_its_limit() {
     assert_eq!(count, 10);
     // A token revoked on one host is refused by the next verify on another.
     let (record, token) = new_record("revoked", None);
-    tokens::insert(&mut client, &t, &record).expect("insert");
+    tokens::put(&mut client, &t, &record, false).expect("insert");
     assert_eq!(verify_once(&url, &token), Reason::Valid);
     client
         .execute(
@@ -363,7 +363,7 @@ fn a_verify_only_role_verifies_and_counts_and_may_do_nothing_else() {
     let mut admin = connect(&t).expect("connect");
     schema::ensure(&mut admin, &t, "tester").expect("schema");
     let (record, token) = new_record("pos", Some(2));
-    tokens::insert(&mut admin, &t, &record).expect("insert");
+    tokens::put(&mut admin, &t, &record, false).expect("insert");
     let role = format!(
         "verifier_{}",
         rand_id() + u64::from(std::process::id()) * 1000
@@ -396,7 +396,7 @@ fn a_verify_only_role_verifies_and_counts_and_may_do_nothing_else() {
         assert_eq!(e.exit_code(), 6, "{sql}: {e}");
         assert!(e.to_string().contains("permission denied"), "{sql}: {e}");
     }
-    let e = tokens::insert(&mut client, &rt, &new_record("x", None).0).expect_err("insert");
+    let e = tokens::put(&mut client, &rt, &new_record("x", None).0, false).expect_err("insert");
     assert_eq!(e.exit_code(), 6, "{e}");
 }
 
@@ -469,4 +469,51 @@ fn the_chain_stays_whole_with_eight_hosts_writing_at_once() {
         .expect("count")
         .get(0);
     assert_eq!(before, after);
+}
+
+#[test]
+fn rows_clash_as_in_the_directory_store_and_are_found_by_id_and_name() {
+    use vbx_tokens::pg::{schema, tokens};
+    let Some(socket) = server("VBX_TOKENS_TEST_POSTGRES") else {
+        return;
+    };
+    let url = fresh_database(&socket);
+    let t = target_of(&url);
+    let mut client = connect(&t).expect("connect");
+    schema::ensure(&mut client, &t, "tester").expect("schema");
+    let (first, _) = new_record("billing", None);
+    tokens::put(&mut client, &t, &first, false).expect("first");
+    // An active name taken, plainly or by a look-alike (Cyrillic і), and a token taken.
+    for name in ["billing", "bіlling"] {
+        let (twin, _) = new_record(name, None);
+        let e = tokens::put(&mut client, &t, &twin, false).expect_err("name taken");
+        assert_eq!(e.exit_code(), 2, "{e}");
+        assert!(e.to_string().contains(&first.id), "{e}");
+    }
+    let (mut same, _) = new_record("other", None);
+    same.sha256 = first.sha256.clone();
+    let e = tokens::put(&mut client, &t, &same, false).expect_err("token taken");
+    assert!(e.to_string().contains("already in the store"), "{e}");
+    // Found by id and by name; written over by id.
+    let (second, _) = new_record("crm", None);
+    tokens::put(&mut client, &t, &second, false).expect("second");
+    assert_eq!(
+        tokens::find(&mut client, &t, &first.id).expect("find"),
+        Some(first.clone())
+    );
+    assert_eq!(
+        tokens::find(&mut client, &t, "crm").expect("find"),
+        Some(second.clone())
+    );
+    assert_eq!(tokens::find(&mut client, &t, "nope").expect("find"), None);
+    let mut renamed = second.clone();
+    renamed.note = Some("for the CRM".into());
+    tokens::put(&mut client, &t, &renamed, true).expect("replace");
+    let mut all = Vec::new();
+    tokens::each_record(&mut client, &t, |r| {
+        all.push(r);
+        Ok(())
+    })
+    .expect("records");
+    assert_eq!(all, vec![first, renamed]);
 }
