@@ -517,3 +517,63 @@ fn rows_clash_as_in_the_directory_store_and_are_found_by_id_and_name() {
     .expect("records");
     assert_eq!(all, vec![first, renamed]);
 }
+
+#[test]
+fn the_server_never_holds_a_token_body() {
+    use vbx_tokens::pg::{schema, tokens};
+    let (Some(socket), Some(bin)) = (
+        server("VBX_TOKENS_TEST_POSTGRES"),
+        server("VBX_TOKENS_TEST_POSTGRES_BIN"),
+    ) else {
+        return;
+    };
+    let url = fresh_database(&socket);
+    let t = target_of(&url);
+    let mut client = connect(&t).expect("connect");
+    schema::ensure(&mut client, &t, "tester").expect("schema");
+    let mut bodies = Vec::new();
+    for i in 0..20 {
+        let (record, token) = new_record(&format!("t{i}"), Some(5));
+        tokens::put(&mut client, &t, &record, false).expect("put");
+        assert_eq!(
+            verify_once(&url, &token),
+            vbx_tokens::verdict::Reason::Valid
+        );
+        bodies.push(token);
+    }
+    // pg_dump of the database, over the socket the URL names.
+    let query = url.split_once('?').expect("a query").1;
+    let param = |key: &str| {
+        query
+            .split('&')
+            .find_map(|p| p.strip_prefix(&format!("{key}=")))
+            .expect("in the URL")
+            .to_owned()
+    };
+    let db = url.split_once("@/").expect("a database").1;
+    let db = db.split_once('?').expect("a query").0;
+    let dump = std::process::Command::new(format!("{bin}/pg_dump"))
+        .args([
+            "-h",
+            &param("host"),
+            "-p",
+            &param("port"),
+            "-U",
+            "postgres",
+            db,
+        ])
+        .output()
+        .expect("pg_dump runs");
+    assert!(
+        dump.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dump.stderr)
+    );
+    let text = String::from_utf8_lossy(&dump.stdout);
+    assert!(text.contains("vbx_tokens.tokens"), "a dump of the store");
+    for token in &bodies {
+        // Neither the token nor its random part past the shown hint.
+        assert!(!text.contains(token.as_str()), "a token in the dump");
+        assert!(!text.contains(&token[8..]), "a token's body in the dump");
+    }
+}
