@@ -47,11 +47,18 @@ pub fn failure(target: &Target, e: &postgres::Error) -> Error {
                 "the PostgreSQL server at {at} refused the login{from}: {said}"
             ))
         } else if [
-            SqlState::LOCK_NOT_AVAILABLE,
-            SqlState::QUERY_CANCELED,
-            SqlState::CANNOT_CONNECT_NOW,
             SqlState::ADMIN_SHUTDOWN,
             SqlState::CRASH_SHUTDOWN,
+            SqlState::CANNOT_CONNECT_NOW,
+        ]
+        .contains(code)
+        {
+            Error::unreachable(format!(
+                "the PostgreSQL server at {at} ended the connection: {said}"
+            ))
+        } else if [
+            SqlState::LOCK_NOT_AVAILABLE,
+            SqlState::QUERY_CANCELED,
             SqlState::TOO_MANY_CONNECTIONS,
         ]
         .contains(code)
@@ -80,6 +87,18 @@ pub fn failure(target: &Target, e: &postgres::Error) -> Error {
     } else if text.contains("password missing") || cause == "password missing" {
         Error::store(format!(
             "the PostgreSQL server at {at} asks for a password and none was given: set PGPASSWORD or a line in the password file (PGPASSFILE, default ~/.pgpass)"
+        ))
+    } else if e.is_closed() || text.starts_with("error communicating with the server") {
+        let why = if cause.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ": {}",
+                crate::error::reason(&std::io::Error::other(cause.to_owned()))
+            )
+        };
+        Error::unreachable(format!(
+            "the connection to the PostgreSQL server at {at} was lost{why}"
         ))
     } else if text.starts_with("authentication error") {
         Error::store(format!(

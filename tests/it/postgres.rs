@@ -577,3 +577,83 @@ fn the_server_never_holds_a_token_body() {
         assert!(!text.contains(&token[8..]), "a token's body in the dump");
     }
 }
+
+#[test]
+fn a_connection_killed_mid_write_leaves_all_of_it_or_none() {
+    use vbx_tokens::pg::{schema, tokens};
+    use vbx_tokens::record::{Event, EventKind};
+    let Some(socket) = server("VBX_TOKENS_TEST_POSTGRES") else {
+        return;
+    };
+    let url = fresh_database(&socket);
+    let t = target_of(&url);
+    let mut client = connect(&t).expect("connect");
+    schema::ensure(&mut client, &t, "tester").expect("schema");
+    let victim = format!("{url}&application_name=victim");
+    let records: Vec<_> = (0..3000)
+        .map(|i| new_record(&format!("bulk{i}"), None).0)
+        .collect();
+    let events: Vec<_> = records
+        .iter()
+        .map(|r| {
+            Event::new(
+                EventKind::Created,
+                Some(r),
+                "bulk",
+                vbx_tokens::time::Time::now(),
+            )
+        })
+        .collect();
+    let writer = std::thread::spawn(move || {
+        let t = target_of(&victim);
+        let mut c = connect(&t).expect("connect");
+        tokens::create_all(&mut c, &t, &records, &events)
+            .map_err(|e| (e.exit_code(), e.to_string()))
+    });
+    // Killed once it has written some of it, as an operator's pg_terminate_backend would.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut killed = false;
+    while !writer.is_finished() && std::time::Instant::now() < deadline {
+        let n: i64 = client
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'victim' AND xact_start IS NOT NULL",
+                &[],
+            )
+            .expect("activity")
+            .get(0);
+        if n > 0 {
+            std::thread::sleep(Duration::from_millis(30));
+            client
+                .execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'victim'",
+                    &[],
+                )
+                .expect("terminate");
+            killed = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let result = writer.join().expect("thread");
+    let rows: i64 = client
+        .query_one("SELECT count(*) FROM vbx_tokens.tokens", &[])
+        .expect("count")
+        .get(0);
+    let logged: i64 = client
+        .query_one("SELECT count(*) FROM vbx_tokens.events", &[])
+        .expect("count")
+        .get(0);
+    match result {
+        Ok(()) => {
+            eprintln!("note: the write finished before the kill");
+            assert_eq!((rows, logged), (3000, 3000), "finished before the kill");
+        }
+        Err((code, text)) => {
+            assert!(killed);
+            eprintln!("killed mid-write: {text}");
+            assert_eq!((rows, logged), (0, 0), "nothing half done: {text}");
+            assert_eq!(code, 5, "{text}");
+            assert!(text.contains("connection"), "{text}");
+        }
+    }
+}
