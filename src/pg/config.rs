@@ -83,6 +83,9 @@ pub struct Target {
     pub root_cert: Option<PathBuf>,
     /// Where the password came from, for the message when the server refuses it.
     pub password_from: Option<String>,
+    /// How long a statement waits for a lock another host holds (`--wait`): the server's
+    /// `lock_timeout` for this connection.
+    pub wait: Duration,
 }
 
 impl fmt::Debug for Target {
@@ -252,6 +255,7 @@ pub fn target(url: &str, source: Source, around: &Surroundings<'_>) -> Result<Ta
         ssl,
         root_cert,
         password_from,
+        wait: around.wait,
     })
 }
 

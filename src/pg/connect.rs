@@ -15,6 +15,14 @@ use crate::error::{Error, Result};
 /// not verify, or the database does not exist.
 pub fn connect(target: &Target) -> Result<postgres::Client> {
     let mut config = target.config.clone();
+    // A lock another host holds is waited for as long as a store directory's lock is (`--wait`),
+    // set in the startup packet so it costs no round trip.
+    let lock_timeout = format!("-c lock_timeout={}", target.wait.as_millis().max(1));
+    let options = match config.get_options() {
+        Some(given) => format!("{given} {lock_timeout}"),
+        None => lock_timeout,
+    };
+    config.options(&options);
     let connected = if target.ssl == SslMode::Disable || target.local_socket() {
         config.ssl_mode(postgres::config::SslMode::Disable);
         config.connect(postgres::NoTls)

@@ -657,3 +657,54 @@ fn a_connection_killed_mid_write_leaves_all_of_it_or_none() {
         }
     }
 }
+
+#[test]
+fn a_lock_held_past_the_wait_is_exit_5_and_changes_nothing() {
+    use vbx_tokens::pg::{schema, tokens};
+    use vbx_tokens::record::{Event, EventKind};
+    let Some(socket) = server("VBX_TOKENS_TEST_POSTGRES") else {
+        return;
+    };
+    let url = fresh_database(&socket);
+    let t = target_of(&url);
+    let mut holder = connect(&t).expect("connect");
+    schema::ensure(&mut holder, &t, "tester").expect("schema");
+    let (first, _) = new_record("first", None);
+    let event = Event::new(
+        EventKind::Created,
+        Some(&first),
+        "a",
+        vbx_tokens::time::Time::now(),
+    );
+    tokens::create_all(&mut holder, &t, &[first], &[event]).expect("first");
+    // Another host is in the middle of a write: it holds the log head.
+    let mut tx = holder.transaction().expect("begin");
+    tx.query_one(
+        "SELECT value FROM vbx_tokens.meta WHERE key = 'log_head' FOR UPDATE",
+        &[],
+    )
+    .expect("lock");
+    let started = std::time::Instant::now();
+    let mut client = connect(&t).expect("connect"); // wait: 3 s (target_of)
+    let (second, _) = new_record("second", None);
+    let event = Event::new(
+        EventKind::Created,
+        Some(&second),
+        "b",
+        vbx_tokens::time::Time::now(),
+    );
+    let e = tokens::create_all(&mut client, &t, &[second], &[event]).expect_err("timed out");
+    let waited = started.elapsed();
+    assert_eq!(e.exit_code(), 5, "{e}");
+    assert!(e.to_string().contains("lock timeout"), "{e}");
+    assert!(
+        waited >= Duration::from_secs(3) && waited < Duration::from_secs(20),
+        "{waited:?}"
+    );
+    tx.rollback().expect("rollback");
+    let rows: i64 = client
+        .query_one("SELECT count(*) FROM vbx_tokens.tokens", &[])
+        .expect("count")
+        .get(0);
+    assert_eq!(rows, 1, "the second create left nothing");
+}
