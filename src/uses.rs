@@ -416,6 +416,10 @@ pub fn take_many(dir: &Path, store_id: &[u8; 16], asks: &[Ask<'_>]) -> io::Resul
                 .write_all_at(&slot(id, n), HEADER_LEN + u64::from(at) * SLOT_LEN as u64)?;
             raised.retain(|(t, _)| *t != ask.token_id);
             raised.push((ask.token_id, n));
+        } else if known > seen && !raised.iter().any(|(t, _)| *t == ask.token_id) {
+            // A witness behind what the store knows (removed, or put back): brought up to it
+            // now, so the store put back from a copy later cannot count from less.
+            raised.push((ask.token_id, known));
         }
         granted.push(ok);
     }
@@ -426,11 +430,11 @@ pub fn take_many(dir: &Path, store_id: &[u8; 16], asks: &[Ask<'_>]) -> io::Resul
     }
     if granted.iter().any(|g| *g) {
         table.file.sync_data()?;
-        // Only once the table is durable, so the witness is never ahead of it; a witness that
-        // cannot be written (a full disk) does not fail the verify.
-        if let (Some(w), Some(d)) = (witness, &witness_at) {
-            let _ = raise_locked(d, store_id, w, &raised);
-        }
+    }
+    // Only once the table is durable, so the witness is never ahead of it; a witness that
+    // cannot be written (a full disk) does not fail the verify.
+    if let (Some(w), Some(d), false) = (witness, &witness_at, raised.is_empty()) {
+        let _ = raise_locked(d, store_id, w, &raised);
     }
     // Dropping the file lets go of the lock.
     Ok(granted)

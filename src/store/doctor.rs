@@ -477,9 +477,14 @@ impl Store {
         // Counts the table holds below the records' (a `uses` file removed or put back after
         // its uses were folded in): nothing was lost, but the table is rebuilt to agree.
         let mut below = 0usize;
+        // Tokens the witness counts below the store: it was removed or put back.
+        let mut witness_behind = 0usize;
         for r in records.iter().filter(|r| r.max_uses.is_some()) {
             let t = in_table.get(&r.id).copied().unwrap_or(0);
             let w = witness.get(&r.id).copied().unwrap_or(0);
+            if w < t.max(r.use_count) {
+                witness_behind += 1;
+            }
             if t < r.use_count {
                 below += 1;
             }
@@ -522,6 +527,21 @@ impl Store {
             ));
         }
         if table.is_ok() && lost.is_empty() && raise_records.is_empty() && below == 0 {
+            if witness_behind > 0
+                && let Some(d) = &witness_dir
+            {
+                let to: Vec<(&str, u64)> = known.iter().map(|(id, n)| (id.as_str(), *n)).collect();
+                crate::uses::raise_many(d, &self.store_id, &to).map_err(|e| {
+                    Error::io_at(format!("cannot raise the witness in {}", d.display()), d, e)
+                })?;
+                return Ok(found(
+                    "use witness",
+                    Health::Repaired,
+                    format!(
+                        "it counted {witness_behind} limited token(s) below the store (it was removed or put back): raised to the store's counts"
+                    ),
+                ));
+            }
             return Ok(found(
                 "use table",
                 Health::Ok,

@@ -459,3 +459,33 @@ fn an_older_use_table_put_back_while_verifies_run_grants_no_more_than_the_limit(
     putter.join().expect("putter");
     assert!(valid <= 12, "{valid} valid answers for a limit of 12");
 }
+
+#[test]
+fn a_removed_witness_is_brought_back_up_before_a_copy_can_be_put_back() {
+    // Spent, with a copy taken after the second of three uses; then the witness removed.
+    for repair in ["verify", "doctor"] {
+        let env = Env::new();
+        let token =
+            String::from_utf8(env.ok(&["create", "--name", "three", "--max-uses", "3", "-q"]))
+                .expect("utf-8")
+                .trim()
+                .to_owned();
+        assert_eq!(env.verify(&token, &[]).0, 0);
+        assert_eq!(env.verify(&token, &[]).0, 0);
+        let copy = env.tmp.path().join("after-two");
+        copy_dir(&env.store(), &copy);
+        assert_eq!(env.verify(&token, &[]).0, 0);
+        std::fs::remove_dir_all(env.tmp.path().join("state/vbx-tokens")).expect("rm witness");
+        // The next command that meets the token, or doctor, brings the witness up again.
+        if repair == "verify" {
+            exceeded(&env, &token);
+        } else {
+            let out = env.run(&["doctor"]);
+            assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+            assert!(stdout(&out).contains("use witness"), "{}", stdout(&out));
+        }
+        std::fs::remove_dir_all(env.store()).expect("remove");
+        copy_dir(&copy, &env.store());
+        exceeded(&env, &token);
+    }
+}
