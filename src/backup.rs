@@ -33,6 +33,12 @@ pub const VERSION: u32 = 2;
 pub const OLDEST_VERSION: u32 = 1;
 /// The longest line read back: a record, an event, or a vault of 600,000 kept tokens in hex.
 pub const MAX_LINE: usize = 160 * 1024 * 1024;
+/// The most records and events a backup may count, as an import may hold at most as many
+/// lines: restore reads the whole file before it writes, so this and [`MAX_BYTES`] bound what
+/// it holds in memory.
+pub const MAX_ENTRIES: u64 = 10_000_000;
+/// The most bytes of record and event lines a backup may hold (2 GiB).
+pub const MAX_BYTES: u64 = 2 << 30;
 
 /// The first line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -257,8 +263,15 @@ pub fn read(input: impl BufRead) -> Result<Backup, Invalid> {
     // Restore writes these into its `restored` event: they are outside input like the rest.
     crate::transfer::check_backup_head(&head.store_id, &head.taken_by, head.taken_at, Time::now())
         .map_err(|e| invalid(format!("line 1: {e}")))?;
+    if head.records.saturating_add(head.events) > MAX_ENTRIES {
+        return Err(invalid(format!(
+            "line 1: its header counts {} records and {} events, and a backup holds at most {MAX_ENTRIES} in all",
+            head.records, head.events
+        )));
+    }
     hash.update(&first);
     hash.update(b"\n");
+    let mut held = 0u64;
     let mut backup = Backup {
         head,
         records: Vec::new(),
@@ -299,6 +312,13 @@ pub fn read(input: impl BufRead) -> Result<Backup, Invalid> {
         hash.update(&bytes);
         hash.update(b"\n");
         count += 1;
+        held += bytes.len() as u64;
+        if held > MAX_BYTES {
+            return Err(invalid(format!(
+                "line {n}: it holds more than {} GiB of records and events, the most a backup holds",
+                MAX_BYTES >> 30
+            )));
+        }
         // Past what the header counts, the file is not the backup it says it is: refused at
         // once, so an input without end (a pipe, a device) is not read on and on.
         let h = &backup.head;
@@ -594,6 +614,14 @@ mod tests {
                 Ok(n)
             }
         }
+        // A header that counts more than a backup may hold is refused before anything else.
+        let mut big = serde_json::to_vec(&head(9_007_199_254_740_991, 0, false)).unwrap();
+        big.push(b'\n');
+        let e = read(&big[..]).unwrap_err().to_string();
+        assert!(
+            e.contains("line 1") && e.contains("at most 10000000"),
+            "{e}"
+        );
         let mut head = serde_json::to_vec(&head(0, 1, false)).unwrap();
         head.push(b'\n');
         let e = read(io::BufReader::new(Endless { head, at: 0 }))
