@@ -20,7 +20,9 @@
 //!
 //! A count never goes down. Each use granted is also written, after the table is durable, to
 //! the *witness*: a table of the same layout outside the store directory (the per-user state
-//! directory, `witness/<store id>/uses`, 0600 in 0700 directories), keyed by the store's id. A
+//! directory, `witness/uses`, 0600 in 0700 directories), one for all the user's stores, keyed
+//! by token id, so one token in several stores counts its uses once between them. (Builds
+//! before kept one a store, `witness/<store id>/uses`: still read as a floor.) A
 //! grant counts at least what the witness holds, so a `uses` file deleted or put back from an
 //! older copy, a slot zeroed, or the whole store directory put back from a file copy never
 //! lets a limited token verify beyond its limit. A grant locks the witness after the table and
@@ -195,16 +197,18 @@ impl Table {
     }
 }
 
-/// The witness directory of the store `store_id`, made private if it is not there; `None`
-/// when there is no state directory or it cannot be made (the witness is then not kept).
-pub fn witness_dir(store_id: &[u8; 16]) -> Option<std::path::PathBuf> {
+/// The id in the witness's header: one witness serves every store of this user, keyed by
+/// token id, so a token imported into several stores counts its uses once between them.
+pub const WITNESS_ID: [u8; 16] = *b"vbx-tokens:users";
+
+/// The witness directory, made private if it is not there; `None` when there is no state
+/// directory or it cannot be made (the witness is then not kept).
+pub fn witness_dir() -> Option<std::path::PathBuf> {
     // Unit tests share fixed store ids; they must not leave counts in the user's witness.
     if cfg!(test) {
         return None;
     }
-    let dir = crate::paths::state_dir()?
-        .join("witness")
-        .join(hex::encode(store_id));
+    let dir = crate::paths::state_dir()?.join("witness");
     if !dir.is_dir() {
         fs::DirBuilder::new()
             .recursive(true)
@@ -215,22 +219,52 @@ pub fn witness_dir(store_id: &[u8; 16]) -> Option<std::path::PathBuf> {
     Some(dir)
 }
 
-/// The count the witness holds for `token_id` (0 when there is no witness, or it cannot be
-/// opened: the witness only ever raises a count).
+/// Where a build before the witness served every store kept the witness of `store_id`
+/// (`witness/STORE_ID/uses`), when it is there: still a floor, and raised into the one witness
+/// as tokens are counted.
+fn old_witness_dir(store_id: &[u8; 16]) -> Option<std::path::PathBuf> {
+    let dir = witness_dir()?.join(hex::encode(store_id));
+    dir.join(FILE).exists().then_some(dir)
+}
+
+/// Removes the witness an older build kept for `store_id` (`doctor`, once the one witness
+/// holds its counts, or once it was found damaged and the one witness rebuilt).
+///
+/// # Errors
+/// The I/O error of removing it.
+pub fn retire_old_witness(store_id: &[u8; 16]) -> io::Result<()> {
+    match old_witness_dir(store_id) {
+        Some(dir) => fs::remove_dir_all(dir),
+        None => Ok(()),
+    }
+}
+
+/// The count of `token_id` in the witness table at `dir` (of header id `id`), 0 when there
+/// is none.
+fn witness_count(dir: &Path, id: &[u8; 16], token_id: &str) -> io::Result<u64> {
+    let damaged = |e: io::Error| witness_error(dir, e);
+    match Table::open(dir, id) {
+        Ok(Some(t)) => t.count(token_id).or_else(|e| damaged(e).map(|()| 0)),
+        Ok(None) => Ok(0),
+        Err(e) => damaged(e).map(|()| 0),
+    }
+}
+
+/// The count the witness holds for `token_id` of the store `store_id` (0 when there is no
+/// witness, or it cannot be opened: the witness only ever raises a count).
 ///
 /// # Errors
 /// `InvalidData` ([`witness_damaged`]) when the witness is there and damaged: a count it
 /// cannot read may be the one a rollback took away.
 pub fn witnessed(store_id: &[u8; 16], token_id: &str) -> io::Result<u64> {
-    let Some(dir) = witness_dir(store_id) else {
+    let Some(dir) = witness_dir() else {
         return Ok(0);
     };
-    let damaged = |e: io::Error| witness_error(&dir, e);
-    match Table::open(&dir, store_id) {
-        Ok(Some(t)) => t.count(token_id).or_else(|e| damaged(e).map(|()| 0)),
-        Ok(None) => Ok(0),
-        Err(e) => damaged(e).map(|()| 0),
+    let mut n = witness_count(&dir, &WITNESS_ID, token_id)?;
+    if let Some(old) = old_witness_dir(store_id) {
+        n = n.max(witness_count(&old, store_id, token_id)?);
     }
+    Ok(n)
 }
 
 /// What the text of an `InvalidData` error about the witness starts with.
@@ -254,38 +288,62 @@ fn witness_error(dir: &Path, e: io::Error) -> io::Result<()> {
     Ok(())
 }
 
-/// Every count the witness holds (empty when it has none or cannot be read).
-pub fn witnessed_all(store_id: &[u8; 16]) -> Vec<(String, u64)> {
-    witness_dir(store_id)
-        .and_then(|d| counts(&d, store_id).ok())
-        .unwrap_or_default()
+/// Every count the witness holds for the store `store_id`'s tokens and any other's (the
+/// largest where the witness of an older build has one too).
+///
+/// # Errors
+/// `InvalidData` ([`witness_damaged`]) when a witness is there and damaged.
+pub fn witness_counts(store_id: &[u8; 16]) -> io::Result<std::collections::HashMap<String, u64>> {
+    let mut all = std::collections::HashMap::new();
+    let Some(dir) = witness_dir() else {
+        return Ok(all);
+    };
+    let mut tables = vec![(dir, WITNESS_ID)];
+    tables.extend(old_witness_dir(store_id).map(|d| (d, *store_id)));
+    for (dir, id) in tables {
+        match counts(&dir, &id) {
+            Ok(found) => {
+                for (token_id, n) in found {
+                    let count = all.entry(token_id).or_insert(0);
+                    *count = n.max(*count);
+                }
+            }
+            Err(e) => witness_error(&dir, e)?,
+        }
+    }
+    Ok(all)
 }
 
-/// The largest count for each token id that the witness of any of this user's stores holds:
-/// what an import must respect, since an export names no store (its token may have been used
-/// up in the store it came from since). Empty when there is no witness or none can be read.
+/// Every count the witness holds (empty when it has none or cannot be read).
+pub fn witnessed_all(store_id: &[u8; 16]) -> Vec<(String, u64)> {
+    witness_counts(store_id)
+        .unwrap_or_default()
+        .into_iter()
+        .collect()
+}
+
+/// The largest count for each token id that the witness holds, from any of this user's
+/// stores (the older builds' witnesses of each store too): what an import must respect, since
+/// an export names no store (its token may have been used up in the store it came from
+/// since). Empty when there is no witness or none can be read.
 pub fn witnessed_by_any_store() -> std::collections::HashMap<String, u64> {
     let mut all = std::collections::HashMap::new();
-    // As in `witness_dir`: unit tests must not read the user's witness.
-    if cfg!(test) {
-        return all;
-    }
-    let Some(root) = crate::paths::state_dir().map(|d| d.join("witness")) else {
+    let Some(root) = witness_dir() else {
         return all;
     };
-    let Ok(entries) = fs::read_dir(&root) else {
-        return all;
-    };
-    for entry in entries.flatten() {
+    let mut tables = vec![(root.clone(), WITNESS_ID)];
+    for entry in fs::read_dir(&root).into_iter().flatten().flatten() {
         let store_id = entry
             .file_name()
             .to_str()
             .and_then(|n| hex::decode(n).ok())
             .and_then(|b| <[u8; 16]>::try_from(b).ok());
-        let Some(store_id) = store_id else {
-            continue;
-        };
-        for (token_id, n) in counts(&entry.path(), &store_id).unwrap_or_default() {
+        if let Some(store_id) = store_id {
+            tables.push((entry.path(), store_id));
+        }
+    }
+    for (dir, id) in tables {
+        for (token_id, n) in counts(&dir, &id).unwrap_or_default() {
             let count = all.entry(token_id).or_insert(0);
             *count = n.max(*count);
         }
@@ -378,9 +436,9 @@ pub fn take_many(dir: &Path, store_id: &[u8; 16], asks: &[Ask<'_>]) -> io::Resul
     // file copies of the store) each have a lock of their own, and the witness, which they
     // share, is what makes their grants one after the other. Always locked after a table,
     // never before, so no two grants wait for each other.
-    let witness_at = witness_dir(store_id);
+    let witness_at = witness_dir();
     let witness = match &witness_at {
-        Some(d) => match lock(d, store_id) {
+        Some(d) => match lock(d, &WITNESS_ID) {
             Ok(w) => Some(w),
             Err(e) => {
                 witness_error(d, e)?;
@@ -403,6 +461,11 @@ pub fn take_many(dir: &Path, store_id: &[u8; 16], asks: &[Ask<'_>]) -> io::Resul
                 }
             },
             None => 0,
+        };
+        // What an older build's witness of this store saw, while it is there.
+        let seen = match old_witness_dir(store_id) {
+            Some(old) => seen.max(witness_count(&old, store_id, ask.token_id)?),
+            None => seen,
         };
         let known = count.unwrap_or(0).max(ask.floor).max(seen);
         let ok = known < ask.max;
@@ -434,7 +497,7 @@ pub fn take_many(dir: &Path, store_id: &[u8; 16], asks: &[Ask<'_>]) -> io::Resul
     // Only once the table is durable, so the witness is never ahead of it; a witness that
     // cannot be written (a full disk) does not fail the verify.
     if let (Some(w), Some(d), false) = (witness, &witness_at, raised.is_empty()) {
-        let _ = raise_locked(d, store_id, w, &raised);
+        let _ = raise_locked(d, &WITNESS_ID, w, &raised);
     }
     // Dropping the file lets go of the lock.
     Ok(granted)

@@ -457,15 +457,12 @@ impl Store {
             .collect();
         // A witness that cannot be read protects nothing: grants count from the table alone
         // until it is rebuilt, so it is reported (as damage someone may have done), not skipped.
-        let witness_dir = crate::uses::witness_dir(&self.store_id);
-        let (witness, witness_damage): (HashMap<String, u64>, _) = match witness_dir
-            .as_deref()
-            .map(|d| crate::uses::counts(d, &self.store_id))
-        {
-            Some(Ok(counts)) => (counts.into_iter().collect(), None),
-            Some(Err(e)) => (HashMap::new(), Some(e)),
-            None => (HashMap::new(), None),
-        };
+        let witness_dir = crate::uses::witness_dir();
+        let (witness, witness_damage): (HashMap<String, u64>, _) =
+            match crate::uses::witness_counts(&self.store_id) {
+                Ok(counts) => (counts, None),
+                Err(e) => (HashMap::new(), Some(e)),
+            };
         let mut lost = Vec::new();
         let mut lost_uses = 0u64;
         let mut known: Vec<(String, u64)> = Vec::new();
@@ -509,13 +506,16 @@ impl Store {
             known.push((r.id.clone(), k.max(t)));
         }
         if let (Some(e), Some(d)) = (&witness_damage, &witness_dir) {
-            crate::uses::rebuild(d, &self.store_id, &known).map_err(|e| {
+            // The counts of this store's tokens are all that can be known again.
+            let cannot = |e| {
                 Error::io_at(
                     format!("cannot rebuild the witness in {}", d.display()),
                     d,
                     e,
                 )
-            })?;
+            };
+            crate::uses::rebuild(d, &crate::uses::WITNESS_ID, &known).map_err(cannot)?;
+            crate::uses::retire_old_witness(&self.store_id).map_err(cannot)?;
             return Ok(found(
                 "use witness",
                 Health::Failed,
@@ -531,7 +531,7 @@ impl Store {
                 && let Some(d) = &witness_dir
             {
                 let to: Vec<(&str, u64)> = known.iter().map(|(id, n)| (id.as_str(), *n)).collect();
-                crate::uses::raise_many(d, &self.store_id, &to).map_err(|e| {
+                crate::uses::raise_many(d, &crate::uses::WITNESS_ID, &to).map_err(|e| {
                     Error::io_at(format!("cannot raise the witness in {}", d.display()), d, e)
                 })?;
                 return Ok(found(
@@ -568,9 +568,11 @@ impl Store {
             result.map_err(|e| self.tx_error(e))?;
             self.rebuild_index()?;
         }
-        if let Some(d) = crate::uses::witness_dir(&self.store_id) {
+        if let Some(d) = crate::uses::witness_dir() {
             let to: Vec<(&str, u64)> = known.iter().map(|(id, n)| (id.as_str(), *n)).collect();
-            let _ = crate::uses::raise_many(&d, &self.store_id, &to);
+            if crate::uses::raise_many(&d, &crate::uses::WITNESS_ID, &to).is_ok() {
+                let _ = crate::uses::retire_old_witness(&self.store_id);
+            }
         }
         if !lost.is_empty() {
             return Ok(found(

@@ -489,3 +489,47 @@ fn a_removed_witness_is_brought_back_up_before_a_copy_can_be_put_back() {
         exceeded(&env, &token);
     }
 }
+
+#[test]
+fn one_token_imported_into_several_stores_counts_its_uses_once_between_them() {
+    let env = Env::new();
+    let token = String::from_utf8(env.ok(&["create", "--name", "three", "--max-uses", "3", "-q"]))
+        .expect("utf-8")
+        .trim()
+        .to_owned();
+    let exported = env.ok(&["export"]);
+    let others: Vec<_> = ["second", "third"]
+        .iter()
+        .map(|name| env.tmp.path().join(name))
+        .collect();
+    for store in &others {
+        let out = env
+            .cmd()
+            .env("VBX_TOKENS_HOME", store)
+            .args(["import", "-"])
+            .write_stdin(exported.clone())
+            .output()
+            .expect("import");
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+    }
+    // In turn, then all at once: three valid answers between the three stores.
+    let mut valid = 0;
+    for round in 0..2 {
+        for store in std::iter::once(env.store()).chain(others.iter().cloned()) {
+            let out = env
+                .cmd()
+                .env("VBX_TOKENS_HOME", &store)
+                .env("VBX_TOKEN", &token)
+                .arg("verify")
+                .output()
+                .expect("verify");
+            if code(&out) == 0 {
+                valid += 1;
+            }
+            if round == 1 {
+                assert_ne!(code(&out), 0, "spent by now");
+            }
+        }
+    }
+    assert_eq!(valid, 3, "the limit binds the token, in whichever store");
+}
