@@ -239,10 +239,50 @@ pub fn retire_old_witness(store_id: &[u8; 16]) -> io::Result<()> {
     }
 }
 
+/// Whether the witness at `dir` is the caller's alone, as a store is (`crate::trust`): the
+/// directory a directory and the table a regular file, each owned by the caller or root and
+/// writable by no one else. A witness others could write, or something else in its place, is
+/// damage: its counts cannot be believed to be all that was granted.
+fn witness_is_ours(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let me = rustix::process::geteuid().as_raw();
+    for (path, dir_wanted) in [(dir.to_path_buf(), true), (dir.join(FILE), false)] {
+        let meta = match fs::symlink_metadata(&path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::NotFound && !dir_wanted => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let problem = if dir_wanted && !meta.is_dir() {
+            Some("is not a directory".to_owned())
+        } else if !dir_wanted && !meta.is_file() {
+            Some("is not a regular file".to_owned())
+        } else if meta.uid() != me && meta.uid() != 0 {
+            Some(format!(
+                "is owned by uid {}, not by you or root",
+                meta.uid()
+            ))
+        } else if meta.mode() & 0o022 != 0 {
+            Some(format!(
+                "is mode {:04o}: others can write it",
+                meta.mode() & 0o7777
+            ))
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return Err(invalid(&format!("{} {problem}", path.display())));
+        }
+    }
+    Ok(())
+}
+
 /// The count of `token_id` in the witness table at `dir` (of header id `id`), 0 when there
 /// is none.
 fn witness_count(dir: &Path, id: &[u8; 16], token_id: &str) -> io::Result<u64> {
     let damaged = |e: io::Error| witness_error(dir, e);
+    if let Err(e) = witness_is_ours(dir) {
+        return damaged(e).map(|()| 0);
+    }
     match Table::open(dir, id) {
         Ok(Some(t)) => t.count(token_id).or_else(|e| damaged(e).map(|()| 0)),
         Ok(None) => Ok(0),
@@ -301,7 +341,7 @@ pub fn witness_counts(store_id: &[u8; 16]) -> io::Result<std::collections::HashM
     let mut tables = vec![(dir, WITNESS_ID)];
     tables.extend(old_witness_dir(store_id).map(|d| (d, *store_id)));
     for (dir, id) in tables {
-        match counts(&dir, &id) {
+        match witness_is_ours(&dir).and_then(|()| counts(&dir, &id)) {
             Ok(found) => {
                 for (token_id, n) in found {
                     let count = all.entry(token_id).or_insert(0);
@@ -438,7 +478,7 @@ pub fn take_many(dir: &Path, store_id: &[u8; 16], asks: &[Ask<'_>]) -> io::Resul
     // never before, so no two grants wait for each other.
     let witness_at = witness_dir();
     let witness = match &witness_at {
-        Some(d) => match lock(d, &WITNESS_ID) {
+        Some(d) => match witness_is_ours(d).and_then(|()| lock(d, &WITNESS_ID)) {
             Ok(w) => Some(w),
             Err(e) => {
                 witness_error(d, e)?;

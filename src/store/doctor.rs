@@ -514,6 +514,9 @@ impl Store {
                     e,
                 )
             };
+            // A directory others could write is taken back first (when it is ours to take).
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700));
             crate::uses::rebuild(d, &crate::uses::WITNESS_ID, &known).map_err(cannot)?;
             crate::uses::retire_old_witness(&self.store_id).map_err(cannot)?;
             return Ok(found(

@@ -533,3 +533,27 @@ fn one_token_imported_into_several_stores_counts_its_uses_once_between_them() {
     }
     assert_eq!(valid, 3, "the limit binds the token, in whichever store");
 }
+
+#[test]
+fn a_witness_others_could_write_is_damage_until_doctor_takes_it_back() {
+    use std::os::unix::fs::PermissionsExt;
+    let (env, one, _) = spent();
+    assert_eq!(env.verify(&one, &[]).0, 0);
+    let dir = env.tmp.path().join("state/vbx-tokens/witness");
+    for (path, mode) in [(dir.join("uses"), 0o666), (dir.clone(), 0o777)] {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        let out = env.run_in(&["verify"], format!("{one}\n"));
+        let err = assert_one_line_error(&out, 6);
+        assert!(
+            err.contains("use witness")
+                && err.contains("others can write")
+                && err.contains("vbx-tokens doctor"),
+            "{err}"
+        );
+        let out = env.run(&["doctor"]);
+        assert_eq!(code(&out), 6, "{}{}", stdout(&out), stderr(&out));
+        let out = env.run(&["doctor"]);
+        assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+        exceeded(&env, &one);
+    }
+}
