@@ -29,8 +29,8 @@
 //! holds it until the grant is in it: two tables of one store (one put back while another
 //! process holds the one it replaced, or two file copies of the store) each lock alone, and the
 //! witness they share puts their grants one after the other. A witness that is there but
-//! damaged refuses limited tokens, as a damaged table does. `doctor` compares the table with the records
-//! and the witness, reports the uses lost and raises the counts back. The witness is not
+//! damaged refuses limited tokens, as a damaged table does. `doctor` compares the table with
+//! the records and the witness, reports the uses lost and raises the counts back. The witness is not
 //! synced: after a power loss it may be behind the table (a rollback then goes unseen), never
 //! ahead of it (a false alarm).
 //!
