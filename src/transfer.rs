@@ -784,8 +784,14 @@ pub(crate) fn integer_too_large(obj: &Map<String, Value>) -> Option<String> {
                     .filter(|f| f.abs() > policy::MAX_JSON_INTEGER as f64)
                     .map(|_| policy::past_the_bound(&format!("the number in `{key}`"))),
             },
-            Value::Array(items) => items.iter().find_map(|item| walk(key, item)),
-            Value::Object(map) => map.iter().find_map(|(_, item)| walk(key, item)),
+            // Named by its whole path (`x.y[0]`), so a nested one is found at once.
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, item)| walk(&format!("{key}[{i}]"), item)),
+            Value::Object(map) => map
+                .iter()
+                .find_map(|(k, item)| walk(&format!("{key}.{k}"), item)),
             _ => None,
         }
     }
@@ -1086,7 +1092,7 @@ mod tests {
             let line = format!(r#"{{"name":"n","sha256":"{sha}","x":{{"y":[{number}]}}}}"#);
             let err = parse(&line).unwrap_err();
             assert!(
-                err.contains("`x`") && err.contains("9007199254740991"),
+                err.contains("`x.y[0]`") && err.contains("9007199254740991"),
                 "{err}"
             );
         }

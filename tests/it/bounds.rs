@@ -121,7 +121,8 @@ fn import_refuses_every_integer_a_json_reader_could_not_hold() {
             format!(r#"{{"name":"n","sha256":"{}","seq":{too_big}}}"#, sha(1)),
         ),
         (
-            "later",
+            // Named by its whole path.
+            "later.deep[1]",
             format!(
                 r#"{{"name":"n","sha256":"{}","later":{{"deep":[1,{too_big}]}}}}"#,
                 sha(1)
