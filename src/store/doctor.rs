@@ -491,7 +491,12 @@ impl Store {
             let k = held.max(w);
             if held < w {
                 lost_uses += w - held;
-                lost.push(format!("{} ({}) counted {held} of {w}", r.name, r.id));
+                lost.push(format!(
+                    "{} ({}) counted {held} of {w} ({} lost)",
+                    r.name,
+                    r.id,
+                    w - held
+                ));
             }
             if w > r.use_count {
                 behind.push(format!(
