@@ -42,6 +42,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 /// The table's file name in the store directory.
 pub const FILE: &str = "uses";
@@ -50,8 +51,9 @@ const HEADER_LEN: u64 = 64;
 const SLOT_LEN: usize = 32;
 const ID_LEN: usize = 12;
 const FIRST_SLOTS: u32 = 1024;
-/// The most slots: 2^26 (2 GiB), far past any store.
-const MAX_SLOTS: u32 = 1 << 26;
+/// The most slots: 2^23 (256 MiB of table, room for 5.8 million limited tokens), past any
+/// store; a header claiming more is damage, so no command reads a table larger.
+const MAX_SLOTS: u32 = 1 << 23;
 
 /// One use asked of a limited token: granted if fewer than `max` were granted before,
 /// counting at least `floor` as granted.
@@ -103,10 +105,12 @@ fn parse_slot(b: &[u8]) -> io::Result<Option<([u8; ID_LEN], u64)>> {
         return Err(invalid("a slot of the use table fails its CRC"));
     }
     let id = b[..ID_LEN].try_into().expect("12 bytes");
-    Ok(Some((
-        id,
-        u64::from_be_bytes(b[16..24].try_into().expect("8 bytes")),
-    )))
+    let count = u64::from_be_bytes(b[16..24].try_into().expect("8 bytes"));
+    // No limit is larger, so no count is: one past it was not written by a grant.
+    if count > crate::policy::MAX_JSON_INTEGER {
+        return Err(invalid("a slot of the use table counts past 2^53 - 1"));
+    }
+    Ok(Some((id, count)))
 }
 
 /// An open use table.
@@ -186,12 +190,34 @@ impl Table {
     }
 
     /// Every token and count in the table.
+    ///
+    /// # Errors
+    /// `InvalidData` for a slot that fails its CRC, or a count of slots in use that is not the
+    /// header's (a header that lies would send a grant looking for a free slot for ever).
     fn entries(&self) -> io::Result<Vec<([u8; ID_LEN], u64)>> {
-        let mut bytes = vec![0u8; self.slots as usize * SLOT_LEN];
-        self.file.read_exact_at(&mut bytes, HEADER_LEN)?;
-        let mut out = Vec::new();
-        for b in bytes.chunks(SLOT_LEN) {
-            out.extend(parse_slot(b)?);
+        // A page at a time: a large table (sparse on disk, maybe) is never read into memory
+        // whole.
+        const PAGE_SLOTS: usize = 32 * 1024;
+        let mut page = vec![0u8; PAGE_SLOTS * SLOT_LEN];
+        let mut out = Vec::with_capacity(self.used as usize);
+        let mut at = 0usize;
+        while at < self.slots as usize {
+            let n = PAGE_SLOTS.min(self.slots as usize - at);
+            let bytes = &mut page[..n * SLOT_LEN];
+            self.file
+                .read_exact_at(bytes, HEADER_LEN + (at * SLOT_LEN) as u64)?;
+            for b in bytes.chunks(SLOT_LEN) {
+                out.extend(parse_slot(b)?);
+            }
+            if out.len() > self.used as usize {
+                break;
+            }
+            at += n;
+        }
+        if out.len() != self.used as usize {
+            return Err(invalid(
+                "the use table holds another number of tokens than its header says",
+            ));
         }
         Ok(out)
     }
@@ -202,7 +228,7 @@ impl Table {
 pub const WITNESS_ID: [u8; 16] = *b"vbx-tokens:users";
 
 /// The witness directory, made private if it is not there; `None` when there is no state
-/// directory or it cannot be made (the witness is then not kept).
+/// directory (no home: the witness is then not kept).
 pub fn witness_dir() -> Option<std::path::PathBuf> {
     // Unit tests share fixed store ids; they must not leave counts in the user's witness.
     if cfg!(test) {
@@ -210,11 +236,12 @@ pub fn witness_dir() -> Option<std::path::PathBuf> {
     }
     let dir = crate::paths::state_dir()?.join("witness");
     if !dir.is_dir() {
-        fs::DirBuilder::new()
+        // Not made (a file in the way, no permission): the witness's use then fails, naming
+        // the reason, rather than going without one.
+        let _ = fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
-            .create(&dir)
-            .ok()?;
+            .create(&dir);
     }
     Some(dir)
 }
@@ -315,17 +342,31 @@ pub fn witness_damaged(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::InvalidData && e.to_string().starts_with(WITNESS_DAMAGED)
 }
 
-/// A witness error as what it means to a grant: damage refuses (naming the witness), any other
-/// failure (no permission, a full disk) leaves the witness out, as having none does.
+/// A witness error as what it means to a read: none there yet is no count; anything else
+/// (damage, no permission, something else in its place) refuses, naming the witness.
 fn witness_error(dir: &Path, e: io::Error) -> io::Result<()> {
-    if e.kind() == io::ErrorKind::InvalidData {
-        return Err(invalid(&format!(
-            "{WITNESS_DAMAGED}{} is damaged ({})",
-            dir.join(FILE).display(),
-            crate::error::reason(&e)
-        )));
+    if e.kind() == io::ErrorKind::NotFound {
+        return Ok(());
     }
-    Ok(())
+    Err(unusable(dir, e))
+}
+
+/// The witness at `dir` cannot be used, as the error a grant or a read refuses with: `TimedOut`
+/// when another process holds it past the wait (busy), else [`witness_damaged`]'s kind.
+fn unusable(dir: &Path, e: io::Error) -> io::Error {
+    if e.kind() == io::ErrorKind::TimedOut || witness_damaged(&e) {
+        return e;
+    }
+    let what = if e.kind() == io::ErrorKind::InvalidData {
+        "is damaged"
+    } else {
+        "cannot be used"
+    };
+    invalid(&format!(
+        "{WITNESS_DAMAGED}{} {what} ({})",
+        dir.join(FILE).display(),
+        crate::error::reason(&e)
+    ))
 }
 
 /// Every count the witness holds for the store `store_id`'s tokens and any other's (the
@@ -414,7 +455,7 @@ pub fn raise_many(dir: &Path, store_id: &[u8; 16], to: &[(&str, u64)]) -> io::Re
     if to.is_empty() {
         return Ok(());
     }
-    raise_locked(dir, store_id, lock(dir, store_id)?, to)
+    raise_locked(dir, store_id, lock(dir, store_id, REPAIR_WAIT)?, to)
 }
 
 /// [`raise_many`] on a table the caller has locked.
@@ -456,7 +497,12 @@ fn raise_locked(
 /// # Errors
 /// As for [`Table::open`] and [`Table::count`]; a full disk or a read-only store when a count
 /// cannot be written. After an error no ask is to be taken as granted.
-pub fn take_many(dir: &Path, store_id: &[u8; 16], asks: &[Ask<'_>]) -> io::Result<Vec<bool>> {
+pub fn take_many(
+    dir: &Path,
+    store_id: &[u8; 16],
+    asks: &[Ask<'_>],
+    wait: Duration,
+) -> io::Result<Vec<bool>> {
     if asks.is_empty() {
         return Ok(Vec::new());
     }
@@ -464,7 +510,7 @@ pub fn take_many(dir: &Path, store_id: &[u8; 16], asks: &[Ask<'_>]) -> io::Resul
         .iter()
         .map(|a| id_bytes(a.token_id))
         .collect::<io::Result<Vec<_>>>()?;
-    let mut table = lock(dir, store_id)?;
+    let mut table = lock(dir, store_id, wait)?;
     // Room first, so every new token below finds an empty slot: grow before 70% full.
     let wanted = u64::from(table.used) + ids.len() as u64;
     if wanted * 10 > u64::from(table.slots) * 7 {
@@ -477,14 +523,15 @@ pub fn take_many(dir: &Path, store_id: &[u8; 16], asks: &[Ask<'_>]) -> io::Resul
     // share, is what makes their grants one after the other. Always locked after a table,
     // never before, so no two grants wait for each other.
     let witness_at = witness_dir();
+    // A grant the witness cannot hold is not made: a witness that cannot be written (a file
+    // or FIFO in its place, no permission, a read-only or full file system) would let a store
+    // put back later count from less.
     let witness = match &witness_at {
-        Some(d) => match witness_is_ours(d).and_then(|()| lock(d, &WITNESS_ID)) {
-            Ok(w) => Some(w),
-            Err(e) => {
-                witness_error(d, e)?;
-                None
-            }
-        },
+        Some(d) => Some(
+            witness_is_ours(d)
+                .and_then(|()| lock(d, &WITNESS_ID, wait))
+                .map_err(|e| unusable(d, e))?,
+        ),
         None => None,
     };
     let mut granted = Vec::with_capacity(asks.len());
@@ -534,18 +581,20 @@ pub fn take_many(dir: &Path, store_id: &[u8; 16], asks: &[Ask<'_>]) -> io::Resul
     if granted.iter().any(|g| *g) {
         table.file.sync_data()?;
     }
-    // Only once the table is durable, so the witness is never ahead of it; a witness that
-    // cannot be written (a full disk) does not fail the verify.
+    // Only once the table is durable, so the witness is never ahead of it.
     if let (Some(w), Some(d), false) = (witness, &witness_at, raised.is_empty()) {
-        let _ = raise_locked(d, &WITNESS_ID, w, &raised);
+        // A use the table granted but the witness could not keep is spent, not answered
+        // valid: the limit may be reached early, never passed.
+        raise_locked(d, &WITNESS_ID, w, &raised).map_err(|e| unusable(d, e))?;
     }
     // Dropping the file lets go of the lock.
     Ok(granted)
 }
 
 /// The table at `dir/uses`, locked for writing, made if there is none.
-fn lock(dir: &Path, store_id: &[u8; 16]) -> io::Result<Table> {
+fn lock(dir: &Path, store_id: &[u8; 16], wait: Duration) -> io::Result<Table> {
     let path = dir.join(FILE);
+    let deadline = Instant::now() + wait;
     loop {
         let file = match OpenOptions::new().read(true).write(true).open(&path) {
             Ok(f) => f,
@@ -555,7 +604,7 @@ fn lock(dir: &Path, store_id: &[u8; 16]) -> io::Result<Table> {
             }
             Err(e) => return Err(e),
         };
-        file.lock()?;
+        lock_by(&file, &path, deadline)?;
         // A table that grew was renamed over the one we opened: use the new one.
         if !crate::lockfile::still_names(&path, &file)? {
             continue;
@@ -563,6 +612,45 @@ fn lock(dir: &Path, store_id: &[u8; 16]) -> io::Result<Table> {
         return Table::from_file(file, store_id);
     }
 }
+
+/// A table another process held locked past the wait: the error inside a `TimedOut`.
+#[derive(Debug)]
+pub struct Locked(pub std::path::PathBuf);
+
+impl std::fmt::Display for Locked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} is locked by another process", self.0.display())
+    }
+}
+
+impl std::error::Error for Locked {}
+
+/// Takes `file`'s exclusive lock, waiting for it no later than `deadline`: a process stopped
+/// while it holds it (Ctrl-Z, SIGSTOP) makes others give up with `TimedOut`, as a store's lock
+/// does past `--wait`, rather than wait without end.
+fn lock_by(file: &File, path: &Path, deadline: Instant) -> io::Result<()> {
+    let mut pause = Duration::from_micros(200);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(std::fs::TryLockError::WouldBlock) => {}
+            Err(std::fs::TryLockError::Error(e)) => return Err(e),
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                Locked(path.to_path_buf()),
+            ));
+        }
+        // Short pauses: a grant holds the lock for one sync, about a millisecond.
+        std::thread::sleep(pause.min(deadline - now));
+        pause = (pause * 2).min(Duration::from_millis(5));
+    }
+}
+
+/// How long writes outside a verify (`doctor`'s repairs) wait for a table's lock.
+const REPAIR_WAIT: Duration = Duration::from_secs(10);
 
 /// A table twice as large (or more) holding `old`'s counts, renamed into place while `old` is
 /// locked; returned locked.
@@ -662,6 +750,8 @@ pub fn rebuild(dir: &Path, store_id: &[u8; 16], counts: &[(String, u64)]) -> io:
 mod tests {
     use super::*;
 
+    const WAIT: Duration = Duration::from_secs(5);
+
     const STORE: [u8; 16] = [7; 16];
 
     /// The uses granted to `token_id` (0 with no table).
@@ -686,13 +776,25 @@ mod tests {
         let d = dir.path();
         let id = "tok_abcdefgh";
         assert_eq!(read(d, &STORE, id).unwrap(), 0);
-        let got = take_many(d, &STORE, &[ask(id, 2, 0), ask(id, 2, 0), ask(id, 2, 0)]).unwrap();
+        let got = take_many(
+            d,
+            &STORE,
+            &[ask(id, 2, 0), ask(id, 2, 0), ask(id, 2, 0)],
+            WAIT,
+        )
+        .unwrap();
         assert_eq!(got, [true, true, false]);
         assert_eq!(read(d, &STORE, id).unwrap(), 2);
         // A floor above the count (uses imported with the record) counts.
         let other = "tok_00000000";
-        assert_eq!(take_many(d, &STORE, &[ask(other, 3, 3)]).unwrap(), [false]);
-        assert_eq!(take_many(d, &STORE, &[ask(other, 3, 2)]).unwrap(), [true]);
+        assert_eq!(
+            take_many(d, &STORE, &[ask(other, 3, 3)], WAIT).unwrap(),
+            [false]
+        );
+        assert_eq!(
+            take_many(d, &STORE, &[ask(other, 3, 2)], WAIT).unwrap(),
+            [true]
+        );
         assert_eq!(read(d, &STORE, other).unwrap(), 3);
     }
 
@@ -703,10 +805,20 @@ mod tests {
         let ids: Vec<String> = (0..3000).map(|i| format!("tok_{i:08}")).collect();
         for chunk in ids.chunks(500) {
             let asks: Vec<Ask> = chunk.iter().map(|id| ask(id, 5, 0)).collect();
-            assert!(take_many(d, &STORE, &asks).unwrap().iter().all(|g| *g));
+            assert!(
+                take_many(d, &STORE, &asks, WAIT)
+                    .unwrap()
+                    .iter()
+                    .all(|g| *g)
+            );
         }
         let asks: Vec<Ask> = ids.iter().map(|id| ask(id, 5, 0)).collect();
-        assert!(take_many(d, &STORE, &asks).unwrap().iter().all(|g| *g));
+        assert!(
+            take_many(d, &STORE, &asks, WAIT)
+                .unwrap()
+                .iter()
+                .all(|g| *g)
+        );
         for id in &ids {
             assert_eq!(read(d, &STORE, id).unwrap(), 2, "{id}");
         }
@@ -719,7 +831,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         let id = "tok_abcdefgh";
-        take_many(d, &STORE, &[ask(id, 5, 0)]).unwrap();
+        take_many(d, &STORE, &[ask(id, 5, 0)], WAIT).unwrap();
         assert!(read(d, &[8; 16], id).is_err(), "another store's table");
         let t = Table::open(d, &STORE).unwrap().unwrap();
         let (at, _) = t.find(&id_bytes(id).unwrap()).unwrap();
@@ -728,7 +840,7 @@ mod tests {
         bytes[HEADER_LEN as usize + at as usize * SLOT_LEN + 20] ^= 1;
         fs::write(&p, &bytes).unwrap();
         assert!(read(d, &STORE, id).is_err());
-        assert!(take_many(d, &STORE, &[ask(id, 5, 0)]).is_err());
+        assert!(take_many(d, &STORE, &[ask(id, 5, 0)], WAIT).is_err());
         assert!(read(d, &STORE, "../../etc/passwd").is_err());
         fs::write(&p, b"short").unwrap();
         assert!(read(d, &STORE, id).is_err());

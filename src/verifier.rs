@@ -357,8 +357,8 @@ impl Verifier {
             })
             .collect();
         let store_id = self.current.as_ref().expect("looked up in it").store_id;
-        let granted =
-            uses::take_many(&self.dir, &store_id, &asks).map_err(|e| self.counter_error(e))?;
+        let granted = uses::take_many(&self.dir, &store_id, &asks, self.wait)
+            .map_err(|e| self.counter_error(e))?;
         for (&i, ok) in asking.iter().zip(granted) {
             if !ok {
                 verdicts[i].reason = Reason::UsageExceeded;
@@ -368,6 +368,16 @@ impl Verifier {
     }
 
     fn counter_error(&self, e: std::io::Error) -> Error {
+        let locked = e
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<uses::Locked>())
+            .map(|l| l.0.clone());
+        if let Some(path) = locked {
+            return Error::Busy {
+                path,
+                waited: self.wait,
+            };
+        }
         match e.kind() {
             _ if uses::witness_damaged(&e) => Error::store(format!(
                 "{}; tokens with a use limit are refused until it is repaired: run `vbx-tokens doctor`",

@@ -519,9 +519,14 @@ impl Store {
                     e,
                 )
             };
-            // A directory others could write is taken back first (when it is ours to take).
+            // A directory others could write is taken back first (when it is ours to take),
+            // and a directory where the table should be is taken away.
             use std::os::unix::fs::PermissionsExt;
             let _ = std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700));
+            let table = d.join(crate::uses::FILE);
+            if std::fs::symlink_metadata(&table).is_ok_and(|m| m.is_dir()) {
+                std::fs::remove_dir_all(&table).map_err(cannot)?;
+            }
             crate::uses::rebuild(d, &crate::uses::WITNESS_ID, &known).map_err(cannot)?;
             crate::uses::retire_old_witness(&self.store_id).map_err(cannot)?;
             return Ok(found(

@@ -568,3 +568,58 @@ fn a_witness_others_could_write_is_damage_until_doctor_takes_it_back() {
         exceeded(&env, &one);
     }
 }
+
+#[test]
+fn a_witness_that_cannot_be_written_refuses_the_grant_instead_of_skipping_it() {
+    // Something else where the witness's directories go: a file, a FIFO.
+    for blocker in ["file", "fifo"] {
+        let (env, one, _) = spent();
+        let state = env.tmp.path().join("state");
+        let _ = std::fs::remove_dir_all(&state);
+        std::fs::create_dir_all(&state).expect("state");
+        let place = state.join("vbx-tokens");
+        if blocker == "file" {
+            std::fs::write(&place, b"not a directory").expect("file");
+        } else {
+            mkfifo(&place);
+        }
+        let out = env.run_in(&["verify"], format!("{one}\n"));
+        let err = assert_one_line_error(&out, 6);
+        assert!(
+            err.contains("use witness") && err.contains("vbx-tokens doctor"),
+            "{blocker}: {err}"
+        );
+        // Put right, the token was not spent by the refusal.
+        std::fs::remove_file(&place).expect("remove");
+        assert_eq!(env.verify(&one, &[]).0, 0, "{blocker}");
+        exceeded(&env, &one);
+    }
+}
+
+#[test]
+fn a_verify_stopped_while_it_holds_the_witness_makes_others_wait_only_wait_seconds() {
+    use std::os::unix::process::CommandExt;
+    let (env, one, three) = spent();
+    assert_eq!(env.verify(&three, &[]).0, 0, "the witness is there");
+    let witness = env.tmp.path().join("state/vbx-tokens/witness/uses");
+    // A process holding the witness's lock, as a verify stopped with Ctrl-Z would.
+    let mut holder = std::process::Command::new("flock")
+        .arg(&witness)
+        .args(["sleep", "30"])
+        .process_group(0)
+        .spawn()
+        .expect("flock(1)");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    let out = env.run_in(&["--wait", "1", "verify"], format!("{one}\n"));
+    let waited = started.elapsed();
+    let _ = rustix::process::kill_process_group(
+        rustix::process::Pid::from_raw(holder.id() as i32).expect("pid"),
+        rustix::process::Signal::KILL,
+    );
+    let _ = holder.wait();
+    let err = assert_one_line_error(&out, 5);
+    assert!(err.contains("busy") && err.contains("witness"), "{err}");
+    assert!(waited < std::time::Duration::from_secs(10), "{waited:?}");
+    assert_eq!(env.verify(&one, &[]).0, 0, "not spent by the wait");
+}
