@@ -20,9 +20,10 @@
 //!
 //! A count never goes down. Each use granted is also written, after the table is durable, to
 //! the *witness*: a table of the same layout outside the store directory (the per-user state
-//! directory, `witness/uses`, 0600 in 0700 directories), one for all the user's stores, keyed
-//! by token id, so one token in several stores counts its uses once between them. (Builds
-//! before kept one a store, `witness/<store id>/uses`: still read as a floor.) A
+//! directory, 0600 in 0700 directories), in two tables: the token witness (`witness/uses`),
+//! one for all the user's stores, keyed by token id, so one token in several stores counts its
+//! uses once between them; and the store witness (`witness/<store id>/uses`), the store's own
+//! grants, which `doctor` compares the store with. A
 //! grant counts at least what the witness holds, so a `uses` file deleted or put back from an
 //! older copy, a slot zeroed, or the whole store directory put back from a file copy never
 //! lets a limited token verify beyond its limit. A grant locks the witness after the table and
@@ -246,24 +247,16 @@ pub fn witness_dir() -> Option<std::path::PathBuf> {
     Some(dir)
 }
 
-/// Where a build before the witness served every store kept the witness of `store_id`
-/// (`witness/STORE_ID/uses`), when it is there: still a floor, and raised into the one witness
-/// as tokens are counted.
-fn old_witness_dir(store_id: &[u8; 16]) -> Option<std::path::PathBuf> {
+/// The store witness of `store_id` (`witness/STORE_ID/uses`): the uses granted in that store
+/// alone, beside the token witness's uses in any store. `doctor` compares a store with its own
+/// witness, so a token also used in another store (an import of it) is not taken for uses the
+/// store lost. Made (0700) when `make`; `None` when it is not there or there is no witness.
+pub fn store_witness_dir(store_id: &[u8; 16], make: bool) -> Option<std::path::PathBuf> {
     let dir = witness_dir()?.join(hex::encode(store_id));
-    dir.join(FILE).exists().then_some(dir)
-}
-
-/// Removes the witness an older build kept for `store_id` (`doctor`, once the one witness
-/// holds its counts, or once it was found damaged and the one witness rebuilt).
-///
-/// # Errors
-/// The I/O error of removing it.
-pub fn retire_old_witness(store_id: &[u8; 16]) -> io::Result<()> {
-    match old_witness_dir(store_id) {
-        Some(dir) => fs::remove_dir_all(dir),
-        None => Ok(()),
+    if make && !dir.exists() {
+        let _ = fs::DirBuilder::new().mode(0o700).create(&dir);
     }
+    (make || dir.join(FILE).exists()).then_some(dir)
 }
 
 /// Whether the witness at `dir` is the caller's alone, as a store is (`crate::trust`): the
@@ -273,7 +266,17 @@ pub fn retire_old_witness(store_id: &[u8; 16]) -> io::Result<()> {
 fn witness_is_ours(dir: &Path) -> io::Result<()> {
     use std::os::unix::fs::MetadataExt;
     let me = rustix::process::geteuid().as_raw();
-    for (path, dir_wanted) in [(dir.to_path_buf(), true), (dir.join(FILE), false)] {
+    // The two directories above it too (`vbx-tokens` and the state directory): whoever could
+    // write one could swap the witness for another.
+    let above = dir
+        .ancestors()
+        .skip(1)
+        .take(2)
+        .map(|d| (d.to_path_buf(), true));
+    let paths: Vec<(std::path::PathBuf, bool)> = above
+        .chain([(dir.to_path_buf(), true), (dir.join(FILE), false)])
+        .collect();
+    for (path, dir_wanted) in paths {
         let meta = match fs::symlink_metadata(&path) {
             Ok(m) => m,
             Err(e) if e.kind() == io::ErrorKind::NotFound && !dir_wanted => return Ok(()),
@@ -328,8 +331,8 @@ pub fn witnessed(store_id: &[u8; 16], token_id: &str) -> io::Result<u64> {
         return Ok(0);
     };
     let mut n = witness_count(&dir, &WITNESS_ID, token_id)?;
-    if let Some(old) = old_witness_dir(store_id) {
-        n = n.max(witness_count(&old, store_id, token_id)?);
+    if let Some(own) = store_witness_dir(store_id, false) {
+        n = n.max(witness_count(&own, store_id, token_id)?);
     }
     Ok(n)
 }
@@ -369,18 +372,40 @@ fn unusable(dir: &Path, e: io::Error) -> io::Error {
     ))
 }
 
-/// Every count the witness holds for the store `store_id`'s tokens and any other's (the
-/// largest where the witness of an older build has one too).
+/// Every count the witnesses hold for tokens of the store `store_id` and any other: the
+/// largest of the token witness's and the store witness's.
 ///
 /// # Errors
 /// `InvalidData` ([`witness_damaged`]) when a witness is there and damaged.
 pub fn witness_counts(store_id: &[u8; 16]) -> io::Result<std::collections::HashMap<String, u64>> {
-    let mut all = std::collections::HashMap::new();
     let Some(dir) = witness_dir() else {
-        return Ok(all);
+        return Ok(std::collections::HashMap::new());
     };
     let mut tables = vec![(dir, WITNESS_ID)];
-    tables.extend(old_witness_dir(store_id).map(|d| (d, *store_id)));
+    tables.extend(store_witness_dir(store_id, false).map(|d| (d, *store_id)));
+    counts_of(tables)
+}
+
+/// The counts of the store witness of `store_id` alone: the uses granted in that store.
+///
+/// # Errors
+/// As for [`witness_counts`].
+pub fn store_witness_counts(
+    store_id: &[u8; 16],
+) -> io::Result<std::collections::HashMap<String, u64>> {
+    counts_of(
+        store_witness_dir(store_id, false)
+            .map(|d| (d, *store_id))
+            .into_iter()
+            .collect(),
+    )
+}
+
+/// The largest count of each token in the witness tables `tables` (directory, header id).
+fn counts_of(
+    tables: Vec<(std::path::PathBuf, [u8; 16])>,
+) -> io::Result<std::collections::HashMap<String, u64>> {
+    let mut all = std::collections::HashMap::new();
     for (dir, id) in tables {
         match witness_is_ours(&dir).and_then(|()| counts(&dir, &id)) {
             Ok(found) => {
@@ -534,8 +559,15 @@ pub fn take_many(
         ),
         None => None,
     };
+    // This store's own witness: its grants alone, what `doctor` compares the store with.
+    let own = witness
+        .as_ref()
+        .and_then(|_| store_witness_dir(store_id, true));
     let mut granted = Vec::with_capacity(asks.len());
+    // What each witness is raised to: the token witness to all that is known, the store's own
+    // to what this store knows (not another store's uses of the token).
     let mut raised: Vec<(&str, u64)> = Vec::new();
+    let mut raised_own: Vec<(&str, u64)> = Vec::new();
     let used_before = table.used;
     for (ask, id) in asks.iter().zip(&ids) {
         let (at, count) = table.find(id)?;
@@ -549,27 +581,30 @@ pub fn take_many(
             },
             None => 0,
         };
-        // What an older build's witness of this store saw, while it is there.
-        let seen = match old_witness_dir(store_id) {
-            Some(old) => seen.max(witness_count(&old, store_id, ask.token_id)?),
-            None => seen,
+        // What this store's own witness saw (the token witness may have lost it: put back).
+        let own_seen = match &own {
+            Some(own) => witness_count(own, store_id, ask.token_id)?,
+            None => 0,
         };
-        let known = count.unwrap_or(0).max(ask.floor).max(seen);
+        let local = count.unwrap_or(0).max(ask.floor).max(own_seen);
+        let known = local.max(seen);
         let ok = known < ask.max;
         if ok {
             if count.is_none() {
                 table.used += 1;
             }
-            let n = known + 1;
+            // The store counts its own grants; the token witness, every store's.
+            let n = local + 1;
             table
                 .file
                 .write_all_at(&slot(id, n), HEADER_LEN + u64::from(at) * SLOT_LEN as u64)?;
-            raised.retain(|(t, _)| *t != ask.token_id);
-            raised.push((ask.token_id, n));
-        } else if known > seen && !raised.iter().any(|(t, _)| *t == ask.token_id) {
+            raise_to(&mut raised, ask.token_id, known + 1, 0);
+            raise_to(&mut raised_own, ask.token_id, n, 0);
+        } else if !raised.iter().any(|(t, _)| *t == ask.token_id) {
             // A witness behind what the store knows (removed, or put back): brought up to it
             // now, so the store put back from a copy later cannot count from less.
-            raised.push((ask.token_id, known));
+            raise_to(&mut raised, ask.token_id, known, seen);
+            raise_to(&mut raised_own, ask.token_id, local, own_seen);
         }
         granted.push(ok);
     }
@@ -581,14 +616,30 @@ pub fn take_many(
     if granted.iter().any(|g| *g) {
         table.file.sync_data()?;
     }
-    // Only once the table is durable, so the witness is never ahead of it.
+    // Only once the table is durable, so a witness is never ahead of it; the store's own
+    // first, while the token witness is still locked, so every grant is in both. A use the
+    // table granted but a witness could not keep is spent, not answered valid: the limit
+    // may be reached early, never passed.
+    if let (Some(own), false) = (&own, raised_own.is_empty()) {
+        witness_is_ours(own)
+            .and_then(|()| lock(own, store_id, wait))
+            .and_then(|t| raise_locked(own, store_id, t, &raised_own))
+            .map_err(|e| unusable(own, e))?;
+    }
     if let (Some(w), Some(d), false) = (witness, &witness_at, raised.is_empty()) {
-        // A use the table granted but the witness could not keep is spent, not answered
-        // valid: the limit may be reached early, never passed.
         raise_locked(d, &WITNESS_ID, w, &raised).map_err(|e| unusable(d, e))?;
     }
     // Dropping the file lets go of the lock.
     Ok(granted)
+}
+
+/// Notes that `token_id`'s count in a witness is to be raised to `n`, when that is above the
+/// `was` it holds (a later grant of the same token in one batch replaces an earlier one).
+fn raise_to<'a>(to: &mut Vec<(&'a str, u64)>, token_id: &'a str, n: u64, was: u64) {
+    if n > was {
+        to.retain(|(t, _)| *t != token_id);
+        to.push((token_id, n));
+    }
 }
 
 /// The table at `dir/uses`, locked for writing, made if there is none.

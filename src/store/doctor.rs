@@ -458,8 +458,12 @@ impl Store {
         // A witness that cannot be read protects nothing: grants count from the table alone
         // until it is rebuilt, so it is reported (as damage someone may have done), not skipped.
         let witness_dir = crate::uses::witness_dir();
+        // The store is compared with its own witness (its grants alone): the token witness also
+        // holds the uses other stores granted a token imported into them. Both must be whole.
         let (witness, witness_damage): (HashMap<String, u64>, _) =
-            match crate::uses::witness_counts(&self.store_id) {
+            match crate::uses::witness_counts(&self.store_id)
+                .and_then(|_| crate::uses::store_witness_counts(&self.store_id))
+            {
                 Ok(counts) => (counts, None),
                 Err(e) => (HashMap::new(), Some(e)),
             };
@@ -511,6 +515,16 @@ impl Store {
             known.push((r.id.clone(), k.max(t)));
         }
         if let (Some(e), Some(d)) = (&witness_damage, &witness_dir) {
+            // Counts that can still be read (a witness whose only fault is its mode or owner)
+            // are kept, for every store's tokens, not only this one's.
+            let mut merged: HashMap<String, u64> = known.iter().cloned().collect();
+            if let Ok(readable) = crate::uses::counts(d, &crate::uses::WITNESS_ID) {
+                for (id, n) in readable {
+                    let m = merged.entry(id).or_insert(0);
+                    *m = (*m).max(n);
+                }
+            }
+            let everyone: Vec<(String, u64)> = merged.into_iter().collect();
             // The counts of this store's tokens are all that can be known again.
             let cannot = |e| {
                 Error::io_at(
@@ -527,8 +541,15 @@ impl Store {
             if std::fs::symlink_metadata(&table).is_ok_and(|m| m.is_dir()) {
                 std::fs::remove_dir_all(&table).map_err(cannot)?;
             }
-            crate::uses::rebuild(d, &crate::uses::WITNESS_ID, &known).map_err(cannot)?;
-            crate::uses::retire_old_witness(&self.store_id).map_err(cannot)?;
+            crate::uses::rebuild(d, &crate::uses::WITNESS_ID, &everyone).map_err(cannot)?;
+            if let Some(own) = crate::uses::store_witness_dir(&self.store_id, true) {
+                let _ = std::fs::set_permissions(&own, std::fs::Permissions::from_mode(0o700));
+                let table = own.join(crate::uses::FILE);
+                if std::fs::symlink_metadata(&table).is_ok_and(|m| m.is_dir()) {
+                    std::fs::remove_dir_all(&table).map_err(cannot)?;
+                }
+                crate::uses::rebuild(&own, &self.store_id, &known).map_err(cannot)?;
+            }
             return Ok(found(
                 "use witness",
                 Health::Failed,
@@ -543,10 +564,7 @@ impl Store {
             if witness_behind > 0
                 && let Some(d) = &witness_dir
             {
-                let to: Vec<(&str, u64)> = known.iter().map(|(id, n)| (id.as_str(), *n)).collect();
-                crate::uses::raise_many(d, &crate::uses::WITNESS_ID, &to).map_err(|e| {
-                    Error::io_at(format!("cannot raise the witness in {}", d.display()), d, e)
-                })?;
+                self.raise_witnesses(d, &known)?;
                 return Ok(found(
                     "use witness",
                     Health::Repaired,
@@ -582,10 +600,7 @@ impl Store {
             self.rebuild_index()?;
         }
         if let Some(d) = crate::uses::witness_dir() {
-            let to: Vec<(&str, u64)> = known.iter().map(|(id, n)| (id.as_str(), *n)).collect();
-            if crate::uses::raise_many(&d, &crate::uses::WITNESS_ID, &to).is_ok() {
-                let _ = crate::uses::retire_old_witness(&self.store_id);
-            }
+            let _ = self.raise_witnesses(&d, &known);
         }
         if !lost.is_empty() {
             return Ok(found(
@@ -624,6 +639,19 @@ impl Store {
                 ),
             ),
         })
+    }
+
+    /// Raises the token witness in `dir` and this store's own to `known`.
+    fn raise_witnesses(&self, dir: &std::path::Path, known: &[(String, u64)]) -> Result<()> {
+        let to: Vec<(&str, u64)> = known.iter().map(|(id, n)| (id.as_str(), *n)).collect();
+        let cannot = |d: &std::path::Path, e| {
+            Error::io_at(format!("cannot raise the witness in {}", d.display()), d, e)
+        };
+        crate::uses::raise_many(dir, &crate::uses::WITNESS_ID, &to).map_err(|e| cannot(dir, e))?;
+        if let Some(own) = crate::uses::store_witness_dir(&self.store_id, true) {
+            crate::uses::raise_many(&own, &self.store_id, &to).map_err(|e| cannot(&own, e))?;
+        }
+        Ok(())
     }
 
     /// Replaces every entry of `tree` with `entries`, in one transaction.

@@ -543,6 +543,16 @@ fn one_token_imported_into_several_stores_counts_its_uses_once_between_them() {
         }
     }
     assert_eq!(valid, 3, "the limit binds the token, in whichever store");
+    // Uses in the other stores are not uses this one lost: each doctor finds its store whole.
+    for store in std::iter::once(env.store()).chain(others.iter().cloned()) {
+        let out = env
+            .cmd()
+            .env("VBX_TOKENS_HOME", &store)
+            .arg("doctor")
+            .output()
+            .expect("doctor");
+        assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    }
 }
 
 #[test]
@@ -622,4 +632,47 @@ fn a_verify_stopped_while_it_holds_the_witness_makes_others_wait_only_wait_secon
     assert!(err.contains("busy") && err.contains("witness"), "{err}");
     assert!(waited < std::time::Duration::from_secs(10), "{waited:?}");
     assert_eq!(env.verify(&one, &[]).0, 0, "not spent by the wait");
+}
+
+#[test]
+fn a_witness_under_a_directory_others_could_write_is_refused_and_doctor_keeps_its_counts() {
+    use std::os::unix::fs::PermissionsExt;
+    let (env, one, three) = spent();
+    assert_eq!(env.verify(&one, &[]).0, 0);
+    assert_eq!(env.verify(&three, &[]).0, 0);
+    let above = env.tmp.path().join("state/vbx-tokens");
+    std::fs::set_permissions(&above, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let err = assert_one_line_error(&env.run_in(&["verify"], format!("{three}\n")), 6);
+    assert!(err.contains("others can write"), "{err}");
+    std::fs::set_permissions(&above, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    // A token of this store spent in another store (imported there): only the witness knows.
+    let other = env.tmp.path().join("other");
+    let exported = env.ok(&["export"]);
+    let import = env
+        .cmd()
+        .env("VBX_TOKENS_HOME", &other)
+        .args(["import", "-"])
+        .write_stdin(exported)
+        .output()
+        .expect("import");
+    assert_eq!(code(&import), 0, "{}", stderr(&import));
+    let in_other = |token: &str| {
+        env.cmd()
+            .env("VBX_TOKENS_HOME", &other)
+            .env("VBX_TOKEN", token)
+            .arg("verify")
+            .output()
+            .expect("verify")
+    };
+    assert_eq!(code(&in_other(&three)), 0);
+    assert_eq!(code(&in_other(&three)), 0);
+    // Only the witness's mode is wrong: doctor here rebuilds it with every count it could
+    // still read, the other store's too.
+    let witness = env.tmp.path().join("state/vbx-tokens/witness/uses");
+    std::fs::set_permissions(&witness, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+    let out = env.run(&["doctor"]);
+    assert_eq!(code(&out), 6, "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(code(&env.run(&["doctor"])), 0);
+    exceeded(&env, &one);
+    exceeded(&env, &three);
 }
