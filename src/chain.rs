@@ -252,23 +252,15 @@ mod tests {
     use crate::time::Time;
 
     fn event(n: u64, prev: &str) -> Vec<u8> {
-        Event {
-            at: Time::from_second(1_800_000_000 + n as i64).expect("a time"),
-            event: EventKind::Created,
-            token_id: Some(format!("tok_{n:08}")),
-            name: None,
-            actor: "ana".to_owned(),
-            reason: None,
-            count: 1,
-            last_at: None,
-            replaces: None,
-            detail: None,
-            ip: None,
-            tokens: Default::default(),
-            ips: Vec::new(),
-            prev: prev.to_owned(),
-        }
-        .to_bytes()
+        let mut event = Event::new(
+            EventKind::Created,
+            None,
+            "ana",
+            Time::from_second(1_800_000_000 + n as i64).expect("a time"),
+        );
+        event.token_id = Some(format!("tok_{n:08}"));
+        event.prev = prev.to_owned();
+        event.to_bytes()
     }
 
     /// A chained log of `n` events keyed 10, 20, 30…, and its head.

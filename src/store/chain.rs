@@ -125,22 +125,14 @@ mod tests {
         store.meta.remove(LOG_HEAD_KEY).expect("removes");
         let mut old = Vec::new();
         for i in 0..n {
-            let event = Event {
-                at: Time::from_second(1_800_000_000 + i as i64).expect("a time"),
-                event: EventKind::Created,
-                token_id: Some(format!("tok_{i:08}")),
-                name: Some(format!("t{i}")),
-                actor: "ana".to_owned(),
-                reason: None,
-                count: 1,
-                last_at: None,
-                replaces: None,
-                detail: None,
-                ip: None,
-                tokens: Default::default(),
-                ips: Vec::new(),
-                prev: String::new(),
-            };
+            let mut event = Event::new(
+                EventKind::Created,
+                None,
+                "ana",
+                Time::from_second(1_800_000_000 + i as i64).expect("a time"),
+            );
+            event.token_id = Some(format!("tok_{i:08}"));
+            event.name = Some(format!("t{i}"));
             let mut json: serde_json::Value =
                 serde_json::from_slice(&event.to_bytes()).expect("json");
             json.as_object_mut().expect("an object").remove("prev");
