@@ -162,6 +162,16 @@ fn fresh_database(socket: &str) -> String {
     socket.replacen("/postgres?", &format!("/{name}?"), 1)
 }
 
+/// A new database on the test server with the store's schema in it: its URL, target and a
+/// connection to it.
+fn fresh_store(socket: &str) -> (String, vbx_tokens::pg::config::Target, postgres::Client) {
+    let url = fresh_database(socket);
+    let t = target_of(&url);
+    let mut client = connect(&t).expect("connect");
+    vbx_tokens::pg::schema::ensure(&mut client, &t, "tester").expect("schema");
+    (url, t, client)
+}
+
 fn target_of(url: &str) -> vbx_tokens::pg::config::Target {
     let env = |_: &str| None;
     let around = Surroundings {
@@ -296,15 +306,12 @@ fn verify_once(url: &str, token: &str) -> vbx_tokens::verdict::Reason {
 
 #[test]
 fn thirty_two_hosts_verifying_a_limited_token_at_once_get_exactly_its_limit() {
-    use vbx_tokens::pg::{schema, tokens};
+    use vbx_tokens::pg::tokens;
     use vbx_tokens::verdict::Reason;
     let Some(socket) = server("VBX_TOKENS_TEST_POSTGRES") else {
         return;
     };
-    let url = fresh_database(&socket);
-    let t = target_of(&url);
-    let mut client = connect(&t).expect("connect");
-    schema::ensure(&mut client, &t, "tester").expect("schema");
+    let (url, t, mut client) = fresh_store(&socket);
     let (record, token) = new_record("ten", Some(10));
     tokens::put(&mut client, &t, &record, false).expect("insert");
     // Each on its own connection, as separate hosts would be.
@@ -358,10 +365,7 @@ fn a_verify_only_role_verifies_and_counts_and_may_do_nothing_else() {
     let Some(socket) = server("VBX_TOKENS_TEST_POSTGRES") else {
         return;
     };
-    let url = fresh_database(&socket);
-    let t = target_of(&url);
-    let mut admin = connect(&t).expect("connect");
-    schema::ensure(&mut admin, &t, "tester").expect("schema");
+    let (url, t, mut admin) = fresh_store(&socket);
     let (record, token) = new_record("pos", Some(2));
     tokens::put(&mut admin, &t, &record, false).expect("insert");
     let role = format!(
@@ -402,15 +406,12 @@ fn a_verify_only_role_verifies_and_counts_and_may_do_nothing_else() {
 
 #[test]
 fn the_chain_stays_whole_with_eight_hosts_writing_at_once() {
-    use vbx_tokens::pg::{log, schema, tokens};
+    use vbx_tokens::pg::{log, tokens};
     use vbx_tokens::record::{Event, EventKind};
     let Some(socket) = server("VBX_TOKENS_TEST_POSTGRES") else {
         return;
     };
-    let url = fresh_database(&socket);
-    let t = target_of(&url);
-    let mut client = connect(&t).expect("connect");
-    schema::ensure(&mut client, &t, "tester").expect("schema");
+    let (url, t, mut client) = fresh_store(&socket);
     let threads: Vec<_> = (0..8)
         .map(|host| {
             let url = url.clone();
@@ -473,14 +474,11 @@ fn the_chain_stays_whole_with_eight_hosts_writing_at_once() {
 
 #[test]
 fn rows_clash_as_in_the_directory_store_and_are_found_by_id_and_name() {
-    use vbx_tokens::pg::{schema, tokens};
+    use vbx_tokens::pg::tokens;
     let Some(socket) = server("VBX_TOKENS_TEST_POSTGRES") else {
         return;
     };
-    let url = fresh_database(&socket);
-    let t = target_of(&url);
-    let mut client = connect(&t).expect("connect");
-    schema::ensure(&mut client, &t, "tester").expect("schema");
+    let (_, t, mut client) = fresh_store(&socket);
     let (first, _) = new_record("billing", None);
     tokens::put(&mut client, &t, &first, false).expect("first");
     // An active name taken, plainly or by a look-alike (Cyrillic і), and a token taken.
@@ -520,17 +518,14 @@ fn rows_clash_as_in_the_directory_store_and_are_found_by_id_and_name() {
 
 #[test]
 fn the_server_never_holds_a_token_body() {
-    use vbx_tokens::pg::{schema, tokens};
+    use vbx_tokens::pg::tokens;
     let (Some(socket), Some(bin)) = (
         server("VBX_TOKENS_TEST_POSTGRES"),
         server("VBX_TOKENS_TEST_POSTGRES_BIN"),
     ) else {
         return;
     };
-    let url = fresh_database(&socket);
-    let t = target_of(&url);
-    let mut client = connect(&t).expect("connect");
-    schema::ensure(&mut client, &t, "tester").expect("schema");
+    let (url, t, mut client) = fresh_store(&socket);
     let mut bodies = Vec::new();
     for i in 0..20 {
         let (record, token) = new_record(&format!("t{i}"), Some(5));
@@ -580,15 +575,12 @@ fn the_server_never_holds_a_token_body() {
 
 #[test]
 fn a_connection_killed_mid_write_leaves_all_of_it_or_none() {
-    use vbx_tokens::pg::{schema, tokens};
+    use vbx_tokens::pg::tokens;
     use vbx_tokens::record::{Event, EventKind};
     let Some(socket) = server("VBX_TOKENS_TEST_POSTGRES") else {
         return;
     };
-    let url = fresh_database(&socket);
-    let t = target_of(&url);
-    let mut client = connect(&t).expect("connect");
-    schema::ensure(&mut client, &t, "tester").expect("schema");
+    let (url, _, mut client) = fresh_store(&socket);
     let victim = format!("{url}&application_name=victim");
     let records: Vec<_> = (0..3000)
         .map(|i| new_record(&format!("bulk{i}"), None).0)
@@ -660,15 +652,12 @@ fn a_connection_killed_mid_write_leaves_all_of_it_or_none() {
 
 #[test]
 fn a_lock_held_past_the_wait_is_exit_5_and_changes_nothing() {
-    use vbx_tokens::pg::{schema, tokens};
+    use vbx_tokens::pg::tokens;
     use vbx_tokens::record::{Event, EventKind};
     let Some(socket) = server("VBX_TOKENS_TEST_POSTGRES") else {
         return;
     };
-    let url = fresh_database(&socket);
-    let t = target_of(&url);
-    let mut holder = connect(&t).expect("connect");
-    schema::ensure(&mut holder, &t, "tester").expect("schema");
+    let (_, t, mut holder) = fresh_store(&socket);
     let (first, _) = new_record("first", None);
     let event = Event::new(
         EventKind::Created,
