@@ -323,8 +323,8 @@ impl Verifier {
     fn counted(&self, table: &mut Lazy, token_id: &str) -> Result<u64> {
         let store_id = self.current.as_ref().expect("looked up in it").store_id;
         if table.0.is_none() {
-            let opened =
-                uses::Table::open(&self.dir, &store_id).map_err(|e| self.counter_error(e))?;
+            let opened = uses::Table::open(&self.dir.join(uses::FILE), &store_id)
+                .map_err(|e| self.counter_error(e))?;
             table.0 = Some(opened);
         }
         let counted = match table.0.as_ref().expect("just opened") {
@@ -332,7 +332,8 @@ impl Verifier {
             None => 0,
         };
         // A table put back or removed cannot count less than the witness saw granted.
-        let seen = uses::witnessed(&store_id, token_id).map_err(|e| self.counter_error(e))?;
+        let seen =
+            uses::witness::witnessed(&store_id, token_id).map_err(|e| self.counter_error(e))?;
         Ok(counted.max(seen))
     }
 
@@ -379,7 +380,7 @@ impl Verifier {
             };
         }
         match e.kind() {
-            _ if uses::witness_damaged(&e) => Error::store(format!(
+            _ if uses::witness::damaged(&e) => Error::store(format!(
                 "{}; tokens with a use limit are refused until it is repaired: run `vbx-tokens doctor`",
                 crate::error::reason(&e)
             )),

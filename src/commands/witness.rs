@@ -10,11 +10,7 @@ pub(super) struct Witness(std::collections::HashMap<String, u64>);
 
 impl Witness {
     pub(super) fn of(store: &crate::store::Store) -> Witness {
-        Witness(
-            vbx_tokens::uses::witnessed_all(&store.store_id())
-                .into_iter()
-                .collect(),
-        )
+        Witness(vbx_tokens::uses::witness::counts_or_none(&store.store_id()))
     }
 
     /// Whether it holds no count (no limited token of this store was used here): nothing to

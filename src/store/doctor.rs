@@ -448,7 +448,7 @@ impl Store {
     /// count known; uses that had been lost (a `uses` file removed or put back, a store put
     /// back from a file copy) fail the check once, naming the tokens, so the next run is clean.
     fn check_use_counts(&self, records: &[Record]) -> Result<Finding> {
-        let table = crate::uses::counts(&self.dir, &self.store_id);
+        let table = crate::uses::counts(&self.dir.join(crate::uses::FILE), &self.store_id);
         let in_table: HashMap<String, u64> = table
             .as_ref()
             .cloned()
@@ -456,17 +456,15 @@ impl Store {
             .into_iter()
             .collect();
         // A witness that cannot be read protects nothing: grants count from the table alone
-        // until it is rebuilt, so it is reported (as damage someone may have done), not skipped.
-        let witness_dir = crate::uses::witness_dir();
-        // The store is compared with its own witness (its grants alone): the token witness also
-        // holds the uses other stores granted a token imported into them. Both must be whole.
-        let (witness, witness_damage): (HashMap<String, u64>, _) =
-            match crate::uses::witness_counts(&self.store_id)
-                .and_then(|_| crate::uses::store_witness_counts(&self.store_id))
-            {
-                Ok(counts) => (counts, None),
-                Err(e) => (HashMap::new(), Some(e)),
-            };
+        // until it is repaired, so it is reported (as damage someone may have done), not
+        // skipped. The store is compared with its own witness (its grants alone): the token
+        // witness also holds the uses other stores granted a token imported into them.
+        let own = crate::uses::witness::own_counts(&self.store_id);
+        let witness_damage = match (&own, &crate::uses::witness::counts(&self.store_id)) {
+            (Err(e), _) | (Ok(_), Err(e)) => Some(crate::error::reason(e)),
+            _ => None,
+        };
+        let witness: HashMap<String, u64> = own.unwrap_or_default();
         let mut lost = Vec::new();
         let mut lost_uses = 0u64;
         let mut known: Vec<(String, u64)> = Vec::new();
@@ -514,57 +512,32 @@ impl Store {
             }
             known.push((r.id.clone(), k.max(t)));
         }
-        if let (Some(e), Some(d)) = (&witness_damage, &witness_dir) {
-            // Counts that can still be read (a witness whose only fault is its mode or owner)
-            // are kept, for every store's tokens, not only this one's.
-            let mut merged: HashMap<String, u64> = known.iter().cloned().collect();
-            if let Ok(readable) = crate::uses::counts(d, &crate::uses::WITNESS_ID) {
-                for (id, n) in readable {
-                    let m = merged.entry(id).or_insert(0);
-                    *m = (*m).max(n);
-                }
-            }
-            let everyone: Vec<(String, u64)> = merged.into_iter().collect();
-            // The counts of this store's tokens are all that can be known again.
-            let cannot = |e| {
-                Error::io_at(
-                    format!("cannot rebuild the witness in {}", d.display()),
-                    d,
-                    e,
-                )
-            };
-            // A directory others could write is taken back first (when it is ours to take),
-            // and a directory where the table should be is taken away.
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700));
-            let table = d.join(crate::uses::FILE);
-            if std::fs::symlink_metadata(&table).is_ok_and(|m| m.is_dir()) {
-                std::fs::remove_dir_all(&table).map_err(cannot)?;
-            }
-            crate::uses::rebuild(d, &crate::uses::WITNESS_ID, &everyone).map_err(cannot)?;
-            if let Some(own) = crate::uses::store_witness_dir(&self.store_id, true) {
-                let _ = std::fs::set_permissions(&own, std::fs::Permissions::from_mode(0o700));
-                let table = own.join(crate::uses::FILE);
-                if std::fs::symlink_metadata(&table).is_ok_and(|m| m.is_dir()) {
-                    std::fs::remove_dir_all(&table).map_err(cannot)?;
-                }
-                crate::uses::rebuild(&own, &self.store_id, &known).map_err(cannot)?;
-            }
+        if let Some(reason) = witness_damage {
+            // Intact tables are raised, damaged ones rebuilt keeping what they still hold that
+            // can be read, so no count the witness could still read is lowered.
+            let rebuilt = crate::uses::witness::repair(&self.store_id, &known).map_err(|e| {
+                Error::store(format!(
+                    "cannot repair the use witness: {}",
+                    crate::error::reason(&e)
+                ))
+            })?;
+            let rebuilt: Vec<String> = rebuilt.iter().map(|p| p.display().to_string()).collect();
             return Ok(found(
                 "use witness",
                 Health::Failed,
                 format!(
-                    "the witness of granted uses in {} could not be read ({}): it was changed or damaged outside vbx-tokens; rebuilt from the counts the store holds (uses only it had seen are not known): run `vbx-tokens doctor` again",
-                    d.display(),
-                    crate::error::reason(e)
+                    "the witness of granted uses could not be read ({reason}): it was changed or damaged outside vbx-tokens; rebuilt {} from the counts the store and the rest of the witness hold (uses only it had seen are not known): run `vbx-tokens doctor` again",
+                    if rebuilt.is_empty() {
+                        "nothing".to_owned()
+                    } else {
+                        rebuilt.join(", ")
+                    }
                 ),
             ));
         }
         if table.is_ok() && lost.is_empty() && raise_records.is_empty() && below == 0 {
-            if witness_behind > 0
-                && let Some(d) = &witness_dir
-            {
-                self.raise_witnesses(d, &known)?;
+            if witness_behind > 0 {
+                self.raise_witnesses(&known)?;
                 return Ok(found(
                     "use witness",
                     Health::Repaired,
@@ -587,7 +560,8 @@ impl Store {
             )
         };
         if table.is_err() || !lost.is_empty() || below > 0 {
-            crate::uses::rebuild(&self.dir, &self.store_id, &known).map_err(write_error)?;
+            crate::uses::rebuild(&self.dir.join(crate::uses::FILE), &self.store_id, &known)
+                .map_err(write_error)?;
         }
         if !raise_records.is_empty() {
             let result = (&self.tokens,).transaction(|(tokens,)| {
@@ -599,9 +573,7 @@ impl Store {
             result.map_err(|e| self.tx_error(e))?;
             self.rebuild_index()?;
         }
-        if let Some(d) = crate::uses::witness_dir() {
-            let _ = self.raise_witnesses(&d, &known);
-        }
+        let _ = self.raise_witnesses(&known);
         if !lost.is_empty() {
             return Ok(found(
                 "use counts",
@@ -641,17 +613,14 @@ impl Store {
         })
     }
 
-    /// Raises the token witness in `dir` and this store's own to `known`.
-    fn raise_witnesses(&self, dir: &std::path::Path, known: &[(String, u64)]) -> Result<()> {
-        let to: Vec<(&str, u64)> = known.iter().map(|(id, n)| (id.as_str(), *n)).collect();
-        let cannot = |d: &std::path::Path, e| {
-            Error::io_at(format!("cannot raise the witness in {}", d.display()), d, e)
-        };
-        crate::uses::raise_many(dir, &crate::uses::WITNESS_ID, &to).map_err(|e| cannot(dir, e))?;
-        if let Some(own) = crate::uses::store_witness_dir(&self.store_id, true) {
-            crate::uses::raise_many(&own, &self.store_id, &to).map_err(|e| cannot(&own, e))?;
-        }
-        Ok(())
+    /// Raises this store's own witness, and each token's uses in every store, to `known`.
+    fn raise_witnesses(&self, known: &[(String, u64)]) -> Result<()> {
+        crate::uses::witness::raise(&self.store_id, known, known).map_err(|e| {
+            Error::store(format!(
+                "cannot raise the use witness: {}",
+                crate::error::reason(&e)
+            ))
+        })
     }
 
     /// Replaces every entry of `tree` with `entries`, in one transaction.

@@ -82,7 +82,7 @@ impl Store {
             names: HashSet::new(),
             report: ImportReport::default(),
             finished: false,
-            witness: crate::uses::witnessed_by_any_store(),
+            witness: crate::uses::witness::by_any_store(),
             linked: Vec::new(),
         })
     }

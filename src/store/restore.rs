@@ -80,7 +80,7 @@ impl Store {
         // taken stay spent. Any of this user's stores' witnesses counts, as for `import`, not
         // only the one the header names: a header's `store_id` is as easily changed as the
         // hash that ends the file is recomputed.
-        let witness = crate::uses::witnessed_by_any_store();
+        let witness = crate::uses::witness::by_any_store();
         let raised: Vec<(Vec<u8>, crate::record::Record)> = backup
             .records
             .iter()

@@ -676,3 +676,190 @@ fn a_witness_under_a_directory_others_could_write_is_refused_and_doctor_keeps_it
     exceeded(&env, &one);
     exceeded(&env, &three);
 }
+
+/// `args` run in the store at `store`, `stdin` given, killed after 30 s (a command that waits
+/// for ever on something in the witness's place fails the test rather than hang it).
+fn in_store(env: &Env, store: &Path, args: &[&str], stdin: &str) -> std::process::Output {
+    env.cmd()
+        .env("VBX_TOKENS_HOME", store)
+        .args(args)
+        .write_stdin(stdin.to_owned())
+        .timeout(std::time::Duration::from_secs(30))
+        .output()
+        .expect("ran, and ended within 30 s")
+}
+
+/// A `--max-uses 4` token in this store and imported into another, used twice in each, with
+/// the token witness as it was after the first two uses kept beside it.
+fn spent_in_two_stores() -> (Env, std::path::PathBuf, String, Vec<u8>) {
+    let env = Env::new();
+    let token = String::from_utf8(env.ok(&["create", "--name", "four", "--max-uses", "4", "-q"]))
+        .expect("utf-8")
+        .trim()
+        .to_owned();
+    let other = env.tmp.path().join("other");
+    let import = in_store(
+        &env,
+        &other,
+        &["import", "-"],
+        &stdout_of(env.ok(&["export"])),
+    );
+    assert_eq!(code(&import), 0, "{}", stderr(&import));
+    let line = format!("{token}\n");
+    for store in [env.store(), env.store()] {
+        assert_eq!(code(&in_store(&env, &store, &["verify"], &line)), 0);
+    }
+    let witness = env.tmp.path().join("state/vbx-tokens/witness/uses");
+    let older = std::fs::read(&witness).expect("the token witness");
+    for _ in 0..2 {
+        assert_eq!(code(&in_store(&env, &other, &["verify"], &line)), 0);
+    }
+    (env, other, token, older)
+}
+
+fn stdout_of(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).expect("utf-8")
+}
+
+#[test]
+fn the_token_witness_removed_or_put_back_alone_gives_no_store_its_uses_again() {
+    for how in ["removed", "put back"] {
+        let (env, other, token, older) = spent_in_two_stores();
+        let witness = env.tmp.path().join("state/vbx-tokens/witness/uses");
+        if how == "removed" {
+            std::fs::remove_file(&witness).expect("remove");
+        } else {
+            std::fs::write(&witness, &older).expect("put back");
+        }
+        // Each store's own copy of the token's total still holds all four uses.
+        for store in [env.store(), other.clone(), env.store(), other.clone()] {
+            let out = in_store(&env, &store, &["verify", "--json"], &format!("{token}\n"));
+            assert_eq!(code(&out), 1, "{how}: {}{}", stdout(&out), stderr(&out));
+            assert_eq!(parse(&out.stdout)["reason"], "usage_exceeded", "{how}");
+        }
+        for store in [env.store(), other] {
+            let out = in_store(&env, &store, &["doctor"], "");
+            assert_eq!(code(&out), 0, "{how}: {}{}", stdout(&out), stderr(&out));
+        }
+    }
+}
+
+#[test]
+fn doctor_never_lowers_a_witness_table_it_can_read_when_another_is_damaged() {
+    use std::os::unix::fs::PermissionsExt;
+    /// Damages the token witness (first path), given the store witness (second).
+    type Damage = fn(&Path, &Path);
+    let damages: [(&str, Damage); 7] = [
+        ("a directory", |w, _| {
+            std::fs::remove_file(w).unwrap();
+            std::fs::create_dir(w).unwrap();
+        }),
+        ("a link to /dev/null", |w, _| {
+            std::fs::remove_file(w).unwrap();
+            std::os::unix::fs::symlink("/dev/null", w).unwrap();
+        }),
+        ("empty", |w, _| std::fs::write(w, b"").unwrap()),
+        ("cut short", |w, _| {
+            let bytes = std::fs::read(w).unwrap();
+            std::fs::write(w, &bytes[..100]).unwrap();
+        }),
+        ("another table", |w, own| {
+            std::fs::copy(own, w).unwrap();
+        }),
+        ("writable by others", |w, _| {
+            std::fs::set_permissions(w, std::fs::Permissions::from_mode(0o666)).unwrap()
+        }),
+        ("a FIFO", |w, _| {
+            std::fs::remove_file(w).unwrap();
+            mkfifo(w);
+        }),
+    ];
+    for (how, damage) in damages {
+        let env = Env::new();
+        let token = stdout_of(env.ok(&["create", "--name", "three", "--max-uses", "3", "-q"]))
+            .trim()
+            .to_owned();
+        let copy = env.tmp.path().join("copy");
+        copy_dir(&env.store(), &copy);
+        for _ in 0..3 {
+            assert_eq!(env.verify(&token, &[]).0, 0, "{how}");
+        }
+        // The store put back from before its uses, and the token witness damaged: only the
+        // store's own witness still knows the three uses.
+        std::fs::remove_dir_all(env.store()).unwrap();
+        copy_dir(&copy, &env.store());
+        let witness = env.tmp.path().join("state/vbx-tokens/witness");
+        let own = std::fs::read_dir(&witness)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.is_dir())
+            .expect("the store witness")
+            .join("uses");
+        damage(&witness.join("uses"), &own);
+        let mut runs = 0;
+        loop {
+            exceeded(&env, &token);
+            let out = in_store(&env, &env.store(), &["doctor"], "");
+            if code(&out) == 0 {
+                break;
+            }
+            assert_eq!(code(&out), 6, "{how}: {}{}", stdout(&out), stderr(&out));
+            runs += 1;
+            assert!(runs < 4, "{how}: doctor repairs in a few runs");
+        }
+        exceeded(&env, &token);
+        assert_eq!(env.record("three")["use_count"], 3, "{how}");
+    }
+}
+
+#[test]
+fn a_fifo_in_a_witness_table_s_place_holds_no_command_up() {
+    for table in ["uses", "STORE/uses", "STORE/seen"] {
+        let (env, one, three) = spent();
+        assert_eq!(env.verify(&one, &[]).0, 0);
+        assert_eq!(env.verify(&three, &[]).0, 0);
+        let witness = env.tmp.path().join("state/vbx-tokens/witness");
+        let own = std::fs::read_dir(&witness)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.is_dir())
+            .expect("the store witness");
+        let path = match table.strip_prefix("STORE/") {
+            Some(name) => own.join(name),
+            None => witness.join(table),
+        };
+        std::fs::remove_file(&path).expect("a table");
+        mkfifo(&path);
+        let line = format!("{three}\n");
+        let err = assert_one_line_error(&in_store(&env, &env.store(), &["verify"], &line), 6);
+        assert!(err.contains("not a regular file"), "{table}: {err}");
+        let err = assert_one_line_error(
+            &in_store(&env, &env.store(), &["verify", "--no-touch"], &line),
+            6,
+        );
+        assert!(err.contains("vbx-tokens doctor"), "{table}: {err}");
+        for args in [&["list"][..], &["show", "three"], &["export"]] {
+            let out = in_store(&env, &env.store(), args, "");
+            assert_eq!(code(&out), 0, "{table} {args:?}: {}", stderr(&out));
+        }
+        let exported = stdout_of(env.ok(&["export"]));
+        let other = env.tmp.path().join("other");
+        let out = in_store(&env, &other, &["import", "-"], &exported);
+        assert_eq!(code(&out), 0, "{table}: {}", stderr(&out));
+        let out = in_store(&env, &env.store(), &["doctor"], "");
+        assert_eq!(code(&out), 6, "{table}: {}{}", stdout(&out), stderr(&out));
+        let out = in_store(&env, &env.store(), &["doctor"], "");
+        assert_eq!(code(&out), 0, "{table}: {}{}", stdout(&out), stderr(&out));
+        exceeded(&env, &one);
+        for _ in 0..2 {
+            assert_eq!(
+                env.verify(&three, &[]).0,
+                0,
+                "{table}: two uses of three left"
+            );
+        }
+        exceeded(&env, &three);
+    }
+}

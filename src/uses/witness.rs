@@ -1,0 +1,494 @@
+//! The witness: the use counts kept outside the store directory, in the per-user state
+//! directory (`$XDG_STATE_HOME/vbx-tokens/witness/`, 0600 files in 0700 directories), so a
+//! `uses` file deleted or put back from an older copy, a slot zeroed, or the whole store
+//! directory put back from a file copy never lets a limited token verify beyond its limit.
+//!
+//! Three kinds of table, each of the use table's layout (`super`):
+//! - `witness/uses`, the token witness (header id [`WITNESS_ID`]): each token's uses in every
+//!   store of this user, keyed by token id, so a token imported into several stores counts its
+//!   uses once between them. Its lock puts every grant of a token, in any store or any copy of
+//!   one, one after the other.
+//! - `witness/STORE_ID/uses`, the store witness: the store's own grants, which `doctor`
+//!   compares the store with (another store's uses of a token are not uses this one lost).
+//! - `witness/STORE_ID/seen`: the token witness's count as each of this store's grants left it.
+//!   The token's uses in every store are the largest count in the token witness and every
+//!   store's `seen`, so the token witness removed or put back from an older copy, alone, forgets
+//!   nothing while any store that granted the token keeps its own.
+//!
+//! A grant reads them all and writes its store's two and then the token witness, holding the
+//! token witness's lock throughout. A table that is there but damaged, or not the user's alone,
+//! refuses limited tokens (its count may be the one a rollback took away); `doctor` raises the
+//! intact tables and rebuilds the damaged ones from what can still be read ([`repair`]). The
+//! witness is not synced: after a power loss it may be behind the table (a rollback then goes
+//! unseen), never ahead of it (a false alarm). What it cannot guard against is all of it
+//! removed: a witness destroyed knows nothing an older copy of the store lacks.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::{FILE, Table, invalid, lock, raise_locked};
+
+/// The id in the token witness's header: one table serves every store of this user, keyed by
+/// token id.
+pub const WITNESS_ID: [u8; 16] = *b"vbx-tokens:users";
+
+/// The name of a store's copy of the token witness's counts, beside its own `uses`.
+const SEEN: &str = "seen";
+
+/// How long `doctor`'s writes wait for a witness's lock.
+const REPAIR_WAIT: Duration = Duration::from_secs(10);
+
+/// The witness directory, made private if it is not there; `None` when there is no state
+/// directory (no home: the witness is then not kept).
+pub fn dir() -> Option<PathBuf> {
+    // Unit tests share fixed store ids; they must not leave counts in the user's witness.
+    if cfg!(test) {
+        return None;
+    }
+    let dir = crate::paths::state_dir()?.join("witness");
+    if !dir.is_dir() {
+        // Not made (a file in the way, no permission): the witness's use then fails, naming
+        // the reason, rather than going without one.
+        let _ = fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir);
+    }
+    Some(dir)
+}
+
+/// The directory of `store_id`'s tables (`witness/STORE_ID`), made (0700) when `make`; `None`
+/// when there is no witness.
+fn store_dir(store_id: &[u8; 16], make: bool) -> Option<PathBuf> {
+    let dir = dir()?.join(hex::encode(store_id));
+    if make && !dir.exists() {
+        let _ = fs::DirBuilder::new().mode(0o700).create(&dir);
+    }
+    Some(dir)
+}
+
+/// Every store's `seen` table under the witness directory `root`, with its header id.
+fn every_seen(root: &Path) -> Vec<(PathBuf, [u8; 16])> {
+    every_store(root)
+        .into_iter()
+        .map(|(d, id)| (d.join(SEEN), id))
+        .collect()
+}
+
+/// Every store directory under `root` (named by a store id), with the id.
+fn every_store(root: &Path) -> Vec<(PathBuf, [u8; 16])> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(root).into_iter().flatten().flatten() {
+        let id = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| hex::decode(n).ok())
+            .and_then(|b| <[u8; 16]>::try_from(b).ok());
+        if let Some(id) = id {
+            out.push((entry.path(), id));
+        }
+    }
+    out
+}
+
+/// Whether the witness table at `path` is the caller's alone, as a store is (`crate::trust`):
+/// the directories above it directories and the table a regular file (or not there), each
+/// owned by the caller or root and writable by no one else. A witness others could write, or
+/// something else in its place, is damage: its counts cannot be believed to be all that was
+/// granted.
+fn is_ours(path: &Path) -> io::Result<()> {
+    let me = rustix::process::geteuid().as_raw();
+    // The directory it is in and the two above it (`vbx-tokens` and the state directory, for
+    // the token witness): whoever could write one could swap the witness for another.
+    let mut paths: Vec<(&Path, bool)> = path
+        .ancestors()
+        .skip(1)
+        .take(3)
+        .map(|d| (d, true))
+        .collect();
+    paths.reverse();
+    paths.push((path, false));
+    for (path, dir_wanted) in paths {
+        let meta = match fs::symlink_metadata(path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::NotFound && !dir_wanted => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let problem = if dir_wanted && !meta.is_dir() {
+            Some("is not a directory".to_owned())
+        } else if !dir_wanted && !meta.is_file() {
+            Some("is not a regular file".to_owned())
+        } else if meta.uid() != me && meta.uid() != 0 {
+            Some(format!(
+                "is owned by uid {}, not by you or root",
+                meta.uid()
+            ))
+        } else if meta.mode() & 0o022 != 0 {
+            Some(format!(
+                "is mode {:04o}: others can write it",
+                meta.mode() & 0o7777
+            ))
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return Err(invalid(&format!("{} {problem}", path.display())));
+        }
+    }
+    Ok(())
+}
+
+/// The table at `path` (of header id `id`), checked to be ours; `None` when it is not there.
+fn open(path: &Path, id: &[u8; 16]) -> io::Result<Option<Table>> {
+    is_ours(path)
+        .and_then(|()| Table::open(path, id))
+        .or_else(|e| error(path, e).map(|()| None))
+}
+
+/// What the text of an `InvalidData` error about the witness starts with.
+const DAMAGED: &str = "the use witness ";
+
+/// Whether `e` says the witness (not the store's own table) is damaged.
+pub fn damaged(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::InvalidData && e.to_string().starts_with(DAMAGED)
+}
+
+/// A witness error as what it means to a read: none there yet is no count; anything else
+/// (damage, no permission, something else in its place) refuses, naming the table.
+fn error(path: &Path, e: io::Error) -> io::Result<()> {
+    if e.kind() == io::ErrorKind::NotFound {
+        return Ok(());
+    }
+    Err(unusable(path, e))
+}
+
+/// The table at `path` cannot be used, as the error a grant or a read refuses with:
+/// `TimedOut` when another process holds it past the wait (busy), else [`damaged`]'s kind.
+fn unusable(path: &Path, e: io::Error) -> io::Error {
+    if e.kind() == io::ErrorKind::TimedOut || damaged(&e) {
+        return e;
+    }
+    let what = if e.kind() == io::ErrorKind::InvalidData {
+        "is damaged"
+    } else {
+        "cannot be used"
+    };
+    invalid(&format!(
+        "{DAMAGED}{} {what} ({})",
+        path.display(),
+        crate::error::reason(&e)
+    ))
+}
+
+/// A token's count in `table`, as a witness read: a slot that cannot be read refuses.
+fn count_in(table: &Option<(PathBuf, Table)>, token_id: &str) -> io::Result<u64> {
+    match table {
+        Some((path, t)) => t.count(token_id).or_else(|e| error(path, e).map(|()| 0)),
+        None => Ok(0),
+    }
+}
+
+/// The witness as one grant holds it: the token witness locked, and this store's own tables
+/// and every store's `seen` open.
+pub(super) struct Grant {
+    store_id: [u8; 16],
+    token_path: PathBuf,
+    token: Table,
+    store: PathBuf,
+    own: Option<(PathBuf, Table)>,
+    seen: Vec<Option<(PathBuf, Table)>>,
+    wait: Duration,
+}
+
+impl Grant {
+    /// Locks the token witness (waiting up to `wait`) and opens the rest; `None` when there is
+    /// no witness.
+    ///
+    /// # Errors
+    /// [`damaged`]'s kind for a table that is there but damaged, not ours, or cannot be
+    /// written; `TimedOut` (holding a `super::Locked`) past the wait.
+    pub(super) fn begin(store_id: &[u8; 16], wait: Duration) -> io::Result<Option<Grant>> {
+        let Some(root) = dir() else {
+            return Ok(None);
+        };
+        // A grant the witness cannot hold is not made: a witness that cannot be written (a
+        // file or FIFO in its place, no permission, a read-only or full file system) would let
+        // a store put back later count from less.
+        let token_path = root.join(FILE);
+        let token = is_ours(&token_path)
+            .and_then(|()| lock(&token_path, &WITNESS_ID, wait))
+            .map_err(|e| unusable(&token_path, e))?;
+        let store = store_dir(store_id, true).expect("a witness directory");
+        let own_path = store.join(FILE);
+        let own = open(&own_path, store_id)?.map(|t| (own_path, t));
+        let mut seen = Vec::new();
+        for (path, id) in every_seen(&root) {
+            seen.push(open(&path, &id)?.map(|t| (path, t)));
+        }
+        Ok(Some(Grant {
+            store_id: *store_id,
+            token_path,
+            token,
+            store,
+            own,
+            seen,
+            wait,
+        }))
+    }
+
+    /// `token_id`'s uses in every store: the largest count of the token witness and every
+    /// store's `seen`.
+    pub(super) fn total(&self, token_id: &str) -> io::Result<u64> {
+        let mut n = self
+            .token
+            .count(token_id)
+            .or_else(|e| error(&self.token_path, e).map(|()| 0))?;
+        for table in &self.seen {
+            n = n.max(count_in(table, token_id)?);
+        }
+        Ok(n)
+    }
+
+    /// `token_id`'s uses this store granted, as its own witness holds them.
+    pub(super) fn own(&self, token_id: &str) -> io::Result<u64> {
+        count_in(&self.own, token_id)
+    }
+
+    /// Raises this store's own witness to `own`, its `seen` to `total`, then the token witness
+    /// to `total`, and lets go of its lock: every grant is in each before the next grant of
+    /// any store reads them.
+    pub(super) fn finish(self, own: &[(&str, u64)], total: &[(&str, u64)]) -> io::Result<()> {
+        let raise = |path: &Path, id: &[u8; 16], to: &[(&str, u64)]| {
+            if to.is_empty() {
+                return Ok(());
+            }
+            is_ours(path)
+                .and_then(|()| lock(path, id, self.wait))
+                .and_then(|t| raise_locked(path, id, t, to))
+                .map_err(|e| unusable(path, e))
+        };
+        raise(&self.store.join(FILE), &self.store_id, own)?;
+        raise(&self.store.join(SEEN), &self.store_id, total)?;
+        if total.is_empty() {
+            return Ok(());
+        }
+        raise_locked(&self.token_path, &WITNESS_ID, self.token, total)
+            .map_err(|e| unusable(&self.token_path, e))
+    }
+}
+
+/// The largest count of each token in the witness tables `tables` (path, header id).
+///
+/// # Errors
+/// [`damaged`]'s kind when a table is there and damaged or not ours.
+fn counts_of(tables: Vec<(PathBuf, [u8; 16])>) -> io::Result<HashMap<String, u64>> {
+    let mut all = HashMap::new();
+    for (path, id) in tables {
+        match is_ours(&path).and_then(|()| super::counts(&path, &id)) {
+            Ok(found) => merge(&mut all, found),
+            Err(e) => error(&path, e)?,
+        }
+    }
+    Ok(all)
+}
+
+/// Raises each count in `into` to the one in `from`, adding the tokens it lacks.
+fn merge(into: &mut HashMap<String, u64>, from: impl IntoIterator<Item = (String, u64)>) {
+    for (token_id, n) in from {
+        let count = into.entry(token_id).or_insert(0);
+        *count = n.max(*count);
+    }
+}
+
+/// The tables whose counts bound a token's uses in the store `store_id`: the token witness,
+/// the store's own, and every store's `seen`.
+fn bounding(store_id: &[u8; 16]) -> Vec<(PathBuf, [u8; 16])> {
+    let Some(root) = dir() else {
+        return Vec::new();
+    };
+    let mut tables = vec![
+        (root.join(FILE), WITNESS_ID),
+        (root.join(hex::encode(store_id)).join(FILE), *store_id),
+    ];
+    tables.extend(every_seen(&root));
+    tables
+}
+
+/// The uses the witness holds for `token_id` of the store `store_id`: what a grant counts from
+/// at least (0 when there is no witness).
+///
+/// # Errors
+/// [`damaged`]'s kind when a table is there and damaged: a count it cannot read may be the
+/// one a rollback took away.
+pub fn witnessed(store_id: &[u8; 16], token_id: &str) -> io::Result<u64> {
+    let mut n = 0;
+    for (path, id) in bounding(store_id) {
+        let table = open(&path, &id)?.map(|t| (path, t));
+        n = n.max(count_in(&table, token_id)?);
+    }
+    Ok(n)
+}
+
+/// Every count the witness holds that bounds a token of the store `store_id` (and of other
+/// stores), by token id: what a grant counts from at least.
+///
+/// # Errors
+/// As for [`witnessed`].
+pub fn counts(store_id: &[u8; 16]) -> io::Result<HashMap<String, u64>> {
+    counts_of(bounding(store_id))
+}
+
+/// [`counts`], empty when the witness cannot be read: for what is only shown or carried.
+pub fn counts_or_none(store_id: &[u8; 16]) -> HashMap<String, u64> {
+    counts(store_id).unwrap_or_default()
+}
+
+/// The counts of the store witness of `store_id` alone: the uses granted in that store.
+///
+/// # Errors
+/// As for [`witnessed`].
+pub fn own_counts(store_id: &[u8; 16]) -> io::Result<HashMap<String, u64>> {
+    let Some(store) = store_dir(store_id, false) else {
+        return Ok(HashMap::new());
+    };
+    counts_of(vec![(store.join(FILE), *store_id)])
+}
+
+/// The largest count for each token id that any table of the witness holds, from any of this
+/// user's stores: what an import must respect, since an export names no store (its token may
+/// have been used up in the store it came from since). Tables that cannot be read are passed
+/// over.
+pub fn by_any_store() -> HashMap<String, u64> {
+    let mut all = HashMap::new();
+    let Some(root) = dir() else {
+        return all;
+    };
+    let mut tables = vec![(root.join(FILE), WITNESS_ID)];
+    for (store, id) in every_store(&root) {
+        tables.push((store.join(FILE), id));
+        tables.push((store.join(SEEN), id));
+    }
+    for (path, id) in tables {
+        merge(&mut all, super::counts(&path, &id).unwrap_or_default());
+    }
+    all
+}
+
+/// Raises the store `store_id`'s own witness to `own` and each token's uses in every store to
+/// `total`, as a grant does: for `doctor`, which found the witness behind the store.
+///
+/// # Errors
+/// As for [`witnessed`]; `TimedOut` when a table stays locked.
+pub fn raise(
+    store_id: &[u8; 16],
+    own: &[(String, u64)],
+    total: &[(String, u64)],
+) -> io::Result<()> {
+    let Some(grant) = Grant::begin(store_id, REPAIR_WAIT)? else {
+        return Ok(());
+    };
+    grant.finish(&view(own), &view(total))
+}
+
+/// Makes the witness whole again for `doctor` after a read of it failed: each table that is
+/// intact and ours is raised to what is known, and each that is not (damaged, not a regular
+/// file, a directory in its place, others able to write it) is rebuilt from what is known
+/// and what it still holds that can be read, so repairing never lowers a count. `own` is the
+/// store `store_id`'s own grants; a token's uses in every store are the largest count of
+/// `own` and every readable table. Directories of the witness that are not private are made
+/// so, and files in their place removed. Returns the tables rebuilt.
+///
+/// # Errors
+/// The I/O error that stopped it; [`damaged`]'s kind when a table still cannot be trusted
+/// after (a directory above the witness others can write, which is not the witness's to
+/// change).
+pub fn repair(store_id: &[u8; 16], own: &[(String, u64)]) -> io::Result<Vec<PathBuf>> {
+    let Some(root) = dir() else {
+        return Ok(Vec::new());
+    };
+    make_private_dir(&root)?;
+    let store = store_dir(store_id, false).expect("a witness directory");
+    make_private_dir(&store)?;
+    // Every table with what it is to hold at least.
+    let mut tables: Vec<(PathBuf, [u8; 16], bool)> = vec![
+        (root.join(FILE), WITNESS_ID, true),
+        (store.join(FILE), *store_id, false),
+    ];
+    for (path, id) in every_seen(&root) {
+        tables.push((path, id, true));
+    }
+    // What each holds that can be read, however it is damaged otherwise (its mode, its owner).
+    let readable: Vec<Vec<(String, u64)>> = tables
+        .iter()
+        .map(|(path, id, _)| super::counts(path, id).unwrap_or_default())
+        .collect();
+    let mut total: HashMap<String, u64> = own.iter().cloned().collect();
+    for (found, (_, _, is_total)) in readable.iter().zip(&tables) {
+        if *is_total {
+            merge(&mut total, found.iter().cloned());
+        }
+    }
+    let total: Vec<(String, u64)> = total.into_iter().collect();
+    let mut rebuilt = Vec::new();
+    for ((path, id, is_total), found) in tables.iter().zip(readable) {
+        let ours_to_raise = path.starts_with(&store) || path.parent() == Some(root.as_path());
+        let intact = is_ours(path).and_then(|()| super::counts(path, id)).is_ok();
+        if intact {
+            // Another store's `seen` is left as it is: it is intact, and bounds only more.
+            if ours_to_raise {
+                let to = view(if *is_total { &total } else { own });
+                raise_locked(path, id, lock(path, id, REPAIR_WAIT)?, &to)?;
+            }
+            continue;
+        }
+        let mut keep: HashMap<String, u64> = found.into_iter().collect();
+        merge(
+            &mut keep,
+            (if *is_total { &total[..] } else { own }).iter().cloned(),
+        );
+        make_way(path)?;
+        super::rebuild(path, id, &keep.into_iter().collect::<Vec<_>>())?;
+        rebuilt.push(path.clone());
+    }
+    for (path, id, _) in &tables {
+        open(path, id)?;
+    }
+    Ok(rebuilt)
+}
+
+/// `counts` as a grant's raises take them.
+fn view(counts: &[(String, u64)]) -> Vec<(&str, u64)> {
+    counts.iter().map(|(id, n)| (id.as_str(), *n)).collect()
+}
+
+/// Makes `dir` a directory only its owner can write (0700), removing a file or symlink in its
+/// place.
+fn make_private_dir(dir: &Path) -> io::Result<()> {
+    match fs::symlink_metadata(dir) {
+        Ok(m) if m.is_dir() => {
+            if m.mode() & 0o077 != 0 && m.uid() == rustix::process::geteuid().as_raw() {
+                fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
+            }
+            return Ok(());
+        }
+        Ok(_) => fs::remove_file(dir)?,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    fs::DirBuilder::new().mode(0o700).create(dir)
+}
+
+/// Takes away what is at `path` where a table is to be written: a directory, a FIFO, a
+/// symlink, a file others could write (the rename replaces a file, not the others).
+fn make_way(path: &Path) -> io::Result<()> {
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => fs::remove_dir_all(path),
+        Ok(_) => fs::remove_file(path),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
