@@ -18,17 +18,35 @@ fn copy_dir(from: &Path, to: &Path) {
     assert!(status.success());
 }
 
+/// The directory of the store's own witness tables (`witness/STORE_ID`).
+fn store_witness(env: &Env) -> std::path::PathBuf {
+    let witness = env.tmp.path().join("state/vbx-tokens/witness");
+    std::fs::read_dir(&witness)
+        .expect("the witness")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.is_dir())
+        .expect("the store witness")
+}
+
+/// A new token named `name` with `--max-uses max`.
+fn limited(env: &Env, name: &str, max: u64) -> String {
+    let token = env.ok(&[
+        "create",
+        "--name",
+        name,
+        "--max-uses",
+        &max.to_string(),
+        "-q",
+    ]);
+    String::from_utf8(token).expect("utf-8").trim().to_owned()
+}
+
 /// A store with a spent `--max-uses 1` token and a `--max-uses 3` one used once.
 fn spent() -> (Env, String, String) {
     let env = Env::new();
-    let one = String::from_utf8(env.ok(&["create", "--name", "one", "--max-uses", "1", "-q"]))
-        .expect("utf-8")
-        .trim()
-        .to_owned();
-    let three = String::from_utf8(env.ok(&["create", "--name", "three", "--max-uses", "3", "-q"]))
-        .expect("utf-8")
-        .trim()
-        .to_owned();
+    let one = limited(&env, "one", 1);
+    let three = limited(&env, "three", 3);
     (env, one, three)
 }
 
@@ -221,10 +239,7 @@ fn a_zeroed_table_of_the_right_shape_does_not_give_spent_uses_back() {
     let len = std::fs::metadata(&path).expect("stat").len();
     std::fs::remove_file(&path).expect("rm");
     // The next use of another token makes a new, empty table.
-    let other = String::from_utf8(env.ok(&["create", "--name", "x", "--max-uses", "5", "-q"]))
-        .expect("utf-8")
-        .trim()
-        .to_owned();
+    let other = limited(&env, "x", 5);
     assert_eq!(env.verify(&other, &[]).0, 0);
     assert!(std::fs::metadata(&path).expect("stat").len() <= len.max(1 << 20));
     exceeded(&env, &one);
@@ -286,10 +301,7 @@ fn a_store_put_back_and_used_since_is_still_reported_with_what_it_had_lost() {
     // The grant after the rollback counts from the witness (the 5th of 10), which heals the
     // table; the records still say 1. doctor names the token and the uses, raises, exits 6.
     let env = Env::new();
-    let t = String::from_utf8(env.ok(&["create", "--name", "lim", "--max-uses", "10", "-q"]))
-        .expect("utf-8")
-        .trim()
-        .to_owned();
+    let t = limited(&env, "lim", 10);
     let copy = env.tmp.path().join("copy");
     copy_dir(&env.store(), &copy);
     for _ in 0..4 {
@@ -438,10 +450,7 @@ fn verify_at_once<'a>(
 #[test]
 fn two_copies_of_a_store_used_at_once_grant_no_more_than_the_limit() {
     let env = Env::new();
-    let token = String::from_utf8(env.ok(&["create", "--name", "ten", "--max-uses", "10", "-q"]))
-        .expect("utf-8")
-        .trim()
-        .to_owned();
+    let token = limited(&env, "ten", 10);
     let copy = env.tmp.path().join("copy");
     copy_dir(&env.store(), &copy);
     let valid = verify_at_once(&env, &token, |i| (i % 2 == 1).then_some(copy.as_path()));
@@ -451,10 +460,7 @@ fn two_copies_of_a_store_used_at_once_grant_no_more_than_the_limit() {
 #[test]
 fn an_older_use_table_put_back_while_verifies_run_grants_no_more_than_the_limit() {
     let env = Env::new();
-    let token = String::from_utf8(env.ok(&["create", "--name", "t", "--max-uses", "12", "-q"]))
-        .expect("utf-8")
-        .trim()
-        .to_owned();
+    let token = limited(&env, "t", 12);
     assert_eq!(env.verify(&token, &[]).0, 0);
     let old = std::fs::read(env.store().join("uses")).expect("the table");
     let store = env.store();
@@ -476,11 +482,7 @@ fn a_removed_witness_is_brought_back_up_before_a_copy_can_be_put_back() {
     // Spent, with a copy taken after the second of three uses; then the witness removed.
     for repair in ["verify", "doctor"] {
         let env = Env::new();
-        let token =
-            String::from_utf8(env.ok(&["create", "--name", "three", "--max-uses", "3", "-q"]))
-                .expect("utf-8")
-                .trim()
-                .to_owned();
+        let token = limited(&env, "three", 3);
         assert_eq!(env.verify(&token, &[]).0, 0);
         assert_eq!(env.verify(&token, &[]).0, 0);
         let copy = env.tmp.path().join("after-two");
@@ -504,10 +506,7 @@ fn a_removed_witness_is_brought_back_up_before_a_copy_can_be_put_back() {
 #[test]
 fn one_token_imported_into_several_stores_counts_its_uses_once_between_them() {
     let env = Env::new();
-    let token = String::from_utf8(env.ok(&["create", "--name", "three", "--max-uses", "3", "-q"]))
-        .expect("utf-8")
-        .trim()
-        .to_owned();
+    let token = limited(&env, "three", 3);
     let exported = env.ok(&["export"]);
     let others: Vec<_> = ["second", "third"]
         .iter()
@@ -693,10 +692,7 @@ fn in_store(env: &Env, store: &Path, args: &[&str], stdin: &str) -> std::process
 /// the token witness as it was after the first two uses kept beside it.
 fn spent_in_two_stores() -> (Env, std::path::PathBuf, String, Vec<u8>) {
     let env = Env::new();
-    let token = String::from_utf8(env.ok(&["create", "--name", "four", "--max-uses", "4", "-q"]))
-        .expect("utf-8")
-        .trim()
-        .to_owned();
+    let token = limited(&env, "four", 4);
     let other = env.tmp.path().join("other");
     let import = in_store(
         &env,
@@ -776,9 +772,7 @@ fn doctor_never_lowers_a_witness_table_it_can_read_when_another_is_damaged() {
     ];
     for (how, damage) in damages {
         let env = Env::new();
-        let token = stdout_of(env.ok(&["create", "--name", "three", "--max-uses", "3", "-q"]))
-            .trim()
-            .to_owned();
+        let token = limited(&env, "three", 3);
         let copy = env.tmp.path().join("copy");
         copy_dir(&env.store(), &copy);
         for _ in 0..3 {
@@ -789,13 +783,7 @@ fn doctor_never_lowers_a_witness_table_it_can_read_when_another_is_damaged() {
         std::fs::remove_dir_all(env.store()).unwrap();
         copy_dir(&copy, &env.store());
         let witness = env.tmp.path().join("state/vbx-tokens/witness");
-        let own = std::fs::read_dir(&witness)
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| p.is_dir())
-            .expect("the store witness")
-            .join("uses");
+        let own = store_witness(&env).join("uses");
         damage(&witness.join("uses"), &own);
         let mut runs = 0;
         loop {
@@ -820,12 +808,7 @@ fn a_fifo_in_a_witness_table_s_place_holds_no_command_up() {
         assert_eq!(env.verify(&one, &[]).0, 0);
         assert_eq!(env.verify(&three, &[]).0, 0);
         let witness = env.tmp.path().join("state/vbx-tokens/witness");
-        let own = std::fs::read_dir(&witness)
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| p.is_dir())
-            .expect("the store witness");
+        let own = store_witness(&env);
         let path = match table.strip_prefix("STORE/") {
             Some(name) => own.join(name),
             None => witness.join(table),
