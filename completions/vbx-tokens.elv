@@ -18,7 +18,7 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
     }
     var completions = [
         &'vbx-tokens'= {
-            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --store 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]'
             cand --wait 'How long to wait for another process to release the store, in seconds'
             cand --trust-owner 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used'
             cand --json 'Print JSON on stdout instead of text'
@@ -55,7 +55,7 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
             cand --max-uses 'Allow at most N valid, counted verifies; the next answers usage_exceeded'
             cand --allow-ip 'Allow use only from this address range (repeatable; CIDR, IPv4 or IPv6); verify then needs --ip inside one'
             cand --passphrase-file 'Read the vault passphrase from this file (only a trailing newline is stripped)'
-            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --store 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]'
             cand --wait 'How long to wait for another process to release the store, in seconds'
             cand --trust-owner 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used'
             cand -q 'Print the token alone, with no message'
@@ -71,7 +71,7 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
             cand --status 'Only tokens with this status (repeatable): active, revoked, expired, disabled'
             cand --unused-for 'Only tokens not used for this long: never used and made before then, or last used before then (90d, 12h, 2w, 30m, 45s)'
             cand --expiring-within 'Only tokens that expire within this long from now (not expired yet, not revoked)'
-            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --store 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]'
             cand --wait 'How long to wait for another process to release the store, in seconds'
             cand --trust-owner 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used'
             cand --all 'Include revoked tokens'
@@ -83,7 +83,7 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
             cand --version 'Print version'
         }
         &'vbx-tokens;show'= {
-            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --store 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]'
             cand --wait 'How long to wait for another process to release the store, in seconds'
             cand --trust-owner 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used'
             cand --json 'Print JSON on stdout instead of text'
@@ -94,7 +94,7 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
         }
         &'vbx-tokens;revoke'= {
             cand --unused-for 'Revoke every token not used for this long, in one commit, instead of one token'
-            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --store 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]'
             cand --wait 'How long to wait for another process to release the store, in seconds'
             cand --trust-owner 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used'
             cand --dry-run 'With --unused-for: list what would be revoked, and revoke nothing'
@@ -109,7 +109,7 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
         &'vbx-tokens;verify'= {
             cand --scope 'Require this scope (repeatable); a token without scopes has them all'
             cand --ip 'The client''s address, checked against the token''s --allow-ip ranges and recorded as last_used_ip'
-            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --store 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]'
             cand --wait 'How long to wait for another process to release the store, in seconds'
             cand --trust-owner 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used'
             cand --no-touch 'Don''t count this as a use (leave last_used_at and use_count alone)'
@@ -123,7 +123,7 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
         &'vbx-tokens;rotate'= {
             cand --grace 'Let the old token keep verifying this long (90d, 12h, 2w, 30m, 45s); without it, it is revoked at once'
             cand --passphrase-file 'Read the vault passphrase from this file (only a trailing newline is stripped)'
-            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --store 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]'
             cand --wait 'How long to wait for another process to release the store, in seconds'
             cand --trust-owner 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used'
             cand -q 'Print the new token alone, with no message'
@@ -136,7 +136,7 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
             cand --version 'Print version'
         }
         &'vbx-tokens;disable'= {
-            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --store 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]'
             cand --wait 'How long to wait for another process to release the store, in seconds'
             cand --trust-owner 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used'
             cand --json 'Print JSON on stdout instead of text'
@@ -146,7 +146,7 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
             cand --version 'Print version'
         }
         &'vbx-tokens;enable'= {
-            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --store 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]'
             cand --wait 'How long to wait for another process to release the store, in seconds'
             cand --trust-owner 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used'
             cand --json 'Print JSON on stdout instead of text'
@@ -158,7 +158,7 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
         &'vbx-tokens;extend'= {
             cand --expires-in 'Expire this long from now: 90d, 12h, 2w, 30m, 45s (or combined: 1d12h)'
             cand --expires-at 'Expire at this time (RFC 3339, such as 2027-01-31T00:00:00Z)'
-            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --store 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]'
             cand --wait 'How long to wait for another process to release the store, in seconds'
             cand --trust-owner 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used'
             cand --json 'Print JSON on stdout instead of text'
@@ -169,7 +169,7 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
         }
         &'vbx-tokens;scan'= {
             cand --max-size 'Read at most this much of each file or of stdin (K, M, G: KiB, MiB, GiB); past it the scan is incomplete (exit 2)'
-            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --store 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]'
             cand --wait 'How long to wait for another process to release the store, in seconds'
             cand --trust-owner 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used'
             cand --hidden 'Search hidden files and directories too'
@@ -182,7 +182,7 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
             cand --version 'Print version'
         }
         &'vbx-tokens;redact'= {
-            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --store 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]'
             cand --wait 'How long to wait for another process to release the store, in seconds'
             cand --trust-owner 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used'
             cand --json 'Print JSON on stdout instead of text'
@@ -194,7 +194,7 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
         &'vbx-tokens;log'= {
             cand --limit 'Show only the last N events'
             cand --token 'Show only the events of this token (id or name)'
-            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --store 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]'
             cand --wait 'How long to wait for another process to release the store, in seconds'
             cand --trust-owner 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used'
             cand --check 'Check the hash chain instead: exit 0 if it is whole, 6 naming the first broken event'
@@ -205,7 +205,7 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
             cand --version 'Print version'
         }
         &'vbx-tokens;export'= {
-            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --store 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]'
             cand --wait 'How long to wait for another process to release the store, in seconds'
             cand --trust-owner 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used'
             cand --json 'Print JSON on stdout instead of text'
@@ -215,7 +215,7 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
             cand --version 'Print version'
         }
         &'vbx-tokens;import'= {
-            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --store 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]'
             cand --wait 'How long to wait for another process to release the store, in seconds'
             cand --trust-owner 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used'
             cand --any-format 'Accept plaintext tokens that are not in the vbx_ format (another system''s tokens)'
@@ -227,7 +227,7 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
             cand --version 'Print version'
         }
         &'vbx-tokens;doctor'= {
-            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --store 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]'
             cand --wait 'How long to wait for another process to release the store, in seconds'
             cand --trust-owner 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used'
             cand --json 'Print JSON on stdout instead of text'
@@ -238,7 +238,7 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
         }
         &'vbx-tokens;backup'= {
             cand --passphrase-file 'Read the vault passphrase from this file (only a trailing newline is stripped)'
-            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --store 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]'
             cand --wait 'How long to wait for another process to release the store, in seconds'
             cand --trust-owner 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used'
             cand --json 'Print JSON on stdout instead of text'
@@ -249,7 +249,7 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
         }
         &'vbx-tokens;restore'= {
             cand --passphrase-file 'Read the vault passphrase from this file (only a trailing newline is stripped)'
-            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --store 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]'
             cand --wait 'How long to wait for another process to release the store, in seconds'
             cand --trust-owner 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used'
             cand -y 'Don''t ask for confirmation (needed when stdin is not a terminal)'
@@ -262,7 +262,7 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
             cand --version 'Print version'
         }
         &'vbx-tokens;vault'= {
-            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --store 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]'
             cand --wait 'How long to wait for another process to release the store, in seconds'
             cand --trust-owner 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used'
             cand --json 'Print JSON on stdout instead of text'
@@ -284,7 +284,7 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
             cand --kdf-iterations 'Argon2id iterations, 1 to 64 [default: 3, or the vault''s current value]'
             cand --kdf-parallelism 'Argon2id lanes, 1 to 16 [default: 4, or the vault''s current value]'
             cand --passphrase-file 'Read the vault passphrase from this file (only a trailing newline is stripped)'
-            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --store 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]'
             cand --wait 'How long to wait for another process to release the store, in seconds'
             cand --trust-owner 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used'
             cand --json 'Print JSON on stdout instead of text'
@@ -295,7 +295,7 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
         }
         &'vbx-tokens;vault;reveal'= {
             cand --passphrase-file 'Read the vault passphrase from this file (only a trailing newline is stripped)'
-            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --store 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]'
             cand --wait 'How long to wait for another process to release the store, in seconds'
             cand --trust-owner 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used'
             cand --json 'Print JSON on stdout instead of text'
@@ -305,7 +305,7 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
             cand --version 'Print version'
         }
         &'vbx-tokens;vault;status'= {
-            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --store 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]'
             cand --wait 'How long to wait for another process to release the store, in seconds'
             cand --trust-owner 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used'
             cand --json 'Print JSON on stdout instead of text'
@@ -320,7 +320,7 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
             cand --kdf-iterations 'Argon2id iterations, 1 to 64 [default: 3, or the vault''s current value]'
             cand --kdf-parallelism 'Argon2id lanes, 1 to 16 [default: 4, or the vault''s current value]'
             cand --passphrase-file 'Read the vault passphrase from this file (only a trailing newline is stripped)'
-            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --store 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]'
             cand --wait 'How long to wait for another process to release the store, in seconds'
             cand --trust-owner 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used'
             cand --json 'Print JSON on stdout instead of text'
@@ -330,7 +330,7 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
             cand --version 'Print version'
         }
         &'vbx-tokens;vault;forget'= {
-            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --store 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]'
             cand --wait 'How long to wait for another process to release the store, in seconds'
             cand --trust-owner 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used'
             cand --json 'Print JSON on stdout instead of text'
@@ -341,7 +341,7 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
         }
         &'vbx-tokens;vault;export'= {
             cand --passphrase-file 'Read the vault passphrase from this file (only a trailing newline is stripped)'
-            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --store 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]'
             cand --wait 'How long to wait for another process to release the store, in seconds'
             cand --trust-owner 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used'
             cand --json 'Print JSON on stdout instead of text'
@@ -353,7 +353,7 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
         &'vbx-tokens;vault;import'= {
             cand --from-passphrase-file 'Read the file''s passphrase from this file'
             cand --passphrase-file 'Read the vault passphrase from this file (only a trailing newline is stripped)'
-            cand --store 'The store directory [default: ~/.local/share/vbx-tokens]'
+            cand --store 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]'
             cand --wait 'How long to wait for another process to release the store, in seconds'
             cand --trust-owner 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used'
             cand --json 'Print JSON on stdout instead of text'

@@ -24,7 +24,7 @@ function __fish_vbx_tokens_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -l store -d 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]' -r -F
 complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_needs_command" -l json -d 'Print JSON on stdout instead of text'
@@ -57,7 +57,7 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -l scope -
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -l max-uses -d 'Allow at most N valid, counted verifies; the next answers usage_exceeded' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -l allow-ip -d 'Allow use only from this address range (repeatable; CIDR, IPv4 or IPv6); verify then needs --ip inside one' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -l passphrase-file -d 'Read the vault passphrase from this file (only a trailing newline is stripped)' -r -F
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -l store -d 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]' -r -F
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand create" -s q -l quiet -d 'Print the token alone, with no message'
@@ -71,7 +71,7 @@ expired\t''
 disabled\t''"
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand list" -l unused-for -d 'Only tokens not used for this long: never used and made before then, or last used before then (90d, 12h, 2w, 30m, 45s)' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand list" -l expiring-within -d 'Only tokens that expire within this long from now (not expired yet, not revoked)' -r -f
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand list" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand list" -l store -d 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]' -r -F
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand list" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand list" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand list" -l all -d 'Include revoked tokens'
@@ -79,14 +79,14 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand list" -l fail-if-a
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand list" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand list" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand list" -s V -l version -d 'Print version'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand show" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand show" -l store -d 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]' -r -F
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand show" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand show" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand show" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand show" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand show" -s V -l version -d 'Print version'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand revoke" -l unused-for -d 'Revoke every token not used for this long, in one commit, instead of one token' -r -f
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand revoke" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand revoke" -l store -d 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]' -r -F
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand revoke" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand revoke" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand revoke" -l dry-run -d 'With --unused-for: list what would be revoked, and revoke nothing'
@@ -96,7 +96,7 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand revoke" -s h -l he
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand revoke" -s V -l version -d 'Print version'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand verify" -l scope -d 'Require this scope (repeatable); a token without scopes has them all' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand verify" -l ip -d 'The client\'s address, checked against the token\'s --allow-ip ranges and recorded as last_used_ip' -r -f
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand verify" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand verify" -l store -d 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]' -r -F
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand verify" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand verify" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand verify" -l no-touch -d 'Don\'t count this as a use (leave last_used_at and use_count alone)'
@@ -106,7 +106,7 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand verify" -s h -l he
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand verify" -s V -l version -d 'Print version'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand rotate" -l grace -d 'Let the old token keep verifying this long (90d, 12h, 2w, 30m, 45s); without it, it is revoked at once' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand rotate" -l passphrase-file -d 'Read the vault passphrase from this file (only a trailing newline is stripped)' -r -F
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand rotate" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand rotate" -l store -d 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]' -r -F
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand rotate" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand rotate" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand rotate" -s q -l quiet -d 'Print the new token alone, with no message'
@@ -114,13 +114,13 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand rotate" -l keep -d
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand rotate" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand rotate" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand rotate" -s V -l version -d 'Print version'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand disable" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand disable" -l store -d 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]' -r -F
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand disable" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand disable" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand disable" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand disable" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand disable" -s V -l version -d 'Print version'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand enable" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand enable" -l store -d 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]' -r -F
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand enable" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand enable" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand enable" -l json -d 'Print JSON on stdout instead of text'
@@ -128,14 +128,14 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand enable" -s h -l he
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand enable" -s V -l version -d 'Print version'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand extend" -l expires-in -d 'Expire this long from now: 90d, 12h, 2w, 30m, 45s (or combined: 1d12h)' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand extend" -l expires-at -d 'Expire at this time (RFC 3339, such as 2027-01-31T00:00:00Z)' -r -f
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand extend" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand extend" -l store -d 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]' -r -F
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand extend" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand extend" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand extend" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand extend" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand extend" -s V -l version -d 'Print version'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand scan" -l max-size -d 'Read at most this much of each file or of stdin (K, M, G: KiB, MiB, GiB); past it the scan is incomplete (exit 2)' -r -f
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand scan" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand scan" -l store -d 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]' -r -F
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand scan" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand scan" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand scan" -l hidden -d 'Search hidden files and directories too'
@@ -144,7 +144,7 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand scan" -l staged -d
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand scan" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand scan" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand scan" -s V -l version -d 'Print version'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand redact" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand redact" -l store -d 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]' -r -F
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand redact" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand redact" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand redact" -l json -d 'Print JSON on stdout instead of text'
@@ -152,20 +152,20 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand redact" -s h -l he
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand redact" -s V -l version -d 'Print version'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -l limit -d 'Show only the last N events' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -l token -d 'Show only the events of this token (id or name)' -r -f
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -l store -d 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]' -r -F
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -l check -d 'Check the hash chain instead: exit 0 if it is whole, 6 naming the first broken event'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand log" -s V -l version -d 'Print version'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand export" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand export" -l store -d 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]' -r -F
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand export" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand export" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand export" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand export" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand export" -s V -l version -d 'Print version'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand import" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand import" -l store -d 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]' -r -F
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand import" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand import" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand import" -l any-format -d 'Accept plaintext tokens that are not in the vbx_ format (another system\'s tokens)'
@@ -173,21 +173,21 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand import" -l skip-ex
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand import" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand import" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand import" -s V -l version -d 'Print version'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand doctor" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand doctor" -l store -d 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]' -r -F
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand doctor" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand doctor" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand doctor" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand doctor" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand doctor" -s V -l version -d 'Print version'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand backup" -l passphrase-file -d 'Read the vault passphrase from this file (only a trailing newline is stripped)' -r -F
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand backup" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand backup" -l store -d 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]' -r -F
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand backup" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand backup" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand backup" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand backup" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand backup" -s V -l version -d 'Print version'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand restore" -l passphrase-file -d 'Read the vault passphrase from this file (only a trailing newline is stripped)' -r -F
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand restore" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand restore" -l store -d 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]' -r -F
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand restore" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand restore" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand restore" -s y -l yes -d 'Don\'t ask for confirmation (needed when stdin is not a terminal)'
@@ -195,7 +195,7 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand restore" -l force 
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand restore" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand restore" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand restore" -s V -l version -d 'Print version'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and not __fish_seen_subcommand_from init reveal status passwd forget export import help" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and not __fish_seen_subcommand_from init reveal status passwd forget export import help" -l store -d 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]' -r -F
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and not __fish_seen_subcommand_from init reveal status passwd forget export import help" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and not __fish_seen_subcommand_from init reveal status passwd forget export import help" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and not __fish_seen_subcommand_from init reveal status passwd forget export import help" -l json -d 'Print JSON on stdout instead of text'
@@ -213,20 +213,20 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from init" -l kdf-iterations -d 'Argon2id iterations, 1 to 64 [default: 3, or the vault\'s current value]' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from init" -l kdf-parallelism -d 'Argon2id lanes, 1 to 16 [default: 4, or the vault\'s current value]' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from init" -l passphrase-file -d 'Read the vault passphrase from this file (only a trailing newline is stripped)' -r -F
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from init" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from init" -l store -d 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]' -r -F
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from init" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from init" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from init" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from init" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from init" -s V -l version -d 'Print version'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from reveal" -l passphrase-file -d 'Read the vault passphrase from this file (only a trailing newline is stripped)' -r -F
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from reveal" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from reveal" -l store -d 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]' -r -F
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from reveal" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from reveal" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from reveal" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from reveal" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from reveal" -s V -l version -d 'Print version'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from status" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from status" -l store -d 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]' -r -F
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from status" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from status" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from status" -l json -d 'Print JSON on stdout instead of text'
@@ -237,20 +237,20 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from passwd" -l kdf-iterations -d 'Argon2id iterations, 1 to 64 [default: 3, or the vault\'s current value]' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from passwd" -l kdf-parallelism -d 'Argon2id lanes, 1 to 16 [default: 4, or the vault\'s current value]' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from passwd" -l passphrase-file -d 'Read the vault passphrase from this file (only a trailing newline is stripped)' -r -F
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from passwd" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from passwd" -l store -d 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]' -r -F
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from passwd" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from passwd" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from passwd" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from passwd" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from passwd" -s V -l version -d 'Print version'
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from forget" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from forget" -l store -d 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]' -r -F
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from forget" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from forget" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from forget" -l json -d 'Print JSON on stdout instead of text'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from forget" -s h -l help -d 'Print help'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from forget" -s V -l version -d 'Print version'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from export" -l passphrase-file -d 'Read the vault passphrase from this file (only a trailing newline is stripped)' -r -F
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from export" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from export" -l store -d 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]' -r -F
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from export" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from export" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from export" -l json -d 'Print JSON on stdout instead of text'
@@ -258,7 +258,7 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from export" -s V -l version -d 'Print version'
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from import" -l from-passphrase-file -d 'Read the file\'s passphrase from this file' -r -F
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from import" -l passphrase-file -d 'Read the vault passphrase from this file (only a trailing newline is stripped)' -r -F
-complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from import" -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from import" -l store -d 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]' -r -F
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from import" -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from import" -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from import" -l json -d 'Print JSON on stdout instead of text'
@@ -320,6 +320,6 @@ complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and __fish_seen_subcommand_from status" -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand vault; and not __fish_seen_subcommand_from init reveal status passwd forget export import help" -f
 complete -c vbx-tokens -n "__fish_vbx_tokens_using_subcommand verify" -f
-complete -c vbx-tokens -l store -d 'The store directory [default: ~/.local/share/vbx-tokens]' -r -f -a "(__fish_complete_directories)"
+complete -c vbx-tokens -l store -d 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]' -r -F
 complete -c vbx-tokens -l wait -d 'How long to wait for another process to release the store, in seconds' -r -f
 complete -c vbx-tokens -l trust-owner -d 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used' -r -f

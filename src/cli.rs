@@ -37,15 +37,17 @@ Exit codes:
     propagate_version = true
 )]
 pub struct Cli {
-    /// The store directory [default: ~/.local/share/vbx-tokens]
+    /// The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE)
+    /// [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]
+    // Not clap's `env`: two variables name the store, and which wins is
+    // `vbx_tokens::location`'s to say.
     #[arg(
         long,
         global = true,
-        value_name = "DIR",
-        env = "VBX_TOKENS_HOME",
-        value_hint = ValueHint::DirPath
+        value_name = "DIR|URL",
+        value_hint = ValueHint::AnyPath
     )]
-    pub store: Option<PathBuf>,
+    pub store: Option<std::ffi::OsString>,
 
     /// How long to wait for another process to release the store, in seconds
     #[arg(

@@ -431,8 +431,12 @@ fn environment(roff: &mut Roff) {
     roff.control("SH", ["ENVIRONMENT"]);
     for (var, what) in [
         (
+            "VBX_TOKENS_STORE",
+            "The store, a directory or a PostgreSQL URL (which may hold a password, unlike --store); --store wins over it.",
+        ),
+        (
             "VBX_TOKENS_HOME",
-            "The store directory; --store wins over it.",
+            "The store directory; --store and VBX_TOKENS_STORE win over it.",
         ),
         (
             "VBX_TOKENS_WAIT",

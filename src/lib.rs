@@ -43,6 +43,7 @@ pub mod fault;
 pub mod index;
 pub mod journal;
 pub mod lines;
+pub mod location;
 pub mod lockfile;
 pub mod name;
 pub mod paths;

@@ -18,6 +18,11 @@ pub fn default_store_dir() -> Result<PathBuf> {
         })
 }
 
+/// The user's home directory (where `~/.pgpass` is); `None` when there is none.
+pub fn home_dir() -> Option<PathBuf> {
+    directories::BaseDirs::new().map(|dirs| dirs.home_dir().to_owned())
+}
+
 /// The per-user state directory, where the use witness lives (`~/.local/state/vbx-tokens` on
 /// Linux, or under `$XDG_STATE_HOME`); `None` without a home directory.
 pub fn state_dir() -> Option<PathBuf> {

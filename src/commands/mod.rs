@@ -34,30 +34,43 @@ use crate::cli::{self, Cli};
 use crate::error::{Error, Result};
 use crate::outcome::{Outcome, OutputKind};
 use crate::output::Printer;
-use crate::paths;
 use crate::policy::State;
 use crate::store::{OpenMode, Store};
+use vbx_tokens::location::Location;
 
 /// What every command needs besides its own request.
 #[derive(Debug, Clone)]
 pub struct Context {
+    pub location: Location,
+    /// The directory of an embedded store: what the commands that do not yet run on
+    /// PostgreSQL use (see [`Context::new`]).
     pub store_dir: PathBuf,
     pub wait: Duration,
 }
 
 impl Context {
-    /// `--store` (or `VBX_TOKENS_HOME`) when given and not empty, else the default store.
+    /// The store `--store`, `VBX_TOKENS_STORE` or `VBX_TOKENS_HOME` names, else the default
+    /// (`vbx_tokens::location`).
     ///
     /// # Errors
-    /// [`crate::error::Error::Usage`] when there is no home directory to put the default in.
-    pub fn new(store: Option<PathBuf>, wait: Duration) -> Result<Context> {
-        let store_dir = match store {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => paths::default_store_dir()?,
+    /// [`crate::error::Error::Usage`] as [`Location::resolve`] gives it.
+    pub fn new(store: Option<&std::ffi::OsStr>, wait: Duration) -> Result<Context> {
+        let location = Location::resolve(store, &|var| std::env::var_os(var), wait)?;
+        let store_dir = match &location {
+            Location::Dir(dir) => dir.clone(),
+            Location::Postgres(_) => PathBuf::new(),
         };
-        Ok(Context { store_dir, wait })
+        Ok(Context {
+            location,
+            store_dir,
+            wait,
+        })
     }
 
+    /// The embedded store, opened.
+    ///
+    /// # Errors
+    /// As for [`Store::open`].
     pub fn open(&self, mode: OpenMode) -> Result<Store> {
         Store::open(&self.store_dir, mode, self.wait)
     }
@@ -123,6 +136,37 @@ impl Request {
 }
 
 impl Request {
+    /// The command's name, as it is typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Request::Create(_) => "create",
+            Request::List(_) => "list",
+            Request::Show(_) => "show",
+            Request::Revoke(_) => "revoke",
+            Request::Rotate(_) => "rotate",
+            Request::SetDisabled(SetDisabled { disabled: true, .. }) => "disable",
+            Request::SetDisabled(_) => "enable",
+            Request::Extend(_) => "extend",
+            Request::Verify(_) => "verify",
+            Request::Scan(_) => "scan",
+            Request::Redact => "redact",
+            Request::Log(_) => "log",
+            Request::Export => "export",
+            Request::Import(_) => "import",
+            Request::Doctor => "doctor",
+            Request::Backup(_) => "backup",
+            Request::Restore(_) => "restore",
+            Request::Vault(_) => "vault",
+            Request::Generate { .. } => "generate",
+            Request::DebugPanic => "debug-panic",
+        }
+    }
+
+    /// Whether the command reads or writes the store (`generate` and `debug-panic` do not).
+    pub fn touches_store(&self) -> bool {
+        !matches!(self, Request::Generate { .. } | Request::DebugPanic)
+    }
+
     /// Whether this command reads a vault passphrase or holds a token in the clear (one it
     /// makes, checks, reads in or finds): it turns core dumps off before it starts
     /// (`crate::harden`).
@@ -186,7 +230,7 @@ pub fn from_cli(cli: Cli) -> Result<(Context, Request, bool)> {
         false => cli.trust_owner.clone(),
     };
     vbx_tokens::trust::trust_owners(owners);
-    let ctx = Context::new(cli.store, cli.wait)?;
+    let ctx = Context::new(cli.store.as_deref(), cli.wait)?;
     let request = match cli.command {
         cli::Command::Create(a) => Request::Create(Create {
             name: a.name,
@@ -307,6 +351,16 @@ impl From<cli::StatusArg> for State {
 /// Runs one command. Data and messages go to `p`; the outcome (or error) goes back to be
 /// turned into an exit code by `crate::error::decide`.
 pub fn run(ctx: &Context, request: Request, p: &mut Printer) -> Result<Outcome> {
+    if let Location::Postgres(target) = &ctx.location
+        && request.touches_store()
+    {
+        // Said plainly rather than run against a directory nobody named.
+        return Err(Error::usage(format!(
+            "`{}` does not run on a PostgreSQL store ({}) in this build: give --store a directory",
+            request.name(),
+            target.shown()
+        )));
+    }
     match request {
         Request::Create(r) => create::run(ctx, r, p),
         Request::List(r) => show::list(ctx, r, p),

@@ -13,6 +13,9 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_vbx-tokens");
 /// Variables that would change the binary's behaviour if the developer's shell had them set.
 const OURS: &[&str] = &[
     "VBX_TOKENS_HOME",
+    "VBX_TOKENS_STORE",
+    "PGPASSWORD",
+    "PGPASSFILE",
     "VBX_TOKENS_WAIT",
     "VBX_TOKENS_TRUST_OWNER",
     "VBX_TOKEN",

@@ -16,6 +16,7 @@ mod faults;
 mod forged;
 mod fuzz_seeds;
 mod lifecycle;
+mod location;
 mod output;
 mod ownership;
 mod policy;

@@ -1,0 +1,153 @@
+//! Where the store is: a directory (the embedded engine) or a PostgreSQL URL, from `--store`,
+//! `VBX_TOKENS_STORE`, `VBX_TOKENS_HOME` or the default, in that order.
+
+use std::ffi::{OsStr, OsString};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::pg::config::{self, Source, Surroundings, Target};
+
+/// The variable that names the store, a directory or a URL, when `--store` does not.
+pub const STORE_VAR: &str = "VBX_TOKENS_STORE";
+
+/// The variable that names the store's directory (never a URL) when neither `--store` nor
+/// [`STORE_VAR`] does.
+pub const HOME_VAR: &str = "VBX_TOKENS_HOME";
+
+/// A store's location.
+#[derive(Debug, Clone)]
+pub enum Location {
+    /// The embedded store: a directory on this machine.
+    Dir(PathBuf),
+    /// A PostgreSQL database many hosts share.
+    Postgres(Box<Target>),
+}
+
+impl Location {
+    /// The location the first of these gives (a variable set but empty counts as unset):
+    /// `flag` (`--store`, a directory or a URL; a URL there may not hold a password, since
+    /// `ps` shows it), `VBX_TOKENS_STORE` (a directory or a URL), `VBX_TOKENS_HOME` (a
+    /// directory), else the default directory. `env` reads a variable; `wait` is the connect
+    /// timeout a URL without `connect_timeout` gets.
+    ///
+    /// # Errors
+    /// [`Error::Usage`] for a URL that does not parse or holds a password on the command line,
+    /// a URL in `VBX_TOKENS_HOME`, a password file others can read, or no home directory for
+    /// the default.
+    pub fn resolve(
+        flag: Option<&OsStr>,
+        env: &dyn Fn(&str) -> Option<OsString>,
+        wait: Duration,
+    ) -> Result<Location> {
+        let set = |var: &str| env(var).filter(|v| !v.is_empty());
+        let (value, source) = match flag.filter(|v| !v.is_empty()) {
+            Some(v) => (v.to_owned(), Source::CommandLine),
+            None => match set(STORE_VAR) {
+                Some(v) => (v, Source::Environment),
+                None => match set(HOME_VAR) {
+                    Some(v) if v.to_str().is_some_and(config::is_url) => {
+                        return Err(Error::usage(format!(
+                            "{HOME_VAR} names a directory, not a URL: give a PostgreSQL store in {STORE_VAR} or --store"
+                        )));
+                    }
+                    Some(v) => return Ok(Location::Dir(PathBuf::from(v))),
+                    None => return Ok(Location::Dir(crate::paths::default_store_dir()?)),
+                },
+            },
+        };
+        match value.to_str().filter(|v| config::is_url(v)) {
+            Some(url) => {
+                let text = |var: &str| set(var).and_then(|v| v.into_string().ok());
+                let around = Surroundings {
+                    env: &text,
+                    os_user: crate::store::current_user(),
+                    home: crate::paths::home_dir(),
+                    wait,
+                };
+                let target = config::target(url, source, &around).map_err(Error::usage)?;
+                Ok(Location::Postgres(Box::new(target)))
+            }
+            None => Ok(Location::Dir(PathBuf::from(value))),
+        }
+    }
+
+    /// What messages call it: the directory, or the URL without its password.
+    pub fn shown(&self) -> String {
+        match self {
+            Location::Dir(dir) => dir.display().to_string(),
+            Location::Postgres(target) => target.shown(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(flag: Option<&str>, vars: &[(&str, &str)]) -> Result<Location> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let env = move |var: &str| {
+            vars.iter()
+                .find(|(k, _)| k == var)
+                .map(|(_, v)| OsString::from(v))
+        };
+        Location::resolve(flag.map(OsStr::new), &env, Duration::from_secs(3))
+    }
+
+    fn dir(l: Result<Location>) -> String {
+        match l.unwrap() {
+            Location::Dir(d) => d.display().to_string(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn url(l: Result<Location>) -> String {
+        match l.unwrap() {
+            Location::Postgres(t) => t.shown(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    const URL: &str = "postgresql://ann@db.example/tokens";
+
+    #[test]
+    fn the_flag_wins_then_the_store_variable_then_home() {
+        let all = [(STORE_VAR, "/from/store"), (HOME_VAR, "/from/home")];
+        assert_eq!(dir(resolve(Some("/flag"), &all)), "/flag");
+        assert_eq!(dir(resolve(None, &all)), "/from/store");
+        assert_eq!(
+            dir(resolve(None, &[(HOME_VAR, "/from/home")])),
+            "/from/home"
+        );
+        assert_eq!(
+            dir(resolve(Some(""), &[(STORE_VAR, ""), (HOME_VAR, "/h")])),
+            "/h"
+        );
+        assert_eq!(
+            url(resolve(None, &[(STORE_VAR, URL), (HOME_VAR, "/h")])),
+            "postgresql://ann@db.example:5432/tokens"
+        );
+        assert_eq!(
+            url(resolve(Some(URL), &[(STORE_VAR, "/s")])),
+            "postgresql://ann@db.example:5432/tokens"
+        );
+        assert_eq!(dir(resolve(Some("/flag"), &[(STORE_VAR, URL)])), "/flag");
+    }
+
+    #[test]
+    fn a_password_on_the_command_line_or_a_url_in_home_is_refused() {
+        let secret = "postgresql://ann:hunter2@db.example/tokens";
+        let e = resolve(Some(secret), &[]).unwrap_err().to_string();
+        assert!(e.contains("password") && !e.contains("hunter2"), "{e}");
+        assert!(matches!(
+            resolve(None, &[(STORE_VAR, secret)]).unwrap(),
+            Location::Postgres(_)
+        ));
+        let e = resolve(None, &[(HOME_VAR, URL)]).unwrap_err().to_string();
+        assert!(e.contains(STORE_VAR), "{e}");
+    }
+}
