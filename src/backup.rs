@@ -479,7 +479,7 @@ pub fn read(input: impl BufRead) -> Result<Backup, Invalid> {
             key: backup.events.len() as u64,
             hash: crate::chain::hash(last),
         };
-        let mut checker = crate::chain::Checker::new(Some(head));
+        let mut checker = crate::chain::Checker::<Event>::new(Some(head));
         for (i, bytes) in backup.events.iter().enumerate() {
             checker.event(&(i as u64 + 1).to_be_bytes(), bytes);
         }

@@ -9,10 +9,21 @@
 //! rewrite the whole database can rewrite the whole chain.
 
 use std::fmt;
+use std::marker::PhantomData;
 
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
-use crate::record::Event;
+/// An event of a chained log, as the chain sees it: what its stored bytes parse as, the `prev`
+/// it names, and a few words that say which event it is in a report (the store's events are
+/// `crate::record::Event`; the chain does not depend on their other fields).
+pub trait Linked: DeserializeOwned {
+    /// The lowercase hex SHA-256 of the event before it, or [`GENESIS`].
+    fn prev(&self) -> &str;
+    /// Which event it is, for a report of a broken log (`TIME, KIND, token ID`).
+    fn summary(&self) -> String;
+}
 
 /// `prev` of the first event: 64 zeros.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -106,16 +117,32 @@ impl Problem {
     }
 }
 
-/// The first broken event of a log, as [`crate::store::Store::check_log`] reports it.
-#[derive(Debug, Clone, PartialEq)]
+/// The first broken event of a log, as a store's log check reports it.
+#[derive(Debug, Clone)]
 pub struct Broken {
     /// How many events the log holds, the broken one included.
     pub events: u64,
     /// Its 1-based position in key order (1 for an emptied log).
     pub position: u64,
-    /// The event, when it parses (`None` for an unparseable one or an emptied log).
-    pub event: Option<Event>,
+    /// The event, as stored, when it parses (`None` for an unparseable one or an emptied log).
+    pub event: Option<Shown>,
     pub problem: Problem,
+}
+
+/// An event a report names: its stored JSON and [`Linked::summary`].
+#[derive(Debug, Clone)]
+pub struct Shown {
+    pub json: Box<RawValue>,
+    pub summary: String,
+}
+
+impl PartialEq for Broken {
+    fn eq(&self, other: &Broken) -> bool {
+        let json = |b: &Broken| b.event.as_ref().map(|e| e.json.get().to_owned());
+        (self.events, self.position, &self.problem)
+            == (other.events, other.position, &other.problem)
+            && json(self) == json(other)
+    }
 }
 
 impl Broken {
@@ -138,11 +165,7 @@ impl fmt::Display for Broken {
             )?;
         }
         if let Some(e) = &self.event {
-            write!(f, " ({}, {}", e.at, e.event.as_str())?;
-            if let Some(id) = &e.token_id {
-                write!(f, ", token {id}")?;
-            }
-            write!(f, ")")?;
+            write!(f, " ({})", e.summary)?;
         }
         write!(f, ": {}", self.problem_text())
     }
@@ -151,20 +174,21 @@ impl fmt::Display for Broken {
 /// Walks a log in key order, one event at a time, holding only the hash of the one before:
 /// [`Checker::event`] for each, then [`Checker::finish`].
 #[derive(Debug)]
-pub struct Checker {
+pub struct Checker<E> {
     head: Option<Head>,
     count: u64,
     prev_hash: Option<[u8; 32]>,
     /// The last key seen (8 bytes in a sound log; compared as bytes, as sled orders them).
     last_key: Option<Vec<u8>>,
     /// The last event, parsed, while nothing is broken: a broken end is reported on it.
-    last: Option<Event>,
-    broken: Option<(u64, Option<Event>, Problem)>,
+    last: Option<Shown>,
+    broken: Option<(u64, Option<Shown>, Problem)>,
+    events: PhantomData<fn() -> E>,
 }
 
-impl Checker {
+impl<E: Linked> Checker<E> {
     /// `head` as read from `meta` (`None` when there is none, or none that decodes).
-    pub fn new(head: Option<Head>) -> Checker {
+    pub fn new(head: Option<Head>) -> Checker<E> {
         Checker {
             head,
             count: 0,
@@ -172,6 +196,7 @@ impl Checker {
             last_key: None,
             last: None,
             broken: None,
+            events: PhantomData,
         }
     }
 
@@ -189,15 +214,19 @@ impl Checker {
             return;
         }
         let position = self.count;
-        // serde's own reason, without the "store damaged" framing of `Event::from_bytes`.
-        let event: Event = match serde_json::from_slice(bytes) {
-            Ok(event) => event,
+        // serde's own reason, without the "store damaged" framing of the store's parser.
+        let parsed = serde_json::from_slice::<E>(bytes).and_then(|event| {
+            let json = String::from_utf8(bytes.to_vec()).map_err(serde::de::Error::custom)?;
+            Ok((event, RawValue::from_string(json)?))
+        });
+        let (event, json) = match parsed {
+            Ok(parsed) => parsed,
             Err(e) => {
                 self.broken = Some((position, None, Problem::Unparseable(e.to_string())));
                 return;
             }
         };
-        let problem = if event.prev != expected {
+        let problem = if event.prev() != expected {
             Some(Problem::PrevMismatch)
         } else {
             match self.head {
@@ -208,9 +237,13 @@ impl Checker {
                 _ => None,
             }
         };
+        let shown = Shown {
+            json,
+            summary: event.summary(),
+        };
         match problem {
-            Some(p) => self.broken = Some((position, Some(event), p)),
-            None => self.last = Some(event),
+            Some(p) => self.broken = Some((position, Some(shown), p)),
+            None => self.last = Some(shown),
         }
     }
 
@@ -248,7 +281,7 @@ impl Checker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::EventKind;
+    use crate::record::{Event, EventKind};
     use crate::time::Time;
 
     fn event(n: u64, prev: &str) -> Vec<u8> {
@@ -280,7 +313,7 @@ mod tests {
     }
 
     fn check(log: &[(u64, Vec<u8>)], head: Option<Head>) -> Result<u64, Box<Broken>> {
-        let mut c = Checker::new(head);
+        let mut c = Checker::<Event>::new(head);
         for (k, b) in log {
             c.event(&k.to_be_bytes(), b);
         }
@@ -335,7 +368,7 @@ mod tests {
         let mut garbage = log.clone();
         garbage[2].1 = b"{not json".to_vec();
         let b = check(&garbage, head).expect_err("broken");
-        assert_eq!((b.position, b.events, &b.event), (3, 5, &None));
+        assert_eq!((b.position, b.events, b.event.is_none()), (3, 5, true));
         assert!(matches!(b.problem, Problem::Unparseable(_)));
         // No head at all.
         assert_eq!(broken_at(&log, None), (5, Problem::NoHead));

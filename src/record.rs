@@ -289,6 +289,19 @@ pub fn fit_detail(text: &str) -> String {
     cut
 }
 
+impl crate::chain::Linked for Event {
+    fn prev(&self) -> &str {
+        &self.prev
+    }
+
+    fn summary(&self) -> String {
+        match &self.token_id {
+            Some(id) => format!("{}, {}, token {id}", self.at, self.event.as_str()),
+            None => format!("{}, {}", self.at, self.event.as_str()),
+        }
+    }
+}
+
 impl Event {
     /// An event of `kind` by `actor` at `at`, about `record` when there is one, with nothing
     /// else set (a count of 1; `prev` is set when it is appended).

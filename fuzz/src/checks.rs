@@ -354,7 +354,7 @@ fn uses_once(data: &[u8]) {
 pub fn chain(data: &[u8]) {
     use vbx_tokens::chain::{Checker, Head};
     let (head, events) = data.split_at(data.len().min(Head::LEN));
-    let mut checker = Checker::new(Head::decode(head));
+    let mut checker = Checker::<vbx_tokens::record::Event>::new(Head::decode(head));
     let mut count = 0u64;
     for (key, event) in events.split(|&b| b == b'\n').enumerate() {
         checker.event(&(key as u64 + 1).to_be_bytes(), event);

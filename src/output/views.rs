@@ -9,7 +9,7 @@ use ipnet::IpNet;
 
 use crate::chain::Broken;
 use crate::policy::State;
-use crate::record::{Event, Record};
+use crate::record::Record;
 use crate::store::Verdict;
 use crate::time::Time;
 use crate::vault::KdfParams;
@@ -166,7 +166,7 @@ pub struct LogBroken<'a> {
     pub whole: bool,
     pub events: u64,
     pub broken_at: u64,
-    pub event: Option<&'a Event>,
+    pub event: Option<&'a serde_json::value::RawValue>,
     pub problem: String,
 }
 
@@ -176,7 +176,7 @@ impl<'a> From<&'a Broken> for LogBroken<'a> {
             whole: false,
             events: b.events,
             broken_at: b.position,
-            event: b.event.as_ref(),
+            event: b.event.as_ref().map(|e| &*e.json),
             problem: b.problem_text(),
         }
     }

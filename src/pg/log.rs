@@ -77,7 +77,7 @@ pub fn check(c: &mut impl GenericClient, target: &Target) -> Result<u64> {
         )
         .map_err(fail)?
         .and_then(|row| Head::decode(row.get::<_, &[u8]>(0)));
-    let mut checker = Checker::new(head);
+    let mut checker = Checker::<Event>::new(head);
     // In pages, so a long log is never all in memory.
     let mut after = 0i64;
     loop {

@@ -29,7 +29,7 @@ impl Store {
     /// [`Error::BrokenLog`] naming the first broken event (its position, the event when it
     /// parses, and what is wrong); the store's own errors reading the log.
     pub fn check_log(&self) -> Result<u64> {
-        let mut checker = Checker::new(self.log_head()?);
+        let mut checker = Checker::<crate::record::Event>::new(self.log_head()?);
         for item in self.log.iter() {
             let (key, bytes) = item.map_err(|e| self.sled(e))?;
             checker.event(&key, &bytes);

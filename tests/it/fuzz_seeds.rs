@@ -95,7 +95,9 @@ fn the_seeds_are_whole_files_of_their_kind() {
 
     let chain = seed("chain", "eleven-events.chain");
     let (head, events) = chain.split_at(vbx_tokens::chain::Head::LEN);
-    let mut checker = vbx_tokens::chain::Checker::new(vbx_tokens::chain::Head::decode(head));
+    let mut checker = vbx_tokens::chain::Checker::<vbx_tokens::record::Event>::new(
+        vbx_tokens::chain::Head::decode(head),
+    );
     for (i, event) in events.split(|&b| b == b'\n').enumerate() {
         checker.event(&(i as u64 + 1).to_be_bytes(), event);
     }
