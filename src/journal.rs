@@ -218,16 +218,23 @@ impl Header {
     }
 }
 
-/// Appends `entries` to the store's journal in one write, under the journal's lock, and makes
-/// them durable before returning. Creates the journal if there is none.
+/// Appends `entries` to the store's journal in one write, under the journal's lock (waited for
+/// up to `wait`, a second at least: `crate::lockfile::BRIEF`), and makes them durable before returning. Creates the journal if there is none.
 ///
 /// # Errors
 /// The I/O error that stopped it (a read-only store: `ReadOnlyFilesystem` or
-/// `PermissionDenied`; a full disk: `StorageFull`).
-pub fn append(dir: &Path, store_id: [u8; 16], entries: &[Entry]) -> io::Result<()> {
+/// `PermissionDenied`; a full disk: `StorageFull`); `TimedOut` holding a
+/// [`crate::lockfile::Locked`] when another process holds the lock past `wait`.
+pub fn append(
+    dir: &Path,
+    store_id: [u8; 16],
+    entries: &[Entry],
+    wait: std::time::Duration,
+) -> io::Result<()> {
     if entries.is_empty() {
         return Ok(());
     }
+    let deadline = crate::lockfile::deadline(wait);
     let bytes: Vec<u8> = entries.iter().flat_map(Entry::encode).collect();
     let path = dir.join(FILE);
     loop {
@@ -246,7 +253,7 @@ pub fn append(dir: &Path, store_id: [u8; 16], entries: &[Entry]) -> io::Result<(
             }
             Err(e) => return Err(e),
         };
-        file.lock()?;
+        crate::lockfile::lock_by(&file, &path, deadline)?;
         // A fold may have renamed this file away between our open and our lock: then our
         // entries belong in the journal that replaced it.
         if !crate::lockfile::still_names(&path, &file)? {
@@ -322,11 +329,14 @@ pub struct Folding {
 
 /// Takes the journal for folding: a `journal.folding` a crash left behind first, else the
 /// current journal, renamed. Waits for appends under way to finish, then reads every whole
-/// entry. `None` when there is nothing to fold. Call with the store lock held.
+/// entry, waiting up to `wait` (a second at least) for them. `None` when there is nothing to fold. Call with the
+/// store lock held.
 ///
 /// # Errors
-/// An I/O error renaming or reading the file.
-pub fn take(dir: &Path) -> io::Result<Option<Folding>> {
+/// An I/O error renaming or reading the file; `TimedOut` holding a
+/// [`crate::lockfile::Locked`] when an append holds the journal past `wait`.
+pub fn take(dir: &Path, wait: std::time::Duration) -> io::Result<Option<Folding>> {
+    let deadline = crate::lockfile::deadline(wait);
     let folding = dir.join(FOLDING_FILE);
     if fs::symlink_metadata(dir.join(FILE)).is_ok_and(|m| !m.is_file()) {
         set_aside(dir)?;
@@ -339,7 +349,9 @@ pub fn take(dir: &Path) -> io::Result<Option<Folding>> {
         }
     }
     let mut file = File::open(&folding)?;
-    file.lock()?;
+    // An append under way holds it for one write; one stopped while it holds it makes the
+    // fold give up past the wait (busy), as the store's own lock would.
+    crate::lockfile::lock_by(&file, &folding, deadline)?;
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes)?;
     Ok(Some(read(&bytes)))
@@ -396,6 +408,8 @@ pub fn set_aside_folding(dir: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
     fn entry(i: u32) -> Entry {
         Entry {
@@ -473,18 +487,18 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let all: Vec<Entry> = (0..50).map(entry).collect();
         for chunk in all.chunks(7) {
-            append(dir.path(), [1; 16], chunk).expect("appends");
+            append(dir.path(), [1; 16], chunk, WAIT).expect("appends");
         }
-        let folding = take(dir.path()).expect("reads").expect("a journal");
+        let folding = take(dir.path(), WAIT).expect("reads").expect("a journal");
         assert_eq!(folding.header.expect("header").store_id, [1; 16]);
         assert_eq!(folding.entries, all);
         // New appends go to a new journal while the old one is being folded.
-        append(dir.path(), [1; 16], &all[..1]).expect("appends");
+        append(dir.path(), [1; 16], &all[..1], WAIT).expect("appends");
         finish(dir.path()).expect("removes");
-        let next = take(dir.path()).expect("reads").expect("a journal");
+        let next = take(dir.path(), WAIT).expect("reads").expect("a journal");
         assert_eq!(next.entries, all[..1]);
         finish(dir.path()).expect("removes");
-        assert!(take(dir.path()).expect("reads").is_none());
+        assert!(take(dir.path(), WAIT).expect("reads").is_none());
     }
 
     #[test]
@@ -527,19 +541,19 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         for bad in [&b""[..], b"short", &[0u8; 100]] {
             fs::write(dir.path().join(FILE), bad).expect("write");
-            append(dir.path(), [1; 16], &[entry(0)]).expect("appends");
-            let folding = take(dir.path()).expect("reads").expect("a journal");
+            append(dir.path(), [1; 16], &[entry(0)], WAIT).expect("appends");
+            let folding = take(dir.path(), WAIT).expect("reads").expect("a journal");
             assert_eq!(folding.entries, vec![entry(0)]);
             finish(dir.path()).expect("removes");
         }
-        append(dir.path(), [2; 16], &[entry(1)]).expect("appends");
-        append(dir.path(), [1; 16], &[entry(2)]).expect("another store's is set aside");
-        let folding = take(dir.path()).expect("reads").expect("a journal");
+        append(dir.path(), [2; 16], &[entry(1)], WAIT).expect("appends");
+        append(dir.path(), [1; 16], &[entry(2)], WAIT).expect("another store's is set aside");
+        let folding = take(dir.path(), WAIT).expect("reads").expect("a journal");
         assert_eq!(folding.header.expect("header").store_id, [1; 16]);
         assert_eq!(folding.entries, vec![entry(2)]);
         finish(dir.path()).expect("removes");
         fs::create_dir(dir.path().join(FILE)).expect("a directory");
-        append(dir.path(), [1; 16], &[entry(3)]).expect("a directory is set aside");
+        append(dir.path(), [1; 16], &[entry(3)], WAIT).expect("a directory is set aside");
         assert!(dir.path().join(DAMAGED_FILE).is_dir());
     }
 
@@ -555,6 +569,7 @@ mod tests {
                             &dir,
                             [1; 16],
                             &[entry(t * 100 + i), entry(t * 100 + i + 50)],
+                            WAIT,
                         )
                         .expect("appends");
                     }
@@ -564,7 +579,7 @@ mod tests {
         for t in threads {
             t.join().expect("thread");
         }
-        let folding = take(dir.path()).expect("reads").expect("a journal");
+        let folding = take(dir.path(), WAIT).expect("reads").expect("a journal");
         assert_eq!(folding.entries.len(), 8 * 25 * 2);
     }
 

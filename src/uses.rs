@@ -29,7 +29,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub mod witness;
 
@@ -246,6 +246,59 @@ pub fn counts(path: &Path, store_id: &[u8; 16]) -> io::Result<Vec<(String, u64)>
         .collect())
 }
 
+/// Takes away a directory at `path`, where a table is to be written: [`rebuild`]'s rename
+/// replaces anything else there (a FIFO, a symlink, a file others could write), not that.
+///
+/// # Errors
+/// The I/O error of the removal.
+pub fn make_way(path: &Path) -> io::Result<()> {
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => fs::remove_dir_all(path),
+        _ => Ok(()),
+    }
+}
+
+/// Every slot of the table at `path` that still checks out, however the rest is damaged (a
+/// header that fails its CRC or gives another size, a slot that fails its own, bytes added or
+/// cut at the end): what `doctor` keeps when it rebuilds a damaged table, so no count it could
+/// read goes down. Empty when there is no regular file there, or it is a sound table of
+/// another id than `store_id` (not damage of this one: another table put in its place).
+pub fn salvage(path: &Path, store_id: &[u8; 16]) -> Vec<(String, u64)> {
+    const PAGE: usize = 32 * 1024 * SLOT_LEN;
+    let Ok(file) = open_regular(path, false) else {
+        return Vec::new();
+    };
+    let mut h = [0u8; HEADER_LEN as usize];
+    if file.read_exact_at(&mut h, 0).is_ok()
+        && &h[..8] == MAGIC
+        && crc32fast::hash(&h[..32]).to_be_bytes() == h[32..36]
+        && h[8..24] != store_id[..]
+    {
+        return Vec::new();
+    }
+    let len = file.metadata().map_or(0, |m| m.len());
+    let end = len.min(HEADER_LEN + u64::from(MAX_SLOTS) * SLOT_LEN as u64);
+    let mut out = Vec::new();
+    let mut page = vec![0u8; PAGE];
+    let mut at = HEADER_LEN;
+    while at < end {
+        let n = PAGE.min((end - at) as usize) / SLOT_LEN * SLOT_LEN;
+        if n == 0 || file.read_exact_at(&mut page[..n], at).is_err() {
+            break;
+        }
+        for b in page[..n].chunks(SLOT_LEN) {
+            if let Ok(Some((id, count))) = parse_slot(b) {
+                let id = String::from_utf8_lossy(&id).into_owned();
+                if crate::record::looks_like_id(&id) {
+                    out.push((id, count));
+                }
+            }
+        }
+        at += n as u64;
+    }
+    out
+}
+
 /// Raises each token's count in the table at `path`, which the caller has locked, to at least
 /// the one given; counts already higher are left. Not synced (see the module's note).
 ///
@@ -377,7 +430,7 @@ fn raise_to<'a>(to: &mut Vec<(&'a str, u64)>, token_id: &'a str, n: u64, was: u6
 
 /// The table at `path`, locked for writing, made if there is none.
 fn lock(path: &Path, store_id: &[u8; 16], wait: Duration) -> io::Result<Table> {
-    let deadline = Instant::now() + wait;
+    let deadline = crate::lockfile::deadline(wait);
     loop {
         let file = match open_regular(path, true) {
             Ok(f) => f,
@@ -387,48 +440,12 @@ fn lock(path: &Path, store_id: &[u8; 16], wait: Duration) -> io::Result<Table> {
             }
             Err(e) => return Err(e),
         };
-        lock_by(&file, path, deadline)?;
+        crate::lockfile::lock_by(&file, path, deadline)?;
         // A table that grew was renamed over the one we opened: use the new one.
         if !crate::lockfile::still_names(path, &file)? {
             continue;
         }
         return Table::from_file(file, store_id);
-    }
-}
-
-/// A table another process held locked past the wait: the error inside a `TimedOut`.
-#[derive(Debug)]
-pub struct Locked(pub std::path::PathBuf);
-
-impl std::fmt::Display for Locked {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} is locked by another process", self.0.display())
-    }
-}
-
-impl std::error::Error for Locked {}
-
-/// Takes `file`'s exclusive lock, waiting for it no later than `deadline`: a process stopped
-/// while it holds it (Ctrl-Z, SIGSTOP) makes others give up with `TimedOut`, as a store's lock
-/// does past `--wait`, rather than wait without end.
-fn lock_by(file: &File, path: &Path, deadline: Instant) -> io::Result<()> {
-    let mut pause = Duration::from_micros(200);
-    loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(()),
-            Err(std::fs::TryLockError::WouldBlock) => {}
-            Err(std::fs::TryLockError::Error(e)) => return Err(e),
-        }
-        let now = Instant::now();
-        if now >= deadline {
-            return Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                Locked(path.to_path_buf()),
-            ));
-        }
-        // Short pauses: a grant holds the lock for one sync, about a millisecond.
-        std::thread::sleep(pause.min(deadline - now));
-        pause = (pause * 2).min(Duration::from_millis(5));
     }
 }
 

@@ -369,14 +369,10 @@ impl Verifier {
     }
 
     fn counter_error(&self, e: std::io::Error) -> Error {
-        let locked = e
-            .get_ref()
-            .and_then(|inner| inner.downcast_ref::<uses::Locked>())
-            .map(|l| l.0.clone());
-        if let Some(path) = locked {
+        if let Some(path) = crate::lockfile::locked_path(&e) {
             return Error::Busy {
                 path,
-                waited: self.wait,
+                waited: crate::lockfile::waited(self.wait),
             };
         }
         match e.kind() {
@@ -390,7 +386,10 @@ impl Verifier {
                 crate::error::reason(&e)
             )),
             _ => Error::io_at(
-                format!("cannot count a use in {}", self.dir.display()),
+                format!(
+                    "cannot count a use in {}",
+                    self.dir.join(uses::FILE).display()
+                ),
                 &self.dir,
                 e,
             ),
@@ -439,8 +438,12 @@ impl Verifier {
                 ip,
             });
         }
-        match journal::append(&self.dir, store_id, &entries) {
+        match journal::append(&self.dir, store_id, &entries, self.wait) {
             Ok(()) => Ok(()),
+            Err(e) if crate::lockfile::locked_path(&e).is_some() => Err(Error::Busy {
+                path: crate::lockfile::locked_path(&e).expect("locked"),
+                waited: crate::lockfile::waited(self.wait),
+            }),
             // A store that cannot be written (mounted read-only) still answers; failures go
             // unrecorded, and a use that cannot be counted is refused, saying why.
             Err(e) if read_only(&e) && !counted => Ok(()),

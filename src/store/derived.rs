@@ -218,7 +218,8 @@ impl Store {
     }
 
     fn fold_one(&self) -> Result<()> {
-        let Some(folding) = journal::take(&self.dir).map_err(|e| self.fold_io(e))? else {
+        let Some(folding) = journal::take(&self.dir, self.wait).map_err(|e| self.fold_io(e))?
+        else {
             return Ok(());
         };
         crate::fault::point("fold-read");
@@ -278,6 +279,12 @@ impl Store {
     }
 
     fn fold_io(&self, e: std::io::Error) -> Error {
+        if let Some(path) = crate::lockfile::locked_path(&e) {
+            return Error::Busy {
+                path,
+                waited: crate::lockfile::waited(self.wait),
+            };
+        }
         Error::io_at(
             format!("cannot fold the journal in {}", self.dir.display()),
             &self.dir,

@@ -448,13 +448,15 @@ impl Store {
     /// count known; uses that had been lost (a `uses` file removed or put back, a store put
     /// back from a file copy) fail the check once, naming the tokens, so the next run is clean.
     fn check_use_counts(&self, records: &[Record]) -> Result<Finding> {
-        let table = crate::uses::counts(&self.dir.join(crate::uses::FILE), &self.store_id);
-        let in_table: HashMap<String, u64> = table
-            .as_ref()
-            .cloned()
-            .unwrap_or_default()
-            .into_iter()
-            .collect();
+        let table_path = self.dir.join(crate::uses::FILE);
+        let table = crate::uses::counts(&table_path, &self.store_id);
+        // A damaged table still counts what its sound slots hold: rebuilt, it loses none.
+        let in_table: HashMap<String, u64> = match &table {
+            Ok(counts) => counts.iter().cloned().collect(),
+            Err(_) => crate::uses::salvage(&table_path, &self.store_id)
+                .into_iter()
+                .collect(),
+        };
         // A witness that cannot be read protects nothing: grants count from the table alone
         // until it is repaired, so it is reported (as damage someone may have done), not
         // skipped. The store is compared with its own witness (its grants alone): the token
@@ -560,7 +562,8 @@ impl Store {
             )
         };
         if table.is_err() || !lost.is_empty() || below > 0 {
-            crate::uses::rebuild(&self.dir.join(crate::uses::FILE), &self.store_id, &known)
+            crate::uses::make_way(&table_path)
+                .and_then(|()| crate::uses::rebuild(&table_path, &self.store_id, &known))
                 .map_err(write_error)?;
         }
         if !raise_records.is_empty() {

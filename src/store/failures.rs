@@ -583,7 +583,7 @@ mod tests {
     /// Folds `n` failures (unknown) now, as verify would have journalled them.
     fn fail(store: &Store, n: usize) {
         let e = entry(Time::now(), "ana");
-        journal::append(&store.dir, store.store_id, &vec![e; n]).expect("journals");
+        journal::append(&store.dir, store.store_id, &vec![e; n], store.wait).expect("journals");
         store.fold_journal().expect("folds");
     }
 
@@ -616,7 +616,7 @@ mod tests {
             .into_iter()
             .map(|n| entry(at, &format!("u{n:02}")))
             .collect();
-        journal::append(&store.dir, store.store_id, &entries).expect("journals");
+        journal::append(&store.dir, store.store_id, &entries, store.wait).expect("journals");
         store.fold_journal().expect("folds");
     }
 
@@ -677,7 +677,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = open(dir.path());
         let append = |e: journal::Entry, n: usize| {
-            journal::append(&store.dir, store.store_id, &vec![e; n]).expect("journals");
+            journal::append(&store.dir, store.store_id, &vec![e; n], store.wait).expect("journals");
         };
         let fail = entry(at(0), "ana");
         // Nothing waiting: the fold decides (it has nothing to do).

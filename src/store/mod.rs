@@ -125,6 +125,8 @@ pub struct Store {
     db: sled::Db,
     dir: PathBuf,
     actor: String,
+    /// How long a lock this store takes beside its own (the journal's) is waited for.
+    wait: Duration,
     /// This store's id, from `meta` (all zero until `check_format` has read it).
     store_id: [u8; 16],
     /// The store was made by this open: initialised now, in a directory that held no store.
@@ -244,6 +246,7 @@ impl Store {
             pending: tree("pending")?,
             dir: dir.to_owned(),
             actor: current_user(),
+            wait,
             store_id: [0; 16],
             new: false,
             created_dir: None,

@@ -210,7 +210,7 @@ impl Grant {
     ///
     /// # Errors
     /// [`damaged`]'s kind for a table that is there but damaged, not ours, or cannot be
-    /// written; `TimedOut` (holding a `super::Locked`) past the wait.
+    /// written; `TimedOut` (holding a `crate::lockfile::Locked`) past the wait.
     pub(super) fn begin(store_id: &[u8; 16], wait: Duration) -> io::Result<Option<Grant>> {
         let Some(root) = dir() else {
             return Ok(None);
@@ -410,9 +410,12 @@ pub fn repair(store_id: &[u8; 16], own: &[(String, u64)]) -> io::Result<Vec<Path
     let Some(root) = dir() else {
         return Ok(Vec::new());
     };
-    make_private_dir(&root)?;
+    // `vbx-tokens` above it is ours too; the state directory above that is the user's.
+    for dir in root.parent().into_iter().chain([root.as_path()]) {
+        make_private_dir(dir).map_err(|e| at(dir, e))?;
+    }
     let store = store_dir(store_id, false).expect("a witness directory");
-    make_private_dir(&store)?;
+    make_private_dir(&store).map_err(|e| at(&store, e))?;
     // Every table with what it is to hold at least.
     let mut tables: Vec<(PathBuf, [u8; 16], bool)> = vec![
         (root.join(FILE), WITNESS_ID, true),
@@ -421,10 +424,11 @@ pub fn repair(store_id: &[u8; 16], own: &[(String, u64)]) -> io::Result<Vec<Path
     for (path, id) in every_seen(&root) {
         tables.push((path, id, true));
     }
-    // What each holds that can be read, however it is damaged otherwise (its mode, its owner).
+    // What each holds that can be read, however it is damaged otherwise (its mode, its owner,
+    // its header, a slot of another token).
     let readable: Vec<Vec<(String, u64)>> = tables
         .iter()
-        .map(|(path, id, _)| super::counts(path, id).unwrap_or_default())
+        .map(|(path, id, _)| super::salvage(path, id))
         .collect();
     let mut total: HashMap<String, u64> = own.iter().cloned().collect();
     for (found, (_, _, is_total)) in readable.iter().zip(&tables) {
@@ -441,7 +445,9 @@ pub fn repair(store_id: &[u8; 16], own: &[(String, u64)]) -> io::Result<Vec<Path
             // Another store's `seen` is left as it is: it is intact, and bounds only more.
             if ours_to_raise {
                 let to = view(if *is_total { &total } else { own });
-                raise_locked(path, id, lock(path, id, REPAIR_WAIT)?, &to)?;
+                lock(path, id, REPAIR_WAIT)
+                    .and_then(|t| raise_locked(path, id, t, &to))
+                    .map_err(|e| at(path, e))?;
             }
             continue;
         }
@@ -450,8 +456,9 @@ pub fn repair(store_id: &[u8; 16], own: &[(String, u64)]) -> io::Result<Vec<Path
             &mut keep,
             (if *is_total { &total[..] } else { own }).iter().cloned(),
         );
-        make_way(path)?;
-        super::rebuild(path, id, &keep.into_iter().collect::<Vec<_>>())?;
+        super::make_way(path)
+            .and_then(|()| super::rebuild(path, id, &keep.into_iter().collect::<Vec<_>>()))
+            .map_err(|e| at(path, e))?;
         rebuilt.push(path.clone());
     }
     for (path, id, _) in &tables {
@@ -463,6 +470,14 @@ pub fn repair(store_id: &[u8; 16], own: &[(String, u64)]) -> io::Result<Vec<Path
 /// `counts` as a grant's raises take them.
 fn view(counts: &[(String, u64)]) -> Vec<(&str, u64)> {
     counts.iter().map(|(id, n)| (id.as_str(), *n)).collect()
+}
+
+/// `e` naming the `path` it happened at, keeping its kind.
+fn at(path: &Path, e: io::Error) -> io::Error {
+    io::Error::new(
+        e.kind(),
+        format!("{}: {}", path.display(), crate::error::reason(&e)),
+    )
 }
 
 /// Makes `dir` a directory only its owner can write (0700), removing a file or symlink in its
@@ -480,15 +495,4 @@ fn make_private_dir(dir: &Path) -> io::Result<()> {
         Err(e) => return Err(e),
     }
     fs::DirBuilder::new().mode(0o700).create(dir)
-}
-
-/// Takes away what is at `path` where a table is to be written: a directory, a FIFO, a
-/// symlink, a file others could write (the rename replaces a file, not the others).
-fn make_way(path: &Path) -> io::Result<()> {
-    match fs::symlink_metadata(path) {
-        Ok(m) if m.is_dir() => fs::remove_dir_all(path),
-        Ok(_) => fs::remove_file(path),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e),
-    }
 }

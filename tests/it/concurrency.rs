@@ -132,3 +132,74 @@ fn verifies_never_wait_for_the_store_lock() {
     let failed = failures_counted(&failure_events(&env));
     assert_eq!(failed, 8);
 }
+
+#[test]
+fn a_process_stopped_while_it_holds_the_journal_holds_no_command_past_wait() {
+    use std::os::unix::process::CommandExt;
+    let env = Env::new();
+    let token = env.create("held");
+    // A use in the journal, not folded yet: the next command folds it.
+    assert_eq!(env.verify(&token, &[]).0, 0);
+    let journal = env.store().join("journal");
+    assert!(journal.is_file(), "a verify leaves its use in the journal");
+    // A process holding the journal's lock, as a verify stopped mid-append would.
+    let mut holder = std::process::Command::new("flock")
+        .arg(&journal)
+        .args(["sleep", "60"])
+        .process_group(0)
+        .spawn()
+        .expect("flock(1)");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let line = format!("{token}\n");
+    let runs: [(&[&str], &str); 4] = [
+        (&["--wait", "1", "list"], ""),
+        (&["--wait", "1", "show", "held"], ""),
+        (&["--wait", "1", "log"], ""),
+        (&["--wait", "1", "revoke", "held", "--yes"], ""),
+    ];
+    let mut outs = Vec::new();
+    for (args, stdin) in runs {
+        let started = std::time::Instant::now();
+        let out = env
+            .cmd()
+            .args(args)
+            .write_stdin(stdin.to_owned())
+            .timeout(std::time::Duration::from_secs(30))
+            .output()
+            .expect("ran");
+        outs.push((args, out, started.elapsed()));
+    }
+    // A verify needs no fold: it appends to a journal of its own (the held one was taken
+    // for the fold), and is not held up. One held mid-append in that journal holds the next
+    // verify up only --wait seconds.
+    let valid = env.run_in(&["--wait", "1", "verify"], line.clone());
+    assert_eq!(code(&valid), 0, "{}", stderr(&valid));
+    let mut appender = std::process::Command::new("flock")
+        .arg(&journal)
+        .args(["sleep", "60"])
+        .process_group(0)
+        .spawn()
+        .expect("flock(1)");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    let verify = env.run_in(&["--wait", "1", "verify"], line.clone());
+    outs.push((&["--wait", "1", "verify"][..], verify, started.elapsed()));
+    for held in [&mut holder, &mut appender] {
+        let _ = rustix::process::kill_process_group(
+            rustix::process::Pid::from_raw(held.id() as i32).expect("pid"),
+            rustix::process::Signal::KILL,
+        );
+        let _ = held.wait();
+    }
+    for (args, out, took) in outs {
+        let err = assert_one_line_error(&out, 5);
+        assert!(err.contains("busy"), "{args:?}: {err}");
+        assert!(
+            took < std::time::Duration::from_secs(10),
+            "{args:?}: {took:?}"
+        );
+    }
+    // Let go of, the store is as it was: the token still valid, its use counted.
+    assert_eq!(env.verify(&token, &[]).0, 0);
+    assert_eq!(env.record("held")["use_count"], 3);
+}

@@ -373,7 +373,13 @@ fn a_forged_journal_is_folded_only_as_verify_would_have_written_it() {
         actor: "ana".into(),
         ip: None,
     });
-    journal::append(&env.store(), id, &entries).expect("appends");
+    journal::append(
+        &env.store(),
+        id,
+        &entries,
+        std::time::Duration::from_secs(5),
+    )
+    .expect("appends");
     let log = String::from_utf8(env.ok(&["log", "--json"])).expect("utf-8");
     assert!(!log.contains(&token), "{log}");
     assert!(!vbx_tokens::name::holds_token(&log), "{log}");

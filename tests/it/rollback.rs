@@ -846,3 +846,87 @@ fn a_fifo_in_a_witness_table_s_place_holds_no_command_up() {
         exceeded(&env, &three);
     }
 }
+
+#[test]
+fn doctor_keeps_every_count_a_damaged_table_still_holds() {
+    // The store and its own witness tables put back from before the uses: only the token
+    // witness knows them, and it is damaged around its slots, not in them.
+    type Damage = fn(&mut Vec<u8>);
+    let damages: [(&str, Damage); 3] = [
+        ("a byte added", |b| b.push(0)),
+        ("grown", |b| b.resize(40_000, 0)),
+        ("its header flipped", |b| b[30] ^= 1),
+    ];
+    for (how, damage) in damages {
+        let env = Env::new();
+        let y = limited(&env, "y", 3);
+        assert_eq!(env.verify(&y, &[]).0, 0);
+        let own = store_witness(&env);
+        let copy = env.tmp.path().join("copy");
+        copy_dir(&env.store(), &copy);
+        let own_copy = env.tmp.path().join("own-copy");
+        copy_dir(&own, &own_copy);
+        for _ in 0..2 {
+            assert_eq!(env.verify(&y, &[]).0, 0, "{how}");
+        }
+        std::fs::remove_dir_all(env.store()).unwrap();
+        copy_dir(&copy, &env.store());
+        std::fs::remove_dir_all(&own).unwrap();
+        copy_dir(&own_copy, &own);
+        exceeded(&env, &y);
+        let witness = env.tmp.path().join("state/vbx-tokens/witness/uses");
+        let mut bytes = std::fs::read(&witness).unwrap();
+        damage(&mut bytes);
+        std::fs::write(&witness, &bytes).unwrap();
+        let mut runs = 0;
+        loop {
+            exceeded(&env, &y);
+            let out = env.run(&["doctor"]);
+            if code(&out) == 0 {
+                break;
+            }
+            assert_eq!(code(&out), 6, "{how}: {}{}", stdout(&out), stderr(&out));
+            runs += 1;
+            assert!(runs < 4, "{how}: doctor repairs in a few runs");
+        }
+        exceeded(&env, &y);
+        assert_eq!(env.record("y")["use_count"], 3, "{how}");
+    }
+}
+
+#[test]
+fn something_in_a_use_table_s_or_a_witness_directory_s_place_is_named_and_doctor_clears_it() {
+    for place in ["store/uses", "state/vbx-tokens", "state/vbx-tokens/witness"] {
+        let (env, one, three) = spent();
+        assert_eq!(env.verify(&three, &[]).0, 0, "{place}");
+        let path = env.tmp.path().join(place);
+        if path.is_dir() {
+            std::fs::remove_dir_all(&path).unwrap();
+        } else {
+            std::fs::remove_file(&path).unwrap();
+        }
+        if place == "store/uses" {
+            std::fs::create_dir(&path).unwrap();
+        } else {
+            std::fs::write(&path, b"in the way").unwrap();
+        }
+        let err = assert_one_line_error(&env.run_in(&["verify"], format!("{three}\n")), 6);
+        assert!(err.contains(path.to_str().unwrap()), "{place}: {err}");
+        let mut runs = 0;
+        loop {
+            let out = env.run(&["doctor"]);
+            if code(&out) == 0 {
+                break;
+            }
+            assert_eq!(code(&out), 6, "{place}: {}{}", stdout(&out), stderr(&out));
+            runs += 1;
+            assert!(runs < 3, "{place}: {}{}", stdout(&out), stderr(&out));
+        }
+        assert_eq!(env.verify(&one, &[]).0, 0, "{place}");
+        exceeded(&env, &one);
+        for _ in 0..2 {
+            assert_eq!(env.verify(&three, &[]).0, 0, "{place}");
+        }
+        exceeded(&env, &three);
+    }
+}
