@@ -373,3 +373,32 @@ pub fn broken_graces(records: &[Value]) -> Vec<(&'static str, Vec<Value>)> {
         ),
     ]
 }
+
+/// A process holding `path`'s `flock`, as one stopped mid-write would, until dropped (then
+/// killed, with its group).
+pub struct LockHolder(std::process::Child);
+
+impl LockHolder {
+    pub fn new(path: &Path) -> LockHolder {
+        use std::os::unix::process::CommandExt;
+        let child = StdCommand::new("flock")
+            .arg(path)
+            .args(["sleep", "60"])
+            .process_group(0)
+            .spawn()
+            .expect("flock(1)");
+        // flock(1) takes the lock before it runs sleep.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        LockHolder(child)
+    }
+}
+
+impl Drop for LockHolder {
+    fn drop(&mut self) {
+        let _ = rustix::process::kill_process_group(
+            rustix::process::Pid::from_raw(self.0.id() as i32).expect("pid"),
+            rustix::process::Signal::KILL,
+        );
+        let _ = self.0.wait();
+    }
+}

@@ -135,7 +135,6 @@ fn verifies_never_wait_for_the_store_lock() {
 
 #[test]
 fn a_process_stopped_while_it_holds_the_journal_holds_no_command_past_wait() {
-    use std::os::unix::process::CommandExt;
     let env = Env::new();
     let token = env.create("held");
     // A use in the journal, not folded yet: the next command folds it.
@@ -143,13 +142,7 @@ fn a_process_stopped_while_it_holds_the_journal_holds_no_command_past_wait() {
     let journal = env.store().join("journal");
     assert!(journal.is_file(), "a verify leaves its use in the journal");
     // A process holding the journal's lock, as a verify stopped mid-append would.
-    let mut holder = std::process::Command::new("flock")
-        .arg(&journal)
-        .args(["sleep", "60"])
-        .process_group(0)
-        .spawn()
-        .expect("flock(1)");
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    let holder = LockHolder::new(&journal);
     let line = format!("{token}\n");
     let runs: [(&[&str], &str); 4] = [
         (&["--wait", "1", "list"], ""),
@@ -174,23 +167,11 @@ fn a_process_stopped_while_it_holds_the_journal_holds_no_command_past_wait() {
     // verify up only --wait seconds.
     let valid = env.run_in(&["--wait", "1", "verify"], line.clone());
     assert_eq!(code(&valid), 0, "{}", stderr(&valid));
-    let mut appender = std::process::Command::new("flock")
-        .arg(&journal)
-        .args(["sleep", "60"])
-        .process_group(0)
-        .spawn()
-        .expect("flock(1)");
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    let appender = LockHolder::new(&journal);
     let started = std::time::Instant::now();
     let verify = env.run_in(&["--wait", "1", "verify"], line.clone());
     outs.push((&["--wait", "1", "verify"][..], verify, started.elapsed()));
-    for held in [&mut holder, &mut appender] {
-        let _ = rustix::process::kill_process_group(
-            rustix::process::Pid::from_raw(held.id() as i32).expect("pid"),
-            rustix::process::Signal::KILL,
-        );
-        let _ = held.wait();
-    }
+    drop((holder, appender));
     for (args, out, took) in outs {
         let err = assert_one_line_error(&out, 5);
         assert!(err.contains("busy"), "{args:?}: {err}");

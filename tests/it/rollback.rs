@@ -29,6 +29,23 @@ fn store_witness(env: &Env) -> std::path::PathBuf {
         .expect("the store witness")
 }
 
+/// Runs `doctor` until it finds the store whole (exit 0), each run repairing (exit 6), in at
+/// most three runs; `spent`, when given, answers `usage_exceeded` before each run.
+#[track_caller]
+fn doctor_until_whole(env: &Env, case: &str, spent: Option<&str>) {
+    for _ in 0..4 {
+        if let Some(token) = spent {
+            exceeded(env, token);
+        }
+        let out = env.run(&["doctor"]);
+        if code(&out) == 0 {
+            return;
+        }
+        assert_eq!(code(&out), 6, "{case}: {}{}", stdout(&out), stderr(&out));
+    }
+    panic!("{case}: doctor did not repair the store in three runs");
+}
+
 /// A new token named `name` with `--max-uses max`.
 fn limited(env: &Env, name: &str, max: u64) -> String {
     let token = env.ok(&[
@@ -607,26 +624,15 @@ fn a_witness_that_cannot_be_written_refuses_the_grant_instead_of_skipping_it() {
 
 #[test]
 fn a_verify_stopped_while_it_holds_the_witness_makes_others_wait_only_wait_seconds() {
-    use std::os::unix::process::CommandExt;
     let (env, one, three) = spent();
     assert_eq!(env.verify(&three, &[]).0, 0, "the witness is there");
     let witness = env.tmp.path().join("state/vbx-tokens/witness/uses");
     // A process holding the witness's lock, as a verify stopped with Ctrl-Z would.
-    let mut holder = std::process::Command::new("flock")
-        .arg(&witness)
-        .args(["sleep", "30"])
-        .process_group(0)
-        .spawn()
-        .expect("flock(1)");
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    let holder = LockHolder::new(&witness);
     let started = std::time::Instant::now();
     let out = env.run_in(&["--wait", "1", "verify"], format!("{one}\n"));
     let waited = started.elapsed();
-    let _ = rustix::process::kill_process_group(
-        rustix::process::Pid::from_raw(holder.id() as i32).expect("pid"),
-        rustix::process::Signal::KILL,
-    );
-    let _ = holder.wait();
+    drop(holder);
     let err = assert_one_line_error(&out, 5);
     assert!(err.contains("busy") && err.contains("witness"), "{err}");
     assert!(waited < std::time::Duration::from_secs(10), "{waited:?}");
@@ -785,17 +791,7 @@ fn doctor_never_lowers_a_witness_table_it_can_read_when_another_is_damaged() {
         let witness = env.tmp.path().join("state/vbx-tokens/witness");
         let own = store_witness(&env).join("uses");
         damage(&witness.join("uses"), &own);
-        let mut runs = 0;
-        loop {
-            exceeded(&env, &token);
-            let out = in_store(&env, &env.store(), &["doctor"], "");
-            if code(&out) == 0 {
-                break;
-            }
-            assert_eq!(code(&out), 6, "{how}: {}{}", stdout(&out), stderr(&out));
-            runs += 1;
-            assert!(runs < 4, "{how}: doctor repairs in a few runs");
-        }
+        doctor_until_whole(&env, how, Some(&token));
         exceeded(&env, &token);
         assert_eq!(env.record("three")["use_count"], 3, "{how}");
     }
@@ -878,17 +874,7 @@ fn doctor_keeps_every_count_a_damaged_table_still_holds() {
         let mut bytes = std::fs::read(&witness).unwrap();
         damage(&mut bytes);
         std::fs::write(&witness, &bytes).unwrap();
-        let mut runs = 0;
-        loop {
-            exceeded(&env, &y);
-            let out = env.run(&["doctor"]);
-            if code(&out) == 0 {
-                break;
-            }
-            assert_eq!(code(&out), 6, "{how}: {}{}", stdout(&out), stderr(&out));
-            runs += 1;
-            assert!(runs < 4, "{how}: doctor repairs in a few runs");
-        }
+        doctor_until_whole(&env, how, Some(&y));
         exceeded(&env, &y);
         assert_eq!(env.record("y")["use_count"], 3, "{how}");
     }
@@ -912,16 +898,7 @@ fn something_in_a_use_table_s_or_a_witness_directory_s_place_is_named_and_doctor
         }
         let err = assert_one_line_error(&env.run_in(&["verify"], format!("{three}\n")), 6);
         assert!(err.contains(path.to_str().unwrap()), "{place}: {err}");
-        let mut runs = 0;
-        loop {
-            let out = env.run(&["doctor"]);
-            if code(&out) == 0 {
-                break;
-            }
-            assert_eq!(code(&out), 6, "{place}: {}{}", stdout(&out), stderr(&out));
-            runs += 1;
-            assert!(runs < 3, "{place}: {}{}", stdout(&out), stderr(&out));
-        }
+        doctor_until_whole(&env, place, None);
         assert_eq!(env.verify(&one, &[]).0, 0, "{place}");
         exceeded(&env, &one);
         for _ in 0..2 {
