@@ -444,8 +444,13 @@ pub fn read(input: impl BufRead) -> Result<Backup, Invalid> {
         .collect();
     let now = Time::now();
     for (id, n, kind) in ended {
+        // A store never drops a record: an event about a token the backup has no record of
+        // was written somewhere else.
         let Some(record) = by_id.get(id.as_str()) else {
-            continue;
+            return Err(invalid(format!(
+                "line {n}: the log's `{}` event names {id}, which no record of the backup is",
+                kind.as_str()
+            )));
         };
         // `rotate` revokes the token it replaces (at once, or at its grace's end); `revoke`
         // revokes at once, a grace included.

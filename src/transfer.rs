@@ -214,6 +214,12 @@ pub fn parse_line(
         extra: obj,
     };
     let mut record = record;
+    if let Some(max) = record.max_uses.filter(|&max| record.use_count > max) {
+        return Err(format!(
+            "`use_count` {} is past `max_uses` {max}: no token is used past its limit",
+            record.use_count
+        ));
+    }
     check_rotation_links(&record, id.as_deref())?;
     if created_at.is_none() {
         // Made no later than anything it did: a line that leaves its creation out (another

@@ -263,8 +263,13 @@ impl Header {
         b
     }
 
-    /// Reads and checks a header. The checksum tells a damaged header (exit 6) apart from a
-    /// wrong passphrase (exit 4), which AEAD alone cannot.
+    /// Reads and checks a header: its layout, its checksum, and its KDF parameters within the
+    /// bounds this build derives with. The checksum tells a damaged header (exit 6) apart from
+    /// a wrong passphrase (exit 4), which AEAD alone cannot.
+    ///
+    /// # Errors
+    /// [`VaultError::Malformed`] for another layout or version; [`VaultError::Unauthentic`]
+    /// for a checksum that does not match, another KDF, or parameters out of bounds.
     pub fn parse(bytes: &[u8]) -> Result<Header> {
         if bytes.len() < HEADER_LEN || &bytes[..8] != MAGIC {
             return Err(malformed("not a vbx-tokens vault header"));
@@ -286,11 +291,15 @@ impl Header {
         let take = |from: usize, to: usize| bytes[from..to].to_vec();
         Ok(Header {
             vault_id: take(10, 26).try_into().expect("16 bytes"),
+            // Bounded here, where every header read from a store or a file passes, so a header
+            // out of bounds is refused by whatever reads it first (`restore`, `vault status`,
+            // `doctor`), not only by the unlock that would spend the memory.
             kdf: KdfParams {
                 memory_kib: u32_at(31),
                 iterations: u32_at(35),
                 parallelism: u32_at(39),
-            },
+            }
+            .bounded()?,
             salt: take(43, AD_END).try_into().expect("16 bytes"),
             wrap_nonce: take(AD_END, AD_END + NONCE_LEN)
                 .try_into()
@@ -371,7 +380,7 @@ impl Vault {
     /// Unwraps the data key. Parameters are bounded before the KDF runs.
     pub fn unlock(header: &[u8], passphrase: &SecretString) -> Result<Vault> {
         let header = Header::parse(header)?;
-        let kek = header.kdf.bounded()?.derive(passphrase, &header.salt)?;
+        let kek = header.kdf.derive(passphrase, &header.salt)?;
         let aad = header.associated_data();
         let key = cipher(&kek)
             .decrypt(

@@ -184,11 +184,28 @@ fn few_bad(bad: usize, all: usize) -> bool {
 
 fn looks_utf32(probe: &[u8], le: bool) -> bool {
     let units = probe.len() / 4;
+    let in_ascii = probe
+        .chunks_exact(4)
+        .filter(|u| (1..0x80).contains(&unit32(u, le)))
+        .count();
+    let ascii = units >= STRICT_MIN_UNITS && in_ascii * 16 >= units * 15;
     let bad = probe
         .chunks_exact(4)
-        .filter(|u| !char::from_u32(unit32(u, le)).is_some_and(is_text))
+        .filter(|u| {
+            !char::from_u32(unit32(u, le))
+                .is_some_and(|c| (is_text(c) || (ascii && c.is_control())) && assigned_plane(c))
+        })
         .count();
     few_bad(bad, units)
+}
+
+/// Whether `c` is in a plane that holds characters text uses: 0 to 3, or 14's tags and
+/// variation selectors. Planes 4 to 13 have none assigned, and two UTF-16 units of ASCII read as
+/// one UTF-32 unit land there (`\t` `\t` in UTF-16LE is U+90009), so a UTF-16 file of tabs or
+/// short lines is not taken for UTF-32.
+fn assigned_plane(c: char) -> bool {
+    let c = u32::from(c);
+    c < 0x4_0000 || (0xe_0000..0xe_1000).contains(&c)
 }
 
 fn looks_utf16(probe: &[u8], le: bool) -> bool {
@@ -205,13 +222,21 @@ fn looks_utf16(probe: &[u8], le: bool) -> bool {
     if high_nul == 0 || high_nul * 8 < units.len() || low_nul * 4 > high_nul {
         return false;
     }
+    // Nearly every high byte NUL and no low one, over enough units to tell: ASCII-range text
+    // two bytes a character, whatever control characters it holds (a form feed, a bell on
+    // every line), which a binary does not look like. (UTF-32 likewise, above.)
+    let ascii =
+        units.len() >= STRICT_MIN_UNITS && high_nul * 16 >= units.len() * 15 && low_nul == 0;
     // The probe may end inside a surrogate pair.
     let whole = match units.last() {
         Some(u) if (0xd800..0xdc00).contains(u) => &units[..units.len() - 1],
         _ => &units[..],
     };
     let bad = char::decode_utf16(whole.iter().copied())
-        .filter(|c| !c.as_ref().is_ok_and(|&c| is_text(c)))
+        .filter(|c| {
+            !c.as_ref()
+                .is_ok_and(|&c| is_text(c) || (ascii && c.is_control()))
+        })
         .count();
     few_bad(bad, whole.len())
 }
@@ -664,6 +689,23 @@ mod tests {
             );
         }
         assert_eq!(sniff(b"\xff\xfeh\0\n\0"), (Encoding::Utf16Le, 2));
+    }
+
+    #[test]
+    fn utf16_of_tabs_or_control_characters_is_told_from_utf32_and_binary() {
+        for text in ["\t\t\t\t\t\t\t\tx\n", "\x0c\x0b\x07page\n", "\t\t\n"] {
+            let text = text.repeat(200);
+            for le in [true, false] {
+                let want = if le {
+                    Encoding::Utf16Le
+                } else {
+                    Encoding::Utf16Be
+                };
+                assert_eq!(sniff(&utf16(&text, le)), (want, 0), "{text:?} {le}");
+            }
+            let want = (Encoding::Utf32Le, 0);
+            assert_eq!(sniff(&utf32(&text, true)), want, "{text:?}");
+        }
     }
 
     #[test]

@@ -890,3 +890,56 @@ fn restore_refuses_a_record_its_own_log_says_was_revoked() {
     let err = assert_one_line_error(&out, 2);
     assert!(err.contains(&old_id), "{err}");
 }
+
+#[test]
+fn restore_refuses_a_log_about_a_token_it_has_no_record_of_and_a_count_past_its_limit() {
+    let env = Env::new();
+    env.create("kept");
+    env.create("gone");
+    let gone = env.record("gone")["id"].as_str().expect("id").to_owned();
+    env.ok(&["revoke", "gone", "--yes"]);
+    let file = env.tmp.path().join("f.backup");
+    // The record of the revoked token taken out, its `revoked` event left in (the header's
+    // count of records made to match).
+    env.ok(&["backup", file.to_str().expect("utf-8")]);
+    reforge_backup(&file, |lines| {
+        lines.retain(|l| !(l.starts_with(r#"{"record""#) && l.contains(&gone)));
+        let mut head: Value = serde_json::from_str(&lines[0]).expect("header");
+        let records = head["records"].as_u64().expect("a count") - 1;
+        head["records"] = records.into();
+        lines[0] = head.to_string();
+    });
+    let fresh = Env::new();
+    let err = assert_one_line_error(
+        &fresh.run(&["restore", file.to_str().expect("utf-8"), "--yes"]),
+        2,
+    );
+    assert!(
+        err.contains("line ") && err.contains(&gone) && err.contains("no record"),
+        "{err}"
+    );
+    // A record counting more uses than its limit.
+    let env = Env::new();
+    env.ok(&["create", "--name", "three", "--max-uses", "3", "-q"]);
+    let id = env.record("three")["id"].as_str().expect("id").to_owned();
+    forge_record(&env, &file, &id, |r| r["use_count"] = 10.into());
+    let fresh = Env::new();
+    let err = assert_one_line_error(
+        &fresh.run(&["restore", file.to_str().expect("utf-8"), "--yes"]),
+        2,
+    );
+    assert!(
+        err.contains("`use_count`") && err.contains("`max_uses`"),
+        "{err}"
+    );
+    // And in an export, by import.
+    let line = String::from_utf8(env.ok(&["export"])).expect("utf-8");
+    let forged = line.replace(r#""use_count":0"#, r#""use_count":4"#);
+    assert_ne!(forged, line, "the export holds the count");
+    let out = Env::new().run_in(&["import", "-"], forged);
+    let err = assert_one_line_error(&out, 2);
+    assert!(
+        err.contains("`use_count`") && err.contains("past `max_uses` 3"),
+        "{err}"
+    );
+}

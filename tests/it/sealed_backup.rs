@@ -226,3 +226,56 @@ fn vault_import_into_a_store_with_no_vault_reads_the_file_passphrase_it_is_given
     let out = fresh.run(&["vault", "reveal", "kept", "--passphrase-file", &pass]);
     assert_eq!(stdout(&out).trim(), kept, "{}", stderr(&out));
 }
+
+#[test]
+fn a_backup_whose_vault_header_asks_for_key_derivation_out_of_bounds_is_refused() {
+    let env = Env::new();
+    let (pass, _) = env.vault_with("kept");
+    let file = env.tmp.path().join("b.vbxbackup");
+    env.ok(&["backup", file.to_str().expect("utf-8")]);
+    let original = std::fs::read(&file).expect("backup");
+    // Memory (KiB), iterations, lanes: each u32 of the header (bytes 31, 35, 39), with the
+    // header's checksum and the file's hash made to match, as a forger would.
+    for (at, value) in [
+        (31, u32::MAX),
+        (31, 1),
+        (35, 0),
+        (35, 65),
+        (39, 0),
+        (39, u32::MAX),
+    ] {
+        std::fs::write(&file, &original).expect("put back");
+        reforge_backup(&file, |lines| {
+            let line = lines
+                .iter()
+                .position(|l| l.starts_with(r#"{"vault""#))
+                .expect("vault line");
+            let v: serde_json::Value = serde_json::from_str(&lines[line]).expect("json");
+            let mut bytes = hex::decode(v["vault"].as_str().expect("hex")).expect("hex");
+            bytes[at..at + 4].copy_from_slice(&value.to_be_bytes());
+            let sum = <sha2::Sha256 as sha2::Digest>::digest(&bytes[..131]);
+            bytes[131..163].copy_from_slice(&sum);
+            lines[line] = format!(r#"{{"vault":"{}"}}"#, hex::encode(bytes));
+        });
+        let name = file.to_str().expect("utf-8");
+        for with_passphrase in [false, true] {
+            let fresh = Env::new();
+            let mut args = vec!["restore", name, "--yes"];
+            if with_passphrase {
+                args.extend(["--passphrase-file", &pass]);
+            }
+            let out = fresh.run(&args);
+            // Refused as every other forged backup is: a file that cannot be restored.
+            let err = assert_one_line_error(&out, 2);
+            assert!(
+                err.contains("KDF parameters out of bounds"),
+                "{at} {value}: {err}"
+            );
+            assert_eq!(
+                fresh.run(&["list"]).status.code(),
+                Some(6),
+                "{at} {value}: no store"
+            );
+        }
+    }
+}
