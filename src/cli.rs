@@ -57,6 +57,8 @@ pub struct Cli {
         value_hint = ValueHint::Other,
         env = "VBX_TOKENS_WAIT",
         default_value = "10",
+        // `--wait -1` reaches `parse_wait`, which says why it is refused.
+        allow_negative_numbers = true,
         value_parser = parse_wait
     )]
     pub wait: Duration,

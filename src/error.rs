@@ -155,7 +155,7 @@ pub enum Error {
 
     /// The store stayed locked past the wait limit (exit 5).
     #[error(
-        "store busy: {} is locked by another vbx-tokens process; gave up after {:.1}s (raise --wait or VBX_TOKENS_WAIT)",
+        "store busy: {} is locked by another process; gave up after {:.1}s (raise --wait or VBX_TOKENS_WAIT)",
         shown(path),
         waited.as_secs_f64()
     )]

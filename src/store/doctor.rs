@@ -517,12 +517,8 @@ impl Store {
         if let Some(reason) = witness_damage {
             // Intact tables are raised, damaged ones rebuilt keeping what they still hold that
             // can be read, so no count the witness could still read is lowered.
-            let rebuilt = crate::uses::witness::repair(&self.store_id, &known).map_err(|e| {
-                Error::store(format!(
-                    "cannot repair the use witness: {}",
-                    crate::error::reason(&e)
-                ))
-            })?;
+            let rebuilt = crate::uses::witness::repair(&self.store_id, &known, self.wait)
+                .map_err(|e| self.witness_error("repair", &e))?;
             let rebuilt: Vec<String> = rebuilt.iter().map(|p| p.display().to_string()).collect();
             return Ok(found(
                 "use witness",
@@ -618,12 +614,23 @@ impl Store {
 
     /// Raises this store's own witness, and each token's uses in every store, to `known`.
     fn raise_witnesses(&self, known: &[(String, u64)]) -> Result<()> {
-        crate::uses::witness::raise(&self.store_id, known, known).map_err(|e| {
-            Error::store(format!(
-                "cannot raise the use witness: {}",
-                crate::error::reason(&e)
-            ))
-        })
+        crate::uses::witness::raise(&self.store_id, known, known, self.wait)
+            .map_err(|e| self.witness_error("raise", &e))
+    }
+
+    /// An error repairing or raising the witness: busy (exit 5) when another process holds a
+    /// table past the wait; else what is wrong, and what the user can do about it.
+    fn witness_error(&self, doing: &str, e: &std::io::Error) -> Error {
+        if let Some(path) = crate::lockfile::locked_path(e) {
+            return Error::Busy {
+                path,
+                waited: crate::lockfile::waited(self.wait),
+            };
+        }
+        Error::store(format!(
+            "cannot {doing} the use witness: {}; make what it names yours and writable by you alone (chown, chmod go-w), or move it away, then run `vbx-tokens doctor` again",
+            crate::error::reason(e)
+        ))
     }
 
     /// Replaces every entry of `tree` with `entries`, in one transaction.

@@ -39,9 +39,6 @@ pub const WITNESS_ID: [u8; 16] = *b"vbx-tokens:users";
 /// The name of a store's copy of the token witness's counts, beside its own `uses`.
 const SEEN: &str = "seen";
 
-/// How long `doctor`'s writes wait for a witness's lock.
-const REPAIR_WAIT: Duration = Duration::from_secs(10);
-
 /// The witness directory, made private if it is not there; `None` when there is no state
 /// directory (no home: the witness is then not kept).
 pub fn dir() -> Option<PathBuf> {
@@ -193,20 +190,22 @@ fn count_in(table: &Option<(PathBuf, Table)>, token_id: &str) -> io::Result<u64>
 }
 
 /// The witness as one grant holds it: the token witness locked, and this store's own tables
-/// and every store's `seen` open.
+/// and every store's `seen` open; this store's own two locked too, so a lock another process
+/// holds past the wait is met before the grant is written anywhere (it spends nothing).
 pub(super) struct Grant {
-    store_id: [u8; 16],
     token_path: PathBuf,
     token: Table,
-    store: PathBuf,
-    own: Option<(PathBuf, Table)>,
+    own_path: PathBuf,
+    own: Table,
+    own_seen_path: PathBuf,
+    own_seen: Table,
     seen: Vec<Option<(PathBuf, Table)>>,
-    wait: Duration,
 }
 
 impl Grant {
-    /// Locks the token witness (waiting up to `wait`) and opens the rest; `None` when there is
-    /// no witness.
+    /// Locks the token witness and this store's two tables (waiting up to `wait` for each, in
+    /// that order, always after the store's use table) and opens every other store's `seen`;
+    /// `None` when there is no witness.
     ///
     /// # Errors
     /// [`damaged`]'s kind for a table that is there but damaged, not ours, or cannot be
@@ -218,35 +217,42 @@ impl Grant {
         // A grant the witness cannot hold is not made: a witness that cannot be written (a
         // file or FIFO in its place, no permission, a read-only or full file system) would let
         // a store put back later count from less.
+        let locked = |path: &Path, id: &[u8; 16]| {
+            is_ours(path)
+                .and_then(|()| lock(path, id, wait))
+                .map_err(|e| unusable(path, e))
+        };
         let token_path = root.join(FILE);
-        let token = is_ours(&token_path)
-            .and_then(|()| lock(&token_path, &WITNESS_ID, wait))
-            .map_err(|e| unusable(&token_path, e))?;
+        let token = locked(&token_path, &WITNESS_ID)?;
         let store = store_dir(store_id, true).expect("a witness directory");
         let own_path = store.join(FILE);
-        let own = open(&own_path, store_id)?.map(|t| (own_path, t));
+        let own = locked(&own_path, store_id)?;
+        let own_seen_path = store.join(SEEN);
+        let own_seen = locked(&own_seen_path, store_id)?;
         let mut seen = Vec::new();
         for (path, id) in every_seen(&root) {
-            seen.push(open(&path, &id)?.map(|t| (path, t)));
+            if path != own_seen_path {
+                seen.push(open(&path, &id)?.map(|t| (path, t)));
+            }
         }
         Ok(Some(Grant {
-            store_id: *store_id,
             token_path,
             token,
-            store,
+            own_path,
             own,
+            own_seen_path,
+            own_seen,
             seen,
-            wait,
         }))
     }
 
     /// `token_id`'s uses in every store: the largest count of the token witness and every
     /// store's `seen`.
     pub(super) fn total(&self, token_id: &str) -> io::Result<u64> {
-        let mut n = self
-            .token
-            .count(token_id)
-            .or_else(|e| error(&self.token_path, e).map(|()| 0))?;
+        let read =
+            |path: &Path, t: &Table| t.count(token_id).or_else(|e| error(path, e).map(|()| 0));
+        let mut n = read(&self.token_path, &self.token)?;
+        n = n.max(read(&self.own_seen_path, &self.own_seen)?);
         for table in &self.seen {
             n = n.max(count_in(table, token_id)?);
         }
@@ -255,29 +261,22 @@ impl Grant {
 
     /// `token_id`'s uses this store granted, as its own witness holds them.
     pub(super) fn own(&self, token_id: &str) -> io::Result<u64> {
-        count_in(&self.own, token_id)
+        self.own
+            .count(token_id)
+            .or_else(|e| error(&self.own_path, e).map(|()| 0))
     }
 
     /// Raises this store's own witness to `own`, its `seen` to `total`, then the token witness
     /// to `total`, and lets go of its lock: every grant is in each before the next grant of
     /// any store reads them.
     pub(super) fn finish(self, own: &[(&str, u64)], total: &[(&str, u64)]) -> io::Result<()> {
-        let raise = |path: &Path, id: &[u8; 16], to: &[(&str, u64)]| {
-            if to.is_empty() {
-                return Ok(());
-            }
-            is_ours(path)
-                .and_then(|()| lock(path, id, self.wait))
-                .and_then(|t| raise_locked(path, id, t, to))
-                .map_err(|e| unusable(path, e))
+        let raise = |path: &Path, t: Table, to: &[(&str, u64)]| {
+            let id = t.store_id;
+            raise_locked(path, &id, t, to).map_err(|e| unusable(path, e))
         };
-        raise(&self.store.join(FILE), &self.store_id, own)?;
-        raise(&self.store.join(SEEN), &self.store_id, total)?;
-        if total.is_empty() {
-            return Ok(());
-        }
-        raise_locked(&self.token_path, &WITNESS_ID, self.token, total)
-            .map_err(|e| unusable(&self.token_path, e))
+        raise(&self.own_path, self.own, own)?;
+        raise(&self.own_seen_path, self.own_seen, total)?;
+        raise(&self.token_path, self.token, total)
     }
 }
 
@@ -342,9 +341,22 @@ pub fn counts(store_id: &[u8; 16]) -> io::Result<HashMap<String, u64>> {
     counts_of(bounding(store_id))
 }
 
-/// [`counts`], empty when the witness cannot be read: for what is only shown or carried.
+/// [`counts`] as far as they can be read, for what is only shown or carried (`list`, `show`,
+/// `export`, `backup`): each table that cannot be believed (damaged, not ours) still gives
+/// every slot of it that passes its CRC, so a damaged table never makes an export show fewer
+/// uses than the rest of the witness knows, and carry a spent token to another machine.
 pub fn counts_or_none(store_id: &[u8; 16]) -> HashMap<String, u64> {
-    counts(store_id).unwrap_or_default()
+    let mut all = HashMap::new();
+    for (path, id) in bounding(store_id) {
+        merge(&mut all, readable(&path, &id));
+    }
+    all
+}
+
+/// Every count the table at `path` holds that can be read: all of it when it is sound, else
+/// what [`super::salvage`] finds.
+fn readable(path: &Path, id: &[u8; 16]) -> Vec<(String, u64)> {
+    super::counts(path, id).unwrap_or_else(|_| super::salvage(path, id))
 }
 
 /// The counts of the store witness of `store_id` alone: the uses granted in that store.
@@ -373,7 +385,7 @@ pub fn by_any_store() -> HashMap<String, u64> {
         tables.push((store.join(SEEN), id));
     }
     for (path, id) in tables {
-        merge(&mut all, super::counts(&path, &id).unwrap_or_default());
+        merge(&mut all, readable(&path, &id));
     }
     all
 }
@@ -387,8 +399,9 @@ pub fn raise(
     store_id: &[u8; 16],
     own: &[(String, u64)],
     total: &[(String, u64)],
+    wait: Duration,
 ) -> io::Result<()> {
-    let Some(grant) = Grant::begin(store_id, REPAIR_WAIT)? else {
+    let Some(grant) = Grant::begin(store_id, wait)? else {
         return Ok(());
     };
     grant.finish(&view(own), &view(total))
@@ -399,33 +412,37 @@ pub fn raise(
 /// file, a directory in its place, others able to write it) is rebuilt from what is known
 /// and what it still holds that can be read, so repairing never lowers a count. `own` is the
 /// store `store_id`'s own grants; a token's uses in every store are the largest count of
-/// `own` and every readable table. Directories of the witness that are not private are made
-/// so, and files in their place removed. Returns the tables rebuilt.
+/// `own` and every readable table. Every table is read before anything is changed, so what a
+/// directory put in the witness's place by a link held is kept. Directories of the witness
+/// that are not private are made so, and files in their place removed. Each lock is waited
+/// for up to `wait`. Returns the tables rebuilt.
 ///
 /// # Errors
-/// The I/O error that stopped it; [`damaged`]'s kind when a table still cannot be trusted
-/// after (a directory above the witness others can write, which is not the witness's to
-/// change).
-pub fn repair(store_id: &[u8; 16], own: &[(String, u64)]) -> io::Result<Vec<PathBuf>> {
+/// The I/O error that stopped it (`TimedOut` holding a `crate::lockfile::Locked` past the
+/// wait); [`damaged`]'s kind when a table still cannot be trusted after (a directory above
+/// the witness others can write, which is not the witness's to change).
+pub fn repair(
+    store_id: &[u8; 16],
+    own: &[(String, u64)],
+    wait: Duration,
+) -> io::Result<Vec<PathBuf>> {
     let Some(root) = dir() else {
         return Ok(Vec::new());
     };
-    // `vbx-tokens` above it is ours too; the state directory above that is the user's.
-    for dir in root.parent().into_iter().chain([root.as_path()]) {
-        make_private_dir(dir).map_err(|e| at(dir, e))?;
-    }
     let store = store_dir(store_id, false).expect("a witness directory");
-    make_private_dir(&store).map_err(|e| at(&store, e))?;
-    // Every table with what it is to hold at least.
+    // Every table, and whether it holds a token's uses in every store (else this store's own).
     let mut tables: Vec<(PathBuf, [u8; 16], bool)> = vec![
         (root.join(FILE), WITNESS_ID, true),
         (store.join(FILE), *store_id, false),
+        (store.join(SEEN), *store_id, true),
     ];
     for (path, id) in every_seen(&root) {
-        tables.push((path, id, true));
+        if !tables.iter().any(|(p, _, _)| *p == path) {
+            tables.push((path, id, true));
+        }
     }
     // What each holds that can be read, however it is damaged otherwise (its mode, its owner,
-    // its header, a slot of another token).
+    // its header, a slot of another token, a link in its directory's place).
     let readable: Vec<Vec<(String, u64)>> = tables
         .iter()
         .map(|(path, id, _)| super::salvage(path, id))
@@ -437,27 +454,35 @@ pub fn repair(store_id: &[u8; 16], own: &[(String, u64)]) -> io::Result<Vec<Path
         }
     }
     let total: Vec<(String, u64)> = total.into_iter().collect();
+    // `vbx-tokens` above it is ours too; the state directory above that is the user's.
+    for dir in root
+        .parent()
+        .into_iter()
+        .chain([root.as_path(), store.as_path()])
+    {
+        make_private_dir(dir).map_err(|e| at(dir, e))?;
+    }
     let mut rebuilt = Vec::new();
     for ((path, id, is_total), found) in tables.iter().zip(readable) {
-        let ours_to_raise = path.starts_with(&store) || path.parent() == Some(root.as_path());
-        let intact = is_ours(path).and_then(|()| super::counts(path, id)).is_ok();
-        if intact {
-            // Another store's `seen` is left as it is: it is intact, and bounds only more.
-            if ours_to_raise {
-                let to = view(if *is_total { &total } else { own });
-                lock(path, id, REPAIR_WAIT)
-                    .and_then(|t| raise_locked(path, id, t, &to))
-                    .map_err(|e| at(path, e))?;
-            }
-            continue;
-        }
         let mut keep: HashMap<String, u64> = found.into_iter().collect();
         merge(
             &mut keep,
             (if *is_total { &total[..] } else { own }).iter().cloned(),
         );
+        let keep: Vec<(String, u64)> = keep.into_iter().collect();
+        let ours = path.starts_with(&store) || path.parent() == Some(root.as_path());
+        let intact = is_ours(path).and_then(|()| super::counts(path, id)).is_ok();
+        if intact {
+            // Another store's `seen` is left as it is: it is intact, and bounds only more.
+            if ours {
+                lock(path, id, wait)
+                    .and_then(|t| raise_locked(path, id, t, &view(&keep)))
+                    .map_err(|e| at(path, e))?;
+            }
+            continue;
+        }
         super::make_way(path)
-            .and_then(|()| super::rebuild(path, id, &keep.into_iter().collect::<Vec<_>>()))
+            .and_then(|()| super::rebuild(path, id, &keep))
             .map_err(|e| at(path, e))?;
         rebuilt.push(path.clone());
     }

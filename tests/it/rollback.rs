@@ -907,3 +907,98 @@ fn something_in_a_use_table_s_or_a_witness_directory_s_place_is_named_and_doctor
         exceeded(&env, &three);
     }
 }
+
+/// A store whose `--max-uses 5` token is spent, put back from a copy taken after two uses:
+/// only the witness knows the other three.
+fn spent_and_put_back() -> (Env, String) {
+    let env = Env::new();
+    let token = limited(&env, "five", 5);
+    for _ in 0..2 {
+        assert_eq!(env.verify(&token, &[]).0, 0);
+    }
+    let copy = env.tmp.path().join("copy");
+    copy_dir(&env.store(), &copy);
+    for _ in 0..3 {
+        assert_eq!(env.verify(&token, &[]).0, 0);
+    }
+    std::fs::remove_dir_all(env.store()).unwrap();
+    copy_dir(&copy, &env.store());
+    (env, token)
+}
+
+#[test]
+fn an_export_or_backup_beside_one_damaged_witness_table_still_carries_every_use() {
+    for table in ["uses", "STORE/uses", "STORE/seen"] {
+        let (env, token) = spent_and_put_back();
+        let path = match table.strip_prefix("STORE/") {
+            Some(name) => store_witness(&env).join(name),
+            None => env.tmp.path().join("state/vbx-tokens/witness").join(table),
+        };
+        std::fs::write(&path, b"").expect("cut short");
+        exceeded(&env, &token);
+        assert_eq!(env.record("five")["use_count"], 5, "{table}");
+        let export = stdout_of(env.ok(&["export"]));
+        assert!(export.contains(r#""use_count":5"#), "{table}: {export}");
+        let file = env.tmp.path().join("b.backup");
+        env.ok(&["backup", file.to_str().expect("utf-8")]);
+        // Another machine: another state directory, with no witness of its own.
+        for (args, stdin) in [
+            (vec!["import", "-"], export.clone()),
+            (
+                vec!["restore", file.to_str().expect("utf-8"), "--yes"],
+                String::new(),
+            ),
+        ] {
+            let other = Env::new();
+            let out = other.run_in(&args, stdin);
+            assert_eq!(code(&out), 0, "{table} {args:?}: {}", stderr(&out));
+            exceeded(&other, &token);
+        }
+    }
+}
+
+#[test]
+fn a_witness_directory_moved_behind_a_link_keeps_its_counts_through_doctor() {
+    let (env, token) = spent_and_put_back();
+    let witness = env.tmp.path().join("state/vbx-tokens/witness");
+    let real = env.tmp.path().join("state/vbx-tokens/witness.real");
+    std::fs::rename(&witness, &real).unwrap();
+    std::os::unix::fs::symlink(&real, &witness).unwrap();
+    exceeded(&env, &token);
+    doctor_until_whole(&env, "behind a link", Some(&token));
+    exceeded(&env, &token);
+    assert_eq!(env.record("five")["use_count"], 5);
+}
+
+#[test]
+fn a_witness_table_held_by_a_stopped_process_spends_no_use_and_holds_doctor_only_wait() {
+    let env = Env::new();
+    let token = limited(&env, "one", 1);
+    let other = limited(&env, "two", 2);
+    assert_eq!(env.verify(&other, &[]).0, 0, "the witness is there");
+    let own = store_witness(&env);
+    for table in [own.join("uses"), own.join("seen")] {
+        let holder = LockHolder::new(&table);
+        let err = assert_one_line_error(
+            &env.run_in(&["--wait", "1", "verify"], format!("{token}\n")),
+            5,
+        );
+        assert!(err.contains("busy"), "{err}");
+        drop(holder);
+    }
+    // Neither refusal spent the token's one use.
+    assert_eq!(env.verify(&token, &[]).0, 0, "not spent by the waits");
+    exceeded(&env, &token);
+    // doctor, which must raise the witness (this store's own table removed), waits --wait
+    // for it, then says busy.
+    std::fs::remove_file(own.join("uses")).unwrap();
+    let holder = LockHolder::new(&env.tmp.path().join("state/vbx-tokens/witness/uses"));
+    let started = std::time::Instant::now();
+    let out = env.run(&["--wait", "1", "doctor"]);
+    let took = started.elapsed();
+    drop(holder);
+    let err = assert_one_line_error(&out, 5);
+    assert!(err.contains("busy"), "{err}");
+    assert!(took < std::time::Duration::from_secs(8), "{took:?}");
+    doctor_until_whole(&env, "let go", Some(&token));
+}
