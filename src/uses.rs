@@ -375,9 +375,11 @@ pub fn take_many(
     let used_before = table.used;
     for (ask, id) in asks.iter().zip(&ids) {
         let (at, count) = table.find(id)?;
-        let (seen, own_seen) = match &witness {
+        // `held`: the least of the two tables a grant writes the total to (the token witness
+        // and this store's `seen`), so one of them removed or put back is raised again below.
+        let ((seen, held), own_seen) = match &witness {
             Some(w) => (w.total(ask.token_id)?, w.own(ask.token_id)?),
-            None => (0, 0),
+            None => ((0, 0), 0),
         };
         let local = count.unwrap_or(0).max(ask.floor).max(own_seen);
         let known = local.max(seen);
@@ -396,7 +398,7 @@ pub fn take_many(
         } else if !total.iter().any(|(t, _)| *t == ask.token_id) {
             // A witness behind what the store knows (removed, or put back): brought up to it
             // now, so the store put back from a copy later cannot count from less.
-            raise_to(&mut total, ask.token_id, known, seen);
+            raise_to(&mut total, ask.token_id, known, held);
             raise_to(&mut own, ask.token_id, local, own_seen);
         }
         granted.push(ok);

@@ -533,14 +533,27 @@ impl Store {
                 ),
             ));
         }
+        // The two tables a grant writes a token's uses in every store to (the token witness,
+        // this store's `seen`) each brought up to the rest of the witness: one of them lost
+        // now is not, later, the second of a pair lost.
+        let ids: Vec<&str> = known.iter().map(|(id, _)| id.as_str()).collect();
+        let lagging = crate::uses::witness::lagging(&self.store_id, &ids)
+            .map_err(|e| self.witness_error("read", &e))?;
+        let mut total: HashMap<String, u64> = known.iter().cloned().collect();
+        for (id, n) in &lagging {
+            let t = total.entry(id.clone()).or_insert(0);
+            *t = (*t).max(*n);
+        }
+        let total: Vec<(String, u64)> = total.into_iter().collect();
         if table.is_ok() && lost.is_empty() && raise_records.is_empty() && below == 0 {
-            if witness_behind > 0 {
-                self.raise_witnesses(&known)?;
+            if witness_behind > 0 || !lagging.is_empty() {
+                self.raise_witnesses(&known, &total)?;
                 return Ok(found(
                     "use witness",
                     Health::Repaired,
                     format!(
-                        "it counted {witness_behind} limited token(s) below the store (it was removed or put back): raised to the store's counts"
+                        "it counted {} limited token(s) below the store or the rest of the witness (a table of it removed or put back): raised",
+                        witness_behind.max(lagging.len())
                     ),
                 ));
             }
@@ -572,7 +585,7 @@ impl Store {
             result.map_err(|e| self.tx_error(e))?;
             self.rebuild_index()?;
         }
-        let _ = self.raise_witnesses(&known);
+        self.raise_witnesses(&known, &total)?;
         if !lost.is_empty() {
             return Ok(found(
                 "use counts",
@@ -612,9 +625,10 @@ impl Store {
         })
     }
 
-    /// Raises this store's own witness, and each token's uses in every store, to `known`.
-    fn raise_witnesses(&self, known: &[(String, u64)]) -> Result<()> {
-        crate::uses::witness::raise(&self.store_id, known, known, self.wait)
+    /// Raises this store's own witness to `known`, and each token's uses in every store to
+    /// `total`.
+    fn raise_witnesses(&self, known: &[(String, u64)], total: &[(String, u64)]) -> Result<()> {
+        crate::uses::witness::raise(&self.store_id, known, total, self.wait)
             .map_err(|e| self.witness_error("raise", &e))
     }
 

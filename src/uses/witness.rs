@@ -246,17 +246,19 @@ impl Grant {
         }))
     }
 
-    /// `token_id`'s uses in every store: the largest count of the token witness and every
-    /// store's `seen`.
-    pub(super) fn total(&self, token_id: &str) -> io::Result<u64> {
+    /// `token_id`'s uses in every store (the largest count of the token witness and every
+    /// store's `seen`), and the least of the two this grant writes it to (the token witness
+    /// and this store's `seen`): below the first when one of them was removed or put back.
+    pub(super) fn total(&self, token_id: &str) -> io::Result<(u64, u64)> {
         let read =
             |path: &Path, t: &Table| t.count(token_id).or_else(|e| error(path, e).map(|()| 0));
-        let mut n = read(&self.token_path, &self.token)?;
-        n = n.max(read(&self.own_seen_path, &self.own_seen)?);
+        let token = read(&self.token_path, &self.token)?;
+        let own_seen = read(&self.own_seen_path, &self.own_seen)?;
+        let mut n = token.max(own_seen);
         for table in &self.seen {
             n = n.max(count_in(table, token_id)?);
         }
-        Ok(n)
+        Ok((n, token.min(own_seen)))
     }
 
     /// `token_id`'s uses this store granted, as its own witness holds them.
@@ -357,6 +359,37 @@ pub fn counts_or_none(store_id: &[u8; 16]) -> HashMap<String, u64> {
 /// what [`super::salvage`] finds.
 fn readable(path: &Path, id: &[u8; 16]) -> Vec<(String, u64)> {
     super::counts(path, id).unwrap_or_else(|_| super::salvage(path, id))
+}
+
+/// The tokens of `token_ids` whose uses in every store the token witness or the store
+/// `store_id`'s `seen` counts below the rest of the witness (one of the two removed or put
+/// back), each with that count: what `doctor` raises them to, so the next such loss is not
+/// the second of a pair.
+///
+/// # Errors
+/// As for [`witnessed`].
+pub fn lagging(store_id: &[u8; 16], token_ids: &[&str]) -> io::Result<Vec<(String, u64)>> {
+    let Some(root) = dir() else {
+        return Ok(Vec::new());
+    };
+    let all = counts(store_id)?;
+    let token = counts_of(vec![(root.join(FILE), WITNESS_ID)])?;
+    let seen = counts_of(vec![(
+        root.join(hex::encode(store_id)).join(SEEN),
+        *store_id,
+    )])?;
+    Ok(token_ids
+        .iter()
+        .filter_map(|&id| {
+            let n = all.get(id).copied().unwrap_or(0);
+            let least = token
+                .get(id)
+                .copied()
+                .unwrap_or(0)
+                .min(seen.get(id).copied().unwrap_or(0));
+            (least < n).then(|| (id.to_owned(), n))
+        })
+        .collect())
 }
 
 /// The counts of the store witness of `store_id` alone: the uses granted in that store.

@@ -1002,3 +1002,72 @@ fn a_witness_table_held_by_a_stopped_process_spends_no_use_and_holds_doctor_only
     assert!(took < std::time::Duration::from_secs(8), "{took:?}");
     doctor_until_whole(&env, "let go", Some(&token));
 }
+
+#[test]
+fn one_witness_table_lost_and_another_later_are_not_a_pair_lost_at_once() {
+    // A token of limit 5 in two stores: 1 use in this one, then 4 in the other (the last to
+    // grant). The other's `seen` is lost first; later the token witness is put back from
+    // before. Between the two, doctor (or only a verify, refused) brings `seen` back up.
+    for between in ["doctor", "a verify"] {
+        let env = Env::new();
+        let token = limited(&env, "five", 5);
+        let other = env.tmp.path().join("other");
+        let import = in_store(
+            &env,
+            &other,
+            &["import", "-"],
+            &stdout_of(env.ok(&["export"])),
+        );
+        assert_eq!(code(&import), 0, "{}", stderr(&import));
+        let line = format!("{token}\n");
+        assert_eq!(code(&in_store(&env, &env.store(), &["verify"], &line)), 0);
+        let witness = env.tmp.path().join("state/vbx-tokens/witness");
+        let older = std::fs::read(witness.join("uses")).expect("the token witness");
+        let before: Vec<_> = std::fs::read_dir(&witness)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        for _ in 0..4 {
+            assert_eq!(
+                code(&in_store(&env, &other, &["verify"], &line)),
+                0,
+                "{between}"
+            );
+        }
+        let other_witness = std::fs::read_dir(&witness)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.is_dir() && !before.contains(p))
+            .expect("the other store's witness");
+        std::fs::remove_file(other_witness.join("seen")).expect("its seen");
+        if between == "doctor" {
+            for store in [env.store(), other.clone()] {
+                let out = in_store(&env, &store, &["doctor"], "");
+                assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+            }
+        } else {
+            assert_eq!(code(&in_store(&env, &other, &["verify"], &line)), 1);
+        }
+        std::fs::write(witness.join("uses"), &older).expect("put back");
+        for store in [env.store(), other.clone()] {
+            for _ in 0..2 {
+                let out = in_store(&env, &store, &["verify", "--json"], &line);
+                assert_eq!(code(&out), 1, "{between}: {}{}", stdout(&out), stderr(&out));
+            }
+        }
+    }
+}
+
+#[test]
+fn doctor_that_must_raise_a_held_witness_says_busy() {
+    let (env, token) = spent_and_put_back();
+    let holder = LockHolder::new(&env.tmp.path().join("state/vbx-tokens/witness/uses"));
+    let out = env.run(&["--wait", "1", "doctor"]);
+    drop(holder);
+    let err = assert_one_line_error(&out, 5);
+    assert!(err.contains("busy"), "{err}");
+    doctor_until_whole(&env, "let go", Some(&token));
+    assert_eq!(env.record("five")["use_count"], 5);
+}
