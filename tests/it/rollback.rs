@@ -694,19 +694,22 @@ fn in_store(env: &Env, store: &Path, args: &[&str], stdin: &str) -> std::process
         .expect("ran, and ended within 30 s")
 }
 
+/// A new token `name` with `--max-uses max` in this store, imported into another (`other`
+/// under the test's directory): the token and the other store's directory.
+fn in_two_stores(env: &Env, name: &str, max: u64) -> (String, std::path::PathBuf) {
+    let token = limited(env, name, max);
+    let other = env.tmp.path().join("other");
+    let export = stdout_of(env.ok(&["export"]));
+    let import = in_store(env, &other, &["import", "-"], &export);
+    assert_eq!(code(&import), 0, "{}", stderr(&import));
+    (token, other)
+}
+
 /// A `--max-uses 4` token in this store and imported into another, used twice in each, with
 /// the token witness as it was after the first two uses kept beside it.
 fn spent_in_two_stores() -> (Env, std::path::PathBuf, String, Vec<u8>) {
     let env = Env::new();
-    let token = limited(&env, "four", 4);
-    let other = env.tmp.path().join("other");
-    let import = in_store(
-        &env,
-        &other,
-        &["import", "-"],
-        &stdout_of(env.ok(&["export"])),
-    );
-    assert_eq!(code(&import), 0, "{}", stderr(&import));
+    let (token, other) = in_two_stores(&env, "four", 4);
     let line = format!("{token}\n");
     for store in [env.store(), env.store()] {
         assert_eq!(code(&in_store(&env, &store, &["verify"], &line)), 0);
@@ -1010,15 +1013,7 @@ fn one_witness_table_lost_and_another_later_are_not_a_pair_lost_at_once() {
     // before. Between the two, doctor (or only a verify, refused) brings `seen` back up.
     for between in ["doctor", "a verify"] {
         let env = Env::new();
-        let token = limited(&env, "five", 5);
-        let other = env.tmp.path().join("other");
-        let import = in_store(
-            &env,
-            &other,
-            &["import", "-"],
-            &stdout_of(env.ok(&["export"])),
-        );
-        assert_eq!(code(&import), 0, "{}", stderr(&import));
+        let (token, other) = in_two_stores(&env, "five", 5);
         let line = format!("{token}\n");
         assert_eq!(code(&in_store(&env, &env.store(), &["verify"], &line)), 0);
         let witness = env.tmp.path().join("state/vbx-tokens/witness");
