@@ -233,7 +233,21 @@ impl Verifier {
         }
         let store_id = self.current.as_ref().expect("looked up in it").store_id;
         self.record(store_id, &verdicts, touch, request.ip)?;
+        self.fold_if_waiting();
         Ok(verdicts)
+    }
+
+    /// Folds the journal in when more than [`crate::store::FAILURES_WAITING`] bytes wait in it
+    /// and the store is free this moment: on a host that only verifies, where no other command
+    /// opens the store, the journal stays that small, so failures never cost more disk than
+    /// their folded counters (README, "Failures cannot fill the disk"). Never waits for the
+    /// store's lock (a holder folds as it opens), and nothing that goes wrong here changes the
+    /// verdicts, which are recorded already.
+    fn fold_if_waiting(&self) {
+        let waiting = std::fs::metadata(self.dir.join(journal::FILE)).map_or(0, |m| m.len());
+        if waiting > crate::store::FAILURES_WAITING {
+            let _ = Store::open(&self.dir, OpenMode::Existing, Duration::ZERO);
+        }
     }
 
     /// What the store knows of a token, without counting or recording anything (for `scan`

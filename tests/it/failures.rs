@@ -406,3 +406,38 @@ fn commands_that_read_records_alone_leave_failures_to_the_log() {
     assert_eq!(env.json(&["show", "u"])["use_count"], 1);
     assert!(!journal.exists(), "show folded a journal with a use in it");
 }
+
+#[test]
+fn a_host_that_only_verifies_folds_the_journal_once_it_passes_the_bound() {
+    use vbx_tokens::journal::{self, Entry, EntryKind};
+    // Failures from a long user name and IPv6 addresses (81 bytes an entry), past 128 KiB of
+    // them, with no command but verify ever opening the store.
+    let (env, kinds) = store_with_failing_tokens();
+    fold(&env);
+    let id = vbx_tokens::store::read_marker_id(&env.store()).expect("marker");
+    let now = vbx_tokens::time::Time::now();
+    let (name, token) = &kinds[0];
+    let token_id = env.record(name)["id"].as_str().expect("an id").to_owned();
+    let entries: Vec<Entry> = (0..2_000u32)
+        .map(|i| Entry {
+            kind: EntryKind::Failure,
+            count: 1,
+            reason: 5,
+            at: now,
+            token_id: Some(token_id.clone()),
+            actor: "u".repeat(32),
+            ip: Some(std::net::IpAddr::V6(std::net::Ipv6Addr::new(
+                0x2001, 0xdb8, 0, 0, 0, 0, 0, i as u16,
+            ))),
+        })
+        .collect();
+    journal::append(&env.store(), id, &entries, Duration::from_secs(5)).expect("appends");
+    let journal = env.store().join("journal");
+    let waiting = std::fs::metadata(&journal).expect("a journal").len();
+    assert!(waiting > 128 * 1024, "{waiting}");
+    assert_eq!(env.verify(token, &[]).0, 1);
+    let left = std::fs::metadata(&journal).map_or(0, |m| m.len());
+    assert!(left < 1024, "folded by the verify: {left} bytes left");
+    assert_eq!(failures_counted(&failure_events(&env)), 2_001);
+    chain_whole(&env);
+}
