@@ -206,8 +206,11 @@ fn an_empty_passphrase_typed_at_the_prompt_is_named_as_typed_there() {
     cmd.args([
         "-c",
         // Enter, typed again and again until the prompt is up to read it (however slow the
-        // machine): the first read ends the command, the rest go nowhere.
-        r#"(for i in $(seq 100); do sleep 0.2; printf '\r'; done) | script -qec "$BIN vault reveal kept" /dev/null"#,
+        // machine): the first read ends the command, the rest go nowhere. `script` runs its
+        // command with `$SHELL -c`, and dash (the shell when SHELL is unset, as in CI) forks
+        // rather than execs it: a shell left in between dies of a `Ctrl-\` typed for us and
+        // closes the terminal, which sends us SIGHUP too. `exec` leaves only us on it.
+        r#"(for i in $(seq 100); do sleep 0.2; printf '\r'; done) | script -qec "exec $BIN vault reveal kept" /dev/null"#,
     ])
     .env("VBX_TOKENS_HOME", env.store())
     .env("BIN", BIN)
@@ -234,7 +237,7 @@ fn ctrl_d_at_a_yes_no_prompt_is_no() {
             .args([
                 "-c",
                 &format!(
-                    r#"(for i in $(seq 100); do sleep 0.2; printf '{key}'; done) | script -qec "$BIN revoke x" /dev/null"#
+                    r#"(for i in $(seq 100); do sleep 0.2; printf '{key}'; done) | script -qec "exec $BIN revoke x" /dev/null"#
                 ),
             ])
             .env("VBX_TOKENS_HOME", env.store())
@@ -268,7 +271,7 @@ fn the_name_prompt_takes_a_line_and_its_keys_mean_what_they_mean_in_a_terminal()
             .args([
                 "-c",
                 &format!(
-                    r#"(for i in $(seq 100); do sleep 0.2; printf '{keys}'; done) | script -qec "$BIN create" /dev/null"#
+                    r#"(for i in $(seq 100); do sleep 0.2; printf '{keys}'; done) | script -qec "exec $BIN create" /dev/null"#
                 ),
             ])
             .env("VBX_TOKENS_HOME", env.store())
