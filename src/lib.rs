@@ -38,6 +38,7 @@ pub mod backup;
 pub mod chain;
 pub mod cleanup;
 pub mod disguise;
+pub mod engine;
 pub mod error;
 pub mod fault;
 pub mod index;

@@ -20,7 +20,8 @@ use std::process::ExitCode;
 
 use vbx_tokens::error::{self, Error, exit, reason};
 use vbx_tokens::{
-    backup, chain, lines, name, paths, policy, record, scan, store, time, token, transfer, vault,
+    backup, chain, engine, lines, name, paths, policy, record, scan, store, time, token, transfer,
+    vault,
 };
 use vbx_tokens::{verdict, verifier};
 

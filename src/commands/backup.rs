@@ -1,5 +1,6 @@
 //! `backup`, `restore` and `doctor`: a store whole in one file, back from it, and checked.
 
+use crate::engine::{Engine as _, Tokens as _};
 use std::io::{self, BufReader};
 use std::path::{Path, PathBuf};
 

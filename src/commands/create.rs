@@ -1,5 +1,6 @@
 //! `create`: make a token, store its hash, show it once.
 
+use crate::engine::Tokens as _;
 use std::path::PathBuf;
 
 use super::{Context, vault};

@@ -1,5 +1,6 @@
 //! `rotate`, `disable`, `enable` and `extend`: changes to an existing token's life.
 
+use crate::engine::Tokens as _;
 use std::path::PathBuf;
 
 use super::create::Expiry;

@@ -1,5 +1,6 @@
 //! `log`: the audit trail, oldest first, or the check of its hash chain.
 
+use crate::engine::{Engine as _, Tokens as _};
 use std::collections::HashMap;
 
 use super::Context;

@@ -1,5 +1,6 @@
 //! `export` and `import`: token records as NDJSON, to move tokens between stores and systems.
 
+use crate::engine::Tokens as _;
 use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,7 @@
 //! `revoke`: invalid at once, logged, never undone. One token, or every token unused for a
 //! while (`--unused-for`), in one commit.
 
+use crate::engine::Tokens as _;
 use super::Context;
 use super::show::Filter;
 use crate::error::{Error, Result};

@@ -1,5 +1,6 @@
 //! `list` and `show`: read records, never a token or a hash.
 
+use crate::engine::{Engine as _, Tokens as _};
 use super::Context;
 use super::witness::Witness;
 use crate::error::Result;

@@ -28,7 +28,7 @@ impl Store {
     /// # Errors
     /// [`Error::BrokenLog`] naming the first broken event (its position, the event when it
     /// parses, and what is wrong); the store's own errors reading the log.
-    pub fn check_log(&self) -> Result<u64> {
+    pub(super) fn check_chain(&self) -> Result<u64> {
         let mut checker = Checker::<crate::record::Event>::new(self.log_head()?);
         for item in self.log.iter() {
             let (key, bytes) = item.map_err(|e| self.sled(e))?;
@@ -108,6 +108,7 @@ impl Store {
 mod tests {
     use std::time::Duration;
 
+    use crate::engine::{Engine as _, Tokens as _};
     use super::super::{FORMAT_KEY, OpenMode};
     use super::*;
     use crate::chain::Problem;

@@ -8,6 +8,7 @@
 //! side: a revoke can take effect early (before it is acknowledged), never late, and a token is
 //! never valid before sled has it.
 
+use crate::engine::Engine as _;
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 

@@ -6,6 +6,7 @@
 //! two records holding one token, a broken audit chain, a damaged vault header, and a database
 //! sled cannot open (then the last backup is named).
 
+use crate::engine::Engine as _;
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::Path;

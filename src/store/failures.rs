@@ -379,6 +379,7 @@ pub(super) fn take_off(
 
 #[cfg(test)]
 mod tests {
+    use crate::engine::{Engine as _, Tokens as _};
     use super::*;
     use crate::journal;
 

@@ -9,12 +9,14 @@
 //! (the next open rolls back a pending import) removes every pending record. So memory stays
 //! bounded by a chunk, and an import of any size either happens whole or not at all.
 
+use crate::engine::{Engine as _, Tokens as _};
 use std::collections::HashSet;
 
 use sled::Transactional;
 
 use super::tx::append;
-use super::{GENERATION_KEY, Store, new_id};
+use super::{GENERATION_KEY, Store};
+use crate::engine::new_id;
 use crate::error::{Error, Result};
 use crate::name::name_key;
 use crate::record::{EventKind, Record};

@@ -29,12 +29,12 @@
 //! `sync_file_range` on Linux, which is not an fsync, so we also `sync_all` the data file
 //! (`shared/NOTES.md` has the measurements).
 
+use crate::engine::Tokens as _;
 use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use rand::Rng;
 use rand::TryRngCore;
 use sled::Transactional;
 
@@ -50,7 +50,6 @@ mod doctor;
 mod failures;
 pub use crate::record::{FURTHER_ADDRESSES, MAX_ADDRESSES, MAX_TOKENS};
 mod import;
-mod lifecycle;
 mod log;
 mod open;
 mod restore;
@@ -61,14 +60,13 @@ mod vault;
 pub use crate::transfer::Incoming;
 pub use doctor::{Diagnosis, Finding, Health, diagnose};
 pub use import::{BULK_CACHE_BYTES, IMPORT_CHUNK, ImportReport, Importer};
-pub use lifecycle::{Chain, Changed, Rotated};
+pub use crate::engine::{Chain, Changed, Keep, Revoked, Rotated};
 pub use open::read_marker_id;
 use open::{
     create_dir_durably, exists, holds_sled_files, lock_store, make_private, marker_is_current,
     open_sled, recover_leftovers, refuse_foreign_dir, write_marker,
 };
 pub use restore::{LAST_BACKUP_FILE, Restored, last_backup, note_backup, restore};
-pub use tokens::{Keep, Revoked};
 
 /// The store layout this build writes. A store with a higher number is refused; a lower one is
 /// migrated.
@@ -88,7 +86,6 @@ pub const MARKER_FILE: &str = "vbx-tokens-store";
 const CACHE_BYTES: u64 = 8 * 1024 * 1024;
 // Token ids, their shape and `looks_like_id`, are the record's (`crate::record`).
 pub use crate::record::looks_like_id;
-use crate::record::{ID_LEN, ID_PREFIX};
 
 /// Whether opening may create a store that is not there yet, and what the command reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -453,14 +450,6 @@ fn now() -> Time {
     Time::now()
 }
 
-fn new_id() -> String {
-    const ALPHABET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
-    let mut rng = rand::rng();
-    let mut id = String::from(ID_PREFIX);
-    id.extend((0..ID_LEN).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char));
-    id
-}
-
 /// A new random store id.
 fn new_store_id() -> [u8; 16] {
     let mut id = [0u8; 16];
@@ -500,6 +489,7 @@ pub(super) fn sled_error(dir: &Path, e: sled::Error) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::new_id;
 
     #[test]
     fn ids_have_their_shape_and_names_cannot_mimic_them() {

@@ -6,6 +6,7 @@
 //! lock held), keeping the old one under a dated name. A crash at any point leaves either the
 //! old store in place or the new one, never a mix.
 
+use crate::engine::{Engine as _, Tokens as _};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -1,5 +1,6 @@
 //! Transactions: why one gives up, and the helpers every transaction uses.
 
+use crate::engine::Engine as _;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
 use super::{LOG_HEAD_KEY, Store};
@@ -56,22 +57,11 @@ impl Store {
         match e {
             TransactionError::Abort(Abort::NameTaken { name, holder }) => {
                 let theirs = self.get(&holder).ok().flatten().map(|r| r.name);
-                match theirs {
-                    Some(theirs) if theirs != name => Error::usage(format!(
-                        "an active token ({holder}) is named {theirs:?}, which looks the same as {name:?}: pick another name, or revoke that one first"
-                    )),
-                    _ => Error::usage(format!(
-                        "an active token ({holder}) is already named {name:?}: pick another name, or revoke that one first"
-                    )),
-                }
+                crate::engine::name_taken(&name, &holder, theirs.as_deref())
             }
-            TransactionError::Abort(Abort::HashTaken) => {
-                Error::usage("that token is already in the store")
-            }
+            TransactionError::Abort(Abort::HashTaken) => crate::engine::hash_taken(),
             TransactionError::Abort(Abort::IdTaken) => Error::internal("token id taken"),
-            TransactionError::Abort(Abort::VaultChanged) => Error::vault(
-                "the vault changed while this command ran (its passphrase or contents): try again",
-            ),
+            TransactionError::Abort(Abort::VaultChanged) => crate::engine::vault_changed(),
             TransactionError::Abort(Abort::VaultExists) => Error::vault(
                 "this store already has a vault: use `vbx-tokens vault passwd` to change its passphrase",
             ),

@@ -1,30 +1,23 @@
 //! The vault's bytes in the store: its header and each token's sealed secret, in the `vault`
 //! tree. What the bytes mean is `crate::vault`'s business; this only keeps them, transactionally.
 
-use std::collections::HashSet;
-
 use sled::Transactional;
 
 use super::Store;
+use crate::engine::Tokens;
 use super::tx::{Abort, abort, append};
 use crate::error::Result;
 use crate::record::{EventKind, Record};
 
 pub(super) const VAULT_HEADER: &[u8] = b"header";
 
-const SECRET_PREFIX: &[u8] = b"secret/";
+pub(super) const SECRET_PREFIX: &[u8] = b"secret/";
 
 pub(super) fn secret_key(id: &str) -> Vec<u8> {
     [SECRET_PREFIX, id.as_bytes()].concat()
 }
 
 impl Store {
-    /// The vault header, if this store has a vault.
-    pub fn vault_header(&self) -> Result<Option<Vec<u8>>> {
-        let header = self.vault.get(VAULT_HEADER).map_err(|e| self.sled(e))?;
-        Ok(header.map(|h| h.to_vec()))
-    }
-
     /// Writes the vault header and kept secrets, with the event, in one transaction, provided
     /// the current header is still `expected`: `None` to install a vault (new, or adopted from
     /// an export) where there is none; the unlocked header to change the passphrase or import.
@@ -56,12 +49,6 @@ impl Store {
         self.make_durable()
     }
 
-    /// One token's kept secret, sealed.
-    pub fn kept(&self, id: &str) -> Result<Option<Vec<u8>>> {
-        let sealed = self.vault.get(secret_key(id)).map_err(|e| self.sled(e))?;
-        Ok(sealed.map(|s| s.to_vec()))
-    }
-
     /// Every kept secret, sealed, by token id.
     pub fn kept_all(&self) -> Result<Vec<(String, Vec<u8>)>> {
         let mut out = Vec::new();
@@ -71,11 +58,6 @@ impl Store {
             out.push((id, sealed.to_vec()));
         }
         Ok(out)
-    }
-
-    /// The ids of the tokens with a kept secret.
-    pub fn kept_ids(&self) -> Result<HashSet<String>> {
-        Ok(self.kept_all()?.into_iter().map(|(id, _)| id).collect())
     }
 
     /// Erases one token's kept secret, with a `forgotten` event. False if there was none.

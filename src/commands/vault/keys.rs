@@ -1,5 +1,6 @@
 //! `vault init` and `vault passwd`: setting the passphrase.
 
+use crate::engine::Engine as _;
 use std::path::Path;
 
 use super::{Kdf, Unlocked, in_store, kdf_params, status_of, unlock};

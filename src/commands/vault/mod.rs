@@ -10,6 +10,7 @@ mod keys;
 mod secrets;
 mod transfer;
 
+use crate::engine::Engine as _;
 use std::path::{Path, PathBuf};
 
 use super::Context;

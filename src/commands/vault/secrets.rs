@@ -1,5 +1,6 @@
 //! `vault reveal`, `vault forget` and `vault status`: one kept secret, or how many there are.
 
+use crate::engine::{Engine as _, Tokens as _};
 use std::path::Path;
 
 use super::{Unlocked, in_store, status_of, unlock};

@@ -1,5 +1,6 @@
 //! `vault export` and `vault import`: the encrypted vault as one file.
 
+use crate::engine::{Engine as _, Tokens as _};
 use std::collections::{HashMap, HashSet};
 use std::io::{Read, Write};
 use std::path::Path;

@@ -1,0 +1,283 @@
+//! The storage seam: what an engine must do, and the token lifecycle written once above it.
+//!
+//! Two engines keep a store: the directory store (`crate::store`: sled, the verification
+//! index, the journal) and PostgreSQL (`crate::pg`). An [`Engine`] gives the few primitives
+//! the lifecycle needs: a record by id or by its active name, every record in order, a fresh
+//! creation order, and [`Engine::commit`], which writes changed records with their audit events
+//! atomically. [`Tokens`] (create, revoke, rotate, disable, extend, the rotation chain, the
+//! log as the commands read it) is written once over any engine, so the two cannot drift apart
+//! on what a command means.
+
+use std::collections::HashSet;
+
+use crate::error::{Error, Result};
+use crate::record::{Event, Record, Status};
+use crate::time::Time;
+use crate::token::Token;
+use crate::vault::Vault;
+
+mod tokens;
+
+pub use tokens::{Chain, Changed, Revoked, Rotated, Tokens};
+
+/// One engine's store, open. Every method that writes is atomic and durable before it returns:
+/// all of it happens, or (an error, a crash, a lost connection) none of it.
+pub trait Engine {
+    /// Where the store is, as messages name it (a directory, or a URL without its password).
+    fn shown(&self) -> String;
+
+    /// The user this process acts as: recorded as `created_by` and as each event's actor.
+    fn actor(&self) -> &str;
+
+    /// One record by id.
+    ///
+    /// # Errors
+    /// The engine's own; a record that does not parse is damage ([`crate::Error::Store`]).
+    fn get(&self, id: &str) -> Result<Option<Record>>;
+
+    /// The active token whose name has the name key `key` (`crate::name::name_key`), if any.
+    ///
+    /// # Errors
+    /// As for [`Engine::get`].
+    fn active_named(&self, key: &str) -> Result<Option<Record>>;
+
+    /// Calls `f` with every record, oldest first (creation time, then creation order), one at a
+    /// time, until it returns `false`.
+    ///
+    /// # Errors
+    /// As for [`Engine::get`], and `f`'s.
+    fn visit_records(&self, f: &mut dyn FnMut(Record) -> Result<bool>) -> Result<()>;
+
+    /// A creation order for a new record (`Record::seq`), above every one given before.
+    ///
+    /// # Errors
+    /// The engine's own.
+    fn new_seq(&self) -> Result<u64>;
+
+    /// Writes `changes` and appends `events` (in order, chained) in one atomic commit, with
+    /// `secret` kept in the vault when given, provided the vault header is still the one it
+    /// was sealed under. `points` name the crash points of this kind of change
+    /// (`crate::fault`), where the engine has such steps.
+    ///
+    /// # Errors
+    /// [`crate::Error::Usage`] when a change claims a name an active token holds, or adds a
+    /// token already stored; [`crate::Error::Vault`] when the vault changed; the engine's own.
+    /// Nothing is changed then.
+    fn commit(
+        &self,
+        changes: &[Change],
+        events: &[Event],
+        secret: Option<NewSecret<'_>>,
+        points: &Points,
+    ) -> Result<()>;
+
+    /// Appends `events` that change nothing else (a vault action, a backup), durably.
+    ///
+    /// # Errors
+    /// The engine's own.
+    fn append(&self, events: &[Event]) -> Result<()>;
+
+    /// Calls `f` with every audit event's stored bytes, newest first, until it returns `false`.
+    ///
+    /// # Errors
+    /// The engine's own, and `f`'s.
+    fn visit_events_newest_first(&self, f: &mut dyn FnMut(&[u8]) -> Result<bool>)
+    -> Result<()>;
+
+    /// Walks the whole audit log in order, checking its hash chain (`crate::chain`) against
+    /// the head; the number of events.
+    ///
+    /// # Errors
+    /// [`crate::Error::BrokenLog`] naming the first broken event; the engine's own.
+    fn check_log(&self) -> Result<u64>;
+
+    /// The vault's header, when the store has a vault.
+    ///
+    /// # Errors
+    /// The engine's own.
+    fn vault_header(&self) -> Result<Option<Vec<u8>>>;
+
+    /// One token's kept secret, sealed as the vault sealed it.
+    ///
+    /// # Errors
+    /// The engine's own.
+    fn kept(&self, id: &str) -> Result<Option<Vec<u8>>>;
+
+    /// The ids of the tokens with a kept secret.
+    ///
+    /// # Errors
+    /// The engine's own.
+    fn kept_ids(&self) -> Result<HashSet<String>>;
+}
+
+/// What `create --keep` and `rotate --keep` need from the vault: the header it unlocked (so a
+/// vault changed in between is noticed) and the unlocked vault, to seal the new token for its
+/// id.
+pub struct Keep<'a> {
+    pub header: &'a [u8],
+    pub vault: &'a Vault,
+}
+
+impl<'a> Keep<'a> {
+    /// `token` sealed for the record `id`, with the header it was sealed under.
+    pub fn seal(&self, token: &Token, id: &str) -> NewSecret<'a> {
+        NewSecret {
+            header: self.header,
+            id: id.to_owned(),
+            bytes: self.vault.seal(id, token.expose()),
+        }
+    }
+}
+
+/// A new token's sealed plaintext for the vault, and the vault header it was sealed under.
+pub struct NewSecret<'a> {
+    pub header: &'a [u8],
+    pub id: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Whether a change makes the token verify in more cases or in fewer. The directory engine
+/// writes its verification index after the commit for the one and before it for the other, so
+/// a crash between them never leaves a token verifying that the store refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grants {
+    More,
+    Less,
+}
+
+/// What a change does to the token's hold on its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameChange {
+    Keep,
+    /// The token stops holding its name (revoked).
+    Free,
+    /// The token takes its name, which no active token may hold.
+    Claim,
+}
+
+/// One record to write, and what goes with it.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub record: Record,
+    pub grants: Grants,
+    pub name: NameChange,
+    /// A new token: its id and hash must be new to the store (refused if not).
+    pub new_hash: bool,
+    /// Erase its kept secret.
+    pub forget: bool,
+}
+
+impl Change {
+    /// `record` written as it is, its name and secret left alone.
+    pub fn new(record: Record, grants: Grants) -> Change {
+        Change {
+            record,
+            grants,
+            name: NameChange::Keep,
+            new_hash: false,
+            forget: false,
+        }
+    }
+
+    /// ... taking its name.
+    pub fn claim_name(self) -> Change {
+        Change {
+            name: NameChange::Claim,
+            ..self
+        }
+    }
+
+    /// ... letting its name go.
+    pub fn free_name(self) -> Change {
+        Change {
+            name: NameChange::Free,
+            ..self
+        }
+    }
+
+    /// ... as a new token.
+    pub fn new_hash(self) -> Change {
+        Change {
+            new_hash: true,
+            ..self
+        }
+    }
+
+    /// ... erasing its kept secret.
+    pub fn forget(self) -> Change {
+        Change {
+            forget: true,
+            ..self
+        }
+    }
+}
+
+/// The crash points of one kind of change (`crate::fault`).
+pub struct Points {
+    pub indexed: &'static str,
+    pub committed: &'static str,
+    pub durable: &'static str,
+}
+
+/// The crash points of a create.
+pub const CREATE_POINTS: Points = Points {
+    indexed: "create-indexed",
+    committed: "create-committed",
+    durable: "create-durable",
+};
+/// The crash points of a revoke.
+pub const REVOKE_POINTS: Points = Points {
+    indexed: "revoke-indexed",
+    committed: "revoke-committed",
+    durable: "revoke-durable",
+};
+/// The crash points of any other change (disable, enable, extend, rotate).
+pub const CHANGE_POINTS: Points = Points {
+    indexed: "change-indexed",
+    committed: "change-committed",
+    durable: "change-durable",
+};
+
+/// `record` revoked at `at` (ending any grace).
+pub fn revoked(mut record: Record, at: Time) -> Record {
+    record.status = Status::Revoked;
+    record.revoked_at = Some(at);
+    record.grace_until = None;
+    record
+}
+
+/// A fresh token id: the record's prefix (`crate::record::ID_PREFIX`) and
+/// `crate::record::ID_LEN` random lowercase letters and digits.
+pub fn new_id() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut rng = rand::rng();
+    let mut id = String::from(crate::record::ID_PREFIX);
+    id.extend(
+        (0..crate::record::ID_LEN).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char),
+    );
+    id
+}
+
+/// The refusal of a change that claims `name` while the active token `holder` holds it (its
+/// name `theirs`, when known, which may only look the same): every engine's words.
+pub fn name_taken(name: &str, holder: &str, theirs: Option<&str>) -> Error {
+    match theirs {
+        Some(theirs) if theirs != name => Error::usage(format!(
+            "an active token ({holder}) is named {theirs:?}, which looks the same as {name:?}: pick another name, or revoke that one first"
+        )),
+        _ => Error::usage(format!(
+            "an active token ({holder}) is already named {name:?}: pick another name, or revoke that one first"
+        )),
+    }
+}
+
+/// The refusal of a new token the store holds already (the same SHA-256).
+pub fn hash_taken() -> Error {
+    Error::usage("that token is already in the store")
+}
+
+/// The refusal of a change sealed under a vault header that is no longer the store's.
+pub fn vault_changed() -> Error {
+    Error::vault("the vault changed while this command ran (its passphrase or contents): try again")
+}
