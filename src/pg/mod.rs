@@ -5,5 +5,6 @@ pub mod config;
 pub mod connect;
 pub mod log;
 pub mod schema;
+pub mod store;
 pub mod tls;
 pub mod tokens;

@@ -95,6 +95,17 @@ const STEPS: &[&str] = &[
     REVOKE ALL ON FUNCTION vbx_tokens.lookup(bytea) FROM PUBLIC;
     REVOKE ALL ON FUNCTION vbx_tokens.count_use(bytea, timestamptz, inet) FROM PUBLIC;
     ",
+    // 3: the order records are listed in (creation time, then creation order), as the
+    // directory store lists them, and where a new record's creation order comes from.
+    r"
+    ALTER TABLE vbx_tokens.tokens ADD COLUMN created_at timestamptz;
+    UPDATE vbx_tokens.tokens SET created_at = (record->>'created_at')::timestamptz;
+    ALTER TABLE vbx_tokens.tokens ALTER COLUMN created_at SET NOT NULL;
+    CREATE INDEX tokens_order ON vbx_tokens.tokens (created_at, seq);
+    CREATE SEQUENCE vbx_tokens.record_seq;
+    SELECT setval('vbx_tokens.record_seq', coalesce(max(seq), 0) + 1, false)
+        FROM vbx_tokens.tokens;
+    ",
 ];
 
 /// The step this build brings a schema to.
@@ -188,6 +199,30 @@ pub fn ensure(client: &mut Client, target: &Target, actor: &str) -> Result<()> {
         .map_err(fail)?;
     }
     tx.commit().map_err(fail)
+}
+
+/// Readies the schema for a command: brings one already there to [`current_step`], and with
+/// `create` makes one where there is none. `Ok(false)` when there is none and `create` is
+/// false (the command needs a store that is not there).
+///
+/// # Errors
+/// As for [`ensure`].
+pub fn open(client: &mut Client, target: &Target, actor: &str, create: bool) -> Result<bool> {
+    if check(client, target)? {
+        return Ok(true);
+    }
+    let there: bool = client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'vbx_tokens')",
+            &[],
+        )
+        .map_err(|e| failure(target, &e))?
+        .get(0);
+    if !there && !create {
+        return Ok(false);
+    }
+    ensure(client, target, actor)?;
+    Ok(true)
 }
 
 /// `name` as an SQL identifier: in double quotes, a double quote inside doubled (the

@@ -52,13 +52,20 @@ pub fn put(c: &mut impl GenericClient, target: &Target, r: &Record, replace: boo
     let hash = TokenHash::from_hex(&r.sha256)
         .ok_or_else(|| Error::internal(format!("the record {} has no SHA-256", r.id)))?;
     let json = serde_json::to_value(r).map_err(|e| Error::internal(e.to_string()))?;
+    // A verify on another host may have counted a use since the record was read: a count
+    // never goes down, and the last use is the later one.
     let on_clash = if replace {
         "ON CONFLICT (id) DO UPDATE SET seq = EXCLUDED.seq, sha256 = EXCLUDED.sha256,
              name_key = EXCLUDED.name_key, active = EXCLUDED.active,
              disabled = EXCLUDED.disabled, expires_at = EXCLUDED.expires_at,
              grace_until = EXCLUDED.grace_until, max_uses = EXCLUDED.max_uses,
-             use_count = EXCLUDED.use_count, last_used_at = EXCLUDED.last_used_at,
-             last_used_ip = EXCLUDED.last_used_ip, record = EXCLUDED.record"
+             use_count = greatest(tokens.use_count, EXCLUDED.use_count),
+             last_used_at = greatest(tokens.last_used_at, EXCLUDED.last_used_at),
+             last_used_ip = CASE
+                 WHEN EXCLUDED.last_used_at > tokens.last_used_at
+                   OR tokens.last_used_at IS NULL THEN EXCLUDED.last_used_ip
+                 ELSE tokens.last_used_ip END,
+             created_at = EXCLUDED.created_at, record = EXCLUDED.record"
     } else {
         ""
     };
@@ -66,8 +73,9 @@ pub fn put(c: &mut impl GenericClient, target: &Target, r: &Record, replace: boo
     c.execute(
         &format!(
             "INSERT INTO vbx_tokens.tokens (id, seq, sha256, name_key, active, disabled,
-                 expires_at, grace_until, max_uses, use_count, last_used_at, last_used_ip, record)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) {on_clash}"
+                 expires_at, grace_until, max_uses, use_count, last_used_at, last_used_ip, record,
+                 created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) {on_clash}"
         ),
         &[
             &r.id,
@@ -85,6 +93,7 @@ pub fn put(c: &mut impl GenericClient, target: &Target, r: &Record, replace: boo
             &r.last_used_at.map(system_time),
             &r.last_used_ip,
             &json,
+            &system_time(r.created_at),
         ],
     )
     .map_err(|e| clash(c, target, &e, r, &key))?;
@@ -116,21 +125,14 @@ fn clash(
                 .flatten()
                 .map(|row| (row.get::<_, String>(0), row.get::<_, Option<String>>(1)));
             match holder {
-                Some((id, Some(theirs))) if theirs != r.name => Error::usage(format!(
-                    "an active token ({id}) is named {theirs:?}, which looks the same as {:?}: pick another name, or revoke that one first",
-                    r.name
-                )),
-                Some((id, _)) => Error::usage(format!(
-                    "an active token ({id}) is already named {:?}: pick another name, or revoke that one first",
-                    r.name
-                )),
+                Some((id, theirs)) => crate::engine::name_taken(&r.name, &id, theirs.as_deref()),
                 None => Error::usage(format!(
                     "an active token is already named {:?} (or a name that looks the same): pick another name, or revoke that one first",
                     r.name
                 )),
             }
         }
-        Some("tokens_sha256_key") => Error::usage("that token is already in the store"),
+        Some("tokens_sha256_key") => crate::engine::hash_taken(),
         Some("tokens_pkey" | "tokens_seq_key") => Error::internal("token id or seq taken"),
         _ => failure(target, e),
     }
@@ -178,6 +180,26 @@ fn record_of(row: &postgres::Row, target: &Target) -> Result<Record> {
 /// The columns [`record_of`] reads.
 const RECORD_COLUMNS: &str = "record, use_count, last_used_at, last_used_ip";
 
+/// The one record whose row matches `filter` (SQL over the row's columns, with `key` as
+/// `$1`), if any.
+///
+/// # Errors
+/// The server's errors; [`Error::Store`] for a record that does not parse.
+pub(super) fn one(
+    c: &mut impl GenericClient,
+    target: &Target,
+    filter: &str,
+    key: &str,
+) -> Result<Option<Record>> {
+    let row = c
+        .query_opt(
+            &format!("SELECT {RECORD_COLUMNS} FROM vbx_tokens.tokens WHERE {filter}"),
+            &[&key],
+        )
+        .map_err(|e| failure(target, &e))?;
+    row.map(|row| record_of(&row, target)).transpose()
+}
+
 /// The record with id `id`, or the active token named `name_or_id` (as names compare), as
 /// `Store::resolve` finds a token on the command line.
 ///
@@ -201,32 +223,36 @@ pub fn find(
     row.map(|row| record_of(&row, target)).transpose()
 }
 
-/// Every record, in creation order (`seq`), `page` at a time: memory holds one page.
+/// Calls `each` with every record, oldest first (creation time, then creation order, as the
+/// directory store lists them), until it returns `false`; a page of rows at a time, so memory
+/// holds one page.
 ///
 /// # Errors
 /// The server's errors, and the first error `each` returns.
 pub fn each_record(
     c: &mut impl GenericClient,
     target: &Target,
-    mut each: impl FnMut(Record) -> Result<()>,
+    each: &mut dyn FnMut(Record) -> Result<bool>,
 ) -> Result<()> {
-    let mut after = -1i64;
+    let mut after: Option<(SystemTime, i64)> = None;
     loop {
+        let page = format!(
+            "SELECT seq, created_at, {RECORD_COLUMNS} FROM vbx_tokens.tokens
+             WHERE $1::timestamptz IS NULL OR (created_at, seq) > ($1, $2)
+             ORDER BY created_at, seq LIMIT 4096"
+        );
+        let (at, seq) = after.map_or((None, 0), |(t, s)| (Some(t), s));
         let rows = c
-            .query(
-                &format!(
-                    "SELECT seq, {RECORD_COLUMNS} FROM vbx_tokens.tokens WHERE seq > $1
-                     ORDER BY seq LIMIT 4096"
-                ),
-                &[&after],
-            )
+            .query(&page, &[&at, &seq])
             .map_err(|e| failure(target, &e))?;
         if rows.is_empty() {
             return Ok(());
         }
         for row in &rows {
-            after = row.get("seq");
-            each(record_of(row, target)?)?;
+            after = Some((row.get("created_at"), row.get("seq")));
+            if !each(record_of(row, target)?)? {
+                return Ok(());
+            }
         }
     }
 }

@@ -508,9 +508,9 @@ fn rows_clash_as_in_the_directory_store_and_are_found_by_id_and_name() {
     renamed.note = Some("for the CRM".into());
     tokens::put(&mut client, &t, &renamed, true).expect("replace");
     let mut all = Vec::new();
-    tokens::each_record(&mut client, &t, |r| {
+    tokens::each_record(&mut client, &t, &mut |r| {
         all.push(r);
-        Ok(())
+        Ok(true)
     })
     .expect("records");
     assert_eq!(all, vec![first, renamed]);

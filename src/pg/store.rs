@@ -1,0 +1,260 @@
+//! A PostgreSQL store, open: the [`Engine`] the commands use, on one connection.
+//!
+//! Writers take the store's writer lock (a session-level advisory lock) for as long as the
+//! store is open, as a command holds a store directory's lock: two admins on two hosts change
+//! tokens one after the other, so what a command read is still true when it commits. Verifies
+//! never take it (`vbx_tokens.count_use` decides and counts in one statement), and a lock held
+//! past `--wait` ends the command with exit 5 (the connection's `lock_timeout`). The lock ends
+//! with the connection, however the process ends.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use postgres::{Client, GenericClient, Transaction};
+
+use super::config::Target;
+use super::connect::{connect, failure};
+use super::{log, schema, tokens};
+use crate::engine::{Change, Engine, NameChange, NewSecret, Points};
+use crate::error::{Error, Result};
+use crate::name::name_key;
+use crate::record::{Event, Record};
+use crate::store::OpenMode;
+
+/// The advisory lock key writers hold: the first 8 bytes of `SHA-256("vbx-tokens writer")`.
+const WRITER_KEY: i64 = 0x3b1e_6f2a_9c47_d805;
+
+/// The vault table's key of the header, and the prefix of each kept secret's key.
+const VAULT_HEADER: &str = "header";
+const SECRET_PREFIX: &str = "secret/";
+
+/// An open PostgreSQL store.
+pub struct Store {
+    client: RefCell<Client>,
+    target: Target,
+    actor: String,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("target", &self.target)
+            .finish()
+    }
+}
+
+impl Store {
+    /// Connects to `target` and readies its schema (made in [`OpenMode::Create`], moved on to
+    /// this build's step otherwise); a command that changes something also takes the writer
+    /// lock.
+    ///
+    /// # Errors
+    /// [`Error::NoStore`] when a command that needs a store finds no schema; the connection's
+    /// errors ([`connect`]); [`Error::Store`] for a schema a newer build made.
+    pub fn open(target: &Target, mode: OpenMode) -> Result<Store> {
+        let mut client = connect(target)?;
+        let actor = crate::store::current_user();
+        if !schema::open(&mut client, target, &actor, mode == OpenMode::Create)? {
+            return Err(Error::NoStore(PathBuf::from(target.shown())));
+        }
+        if mode != OpenMode::Records {
+            client
+                .execute("SELECT pg_advisory_lock($1)", &[&WRITER_KEY])
+                .map_err(|e| failure(target, &e))?;
+        }
+        Ok(Store {
+            client: RefCell::new(client),
+            target: target.clone(),
+            actor,
+        })
+    }
+
+    /// The connection, for what the seam does not cover (a verify, a grant).
+    pub fn client(&self) -> std::cell::RefMut<'_, Client> {
+        self.client.borrow_mut()
+    }
+
+    /// The server this store is on.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    fn fail(&self, e: &postgres::Error) -> Error {
+        failure(&self.target, e)
+    }
+
+    fn one_record(&self, filter: &str, key: &str) -> Result<Option<Record>> {
+        tokens::one(&mut *self.client(), &self.target, filter, key)
+    }
+
+    /// Refuses a change that claims a name an active token other than it holds, with the
+    /// directory store's words.
+    fn refuse_taken_name(&self, tx: &mut Transaction<'_>, r: &Record) -> Result<()> {
+        let key = name_key(&r.name);
+        let row = tx
+            .query_opt(
+                "SELECT id, record->>'name' FROM vbx_tokens.tokens
+                 WHERE active AND name_key = $1 AND id <> $2",
+                &[&key, &r.id],
+            )
+            .map_err(|e| self.fail(&e))?;
+        let Some(row) = row else { return Ok(()) };
+        let (holder, theirs): (String, Option<String>) = (row.get(0), row.get(1));
+        Err(crate::engine::name_taken(&r.name, &holder, theirs.as_deref()))
+    }
+}
+
+impl Engine for Store {
+    fn shown(&self) -> String {
+        self.target.shown()
+    }
+
+    fn actor(&self) -> &str {
+        &self.actor
+    }
+
+    fn get(&self, id: &str) -> Result<Option<Record>> {
+        self.one_record("id = $1", id)
+    }
+
+    fn active_named(&self, key: &str) -> Result<Option<Record>> {
+        self.one_record("active AND name_key = $1", key)
+    }
+
+    fn visit_records(&self, f: &mut dyn FnMut(Record) -> Result<bool>) -> Result<()> {
+        tokens::each_record(&mut *self.client(), &self.target, f)
+    }
+
+    fn new_seq(&self) -> Result<u64> {
+        let n: i64 = self
+            .client()
+            .query_one("SELECT nextval('vbx_tokens.record_seq')", &[])
+            .map_err(|e| self.fail(&e))?
+            .get(0);
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    fn commit(
+        &self,
+        changes: &[Change],
+        events: &[Event],
+        secret: Option<NewSecret<'_>>,
+        _points: &Points,
+    ) -> Result<()> {
+        let mut client = self.client();
+        let mut tx = client.transaction().map_err(|e| self.fail(&e))?;
+        if let Some(s) = &secret {
+            let header = vault_bytes(&mut tx, &self.target, VAULT_HEADER, true)?;
+            if header.as_deref() != Some(s.header) {
+                return Err(crate::engine::vault_changed());
+            }
+        }
+        for c in changes {
+            if c.name == NameChange::Claim {
+                self.refuse_taken_name(&mut tx, &c.record)?;
+            }
+            tokens::put(&mut tx, &self.target, &c.record, !c.new_hash)?;
+            if c.forget {
+                tx.execute(
+                    "DELETE FROM vbx_tokens.vault WHERE key = $1",
+                    &[&secret_key(&c.record.id)],
+                )
+                .map_err(|e| self.fail(&e))?;
+            }
+        }
+        if let Some(s) = &secret {
+            tx.execute(
+                "INSERT INTO vbx_tokens.vault (key, bytes) VALUES ($1, $2)
+                 ON CONFLICT (key) DO UPDATE SET bytes = EXCLUDED.bytes",
+                &[&secret_key(&s.id), &s.bytes],
+            )
+            .map_err(|e| self.fail(&e))?;
+        }
+        for e in events {
+            log::append(&mut tx, &self.target, e)?;
+        }
+        // From here the change is made and reported, whatever signal comes.
+        crate::cleanup::commit();
+        tx.commit().map_err(|e| self.fail(&e))
+    }
+
+    fn append(&self, events: &[Event]) -> Result<()> {
+        let mut client = self.client();
+        let mut tx = client.transaction().map_err(|e| self.fail(&e))?;
+        for e in events {
+            log::append(&mut tx, &self.target, e)?;
+        }
+        tx.commit().map_err(|e| self.fail(&e))
+    }
+
+    fn visit_events_newest_first(
+        &self,
+        f: &mut dyn FnMut(&[u8]) -> Result<bool>,
+    ) -> Result<()> {
+        let mut before = i64::MAX;
+        loop {
+            let rows = self
+                .client()
+                .query(
+                    "SELECT seq, bytes FROM vbx_tokens.events WHERE seq < $1
+                     ORDER BY seq DESC LIMIT 4096",
+                    &[&before],
+                )
+                .map_err(|e| self.fail(&e))?;
+            if rows.is_empty() {
+                return Ok(());
+            }
+            for row in &rows {
+                before = row.get(0);
+                if !f(row.get::<_, &[u8]>(1))? {
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    fn check_log(&self) -> Result<u64> {
+        log::check(&mut *self.client(), &self.target)
+    }
+
+    fn vault_header(&self) -> Result<Option<Vec<u8>>> {
+        vault_bytes(&mut *self.client(), &self.target, VAULT_HEADER, false)
+    }
+
+    fn kept(&self, id: &str) -> Result<Option<Vec<u8>>> {
+        vault_bytes(&mut *self.client(), &self.target, &secret_key(id), false)
+    }
+
+    fn kept_ids(&self) -> Result<HashSet<String>> {
+        let rows = self
+            .client()
+            .query(
+                "SELECT substr(key, $2) FROM vbx_tokens.vault WHERE starts_with(key, $1)",
+                &[&SECRET_PREFIX, &(SECRET_PREFIX.len() as i32 + 1)],
+            )
+            .map_err(|e| self.fail(&e))?;
+        Ok(rows.iter().map(|row| row.get(0)).collect())
+    }
+}
+
+fn secret_key(id: &str) -> String {
+    format!("{SECRET_PREFIX}{id}")
+}
+
+/// The vault row `key`'s bytes; `lock` holds the row until the transaction ends.
+fn vault_bytes(
+    c: &mut impl GenericClient,
+    target: &Target,
+    key: &str,
+    lock: bool,
+) -> Result<Option<Vec<u8>>> {
+    let lock = if lock { " FOR UPDATE" } else { "" };
+    let row = c
+        .query_opt(
+            &format!("SELECT bytes FROM vbx_tokens.vault WHERE key = $1{lock}"),
+            &[&key],
+        )
+        .map_err(|e| failure(target, &e))?;
+    Ok(row.map(|row| row.get(0)))
+}
