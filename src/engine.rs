@@ -81,8 +81,7 @@ pub trait Engine {
     ///
     /// # Errors
     /// The engine's own, and `f`'s.
-    fn visit_events_newest_first(&self, f: &mut dyn FnMut(&[u8]) -> Result<bool>)
-    -> Result<()>;
+    fn visit_events_newest_first(&self, f: &mut dyn FnMut(&[u8]) -> Result<bool>) -> Result<()>;
 
     /// Walks the whole audit log in order, checking its hash chain (`crate::chain`) against
     /// the head; the number of events.
@@ -103,11 +102,31 @@ pub trait Engine {
     /// The engine's own.
     fn kept(&self, id: &str) -> Result<Option<Vec<u8>>>;
 
+    /// Every kept secret, sealed, by token id.
+    ///
+    /// # Errors
+    /// The engine's own.
+    fn kept_all(&self) -> Result<Vec<(String, Vec<u8>)>>;
+
     /// The ids of the tokens with a kept secret.
     ///
     /// # Errors
     /// The engine's own.
     fn kept_ids(&self) -> Result<HashSet<String>>;
+
+    /// The id this machine's witness of granted uses (`crate::uses::witness`) keeps the
+    /// store's counts under, so that a store put back from an older copy never shows fewer
+    /// uses than were granted; `None` for an engine whose counts are not files here that
+    /// could be put back (PostgreSQL's are the server's).
+    fn witness_id(&self) -> Option<[u8; 16]> {
+        None
+    }
+
+    /// Undoes a store this very open made, when the command that made it failed, so a failed
+    /// command leaves no store behind; does nothing to one that was there before. (A
+    /// PostgreSQL schema is left: an empty one is no store's data, and other hosts may be
+    /// using it by now.)
+    fn discard_if_new(self: Box<Self>) {}
 }
 
 /// What `create --keep` and `rotate --keep` need from the vault: the header it unlocked (so a

@@ -37,6 +37,7 @@ pub use verifier::{Known, Reading, Verifier};
 pub mod backup;
 pub mod chain;
 pub mod cleanup;
+pub mod counters;
 pub mod disguise;
 pub mod engine;
 pub mod error;

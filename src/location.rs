@@ -5,8 +5,10 @@ use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::pg::config::{self, Source, Surroundings, Target};
+use crate::store::OpenMode;
 
 /// The variable that names the store, a directory or a URL, when `--store` does not.
 pub const STORE_VAR: &str = "VBX_TOKENS_STORE";
@@ -70,6 +72,18 @@ impl Location {
             }
             None => Ok(Location::Dir(PathBuf::from(value))),
         }
+    }
+
+    /// The store here, opened by its engine: the directory store, waiting up to `wait` for
+    /// its lock, or a connection to PostgreSQL (whose `--wait` is in the target).
+    ///
+    /// # Errors
+    /// As for [`crate::store::Store::open`] and [`crate::pg::store::Store::open`].
+    pub fn open(&self, mode: OpenMode, wait: Duration) -> Result<Box<dyn Engine>> {
+        Ok(match self {
+            Location::Dir(dir) => Box::new(crate::store::Store::open(dir, mode, wait)?),
+            Location::Postgres(target) => Box::new(crate::pg::store::Store::open(target, mode)?),
+        })
     }
 
     /// What messages call it: the directory, or the URL without its password.

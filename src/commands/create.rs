@@ -99,7 +99,7 @@ pub fn run(ctx: &Context, req: Create, p: &mut Printer) -> Result<Outcome> {
         vault: &u.vault,
     });
     // The store is created here, at the commit, so a create that failed above leaves nothing.
-    let store = ctx.open(OpenMode::Create)?;
+    let store = ctx.engine(OpenMode::Create)?;
     let record = match store.create(&token, &name, note, &policy, keep) {
         Ok(record) => record,
         Err(e) => {

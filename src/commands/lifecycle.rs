@@ -43,7 +43,7 @@ pub fn rotate(ctx: &Context, req: Rotate, p: &mut Printer) -> Result<Outcome> {
         .map(|span| policy::shift(Time::now(), span, true))
         .transpose()?;
     // Found first, so a typo is reported before a passphrase is asked for.
-    let old = ctx.open(OpenMode::Existing)?.resolve(&req.token)?;
+    let old = ctx.engine(OpenMode::Existing)?.resolve(&req.token)?;
     let unlocked = match req.keep {
         true => Some(vault::unlock(ctx, req.passphrase_file.as_deref(), |_| Ok(()))?.0),
         false => None,
@@ -54,7 +54,7 @@ pub fn rotate(ctx: &Context, req: Rotate, p: &mut Printer) -> Result<Outcome> {
         vault: &u.vault,
     });
     let rotated = ctx
-        .open(OpenMode::Existing)?
+        .engine(OpenMode::Existing)?
         .rotate(&old.id, &token, grace_until, keep)?;
     // Durable and the store closed: only now may the new token be shown.
     p.rotated(&rotated, token.expose(), req.quiet, req.keep);
@@ -62,7 +62,7 @@ pub fn rotate(ctx: &Context, req: Rotate, p: &mut Printer) -> Result<Outcome> {
 }
 
 pub fn set_disabled(ctx: &Context, req: SetDisabled, p: &mut Printer) -> Result<Outcome> {
-    let store = ctx.open(OpenMode::Existing)?;
+    let store = ctx.engine(OpenMode::Existing)?;
     let id = store.resolve(&req.token)?.id;
     let changed = store.set_disabled(&id, req.disabled)?;
     drop(store);
@@ -75,7 +75,7 @@ pub fn extend(ctx: &Context, req: Extend, p: &mut Printer) -> Result<Outcome> {
         .expiry
         .resolve(Time::now())?
         .ok_or_else(|| Error::usage("give the new expiry: --expires-in or --expires-at"))?;
-    let store = ctx.open(OpenMode::Existing)?;
+    let store = ctx.engine(OpenMode::Existing)?;
     let id = store.resolve(&req.token)?.id;
     let changed = store.extend(&id, expires_at)?;
     drop(store);

@@ -1,6 +1,6 @@
 //! `log`: the audit trail, oldest first, or the check of its hash chain.
 
-use crate::engine::{Engine as _, Tokens as _};
+use crate::engine::Tokens as _;
 use std::collections::HashMap;
 
 use super::Context;
@@ -25,7 +25,7 @@ pub fn run(ctx: &Context, req: Log, p: &mut Printer) -> Result<Outcome> {
         return check(ctx, p);
     }
     let (events, names) = {
-        let store = ctx.open(OpenMode::Existing)?;
+        let store = ctx.engine(OpenMode::Existing)?;
         let token_id = match &req.token {
             Some(t) => Some(store.resolve(t)?.id),
             None => None,
@@ -50,7 +50,7 @@ pub fn run(ctx: &Context, req: Log, p: &mut Printer) -> Result<Outcome> {
 /// `log --check`: a whole chain is success; a broken one is shown (as JSON, with `--json`) and
 /// returned as the error, whose one line names the event and whose code is the store's.
 fn check(ctx: &Context, p: &mut Printer) -> Result<Outcome> {
-    let checked = ctx.open(OpenMode::Existing)?.check_log();
+    let checked = ctx.engine(OpenMode::Existing)?.check_log();
     match checked {
         Ok(events) => {
             p.log_whole(events);

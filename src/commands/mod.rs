@@ -67,12 +67,20 @@ impl Context {
         })
     }
 
-    /// The embedded store, opened.
+    /// The embedded store, opened: for the commands that run on it alone.
     ///
     /// # Errors
     /// As for [`Store::open`].
     pub fn open(&self, mode: OpenMode) -> Result<Store> {
         Store::open(&self.store_dir, mode, self.wait)
+    }
+
+    /// The store, opened by its engine, whichever it is.
+    ///
+    /// # Errors
+    /// As for [`Location::open`].
+    pub fn engine(&self, mode: OpenMode) -> Result<Box<dyn crate::engine::Engine>> {
+        self.location.open(mode, self.wait)
     }
 }
 
@@ -160,6 +168,26 @@ impl Request {
             Request::Generate { .. } => "generate",
             Request::DebugPanic => "debug-panic",
         }
+    }
+
+    /// Whether the command goes through the storage seam (`crate::engine`), and so runs on
+    /// PostgreSQL as on a directory.
+    pub fn runs_on_any_engine(&self) -> bool {
+        matches!(
+            self,
+            Request::Create(_)
+                | Request::List(_)
+                | Request::Show(_)
+                | Request::Revoke(_)
+                | Request::Rotate(_)
+                | Request::SetDisabled(_)
+                | Request::Extend(_)
+                | Request::Verify(_)
+                | Request::Scan(_)
+                | Request::Redact
+                | Request::Log(_)
+                | Request::Export
+        )
     }
 
     /// Whether the command reads or writes the store (`generate` and `debug-panic` do not).
@@ -353,6 +381,7 @@ impl From<cli::StatusArg> for State {
 pub fn run(ctx: &Context, request: Request, p: &mut Printer) -> Result<Outcome> {
     if let Location::Postgres(target) = &ctx.location
         && request.touches_store()
+        && !request.runs_on_any_engine()
     {
         // Said plainly rather than run against a directory nobody named.
         return Err(Error::usage(format!(

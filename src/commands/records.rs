@@ -31,10 +31,10 @@ pub struct Import {
 /// Every record, one JSON line each, with every field (the SHA-256 too, never a token),
 /// streamed oldest first.
 pub fn export(ctx: &Context, p: &mut Printer) -> Result<Outcome> {
-    let store = ctx.open(OpenMode::Records)?;
+    let store = ctx.engine(OpenMode::Records)?;
     // A store put back from an older copy exports the uses verify counts, not the fewer it
     // recorded: imported elsewhere, a spent token must stay spent.
-    let witness = super::witness::Witness::of(&store);
+    let witness = super::witness::Witness::of(&*store);
     let bar = Progress::spinner("exporting");
     let mut n = 0u64;
     store.each_record(|mut record| {

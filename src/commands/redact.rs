@@ -28,10 +28,10 @@ const UNKNOWN: &str = "unknown";
 /// [`Error::Usage`] when stdin cannot be read or holds a line that cannot be cut (see
 /// [`MAX_PIECE`]); the store's errors (a damaged or busy store), but not its absence.
 pub fn run(ctx: &Context, p: &mut Printer) -> Result<Outcome> {
-    let mut verifier = match Verifier::with(&ctx.store_dir, Reading::Memory, ctx.wait) {
+    let mut verifier = match Verifier::at(&ctx.location, Reading::Memory, ctx.wait) {
         Ok(v) => Some(v),
-        Err(Error::NoStore(_)) => {
-            p.no_store(&ctx.store_dir, "every token is labelled [unknown]");
+        Err(Error::NoStore(at)) => {
+            p.no_store(&at, "every token is labelled [unknown]");
             None
         }
         Err(e) => return Err(e),

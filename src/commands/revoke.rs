@@ -1,9 +1,9 @@
 //! `revoke`: invalid at once, logged, never undone. One token, or every token unused for a
 //! while (`--unused-for`), in one commit.
 
-use crate::engine::Tokens as _;
 use super::Context;
 use super::show::Filter;
+use crate::engine::Tokens as _;
 use crate::error::{Error, Result};
 use crate::outcome::Outcome;
 use crate::output::Printer;
@@ -45,7 +45,7 @@ pub fn run(ctx: &Context, req: Revoke, p: &mut Printer) -> Result<Outcome> {
 fn one(ctx: &Context, token: &str, yes: bool, p: &mut Printer) -> Result<Outcome> {
     // Look the token up, then let go of the store while a person thinks, so cron jobs don't
     // wait on the prompt.
-    let target = ctx.open(OpenMode::Existing)?.resolve(token)?;
+    let target = ctx.engine(OpenMode::Existing)?.resolve(token)?;
     let live = target.state_at(Time::now()) != State::Revoked;
     if live && !yes {
         let question = format!(
@@ -57,7 +57,7 @@ fn one(ctx: &Context, token: &str, yes: bool, p: &mut Printer) -> Result<Outcome
             &format!("revoking {:?} cannot be undone", target.name),
         )?;
     }
-    let revoked = ctx.open(OpenMode::Existing)?.revoke(&target.id)?;
+    let revoked = ctx.engine(OpenMode::Existing)?.revoke(&target.id)?;
     p.revoked(&revoked);
     Ok(Outcome::Success)
 }
@@ -74,7 +74,7 @@ fn unused(
         unused_for: Some(unused_for),
         ..Filter::default()
     };
-    let find = |store: &crate::store::Store| -> Result<Vec<crate::record::Record>> {
+    let find = |store: &dyn crate::engine::Engine| -> Result<Vec<crate::record::Record>> {
         let picker = filter.at(Time::now())?;
         let mut found = store.records()?;
         // As `list --unused-for` picks them, among tokens that still verify or could: a token
@@ -83,7 +83,7 @@ fn unused(
         found.retain(|r| picker.picks(r) && r.state_at(now) != State::Revoked);
         Ok(found)
     };
-    let candidates = find(&ctx.open(OpenMode::Existing)?)?;
+    let candidates = find(&*ctx.engine(OpenMode::Existing)?)?;
     if dry_run || candidates.is_empty() {
         p.bulk_revoked(&candidates, true);
         return Ok(Outcome::Success);
@@ -103,9 +103,9 @@ fn unused(
     }
     // Chosen again under the lock, so a token used while the question was open is spared; but
     // never one that was not shown.
-    let store = ctx.open(OpenMode::Existing)?;
+    let store = ctx.engine(OpenMode::Existing)?;
     let shown: std::collections::HashSet<&str> = candidates.iter().map(|r| r.id.as_str()).collect();
-    let ids: Vec<String> = find(&store)?
+    let ids: Vec<String> = find(&*store)?
         .into_iter()
         .filter(|r| shown.contains(r.id.as_str()))
         .map(|r| r.id)

@@ -89,14 +89,14 @@ pub fn run(ctx: &Context, req: Scan, p: &mut Printer) -> Result<Outcome> {
             return Err(Error::unreadable("", path, &e));
         }
     }
-    let mut verifier = match Verifier::with(&ctx.store_dir, Reading::Memory, ctx.wait) {
-        Ok(v) => Some(v),
-        Err(Error::NoStore(_)) => {
+    let (mut verifier, missing) = match Verifier::at(&ctx.location, Reading::Memory, ctx.wait) {
+        Ok(v) => (Some(v), None),
+        Err(Error::NoStore(at)) => {
             p.no_store(
-                &ctx.store_dir,
+                &at,
                 "every token found is reported as unknown, and any makes the exit status 1",
             );
-            None
+            (None, Some(at))
         }
         Err(e) => return Err(e),
     };
@@ -104,7 +104,7 @@ pub fn run(ctx: &Context, req: Scan, p: &mut Printer) -> Result<Outcome> {
     let progress = Progress::spinner("files searched");
     let mut raws = Vec::new();
     let mut summary = ScanSummary {
-        no_store: verifier.is_none().then(|| ctx.store_dir.clone()),
+        no_store: missing,
         ..ScanSummary::default()
     };
     let (tx, rx) = mpsc::channel();

@@ -1,8 +1,8 @@
 //! `list` and `show`: read records, never a token or a hash.
 
-use crate::engine::{Engine as _, Tokens as _};
 use super::Context;
 use super::witness::Witness;
+use crate::engine::Tokens as _;
 use crate::error::Result;
 use crate::outcome::Outcome;
 use crate::output::Printer;
@@ -94,9 +94,9 @@ pub fn list(ctx: &Context, req: List, p: &mut Printer) -> Result<Outcome> {
     let all = req.all || !req.filter.statuses.is_empty();
     let wanted = |r: &Record| picker.picks(r) && (all || r.state_at(picker.now) != State::Revoked);
     let mut matched = 0usize;
-    let store = ctx.open(OpenMode::Records)?;
+    let store = ctx.engine(OpenMode::Records)?;
     let kept = store.kept_ids()?;
-    let witness = Witness::of(&store);
+    let witness = Witness::of(&*store);
     if p.streams_records() {
         // JSON streams, a record at a time, so a large store lists in flat memory.
         p.records_start();
@@ -129,9 +129,9 @@ pub fn list(ctx: &Context, req: List, p: &mut Printer) -> Result<Outcome> {
 
 pub fn show(ctx: &Context, req: Show, p: &mut Printer) -> Result<Outcome> {
     let (record, kept, chain) = {
-        let store = ctx.open(OpenMode::Records)?;
+        let store = ctx.engine(OpenMode::Records)?;
         let mut record = store.resolve(&req.token)?;
-        let _ = Witness::of(&store).raise(&mut record);
+        let _ = Witness::of(&*store).raise(&mut record);
         let kept = store.kept(&record.id)?.is_some();
         let chain = store.chain(&record)?;
         (record, kept, chain)

@@ -45,7 +45,7 @@ pub fn run(ctx: &Context, req: Verify, p: &mut Printer) -> Result<Outcome> {
         return batch(ctx, touch, &request, p);
     }
     let candidate = read_one()?;
-    let verdict = Verifier::with(&ctx.store_dir, Reading::File, ctx.wait)?
+    let verdict = Verifier::at(&ctx.location, Reading::File, ctx.wait)?
         .check_many(&[candidate.as_str()], touch, &request)?
         .pop()
         .expect("one candidate, one verdict");
@@ -105,7 +105,7 @@ fn read_one() -> Result<Zeroizing<String>> {
 /// if the reader of the output leaves before the input ends, the rest is not checked and the
 /// answer is 1.
 fn batch(ctx: &Context, touch: Touch, request: &Request, p: &mut Printer) -> Result<Outcome> {
-    let mut verifier = Verifier::with(&ctx.store_dir, Reading::Memory, ctx.wait)?;
+    let mut verifier = Verifier::at(&ctx.location, Reading::Memory, ctx.wait)?;
     let mut input = BoundedLines::new(io::stdin().lock(), MAX_LINE);
     let mut all_valid = true;
     let mut seen = 0usize;

@@ -9,8 +9,13 @@ use crate::record::Record;
 pub(super) struct Witness(std::collections::HashMap<String, u64>);
 
 impl Witness {
-    pub(super) fn of(store: &crate::store::Store) -> Witness {
-        Witness(vbx_tokens::uses::witness::counts_or_none(&store.store_id()))
+    pub(super) fn of(store: &dyn crate::engine::Engine) -> Witness {
+        Witness(
+            store
+                .witness_id()
+                .map(|id| vbx_tokens::uses::witness::counts_or_none(&id))
+                .unwrap_or_default(),
+        )
     }
 
     /// Whether it holds no count (no limited token of this store was used here): nothing to

@@ -518,12 +518,7 @@ pub trait Tokens: Engine {
     }
 
     /// An audit event by this process's user, about a token when there is one.
-    fn event(
-        &self,
-        kind: EventKind,
-        record: Option<&Record>,
-        reason: Option<Reason>,
-    ) -> Event {
+    fn event(&self, kind: EventKind, record: Option<&Record>, reason: Option<Reason>) -> Event {
         let mut event = Event::new(kind, record, self.actor(), now());
         event.reason = reason.map(|r| r.as_str().to_owned());
         event

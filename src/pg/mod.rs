@@ -8,3 +8,4 @@ pub mod schema;
 pub mod store;
 pub mod tls;
 pub mod tokens;
+pub mod verifier;

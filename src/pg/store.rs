@@ -101,7 +101,11 @@ impl Store {
             .map_err(|e| self.fail(&e))?;
         let Some(row) = row else { return Ok(()) };
         let (holder, theirs): (String, Option<String>) = (row.get(0), row.get(1));
-        Err(crate::engine::name_taken(&r.name, &holder, theirs.as_deref()))
+        Err(crate::engine::name_taken(
+            &r.name,
+            &holder,
+            theirs.as_deref(),
+        ))
     }
 }
 
@@ -188,10 +192,7 @@ impl Engine for Store {
         tx.commit().map_err(|e| self.fail(&e))
     }
 
-    fn visit_events_newest_first(
-        &self,
-        f: &mut dyn FnMut(&[u8]) -> Result<bool>,
-    ) -> Result<()> {
+    fn visit_events_newest_first(&self, f: &mut dyn FnMut(&[u8]) -> Result<bool>) -> Result<()> {
         let mut before = i64::MAX;
         loop {
             let rows = self
@@ -224,6 +225,18 @@ impl Engine for Store {
 
     fn kept(&self, id: &str) -> Result<Option<Vec<u8>>> {
         vault_bytes(&mut *self.client(), &self.target, &secret_key(id), false)
+    }
+
+    fn kept_all(&self) -> Result<Vec<(String, Vec<u8>)>> {
+        let rows = self
+            .client()
+            .query(
+                "SELECT substr(key, $2), bytes FROM vbx_tokens.vault WHERE starts_with(key, $1)
+                 ORDER BY key",
+                &[&SECRET_PREFIX, &(SECRET_PREFIX.len() as i32 + 1)],
+            )
+            .map_err(|e| self.fail(&e))?;
+        Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
     }
 
     fn kept_ids(&self) -> Result<HashSet<String>> {

@@ -108,10 +108,10 @@ impl Store {
 mod tests {
     use std::time::Duration;
 
-    use crate::engine::{Engine as _, Tokens as _};
     use super::super::{FORMAT_KEY, OpenMode};
     use super::*;
     use crate::chain::Problem;
+    use crate::engine::{Engine as _, Tokens as _};
     use crate::record::EventKind;
     use crate::time::Time;
 

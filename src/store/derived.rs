@@ -14,9 +14,10 @@ use std::fs;
 
 use sled::Transactional;
 
-use super::failures::{self, Failure};
+use super::failures;
 use super::tx::append;
 use super::{JOURNAL_FOLDED_KEY, Store, damaged};
+use crate::counters::Failure;
 use crate::error::{Error, Result};
 use crate::index::{self, Index, IndexRecord, IndexStatus};
 use crate::journal::{self, EntryKind};

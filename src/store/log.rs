@@ -2,8 +2,8 @@
 
 use sled::Transactional;
 
-use super::tx::append;
 use super::Store;
+use super::tx::append;
 use crate::error::Result;
 use crate::record::Event;
 

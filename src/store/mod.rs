@@ -57,10 +57,10 @@ mod tokens;
 mod tx;
 mod vault;
 
+pub use crate::engine::{Chain, Changed, Keep, Revoked, Rotated};
 pub use crate::transfer::Incoming;
 pub use doctor::{Diagnosis, Finding, Health, diagnose};
 pub use import::{BULK_CACHE_BYTES, IMPORT_CHUNK, ImportReport, Importer};
-pub use crate::engine::{Chain, Changed, Keep, Revoked, Rotated};
 pub use open::read_marker_id;
 use open::{
     create_dir_durably, exists, holds_sled_files, lock_store, make_private, marker_is_current,

@@ -191,10 +191,7 @@ impl Engine for Store {
         self.make_durable()
     }
 
-    fn visit_events_newest_first(
-        &self,
-        f: &mut dyn FnMut(&[u8]) -> Result<bool>,
-    ) -> Result<()> {
+    fn visit_events_newest_first(&self, f: &mut dyn FnMut(&[u8]) -> Result<bool>) -> Result<()> {
         for item in self.log.iter().rev() {
             let (_, bytes) = item.map_err(|e| self.sled(e))?;
             if !f(&bytes)? {
@@ -218,6 +215,16 @@ impl Engine for Store {
         Ok(sealed.map(|s| s.to_vec()))
     }
 
+    fn kept_all(&self) -> Result<Vec<(String, Vec<u8>)>> {
+        let mut out = Vec::new();
+        for item in self.vault.scan_prefix(SECRET_PREFIX) {
+            let (key, sealed) = item.map_err(|e| self.sled(e))?;
+            let id = String::from_utf8_lossy(&key[SECRET_PREFIX.len()..]).into_owned();
+            out.push((id, sealed.to_vec()));
+        }
+        Ok(out)
+    }
+
     fn kept_ids(&self) -> Result<HashSet<String>> {
         let mut out = HashSet::new();
         for key in self.vault.scan_prefix(SECRET_PREFIX).keys() {
@@ -225,5 +232,13 @@ impl Engine for Store {
             out.insert(String::from_utf8_lossy(&key[SECRET_PREFIX.len()..]).into_owned());
         }
         Ok(out)
+    }
+
+    fn witness_id(&self) -> Option<[u8; 16]> {
+        Some(self.store_id())
+    }
+
+    fn discard_if_new(self: Box<Self>) {
+        Store::discard_if_new(*self);
     }
 }

@@ -4,8 +4,8 @@
 use sled::Transactional;
 
 use super::Store;
-use crate::engine::Tokens;
 use super::tx::{Abort, abort, append};
+use crate::engine::Tokens;
 use crate::error::Result;
 use crate::record::{EventKind, Record};
 
@@ -47,17 +47,6 @@ impl Store {
         });
         result.map_err(|e| self.tx_error(e))?;
         self.make_durable()
-    }
-
-    /// Every kept secret, sealed, by token id.
-    pub fn kept_all(&self) -> Result<Vec<(String, Vec<u8>)>> {
-        let mut out = Vec::new();
-        for item in self.vault.scan_prefix(SECRET_PREFIX) {
-            let (key, sealed) = item.map_err(|e| self.sled(e))?;
-            let id = String::from_utf8_lossy(&key[SECRET_PREFIX.len()..]).into_owned();
-            out.push((id, sealed.to_vec()));
-        }
-        Ok(out)
     }
 
     /// Erases one token's kept secret, with a `forgotten` event. False if there was none.

@@ -81,56 +81,58 @@ fn with(bytes: &[u8], field: &str, value: &str) -> Vec<u8> {
 
 #[test]
 fn the_chain_is_whole_after_everything_the_tool_writes() {
-    let env = Env::new();
-    let a = env.create("a");
-    env.create("b");
-    assert_eq!(env.verify(&a, &[]).0, 0);
-    // Failures go to the journal; the next command that opens the store folds them in.
-    assert_eq!(env.verify("vbx_garbage", &[]).0, 1);
-    assert_eq!(env.verify("vbx_garbage", &[]).0, 1);
-    env.ok(&["revoke", "a", "--yes"]);
-    assert_eq!(env.verify(&a, &[]).0, 1);
-    let (pass, _) = env.vault_with("kept");
-    env.ok(&["vault", "reveal", "kept", "--passphrase-file", &pass]);
-    let file = env.tmp.path().join("vault.export");
-    env.ok(&[
-        "vault",
-        "export",
-        &file.to_string_lossy(),
-        "--passphrase-file",
-        &pass,
-    ]);
-    env.ok(&["vault", "forget", "kept"]);
-    let (_, lines) = import_lines(5, "imp");
-    let out = env.run_in(&["import", "-"], lines);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    for env in Env::engines() {
+        eprintln!("engine: {}", env.engine());
+        let a = env.create("a");
+        env.create("b");
+        assert_eq!(env.verify(&a, &[]).0, 0);
+        // Failures go to the journal; the next command that opens the store folds them in.
+        assert_eq!(env.verify("vbx_garbage", &[]).0, 1);
+        assert_eq!(env.verify("vbx_garbage", &[]).0, 1);
+        env.ok(&["revoke", "a", "--yes"]);
+        assert_eq!(env.verify(&a, &[]).0, 1);
+        let (pass, _) = env.vault_with("kept");
+        env.ok(&["vault", "reveal", "kept", "--passphrase-file", &pass]);
+        let file = env.tmp.path().join("vault.export");
+        env.ok(&[
+            "vault",
+            "export",
+            &file.to_string_lossy(),
+            "--passphrase-file",
+            &pass,
+        ]);
+        env.ok(&["vault", "forget", "kept"]);
+        let (_, lines) = import_lines(5, "imp");
+        let out = env.run_in(&["import", "-"], lines);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
 
-    let n = whole(&env);
-    let log = env.json(&["log"]);
-    let kinds: Vec<&str> = log
-        .as_array()
-        .expect("an array")
-        .iter()
-        .map(|e| e["event"].as_str().expect("a kind"))
-        .collect();
-    assert_eq!(
-        kinds,
-        [
-            "created",
-            "created",
-            "verify_failed",
-            "revoked",
-            "verify_failed",
-            "vault_init",
-            "created",
-            "revealed",
-            "vault_exported",
-            "forgotten",
-            "imported"
-        ]
-    );
-    assert_eq!(n, 11);
-    assert_eq!(log[0]["prev"], "0".repeat(64));
+        let n = whole(&env);
+        let log = env.json(&["log"]);
+        let kinds: Vec<&str> = log
+            .as_array()
+            .expect("an array")
+            .iter()
+            .map(|e| e["event"].as_str().expect("a kind"))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "created",
+                "created",
+                "verify_failed",
+                "revoked",
+                "verify_failed",
+                "vault_init",
+                "created",
+                "revealed",
+                "vault_exported",
+                "forgotten",
+                "imported"
+            ]
+        );
+        assert_eq!(n, 11);
+        assert_eq!(log[0]["prev"], "0".repeat(64));
+    }
 }
 
 #[test]

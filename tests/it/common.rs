@@ -27,12 +27,39 @@ const OURS: &[&str] = &[
 
 pub struct Env {
     pub tmp: TempDir,
+    /// A PostgreSQL store's URL (`VBX_TOKENS_STORE`), else the store is the directory
+    /// [`Env::store`].
+    pub url: Option<String>,
 }
 
 impl Env {
+    /// A test's own store: a directory that does not exist yet.
     pub fn new() -> Env {
         Env {
             tmp: tempfile::tempdir().expect("temp dir"),
+            url: None,
+        }
+    }
+
+    /// A test's own store on each engine: a directory, and a new database on the test's
+    /// PostgreSQL server (`postgres_server`; a run under `.ci/run` has one, and fails without
+    /// it). One suite, run on both.
+    pub fn engines() -> Vec<Env> {
+        let mut all = vec![Env::new()];
+        if let Some(socket) = postgres_server("VBX_TOKENS_TEST_POSTGRES") {
+            all.push(Env {
+                tmp: tempfile::tempdir().expect("temp dir"),
+                url: Some(fresh_database(&socket)),
+            });
+        }
+        all
+    }
+
+    /// Which engine, for messages: `directory` or `postgres`.
+    pub fn engine(&self) -> &'static str {
+        match self.url {
+            Some(_) => "postgres",
+            None => "directory",
         }
     }
 
@@ -55,6 +82,9 @@ impl Env {
         c.env("VBX_TOKENS_HOME", self.store())
             .env("XDG_STATE_HOME", self.tmp.path().join("state"))
             .stdin(Stdio::null());
+        if let Some(url) = &self.url {
+            c.env("VBX_TOKENS_STORE", url);
+        }
         c
     }
 
@@ -145,6 +175,57 @@ impl Env {
 }
 
 #[track_caller]
+/// The test PostgreSQL server's URL in `var`, or `None` (with a note) when there is none to
+/// test with. Under `VBX_TOKENS_TEST_POSTGRES_REQUIRED` (as `.ci/run` sets it) a missing
+/// server fails the test instead: CI never skips the PostgreSQL half.
+pub fn postgres_server(var: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var_os("VBX_TOKENS_TEST_POSTGRES_REQUIRED").is_none(),
+                "{var} is not set, and this run requires the PostgreSQL tests (run them under .ci/postgres)"
+            );
+            eprintln!("note: {var} is not set: skipping PostgreSQL (run under .ci/postgres)");
+            None
+        }
+    }
+}
+
+/// A connection to the test server at `url`, through the library's own connect.
+pub fn postgres_client(url: &str) -> postgres::Client {
+    let env = |_: &str| None;
+    let around = vbx_tokens::pg::config::Surroundings {
+        env: &env,
+        os_user: "nobody".into(),
+        home: None,
+        wait: std::time::Duration::from_secs(3),
+    };
+    let t =
+        vbx_tokens::pg::config::target(url, vbx_tokens::pg::config::Source::Environment, &around)
+            .expect("a URL");
+    vbx_tokens::pg::connect::connect(&t).expect("connect")
+}
+
+/// A new, empty database on the test server, as a socket URL.
+pub fn fresh_database(socket: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let name = format!(
+        "vbx_test_{}_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_nanos()
+    );
+    postgres_client(socket)
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("create database");
+    socket.replacen("/postgres?", &format!("/{name}?"), 1)
+}
+
 pub fn parse(bytes: &[u8]) -> Value {
     serde_json::from_slice(bytes)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(bytes)))

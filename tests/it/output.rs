@@ -60,136 +60,146 @@ fn store_with(env: &Env, n: usize) -> Vec<String> {
 
 #[test]
 fn a_verdict_stands_whatever_happens_to_stdout() {
-    let env = Env::new();
-    let valid = env.create("valid");
-    let revoked = env.create("revoked");
-    env.ok(&["revoke", "revoked", "--yes"]);
-    let unknown = Token::generate().expose().to_owned();
-    for (token, expected) in [
-        (&valid, 0),
-        (&revoked, 1),
-        (&unknown, 1),
-        (&"junk".into(), 1),
-    ] {
-        for json in [false, true] {
-            let mut args = vec!["verify"];
-            if json {
-                args.push("--json");
+    for env in Env::engines() {
+        eprintln!("engine: {}", env.engine());
+        let valid = env.create("valid");
+        let revoked = env.create("revoked");
+        env.ok(&["revoke", "revoked", "--yes"]);
+        let unknown = Token::generate().expose().to_owned();
+        for (token, expected) in [
+            (&valid, 0),
+            (&revoked, 1),
+            (&unknown, 1),
+            (&"junk".into(), 1),
+        ] {
+            for json in [false, true] {
+                let mut args = vec!["verify"];
+                if json {
+                    args.push("--json");
+                }
+                let line = format!("{token}\n");
+                let out = with_reader_gone(&env, &args, line.as_bytes());
+                assert_eq!(code(&out), expected, "{args:?} closed: {}", stderr(&out));
+                assert_eq!(stderr(&out), "");
+                let out = with_full_stdout(&env, &args, line.as_bytes());
+                assert_eq!(code(&out), expected, "{args:?} full: {}", stderr(&out));
+                assert_eq!(stderr(&out), "");
             }
-            let line = format!("{token}\n");
-            let out = with_reader_gone(&env, &args, line.as_bytes());
-            assert_eq!(code(&out), expected, "{args:?} closed: {}", stderr(&out));
-            assert_eq!(stderr(&out), "");
-            let out = with_full_stdout(&env, &args, line.as_bytes());
-            assert_eq!(code(&out), expected, "{args:?} full: {}", stderr(&out));
-            assert_eq!(stderr(&out), "");
         }
+        // The uses were counted: the verifies happened.
+        assert_eq!(env.record("valid")["use_count"], 4);
     }
-    // The uses were counted: the verifies happened.
-    assert_eq!(env.record("valid")["use_count"], 4);
 }
 
 #[test]
 fn a_batch_whose_reader_leaves_early_is_not_all_valid() {
-    let env = Env::new();
-    let tokens = store_with(&env, 3000);
-    let input: String = tokens.iter().map(|t| format!("{t}\n")).collect();
-    // All valid, every line checked: 0.
-    let out = env.run_in(&["verify", "--batch", "--no-touch"], input.clone());
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert_eq!(stdout(&out).lines().count(), 3000);
-    // The reader left: the rest was not checked, so the batch cannot say "all valid".
-    let out = with_reader_gone(&env, &["verify", "--batch", "--no-touch"], input.as_bytes());
-    assert_eq!(code(&out), 1, "{}", stderr(&out));
-    assert_eq!(
-        stderr(&out),
-        "vbx-tokens: the output closed after 1024 answer(s); the rest of the input was not checked\n"
-    );
-    // A small batch whose every line was checked keeps its verdict.
-    let out = with_reader_gone(&env, &["verify", "--batch"], b"junk\n");
-    assert_eq!(code(&out), 1, "{}", stderr(&out));
-    let line = format!("{}\n", tokens[0]);
-    let out = with_reader_gone(&env, &["verify", "--batch"], line.as_bytes());
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    for env in Env::engines() {
+        eprintln!("engine: {}", env.engine());
+        let tokens = store_with(&env, 3000);
+        let input: String = tokens.iter().map(|t| format!("{t}\n")).collect();
+        // All valid, every line checked: 0.
+        let out = env.run_in(&["verify", "--batch", "--no-touch"], input.clone());
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        assert_eq!(stdout(&out).lines().count(), 3000);
+        // The reader left: the rest was not checked, so the batch cannot say "all valid".
+        let out = with_reader_gone(&env, &["verify", "--batch", "--no-touch"], input.as_bytes());
+        assert_eq!(code(&out), 1, "{}", stderr(&out));
+        assert_eq!(
+            stderr(&out),
+            "vbx-tokens: the output closed after 1024 answer(s); the rest of the input was not checked\n"
+        );
+        // A small batch whose every line was checked keeps its verdict.
+        let out = with_reader_gone(&env, &["verify", "--batch"], b"junk\n");
+        assert_eq!(code(&out), 1, "{}", stderr(&out));
+        let line = format!("{}\n", tokens[0]);
+        let out = with_reader_gone(&env, &["verify", "--batch"], line.as_bytes());
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+    }
 }
 
 #[test]
 fn a_product_cut_short_is_a_failure() {
-    let env = Env::new();
-    store_with(&env, 3000);
-    // More than a pipe holds, so the writer meets the closed pipe whatever the timing.
-    let out = with_reader_gone(&env, &["export"], b"");
-    assert_one_line_error(&out, 6);
-    assert_eq!(
-        stderr(&out),
-        "vbx-tokens: cannot write output: broken pipe; the export is incomplete\n"
-    );
-    let out = with_full_stdout(&env, &["export"], b"");
-    assert_eq!(
-        stderr(&out),
-        "vbx-tokens: cannot write output: no space left on device; the export is incomplete\n"
-    );
-    assert_eq!(code(&out), 6);
+    for env in Env::engines() {
+        eprintln!("engine: {}", env.engine());
+        store_with(&env, 3000);
+        // More than a pipe holds, so the writer meets the closed pipe whatever the timing.
+        let out = with_reader_gone(&env, &["export"], b"");
+        assert_one_line_error(&out, 6);
+        assert_eq!(
+            stderr(&out),
+            "vbx-tokens: cannot write output: broken pipe; the export is incomplete\n"
+        );
+        let out = with_full_stdout(&env, &["export"], b"");
+        assert_eq!(
+            stderr(&out),
+            "vbx-tokens: cannot write output: no space left on device; the export is incomplete\n"
+        );
+        assert_eq!(code(&out), 6);
 
-    // The token create shows once: not shown is a failure that says what to do.
-    let out = with_reader_gone(&env, &["create", "--name", "lost", "-q"], b"");
-    let err = assert_one_line_error(&out, 6);
-    let id = env.record("lost")["id"].as_str().expect("id").to_owned();
-    assert_eq!(
-        err,
-        format!(
-            "vbx-tokens: cannot write output: broken pipe; token \"lost\" ({id}) was created but not shown: revoke it and create another\n"
-        )
-    );
-    let out = with_full_stdout(&env, &["create", "--name", "lost2", "--json"], b"");
-    assert_one_line_error(&out, 6);
+        // The token create shows once: not shown is a failure that says what to do.
+        let out = with_reader_gone(&env, &["create", "--name", "lost", "-q"], b"");
+        let err = assert_one_line_error(&out, 6);
+        let id = env.record("lost")["id"].as_str().expect("id").to_owned();
+        assert_eq!(
+            err,
+            format!(
+                "vbx-tokens: cannot write output: broken pipe; token \"lost\" ({id}) was created but not shown: revoke it and create another\n"
+            )
+        );
+        let out = with_full_stdout(&env, &["create", "--name", "lost2", "--json"], b"");
+        assert_one_line_error(&out, 6);
+    }
 }
 
 #[test]
 fn the_vault_export_and_reveal_cut_short_fail() {
-    let env = Env::new();
-    let (pass, _) = env.vault_with("pos");
-    let out = with_reader_gone(
-        &env,
-        &["vault", "export", "-", "--passphrase-file", &pass],
-        b"",
-    );
-    assert_eq!(
-        assert_one_line_error(&out, 6),
-        "vbx-tokens: cannot write output: broken pipe; the vault export is incomplete\n"
-    );
-    let out = with_reader_gone(
-        &env,
-        &["vault", "reveal", "pos", "--passphrase-file", &pass],
-        b"",
-    );
-    assert_eq!(
-        assert_one_line_error(&out, 6),
-        "vbx-tokens: cannot write output: broken pipe; the token was not shown\n"
-    );
+    for env in Env::engines() {
+        eprintln!("engine: {}", env.engine());
+        let (pass, _) = env.vault_with("pos");
+        let out = with_reader_gone(
+            &env,
+            &["vault", "export", "-", "--passphrase-file", &pass],
+            b"",
+        );
+        assert_eq!(
+            assert_one_line_error(&out, 6),
+            "vbx-tokens: cannot write output: broken pipe; the vault export is incomplete\n"
+        );
+        let out = with_reader_gone(
+            &env,
+            &["vault", "reveal", "pos", "--passphrase-file", &pass],
+            b"",
+        );
+        assert_eq!(
+            assert_one_line_error(&out, 6),
+            "vbx-tokens: cannot write output: broken pipe; the token was not shown\n"
+        );
+    }
 }
 
 #[test]
 fn a_display_ends_quietly_when_its_reader_leaves_and_fails_on_a_full_disk() {
-    let env = Env::new();
-    store_with(&env, 3000);
-    for args in [
-        &["list"][..],
-        &["list", "--all", "--json"],
-        &["log"],
-        &["log", "--json"],
-        &["show", "t1"],
-        &["vault", "status"],
-    ] {
-        let out = with_reader_gone(&env, args, b"");
-        assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
-        assert_eq!(stderr(&out), "", "{args:?}");
-        let out = with_full_stdout(&env, args, b"");
-        assert_eq!(
-            assert_one_line_error(&out, 6),
-            "vbx-tokens: cannot write output: no space left on device\n",
-            "{args:?}"
-        );
+    for env in Env::engines() {
+        eprintln!("engine: {}", env.engine());
+        store_with(&env, 3000);
+        for args in [
+            &["list"][..],
+            &["list", "--all", "--json"],
+            &["log"],
+            &["log", "--json"],
+            &["show", "t1"],
+            &["vault", "status"],
+        ] {
+            let out = with_reader_gone(&env, args, b"");
+            assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
+            assert_eq!(stderr(&out), "", "{args:?}");
+            let out = with_full_stdout(&env, args, b"");
+            assert_eq!(
+                assert_one_line_error(&out, 6),
+                "vbx-tokens: cannot write output: no space left on device\n",
+                "{args:?}"
+            );
+        }
     }
 }
 

@@ -7,20 +7,7 @@ use std::time::Duration;
 use vbx_tokens::pg::config::{Source, Surroundings, target};
 use vbx_tokens::pg::connect::connect;
 
-/// The test server's URL for `var`, or `None` (with a note) when there is none to test with.
-fn server(var: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var_os("VBX_TOKENS_TEST_POSTGRES_REQUIRED").is_none(),
-                "{var} is not set, and this run requires the PostgreSQL tests (run them under .ci/postgres)"
-            );
-            eprintln!("note: {var} is not set: skipping (run under .ci/postgres)");
-            None
-        }
-    }
-}
+use crate::common::{fresh_database, postgres_server as server};
 
 fn reach(url: &str, vars: &[(&str, &str)]) -> Result<postgres::Client, vbx_tokens::error::Error> {
     let vars: Vec<(String, String)> = vars
@@ -143,23 +130,6 @@ fn a_server_that_is_not_there_is_exit_5_naming_the_host() {
     assert_eq!(e.exit_code(), 5, "{text}");
     assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
     assert!(!text.contains("pw"), "{text}");
-}
-
-/// A new, empty database on the test server, as a socket URL.
-fn fresh_database(socket: &str) -> String {
-    let name = format!(
-        "vbx_test_{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .expect("after 1970")
-            .as_nanos()
-    );
-    let mut admin = reach(socket, &[]).expect("socket");
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .expect("create database");
-    socket.replacen("/postgres?", &format!("/{name}?"), 1)
 }
 
 /// A new database on the test server with the store's schema in it: its URL, target and a

@@ -450,9 +450,7 @@ fn passwd_rewraps_the_key_and_leaves_records_alone() {
 
     // The records, and the vault id, are byte for byte what they were.
     let new_pass = VaultEnv {
-        env: Env {
-            tmp: tempfile::tempdir().expect("tmp"),
-        },
+        env: Env::new(),
         pass: new,
     };
     let path = v.env.tmp.path().join("after.vbxvault");

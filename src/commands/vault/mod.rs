@@ -10,7 +10,7 @@ mod keys;
 mod secrets;
 mod transfer;
 
-use crate::engine::Engine as _;
+use crate::engine::Engine;
 use std::path::{Path, PathBuf};
 
 use super::Context;
@@ -20,7 +20,7 @@ use crate::outcome::Outcome;
 use crate::output::Printer;
 use crate::output::views::VaultStatus;
 use crate::passphrase::{self, Purpose};
-use crate::store::{OpenMode, Store};
+use crate::store::OpenMode;
 use crate::vault::{Header, KdfParams, Vault, VaultError};
 
 /// Argon2id parameters a user asked for; each missing one is taken from the vault (or the
@@ -169,12 +169,12 @@ pub struct Unlocked {
 pub fn unlock<T>(
     ctx: &Context,
     passphrase_file: Option<&Path>,
-    read: impl FnOnce(&Store) -> Result<T>,
+    read: impl FnOnce(&dyn Engine) -> Result<T>,
 ) -> Result<(Unlocked, T)> {
     let (header, gathered) = {
-        let store = ctx.open(OpenMode::Existing)?;
+        let store = ctx.engine(OpenMode::Existing)?;
         let header = store.vault_header()?.ok_or_else(no_vault)?;
-        let gathered = read(&store)?;
+        let gathered = read(&*store)?;
         (header, gathered)
     };
     let pass = passphrase::read(passphrase_file, Purpose::Unlock)?;

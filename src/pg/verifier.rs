@@ -1,0 +1,98 @@
+//! Verifying tokens of a PostgreSQL store: what a host that only verifies runs, on one
+//! connection it keeps. It needs no right beyond what `grant-verify` gives (the
+//! `vbx_tokens.lookup` and `vbx_tokens.count_use` functions), so it never reads the schema's
+//! tables itself; the server decides and counts each use in one statement, so a revocation
+//! committed anywhere is seen by the next verify and a use limit holds across every host.
+
+use postgres::Client;
+
+use super::config::Target;
+use super::connect::connect;
+use super::tokens;
+use crate::error::{Error, Result};
+use crate::policy::Request;
+use crate::record::Record;
+use crate::time::Time;
+use crate::verdict::{Touch, Verdict};
+
+/// A connection to a PostgreSQL store, for verifying.
+pub struct Verifier {
+    client: Client,
+    target: Target,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("target", &self.target)
+            .finish()
+    }
+}
+
+impl Verifier {
+    /// Connects to the store at `target`.
+    ///
+    /// # Errors
+    /// As for [`connect`].
+    pub fn open(target: &Target) -> Result<Verifier> {
+        Ok(Verifier {
+            client: connect(target)?,
+            target: target.clone(),
+        })
+    }
+
+    /// Verifies `candidates` in order, as [`tokens::verify`] does each.
+    ///
+    /// # Errors
+    /// [`Error::NoStore`] when the database has no store; the server's errors.
+    pub fn check_many<S: AsRef<str>>(
+        &mut self,
+        candidates: &[S],
+        touch: Touch,
+        request: &Request,
+    ) -> Result<Vec<Verdict>> {
+        let now = Time::now();
+        candidates
+            .iter()
+            .map(|c| {
+                tokens::verify(
+                    &mut self.client,
+                    &self.target,
+                    c.as_ref(),
+                    request,
+                    touch,
+                    now,
+                )
+                .map_err(|e| self.no_store(e))
+            })
+            .collect()
+    }
+
+    /// The record of the token `candidate` is, as it is now, counting nothing.
+    ///
+    /// # Errors
+    /// As for [`Verifier::check_many`].
+    pub fn record(&mut self, candidate: &str) -> Result<Option<Record>> {
+        let Some(hash) = crate::token::lookup_hash(candidate.trim()) else {
+            return Ok(None);
+        };
+        tokens::by_hash(&mut self.client, &self.target, &hash).map_err(|e| self.no_store(e))
+    }
+
+    /// A database without the schema (or without its functions) holds no store.
+    fn no_store(&mut self, e: Error) -> Error {
+        let missing = self
+            .client
+            .query_one(
+                "SELECT to_regprocedure('vbx_tokens.lookup(bytea)') IS NULL",
+                &[],
+            )
+            .map(|row| row.get::<_, bool>(0))
+            .unwrap_or(false);
+        if missing {
+            Error::NoStore(self.target.shown().into())
+        } else {
+            e
+        }
+    }
+}
