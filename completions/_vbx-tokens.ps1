@@ -47,6 +47,7 @@ Register-ArgumentCompleter -Native -CommandName 'vbx-tokens' -ScriptBlock {
             [CompletionResult]::new('backup', 'backup', [CompletionResultType]::ParameterValue, 'Write the whole store to FILE (records, audit log, encrypted vault), taken under its lock')
             [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'Rebuild the store from a backup (asks first; --yes outside a terminal)')
             [CompletionResult]::new('vault', 'vault', [CompletionResultType]::ParameterValue, 'Keep chosen tokens encrypted under a passphrase, to reveal them later')
+            [CompletionResult]::new('grant-verify', 'grant-verify', [CompletionResultType]::ParameterValue, 'On a PostgreSQL store: let a database role verify (and count uses), and nothing else')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -426,6 +427,17 @@ Register-ArgumentCompleter -Native -CommandName 'vbx-tokens' -ScriptBlock {
         'vbx-tokens;vault;help;help' {
             break
         }
+        'vbx-tokens;grant-verify' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'How long to wait for another process to release the store, in seconds')
+            [CompletionResult]::new('--trust-owner', '--trust-owner', [CompletionResultType]::ParameterName, 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON on stdout instead of text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'vbx-tokens;help' {
             [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Make a new token and show it once')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List tokens (all but revoked ones unless --all or --status)')
@@ -445,6 +457,7 @@ Register-ArgumentCompleter -Native -CommandName 'vbx-tokens' -ScriptBlock {
             [CompletionResult]::new('backup', 'backup', [CompletionResultType]::ParameterValue, 'Write the whole store to FILE (records, audit log, encrypted vault), taken under its lock')
             [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'Rebuild the store from a backup (asks first; --yes outside a terminal)')
             [CompletionResult]::new('vault', 'vault', [CompletionResultType]::ParameterValue, 'Keep chosen tokens encrypted under a passphrase, to reveal them later')
+            [CompletionResult]::new('grant-verify', 'grant-verify', [CompletionResultType]::ParameterValue, 'On a PostgreSQL store: let a database role verify (and count uses), and nothing else')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -528,6 +541,9 @@ Register-ArgumentCompleter -Native -CommandName 'vbx-tokens' -ScriptBlock {
             break
         }
         'vbx-tokens;help;vault;import' {
+            break
+        }
+        'vbx-tokens;help;grant-verify' {
             break
         }
         'vbx-tokens;help;help' {

@@ -39,6 +39,9 @@ _vbx__tokens() {
             vbx__tokens,extend)
                 cmd="vbx__tokens__subcmd__extend"
                 ;;
+            vbx__tokens,grant-verify)
+                cmd="vbx__tokens__subcmd__grant__subcmd__verify"
+                ;;
             vbx__tokens,help)
                 cmd="vbx__tokens__subcmd__help"
                 ;;
@@ -95,6 +98,9 @@ _vbx__tokens() {
                 ;;
             vbx__tokens__subcmd__help,extend)
                 cmd="vbx__tokens__subcmd__help__subcmd__extend"
+                ;;
+            vbx__tokens__subcmd__help,grant-verify)
+                cmd="vbx__tokens__subcmd__help__subcmd__grant__subcmd__verify"
                 ;;
             vbx__tokens__subcmd__help,help)
                 cmd="vbx__tokens__subcmd__help__subcmd__help"
@@ -211,7 +217,7 @@ _vbx__tokens() {
             if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                 compopt +o default +o bashdefault
             fi
-            opts="-h -V --store --wait --trust-owner --json --help --version create list show revoke verify rotate disable enable extend scan redact log export import doctor backup restore vault help"
+            opts="-h -V --store --wait --trust-owner --json --help --version create list show revoke verify rotate disable enable extend scan redact log export import doctor backup restore vault grant-verify help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -577,11 +583,46 @@ _vbx__tokens() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        vbx__tokens__subcmd__grant__subcmd__verify)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
+            opts="-h -V --store --wait --trust-owner --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --trust-owner)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         vbx__tokens__subcmd__help)
             if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                 compopt +o default +o bashdefault
             fi
-            opts="create list show revoke verify rotate disable enable extend scan redact log export import doctor backup restore vault help"
+            opts="create list show revoke verify rotate disable enable extend scan redact log export import doctor backup restore vault grant-verify help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -697,6 +738,23 @@ _vbx__tokens() {
             return 0
             ;;
         vbx__tokens__subcmd__help__subcmd__extend)
+            if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                compopt +o default +o bashdefault
+            fi
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        vbx__tokens__subcmd__help__subcmd__grant__subcmd__verify)
             if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                 compopt +o default +o bashdefault
             fi

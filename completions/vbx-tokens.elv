@@ -44,6 +44,7 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
             cand backup 'Write the whole store to FILE (records, audit log, encrypted vault), taken under its lock'
             cand restore 'Rebuild the store from a backup (asks first; --yes outside a terminal)'
             cand vault 'Keep chosen tokens encrypted under a passphrase, to reveal them later'
+            cand grant-verify 'On a PostgreSQL store: let a database role verify (and count uses), and nothing else'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'vbx-tokens;create'= {
@@ -388,6 +389,16 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
         }
         &'vbx-tokens;vault;help;help'= {
         }
+        &'vbx-tokens;grant-verify'= {
+            cand --store 'The store: a directory, or a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE) [default: $VBX_TOKENS_STORE, else $VBX_TOKENS_HOME, else ~/.local/share/vbx-tokens]'
+            cand --wait 'How long to wait for another process to release the store, in seconds'
+            cand --trust-owner 'Also trust a store (its directory, the directories above it and its files) owned by this user, a name or a uid; repeatable, or comma-separated in $VBX_TOKENS_TRUST_OWNER (read only when the flag is not given). By default only stores owned by you or root are used'
+            cand --json 'Print JSON on stdout instead of text'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'vbx-tokens;help'= {
             cand create 'Make a new token and show it once'
             cand list 'List tokens (all but revoked ones unless --all or --status)'
@@ -407,6 +418,7 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
             cand backup 'Write the whole store to FILE (records, audit log, encrypted vault), taken under its lock'
             cand restore 'Rebuild the store from a backup (asks first; --yes outside a terminal)'
             cand vault 'Keep chosen tokens encrypted under a passphrase, to reveal them later'
+            cand grant-verify 'On a PostgreSQL store: let a database role verify (and count uses), and nothing else'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'vbx-tokens;help;create'= {
@@ -465,6 +477,8 @@ set edit:completion:arg-completer[vbx-tokens] = {|@words|
         &'vbx-tokens;help;vault;export'= {
         }
         &'vbx-tokens;help;vault;import'= {
+        }
+        &'vbx-tokens;help;grant-verify'= {
         }
         &'vbx-tokens;help;help'= {
         }

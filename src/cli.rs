@@ -259,6 +259,18 @@ pub enum Command {
     )]
     Vault(VaultCommand),
 
+    /// On a PostgreSQL store: let a database role verify (and count uses), and nothing else
+    #[command(
+        name = "grant-verify",
+        after_help = "The role (made beforehand with CREATE ROLE) may then run `vbx-tokens \
+        verify` and nothing else: it cannot list tokens, read their hashes, create, revoke or \
+        read the audit log, which the server refuses (exit 6). Run it as the store's owner.\n\n\
+        Examples:\n  \
+        psql -c \"CREATE ROLE pos_gateway LOGIN PASSWORD '...'\"\n  \
+        vbx-tokens --store postgresql://admin@db.internal/vasbox grant-verify pos_gateway"
+    )]
+    GrantVerify(GrantVerifyArgs),
+
     /// Write the shell completions and man pages under DIR (completions/, man/)
     #[command(hide = true)]
     Generate {
@@ -616,6 +628,13 @@ pub struct VerifyArgs {
     /// only if all are valid
     #[arg(long)]
     pub batch: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GrantVerifyArgs {
+    /// The database role that may verify
+    #[arg(value_name = "ROLE")]
+    pub role: String,
 }
 
 #[derive(Debug, Args)]

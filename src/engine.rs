@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::record::{Event, Record, Status};
 use crate::time::Time;
 use crate::token::Token;
+use crate::transfer::Incoming;
 use crate::vault::Vault;
 
 mod tokens;
@@ -114,6 +115,38 @@ pub trait Engine {
     /// The engine's own.
     fn kept_ids(&self) -> Result<HashSet<String>>;
 
+    /// Writes the vault header and kept secrets, with `event`, in one atomic commit, provided
+    /// the current header is still `expected`: `None` to install a vault (new, or adopted from
+    /// an export) where there is none; the unlocked header to change the passphrase or import.
+    ///
+    /// # Errors
+    /// [`Error::Vault`] when there is a vault where `None` was expected, or the header changed;
+    /// the engine's own.
+    fn put_vault(
+        &self,
+        expected: Option<&[u8]>,
+        header: &[u8],
+        kept: &[(String, Vec<u8>)],
+        event: &Event,
+    ) -> Result<()>;
+
+    /// Erases token `id`'s kept secret with `event`, in one atomic commit; `false` (and no
+    /// event) when there was none.
+    ///
+    /// # Errors
+    /// The engine's own.
+    fn remove_secret(&self, id: &str, event: &Event) -> Result<bool>;
+
+    /// Starts an import: records come one at a time ([`Import::add`]), checked against the
+    /// store and the import so far, and [`Import::finish`] makes all of them visible at once
+    /// with one `imported` event; dropped unfinished, the import leaves nothing. With
+    /// `skip_existing`, a record whose id, token or active name exists already is left out;
+    /// otherwise it refuses the whole import.
+    ///
+    /// # Errors
+    /// The engine's own.
+    fn begin_import(&self, skip_existing: bool) -> Result<Box<dyn Import + '_>>;
+
     /// The id this machine's witness of granted uses (`crate::uses::witness`) keeps the
     /// store's counts under, so that a store put back from an older copy never shows fewer
     /// uses than were granted; `None` for an engine whose counts are not files here that
@@ -127,6 +160,34 @@ pub trait Engine {
     /// PostgreSQL schema is left: an empty one is no store's data, and other hosts may be
     /// using it by now.)
     fn discard_if_new(self: Box<Self>) {}
+}
+
+/// An import under way ([`Engine::begin_import`]).
+pub trait Import {
+    /// Checks one record against the store and this import so far, and takes it.
+    ///
+    /// # Errors
+    /// [`Error::Usage`] naming the line when it clashes (without `skip_existing`), appears
+    /// twice, or its hash does not parse; the engine's own. The import is then undone.
+    fn add(&mut self, item: Incoming) -> Result<()>;
+
+    /// How many records have been taken so far.
+    fn accepted(&self) -> usize;
+
+    /// Makes every record taken visible, with one `imported` event, durably.
+    ///
+    /// # Errors
+    /// [`Error::Usage`] naming the line whose rotation links do not hold together with the
+    /// rest of the input and the store (`crate::transfer::RotationCheck`); the engine's own.
+    /// The import is then undone.
+    fn finish(self: Box<Self>) -> Result<ImportReport>;
+}
+
+/// What an import did: how many records went in, and which lines were skipped as existing.
+#[derive(Debug, Clone, Default)]
+pub struct ImportReport {
+    pub imported: usize,
+    pub skipped: Vec<usize>,
 }
 
 /// What `create --keep` and `rotate --keep` need from the vault: the header it unlocked (so a
@@ -294,6 +355,13 @@ pub fn name_taken(name: &str, holder: &str, theirs: Option<&str>) -> Error {
 /// The refusal of a new token the store holds already (the same SHA-256).
 pub fn hash_taken() -> Error {
     Error::usage("that token is already in the store")
+}
+
+/// The refusal of a vault installed where there is one already.
+pub fn vault_exists() -> Error {
+    Error::vault(
+        "this store already has a vault: use `vbx-tokens vault passwd` to change its passphrase",
+    )
 }
 
 /// The refusal of a change sealed under a vault header that is no longer the store's.

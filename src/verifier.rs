@@ -51,7 +51,8 @@ pub struct Verifier(Inner);
 #[derive(Debug)]
 enum Inner {
     Dir(dir::Verifier),
-    Postgres(crate::pg::verifier::Verifier),
+    // Boxed: a connection's state is three times a directory verifier's.
+    Postgres(Box<crate::pg::verifier::Verifier>),
 }
 
 impl Verifier {
@@ -86,9 +87,9 @@ impl Verifier {
     pub fn at(location: &Location, reading: Reading, wait: Duration) -> Result<Verifier> {
         match location {
             Location::Dir(dir) => Verifier::with(dir, reading, wait),
-            Location::Postgres(target) => Ok(Verifier(Inner::Postgres(
+            Location::Postgres(target) => Ok(Verifier(Inner::Postgres(Box::new(
                 crate::pg::verifier::Verifier::open(target)?,
-            ))),
+            )))),
         }
     }
 

@@ -5,6 +5,7 @@
 mod backup;
 mod create;
 pub mod files;
+mod grant;
 mod lifecycle;
 mod log;
 mod records;
@@ -104,6 +105,7 @@ pub enum Request {
     Backup(Backup),
     Restore(Restore),
     Vault(VaultRequest),
+    GrantVerify { role: String },
     Generate { out_dir: PathBuf },
     DebugPanic,
 }
@@ -137,6 +139,7 @@ impl Request {
             | Request::Backup(_)
             | Request::Restore(_)
             | Request::Vault(_)
+            | Request::GrantVerify { .. }
             | Request::Generate { .. }
             | Request::DebugPanic => OutputKind::Display,
         }
@@ -165,6 +168,7 @@ impl Request {
             Request::Backup(_) => "backup",
             Request::Restore(_) => "restore",
             Request::Vault(_) => "vault",
+            Request::GrantVerify { .. } => "grant-verify",
             Request::Generate { .. } => "generate",
             Request::DebugPanic => "debug-panic",
         }
@@ -187,6 +191,9 @@ impl Request {
                 | Request::Redact
                 | Request::Log(_)
                 | Request::Export
+                | Request::Import(_)
+                | Request::Vault(_)
+                | Request::GrantVerify { .. }
         )
     }
 
@@ -351,6 +358,7 @@ pub fn from_cli(cli: Cli) -> Result<(Context, Request, bool)> {
             passphrase_file: a.passphrase.passphrase_file,
         }),
         cli::Command::Vault(v) => Request::Vault(VaultRequest::from(v)),
+        cli::Command::GrantVerify(a) => Request::GrantVerify { role: a.role },
         cli::Command::Generate { out_dir } => Request::Generate { out_dir },
         cli::Command::DebugPanic => Request::DebugPanic,
     };
@@ -408,6 +416,7 @@ pub fn run(ctx: &Context, request: Request, p: &mut Printer) -> Result<Outcome> 
         Request::Backup(r) => backup::backup(ctx, r, p),
         Request::Restore(r) => backup::restore(ctx, r, p),
         Request::Vault(r) => vault::run(ctx, r, p),
+        Request::GrantVerify { role } => grant::verify(ctx, &role, p),
         Request::Generate { out_dir } => {
             for path in crate::generate::write_all(&out_dir)? {
                 p.wrote(&out_dir.join(path));

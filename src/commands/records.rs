@@ -1,6 +1,6 @@
 //! `export` and `import`: token records as NDJSON, to move tokens between stores and systems.
 
-use crate::engine::Tokens as _;
+use crate::engine::{Engine, Tokens as _};
 use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
@@ -13,6 +13,7 @@ use crate::progress::Progress;
 use crate::store::{BULK_CACHE_BYTES, OpenMode, Store, current_user};
 use crate::time::Time;
 use crate::transfer::{self, ImportRules};
+use vbx_tokens::location::Location;
 
 /// The longest import line, in bytes: a record with a full note and room to spare.
 pub const MAX_LINE: usize = 64 * 1024;
@@ -75,10 +76,18 @@ pub fn import(ctx: &Context, req: Import, p: &mut Printer) -> Result<Outcome> {
     let actor = current_user();
     // The store is opened first and the input streamed into it: pending records are checked
     // against the store as they come, and undone if any line fails.
-    let store =
-        Store::open_with_cache(&ctx.store_dir, OpenMode::Create, ctx.wait, BULK_CACHE_BYTES)?;
+    let store: Box<dyn Engine> = match &ctx.location {
+        // A bigger cache for the bulk of it.
+        Location::Dir(dir) => Box::new(Store::open_with_cache(
+            dir,
+            OpenMode::Create,
+            ctx.wait,
+            BULK_CACHE_BYTES,
+        )?),
+        Location::Postgres(_) => ctx.engine(OpenMode::Create)?,
+    };
     let report = match stream(
-        &store,
+        &*store,
         reader,
         &source,
         rules,
@@ -99,7 +108,7 @@ pub fn import(ctx: &Context, req: Import, p: &mut Printer) -> Result<Outcome> {
 
 /// Reads, checks and adds every line; the import is undone by the importer if one fails.
 fn stream(
-    store: &Store,
+    store: &dyn Engine,
     reader: Box<dyn BufRead + '_>,
     source: &str,
     rules: ImportRules,

@@ -503,6 +503,33 @@ pub trait Tokens: Engine {
         Ok(out)
     }
 
+    /// Writes the vault (`Engine::put_vault`) with an event of `kind`.
+    ///
+    /// # Errors
+    /// As for `Engine::put_vault`.
+    fn write_vault(
+        &self,
+        expected: Option<&[u8]>,
+        header: &[u8],
+        kept: &[(String, Vec<u8>)],
+        kind: EventKind,
+    ) -> Result<()> {
+        let event = self.event(kind, None, None);
+        // From here the change is made and reported, whatever signal comes.
+        crate::cleanup::commit();
+        self.put_vault(expected, header, kept, &event)
+    }
+
+    /// Erases one token's kept secret, with a `forgotten` event. False if there was none.
+    ///
+    /// # Errors
+    /// The engine's own.
+    fn forget(&self, record: &Record) -> Result<bool> {
+        let event = self.event(EventKind::Forgotten, Some(record), None);
+        crate::cleanup::commit();
+        self.remove_secret(&record.id, &event)
+    }
+
     /// Logs an event that needs no other change (a vault action, a reveal), durably.
     fn log_event(&self, kind: EventKind, record: Option<&Record>) -> Result<()> {
         self.append(&[self.event(kind, record, None)])

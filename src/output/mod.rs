@@ -102,8 +102,8 @@ impl<'a> Printer<'a> {
         })
     }
 
-    /// One message line on stderr. A closed stderr has nowhere to report to, so it is ignored.
-    /// One message line on stderr. Whatever it holds (a file name, a token's name) is escaped:
+    /// One message line on stderr (a closed stderr has nowhere to report to, so it is
+    /// ignored). Whatever it holds (a file name, a token's name) is escaped:
     /// it stays one line and cannot drive the terminal.
     fn say(&mut self, line: impl AsRef<str>) {
         let _ = writeln!(self.err, "{}", message(line.as_ref()));
@@ -361,6 +361,17 @@ impl<'a> Printer<'a> {
             ));
         } else {
             self.say(format!("Revoked token {:?} ({}).", r.name, r.id));
+        }
+    }
+
+    /// `grant-verify`: `role` may now verify tokens of `store`. JSON: `{"role", "store"}`.
+    pub fn granted_verify(&mut self, role: &str, store: &str) {
+        if self.json {
+            self.document(&serde_json::json!({ "role": role, "store": store }));
+        } else {
+            self.say(format!(
+                "Role {role:?} may now verify tokens of {store} (and count their uses), and nothing else."
+            ));
         }
     }
 

@@ -4,7 +4,7 @@
 //! so writers on any number of hosts append one after another and the chain stays whole; a
 //! transaction that does not commit appends nothing.
 
-use postgres::{GenericClient, Transaction};
+use postgres::GenericClient;
 
 use super::config::Target;
 use super::connect::failure;
@@ -15,12 +15,12 @@ use crate::record::Event;
 /// The `meta` key of the log head.
 const HEAD_KEY: &str = "log_head";
 
-/// Appends `event` to the log in `tx`, chained to the event before it. Waits for the head's
+/// Appends `event` to the log in `tx` (a transaction), chained to the event before it. Waits for the head's
 /// row while another transaction holds it (up to the connection's `lock_timeout`).
 ///
 /// # Errors
 /// The server's errors ([`failure`]).
-pub fn append(tx: &mut Transaction<'_>, target: &Target, event: &Event) -> Result<()> {
+pub fn append(tx: &mut impl GenericClient, target: &Target, event: &Event) -> Result<()> {
     let fail = |e: postgres::Error| failure(target, &e);
     // The row must be there to be locked; an empty value is "no event yet".
     tx.execute(

@@ -3,6 +3,8 @@
 
 pub mod config;
 pub mod connect;
+pub mod failures;
+pub mod import;
 pub mod log;
 pub mod schema;
 pub mod store;

@@ -106,6 +106,54 @@ const STEPS: &[&str] = &[
     SELECT setval('vbx_tokens.record_seq', coalesce(max(seq), 0) + 1, false)
         FROM vbx_tokens.tokens;
     ",
+    // 4: failed verifies, counted until a command that writes folds them into the log as
+    // `verify_failed` counters (`crate::counters`): one row per hour of the clock, reason,
+    // user and token (`''` for a string that is no token of this store), so no number of
+    // failures grows the table beyond that. A host that only verifies counts them through
+    // `count_failure`, which attributes a failure to a token by its SHA-256 alone.
+    r"
+    CREATE TABLE vbx_tokens.failures (
+        window_no bigint NOT NULL,
+        reason    smallint NOT NULL,
+        actor     text NOT NULL,
+        token_id  text NOT NULL,
+        first_at  timestamptz NOT NULL,
+        last_at   timestamptz NOT NULL,
+        count     bigint NOT NULL,
+        ips       inet[] NOT NULL,
+        further   boolean NOT NULL,
+        PRIMARY KEY (window_no, reason, actor, token_id)
+    );
+    CREATE FUNCTION vbx_tokens.count_failure(
+        window_no bigint, reason smallint, actor text, token_sha256 bytea, at timestamptz,
+        ip inet)
+    RETURNS void
+    LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $$
+        INSERT INTO vbx_tokens.failures AS f
+            (window_no, reason, actor, token_id, first_at, last_at, count, ips, further)
+        VALUES (window_no, reason, left(actor, 256),
+                coalesce((SELECT t.id FROM vbx_tokens.tokens t WHERE t.sha256 = token_sha256), ''),
+                at, at, 1, CASE WHEN ip IS NULL THEN '{}'::inet[] ELSE ARRAY[ip] END, false)
+        ON CONFLICT ON CONSTRAINT failures_pkey DO UPDATE SET
+            first_at = least(f.first_at, EXCLUDED.first_at),
+            last_at = greatest(f.last_at, EXCLUDED.last_at),
+            count = least(f.count + 1, 9007199254740991),
+            ips = CASE WHEN ip IS NULL OR ip = ANY (f.ips) OR cardinality(f.ips) >= 16
+                       THEN f.ips ELSE f.ips || ip END,
+            further = f.further OR (ip IS NOT NULL AND NOT ip = ANY (f.ips)
+                                    AND cardinality(f.ips) >= 16)
+    $$;
+    REVOKE ALL ON FUNCTION vbx_tokens.count_failure(bigint, smallint, text, bytea, timestamptz, inet)
+        FROM PUBLIC;
+    ",
+    // 5: records keep the creation order of the store they came from (an import or a
+    // restore), which another store's may repeat: the order is (creation time, order, id).
+    r"
+    ALTER TABLE vbx_tokens.tokens DROP CONSTRAINT tokens_seq_key;
+    DROP INDEX vbx_tokens.tokens_order;
+    CREATE INDEX tokens_order ON vbx_tokens.tokens (created_at, seq, id);
+    ",
 ];
 
 /// The step this build brings a schema to.
@@ -232,8 +280,8 @@ fn quoted(name: &str) -> String {
 }
 
 /// Lets the database role `role` verify and count, and nothing else: it may use the schema
-/// and call `vbx_tokens.lookup` and `vbx_tokens.count_use` (which run with the schema owner's
-/// rights), and has no right on any table, so it cannot list tokens, read hashes in bulk,
+/// and call `vbx_tokens.lookup`, `vbx_tokens.count_use` and `vbx_tokens.count_failure` (which
+/// run with the schema owner's rights), and has no right on any table, so it cannot list tokens, read hashes in bulk,
 /// create, revoke or read the log.
 ///
 /// # Errors
@@ -244,7 +292,10 @@ pub fn grant_verify(client: &mut Client, target: &Target, role: &str) -> Result<
         .batch_execute(&format!(
             "GRANT USAGE ON SCHEMA vbx_tokens TO {role};
              GRANT EXECUTE ON FUNCTION vbx_tokens.lookup(bytea) TO {role};
-             GRANT EXECUTE ON FUNCTION vbx_tokens.count_use(bytea, timestamptz, inet) TO {role};"
+             GRANT EXECUTE ON FUNCTION vbx_tokens.count_use(bytea, timestamptz, inet) TO {role};
+             GRANT EXECUTE ON FUNCTION
+                 vbx_tokens.count_failure(bigint, smallint, text, bytea, timestamptz, inet)
+                 TO {role};"
         ))
         .map_err(|e| failure(target, &e))
 }

@@ -62,6 +62,11 @@ impl Store {
             client
                 .execute("SELECT pg_advisory_lock($1)", &[&WRITER_KEY])
                 .map_err(|e| failure(target, &e))?;
+            // As a directory store folds its journal when a writer opens it: the failures
+            // counted since reach the log before the command adds to it.
+            let mut tx = client.transaction().map_err(|e| failure(target, &e))?;
+            super::failures::fold(&mut tx, target)?;
+            tx.commit().map_err(|e| failure(target, &e))?;
         }
         Ok(Store {
             client: RefCell::new(client),
@@ -78,6 +83,32 @@ impl Store {
     /// The server this store is on.
     pub fn target(&self) -> &Target {
         &self.target
+    }
+
+    /// Runs `sql` (no parameters, no rows) on the connection.
+    pub(super) fn execute(&self, sql: &str) -> Result<()> {
+        self.client().batch_execute(sql).map_err(|e| self.fail(&e))
+    }
+
+    /// Whether a token row matches `filter` (SQL over the row's columns, `key` as `$1`).
+    pub(super) fn exists(
+        &self,
+        filter: &str,
+        key: &(dyn postgres::types::ToSql + Sync),
+    ) -> Result<bool> {
+        let row = self
+            .client()
+            .query_one(
+                &format!("SELECT EXISTS (SELECT 1 FROM vbx_tokens.tokens WHERE {filter})"),
+                &[key],
+            )
+            .map_err(|e| self.fail(&e))?;
+        Ok(row.get(0))
+    }
+
+    /// Appends `event` within the transaction the connection has open (an import's).
+    pub(super) fn append_in_transaction(&self, event: &Event) -> Result<()> {
+        log::append(&mut *self.client(), &self.target, event)
     }
 
     fn fail(&self, e: &postgres::Error) -> Error {
@@ -150,7 +181,7 @@ impl Engine for Store {
         let mut tx = client.transaction().map_err(|e| self.fail(&e))?;
         if let Some(s) = &secret {
             let header = vault_bytes(&mut tx, &self.target, VAULT_HEADER, true)?;
-            if header.as_deref() != Some(s.header) {
+            if header.as_deref() != Some(s.header) || s.header.is_empty() {
                 return Err(crate::engine::vault_changed());
             }
         }
@@ -220,11 +251,75 @@ impl Engine for Store {
     }
 
     fn vault_header(&self) -> Result<Option<Vec<u8>>> {
-        vault_bytes(&mut *self.client(), &self.target, VAULT_HEADER, false)
+        // An empty row is the lock `put_vault` takes, not a vault.
+        Ok(
+            vault_bytes(&mut *self.client(), &self.target, VAULT_HEADER, false)?
+                .filter(|h| !h.is_empty()),
+        )
     }
 
     fn kept(&self, id: &str) -> Result<Option<Vec<u8>>> {
         vault_bytes(&mut *self.client(), &self.target, &secret_key(id), false)
+    }
+
+    fn put_vault(
+        &self,
+        expected: Option<&[u8]>,
+        header: &[u8],
+        kept: &[(String, Vec<u8>)],
+        event: &Event,
+    ) -> Result<()> {
+        let mut client = self.client();
+        let mut tx = client.transaction().map_err(|e| self.fail(&e))?;
+        // Locked from here to the commit: two hosts installing a vault at once cannot both
+        // find none (the row is there to lock, empty, once the first one makes it).
+        tx.execute(
+            "INSERT INTO vbx_tokens.vault (key, bytes) VALUES ($1, '') ON CONFLICT (key) DO NOTHING",
+            &[&VAULT_HEADER],
+        )
+        .map_err(|e| self.fail(&e))?;
+        let current =
+            vault_bytes(&mut tx, &self.target, VAULT_HEADER, true)?.filter(|h| !h.is_empty());
+        if current.as_deref() != expected {
+            return Err(match expected {
+                None => crate::engine::vault_exists(),
+                Some(_) => crate::engine::vault_changed(),
+            });
+        }
+        let put = "INSERT INTO vbx_tokens.vault (key, bytes) VALUES ($1, $2)
+                   ON CONFLICT (key) DO UPDATE SET bytes = EXCLUDED.bytes";
+        tx.execute(put, &[&VAULT_HEADER, &header])
+            .map_err(|e| self.fail(&e))?;
+        for (id, sealed) in kept {
+            tx.execute(put, &[&secret_key(id), sealed])
+                .map_err(|e| self.fail(&e))?;
+        }
+        log::append(&mut tx, &self.target, event)?;
+        tx.commit().map_err(|e| self.fail(&e))
+    }
+
+    fn remove_secret(&self, id: &str, event: &Event) -> Result<bool> {
+        let mut client = self.client();
+        let mut tx = client.transaction().map_err(|e| self.fail(&e))?;
+        let removed = tx
+            .execute(
+                "DELETE FROM vbx_tokens.vault WHERE key = $1",
+                &[&secret_key(id)],
+            )
+            .map_err(|e| self.fail(&e))?;
+        if removed == 0 {
+            return Ok(false);
+        }
+        log::append(&mut tx, &self.target, event)?;
+        tx.commit().map_err(|e| self.fail(&e))?;
+        Ok(true)
+    }
+
+    fn begin_import(&self, skip_existing: bool) -> Result<Box<dyn crate::engine::Import + '_>> {
+        Ok(Box::new(super::import::Importer::begin(
+            self,
+            skip_existing,
+        )?))
     }
 
     fn kept_all(&self) -> Result<Vec<(String, Vec<u8>)>> {

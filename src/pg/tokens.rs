@@ -21,7 +21,7 @@ use crate::time::Time;
 use crate::token::{self, Token, TokenHash};
 use crate::verdict::{Reason, Touch, Verdict};
 
-fn system_time(t: Time) -> SystemTime {
+pub(super) fn system_time(t: Time) -> SystemTime {
     let secs = t.as_second();
     if secs >= 0 {
         SystemTime::UNIX_EPOCH + Duration::from_secs(secs.unsigned_abs())
@@ -30,7 +30,7 @@ fn system_time(t: Time) -> SystemTime {
     }
 }
 
-fn time(t: SystemTime) -> Result<Time> {
+pub(super) fn time(t: SystemTime) -> Result<Time> {
     let secs = match t.duration_since(SystemTime::UNIX_EPOCH) {
         Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
         Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
@@ -133,7 +133,7 @@ fn clash(
             }
         }
         Some("tokens_sha256_key") => crate::engine::hash_taken(),
-        Some("tokens_pkey" | "tokens_seq_key") => Error::internal("token id or seq taken"),
+        Some("tokens_pkey") => Error::internal("token id taken"),
         _ => failure(target, e),
     }
 }
@@ -234,22 +234,25 @@ pub fn each_record(
     target: &Target,
     each: &mut dyn FnMut(Record) -> Result<bool>,
 ) -> Result<()> {
-    let mut after: Option<(SystemTime, i64)> = None;
+    let mut after: Option<(SystemTime, i64, String)> = None;
     loop {
         let page = format!(
-            "SELECT seq, created_at, {RECORD_COLUMNS} FROM vbx_tokens.tokens
-             WHERE $1::timestamptz IS NULL OR (created_at, seq) > ($1, $2)
-             ORDER BY created_at, seq LIMIT 4096"
+            "SELECT seq, created_at, id, {RECORD_COLUMNS} FROM vbx_tokens.tokens
+             WHERE $1::timestamptz IS NULL OR (created_at, seq, id) > ($1, $2, $3)
+             ORDER BY created_at, seq, id LIMIT 4096"
         );
-        let (at, seq) = after.map_or((None, 0), |(t, s)| (Some(t), s));
+        let (at, seq, id) = match &after {
+            Some((t, s, id)) => (Some(*t), *s, id.as_str()),
+            None => (None, 0, ""),
+        };
         let rows = c
-            .query(&page, &[&at, &seq])
+            .query(&page, &[&at, &seq, &id])
             .map_err(|e| failure(target, &e))?;
         if rows.is_empty() {
             return Ok(());
         }
         for row in &rows {
-            after = Some((row.get("created_at"), row.get("seq")));
+            after = Some((row.get("created_at"), row.get("seq"), row.get("id")));
             if !each(record_of(row, target)?)? {
                 return Ok(());
             }

@@ -19,6 +19,8 @@ use crate::verdict::{Touch, Verdict};
 pub struct Verifier {
     client: Client,
     target: Target,
+    /// Who failed verifies are counted as: the OS user, as on a directory store.
+    actor: String,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -38,10 +40,12 @@ impl Verifier {
         Ok(Verifier {
             client: connect(target)?,
             target: target.clone(),
+            actor: crate::store::current_user(),
         })
     }
 
-    /// Verifies `candidates` in order, as [`tokens::verify`] does each.
+    /// Verifies `candidates` in order, as [`tokens::verify`] does each, and counts each
+    /// failure (`super::failures`) before it answers.
     ///
     /// # Errors
     /// [`Error::NoStore`] when the database has no store; the server's errors.
@@ -52,20 +56,32 @@ impl Verifier {
         request: &Request,
     ) -> Result<Vec<Verdict>> {
         let now = Time::now();
-        candidates
-            .iter()
-            .map(|c| {
-                tokens::verify(
+        let mut verdicts = Vec::with_capacity(candidates.len());
+        for c in candidates {
+            let verdict = tokens::verify(
+                &mut self.client,
+                &self.target,
+                c.as_ref(),
+                request,
+                touch,
+                now,
+            )
+            .map_err(|e| self.no_store(e))?;
+            if !verdict.is_valid() {
+                let hash = crate::token::lookup_hash(c.as_ref().trim());
+                super::failures::count(
                     &mut self.client,
                     &self.target,
-                    c.as_ref(),
-                    request,
-                    touch,
+                    verdict.reason,
+                    &self.actor,
+                    hash.as_ref(),
                     now,
-                )
-                .map_err(|e| self.no_store(e))
-            })
-            .collect()
+                    request.ip,
+                )?;
+            }
+            verdicts.push(verdict);
+        }
+        Ok(verdicts)
     }
 
     /// The record of the token `candidate` is, as it is now, counting nothing.

@@ -35,12 +35,7 @@ pub const BULK_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 /// enough that sled's in-memory write set stays small.
 pub const IMPORT_CHUNK: usize = 2048;
 
-/// What an import did: how many records went in, and which lines were skipped as existing.
-#[derive(Debug, Clone, Default)]
-pub struct ImportReport {
-    pub imported: usize,
-    pub skipped: Vec<usize>,
-}
+pub use crate::engine::ImportReport;
 
 /// An import under way. Dropped without [`Importer::finish`], it undoes itself.
 pub struct Importer<'a> {
@@ -73,7 +68,7 @@ impl Store {
     ///
     /// # Errors
     /// The store's own errors.
-    pub fn begin_import(&self, skip_existing: bool) -> Result<Importer<'_>> {
+    pub(super) fn begin_import(&self, skip_existing: bool) -> Result<Importer<'_>> {
         Ok(Importer {
             store: self,
             batch: self.db.generate_id().map_err(|e| self.sled(e))?,
@@ -161,13 +156,13 @@ impl Store {
     }
 }
 
-impl Importer<'_> {
+impl crate::engine::Import for Importer<'_> {
     /// Checks one record against the store and this import so far, and queues it.
     ///
     /// # Errors
     /// [`Error::Usage`] naming the line when it clashes (without `skip_existing`) or its hash
     /// does not parse; the store's own errors. The import is then undone when dropped.
-    pub fn add(&mut self, item: Incoming) -> Result<()> {
+    fn add(&mut self, item: Incoming) -> Result<()> {
         let store = self.store;
         let mut record = item.record;
         let hash = TokenHash::from_hex(&record.sha256).ok_or_else(|| {
@@ -250,48 +245,8 @@ impl Importer<'_> {
     }
 
     /// How many records have been accepted so far.
-    pub fn accepted(&self) -> usize {
+    fn accepted(&self) -> usize {
         self.report.imported + self.chunk.len()
-    }
-
-    /// Commits the queued records, pending.
-    fn commit_chunk(&mut self) -> Result<()> {
-        if self.chunk.is_empty() {
-            return Ok(());
-        }
-        let store = self.store;
-        let batch = self.batch;
-        let trees = (
-            &store.tokens,
-            &store.by_hash,
-            &store.by_name,
-            &store.pending,
-            &store.meta,
-        );
-        let chunk = &self.chunk;
-        trees
-            .transaction(|(tokens, by_hash, by_name, pending, meta)| {
-                meta.insert(IMPORT_PENDING_KEY, &batch.to_be_bytes())?;
-                for (hash, record) in chunk {
-                    tokens.insert(record.id.as_bytes(), record.to_bytes())?;
-                    by_hash.insert(&hash.0, record.id.as_bytes())?;
-                    if record.is_active() {
-                        let key = name_key(&record.name);
-                        by_name.insert(key.as_bytes(), record.id.as_bytes())?;
-                    }
-                    pending.insert(pending_key(batch, &record.id), &[])?;
-                }
-                Ok(())
-            })
-            .map_err(|e| store.tx_error(e))?;
-        crate::fault::point("import-chunk");
-        crate::fault::hold("import-chunk");
-        self.report.imported += self.chunk.len();
-        self.chunk.clear();
-        self.ids.clear();
-        self.hashes.clear();
-        self.names.clear();
-        Ok(())
     }
 
     /// Commits the rest, writes the verification index with every imported token, then makes
@@ -301,7 +256,7 @@ impl Importer<'_> {
     /// [`Error::Usage`] naming the line whose rotation links do not hold together with the
     /// rest of the input and the store ([`RotationCheck`]); the store's own errors. The
     /// import is then undone.
-    pub fn finish(mut self) -> Result<ImportReport> {
+    fn finish(mut self: Box<Self>) -> Result<ImportReport> {
         self.commit_chunk()?;
         let store = self.store;
         // Every imported record is in sled now (pending), so a link is looked up alike
@@ -342,6 +297,48 @@ impl Importer<'_> {
         }
         self.finished = true;
         Ok(std::mem::take(&mut self.report))
+    }
+}
+
+impl Importer<'_> {
+    /// Commits the queued records, pending.
+    fn commit_chunk(&mut self) -> Result<()> {
+        if self.chunk.is_empty() {
+            return Ok(());
+        }
+        let store = self.store;
+        let batch = self.batch;
+        let trees = (
+            &store.tokens,
+            &store.by_hash,
+            &store.by_name,
+            &store.pending,
+            &store.meta,
+        );
+        let chunk = &self.chunk;
+        trees
+            .transaction(|(tokens, by_hash, by_name, pending, meta)| {
+                meta.insert(IMPORT_PENDING_KEY, &batch.to_be_bytes())?;
+                for (hash, record) in chunk {
+                    tokens.insert(record.id.as_bytes(), record.to_bytes())?;
+                    by_hash.insert(&hash.0, record.id.as_bytes())?;
+                    if record.is_active() {
+                        let key = name_key(&record.name);
+                        by_name.insert(key.as_bytes(), record.id.as_bytes())?;
+                    }
+                    pending.insert(pending_key(batch, &record.id), &[])?;
+                }
+                Ok(())
+            })
+            .map_err(|e| store.tx_error(e))?;
+        crate::fault::point("import-chunk");
+        crate::fault::hold("import-chunk");
+        self.report.imported += self.chunk.len();
+        self.chunk.clear();
+        self.ids.clear();
+        self.hashes.clear();
+        self.names.clear();
+        Ok(())
     }
 }
 

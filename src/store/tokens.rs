@@ -234,6 +234,24 @@ impl Engine for Store {
         Ok(out)
     }
 
+    fn put_vault(
+        &self,
+        expected: Option<&[u8]>,
+        header: &[u8],
+        kept: &[(String, Vec<u8>)],
+        event: &Event,
+    ) -> Result<()> {
+        self.put_vault_tx(expected, header, kept, event)
+    }
+
+    fn remove_secret(&self, id: &str, event: &Event) -> Result<bool> {
+        self.remove_secret_tx(id, event)
+    }
+
+    fn begin_import(&self, skip_existing: bool) -> Result<Box<dyn crate::engine::Import + '_>> {
+        Ok(Box::new(Store::begin_import(self, skip_existing)?))
+    }
+
     fn witness_id(&self) -> Option<[u8; 16]> {
         Some(self.store_id())
     }

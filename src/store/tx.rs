@@ -62,9 +62,7 @@ impl Store {
             TransactionError::Abort(Abort::HashTaken) => crate::engine::hash_taken(),
             TransactionError::Abort(Abort::IdTaken) => Error::internal("token id taken"),
             TransactionError::Abort(Abort::VaultChanged) => crate::engine::vault_changed(),
-            TransactionError::Abort(Abort::VaultExists) => Error::vault(
-                "this store already has a vault: use `vbx-tokens vault passwd` to change its passphrase",
-            ),
+            TransactionError::Abort(Abort::VaultExists) => crate::engine::vault_exists(),
             TransactionError::Storage(e) => self.sled(e),
         }
     }

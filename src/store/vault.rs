@@ -5,9 +5,8 @@ use sled::Transactional;
 
 use super::Store;
 use super::tx::{Abort, abort, append};
-use crate::engine::Tokens;
 use crate::error::Result;
-use crate::record::{EventKind, Record};
+use crate::record::Event;
 
 pub(super) const VAULT_HEADER: &[u8] = b"header";
 
@@ -18,19 +17,14 @@ pub(super) fn secret_key(id: &str) -> Vec<u8> {
 }
 
 impl Store {
-    /// Writes the vault header and kept secrets, with the event, in one transaction, provided
-    /// the current header is still `expected`: `None` to install a vault (new, or adopted from
-    /// an export) where there is none; the unlocked header to change the passphrase or import.
-    pub fn write_vault(
+    /// [`crate::engine::Engine::put_vault`] in sled: one transaction, made durable.
+    pub(super) fn put_vault_tx(
         &self,
         expected: Option<&[u8]>,
         header: &[u8],
         kept: &[(String, Vec<u8>)],
-        kind: EventKind,
+        event: &Event,
     ) -> Result<()> {
-        let event = self.event(kind, None, None);
-        // From here the change is made and reported, whatever signal comes.
-        crate::cleanup::commit();
         let result = (&self.vault, &self.log, &self.meta).transaction(|(vault, log, meta)| {
             if vault.get(VAULT_HEADER)?.as_deref() != expected {
                 return abort(match expected {
@@ -42,22 +36,20 @@ impl Store {
             for (id, sealed) in kept {
                 vault.insert(secret_key(id), sealed.as_slice())?;
             }
-            append(log, meta, &event)?;
+            append(log, meta, event)?;
             Ok(())
         });
         result.map_err(|e| self.tx_error(e))?;
         self.make_durable()
     }
 
-    /// Erases one token's kept secret, with a `forgotten` event. False if there was none.
-    pub fn forget(&self, record: &Record) -> Result<bool> {
-        let event = self.event(EventKind::Forgotten, Some(record), None);
-        crate::cleanup::commit();
+    /// [`crate::engine::Engine::remove_secret`] in sled.
+    pub(super) fn remove_secret_tx(&self, id: &str, event: &Event) -> Result<bool> {
         let result = (&self.vault, &self.log, &self.meta).transaction(|(vault, log, meta)| {
-            if vault.remove(secret_key(&record.id))?.is_none() {
+            if vault.remove(secret_key(id))?.is_none() {
                 return Ok(false);
             }
-            append(log, meta, &event)?;
+            append(log, meta, event)?;
             Ok(true)
         });
         let forgotten = result.map_err(|e| self.tx_error(e))?;

@@ -68,6 +68,16 @@ impl Env {
         self.tmp.path().join("store")
     }
 
+    /// The variables that name this test's store, for a command built by hand (a shell
+    /// script): `VBX_TOKENS_HOME`, and `VBX_TOKENS_STORE` on PostgreSQL.
+    pub fn store_env(&self) -> Vec<(&'static str, std::ffi::OsString)> {
+        let mut vars = vec![("VBX_TOKENS_HOME", self.store().into_os_string())];
+        if let Some(url) = &self.url {
+            vars.push(("VBX_TOKENS_STORE", url.into()));
+        }
+        vars
+    }
+
     /// The binary with this test's store and nothing on stdin.
     pub fn cmd(&self) -> Command {
         Command::from_std(self.std_cmd())

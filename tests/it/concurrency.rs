@@ -91,102 +91,98 @@ fn sixteen_processes_at_once_all_succeed_and_every_use_counts() {
 
 #[test]
 fn verifies_never_wait_for_the_store_lock() {
-    for env in Env::engines() {
-        eprintln!("engine: {}", env.engine());
-        let t = env.create("t");
-        let gone = env.create("gone");
-        env.ok(&["revoke", "gone", "--yes"]);
-        // A writer holds the store (as an import would, for seconds): verifies answer anyway,
-        // counted or not, with no wait allowed at all.
-        let held = vbx_tokens::Store::open(
-            &env.store(),
-            vbx_tokens::OpenMode::Existing,
-            std::time::Duration::from_secs(5),
-        )
-        .expect("opens");
-        let started = std::time::Instant::now();
-        let mut children: Vec<_> = (0..32)
-            .map(|i| {
-                let token = if i % 4 == 0 { &gone } else { &t };
-                env.std_cmd()
-                    .args(["verify", "--wait", "0"])
-                    .env("VBX_TOKEN", token)
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .expect("spawn")
-            })
-            .collect();
-        let codes: Vec<i32> = children
-            .iter_mut()
-            .map(|c| c.wait().expect("wait").code().expect("exited"))
-            .collect();
-        let elapsed = started.elapsed();
-        assert_eq!(codes.iter().filter(|&&c| c == 0).count(), 24, "{codes:?}");
-        assert_eq!(codes.iter().filter(|&&c| c == 1).count(), 8, "{codes:?}");
-        // Not a timing assertion of speed, only that nobody waited out a lock (the wait was 0).
-        assert!(elapsed < std::time::Duration::from_secs(30), "{elapsed:?}");
-        // A command that needs the lock does wait, and says so.
-        let out = env.run(&["list", "--wait", "0"]);
-        assert_one_line_error(&out, 5);
-        drop(held);
-        // The uses were counted, and the failures logged, once the store is free.
-        assert_eq!(env.record("t")["use_count"], 24);
-        let failed = failures_counted(&failure_events(&env));
-        assert_eq!(failed, 8);
-    }
+    let env = Env::new();
+    let t = env.create("t");
+    let gone = env.create("gone");
+    env.ok(&["revoke", "gone", "--yes"]);
+    // A writer holds the store (as an import would, for seconds): verifies answer anyway,
+    // counted or not, with no wait allowed at all.
+    let held = vbx_tokens::Store::open(
+        &env.store(),
+        vbx_tokens::OpenMode::Existing,
+        std::time::Duration::from_secs(5),
+    )
+    .expect("opens");
+    let started = std::time::Instant::now();
+    let mut children: Vec<_> = (0..32)
+        .map(|i| {
+            let token = if i % 4 == 0 { &gone } else { &t };
+            env.std_cmd()
+                .args(["verify", "--wait", "0"])
+                .env("VBX_TOKEN", token)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    let codes: Vec<i32> = children
+        .iter_mut()
+        .map(|c| c.wait().expect("wait").code().expect("exited"))
+        .collect();
+    let elapsed = started.elapsed();
+    assert_eq!(codes.iter().filter(|&&c| c == 0).count(), 24, "{codes:?}");
+    assert_eq!(codes.iter().filter(|&&c| c == 1).count(), 8, "{codes:?}");
+    // Not a timing assertion of speed, only that nobody waited out a lock (the wait was 0).
+    assert!(elapsed < std::time::Duration::from_secs(30), "{elapsed:?}");
+    // A command that needs the lock does wait, and says so.
+    let out = env.run(&["list", "--wait", "0"]);
+    assert_one_line_error(&out, 5);
+    drop(held);
+    // The uses were counted, and the failures logged, once the store is free.
+    assert_eq!(env.record("t")["use_count"], 24);
+    let failed = failures_counted(&failure_events(&env));
+    assert_eq!(failed, 8);
 }
 
 #[test]
 fn a_process_stopped_while_it_holds_the_journal_holds_no_command_past_wait() {
-    for env in Env::engines() {
-        eprintln!("engine: {}", env.engine());
-        let token = env.create("held");
-        // A use in the journal, not folded yet: the next command folds it.
-        assert_eq!(env.verify(&token, &[]).0, 0);
-        let journal = env.store().join("journal");
-        assert!(journal.is_file(), "a verify leaves its use in the journal");
-        // A process holding the journal's lock, as a verify stopped mid-append would.
-        let holder = LockHolder::new(&journal);
-        let line = format!("{token}\n");
-        let runs: [(&[&str], &str); 4] = [
-            (&["--wait", "1", "list"], ""),
-            (&["--wait", "1", "show", "held"], ""),
-            (&["--wait", "1", "log"], ""),
-            (&["--wait", "1", "revoke", "held", "--yes"], ""),
-        ];
-        let mut outs = Vec::new();
-        for (args, stdin) in runs {
-            let started = std::time::Instant::now();
-            let out = env
-                .cmd()
-                .args(args)
-                .write_stdin(stdin.to_owned())
-                .timeout(std::time::Duration::from_secs(30))
-                .output()
-                .expect("ran");
-            outs.push((args, out, started.elapsed()));
-        }
-        // A verify needs no fold: it appends to a journal of its own (the held one was taken
-        // for the fold), and is not held up. One held mid-append in that journal holds the next
-        // verify up only --wait seconds.
-        let valid = env.run_in(&["--wait", "1", "verify"], line.clone());
-        assert_eq!(code(&valid), 0, "{}", stderr(&valid));
-        let appender = LockHolder::new(&journal);
+    let env = Env::new();
+    let token = env.create("held");
+    // A use in the journal, not folded yet: the next command folds it.
+    assert_eq!(env.verify(&token, &[]).0, 0);
+    let journal = env.store().join("journal");
+    assert!(journal.is_file(), "a verify leaves its use in the journal");
+    // A process holding the journal's lock, as a verify stopped mid-append would.
+    let holder = LockHolder::new(&journal);
+    let line = format!("{token}\n");
+    let runs: [(&[&str], &str); 4] = [
+        (&["--wait", "1", "list"], ""),
+        (&["--wait", "1", "show", "held"], ""),
+        (&["--wait", "1", "log"], ""),
+        (&["--wait", "1", "revoke", "held", "--yes"], ""),
+    ];
+    let mut outs = Vec::new();
+    for (args, stdin) in runs {
         let started = std::time::Instant::now();
-        let verify = env.run_in(&["--wait", "1", "verify"], line.clone());
-        outs.push((&["--wait", "1", "verify"][..], verify, started.elapsed()));
-        drop((holder, appender));
-        for (args, out, took) in outs {
-            let err = assert_one_line_error(&out, 5);
-            assert!(err.contains("busy"), "{args:?}: {err}");
-            assert!(
-                took < std::time::Duration::from_secs(10),
-                "{args:?}: {took:?}"
-            );
-        }
-        // Let go of, the store is as it was: the token still valid, its use counted.
-        assert_eq!(env.verify(&token, &[]).0, 0);
-        assert_eq!(env.record("held")["use_count"], 3);
+        let out = env
+            .cmd()
+            .args(args)
+            .write_stdin(stdin.to_owned())
+            .timeout(std::time::Duration::from_secs(30))
+            .output()
+            .expect("ran");
+        outs.push((args, out, started.elapsed()));
     }
+    // A verify needs no fold: it appends to a journal of its own (the held one was taken
+    // for the fold), and is not held up. One held mid-append in that journal holds the next
+    // verify up only --wait seconds.
+    let valid = env.run_in(&["--wait", "1", "verify"], line.clone());
+    assert_eq!(code(&valid), 0, "{}", stderr(&valid));
+    let appender = LockHolder::new(&journal);
+    let started = std::time::Instant::now();
+    let verify = env.run_in(&["--wait", "1", "verify"], line.clone());
+    outs.push((&["--wait", "1", "verify"][..], verify, started.elapsed()));
+    drop((holder, appender));
+    for (args, out, took) in outs {
+        let err = assert_one_line_error(&out, 5);
+        assert!(err.contains("busy"), "{args:?}: {err}");
+        assert!(
+            took < std::time::Duration::from_secs(10),
+            "{args:?}: {took:?}"
+        );
+    }
+    // Let go of, the store is as it was: the token still valid, its use counted.
+    assert_eq!(env.verify(&token, &[]).0, 0);
+    assert_eq!(env.record("held")["use_count"], 3);
 }

@@ -3,6 +3,7 @@
 #![cfg(feature = "fault-injection")]
 
 use std::process::Output;
+use vbx_tokens::engine::Tokens as _;
 
 use crate::common::*;
 

@@ -270,101 +270,93 @@ fn reading_a_missing_store_says_how_to_make_one() {
 
 #[test]
 fn a_store_path_that_is_a_file_or_under_a_file_exits_6() {
-    for env in Env::engines() {
-        eprintln!("engine: {}", env.engine());
-        let file = env.tmp.path().join("file");
-        fs::write(&file, "not a store").expect("write");
-        for store in [file.clone(), file.join("sub")] {
-            let out = env
-                .cmd()
-                .args(["create", "--name", "x", "--store"])
-                .arg(&store)
-                .output()
-                .expect("runs");
-            let err = assert_one_line_error(&out, 6);
-            assert!(err.contains(&*file.to_string_lossy()), "{err}");
-        }
-        assert_eq!(fs::read_to_string(&file).expect("read"), "not a store");
+    let env = Env::new();
+    let file = env.tmp.path().join("file");
+    fs::write(&file, "not a store").expect("write");
+    for store in [file.clone(), file.join("sub")] {
+        let out = env
+            .cmd()
+            .args(["create", "--name", "x", "--store"])
+            .arg(&store)
+            .output()
+            .expect("runs");
+        let err = assert_one_line_error(&out, 6);
+        assert!(err.contains(&*file.to_string_lossy()), "{err}");
     }
+    assert_eq!(fs::read_to_string(&file).expect("read"), "not a store");
 }
 
 #[test]
 fn a_directory_of_other_files_is_not_taken_over() {
-    for env in Env::engines() {
-        eprintln!("engine: {}", env.engine());
-        fs::create_dir(env.store()).expect("mkdir");
-        fs::write(env.store().join("notes.txt"), "mine").expect("write");
-        let out = env.run(&["create", "--name", "x"]);
-        let err = assert_one_line_error(&out, 6);
-        assert!(err.contains("not a vbx-tokens store"), "{err}");
-        assert_eq!(fs::read_dir(env.store()).expect("read").count(), 1);
-    }
+    let env = Env::new();
+    fs::create_dir(env.store()).expect("mkdir");
+    fs::write(env.store().join("notes.txt"), "mine").expect("write");
+    let out = env.run(&["create", "--name", "x"]);
+    let err = assert_one_line_error(&out, 6);
+    assert!(err.contains("not a vbx-tokens store"), "{err}");
+    assert_eq!(fs::read_dir(env.store()).expect("read").count(), 1);
 }
 
 #[test]
 fn a_damaged_store_exits_6_without_a_panic() {
-    for env in Env::engines() {
-        eprintln!("engine: {}", env.engine());
-        env.create("a");
-        let db = env.store().join("db");
-        let len = fs::metadata(&db).expect("db").len() as usize;
-        fs::write(&db, vec![0xA5; len]).expect("damage it");
-        for f in files_under(&env.store()) {
-            if f.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("snap."))
-            {
-                fs::write(&f, b"garbage").expect("damage the snapshot");
-            }
+    let env = Env::new();
+    env.create("a");
+    let db = env.store().join("db");
+    let len = fs::metadata(&db).expect("db").len() as usize;
+    fs::write(&db, vec![0xA5; len]).expect("damage it");
+    for f in files_under(&env.store()) {
+        if f.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("snap."))
+        {
+            fs::write(&f, b"garbage").expect("damage the snapshot");
         }
-        for args in [&["list"][..], &["create", "--name", "b"]] {
-            let out = env.run(args);
-            let err = assert_one_line_error(&out, 6);
-            assert!(err.contains("damaged or unreadable"), "{err}");
-        }
+    }
+    for args in [&["list"][..], &["create", "--name", "b"]] {
+        let out = env.run(args);
+        let err = assert_one_line_error(&out, 6);
+        assert!(err.contains("damaged or unreadable"), "{err}");
     }
 }
 
 #[test]
 fn a_held_lock_makes_us_wait_then_exit_5_naming_the_path() {
-    for env in Env::engines() {
-        eprintln!("engine: {}", env.engine());
-        env.create("a");
-        let lock = File::options()
-            .read(true)
-            .write(true)
-            .open(env.store().join("lock"))
-            .expect("lock file");
-        lock.lock().expect("take the store's lock");
+    let env = Env::new();
+    env.create("a");
+    let lock = File::options()
+        .read(true)
+        .write(true)
+        .open(env.store().join("lock"))
+        .expect("lock file");
+    lock.lock().expect("take the store's lock");
 
-        let started = Instant::now();
-        let out = env.run(&["--wait", "0.5", "list"]);
-        let waited = started.elapsed();
-        let err = assert_one_line_error(&out, 5);
-        assert!(err.contains(&*env.store().to_string_lossy()), "{err}");
-        assert!(
-            waited >= Duration::from_millis(500),
-            "gave up after {waited:?}"
-        );
+    let started = Instant::now();
+    let out = env.run(&["--wait", "0.5", "list"]);
+    let waited = started.elapsed();
+    let err = assert_one_line_error(&out, 5);
+    assert!(err.contains(&*env.store().to_string_lossy()), "{err}");
+    assert!(
+        waited >= Duration::from_millis(500),
+        "gave up after {waited:?}"
+    );
 
-        let out = env
-            .cmd()
-            .arg("list")
-            .env("VBX_TOKENS_WAIT", "0")
-            .output()
-            .expect("runs");
-        assert_one_line_error(&out, 5);
+    let out = env
+        .cmd()
+        .arg("list")
+        .env("VBX_TOKENS_WAIT", "0")
+        .output()
+        .expect("runs");
+    assert_one_line_error(&out, 5);
 
-        // A waiter gets in as soon as the lock is released.
-        let mut waiter = env.std_cmd();
-        let waiter = waiter
-            .args(["--wait", "30", "list", "--json"])
-            .spawn()
-            .expect("spawn");
-        std::thread::sleep(Duration::from_millis(300));
-        lock.unlock().expect("unlock");
-        let status = waiter.wait_with_output().expect("waits");
-        assert!(status.status.success());
-    }
+    // A waiter gets in as soon as the lock is released.
+    let mut waiter = env.std_cmd();
+    let waiter = waiter
+        .args(["--wait", "30", "list", "--json"])
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(Duration::from_millis(300));
+    lock.unlock().expect("unlock");
+    let status = waiter.wait_with_output().expect("waits");
+    assert!(status.status.success());
 }
 
 #[test]
@@ -396,7 +388,7 @@ fn a_closed_pipe_ends_quietly() {
             .args(["-c", script])
             .env("BIN", BIN)
             .env("IN", &batch_file)
-            .env("VBX_TOKENS_HOME", env.store())
+            .envs(env.store_env())
             .output()
             .expect("bash");
         // A command that only displays ends quietly with 0 when its reader leaves.
@@ -407,58 +399,56 @@ fn a_closed_pipe_ends_quietly() {
 
 #[test]
 fn a_failed_command_never_creates_a_store() {
-    for env in Env::engines() {
-        eprintln!("engine: {}", env.engine());
-        let typo = env.tmp.path().join("typo");
-        let typo_s = typo.to_string_lossy().into_owned();
-        let two_lines = env.tmp.path().join("two-lines");
-        fs::write(&two_lines, "one\ntwo\n").expect("write");
-        let two_lines = two_lines.to_string_lossy().into_owned();
-        let bad = env.tmp.path().join("bad.ndjson");
-        fs::write(&bad, "{\"name\":\"x\"}\n").expect("write");
-        let bad = bad.to_string_lossy().into_owned();
-        let no_store =
-            format!("vbx-tokens: no store at {typo_s}: run `vbx-tokens create` to make one\n");
-        for (args, stdin, expected) in [
-            (&["vault", "init"][..], "", 4),
-            (&["vault", "init", "--kdf-memory-mib", "4097"], "", 2),
-            (&["vault", "init", "--passphrase-file", &two_lines], "", 4),
-            (&["create"], "", 2),
-            (&["create", "--name", ""], "", 2),
-            (&["create", "--name", "x", "--keep"], "", 4),
-            (&["import", &bad], "", 2),
-            (&["import", "-"], "garbage\n", 2),
-            (&["import", "/nonexistent"], "", 2),
-            (&["list"], "", 6),
-            (&["show", "x"], "", 6),
-            (&["revoke", "x", "--yes"], "", 6),
-            (&["verify"], "vbx_zQWBuTSOoRi4A9spHcVY5ncnsDkxkJ0mLq17\n", 6),
-            (&["verify", "--batch"], "x\n", 6),
-            (&["log"], "", 6),
-            (&["export"], "", 6),
-            (&["vault", "reveal", "x"], "", 6),
-            (&["vault", "forget", "x"], "", 6),
-            (&["vault", "passwd"], "", 6),
-            (&["vault", "export", "out.vbxvault"], "", 6),
-            (&["vault", "status"], "", 6),
-            (&["vault", "import", &bad], "", 2),
-        ] {
-            let out = env
-                .cmd()
-                .arg("--store")
-                .arg(&typo)
-                .args(args)
-                .write_stdin(stdin)
-                .output()
-                .expect("runs");
-            let err = assert_one_line_error(&out, expected);
-            if expected == 6 {
-                assert_eq!(err, no_store, "{args:?}");
-            }
-            assert!(!typo.exists(), "{args:?} left a store behind");
+    let env = Env::new();
+    let typo = env.tmp.path().join("typo");
+    let typo_s = typo.to_string_lossy().into_owned();
+    let two_lines = env.tmp.path().join("two-lines");
+    fs::write(&two_lines, "one\ntwo\n").expect("write");
+    let two_lines = two_lines.to_string_lossy().into_owned();
+    let bad = env.tmp.path().join("bad.ndjson");
+    fs::write(&bad, "{\"name\":\"x\"}\n").expect("write");
+    let bad = bad.to_string_lossy().into_owned();
+    let no_store =
+        format!("vbx-tokens: no store at {typo_s}: run `vbx-tokens create` to make one\n");
+    for (args, stdin, expected) in [
+        (&["vault", "init"][..], "", 4),
+        (&["vault", "init", "--kdf-memory-mib", "4097"], "", 2),
+        (&["vault", "init", "--passphrase-file", &two_lines], "", 4),
+        (&["create"], "", 2),
+        (&["create", "--name", ""], "", 2),
+        (&["create", "--name", "x", "--keep"], "", 4),
+        (&["import", &bad], "", 2),
+        (&["import", "-"], "garbage\n", 2),
+        (&["import", "/nonexistent"], "", 2),
+        (&["list"], "", 6),
+        (&["show", "x"], "", 6),
+        (&["revoke", "x", "--yes"], "", 6),
+        (&["verify"], "vbx_zQWBuTSOoRi4A9spHcVY5ncnsDkxkJ0mLq17\n", 6),
+        (&["verify", "--batch"], "x\n", 6),
+        (&["log"], "", 6),
+        (&["export"], "", 6),
+        (&["vault", "reveal", "x"], "", 6),
+        (&["vault", "forget", "x"], "", 6),
+        (&["vault", "passwd"], "", 6),
+        (&["vault", "export", "out.vbxvault"], "", 6),
+        (&["vault", "status"], "", 6),
+        (&["vault", "import", &bad], "", 2),
+    ] {
+        let out = env
+            .cmd()
+            .arg("--store")
+            .arg(&typo)
+            .args(args)
+            .write_stdin(stdin)
+            .output()
+            .expect("runs");
+        let err = assert_one_line_error(&out, expected);
+        if expected == 6 {
+            assert_eq!(err, no_store, "{args:?}");
         }
-        // A mistyped store is named as missing, never taken for an empty one.
+        assert!(!typo.exists(), "{args:?} left a store behind");
     }
+    // A mistyped store is named as missing, never taken for an empty one.
 }
 
 /// An error quotes at most 64 characters of a value it refuses, masked before it is cut (a

@@ -17,6 +17,7 @@ mod forged;
 mod fuzz_seeds;
 mod lifecycle;
 mod location;
+mod many_machines;
 mod output;
 mod ownership;
 mod policy;

@@ -657,7 +657,8 @@ fn a_lock_held_past_the_wait_is_exit_5_and_changes_nothing() {
     assert_eq!(e.exit_code(), 5, "{e}");
     assert!(e.to_string().contains("lock timeout"), "{e}");
     assert!(
-        waited >= Duration::from_secs(3) && waited < Duration::from_secs(20),
+        // The server's clock and ours may differ by a little: a wait of about 3 s.
+        waited >= Duration::from_millis(2900) && waited < Duration::from_secs(20),
         "{waited:?}"
     );
     tx.rollback().expect("rollback");

@@ -30,7 +30,15 @@ struct VaultEnv {
 
 impl VaultEnv {
     fn new() -> VaultEnv {
-        let env = Env::new();
+        VaultEnv::in_env(Env::new())
+    }
+
+    /// A store with a vault on each engine (`Env::engines`).
+    fn engines() -> Vec<VaultEnv> {
+        Env::engines().into_iter().map(VaultEnv::in_env).collect()
+    }
+
+    fn in_env(env: Env) -> VaultEnv {
         let pass = write(&env, "pass.txt", &format!("{PASS}\n"));
         let v = VaultEnv { env, pass };
         v.ok(&["vault", "init"], &[]);
@@ -97,450 +105,472 @@ fn write(env: &Env, name: &str, contents: &str) -> PathBuf {
 
 #[test]
 fn keep_reveal_status_forget_round_trip() {
-    let v = VaultEnv::new();
-    let status = v.status();
-    assert_eq!(
-        keys(&status),
-        sorted(&["initialized", "vault_id", "kdf", "kept"])
-    );
-    assert_eq!(status["initialized"], true);
-    assert_eq!(status["kept"], 0);
-    assert_eq!(
-        status["kdf"],
-        serde_json::json!({"algorithm": "argon2id", "version": 19, "memory_kib": 8192, "iterations": 1, "parallelism": 1})
-    );
-    assert_eq!(status["vault_id"].as_str().map(str::len), Some(32));
-
-    let t = v.keep("pos");
-    v.env.create("plain");
-    assert_eq!(
-        v.reveal("pos"),
-        format!("{t}\n"),
-        "the kept token alone on stdout"
-    );
-    let json: Value = parse(&v.ok(&["vault", "reveal", "pos", "--json"], &[]));
-    assert_eq!(json["token"], t.as_str());
-    assert_eq!(json["name"], "pos");
-    assert_eq!(v.status()["kept"], 1);
-    assert_eq!(v.env.record("pos")["kept"], true);
-    assert_eq!(v.env.record("plain")["kept"], false);
-    let listed = v.env.json(&["list"]);
-    let kept: Vec<bool> = listed
-        .as_array()
-        .expect("array")
-        .iter()
-        .map(|r| r["kept"] == true)
-        .collect();
-    assert_eq!(kept, [true, false]);
-
-    // A token without a kept secret.
-    let out = v.run(&["vault", "reveal", "plain"], &[]);
-    assert!(assert_one_line_error(&out, 4).contains("no kept secret"));
-
-    // Forget: the secret is gone, the token still works.
-    v.env.ok(&["vault", "forget", "pos"]);
-    assert_eq!(v.status()["kept"], 0);
-    assert_eq!(v.env.verify(&t, &[]).0, 0);
-    assert_one_line_error(&v.run(&["vault", "reveal", "pos"], &[]), 4);
-    let again = v.env.json(&["vault", "forget", "pos"]);
-    assert_eq!(again["forgotten"], false);
-
-    let events: Vec<String> = v
-        .env
-        .json(&["log"])
-        .as_array()
-        .expect("array")
-        .iter()
-        .map(|e| e["event"].as_str().expect("event").to_owned())
-        .collect();
-    for kind in ["vault_init", "revealed", "forgotten"] {
-        assert!(
-            events.iter().any(|e| e == kind),
-            "{kind} missing from {events:?}"
+    for v in VaultEnv::engines() {
+        eprintln!("engine: {}", v.env.engine());
+        let status = v.status();
+        assert_eq!(
+            keys(&status),
+            sorted(&["initialized", "vault_id", "kdf", "kept"])
         );
+        assert_eq!(status["initialized"], true);
+        assert_eq!(status["kept"], 0);
+        assert_eq!(
+            status["kdf"],
+            serde_json::json!({"algorithm": "argon2id", "version": 19, "memory_kib": 8192, "iterations": 1, "parallelism": 1})
+        );
+        assert_eq!(status["vault_id"].as_str().map(str::len), Some(32));
+
+        let t = v.keep("pos");
+        v.env.create("plain");
+        assert_eq!(
+            v.reveal("pos"),
+            format!("{t}\n"),
+            "the kept token alone on stdout"
+        );
+        let json: Value = parse(&v.ok(&["vault", "reveal", "pos", "--json"], &[]));
+        assert_eq!(json["token"], t.as_str());
+        assert_eq!(json["name"], "pos");
+        assert_eq!(v.status()["kept"], 1);
+        assert_eq!(v.env.record("pos")["kept"], true);
+        assert_eq!(v.env.record("plain")["kept"], false);
+        let listed = v.env.json(&["list"]);
+        let kept: Vec<bool> = listed
+            .as_array()
+            .expect("array")
+            .iter()
+            .map(|r| r["kept"] == true)
+            .collect();
+        assert_eq!(kept, [true, false]);
+
+        // A token without a kept secret.
+        let out = v.run(&["vault", "reveal", "plain"], &[]);
+        assert!(assert_one_line_error(&out, 4).contains("no kept secret"));
+
+        // Forget: the secret is gone, the token still works.
+        v.env.ok(&["vault", "forget", "pos"]);
+        assert_eq!(v.status()["kept"], 0);
+        assert_eq!(v.env.verify(&t, &[]).0, 0);
+        assert_one_line_error(&v.run(&["vault", "reveal", "pos"], &[]), 4);
+        let again = v.env.json(&["vault", "forget", "pos"]);
+        assert_eq!(again["forgotten"], false);
+
+        let events: Vec<String> = v
+            .env
+            .json(&["log"])
+            .as_array()
+            .expect("array")
+            .iter()
+            .map(|e| e["event"].as_str().expect("event").to_owned())
+            .collect();
+        for kind in ["vault_init", "revealed", "forgotten"] {
+            assert!(
+                events.iter().any(|e| e == kind),
+                "{kind} missing from {events:?}"
+            );
+        }
     }
 }
 
 #[test]
 fn status_without_a_vault_or_a_store() {
-    let env = Env::new();
-    let none = serde_json::json!({"initialized": false, "vault_id": null, "kdf": null, "kept": 0});
-    // No store is no store, as for every other command that reads one.
-    let out = env.run(&["vault", "status"]);
-    assert!(assert_one_line_error(&out, 6).contains("no store at"));
-    env.create("a");
-    assert_eq!(env.json(&["vault", "status"]), none);
-    let text = env.ok(&["vault", "status"]);
-    assert!(String::from_utf8_lossy(&text).contains("not initialised"));
+    for env in Env::engines() {
+        eprintln!("engine: {}", env.engine());
+        let none =
+            serde_json::json!({"initialized": false, "vault_id": null, "kdf": null, "kept": 0});
+        // No store is no store, as for every other command that reads one.
+        let out = env.run(&["vault", "status"]);
+        assert!(assert_one_line_error(&out, 6).contains("no store at"));
+        env.create("a");
+        assert_eq!(env.json(&["vault", "status"]), none);
+        let text = env.ok(&["vault", "status"]);
+        assert!(String::from_utf8_lossy(&text).contains("not initialised"));
+    }
 }
 
 #[test]
 fn vault_commands_without_a_vault_exit_4_and_change_nothing() {
-    let env = Env::new();
-    env.create("a");
-    let pass = write(&env, "p", PASS);
-    let before = env.snapshot();
-    for args in [
-        &["create", "--name", "b", "--keep"][..],
-        &["vault", "reveal", "a"],
-        &["vault", "passwd", "--new-passphrase-file"],
-        &["vault", "forget", "a"],
-    ] {
-        let mut cmd = env.cmd();
-        cmd.args(args);
-        if args.last() == Some(&"--new-passphrase-file") {
-            cmd.arg(&pass);
+    for env in Env::engines() {
+        eprintln!("engine: {}", env.engine());
+        env.create("a");
+        let pass = write(&env, "p", PASS);
+        let before = env.snapshot();
+        for args in [
+            &["create", "--name", "b", "--keep"][..],
+            &["vault", "reveal", "a"],
+            &["vault", "passwd", "--new-passphrase-file"],
+            &["vault", "forget", "a"],
+        ] {
+            let mut cmd = env.cmd();
+            cmd.args(args);
+            if args.last() == Some(&"--new-passphrase-file") {
+                cmd.arg(&pass);
+            }
+            if args[..2] != ["vault", "forget"] {
+                cmd.arg("--passphrase-file").arg(&pass);
+            }
+            let out = cmd.output().expect("runs");
+            let err = assert_one_line_error(&out, 4);
+            assert!(err.contains("vault init"), "{err}");
         }
-        if args[..2] != ["vault", "forget"] {
-            cmd.arg("--passphrase-file").arg(&pass);
-        }
-        let out = cmd.output().expect("runs");
-        let err = assert_one_line_error(&out, 4);
-        assert!(err.contains("vault init"), "{err}");
+        assert_eq!(env.snapshot(), before);
     }
-    assert_eq!(env.snapshot(), before);
 }
 
 #[test]
 fn init_refuses_weak_parameters_and_a_second_vault() {
-    let env = Env::new();
-    let pass = write(&env, "p", PASS);
-    // Each flag's both bounds, from `vault init` and `vault passwd`: a bad flag (2) that says
-    // so, never "vault damaged".
-    for (flag, value, range) in [
-        ("--kdf-memory-mib", "7", "8 to 4096"),
-        ("--kdf-memory-mib", "4097", "8 to 4096"),
-        // Past what any integer type holds: the same sentence, never "too large to fit".
-        ("--kdf-memory-mib", "18446744073709551616", "8 to 4096"),
-        ("--kdf-iterations", "0", "1 to 64"),
-        ("--kdf-iterations", "65", "1 to 64"),
-        ("--kdf-parallelism", "0", "1 to 16"),
-        ("--kdf-parallelism", "17", "1 to 16"),
-    ] {
+    for env in Env::engines() {
+        eprintln!("engine: {}", env.engine());
+        let pass = write(&env, "p", PASS);
+        // Each flag's both bounds, from `vault init` and `vault passwd`: a bad flag (2) that says
+        // so, never "vault damaged".
+        for (flag, value, range) in [
+            ("--kdf-memory-mib", "7", "8 to 4096"),
+            ("--kdf-memory-mib", "4097", "8 to 4096"),
+            // Past what any integer type holds: the same sentence, never "too large to fit".
+            ("--kdf-memory-mib", "18446744073709551616", "8 to 4096"),
+            ("--kdf-iterations", "0", "1 to 64"),
+            ("--kdf-iterations", "65", "1 to 64"),
+            ("--kdf-parallelism", "0", "1 to 16"),
+            ("--kdf-parallelism", "17", "1 to 16"),
+        ] {
+            for sub in ["init", "passwd"] {
+                let out = env
+                    .cmd()
+                    .args(["vault", sub, flag, value])
+                    .arg("--passphrase-file")
+                    .arg(&pass)
+                    .output()
+                    .expect("runs");
+                let err = assert_one_line_error(&out, 2);
+                let metavar = if flag == "--kdf-memory-mib" {
+                    "MIB"
+                } else {
+                    "N"
+                };
+                assert_eq!(
+                    err,
+                    format!(
+                        "vbx-tokens: invalid value '{value}' for '{flag} <{metavar}>': {value} is not from {range} (see --help)\n"
+                    )
+                );
+            }
+        }
+        // --help gives both bounds of each.
         for sub in ["init", "passwd"] {
-            let out = env
-                .cmd()
-                .args(["vault", sub, flag, value])
-                .arg("--passphrase-file")
-                .arg(&pass)
-                .output()
-                .expect("runs");
-            let err = assert_one_line_error(&out, 2);
-            let metavar = if flag == "--kdf-memory-mib" {
-                "MIB"
-            } else {
-                "N"
-            };
-            assert_eq!(
-                err,
-                format!(
-                    "vbx-tokens: invalid value '{value}' for '{flag} <{metavar}>': {value} is not from {range} (see --help)\n"
-                )
-            );
+            let help = String::from_utf8(env.ok(&["vault", sub, "--help"])).expect("utf-8");
+            for bounds in ["8 to 4096", "1 to 64", "1 to 16"] {
+                assert!(help.contains(bounds), "{sub} --help lacks {bounds}: {help}");
+            }
         }
+        assert!(!env.store().exists());
+        let v = VaultEnv { env, pass };
+        v.ok(&["vault", "init"], &[]);
+        let out = v.run(&["vault", "init"], &[]);
+        assert!(assert_one_line_error(&out, 4).contains("already has a vault"));
     }
-    // --help gives both bounds of each.
-    for sub in ["init", "passwd"] {
-        let help = String::from_utf8(env.ok(&["vault", sub, "--help"])).expect("utf-8");
-        for bounds in ["8 to 4096", "1 to 64", "1 to 16"] {
-            assert!(help.contains(bounds), "{sub} --help lacks {bounds}: {help}");
-        }
-    }
-    assert!(!env.store().exists());
-    let v = VaultEnv { env, pass };
-    v.ok(&["vault", "init"], &[]);
-    let out = v.run(&["vault", "init"], &[]);
-    assert!(assert_one_line_error(&out, 4).contains("already has a vault"));
 }
 
 #[test]
 fn wrong_passphrase_is_exit_4_and_says_so() {
-    let v = VaultEnv::new();
-    v.keep("pos");
-    let wrong = write(&v.env, "wrong", "not it\n");
-    let out = reveal_with(&v.env, "pos", &wrong);
-    let err = assert_one_line_error(&out, 4);
-    assert!(err.contains("wrong passphrase"), "{err}");
-    assert!(!err.contains("not it"), "the passphrase is never echoed");
+    for v in VaultEnv::engines() {
+        eprintln!("engine: {}", v.env.engine());
+        v.keep("pos");
+        let wrong = write(&v.env, "wrong", "not it\n");
+        let out = reveal_with(&v.env, "pos", &wrong);
+        let err = assert_one_line_error(&out, 4);
+        assert!(err.contains("wrong passphrase"), "{err}");
+        assert!(!err.contains("not it"), "the passphrase is never echoed");
+    }
 }
 
 /// `create` and `rotate` open the vault only with `--keep`: a passphrase file typed without it
 /// would go unread, so it is refused; the same file from the environment is left alone.
 #[test]
 fn a_passphrase_file_typed_without_keep_is_refused_and_changes_nothing() {
-    let v = VaultEnv::new();
-    let file = write(&v.env, "pass", &format!("{PASS}\n"));
-    let file = file.to_str().expect("utf-8");
-    v.env.create("pos");
-    let before = v.env.snapshot();
-    for args in [
-        vec!["create", "--name", "other", "--passphrase-file", file],
-        vec!["rotate", "pos", "--passphrase-file", file],
-    ] {
-        let err = assert_one_line_error(&v.env.run(&args), 2);
-        assert!(err.contains("only with --keep"), "{err}");
+    for v in VaultEnv::engines() {
+        eprintln!("engine: {}", v.env.engine());
+        let file = write(&v.env, "pass", &format!("{PASS}\n"));
+        let file = file.to_str().expect("utf-8");
+        v.env.create("pos");
+        let before = v.env.snapshot();
+        for args in [
+            vec!["create", "--name", "other", "--passphrase-file", file],
+            vec!["rotate", "pos", "--passphrase-file", file],
+        ] {
+            let err = assert_one_line_error(&v.env.run(&args), 2);
+            assert!(err.contains("only with --keep"), "{err}");
+        }
+        assert_eq!(v.env.snapshot(), before);
+        let out = v
+            .env
+            .cmd()
+            .env("VBX_TOKENS_PASSPHRASE_FILE", "/nonexistent")
+            .args(["create", "--name", "other", "-q"])
+            .output()
+            .expect("runs");
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let out = v.env.run(&[
+            "create",
+            "--name",
+            "third",
+            "--keep",
+            "--passphrase-file",
+            file,
+        ]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
     }
-    assert_eq!(v.env.snapshot(), before);
-    let out = v
-        .env
-        .cmd()
-        .env("VBX_TOKENS_PASSPHRASE_FILE", "/nonexistent")
-        .args(["create", "--name", "other", "-q"])
-        .output()
-        .expect("runs");
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let out = v.env.run(&[
-        "create",
-        "--name",
-        "third",
-        "--keep",
-        "--passphrase-file",
-        file,
-    ]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
 }
 
 #[test]
 fn passphrase_sources_and_their_exclusivity() {
-    let v = VaultEnv::new();
-    let t = v.keep("pos");
-    let reveal = |configure: &dyn Fn(&mut assert_cmd::Command)| {
-        let mut cmd = v.env.cmd();
-        cmd.args(["vault", "reveal", "pos"]);
-        configure(&mut cmd);
-        cmd.output().expect("runs")
-    };
-    let revealed =
-        |out: &std::process::Output| String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    for v in VaultEnv::engines() {
+        eprintln!("engine: {}", v.env.engine());
+        let t = v.keep("pos");
+        let reveal = |configure: &dyn Fn(&mut assert_cmd::Command)| {
+            let mut cmd = v.env.cmd();
+            cmd.args(["vault", "reveal", "pos"]);
+            configure(&mut cmd);
+            cmd.output().expect("runs")
+        };
+        let revealed =
+            |out: &std::process::Output| String::from_utf8_lossy(&out.stdout).trim().to_owned();
 
-    // Each source alone works; a file may end in LF, CRLF or nothing.
-    for (name, body) in [
-        ("lf", format!("{PASS}\n")),
-        ("crlf", format!("{PASS}\r\n")),
-        ("bare", PASS.to_owned()),
-    ] {
-        let file = write(&v.env, name, &body);
+        // Each source alone works; a file may end in LF, CRLF or nothing.
+        for (name, body) in [
+            ("lf", format!("{PASS}\n")),
+            ("crlf", format!("{PASS}\r\n")),
+            ("bare", PASS.to_owned()),
+        ] {
+            let file = write(&v.env, name, &body);
+            let out = reveal(&|c| {
+                c.arg("--passphrase-file").arg(&file);
+            });
+            assert_eq!(revealed(&out), t, "{name}: {}", stderr(&out));
+            let out = reveal(&|c| {
+                c.env("VBX_TOKENS_PASSPHRASE_FILE", &file);
+            });
+            assert_eq!(revealed(&out), t, "{name} via env: {}", stderr(&out));
+        }
         let out = reveal(&|c| {
-            c.arg("--passphrase-file").arg(&file);
+            c.env("VBX_TOKENS_PASSPHRASE", PASS);
         });
-        assert_eq!(revealed(&out), t, "{name}: {}", stderr(&out));
-        let out = reveal(&|c| {
-            c.env("VBX_TOKENS_PASSPHRASE_FILE", &file);
-        });
-        assert_eq!(revealed(&out), t, "{name} via env: {}", stderr(&out));
+        assert_eq!(revealed(&out), t, "{}", stderr(&out));
+
+        // Only one trailing newline is stripped: two make a different passphrase.
+        let two = write(&v.env, "two", &format!("{PASS}\n\n"));
+        assert_one_line_error(
+            &reveal(&|c| {
+                c.arg("--passphrase-file").arg(&two);
+            }),
+            4,
+        );
+        // Empty, missing, and none at all.
+        let empty = write(&v.env, "empty", "\n");
+        let err = assert_one_line_error(
+            &reveal(&|c| {
+                c.arg("--passphrase-file").arg(&empty);
+            }),
+            4,
+        );
+        assert!(err.contains("empty"), "{err}");
+        assert_one_line_error(
+            &reveal(&|c| {
+                c.env("VBX_TOKENS_PASSPHRASE", "");
+            }),
+            4,
+        );
+        // A file the user named that cannot be read is bad input, with the OS's reason.
+        let missing = v.env.tmp.path().join("missing");
+        let err = assert_one_line_error(
+            &reveal(&|c| {
+                c.arg("--passphrase-file").arg(&missing);
+            }),
+            2,
+        );
+        assert!(
+            err.ends_with(&format!(
+                "cannot read the passphrase file {}: no such file or directory\n",
+                missing.display()
+            )),
+            "{err}"
+        );
+        // Endless or huge: read up to a bound, then refused.
+        let err = assert_one_line_error(
+            &reveal(&|c| {
+                c.arg("--passphrase-file").arg("/dev/zero");
+            }),
+            2,
+        );
+        assert!(err.contains("longer than 4096 bytes"), "{err}");
+        // The environment variable is taken exactly as it is: a newline is part of it.
+        assert_one_line_error(
+            &reveal(&|c| {
+                c.env("VBX_TOKENS_PASSPHRASE", format!("{PASS}\n"));
+            }),
+            4,
+        );
+        let err = assert_one_line_error(&reveal(&|_| {}), 4);
+        assert!(
+            err.contains("--passphrase-file") && err.contains("VBX_TOKENS_PASSPHRASE"),
+            "{err}"
+        );
+        // Two sources at once is a usage error, whichever file source it is.
+        let file = v.pass.clone();
+        let err = assert_one_line_error(
+            &reveal(&|c| {
+                c.arg("--passphrase-file")
+                    .arg(&file)
+                    .env("VBX_TOKENS_PASSPHRASE", PASS);
+            }),
+            2,
+        );
+        assert!(err.contains("one way"), "{err}");
+        assert_one_line_error(
+            &reveal(&|c| {
+                c.env("VBX_TOKENS_PASSPHRASE_FILE", &file)
+                    .env("VBX_TOKENS_PASSPHRASE", PASS);
+            }),
+            2,
+        );
+        // The passphrase is never an argument.
+        let out = v
+            .env
+            .cmd()
+            .args(["vault", "reveal", "pos", "--passphrase", PASS])
+            .output()
+            .expect("runs");
+        assert_eq!(code(&out), 2);
     }
-    let out = reveal(&|c| {
-        c.env("VBX_TOKENS_PASSPHRASE", PASS);
-    });
-    assert_eq!(revealed(&out), t, "{}", stderr(&out));
-
-    // Only one trailing newline is stripped: two make a different passphrase.
-    let two = write(&v.env, "two", &format!("{PASS}\n\n"));
-    assert_one_line_error(
-        &reveal(&|c| {
-            c.arg("--passphrase-file").arg(&two);
-        }),
-        4,
-    );
-    // Empty, missing, and none at all.
-    let empty = write(&v.env, "empty", "\n");
-    let err = assert_one_line_error(
-        &reveal(&|c| {
-            c.arg("--passphrase-file").arg(&empty);
-        }),
-        4,
-    );
-    assert!(err.contains("empty"), "{err}");
-    assert_one_line_error(
-        &reveal(&|c| {
-            c.env("VBX_TOKENS_PASSPHRASE", "");
-        }),
-        4,
-    );
-    // A file the user named that cannot be read is bad input, with the OS's reason.
-    let missing = v.env.tmp.path().join("missing");
-    let err = assert_one_line_error(
-        &reveal(&|c| {
-            c.arg("--passphrase-file").arg(&missing);
-        }),
-        2,
-    );
-    assert!(
-        err.ends_with(&format!(
-            "cannot read the passphrase file {}: no such file or directory\n",
-            missing.display()
-        )),
-        "{err}"
-    );
-    // Endless or huge: read up to a bound, then refused.
-    let err = assert_one_line_error(
-        &reveal(&|c| {
-            c.arg("--passphrase-file").arg("/dev/zero");
-        }),
-        2,
-    );
-    assert!(err.contains("longer than 4096 bytes"), "{err}");
-    // The environment variable is taken exactly as it is: a newline is part of it.
-    assert_one_line_error(
-        &reveal(&|c| {
-            c.env("VBX_TOKENS_PASSPHRASE", format!("{PASS}\n"));
-        }),
-        4,
-    );
-    let err = assert_one_line_error(&reveal(&|_| {}), 4);
-    assert!(
-        err.contains("--passphrase-file") && err.contains("VBX_TOKENS_PASSPHRASE"),
-        "{err}"
-    );
-    // Two sources at once is a usage error, whichever file source it is.
-    let file = v.pass.clone();
-    let err = assert_one_line_error(
-        &reveal(&|c| {
-            c.arg("--passphrase-file")
-                .arg(&file)
-                .env("VBX_TOKENS_PASSPHRASE", PASS);
-        }),
-        2,
-    );
-    assert!(err.contains("one way"), "{err}");
-    assert_one_line_error(
-        &reveal(&|c| {
-            c.env("VBX_TOKENS_PASSPHRASE_FILE", &file)
-                .env("VBX_TOKENS_PASSPHRASE", PASS);
-        }),
-        2,
-    );
-    // The passphrase is never an argument.
-    let out = v
-        .env
-        .cmd()
-        .args(["vault", "reveal", "pos", "--passphrase", PASS])
-        .output()
-        .expect("runs");
-    assert_eq!(code(&out), 2);
 }
 
 #[test]
 fn passwd_rewraps_the_key_and_leaves_records_alone() {
-    let v = VaultEnv::new();
-    let t = v.keep("pos");
-    v.keep("crm");
-    let before = v.export("before.vbxvault");
-    let new = write(&v.env, "new", "a new passphrase\n");
-    let status = v.env.json(&[
-        "vault",
-        "passwd",
-        "--new-passphrase-file",
-        &new.to_string_lossy(),
-        "--passphrase-file",
-        &v.pass.to_string_lossy(),
-        "--kdf-memory-mib",
-        "9",
-    ]);
-    assert_eq!(status["kdf"]["memory_kib"], 9 * 1024);
-    assert_eq!(
-        status["kdf"]["iterations"], 1,
-        "unchanged parameters are kept"
-    );
+    for v in VaultEnv::engines() {
+        eprintln!("engine: {}", v.env.engine());
+        let t = v.keep("pos");
+        v.keep("crm");
+        let before = v.export("before.vbxvault");
+        let new = write(&v.env, "new", "a new passphrase\n");
+        let status = v.env.json(&[
+            "vault",
+            "passwd",
+            "--new-passphrase-file",
+            &new.to_string_lossy(),
+            "--passphrase-file",
+            &v.pass.to_string_lossy(),
+            "--kdf-memory-mib",
+            "9",
+        ]);
+        assert_eq!(status["kdf"]["memory_kib"], 9 * 1024);
+        assert_eq!(
+            status["kdf"]["iterations"], 1,
+            "unchanged parameters are kept"
+        );
 
-    // The old passphrase fails, the new one works.
-    assert_one_line_error(&v.run(&["vault", "reveal", "pos"], &[]), 4);
-    let out = reveal_with(&v.env, "pos", &new);
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), t);
+        // The old passphrase fails, the new one works.
+        assert_one_line_error(&v.run(&["vault", "reveal", "pos"], &[]), 4);
+        let out = reveal_with(&v.env, "pos", &new);
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), t);
 
-    // The records, and the vault id, are byte for byte what they were.
-    let new_pass = VaultEnv {
-        env: Env::new(),
-        pass: new,
-    };
-    let path = v.env.tmp.path().join("after.vbxvault");
-    let out = v
-        .env
-        .cmd()
-        .args(["vault", "export"])
-        .arg(&path)
-        .arg("--passphrase-file")
-        .arg(&new_pass.pass)
-        .output()
-        .expect("runs");
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let after = fs::read(path).expect("read");
-    assert_eq!(before[10..26], after[10..26], "same vault id");
-    assert_ne!(
-        before[..HEADER_LEN],
-        after[..HEADER_LEN],
-        "new salt and wrapped key"
-    );
-    assert_eq!(
-        before[HEADER_LEN..before.len() - TRAILER_LEN],
-        after[HEADER_LEN..after.len() - TRAILER_LEN]
-    );
+        // The records, and the vault id, are byte for byte what they were.
+        let new_pass = VaultEnv {
+            env: Env::new(),
+            pass: new,
+        };
+        let path = v.env.tmp.path().join("after.vbxvault");
+        let out = v
+            .env
+            .cmd()
+            .args(["vault", "export"])
+            .arg(&path)
+            .arg("--passphrase-file")
+            .arg(&new_pass.pass)
+            .output()
+            .expect("runs");
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let after = fs::read(path).expect("read");
+        assert_eq!(before[10..26], after[10..26], "same vault id");
+        assert_ne!(
+            before[..HEADER_LEN],
+            after[..HEADER_LEN],
+            "new salt and wrapped key"
+        );
+        assert_eq!(
+            before[HEADER_LEN..before.len() - TRAILER_LEN],
+            after[HEADER_LEN..after.len() - TRAILER_LEN]
+        );
 
-    // Without a terminal, a new passphrase must come from a file.
-    let out = v
-        .env
-        .cmd()
-        .args(["vault", "passwd"])
-        .env("VBX_TOKENS_PASSPHRASE", "a new passphrase")
-        .output()
-        .expect("runs");
-    assert!(assert_one_line_error(&out, 4).contains("--new-passphrase-file"));
+        // Without a terminal, a new passphrase must come from a file.
+        let out = v
+            .env
+            .cmd()
+            .args(["vault", "passwd"])
+            .env("VBX_TOKENS_PASSPHRASE", "a new passphrase")
+            .output()
+            .expect("runs");
+        assert!(assert_one_line_error(&out, 4).contains("--new-passphrase-file"));
+    }
 }
 
 #[test]
 fn revoke_erases_the_kept_secret() {
-    let v = VaultEnv::new();
-    v.keep("pos");
-    v.keep("crm");
-    v.env.ok(&["revoke", "pos", "--yes"]);
-    assert_eq!(v.status()["kept"], 1);
-    assert_eq!(v.env.record("pos")["kept"], false);
-    assert!(
-        assert_one_line_error(&v.run(&["vault", "reveal", "pos"], &[]), 4)
-            .contains("no kept secret")
-    );
-    let exported = v.export("e.vbxvault");
-    assert_eq!(
-        u32::from_be_bytes(exported[HEADER_LEN..HEADER_LEN + 4].try_into().expect("4")),
-        1
-    );
+    for v in VaultEnv::engines() {
+        eprintln!("engine: {}", v.env.engine());
+        v.keep("pos");
+        v.keep("crm");
+        v.env.ok(&["revoke", "pos", "--yes"]);
+        assert_eq!(v.status()["kept"], 1);
+        assert_eq!(v.env.record("pos")["kept"], false);
+        assert!(
+            assert_one_line_error(&v.run(&["vault", "reveal", "pos"], &[]), 4)
+                .contains("no kept secret")
+        );
+        let exported = v.export("e.vbxvault");
+        assert_eq!(
+            u32::from_be_bytes(exported[HEADER_LEN..HEADER_LEN + 4].try_into().expect("4")),
+            1
+        );
+    }
 }
 
 #[test]
 fn export_then_import_into_a_store_without_a_vault_adopts_it() {
-    let v = VaultEnv::new();
-    let t = v.keep("pos");
-    let file = v.env.tmp.path().join("backup.vbxvault");
-    v.ok(&["vault", "export", &file.to_string_lossy()], &[]);
-    let bytes = fs::read(&file).expect("read");
-    assert_eq!(&bytes[..8], b"VBXVAULT");
-    // The same file again is refused rather than overwritten.
-    let out = v.run(&["vault", "export", &file.to_string_lossy()], &[]);
-    assert!(assert_one_line_error(&out, 2).contains("already exists"));
-    // To stdout, for a pipe.
-    let piped = v.ok(&["vault", "export", "-"], &[]);
-    assert_eq!(piped.len(), bytes.len());
+    for v in VaultEnv::engines() {
+        eprintln!("engine: {}", v.env.engine());
+        let t = v.keep("pos");
+        let file = v.env.tmp.path().join("backup.vbxvault");
+        v.ok(&["vault", "export", &file.to_string_lossy()], &[]);
+        let bytes = fs::read(&file).expect("read");
+        assert_eq!(&bytes[..8], b"VBXVAULT");
+        // The same file again is refused rather than overwritten.
+        let out = v.run(&["vault", "export", &file.to_string_lossy()], &[]);
+        assert!(assert_one_line_error(&out, 2).contains("already exists"));
+        // To stdout, for a pipe.
+        let piped = v.ok(&["vault", "export", "-"], &[]);
+        assert_eq!(piped.len(), bytes.len());
 
-    // Into a store with no vault and none of the file's tokens: the vault is adopted as it is,
-    // and the record is skipped and named.
-    let other = VaultEnv {
-        env: Env::new(),
-        pass: v.pass.clone(),
-    };
-    other.env.create("unrelated");
-    let json: Value =
-        parse(&other.ok(&["vault", "import", &file.to_string_lossy(), "--json"], &[]));
-    assert_eq!(json["imported"], serde_json::json!([]));
-    assert_eq!(json["skipped"].as_array().map(Vec::len), Some(1));
-    // The adopted vault is the file's: same id, unlocked by the file's passphrase.
-    assert_eq!(other.status()["vault_id"], v.status()["vault_id"]);
-    assert_eq!(other.status()["kept"], 0);
+        // Into a store with no vault and none of the file's tokens: the vault is adopted as it is,
+        // and the record is skipped and named.
+        let other = VaultEnv {
+            env: Env::new(),
+            pass: v.pass.clone(),
+        };
+        other.env.create("unrelated");
+        let json: Value =
+            parse(&other.ok(&["vault", "import", &file.to_string_lossy(), "--json"], &[]));
+        assert_eq!(json["imported"], serde_json::json!([]));
+        assert_eq!(json["skipped"].as_array().map(Vec::len), Some(1));
+        // The adopted vault is the file's: same id, unlocked by the file's passphrase.
+        assert_eq!(other.status()["vault_id"], v.status()["vault_id"]);
+        assert_eq!(other.status()["kept"], 0);
 
-    // Into the original store (which has the token and a vault): re-kept after a forget.
-    v.env.ok(&["vault", "forget", "pos"]);
-    let json: Value = parse(&v.ok(&["vault", "import", &file.to_string_lossy(), "--json"], &[]));
-    assert_eq!(json["imported"].as_array().map(Vec::len), Some(1));
-    assert_eq!(v.reveal("pos").trim(), t);
+        // Into the original store (which has the token and a vault): re-kept after a forget.
+        v.env.ok(&["vault", "forget", "pos"]);
+        let json: Value =
+            parse(&v.ok(&["vault", "import", &file.to_string_lossy(), "--json"], &[]));
+        assert_eq!(json["imported"].as_array().map(Vec::len), Some(1));
+        assert_eq!(v.reveal("pos").trim(), t);
+    }
 }
 
 #[test]
@@ -683,21 +713,23 @@ fn a_tampered_export_is_refused_whole_and_nothing_changes() {
 
 #[test]
 fn hostile_kdf_parameters_are_refused_before_the_kdf_runs() {
-    let v = VaultEnv::new();
-    let good = v.export("good.vbxvault");
-    // Iterations = u32::MAX would keep Argon2 busy for days: finishing at all proves it never ran.
-    // Memory = u32::MAX KiB (4 TiB) would abort the allocation.
-    for (offset, value) in [(35usize, u32::MAX), (31, u32::MAX), (39, 255), (35, 65)] {
-        let mut bad = good.clone();
-        bad[offset..offset + 4].copy_from_slice(&value.to_be_bytes());
-        let sum = Sha256::digest(&bad[..131]);
-        bad[131..163].copy_from_slice(&sum);
-        let path = v.env.tmp.path().join(format!("hostile-{offset}-{value}"));
-        fs::write(&path, bad).expect("write");
-        let out = v.run(&["vault", "import", &path.to_string_lossy()], &[]);
-        // An export made to be refused: it does not authenticate, and it is never the store's.
-        let err = assert_one_line_error(&out, 4);
-        assert!(err.contains("out of bounds"), "{err}");
+    for v in VaultEnv::engines() {
+        eprintln!("engine: {}", v.env.engine());
+        let good = v.export("good.vbxvault");
+        // Iterations = u32::MAX would keep Argon2 busy for days: finishing at all proves it never ran.
+        // Memory = u32::MAX KiB (4 TiB) would abort the allocation.
+        for (offset, value) in [(35usize, u32::MAX), (31, u32::MAX), (39, 255), (35, 65)] {
+            let mut bad = good.clone();
+            bad[offset..offset + 4].copy_from_slice(&value.to_be_bytes());
+            let sum = Sha256::digest(&bad[..131]);
+            bad[131..163].copy_from_slice(&sum);
+            let path = v.env.tmp.path().join(format!("hostile-{offset}-{value}"));
+            fs::write(&path, bad).expect("write");
+            let out = v.run(&["vault", "import", &path.to_string_lossy()], &[]);
+            // An export made to be refused: it does not authenticate, and it is never the store's.
+            let err = assert_one_line_error(&out, 4);
+            assert!(err.contains("out of bounds"), "{err}");
+        }
     }
 }
 
@@ -858,77 +890,79 @@ fn a_record_that_appears_twice_in_an_export_counts_once() {
 
 #[test]
 fn a_new_passphrase_is_one_line() {
-    let env = Env::new();
-    let init = |configure: &dyn Fn(&mut assert_cmd::Command)| {
-        let mut cmd = env.cmd();
-        cmd.args(["vault", "init"]).args(CHEAP);
-        configure(&mut cmd);
-        cmd.output().expect("runs")
-    };
-    let two = write(&env, "two", "first\nsecond\n");
-    let out = init(&|c| {
-        c.arg("--passphrase-file").arg(&two);
-    });
-    assert_eq!(
-        assert_one_line_error(&out, 4),
-        format!(
-            "vbx-tokens: the passphrase from the passphrase file {} holds a line break (or a NUL): a passphrase is one line, so that a prompt can type it\n",
-            two.display()
-        )
-    );
-    let cr = write(&env, "cr", "first\rsecond");
-    assert_one_line_error(
-        &init(&|c| {
-            c.arg("--passphrase-file").arg(&cr);
-        }),
-        4,
-    );
-    let blank_second = write(&env, "blank", "first\n\n");
-    assert_one_line_error(
-        &init(&|c| {
-            c.arg("--passphrase-file").arg(&blank_second);
-        }),
-        4,
-    );
-    // From the environment nothing is stripped, so a trailing newline is a second line.
-    let out = init(&|c| {
-        c.env("VBX_TOKENS_PASSPHRASE", "first\n");
-    });
-    assert_eq!(
-        assert_one_line_error(&out, 4),
-        "vbx-tokens: the passphrase from VBX_TOKENS_PASSPHRASE holds a line break (or a NUL): a passphrase is one line, so that a prompt can type it\n"
-    );
-    assert!(!env.store().exists());
-    // One line, ended by LF or CRLF or nothing, is the passphrase without its ending.
-    let crlf = write(&env, "crlf", &format!("{PASS}\r\n"));
-    let out = init(&|c| {
-        c.arg("--passphrase-file").arg(&crlf);
-    });
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    // passwd holds a new passphrase to the same rule.
-    let out = env
-        .cmd()
-        .args(["vault", "passwd", "--passphrase-file"])
-        .arg(&crlf)
-        .arg("--new-passphrase-file")
-        .arg(&two)
-        .output()
-        .expect("runs");
-    assert!(assert_one_line_error(&out, 4).contains("holds a line break"));
-    // The passphrase set from a CRLF file is the bare line: the environment opens the vault.
-    env.ok(&[
-        "create",
-        "--name",
-        "k",
-        "--keep",
-        "--passphrase-file",
-        &crlf.to_string_lossy(),
-    ]);
-    let out = env
-        .cmd()
-        .args(["vault", "reveal", "k"])
-        .env("VBX_TOKENS_PASSPHRASE", PASS)
-        .output()
-        .expect("runs");
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    for env in Env::engines() {
+        eprintln!("engine: {}", env.engine());
+        let init = |configure: &dyn Fn(&mut assert_cmd::Command)| {
+            let mut cmd = env.cmd();
+            cmd.args(["vault", "init"]).args(CHEAP);
+            configure(&mut cmd);
+            cmd.output().expect("runs")
+        };
+        let two = write(&env, "two", "first\nsecond\n");
+        let out = init(&|c| {
+            c.arg("--passphrase-file").arg(&two);
+        });
+        assert_eq!(
+            assert_one_line_error(&out, 4),
+            format!(
+                "vbx-tokens: the passphrase from the passphrase file {} holds a line break (or a NUL): a passphrase is one line, so that a prompt can type it\n",
+                two.display()
+            )
+        );
+        let cr = write(&env, "cr", "first\rsecond");
+        assert_one_line_error(
+            &init(&|c| {
+                c.arg("--passphrase-file").arg(&cr);
+            }),
+            4,
+        );
+        let blank_second = write(&env, "blank", "first\n\n");
+        assert_one_line_error(
+            &init(&|c| {
+                c.arg("--passphrase-file").arg(&blank_second);
+            }),
+            4,
+        );
+        // From the environment nothing is stripped, so a trailing newline is a second line.
+        let out = init(&|c| {
+            c.env("VBX_TOKENS_PASSPHRASE", "first\n");
+        });
+        assert_eq!(
+            assert_one_line_error(&out, 4),
+            "vbx-tokens: the passphrase from VBX_TOKENS_PASSPHRASE holds a line break (or a NUL): a passphrase is one line, so that a prompt can type it\n"
+        );
+        assert!(!env.store().exists());
+        // One line, ended by LF or CRLF or nothing, is the passphrase without its ending.
+        let crlf = write(&env, "crlf", &format!("{PASS}\r\n"));
+        let out = init(&|c| {
+            c.arg("--passphrase-file").arg(&crlf);
+        });
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        // passwd holds a new passphrase to the same rule.
+        let out = env
+            .cmd()
+            .args(["vault", "passwd", "--passphrase-file"])
+            .arg(&crlf)
+            .arg("--new-passphrase-file")
+            .arg(&two)
+            .output()
+            .expect("runs");
+        assert!(assert_one_line_error(&out, 4).contains("holds a line break"));
+        // The passphrase set from a CRLF file is the bare line: the environment opens the vault.
+        env.ok(&[
+            "create",
+            "--name",
+            "k",
+            "--keep",
+            "--passphrase-file",
+            &crlf.to_string_lossy(),
+        ]);
+        let out = env
+            .cmd()
+            .args(["vault", "reveal", "k"])
+            .env("VBX_TOKENS_PASSPHRASE", PASS)
+            .output()
+            .expect("runs");
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+    }
 }

@@ -1,6 +1,6 @@
 //! `vault init` and `vault passwd`: setting the passphrase.
 
-use crate::engine::Engine as _;
+use crate::engine::Tokens as _;
 use std::path::Path;
 
 use super::{Kdf, Unlocked, in_store, kdf_params, status_of, unlock};
@@ -23,7 +23,7 @@ pub fn init(
     p: &mut Printer,
 ) -> Result<Outcome> {
     let params = kdf_params(kdf, DEFAULT_KDF)?;
-    let exists = match ctx.open(OpenMode::Existing) {
+    let exists = match ctx.engine(OpenMode::Existing) {
         Ok(store) => store.vault_header()?.is_some(),
         Err(Error::NoStore(_)) => false,
         Err(e) => return Err(e),
@@ -36,7 +36,7 @@ pub fn init(
     let pass = passphrase::read(passphrase_file, Purpose::Choose)?;
     let vault = Vault::create(&pass, params).map_err(in_store)?;
     // `None`: commit only if no vault appeared meanwhile.
-    let store = ctx.open(OpenMode::Create)?;
+    let store = ctx.engine(OpenMode::Create)?;
     if let Err(e) = store.write_vault(None, &vault.header().to_bytes(), &[], EventKind::VaultInit) {
         store.discard_if_new();
         return Err(e);
@@ -72,7 +72,7 @@ pub fn passwd(
         }
     };
     let rewrapped = vault.rewrap(&new_pass, params).map_err(in_store)?;
-    ctx.open(OpenMode::Existing)?.write_vault(
+    ctx.engine(OpenMode::Existing)?.write_vault(
         Some(&header),
         &rewrapped.header().to_bytes(),
         &[],

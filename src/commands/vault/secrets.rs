@@ -1,6 +1,6 @@
 //! `vault reveal`, `vault forget` and `vault status`: one kept secret, or how many there are.
 
-use crate::engine::{Engine as _, Tokens as _};
+use crate::engine::Tokens as _;
 use std::path::Path;
 
 use super::{Unlocked, in_store, status_of, unlock};
@@ -38,14 +38,14 @@ pub fn reveal(
         )));
     }
     // Revealing a secret is worth an audit line; it is written before the secret is shown.
-    ctx.open(OpenMode::Existing)?
+    ctx.engine(OpenMode::Existing)?
         .log_event(EventKind::Revealed, Some(&record))?;
     p.revealed(&record, &secret);
     Ok(Outcome::Success)
 }
 
 pub fn status(ctx: &Context, p: &mut Printer) -> Result<Outcome> {
-    let (header, kept) = match ctx.open(OpenMode::Existing) {
+    let (header, kept) = match ctx.engine(OpenMode::Existing) {
         Ok(store) => match store.vault_header()? {
             Some(bytes) => (
                 Some(Header::parse(&bytes).map_err(in_store)?),
@@ -61,7 +61,7 @@ pub fn status(ctx: &Context, p: &mut Printer) -> Result<Outcome> {
 
 pub fn forget(ctx: &Context, token: &str, p: &mut Printer) -> Result<Outcome> {
     let (record, forgotten) = {
-        let store = ctx.open(OpenMode::Existing)?;
+        let store = ctx.engine(OpenMode::Existing)?;
         let record = store.resolve(token)?;
         if store.vault_header()?.is_none() {
             return Err(Error::vault(

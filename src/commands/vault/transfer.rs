@@ -1,6 +1,6 @@
 //! `vault export` and `vault import`: the encrypted vault as one file.
 
-use crate::engine::{Engine as _, Tokens as _};
+use crate::engine::Tokens as _;
 use std::collections::{HashMap, HashSet};
 use std::io::{Read, Write};
 use std::path::Path;
@@ -48,7 +48,7 @@ pub fn export(
     } else {
         super::super::files::write_new_file(file, |w| w.write_all(&bytes))?;
     }
-    ctx.open(OpenMode::Existing)?
+    ctx.engine(OpenMode::Existing)?
         .log_event(EventKind::VaultExported, None)?;
     if !to_stdout {
         p.vault_exported(file, records.len());
@@ -143,7 +143,7 @@ pub fn import(
 ) -> Result<Outcome> {
     let export = Export::parse(read_export(file)?).map_err(|e| in_file(file, e))?;
     let (local_header, active) = {
-        let store = ctx.open(OpenMode::Existing)?;
+        let store = ctx.engine(OpenMode::Existing)?;
         let active: HashMap<String, String> = store
             .records()?
             .into_iter()
@@ -208,7 +208,7 @@ pub fn import(
                 .collect(),
         ),
     };
-    ctx.open(OpenMode::Existing)?.write_vault(
+    ctx.engine(OpenMode::Existing)?.write_vault(
         local_header.as_deref(),
         header,
         &kept,

@@ -1,0 +1,200 @@
+//! What a PostgreSQL store adds to the contract, through the binary: a role that may only
+//! verify, and a server that never sees a secret. (The rest of the suite runs on both engines:
+//! `Env::engines`.)
+
+use crate::common::{
+    Env, assert_one_line_error, code, fresh_database, postgres_client, postgres_server, stderr,
+};
+
+/// A test's own PostgreSQL store (a new database), or `None` when this run has no server.
+fn pg_env() -> Option<Env> {
+    let socket = postgres_server("VBX_TOKENS_TEST_POSTGRES")?;
+    let mut env = Env::new();
+    env.url = Some(fresh_database(&socket));
+    Some(env)
+}
+
+/// A role name no other test uses.
+fn new_role() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "verifier_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+#[test]
+fn a_verify_only_role_verifies_and_counts_and_every_other_command_is_refused() {
+    let Some(admin) = pg_env() else { return };
+    let url = admin.url.clone().expect("a URL");
+    let limited =
+        String::from_utf8(admin.ok(&["create", "--name", "pos", "--max-uses", "2", "--quiet"]))
+            .expect("UTF-8")
+            .trim()
+            .to_owned();
+    let role = new_role();
+    postgres_client(&url)
+        .batch_execute(&format!("CREATE ROLE {role} LOGIN"))
+        .expect("role");
+    let granted = admin.json(&["grant-verify", &role]);
+    assert_eq!(granted["role"], role.as_str());
+    // The socket trusts every role: the URL names the role alone.
+    let mut host = Env::new();
+    host.url = Some(url.replacen(
+        "postgresql://postgres@",
+        &format!("postgresql://{role}@"),
+        1,
+    ));
+    let answers: Vec<(i32, String)> = (0..3)
+        .map(|_| {
+            let (code, v) = host.verify(&limited, &[]);
+            (code, v["reason"].as_str().expect("reason").to_owned())
+        })
+        .collect();
+    assert_eq!(
+        answers,
+        [
+            (0, "valid".to_owned()),
+            (0, "valid".to_owned()),
+            (1, "usage_exceeded".to_owned())
+        ]
+    );
+    assert_eq!(host.verify("vbx_not_a_token_of_ours", &[]).0, 1);
+    for args in [
+        &["list"][..],
+        &["show", "pos"],
+        &["log"],
+        &["export"],
+        &["create", "--name", "x", "--quiet"],
+        &["revoke", "pos", "--yes"],
+        &["disable", "pos"],
+        &["rotate", "pos", "--quiet"],
+        &["vault", "status"],
+        &["grant-verify", &role],
+    ] {
+        let out = host.run(args);
+        let err = assert_one_line_error(&out, 6);
+        assert!(err.contains("permission denied"), "{args:?}: {err}");
+        assert!(!err.contains(&limited), "{args:?}: {err}");
+    }
+    // The host's uses and failure reached the store, and the admin sees them.
+    assert_eq!(admin.record("pos")["use_count"], 2);
+    assert_eq!(admin.record("pos")["status"], "active");
+    let log = admin.json(&["log"]);
+    let failed: Vec<&serde_json::Value> = log
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["event"] == "verify_failed")
+        .collect();
+    let reasons: Vec<&str> = failed
+        .iter()
+        .map(|e| e["reason"].as_str().expect("reason"))
+        .collect();
+    assert_eq!(reasons.len(), 2, "{failed:?}");
+    assert!(
+        reasons.contains(&"usage_exceeded") && reasons.contains(&"malformed"),
+        "{reasons:?}"
+    );
+    assert_eq!(code(&admin.run(&["log", "--check"])), 0);
+}
+
+#[test]
+fn grant_verify_is_for_postgresql_and_for_a_role_that_exists() {
+    let dir = Env::new();
+    dir.create("a");
+    let out = dir.run(&["grant-verify", "pos"]);
+    let err = assert_one_line_error(&out, 2);
+    assert!(err.contains("directory"), "{err}");
+    let Some(admin) = pg_env() else { return };
+    admin.create("a");
+    let out = admin.run(&["grant-verify", "no_such_role_here"]);
+    let err = assert_one_line_error(&out, 6);
+    assert!(err.contains("no_such_role_here"), "{err}");
+    for bad in ["", &"r".repeat(64), "a\u{1b}[31m"] {
+        assert_one_line_error(&admin.run(&["grant-verify", bad]), 2);
+    }
+}
+
+#[test]
+fn after_a_full_workout_pg_dump_holds_no_token_body_and_no_passphrase() {
+    let (Some(env), Some(bin)) = (pg_env(), postgres_server("VBX_TOKENS_TEST_POSTGRES_BIN")) else {
+        return;
+    };
+    let passphrase = "correct horse battery staple 51";
+    let pass = env.tmp.path().join("pass");
+    std::fs::write(&pass, format!("{passphrase}\n")).expect("write");
+    let pass = pass.to_str().expect("UTF-8");
+    env.ok(&[
+        "vault",
+        "init",
+        "--passphrase-file",
+        pass,
+        "--kdf-memory-mib",
+        "8",
+        "--kdf-iterations",
+        "1",
+    ]);
+    let mut bodies = Vec::new();
+    for i in 0..6 {
+        let name = format!("t{i}");
+        let mut args = vec!["create", "--name", &name];
+        if i % 2 == 0 {
+            args.extend(["--keep", "--passphrase-file", pass]);
+        }
+        let created = env.json(&args);
+        bodies.push(created["token"].as_str().expect("token").to_owned());
+    }
+    let rotated = env.json(&["rotate", "t0", "--keep", "--passphrase-file", pass]);
+    bodies.push(rotated["token"].as_str().expect("token").to_owned());
+    for token in &bodies[1..] {
+        env.verify(token, &["--ip", "192.0.2.7"]);
+    }
+    env.ok(&["revoke", "t1", "--yes"]);
+    let revealed = env.ok(&["vault", "reveal", "t2", "--passphrase-file", pass]);
+    assert_eq!(String::from_utf8_lossy(&revealed).trim(), bodies[2]);
+    let exported = env.ok(&["export"]);
+    let again = pg_env().expect("a server");
+    again
+        .cmd()
+        .arg("import")
+        .arg("-")
+        .write_stdin(exported)
+        .assert()
+        .success();
+
+    let url = env.url.as_deref().expect("a URL");
+    let query = url.split_once('?').expect("a query").1;
+    let param = |key: &str| {
+        query
+            .split('&')
+            .find_map(|p| p.strip_prefix(&format!("{key}=")))
+            .expect("in the URL")
+            .to_owned()
+    };
+    let db = url.split_once("@/").expect("a database").1;
+    let db = db.split_once('?').expect("a query").0;
+    let dump = std::process::Command::new(format!("{bin}/pg_dump"))
+        .args([
+            "-h",
+            &param("host"),
+            "-p",
+            &param("port"),
+            "-U",
+            "postgres",
+            db,
+        ])
+        .output()
+        .expect("pg_dump runs");
+    assert!(dump.status.success(), "{}", stderr(&dump));
+    let text = String::from_utf8_lossy(&dump.stdout);
+    assert!(text.contains("vbx_tokens.vault"), "a dump of the store");
+    for token in &bodies {
+        // Neither the token nor its random part past the hint the store shows.
+        assert!(!text.contains(token.as_str()), "a token in the dump");
+        assert!(!text.contains(&token[8..]), "a token's body in the dump");
+    }
+    assert!(!text.contains(passphrase), "the passphrase in the dump");
+}
