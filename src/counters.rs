@@ -33,6 +33,10 @@ use crate::policy::{MAX_JSON_INTEGER, failure_window as window};
 use crate::record::{Event, EventKind, FURTHER_ADDRESSES, MAX_ADDRESSES, MAX_TOKENS};
 use crate::time::Time;
 
+/// The most events a fold takes off the log's end to add to (more counters than this in the
+/// hours it adds to are left where they are, and new ones appended after them).
+pub const MAX_TAIL: usize = 65_536;
+
 /// One journal entry's failures, as a fold counts them.
 #[derive(Debug, Clone)]
 pub struct Failure {
@@ -43,6 +47,8 @@ pub struct Failure {
     /// Only a token that is this store's.
     pub token_id: Option<String>,
     pub ip: Option<IpAddr>,
+    /// They came from more addresses than a counter keeps, besides `ip`.
+    pub further: bool,
 }
 
 /// The failures one counter may count: of one hour, reason and user.
@@ -160,6 +166,7 @@ impl Counters {
         if let Some(ip) = f.ip {
             c.saw(ip);
         }
+        c.further |= f.further;
     }
 
     /// Adds a counter the log already holds, the one at `at_end` of those
@@ -263,6 +270,7 @@ pub(crate) mod tests {
             count: 1,
             token_id: token.map(str::to_owned),
             ip: None,
+            further: false,
         }
     }
 

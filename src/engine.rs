@@ -137,6 +137,35 @@ pub trait Engine {
     /// The engine's own.
     fn remove_secret(&self, id: &str, event: &Event) -> Result<bool>;
 
+    /// The store's id: 16 random bytes made with it, which a backup names.
+    fn store_id(&self) -> [u8; 16];
+
+    /// How many records and events the store holds, and whether it has a vault.
+    ///
+    /// # Errors
+    /// The engine's own.
+    fn contents(&self) -> Result<(u64, u64, bool)>;
+
+    /// Calls `f` with every record's stored bytes (the record's JSON, `crate::record`).
+    ///
+    /// # Errors
+    /// The engine's own, and `f`'s.
+    fn visit_stored_records(&self, f: &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<()>;
+
+    /// Calls `f` with every audit event's stored bytes, oldest first: the bytes the chain
+    /// hashes.
+    ///
+    /// # Errors
+    /// The engine's own, and `f`'s.
+    fn visit_stored_events(&self, f: &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<()>;
+
+    /// Remembers that a backup of the store was written to `file` at `at`, for `doctor` to
+    /// name.
+    ///
+    /// # Errors
+    /// The engine's own.
+    fn note_backup(&self, file: &std::path::Path, at: Time) -> Result<()>;
+
     /// Starts an import: records come one at a time ([`Import::add`]), checked against the
     /// store and the import so far, and [`Import::finish`] makes all of them visible at once
     /// with one `imported` event; dropped unfinished, the import leaves nothing. With

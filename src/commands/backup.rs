@@ -1,6 +1,6 @@
 //! `backup`, `restore` and `doctor`: a store whole in one file, back from it, and checked.
 
-use crate::engine::{Engine as _, Tokens as _};
+use crate::engine::Tokens as _;
 use std::io::{self, BufReader};
 use std::path::{Path, PathBuf};
 
@@ -16,6 +16,7 @@ use crate::record::{EventKind, Record};
 use crate::store::{self, OpenMode};
 use crate::time::Time;
 use crate::vault::{Sealed, Vault};
+use vbx_tokens::location::Location;
 
 /// `backup FILE [--passphrase-file PATH]`.
 #[derive(Debug, Clone)]
@@ -45,7 +46,7 @@ pub fn backup(ctx: &Context, req: Backup, p: &mut Printer) -> Result<Outcome> {
     // damaged one is found now rather than on the day it is needed; that is asked for first,
     // with the store closed.
     let unlocked = match &req.passphrase_file {
-        Some(file) if ctx.open(OpenMode::Existing)?.vault_header()?.is_some() => {
+        Some(file) if ctx.engine(OpenMode::Existing)?.vault_header()?.is_some() => {
             Some(vault::unlock(ctx, Some(file), |_| Ok(()))?.0)
         }
         // No vault to check it against; still, a file named that cannot be read (a cron job's
@@ -57,7 +58,7 @@ pub fn backup(ctx: &Context, req: Backup, p: &mut Printer) -> Result<Outcome> {
         None => None,
     };
     // Everything from here is read under the store's lock: one consistent state.
-    let store = ctx.open(OpenMode::Existing)?;
+    let store = ctx.engine(OpenMode::Existing)?;
     let header = store.vault_header()?;
     if let Some(u) = &unlocked
         && header.as_ref() != Some(&u.header)
@@ -96,9 +97,9 @@ pub fn backup(ctx: &Context, req: Backup, p: &mut Printer) -> Result<Outcome> {
         // Each record as stored, but one whose count is below what the witness saw (a store
         // put back from an older copy): with the uses verify counts, so a spent token stays
         // spent wherever the backup is restored.
-        let witness = super::witness::Witness::of(&store);
+        let witness = super::witness::Witness::of(&*store);
         let records = |f: &mut dyn FnMut(&[u8]) -> Result<()>| {
-            store.each_stored_record(&mut |bytes| {
+            store.visit_stored_records(&mut |bytes| {
                 if witness.is_empty() {
                     return f(bytes);
                 }
@@ -113,7 +114,7 @@ pub fn backup(ctx: &Context, req: Backup, p: &mut Printer) -> Result<Outcome> {
             })
         };
         feed(records, |b| w.record(b), &mut store_error)?;
-        let events = |f: &mut dyn FnMut(&[u8]) -> Result<()>| store.each_stored_event(f);
+        let events = |f: &mut dyn FnMut(&[u8]) -> Result<()>| store.visit_stored_events(f);
         feed(events, |b| w.event(b), &mut store_error)?;
         if let Some(sealed) = &sealed {
             w.vault(sealed)?;
@@ -126,7 +127,7 @@ pub fn backup(ctx: &Context, req: Backup, p: &mut Printer) -> Result<Outcome> {
     written?;
     let file = absolute(&req.file);
     store.log_detail(EventKind::BackedUp, &crate::paths::path_text(&file))?;
-    store::note_backup(store.dir(), &file, head.taken_at)?;
+    store.note_backup(&file, head.taken_at)?;
     drop(store);
     p.backed_up(&file, &head);
     Ok(Outcome::Success)
@@ -202,13 +203,18 @@ pub fn restore(ctx: &Context, req: Restore, p: &mut Printer) -> Result<Outcome> 
             backup.records.len(),
             backup.events.len(),
             req.file.display(),
-            ctx.store_dir.display()
+            ctx.location.shown()
         );
         if !prompt::confirm(&question)? {
             return Err(Error::usage("not restored: you said no"));
         }
     }
-    let restored = store::restore(&ctx.store_dir, &backup, &req.file, req.force, ctx.wait)?;
+    let restored = match &ctx.location {
+        Location::Dir(dir) => store::restore(dir, &backup, &req.file, req.force, ctx.wait)?,
+        Location::Postgres(target) => {
+            vbx_tokens::pg::restore::restore(target, &backup, &req.file, req.force)?
+        }
+    };
     p.restored(&restored, &req.file);
     Ok(Outcome::Success)
 }

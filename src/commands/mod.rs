@@ -36,7 +36,7 @@ use crate::error::{Error, Result};
 use crate::outcome::{Outcome, OutputKind};
 use crate::output::Printer;
 use crate::policy::State;
-use crate::store::{OpenMode, Store};
+use crate::store::OpenMode;
 use vbx_tokens::location::Location;
 
 /// What every command needs besides its own request.
@@ -66,14 +66,6 @@ impl Context {
             store_dir,
             wait,
         })
-    }
-
-    /// The embedded store, opened: for the commands that run on it alone.
-    ///
-    /// # Errors
-    /// As for [`Store::open`].
-    pub fn open(&self, mode: OpenMode) -> Result<Store> {
-        Store::open(&self.store_dir, mode, self.wait)
     }
 
     /// The store, opened by its engine, whichever it is.
@@ -194,6 +186,8 @@ impl Request {
                 | Request::Import(_)
                 | Request::Vault(_)
                 | Request::GrantVerify { .. }
+                | Request::Backup(_)
+                | Request::Restore(_)
         )
     }
 

@@ -11,9 +11,11 @@ use postgres::GenericClient;
 use super::config::Target;
 use super::connect::failure;
 use super::tokens::{system_time, time};
-use crate::counters::{Counters, Failure};
+use crate::chain::{self, Head};
+use crate::counters::{Counters, Failure, MAX_TAIL};
 use crate::error::Result;
 use crate::policy::failure_window;
+use crate::record::{Event, EventKind};
 use crate::time::Time;
 use crate::token::TokenHash;
 use crate::verdict::Reason;
@@ -57,14 +59,15 @@ pub fn fold(tx: &mut postgres::Transaction<'_>, target: &Target) -> Result<()> {
     let rows = tx
         .query(
             "DELETE FROM vbx_tokens.failures
-             RETURNING reason, actor, token_id, first_at, last_at, count, ips",
+             RETURNING reason, actor, token_id, first_at, last_at, count, ips, further",
             &[],
         )
         .map_err(|e| failure(target, &e))?;
     if rows.is_empty() {
         return Ok(());
     }
-    let mut counters = Counters::default();
+    let mut fresh = Vec::new();
+    let mut fresh_from: Option<i64> = None;
     for row in &rows {
         // A row a newer build wrote, or one forged by a host that may only verify: a reason
         // this build does not know is no failure it can name.
@@ -76,26 +79,124 @@ pub fn fold(tx: &mut postgres::Transaction<'_>, target: &Target) -> Result<()> {
         };
         let token_id: String = row.get("token_id");
         let ips: Vec<IpAddr> = row.get("ips");
+        // Written by whoever may verify: kept only masked (a token in any disguise) and
+        // escaped, as the directory store keeps what its journal says.
+        let actor: String = row.get("actor");
+        let actor = crate::error::Masked::new(actor.escape_debug().to_string()).to_string();
+        let now = Time::now();
         let one = |at: SystemTime, count: u64, ip: Option<IpAddr>| -> Result<Failure> {
             Ok(Failure {
                 reason: reason.as_str(),
-                actor: row.get("actor"),
-                at: time(at)?,
+                actor: actor.clone(),
+                at: time(at)?.min(now),
                 count,
                 token_id: (!token_id.is_empty()).then(|| token_id.clone()),
                 ip,
+                further: false,
             })
         };
         let count = u64::try_from(row.get::<_, i64>("count")).unwrap_or(0);
+        let window = failure_window(time(row.get("first_at"))?.min(now));
+        fresh_from = Some(fresh_from.map_or(window, |w| w.min(window)));
         // The first failure carries the count, the last its time, each address its own.
-        counters.add_failure(&one(row.get("first_at"), count, ips.first().copied())?);
-        counters.add_failure(&one(row.get("last_at"), 0, None)?);
+        fresh.push(one(row.get("first_at"), count, ips.first().copied())?);
+        fresh.push(Failure {
+            further: row.get("further"),
+            ..one(row.get("last_at"), 0, None)?
+        });
         for ip in ips.iter().skip(1) {
-            counters.add_failure(&one(row.get("first_at"), 0, Some(*ip))?);
+            fresh.push(one(row.get("first_at"), 0, Some(*ip))?);
         }
     }
-    for event in counters.into_appends(0).1 {
+    let from = fresh_from.unwrap_or(i64::MAX);
+    let taken = counters_at_end(tx, target, from)?;
+    // The counters at the end first, so the failures are added to them (as in the directory
+    // store's fold).
+    let mut counters = Counters::default();
+    for (i, (_, _, e)) in taken.iter().enumerate() {
+        counters.add_event(e, i);
+    }
+    for f in &fresh {
+        counters.add_failure(f);
+    }
+    let (first, events) = counters.into_appends(taken.len());
+    if let Some((seq, _, _)) = taken.get(first) {
+        // Taken off the end, to go back with the new failures added: the head moves back to
+        // the event before them.
+        tx.execute("DELETE FROM vbx_tokens.events WHERE seq >= $1", &[seq])
+            .map_err(|e| failure(target, &e))?;
+        let before = tx
+            .query_opt(
+                "SELECT bytes FROM vbx_tokens.events WHERE seq = $1",
+                &[&(seq - 1)],
+            )
+            .map_err(|e| failure(target, &e))?;
+        let head = match before {
+            Some(row) => Head {
+                key: (seq - 1) as u64,
+                hash: chain::hash(row.get::<_, &[u8]>(0)),
+            }
+            .encode()
+            .to_vec(),
+            None => Vec::new(),
+        };
+        tx.execute(
+            "UPDATE vbx_tokens.meta SET value = $1 WHERE key = 'log_head'",
+            &[&head],
+        )
+        .map_err(|e| failure(target, &e))?;
+    }
+    for event in events {
         super::log::append(tx, target, &event)?;
     }
     Ok(())
+}
+
+/// The `verify_failed` counters at the end of the log for the windows from `from` on, oldest
+/// first, with their sequence numbers and bytes, locking the log head. Nothing is taken unless
+/// the end is whole: the head names the last event and each counter links to the one before
+/// (otherwise the fold appends, and `log --check` reports the damage).
+fn counters_at_end(
+    tx: &mut postgres::Transaction<'_>,
+    target: &Target,
+    from: i64,
+) -> Result<Vec<(i64, Vec<u8>, Event)>> {
+    let fail = |e: postgres::Error| failure(target, &e);
+    let head = tx
+        .query_opt(
+            "SELECT value FROM vbx_tokens.meta WHERE key = 'log_head' FOR UPDATE",
+            &[],
+        )
+        .map_err(fail)?
+        .and_then(|row| Head::decode(row.get::<_, &[u8]>(0)));
+    let Some(head) = head else {
+        return Ok(Vec::new());
+    };
+    let rows = tx
+        .query(
+            "SELECT seq, bytes FROM vbx_tokens.events WHERE seq <= $1 ORDER BY seq DESC LIMIT $2",
+            &[&(head.key as i64), &(MAX_TAIL as i64)],
+        )
+        .map_err(fail)?;
+    let mut taken: Vec<(i64, Vec<u8>, Event)> = Vec::new();
+    for row in &rows {
+        let (seq, bytes): (i64, Vec<u8>) = (row.get(0), row.get(1));
+        let whole = match taken.last() {
+            None => seq as u64 == head.key && chain::hash(&bytes) == head.hash,
+            Some((after, _, later)) => {
+                seq == after - 1 && later.prev == hex::encode(chain::hash(&bytes))
+            }
+        };
+        if !whole {
+            return Ok(Vec::new());
+        }
+        match Event::from_bytes(&bytes) {
+            Ok(e) if e.event == EventKind::VerifyFailed && failure_window(e.at) >= from => {
+                taken.push((seq, bytes, e));
+            }
+            _ => break,
+        }
+    }
+    taken.reverse();
+    Ok(taken)
 }

@@ -6,6 +6,7 @@ pub mod connect;
 pub mod failures;
 pub mod import;
 pub mod log;
+pub mod restore;
 pub mod schema;
 pub mod store;
 pub mod tls;

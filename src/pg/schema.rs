@@ -8,7 +8,7 @@
 //! work done. (`CREATE SCHEMA IF NOT EXISTS` alone is not enough: two at once can both miss the
 //! other's and one fails on the catalogue's unique index.)
 
-use postgres::Client;
+use postgres::{Client, Transaction};
 
 use super::config::Target;
 use super::connect::failure;
@@ -154,6 +154,12 @@ const STEPS: &[&str] = &[
     DROP INDEX vbx_tokens.tokens_order;
     CREATE INDEX tokens_order ON vbx_tokens.tokens (created_at, seq, id);
     ",
+    // 6: the store's id, 16 random bytes that name it (in a backup's header), as a store
+    // directory has one.
+    r"
+    INSERT INTO vbx_tokens.meta (key, value) VALUES ('store_id', uuid_send(gen_random_uuid()))
+        ON CONFLICT (key) DO NOTHING;
+    ",
 ];
 
 /// The step this build brings a schema to.
@@ -217,8 +223,18 @@ pub fn ensure(client: &mut Client, target: &Target, actor: &str) -> Result<()> {
     if check(client, target)? {
         return Ok(());
     }
+    let mut tx = client.transaction().map_err(|e| failure(target, &e))?;
+    ensure_in(&mut tx, target, actor)?;
+    tx.commit().map_err(|e| failure(target, &e))
+}
+
+/// [`ensure`] within the transaction `tx` (a restore makes its schema and fills it in one):
+/// the steps wait for the advisory lock, and the transaction's commit makes them.
+///
+/// # Errors
+/// As for [`ensure`].
+pub fn ensure_in(tx: &mut Transaction<'_>, target: &Target, actor: &str) -> Result<()> {
     let fail = |e: postgres::Error| failure(target, &e);
-    let mut tx = client.transaction().map_err(fail)?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK_KEY])
         .map_err(fail)?;
     tx.batch_execute(
@@ -246,7 +262,7 @@ pub fn ensure(client: &mut Client, target: &Target, actor: &str) -> Result<()> {
         )
         .map_err(fail)?;
     }
-    tx.commit().map_err(fail)
+    Ok(())
 }
 
 /// Readies the schema for a command: brings one already there to [`current_step`], and with

@@ -23,7 +23,7 @@ use crate::record::{Event, Record};
 use crate::store::OpenMode;
 
 /// The advisory lock key writers hold: the first 8 bytes of `SHA-256("vbx-tokens writer")`.
-const WRITER_KEY: i64 = 0x3b1e_6f2a_9c47_d805;
+pub(super) const WRITER_KEY: i64 = 0x3b1e_6f2a_9c47_d805;
 
 /// The vault table's key of the header, and the prefix of each kept secret's key.
 const VAULT_HEADER: &str = "header";
@@ -34,6 +34,7 @@ pub struct Store {
     client: RefCell<Client>,
     target: Target,
     actor: String,
+    store_id: [u8; 16],
 }
 
 impl std::fmt::Debug for Store {
@@ -68,10 +69,24 @@ impl Store {
             super::failures::fold(&mut tx, target)?;
             tx.commit().map_err(|e| failure(target, &e))?;
         }
+        let id: Vec<u8> = client
+            .query_one(
+                "SELECT value FROM vbx_tokens.meta WHERE key = 'store_id'",
+                &[],
+            )
+            .map_err(|e| failure(target, &e))?
+            .get(0);
+        let store_id = <[u8; 16]>::try_from(&id[..]).map_err(|_| {
+            Error::store(format!(
+                "the store at {} is damaged: its store id is not 16 bytes",
+                target.shown()
+            ))
+        })?;
         Ok(Store {
             client: RefCell::new(client),
             target: target.clone(),
             actor,
+            store_id,
         })
     }
 
@@ -313,6 +328,62 @@ impl Engine for Store {
         log::append(&mut tx, &self.target, event)?;
         tx.commit().map_err(|e| self.fail(&e))?;
         Ok(true)
+    }
+
+    fn store_id(&self) -> [u8; 16] {
+        self.store_id
+    }
+
+    fn contents(&self) -> Result<(u64, u64, bool)> {
+        let row = self
+            .client()
+            .query_one(
+                "SELECT (SELECT count(*) FROM vbx_tokens.tokens),
+                        (SELECT count(*) FROM vbx_tokens.events)",
+                &[],
+            )
+            .map_err(|e| self.fail(&e))?;
+        let count = |i| u64::try_from(row.get::<_, i64>(i)).unwrap_or(0);
+        Ok((count(0), count(1), self.vault_header()?.is_some()))
+    }
+
+    fn visit_stored_records(&self, f: &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<()> {
+        // The record as the directory store keeps it: its JSON, with the counts the columns
+        // hold.
+        self.visit_records(&mut |r| f(&r.to_bytes()).map(|()| true))
+    }
+
+    fn visit_stored_events(&self, f: &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<()> {
+        let mut after = 0i64;
+        loop {
+            let rows = self
+                .client()
+                .query(
+                    "SELECT seq, bytes FROM vbx_tokens.events WHERE seq > $1
+                     ORDER BY seq LIMIT 4096",
+                    &[&after],
+                )
+                .map_err(|e| self.fail(&e))?;
+            if rows.is_empty() {
+                return Ok(());
+            }
+            for row in &rows {
+                after = row.get(0);
+                f(row.get::<_, &[u8]>(1))?;
+            }
+        }
+    }
+
+    fn note_backup(&self, file: &std::path::Path, at: crate::time::Time) -> Result<()> {
+        let text = format!("{at}\t{}", crate::paths::path_text(file));
+        self.client()
+            .execute(
+                "INSERT INTO vbx_tokens.meta (key, value) VALUES ('last_backup', $1)
+                 ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                &[&text.as_bytes()],
+            )
+            .map_err(|e| self.fail(&e))?;
+        Ok(())
     }
 
     fn begin_import(&self, skip_existing: bool) -> Result<Box<dyn crate::engine::Import + '_>> {

@@ -37,11 +37,16 @@ impl Verifier {
     /// # Errors
     /// As for [`connect`].
     pub fn open(target: &Target) -> Result<Verifier> {
-        Ok(Verifier {
+        let mut verifier = Verifier {
             client: connect(target)?,
             target: target.clone(),
             actor: crate::store::current_user(),
-        })
+        };
+        // Said now, as a directory with no store is: `scan` and `redact` go on without one.
+        if verifier.missing() {
+            return Err(Error::NoStore(target.shown().into()));
+        }
+        Ok(verifier)
     }
 
     /// Verifies `candidates` in order, as [`tokens::verify`] does each, and counts each
@@ -95,17 +100,20 @@ impl Verifier {
         tokens::by_hash(&mut self.client, &self.target, &hash).map_err(|e| self.no_store(e))
     }
 
-    /// A database without the schema (or without its functions) holds no store.
-    fn no_store(&mut self, e: Error) -> Error {
-        let missing = self
-            .client
+    /// Whether the database lacks the store's schema (or the functions a verify calls).
+    fn missing(&mut self) -> bool {
+        self.client
             .query_one(
                 "SELECT to_regprocedure('vbx_tokens.lookup(bytea)') IS NULL",
                 &[],
             )
             .map(|row| row.get::<_, bool>(0))
-            .unwrap_or(false);
-        if missing {
+            .unwrap_or(false)
+    }
+
+    /// A database that lost the schema since it was opened holds no store.
+    fn no_store(&mut self, e: Error) -> Error {
+        if self.missing() {
             Error::NoStore(self.target.shown().into())
         } else {
             e

@@ -355,6 +355,7 @@ impl Store {
                         count: u64::from(e.count),
                         token_id,
                         ip: e.ip,
+                        further: false,
                     });
                 }
             }

@@ -4,14 +4,10 @@
 
 use super::{LOG_HEAD_KEY, Store};
 use crate::chain::{self, GENESIS, Head};
-use crate::counters::{Counters, Failure};
+use crate::counters::{Counters, Failure, MAX_TAIL};
 use crate::error::Result;
 use crate::policy::failure_window as window;
 use crate::record::{Event, EventKind};
-
-/// The most events a fold takes off the log's end to add to (more counters than this in the
-/// hours it adds to are left where they are, and new ones appended after them).
-const MAX_TAIL: usize = 65_536;
 
 /// The counters a fold takes off the end of the log: their keys, and the head to put back
 /// before the events are appended (`None`: the log held nothing else).

@@ -248,6 +248,26 @@ impl Engine for Store {
         self.remove_secret_tx(id, event)
     }
 
+    fn store_id(&self) -> [u8; 16] {
+        Store::store_id(self)
+    }
+
+    fn contents(&self) -> Result<(u64, u64, bool)> {
+        Store::contents(self)
+    }
+
+    fn visit_stored_records(&self, f: &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<()> {
+        self.each_stored_record(f)
+    }
+
+    fn visit_stored_events(&self, f: &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<()> {
+        self.each_stored_event(f)
+    }
+
+    fn note_backup(&self, file: &std::path::Path, at: crate::time::Time) -> Result<()> {
+        super::note_backup(&self.dir, file, at)
+    }
+
     fn begin_import(&self, skip_existing: bool) -> Result<Box<dyn crate::engine::Import + '_>> {
         Ok(Box::new(Store::begin_import(self, skip_existing)?))
     }

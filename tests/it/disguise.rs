@@ -106,48 +106,54 @@ fn refused_without_echo(out: &std::process::Output, token: &str, disguised: &str
 
 #[test]
 fn create_refuses_a_disguised_token_in_the_name_and_the_note() {
-    let env = Env::new();
-    let token = env.create("live");
-    let before = env.snapshot();
-    for (how, d) in disguises(&token) {
-        let out = env.run(&["create", "--name", &format!("x {d}")]);
-        refused_without_echo(&out, &token, &d, &format!("name, {how}"));
-        let out = env.run(&["create", "--name", "n", "--note", &format!("see {d} here")]);
-        refused_without_echo(&out, &token, &d, &format!("note, {how}"));
+    for env in Env::engines() {
+        eprintln!("engine: {}", env.engine());
+        let token = env.create("live");
+        let before = env.snapshot();
+        for (how, d) in disguises(&token) {
+            let out = env.run(&["create", "--name", &format!("x {d}")]);
+            refused_without_echo(&out, &token, &d, &format!("name, {how}"));
+            let out = env.run(&["create", "--name", "n", "--note", &format!("see {d} here")]);
+            refused_without_echo(&out, &token, &d, &format!("note, {how}"));
+        }
+        assert_eq!(env.snapshot(), before, "nothing was made");
     }
-    assert_eq!(env.snapshot(), before, "nothing was made");
 }
 
 #[test]
 fn import_refuses_a_disguised_token_in_any_field_at_any_depth() {
-    let env = Env::new();
-    let token = env.create("live");
-    let before = env.snapshot();
-    let sha = "ab".repeat(32);
-    for (how, d) in disguises(&token) {
-        let j = serde_json::to_string(&d).expect("json");
-        for line in [
-            format!(r#"{{"name":{j},"sha256":"{sha}"}}"#),
-            format!(r#"{{"name":"n","sha256":"{sha}","note":{j}}}"#),
-            format!(r#"{{"name":"n","sha256":"{sha}","created_by":{j}}}"#),
-            format!(r#"{{"name":"n","sha256":"{sha}","crm":{j}}}"#),
-            format!(r#"{{"name":"n","sha256":"{sha}","crm":{{"deep":[1,{j}]}}}}"#),
-            format!(r#"{{"name":"n","sha256":"{sha}",{j}:1}}"#),
-        ] {
-            let out = env.run_in(&["import", "-"], format!("{line}\n"));
-            refused_without_echo(&out, &token, &d, &format!("import, {how}: {line}"));
+    for env in Env::engines() {
+        eprintln!("engine: {}", env.engine());
+        let token = env.create("live");
+        let before = env.snapshot();
+        let sha = "ab".repeat(32);
+        for (how, d) in disguises(&token) {
+            let j = serde_json::to_string(&d).expect("json");
+            for line in [
+                format!(r#"{{"name":{j},"sha256":"{sha}"}}"#),
+                format!(r#"{{"name":"n","sha256":"{sha}","note":{j}}}"#),
+                format!(r#"{{"name":"n","sha256":"{sha}","created_by":{j}}}"#),
+                format!(r#"{{"name":"n","sha256":"{sha}","crm":{j}}}"#),
+                format!(r#"{{"name":"n","sha256":"{sha}","crm":{{"deep":[1,{j}]}}}}"#),
+                format!(r#"{{"name":"n","sha256":"{sha}",{j}:1}}"#),
+            ] {
+                let out = env.run_in(&["import", "-"], format!("{line}\n"));
+                refused_without_echo(&out, &token, &d, &format!("import, {how}: {line}"));
+            }
         }
+        assert_eq!(env.snapshot(), before, "nothing was imported");
     }
-    assert_eq!(env.snapshot(), before, "nothing was imported");
 }
 
 #[test]
 fn a_disguised_token_as_an_argument_is_refused_before_anything_reads_it() {
-    let env = Env::new();
-    let token = env.create("live");
-    for (how, d) in disguises(&token) {
-        let out = env.run(&["show", &d]);
-        refused_without_echo(&out, &token, &d, &format!("argument, {how}"));
+    for env in Env::engines() {
+        eprintln!("engine: {}", env.engine());
+        let token = env.create("live");
+        for (how, d) in disguises(&token) {
+            let out = env.run(&["show", &d]);
+            refused_without_echo(&out, &token, &d, &format!("argument, {how}"));
+        }
     }
 }
 
@@ -156,43 +162,45 @@ fn a_disguised_token_as_an_argument_is_refused_before_anything_reads_it() {
 /// refused whole, naming the line, and echoing nothing of it.
 #[test]
 fn restore_refuses_a_backup_that_carries_a_disguised_token() {
-    let env = Env::new();
-    let token = env.create("live");
-    let file = env.tmp.path().join("b.backup");
-    env.ok(&["backup", file.to_str().expect("utf-8")]);
-    for (how, d) in disguises(&token) {
-        for (kind, field) in [
-            ("record", "note"),
-            ("record", "yy"),
-            ("event", "zz"),
-            ("format", "xx"),
-        ] {
-            let forged = env.tmp.path().join("forged.backup");
-            std::fs::copy(&file, &forged).expect("copy");
-            let mut at = 0;
-            reforge_backup(&forged, |lines| {
-                at = lines
-                    .iter()
-                    .position(|l| l.starts_with(&format!(r#"{{"{kind}""#)))
-                    .expect("a line of that kind");
-                let mut v: serde_json::Value = serde_json::from_str(&lines[at]).expect("json");
-                let text = serde_json::Value::String(format!("copy: {d}"));
-                match kind {
-                    "format" => v[field] = text,
-                    _ => v[kind][field] = text,
-                }
-                lines[at] = v.to_string();
-            });
-            let fresh = Env::new();
-            let out = fresh.run(&["restore", forged.to_str().expect("utf-8"), "--yes"]);
-            let what = format!("restore, {kind}.{field}, {how}");
-            refused_without_echo(&out, &token, &d, &what);
-            assert!(
-                stderr(&out).contains(&format!("line {}", at + 1)),
-                "{what}: {}",
-                stderr(&out)
-            );
-            assert!(!fresh.store().join("db").exists(), "nothing was restored");
+    for env in Env::engines() {
+        eprintln!("engine: {}", env.engine());
+        let token = env.create("live");
+        let file = env.tmp.path().join("b.backup");
+        env.ok(&["backup", file.to_str().expect("utf-8")]);
+        for (how, d) in disguises(&token) {
+            for (kind, field) in [
+                ("record", "note"),
+                ("record", "yy"),
+                ("event", "zz"),
+                ("format", "xx"),
+            ] {
+                let forged = env.tmp.path().join("forged.backup");
+                std::fs::copy(&file, &forged).expect("copy");
+                let mut at = 0;
+                reforge_backup(&forged, |lines| {
+                    at = lines
+                        .iter()
+                        .position(|l| l.starts_with(&format!(r#"{{"{kind}""#)))
+                        .expect("a line of that kind");
+                    let mut v: serde_json::Value = serde_json::from_str(&lines[at]).expect("json");
+                    let text = serde_json::Value::String(format!("copy: {d}"));
+                    match kind {
+                        "format" => v[field] = text,
+                        _ => v[kind][field] = text,
+                    }
+                    lines[at] = v.to_string();
+                });
+                let fresh = Env::new();
+                let out = fresh.run(&["restore", forged.to_str().expect("utf-8"), "--yes"]);
+                let what = format!("restore, {kind}.{field}, {how}");
+                refused_without_echo(&out, &token, &d, &what);
+                assert!(
+                    stderr(&out).contains(&format!("line {}", at + 1)),
+                    "{what}: {}",
+                    stderr(&out)
+                );
+                assert!(!fresh.store().join("db").exists(), "nothing was restored");
+            }
         }
     }
 }

@@ -161,68 +161,73 @@ fn a_hundred_thousand_failures_in_any_order_cost_under_64_bytes_each() {
 
 #[test]
 fn folds_between_failures_add_to_the_counters_at_the_end() {
-    let env = Env::new();
-    let t = env.create("t");
-    env.ok(&["revoke", "t", "--yes"]);
-    // A fold after every failure, alternating reasons: still one counter for each.
-    for i in 0..24 {
-        if i % 2 == 0 {
-            env.verify(&t, &[]);
-        } else {
-            env.verify("garbage", &[]);
+    for env in Env::engines() {
+        eprintln!("engine: {}", env.engine());
+        let t = env.create("t");
+        env.ok(&["revoke", "t", "--yes"]);
+        // A fold after every failure, alternating reasons: still one counter for each.
+        for i in 0..24 {
+            if i % 2 == 0 {
+                env.verify(&t, &[]);
+            } else {
+                env.verify("garbage", &[]);
+            }
+            fold(&env);
         }
-        fold(&env);
-    }
-    let events = failure_events(&env);
-    let hours: std::collections::BTreeSet<String> = events.iter().map(|e| hour(&e["at"])).collect();
-    assert!(events.len() <= 2 * hours.len(), "{events:#?}");
-    let total = failures_counted(&events);
-    assert_eq!(total, 24);
-    chain_whole(&env);
+        let events = failure_events(&env);
+        let hours: std::collections::BTreeSet<String> =
+            events.iter().map(|e| hour(&e["at"])).collect();
+        assert!(events.len() <= 2 * hours.len(), "{events:#?}");
+        let total = failures_counted(&events);
+        assert_eq!(total, 24);
+        chain_whole(&env);
 
-    // The table shows the counters with their counts.
-    let text = stdout(&env.run(&["log"]));
-    assert!(
-        text.lines()
-            .any(|l| l.contains("verify_failed") && l.contains("revoked; x12")),
-        "{text}"
-    );
+        // The table shows the counters with their counts.
+        let text = stdout(&env.run(&["log"]));
+        assert!(
+            text.lines()
+                .any(|l| l.contains("verify_failed") && l.contains("revoked; x12")),
+            "{text}"
+        );
+    }
 }
 
 #[test]
 fn another_event_between_failures_starts_new_counters() {
-    let env = Env::new();
-    env.create("a");
-    env.verify("garbage", &[]);
-    env.verify("garbage", &[]);
-    fold(&env);
-    env.create("b");
-    env.verify("garbage", &[]);
-    fold(&env);
-    env.verify("garbage", &[]);
-    let log = env.json(&["log"]);
-    let shape: Vec<(String, u64)> = log
-        .as_array()
-        .expect("array")
-        .iter()
-        .map(|e| {
-            (
-                e["event"].as_str().expect("event").to_owned(),
-                e["count"].as_u64().expect("count"),
-            )
-        })
-        .collect();
-    // What happened in between stays where it happened: the log is not reordered.
-    let failed = |n| ("verify_failed".to_owned(), n);
-    let created = ("created".to_owned(), 1);
-    let hours: std::collections::BTreeSet<String> = failure_events(&env)
-        .iter()
-        .map(|e| hour(&e["at"]))
-        .collect();
-    if hours.len() == 1 {
-        assert_eq!(shape, [created.clone(), failed(2), created, failed(2)]);
+    for env in Env::engines() {
+        eprintln!("engine: {}", env.engine());
+        env.create("a");
+        env.verify("garbage", &[]);
+        env.verify("garbage", &[]);
+        fold(&env);
+        env.create("b");
+        env.verify("garbage", &[]);
+        fold(&env);
+        env.verify("garbage", &[]);
+        let log = env.json(&["log"]);
+        let shape: Vec<(String, u64)> = log
+            .as_array()
+            .expect("array")
+            .iter()
+            .map(|e| {
+                (
+                    e["event"].as_str().expect("event").to_owned(),
+                    e["count"].as_u64().expect("count"),
+                )
+            })
+            .collect();
+        // What happened in between stays where it happened: the log is not reordered.
+        let failed = |n| ("verify_failed".to_owned(), n);
+        let created = ("created".to_owned(), 1);
+        let hours: std::collections::BTreeSet<String> = failure_events(&env)
+            .iter()
+            .map(|e| hour(&e["at"]))
+            .collect();
+        if hours.len() == 1 {
+            assert_eq!(shape, [created.clone(), failed(2), created, failed(2)]);
+        }
+        chain_whole(&env);
     }
-    chain_whole(&env);
 }
 
 #[test]
@@ -277,38 +282,41 @@ fn single_failed_verifies_cost_under_64_bytes_each_in_the_journal() {
 
 #[test]
 fn a_counter_keeps_sixteen_addresses_and_counts_failures_from_the_rest() {
-    let env = Env::new();
-    let t = env.create("crm");
-    env.ok(&["revoke", "crm", "--yes"]);
-    for i in 0..24 {
-        let ip = format!("192.0.2.{i}");
-        assert_eq!(env.verify(&t, &["--ip", &ip]).0, 1);
+    for env in Env::engines() {
+        eprintln!("engine: {}", env.engine());
+        let t = env.create("crm");
+        env.ok(&["revoke", "crm", "--yes"]);
+        for i in 0..24 {
+            let ip = format!("192.0.2.{i}");
+            assert_eq!(env.verify(&t, &["--ip", &ip]).0, 1);
+        }
+        let events = failure_events(&env);
+        let hours: std::collections::BTreeSet<String> =
+            events.iter().map(|e| hour(&e["at"])).collect();
+        if hours.len() == 1 {
+            assert_eq!(events.len(), 1, "{events:#?}");
+            let ips: Vec<&str> = events[0]["ips"]
+                .as_array()
+                .expect("ips")
+                .iter()
+                .map(|ip| ip.as_str().expect("an address"))
+                .collect();
+            let want: Vec<String> = (0..16).map(|i| format!("192.0.2.{i}")).collect();
+            assert_eq!(ips, want, "first seen first");
+            assert_eq!(events[0]["count"], 24);
+            assert_eq!(events[0]["detail"], "and from further addresses");
+        }
+        let total = failures_counted(&events);
+        assert_eq!(total, 24);
+        let id = env.record("crm")["id"].as_str().expect("id").to_owned();
+        assert!(events.iter().all(|e| e["tokens"][&id].is_u64()));
+        let text = stdout(&env.run(&["log"]));
+        assert!(
+            text.contains("from 192.0.2.0, 192.0.2.1, 192.0.2.2, 13 more"),
+            "{text}"
+        );
+        chain_whole(&env);
     }
-    let events = failure_events(&env);
-    let hours: std::collections::BTreeSet<String> = events.iter().map(|e| hour(&e["at"])).collect();
-    if hours.len() == 1 {
-        assert_eq!(events.len(), 1, "{events:#?}");
-        let ips: Vec<&str> = events[0]["ips"]
-            .as_array()
-            .expect("ips")
-            .iter()
-            .map(|ip| ip.as_str().expect("an address"))
-            .collect();
-        let want: Vec<String> = (0..16).map(|i| format!("192.0.2.{i}")).collect();
-        assert_eq!(ips, want, "first seen first");
-        assert_eq!(events[0]["count"], 24);
-        assert_eq!(events[0]["detail"], "and from further addresses");
-    }
-    let total = failures_counted(&events);
-    assert_eq!(total, 24);
-    let id = env.record("crm")["id"].as_str().expect("id").to_owned();
-    assert!(events.iter().all(|e| e["tokens"][&id].is_u64()));
-    let text = stdout(&env.run(&["log"]));
-    assert!(
-        text.contains("from 192.0.2.0, 192.0.2.1, 192.0.2.2, 13 more"),
-        "{text}"
-    );
-    chain_whole(&env);
 }
 
 /// What the last attack found: each failure a new pair of a revoked token and an address (400

@@ -315,92 +315,100 @@ fn scan_names_files_and_reads_stdin() {
 
 #[test]
 fn scan_without_a_store_reports_unknown_and_fails_on_any_token() {
-    let env = Env::new();
-    let root = env.tmp.path().join("t");
-    std::fs::create_dir_all(&root).expect("mkdir");
-    std::fs::write(root.join("a.txt"), format!("k={FOREIGN_FORMAT}\n")).expect("write");
-    let out = env.run(&["scan", root.to_str().expect("utf-8"), "--json"]);
-    assert_eq!(code(&out), 1, "{}", stderr(&out));
-    assert_eq!(parse(&out.stdout)[0]["status"], "unknown");
-    assert_eq!(parse(&out.stdout)[0]["id"], Value::Null);
-    let err = stderr(&out);
-    assert!(err.contains("no store at"), "{err}");
-    assert!(
-        err.contains("1 token found in 1 file, none checked (no store)"),
-        "{err}"
-    );
-    assert!(!err.contains(&FOREIGN_FORMAT[8..]) && !stdout(&out).contains(&FOREIGN_FORMAT[8..]));
-    assert!(!env.store().exists(), "scan creates no store");
+    for env in Env::engines() {
+        eprintln!("engine: {}", env.engine());
+        let root = env.tmp.path().join("t");
+        std::fs::create_dir_all(&root).expect("mkdir");
+        std::fs::write(root.join("a.txt"), format!("k={FOREIGN_FORMAT}\n")).expect("write");
+        let out = env.run(&["scan", root.to_str().expect("utf-8"), "--json"]);
+        assert_eq!(code(&out), 1, "{}", stderr(&out));
+        assert_eq!(parse(&out.stdout)[0]["status"], "unknown");
+        assert_eq!(parse(&out.stdout)[0]["id"], Value::Null);
+        let err = stderr(&out);
+        assert!(err.contains("no store at"), "{err}");
+        assert!(
+            err.contains("1 token found in 1 file, none checked (no store)"),
+            "{err}"
+        );
+        assert!(
+            !err.contains(&FOREIGN_FORMAT[8..]) && !stdout(&out).contains(&FOREIGN_FORMAT[8..])
+        );
+        assert!(!env.store().exists(), "scan creates no store");
 
-    // Nothing found: nothing to fear.
-    std::fs::write(root.join("a.txt"), "clean\n").expect("write");
-    let out = env.run(&["scan", root.to_str().expect("utf-8")]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+        // Nothing found: nothing to fear.
+        std::fs::write(root.join("a.txt"), "clean\n").expect("write");
+        let out = env.run(&["scan", root.to_str().expect("utf-8")]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+    }
 }
 
 #[test]
 fn scan_of_a_missing_path_is_a_usage_error_naming_it() {
-    let env = Env::new();
-    let out = env.run(&["scan", "no/such/dir"]);
-    let err = assert_one_line_error(&out, 2);
-    assert!(
-        err.contains("no/such/dir") && err.contains("no such file"),
-        "{err}"
-    );
-    assert!(out.stdout.is_empty());
+    for env in Env::engines() {
+        eprintln!("engine: {}", env.engine());
+        let out = env.run(&["scan", "no/such/dir"]);
+        let err = assert_one_line_error(&out, 2);
+        assert!(
+            err.contains("no/such/dir") && err.contains("no such file"),
+            "{err}"
+        );
+        assert!(out.stdout.is_empty());
+    }
 }
 
 #[test]
 fn an_unreadable_file_is_warned_about_and_the_scan_goes_on_with_exit_2() {
-    let env = Env::new();
-    env.create("x");
-    let root = env.tmp.path().join("t");
-    std::fs::create_dir_all(&root).expect("mkdir");
-    std::fs::write(root.join("ok.txt"), "fine\n").expect("write");
-    let locked = root.join("locked.txt");
-    std::fs::write(&locked, "secret\n").expect("write");
-    // Unreadable to anyone but root; /proc/self/mem fails to read (EIO at offset 0) even
-    // for root.
-    let root_reads_all = rustix::process::geteuid().is_root();
-    set_mode(&locked, 0o000);
-    let out = env.run(&["scan", root.to_str().expect("utf-8"), "/proc/self/mem"]);
-    set_mode(&locked, 0o600);
-    let err = stderr(&out);
-    assert_eq!(code(&out), 2, "{err}");
-    let lines: Vec<&str> = err.lines().collect();
-    let unreadable = if root_reads_all { 1 } else { 2 };
-    assert!(
-        lines
-            .iter()
-            .any(|l| l == &"vbx-tokens: cannot read /proc/self/mem: input/output error; skipped"),
-        "{err}"
-    );
-    if !root_reads_all {
+    for env in Env::engines() {
+        eprintln!("engine: {}", env.engine());
+        env.create("x");
+        let root = env.tmp.path().join("t");
+        std::fs::create_dir_all(&root).expect("mkdir");
+        std::fs::write(root.join("ok.txt"), "fine\n").expect("write");
+        let locked = root.join("locked.txt");
+        std::fs::write(&locked, "secret\n").expect("write");
+        // Unreadable to anyone but root; /proc/self/mem fails to read (EIO at offset 0) even
+        // for root.
+        let root_reads_all = rustix::process::geteuid().is_root();
+        set_mode(&locked, 0o000);
+        let out = env.run(&["scan", root.to_str().expect("utf-8"), "/proc/self/mem"]);
+        set_mode(&locked, 0o600);
+        let err = stderr(&out);
+        assert_eq!(code(&out), 2, "{err}");
+        let lines: Vec<&str> = err.lines().collect();
+        let unreadable = if root_reads_all { 1 } else { 2 };
         assert!(
-            lines
-                .iter()
-                .any(|l| l.contains("locked.txt") && l.contains("permission denied")),
+            lines.iter().any(
+                |l| l == &"vbx-tokens: cannot read /proc/self/mem: input/output error; skipped"
+            ),
             "{err}"
         );
-    }
-    let searched = if root_reads_all { 2 } else { 1 };
-    // One line for the verdict after one per file: the summary is the error's line.
-    assert_eq!(lines.len(), unreadable + 1, "{err}");
-    assert_eq!(
-        lines[unreadable],
-        format!(
-            "vbx-tokens: the scan is incomplete (what could not be read is named above): no tokens found in {searched} file{}; {unreadable} file{} could not be read",
-            if searched == 1 { "" } else { "s" },
-            if unreadable == 1 { "" } else { "s" }
-        )
-    );
+        if !root_reads_all {
+            assert!(
+                lines
+                    .iter()
+                    .any(|l| l.contains("locked.txt") && l.contains("permission denied")),
+                "{err}"
+            );
+        }
+        let searched = if root_reads_all { 2 } else { 1 };
+        // One line for the verdict after one per file: the summary is the error's line.
+        assert_eq!(lines.len(), unreadable + 1, "{err}");
+        assert_eq!(
+            lines[unreadable],
+            format!(
+                "vbx-tokens: the scan is incomplete (what could not be read is named above): no tokens found in {searched} file{}; {unreadable} file{} could not be read",
+                if searched == 1 { "" } else { "s" },
+                if unreadable == 1 { "" } else { "s" }
+            )
+        );
 
-    // A token that still verifies is the answer that matters: exit 1, unreadable files or not.
-    let live = env.create("live");
-    std::fs::write(root.join("ok.txt"), format!("{live}\n")).expect("write");
-    let out = env.run(&["scan", root.to_str().expect("utf-8"), "/proc/self/mem"]);
-    assert_eq!(code(&out), 1, "{}", stderr(&out));
-    assert!(stderr(&out).contains("1 still valid; "), "{}", stderr(&out));
+        // A token that still verifies is the answer that matters: exit 1, unreadable files or not.
+        let live = env.create("live");
+        std::fs::write(root.join("ok.txt"), format!("{live}\n")).expect("write");
+        let out = env.run(&["scan", root.to_str().expect("utf-8"), "/proc/self/mem"]);
+        assert_eq!(code(&out), 1, "{}", stderr(&out));
+        assert!(stderr(&out).contains("1 still valid; "), "{}", stderr(&out));
+    }
 }
 
 fn set_mode(path: &Path, mode: u32) {
@@ -410,184 +418,198 @@ fn set_mode(path: &Path, mode: u32) {
 
 #[test]
 fn redact_masks_tokens_with_their_id_and_passes_every_other_byte() {
-    let env = Env::new();
-    let live = env.create("live");
-    let id = env.record("live")["id"].as_str().expect("an id").to_owned();
-    let bad = FOREIGN_FORMAT.replacen("17", "18", 1);
-    let mut input = Vec::new();
-    input.extend_from_slice(format!("GET /?key={live}&a=1\n").as_bytes());
-    input.extend_from_slice(b"raw \xff\xfe bytes\n");
-    input.extend_from_slice(format!("foreign {FOREIGN_FORMAT} typo {bad}\n").as_bytes());
-    input.extend_from_slice(format!("no newline {live}").as_bytes());
-    let out = env.run_in(&["redact"], input);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let mut expected = Vec::new();
-    expected.extend_from_slice(format!("GET /?key={}…[{id}]&a=1\n", &live[..8]).as_bytes());
-    expected.extend_from_slice(b"raw \xff\xfe bytes\n");
-    expected.extend_from_slice("foreign vbx_zQWB…[unknown] typo vbx_zQWB…\n".as_bytes());
-    expected.extend_from_slice(format!("no newline {}…[{id}]", &live[..8]).as_bytes());
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&expected)
-    );
-    assert_eq!(out.stdout, expected);
-    assert!(out.stderr.is_empty(), "{}", stderr(&out));
+    for env in Env::engines() {
+        eprintln!("engine: {}", env.engine());
+        let live = env.create("live");
+        let id = env.record("live")["id"].as_str().expect("an id").to_owned();
+        let bad = FOREIGN_FORMAT.replacen("17", "18", 1);
+        let mut input = Vec::new();
+        input.extend_from_slice(format!("GET /?key={live}&a=1\n").as_bytes());
+        input.extend_from_slice(b"raw \xff\xfe bytes\n");
+        input.extend_from_slice(format!("foreign {FOREIGN_FORMAT} typo {bad}\n").as_bytes());
+        input.extend_from_slice(format!("no newline {live}").as_bytes());
+        let out = env.run_in(&["redact"], input);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let mut expected = Vec::new();
+        expected.extend_from_slice(format!("GET /?key={}…[{id}]&a=1\n", &live[..8]).as_bytes());
+        expected.extend_from_slice(b"raw \xff\xfe bytes\n");
+        expected.extend_from_slice("foreign vbx_zQWB…[unknown] typo vbx_zQWB…\n".as_bytes());
+        expected.extend_from_slice(format!("no newline {}…[{id}]", &live[..8]).as_bytes());
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&expected)
+        );
+        assert_eq!(out.stdout, expected);
+        assert!(out.stderr.is_empty(), "{}", stderr(&out));
 
-    // A line of many megabytes is redacted in pieces, the token in it too.
-    let long = format!(
-        "{}{live}{}\n",
-        "word ".repeat(400_000),
-        " more".repeat(400_000)
-    );
-    let out = env.run_in(&["redact"], long);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let text = stdout(&out);
-    assert!(!text.contains(&live[8..]));
-    assert!(text.contains(&format!("word {}…[{id}] more", &live[..8])));
-    assert_eq!(
-        text.len(),
-        2_000_000 + format!("{}…[{id}]", &live[..8]).len() + 2_000_000 + 1
-    );
+        // A line of many megabytes is redacted in pieces, the token in it too.
+        let long = format!(
+            "{}{live}{}\n",
+            "word ".repeat(400_000),
+            " more".repeat(400_000)
+        );
+        let out = env.run_in(&["redact"], long);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let text = stdout(&out);
+        assert!(!text.contains(&live[8..]));
+        assert!(text.contains(&format!("word {}…[{id}] more", &live[..8])));
+        assert_eq!(
+            text.len(),
+            2_000_000 + format!("{}…[{id}]", &live[..8]).len() + 2_000_000 + 1
+        );
+    }
 }
 
 #[test]
 fn redact_stops_at_a_line_it_cannot_cut_rather_than_copy_it() {
-    let env = Env::new();
-    let input = format!("first\n{}\n", "a".repeat(3 * 1024 * 1024));
-    let out = env.run_in(&["redact"], input);
-    let err = stderr(&out);
-    assert_eq!(code(&out), 2, "{err}");
-    assert!(
-        err.lines()
-            .last()
-            .is_some_and(|l| l.starts_with("vbx-tokens: line 2: more than")),
-        "{err}"
-    );
-    assert_eq!(stdout(&out), "first\n");
+    for env in Env::engines() {
+        eprintln!("engine: {}", env.engine());
+        let input = format!("first\n{}\n", "a".repeat(3 * 1024 * 1024));
+        let out = env.run_in(&["redact"], input);
+        let err = stderr(&out);
+        assert_eq!(code(&out), 2, "{err}");
+        assert!(
+            err.lines()
+                .last()
+                .is_some_and(|l| l.starts_with("vbx-tokens: line 2: more than")),
+            "{err}"
+        );
+        assert_eq!(stdout(&out), "first\n");
+    }
 }
 
 #[test]
 fn redact_without_a_store_labels_every_token_unknown() {
-    let env = Env::new();
-    let out = env.run_in(&["redact"], format!("{FOREIGN_FORMAT}\n"));
-    assert_eq!(code(&out), 0);
-    assert_eq!(stdout(&out), "vbx_zQWB…[unknown]\n");
-    assert!(stderr(&out).contains("no store at"));
-    assert!(!env.store().exists());
+    for env in Env::engines() {
+        eprintln!("engine: {}", env.engine());
+        let out = env.run_in(&["redact"], format!("{FOREIGN_FORMAT}\n"));
+        assert_eq!(code(&out), 0);
+        assert_eq!(stdout(&out), "vbx_zQWB…[unknown]\n");
+        assert!(stderr(&out).contains("no store at"));
+        assert!(!env.store().exists());
+    }
 }
 
 #[test]
 fn redact_writes_each_line_as_it_is_read() {
-    let env = Env::new();
-    let live = env.create("live");
-    let mut child = env
-        .std_cmd()
-        .arg("redact")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawns");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            if tx.send(line.expect("reads")).is_err() {
-                break;
+    for env in Env::engines() {
+        eprintln!("engine: {}", env.engine());
+        let live = env.create("live");
+        let mut child = env
+            .std_cmd()
+            .arg("redact")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawns");
+        let mut stdin = child.stdin.take().expect("stdin");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                if tx.send(line.expect("reads")).is_err() {
+                    break;
+                }
             }
+        });
+        for n in 0..3 {
+            writeln!(stdin, "line {n}: {live}").expect("writes");
+            stdin.flush().expect("flushes");
+            // Read back before more is written, and before stdin is closed.
+            let line = rx
+                .recv_timeout(Duration::from_secs(20))
+                .expect("the line comes out while stdin is still open");
+            assert!(
+                line.starts_with(&format!("line {n}: {}…[tok_", &live[..8])),
+                "{line}"
+            );
         }
-    });
-    for n in 0..3 {
-        writeln!(stdin, "line {n}: {live}").expect("writes");
-        stdin.flush().expect("flushes");
-        // Read back before more is written, and before stdin is closed.
-        let line = rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("the line comes out while stdin is still open");
-        assert!(
-            line.starts_with(&format!("line {n}: {}…[tok_", &live[..8])),
-            "{line}"
-        );
+        drop(stdin);
+        let status = child.wait().expect("exits");
+        assert!(status.success());
     }
-    drop(stdin);
-    let status = child.wait().expect("exits");
-    assert!(status.success());
 }
 
 #[test]
 fn a_token_in_a_file_name_is_masked_too() {
-    let env = Env::new();
-    let root = env.tmp.path().join("t");
-    std::fs::create_dir_all(&root).expect("mkdir");
-    std::fs::write(root.join(format!("{FOREIGN_FORMAT}.env")), FOREIGN_FORMAT).expect("write");
-    for json in [false, true] {
-        let mut args = vec!["scan", root.to_str().expect("utf-8")];
-        if json {
-            args.push("--json");
+    for env in Env::engines() {
+        eprintln!("engine: {}", env.engine());
+        let root = env.tmp.path().join("t");
+        std::fs::create_dir_all(&root).expect("mkdir");
+        std::fs::write(root.join(format!("{FOREIGN_FORMAT}.env")), FOREIGN_FORMAT).expect("write");
+        for json in [false, true] {
+            let mut args = vec!["scan", root.to_str().expect("utf-8")];
+            if json {
+                args.push("--json");
+            }
+            let out = env.run(&args);
+            assert_eq!(code(&out), 1);
+            let (o, e) = (stdout(&out), stderr(&out));
+            assert!(o.contains("vbx_zQWB….env"), "{o}");
+            assert!(!o.contains(&FOREIGN_FORMAT[8..]) && !e.contains(&FOREIGN_FORMAT[8..]));
         }
-        let out = env.run(&args);
-        assert_eq!(code(&out), 1);
-        let (o, e) = (stdout(&out), stderr(&out));
-        assert!(o.contains("vbx_zQWB….env"), "{o}");
-        assert!(!o.contains(&FOREIGN_FORMAT[8..]) && !e.contains(&FOREIGN_FORMAT[8..]));
     }
 }
 
 #[test]
 fn a_binary_file_named_or_piped_in_is_searched() {
-    let env = Env::new();
-    let live = env.create("live");
-    let blob = env.tmp.path().join("named.bin");
-    std::fs::write(&blob, format!("PK\x03\x04\x00\x00 {live}\n")).unwrap();
-    let out = env.run(&["scan", blob.to_str().unwrap(), "--json"]);
-    assert_eq!(code(&out), 1, "{}", stderr(&out));
-    assert_eq!(parse(&out.stdout).as_array().unwrap().len(), 1);
-    let out = env.run_in(&["scan", "--json"], format!("{live}\n\x00\n"));
-    assert_eq!(code(&out), 1, "{}", stderr(&out));
-    assert_eq!(parse(&out.stdout)[0]["status"], "active");
-    assert!(!stdout(&out).contains(&live) && !stderr(&out).contains(&live));
+    for env in Env::engines() {
+        eprintln!("engine: {}", env.engine());
+        let live = env.create("live");
+        let blob = env.tmp.path().join("named.bin");
+        std::fs::write(&blob, format!("PK\x03\x04\x00\x00 {live}\n")).unwrap();
+        let out = env.run(&["scan", blob.to_str().unwrap(), "--json"]);
+        assert_eq!(code(&out), 1, "{}", stderr(&out));
+        assert_eq!(parse(&out.stdout).as_array().unwrap().len(), 1);
+        let out = env.run_in(&["scan", "--json"], format!("{live}\n\x00\n"));
+        assert_eq!(code(&out), 1, "{}", stderr(&out));
+        assert_eq!(parse(&out.stdout)[0]["status"], "active");
+        assert!(!stdout(&out).contains(&live) && !stderr(&out).contains(&live));
+    }
 }
 
 #[test]
 fn redact_masks_tokens_in_disguise() {
-    let env = Env::new();
-    let t = env.create("live");
-    let full_width: String = t
-        .chars()
-        .map(|c| char::from_u32(c as u32 + 0xfee0).unwrap())
-        .collect();
-    let lines = [
-        format!("a {}\u{200b}{} b", &t[..20], &t[20..]),
-        format!("a {}\u{200d}{} b", &t[..8], &t[8..]),
-        format!("a {}\u{ad}{} b", &t[..30], &t[30..]),
-        format!("a {}\u{feff}{} b", &t[..16], &t[16..]),
-        format!("a {} b", full_width),
-        format!("a {}\u{430}{} b", &t[..10], &t[11..]),
-        format!("a {}\u{3f2}{} b", &t[..9], &t[10..]),
-        format!("a {}\u{43a}{} b", &t[..25], &t[26..]),
-        format!("a {}\u{301}{} b", &t[..12], &t[12..]),
-    ];
-    let out = env.run_in(&["redact"], lines.join("\n") + "\n");
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let text = stdout(&out);
-    assert_eq!(text.lines().count(), lines.len());
-    for line in text.lines() {
-        assert!(
-            line.starts_with("a vbx_") && line.ends_with("… b"),
-            "{line:?}"
-        );
-        // Nothing of the token past its hint shows, in any form.
-        let visible = vbx_tokens::name::visible_form(line);
-        assert!(!visible.contains(&t[12..30]), "{line:?}");
+    for env in Env::engines() {
+        eprintln!("engine: {}", env.engine());
+        let t = env.create("live");
+        let full_width: String = t
+            .chars()
+            .map(|c| char::from_u32(c as u32 + 0xfee0).unwrap())
+            .collect();
+        let lines = [
+            format!("a {}\u{200b}{} b", &t[..20], &t[20..]),
+            format!("a {}\u{200d}{} b", &t[..8], &t[8..]),
+            format!("a {}\u{ad}{} b", &t[..30], &t[30..]),
+            format!("a {}\u{feff}{} b", &t[..16], &t[16..]),
+            format!("a {} b", full_width),
+            format!("a {}\u{430}{} b", &t[..10], &t[11..]),
+            format!("a {}\u{3f2}{} b", &t[..9], &t[10..]),
+            format!("a {}\u{43a}{} b", &t[..25], &t[26..]),
+            format!("a {}\u{301}{} b", &t[..12], &t[12..]),
+        ];
+        let out = env.run_in(&["redact"], lines.join("\n") + "\n");
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let text = stdout(&out);
+        assert_eq!(text.lines().count(), lines.len());
+        for line in text.lines() {
+            assert!(
+                line.starts_with("a vbx_") && line.ends_with("… b"),
+                "{line:?}"
+            );
+            // Nothing of the token past its hint shows, in any form.
+            let visible = vbx_tokens::name::visible_form(line);
+            assert!(!visible.contains(&t[12..30]), "{line:?}");
+        }
+        // A byte that is not UTF-8 inside a token hides nothing either.
+        let mut raw = b"x ".to_vec();
+        raw.extend_from_slice(&t.as_bytes()[..12]);
+        raw.push(0x80);
+        raw.extend_from_slice(&t.as_bytes()[12..]);
+        raw.extend_from_slice(b" y\n");
+        let out = env.run_in(&["redact"], raw);
+        assert_eq!(code(&out), 0);
+        assert_eq!(stdout(&out), format!("x {}… y\n", &t[..8]));
     }
-    // A byte that is not UTF-8 inside a token hides nothing either.
-    let mut raw = b"x ".to_vec();
-    raw.extend_from_slice(&t.as_bytes()[..12]);
-    raw.push(0x80);
-    raw.extend_from_slice(&t.as_bytes()[12..]);
-    raw.extend_from_slice(b" y\n");
-    let out = env.run_in(&["redact"], raw);
-    assert_eq!(code(&out), 0);
-    assert_eq!(stdout(&out), format!("x {}… y\n", &t[..8]));
 }

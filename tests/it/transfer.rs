@@ -139,102 +139,106 @@ fn plaintext_tokens_are_hashed_on_the_way_in_and_read_from_stdin() {
 
 #[test]
 fn one_bad_line_imports_nothing_and_is_named() {
-    let env = Env::new();
-    env.create("existing");
-    let good = |n: u32| format!("{{\"name\":\"n{n}\",\"sha256\":\"{:064x}\"}}", n);
-    let before = env.snapshot();
-    for (bad, needle) in [
-        ("{\"name\":\"x\"}".to_owned(), "`token` or `sha256`"),
-        ("not json".to_owned(), "not JSON"),
-        (
-            format!("{{\"name\":\"existing\",\"sha256\":\"{:064x}\"}}", 99),
-            "active name",
-        ),
-        (good(1), "already exists"),
-        (
-            format!(
-                "{{\"name\":\"y\",\"sha256\":\"{:064x}\",\"status\":\"paused\"}}",
-                98
+    for env in Env::engines() {
+        eprintln!("engine: {}", env.engine());
+        env.create("existing");
+        let good = |n: u32| format!("{{\"name\":\"n{n}\",\"sha256\":\"{:064x}\"}}", n);
+        let before = env.snapshot();
+        for (bad, needle) in [
+            ("{\"name\":\"x\"}".to_owned(), "`token` or `sha256`"),
+            ("not json".to_owned(), "not JSON"),
+            (
+                format!("{{\"name\":\"existing\",\"sha256\":\"{:064x}\"}}", 99),
+                "active name",
             ),
-            "`status`",
-        ),
-    ] {
-        let input = format!("{}\n{}\n{bad}\n{}\n", good(1), good(2), good(3));
+            (good(1), "already exists"),
+            (
+                format!(
+                    "{{\"name\":\"y\",\"sha256\":\"{:064x}\",\"status\":\"paused\"}}",
+                    98
+                ),
+                "`status`",
+            ),
+        ] {
+            let input = format!("{}\n{}\n{bad}\n{}\n", good(1), good(2), good(3));
+            let out = env
+                .cmd()
+                .args(["import", "-"])
+                .write_stdin(input)
+                .output()
+                .expect("runs");
+            let err = assert_one_line_error(&out, 2);
+            assert!(
+                err.contains("line 3") && err.contains(needle),
+                "{needle}: {err}"
+            );
+            assert!(err.contains("nothing was imported"), "{err}");
+            assert_eq!(env.snapshot(), before);
+        }
         let out = env
             .cmd()
             .args(["import", "-"])
-            .write_stdin(input)
+            .write_stdin(b"\n\xff\n".to_vec())
             .output()
             .expect("runs");
         let err = assert_one_line_error(&out, 2);
-        assert!(
-            err.contains("line 3") && err.contains(needle),
-            "{needle}: {err}"
+        assert_eq!(
+            err,
+            "vbx-tokens: line 2: not valid UTF-8; nothing was imported\n"
         );
-        assert!(err.contains("nothing was imported"), "{err}");
+        let out = env.run(&["import", "/nonexistent/file"]);
+        let err = assert_one_line_error(&out, 2);
+        assert_eq!(
+            err,
+            "vbx-tokens: cannot read /nonexistent/file: no such file or directory\n"
+        );
         assert_eq!(env.snapshot(), before);
     }
-    let out = env
-        .cmd()
-        .args(["import", "-"])
-        .write_stdin(b"\n\xff\n".to_vec())
-        .output()
-        .expect("runs");
-    let err = assert_one_line_error(&out, 2);
-    assert_eq!(
-        err,
-        "vbx-tokens: line 2: not valid UTF-8; nothing was imported\n"
-    );
-    let out = env.run(&["import", "/nonexistent/file"]);
-    let err = assert_one_line_error(&out, 2);
-    assert_eq!(
-        err,
-        "vbx-tokens: cannot read /nonexistent/file: no such file or directory\n"
-    );
-    assert_eq!(env.snapshot(), before);
 }
 
 #[test]
 fn duplicates_are_refused_unless_skip_existing() {
-    let env = Env::new();
-    env.create("a");
-    let exported = export(&env);
-    let out = env
-        .cmd()
-        .args(["import", "-"])
-        .write_stdin(exported.clone())
-        .output()
-        .expect("runs");
-    assert!(assert_one_line_error(&out, 2).contains("--skip-existing"));
+    for env in Env::engines() {
+        eprintln!("engine: {}", env.engine());
+        env.create("a");
+        let exported = export(&env);
+        let out = env
+            .cmd()
+            .args(["import", "-"])
+            .write_stdin(exported.clone())
+            .output()
+            .expect("runs");
+        assert!(assert_one_line_error(&out, 2).contains("--skip-existing"));
 
-    let extra = format!("{{\"name\":\"b\",\"sha256\":\"{}\"}}\n", "ab".repeat(32));
-    let input = [exported, extra.into_bytes()].concat();
-    let report = parse(
-        &env.cmd()
-            .args(["import", "-", "--skip-existing", "--json"])
-            .write_stdin(input)
-            .assert()
-            .success()
-            .get_output()
-            .stdout,
-    );
-    assert_eq!(report, serde_json::json!({"imported": 1, "skipped": 1}));
-    assert_eq!(env.json(&["list"]).as_array().map(Vec::len), Some(2));
+        let extra = format!("{{\"name\":\"b\",\"sha256\":\"{}\"}}\n", "ab".repeat(32));
+        let input = [exported, extra.into_bytes()].concat();
+        let report = parse(
+            &env.cmd()
+                .args(["import", "-", "--skip-existing", "--json"])
+                .write_stdin(input)
+                .assert()
+                .success()
+                .get_output()
+                .stdout,
+        );
+        assert_eq!(report, serde_json::json!({"imported": 1, "skipped": 1}));
+        assert_eq!(env.json(&["list"]).as_array().map(Vec::len), Some(2));
 
-    // The same id twice in one input is a data error whatever the flags.
-    let dup = "{\"id\":\"tok_aaaaaaaa\",\"name\":\"c\",\"sha256\":\"".to_owned()
-        + &"cd".repeat(32)
-        + "\"}\n";
-    let dup2 = "{\"id\":\"tok_aaaaaaaa\",\"name\":\"d\",\"sha256\":\"".to_owned()
-        + &"ef".repeat(32)
-        + "\"}\n";
-    let out = env
-        .cmd()
-        .args(["import", "-", "--skip-existing"])
-        .write_stdin(dup + &dup2)
-        .output()
-        .expect("runs");
-    assert!(assert_one_line_error(&out, 2).contains("line 2"));
+        // The same id twice in one input is a data error whatever the flags.
+        let dup = "{\"id\":\"tok_aaaaaaaa\",\"name\":\"c\",\"sha256\":\"".to_owned()
+            + &"cd".repeat(32)
+            + "\"}\n";
+        let dup2 = "{\"id\":\"tok_aaaaaaaa\",\"name\":\"d\",\"sha256\":\"".to_owned()
+            + &"ef".repeat(32)
+            + "\"}\n";
+        let out = env
+            .cmd()
+            .args(["import", "-", "--skip-existing"])
+            .write_stdin(dup + &dup2)
+            .output()
+            .expect("runs");
+        assert!(assert_one_line_error(&out, 2).contains("line 2"));
+    }
 }
 
 /// True for `2026-11-28T03:30:28Z` and nothing else.
@@ -268,59 +272,61 @@ fn times(v: &Value, out: &mut Vec<String>) {
 
 #[test]
 fn every_time_stored_or_printed_is_whole_seconds_in_utc() {
-    let env = Env::new();
-    let sha = |c: char| c.to_string().repeat(64);
-    let input = [
-        format!(
-            r#"{{"name":"frac","sha256":"{}","created_at":"2025-01-02T03:04:05.250Z","last_used_at":"2025-02-03T04:05:06.999999Z","use_count":1}}"#,
-            sha('a')
-        ),
-        format!(
-            r#"{{"name":"offset","sha256":"{}","created_at":"2025-01-02T03:04:05+02:00","status":"revoked","revoked_at":"2025-01-03T00:00:00.5-01:30"}}"#,
-            sha('b')
-        ),
-    ]
-    .join("\n");
-    env.ok(&["create", "--name", "made"]);
-    let out = env.run_in(&["import", "-"], input);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert_eq!(env.record("frac")["created_at"], "2025-01-02T03:04:05Z");
-    assert_eq!(env.record("frac")["last_used_at"], "2025-02-03T04:05:06Z");
-    assert_eq!(env.record("offset")["created_at"], "2025-01-02T01:04:05Z");
-    assert_eq!(env.record("offset")["revoked_at"], "2025-01-03T01:30:00Z");
+    for env in Env::engines() {
+        eprintln!("engine: {}", env.engine());
+        let sha = |c: char| c.to_string().repeat(64);
+        let input = [
+            format!(
+                r#"{{"name":"frac","sha256":"{}","created_at":"2025-01-02T03:04:05.250Z","last_used_at":"2025-02-03T04:05:06.999999Z","use_count":1}}"#,
+                sha('a')
+            ),
+            format!(
+                r#"{{"name":"offset","sha256":"{}","created_at":"2025-01-02T03:04:05+02:00","status":"revoked","revoked_at":"2025-01-03T00:00:00.5-01:30"}}"#,
+                sha('b')
+            ),
+        ]
+        .join("\n");
+        env.ok(&["create", "--name", "made"]);
+        let out = env.run_in(&["import", "-"], input);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        assert_eq!(env.record("frac")["created_at"], "2025-01-02T03:04:05Z");
+        assert_eq!(env.record("frac")["last_used_at"], "2025-02-03T04:05:06Z");
+        assert_eq!(env.record("offset")["created_at"], "2025-01-02T01:04:05Z");
+        assert_eq!(env.record("offset")["revoked_at"], "2025-01-03T01:30:00Z");
 
-    let mut seen = Vec::new();
-    for args in [
-        &["list", "--all"][..],
-        &["show", "frac"],
-        &["log"],
-        &["revoke", "made", "--yes"],
-    ] {
-        times(&env.json(args), &mut seen);
-    }
-    for line in lines(&export(&env)) {
-        times(&line, &mut seen);
-    }
-    assert!(seen.len() >= 12, "{seen:?}");
-    for t in &seen {
-        assert!(whole_second_utc(t), "{t:?}");
-    }
-    // Times a shell can read back: the README's cron recipe.
-    let text = String::from_utf8(export(&env)).expect("utf-8");
-    assert!(!text.contains(".250") && !text.contains("+02:00"), "{text}");
+        let mut seen = Vec::new();
+        for args in [
+            &["list", "--all"][..],
+            &["show", "frac"],
+            &["log"],
+            &["revoke", "made", "--yes"],
+        ] {
+            times(&env.json(args), &mut seen);
+        }
+        for line in lines(&export(&env)) {
+            times(&line, &mut seen);
+        }
+        assert!(seen.len() >= 12, "{seen:?}");
+        for t in &seen {
+            assert!(whole_second_utc(t), "{t:?}");
+        }
+        // Times a shell can read back: the README's cron recipe.
+        let text = String::from_utf8(export(&env)).expect("utf-8");
+        assert!(!text.contains(".250") && !text.contains("+02:00"), "{text}");
 
-    // Outside what RFC 3339 and `fromdateiso8601` read: refused, with the line.
-    let out = env.run_in(
-        &["import", "-"],
-        format!(
-            r#"{{"name":"old","sha256":"{}","created_at":"1969-12-31T23:59:59Z"}}"#,
-            sha('c')
-        ),
-    );
-    assert_eq!(
-        assert_one_line_error(&out, 2),
-        "vbx-tokens: line 1: `created_at` \"1969-12-31T23:59:59Z\" is outside 1970-01-01T00:00:00Z to 9999-12-30T22:00:00Z; nothing was imported\n"
-    );
+        // Outside what RFC 3339 and `fromdateiso8601` read: refused, with the line.
+        let out = env.run_in(
+            &["import", "-"],
+            format!(
+                r#"{{"name":"old","sha256":"{}","created_at":"1969-12-31T23:59:59Z"}}"#,
+                sha('c')
+            ),
+        );
+        assert_eq!(
+            assert_one_line_error(&out, 2),
+            "vbx-tokens: line 1: `created_at` \"1969-12-31T23:59:59Z\" is outside 1970-01-01T00:00:00Z to 9999-12-30T22:00:00Z; nothing was imported\n"
+        );
+    }
 }
 
 #[test]
@@ -372,57 +378,60 @@ fn export_then_import_is_the_identity_for_every_store() {
 /// successor could never be rotated again).
 #[test]
 fn import_refuses_rotation_links_rotate_never_makes() {
-    let env = Env::new();
-    // Within the longest grace, so only the missing rotation is wrong.
-    let ahead = jiff::Timestamp::now()
-        .checked_add(jiff::SignedDuration::from_hours(72))
-        .expect("in range")
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string();
-    env.create("first");
-    let before = env.snapshot();
-    let sha = "b".repeat(64);
-    for (field, fields) in [
-        (
-            "replaces",
-            r#""id":"tok_aaaaaaaa","replaces":"tok_aaaaaaaa""#,
-        ),
-        (
-            "replaced_by",
-            r#""id":"tok_aaaaaaaa","status":"revoked","replaced_by":"tok_aaaaaaaa""#,
-        ),
-        (
-            "replaced_by",
-            r#""status":"revoked","replaces":"tok_bbbbbbbb","replaced_by":"tok_bbbbbbbb""#,
-        ),
-        ("replaced_by", r#""replaced_by":"tok_bbbbbbbb""#),
-        // A grace no rotation gave: a revoked token that verifies, with no successor.
-        (
-            "grace_until",
-            format!(r#""status":"revoked","revoked_at":"{ahead}","grace_until":"{ahead}""#).leak(),
-        ),
-        (
-            "grace_until",
-            r#""status":"revoked","revoked_at":"2026-01-01T00:00:00Z","grace_until":"2026-02-01T00:00:00Z","replaced_by":"tok_bbbbbbbb""#,
-        ),
-    ] {
-        let line = format!(r#"{{"name":"n","sha256":"{sha}",{fields}}}"#);
-        let out = env.run_in(&["import", "-"], format!("{line}\n"));
-        let err = assert_one_line_error(&out, 2);
-        assert!(err.contains("line 1"), "{fields}: {err}");
-        assert!(err.contains(&format!("`{field}`")), "{fields}: {err}");
-        assert!(
-            !err.contains("in the future") && !err.contains("days ahead"),
-            "{err}"
-        );
+    for env in Env::engines() {
+        eprintln!("engine: {}", env.engine());
+        // Within the longest grace, so only the missing rotation is wrong.
+        let ahead = jiff::Timestamp::now()
+            .checked_add(jiff::SignedDuration::from_hours(72))
+            .expect("in range")
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
+        env.create("first");
+        let before = env.snapshot();
+        let sha = "b".repeat(64);
+        for (field, fields) in [
+            (
+                "replaces",
+                r#""id":"tok_aaaaaaaa","replaces":"tok_aaaaaaaa""#,
+            ),
+            (
+                "replaced_by",
+                r#""id":"tok_aaaaaaaa","status":"revoked","replaced_by":"tok_aaaaaaaa""#,
+            ),
+            (
+                "replaced_by",
+                r#""status":"revoked","replaces":"tok_bbbbbbbb","replaced_by":"tok_bbbbbbbb""#,
+            ),
+            ("replaced_by", r#""replaced_by":"tok_bbbbbbbb""#),
+            // A grace no rotation gave: a revoked token that verifies, with no successor.
+            (
+                "grace_until",
+                format!(r#""status":"revoked","revoked_at":"{ahead}","grace_until":"{ahead}""#)
+                    .leak(),
+            ),
+            (
+                "grace_until",
+                r#""status":"revoked","revoked_at":"2026-01-01T00:00:00Z","grace_until":"2026-02-01T00:00:00Z","replaced_by":"tok_bbbbbbbb""#,
+            ),
+        ] {
+            let line = format!(r#"{{"name":"n","sha256":"{sha}",{fields}}}"#);
+            let out = env.run_in(&["import", "-"], format!("{line}\n"));
+            let err = assert_one_line_error(&out, 2);
+            assert!(err.contains("line 1"), "{fields}: {err}");
+            assert!(err.contains(&format!("`{field}`")), "{fields}: {err}");
+            assert!(
+                !err.contains("in the future") && !err.contains("days ahead"),
+                "{err}"
+            );
+        }
+        assert_eq!(env.snapshot(), before, "nothing was imported");
+        // What rotate leaves comes back, a grace too: export of a rotated store imports elsewhere.
+        env.ok(&["rotate", "first", "--grace", "1h", "-q"]);
+        let exported = stdout(&env.run(&["export"]));
+        let other = Env::new();
+        let out = other.run_in(&["import", "-"], exported);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
     }
-    assert_eq!(env.snapshot(), before, "nothing was imported");
-    // What rotate leaves comes back, a grace too: export of a rotated store imports elsewhere.
-    env.ok(&["rotate", "first", "--grace", "1h", "-q"]);
-    let exported = stdout(&env.run(&["export"]));
-    let other = Env::new();
-    let out = other.run_in(&["import", "-"], exported);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
 }
 
 #[test]
