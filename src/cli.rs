@@ -633,7 +633,7 @@ pub struct VerifyArgs {
 #[derive(Debug, Args)]
 pub struct GrantVerifyArgs {
     /// The database role that may verify
-    #[arg(value_name = "ROLE")]
+    #[arg(value_name = "ROLE", value_hint = ValueHint::Other)]
     pub role: String,
 }
 

@@ -220,7 +220,11 @@ pub fn restore(ctx: &Context, req: Restore, p: &mut Printer) -> Result<Outcome> 
 }
 
 pub fn doctor(ctx: &Context, p: &mut Printer) -> Result<Outcome> {
-    let diagnosis = match store::diagnose(&ctx.store_dir, ctx.wait) {
+    let diagnosed = match &ctx.location {
+        Location::Dir(dir) => store::diagnose(dir, ctx.wait),
+        Location::Postgres(target) => vbx_tokens::pg::doctor::diagnose(target),
+    };
+    let diagnosis = match diagnosed {
         // No store, or one in use: nothing was examined, and the line says so.
         Err(e @ (Error::NoStore(_) | Error::Busy { .. })) => return Err(e),
         // A store it will not examine (someone else's), or could not finish examining (one
@@ -253,7 +257,7 @@ pub fn doctor(ctx: &Context, p: &mut Printer) -> Result<Outcome> {
     {
         return Err(Error::store(format!(
             "the store at {} had lost uses of limited tokens, or its witness of them was damaged; counts were raised back and the witness rebuilt: run `vbx-tokens doctor` again",
-            ctx.store_dir.display()
+            ctx.location.shown()
         )));
     }
     let backup = match &diagnosis.last_backup {
@@ -267,7 +271,7 @@ pub fn doctor(ctx: &Context, p: &mut Printer) -> Result<Outcome> {
     };
     Err(Error::store(format!(
         "the store at {} is not whole ({} cannot be derived again): {backup}",
-        ctx.store_dir.display(),
+        ctx.location.shown(),
         failed.join(", ")
     )))
 }

@@ -43,9 +43,6 @@ use vbx_tokens::location::Location;
 #[derive(Debug, Clone)]
 pub struct Context {
     pub location: Location,
-    /// The directory of an embedded store: what the commands that do not yet run on
-    /// PostgreSQL use (see [`Context::new`]).
-    pub store_dir: PathBuf,
     pub wait: Duration,
 }
 
@@ -57,15 +54,7 @@ impl Context {
     /// [`crate::error::Error::Usage`] as [`Location::resolve`] gives it.
     pub fn new(store: Option<&std::ffi::OsStr>, wait: Duration) -> Result<Context> {
         let location = Location::resolve(store, &|var| std::env::var_os(var), wait)?;
-        let store_dir = match &location {
-            Location::Dir(dir) => dir.clone(),
-            Location::Postgres(_) => PathBuf::new(),
-        };
-        Ok(Context {
-            location,
-            store_dir,
-            wait,
-        })
+        Ok(Context { location, wait })
     }
 
     /// The store, opened by its engine, whichever it is.
@@ -139,63 +128,6 @@ impl Request {
 }
 
 impl Request {
-    /// The command's name, as it is typed.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Request::Create(_) => "create",
-            Request::List(_) => "list",
-            Request::Show(_) => "show",
-            Request::Revoke(_) => "revoke",
-            Request::Rotate(_) => "rotate",
-            Request::SetDisabled(SetDisabled { disabled: true, .. }) => "disable",
-            Request::SetDisabled(_) => "enable",
-            Request::Extend(_) => "extend",
-            Request::Verify(_) => "verify",
-            Request::Scan(_) => "scan",
-            Request::Redact => "redact",
-            Request::Log(_) => "log",
-            Request::Export => "export",
-            Request::Import(_) => "import",
-            Request::Doctor => "doctor",
-            Request::Backup(_) => "backup",
-            Request::Restore(_) => "restore",
-            Request::Vault(_) => "vault",
-            Request::GrantVerify { .. } => "grant-verify",
-            Request::Generate { .. } => "generate",
-            Request::DebugPanic => "debug-panic",
-        }
-    }
-
-    /// Whether the command goes through the storage seam (`crate::engine`), and so runs on
-    /// PostgreSQL as on a directory.
-    pub fn runs_on_any_engine(&self) -> bool {
-        matches!(
-            self,
-            Request::Create(_)
-                | Request::List(_)
-                | Request::Show(_)
-                | Request::Revoke(_)
-                | Request::Rotate(_)
-                | Request::SetDisabled(_)
-                | Request::Extend(_)
-                | Request::Verify(_)
-                | Request::Scan(_)
-                | Request::Redact
-                | Request::Log(_)
-                | Request::Export
-                | Request::Import(_)
-                | Request::Vault(_)
-                | Request::GrantVerify { .. }
-                | Request::Backup(_)
-                | Request::Restore(_)
-        )
-    }
-
-    /// Whether the command reads or writes the store (`generate` and `debug-panic` do not).
-    pub fn touches_store(&self) -> bool {
-        !matches!(self, Request::Generate { .. } | Request::DebugPanic)
-    }
-
     /// Whether this command reads a vault passphrase or holds a token in the clear (one it
     /// makes, checks, reads in or finds): it turns core dumps off before it starts
     /// (`crate::harden`).
@@ -381,17 +313,6 @@ impl From<cli::StatusArg> for State {
 /// Runs one command. Data and messages go to `p`; the outcome (or error) goes back to be
 /// turned into an exit code by `crate::error::decide`.
 pub fn run(ctx: &Context, request: Request, p: &mut Printer) -> Result<Outcome> {
-    if let Location::Postgres(target) = &ctx.location
-        && request.touches_store()
-        && !request.runs_on_any_engine()
-    {
-        // Said plainly rather than run against a directory nobody named.
-        return Err(Error::usage(format!(
-            "`{}` does not run on a PostgreSQL store ({}) in this build: give --store a directory",
-            request.name(),
-            target.shown()
-        )));
-    }
     match request {
         Request::Create(r) => create::run(ctx, r, p),
         Request::List(r) => show::list(ctx, r, p),

@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod connect;
+pub mod doctor;
 pub mod failures;
 pub mod import;
 pub mod log;

@@ -253,21 +253,23 @@ fn a_token_in_a_path_is_masked_wherever_the_path_is_shown_or_kept() {
 /// shows it escaped.
 #[test]
 fn doctor_json_names_the_last_backup_exactly() {
-    let env = Env::new();
-    env.create("a");
-    let odd = env.tmp.path().join("j\u{1b}[1m\u{202e}\\x.backup");
-    let out = env.run(&["--json", "backup", odd.to_str().expect("utf-8")]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert_eq!(parse(&out.stdout)["file"], odd.to_str().expect("utf-8"));
-    let out = env.run(&["doctor", "--json"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert_eq!(
-        parse(&out.stdout)["last_backup"]["file"],
-        odd.to_str().expect("utf-8")
-    );
-    let text = stdout(&env.run(&["doctor"]));
-    assert!(
-        !text.contains('\u{1b}') && text.contains("j\\x1B[1m"),
-        "{text}"
-    );
+    for env in Env::engines() {
+        eprintln!("engine: {}", env.engine());
+        env.create("a");
+        let odd = env.tmp.path().join("j\u{1b}[1m\u{202e}\\x.backup");
+        let out = env.run(&["--json", "backup", odd.to_str().expect("utf-8")]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        assert_eq!(parse(&out.stdout)["file"], odd.to_str().expect("utf-8"));
+        let out = env.run(&["doctor", "--json"]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        assert_eq!(
+            parse(&out.stdout)["last_backup"]["file"],
+            odd.to_str().expect("utf-8")
+        );
+        let text = stdout(&env.run(&["doctor"]));
+        assert!(
+            !text.contains('\u{1b}') && text.contains("j\\x1B[1m"),
+            "{text}"
+        );
+    }
 }

@@ -198,3 +198,178 @@ fn after_a_full_workout_pg_dump_holds_no_token_body_and_no_passphrase() {
     }
     assert!(!text.contains(passphrase), "the passphrase in the dump");
 }
+
+/// Runs `args` (with `stdin`) on `env`'s store while another connection holds the audit log's
+/// head, so the command stops inside its transaction, its rows written and its events not;
+/// kills its connection there (`pg_terminate_backend`), and returns its output.
+fn killed_mid_transaction(
+    env: &Env,
+    args: &[&str],
+    stdin: &[u8],
+    name: &str,
+) -> std::process::Output {
+    use std::io::Write;
+    let url = env.url.as_deref().expect("a URL");
+    let mut holder = postgres_client(url);
+    let mut tx = holder.transaction().expect("begin");
+    tx.query_one(
+        "SELECT value FROM vbx_tokens.meta WHERE key = 'log_head' FOR UPDATE",
+        &[],
+    )
+    .expect("the head");
+    let mut cmd = env.std_cmd();
+    cmd.env("VBX_TOKENS_STORE", format!("{url}&application_name={name}"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin)
+        .expect("write");
+    let mut watcher = postgres_client(url);
+    let started = std::time::Instant::now();
+    loop {
+        let waiting = watcher
+            .query(
+                "SELECT pid FROM pg_stat_activity
+                 WHERE application_name = $1 AND wait_event_type = 'Lock'",
+                &[&name],
+            )
+            .expect("pg_stat_activity");
+        if let Some(row) = waiting.first() {
+            let pid: i32 = row.get(0);
+            watcher
+                .execute("SELECT pg_terminate_backend($1)", &[&pid])
+                .expect("terminate");
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{args:?} never waited for the head"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().expect("waits");
+    tx.rollback().expect("rollback");
+    out
+}
+
+#[test]
+fn a_connection_killed_mid_command_leaves_nothing_half_done() {
+    let Some(env) = pg_env() else { return };
+    env.create("pos");
+    let (_, lines) = crate::common::import_lines(3000, "bulk");
+    let (_, more) = crate::common::import_lines(2000, "old");
+    env.cmd()
+        .args(["import", "-"])
+        .write_stdin(more)
+        .assert()
+        .success();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    for (n, (args, stdin)) in [
+        (&["import", "-"][..], lines.as_bytes()),
+        (&["revoke", "--unused-for", "1s", "--yes"], b""),
+        (&["rotate", "pos", "--quiet"], b""),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let before = env.snapshot();
+        let out = killed_mid_transaction(&env, args, stdin, &format!("victim{n}"));
+        let err = assert_one_line_error(&out, 5);
+        assert!(err.contains("postgresql://"), "{args:?}: {err}");
+        assert_eq!(env.snapshot(), before, "{args:?} left something half done");
+        assert_eq!(code(&env.run(&["log", "--check"])), 0);
+    }
+    // And each of them, left alone, does all of it.
+    assert_eq!(code(&env.run(&["rotate", "pos", "--quiet"])), 0);
+    assert_eq!(env.json(&["list"]).as_array().expect("records").len(), 2001);
+}
+
+#[test]
+fn a_store_with_a_vault_moves_to_postgresql_and_back_whole() {
+    let Some(pg) = pg_env() else { return };
+    let dir = Env::new();
+    let pass = dir.tmp.path().join("pass");
+    std::fs::write(&pass, "a passphrase to move with\n").expect("write");
+    let pass = pass.to_str().expect("UTF-8");
+    let kdf = ["--kdf-memory-mib", "8", "--kdf-iterations", "1"];
+    dir.ok(&[&["vault", "init", "--passphrase-file", pass][..], &kdf].concat());
+    let mut tokens = Vec::new();
+    for (name, keep) in [("kept", true), ("plain", false), ("limited", false)] {
+        let mut args = vec!["create", "--name", name];
+        if keep {
+            args.extend(["--keep", "--passphrase-file", pass]);
+        }
+        if name == "limited" {
+            args.extend(["--max-uses", "5"]);
+        }
+        tokens.push(dir.json(&args)["token"].as_str().expect("token").to_owned());
+    }
+    dir.verify(&tokens[2], &[]);
+    let there = |env: &Env| {
+        for token in &tokens {
+            assert_eq!(
+                env.verify(token, &[]).0,
+                0,
+                "{} on {}",
+                &token[..8],
+                env.engine()
+            );
+        }
+        let revealed = env.ok(&["vault", "reveal", "kept", "--passphrase-file", pass]);
+        assert_eq!(String::from_utf8_lossy(&revealed).trim(), tokens[0]);
+        assert_eq!(code(&env.run(&["log", "--check"])), 0, "{}", env.engine());
+        assert_eq!(code(&env.run(&["doctor"])), 0, "{}", env.engine());
+    };
+    let first = dir.tmp.path().join("first.vbxbackup");
+    dir.ok(&["backup", first.to_str().expect("UTF-8")]);
+    pg.ok(&["restore", first.to_str().expect("UTF-8"), "--yes"]);
+    there(&pg);
+    let second = dir.tmp.path().join("second.vbxbackup");
+    pg.ok(&["backup", second.to_str().expect("UTF-8")]);
+    let back = Env::new();
+    back.ok(&["restore", second.to_str().expect("UTF-8"), "--yes"]);
+    there(&back);
+    // Every verify counted on the way: 1 before the move, then 1 on each engine.
+    assert_eq!(back.record("limited")["use_count"], 3);
+    // Export and import move the records (without the vault) both ways too.
+    let records = back.ok(&["export"]);
+    let again = pg_env().expect("a server");
+    again
+        .cmd()
+        .args(["import", "-"])
+        .write_stdin(records)
+        .assert()
+        .success();
+    assert_eq!(again.verify(&tokens[1], &[]).0, 0);
+    let home = Env::new();
+    home.cmd()
+        .args(["import", "-"])
+        .write_stdin(again.ok(&["export"]))
+        .assert()
+        .success();
+    assert_eq!(home.verify(&tokens[1], &[]).0, 0);
+}
+
+#[test]
+fn doctor_on_postgresql_says_what_is_whole_and_names_a_broken_chain() {
+    let Some(env) = pg_env() else { return };
+    env.create("a");
+    env.create("b");
+    let report = env.json(&["doctor"]);
+    assert_eq!(code(&env.run(&["doctor"])), 0, "{report}");
+    postgres_client(env.url.as_deref().expect("a URL"))
+        .batch_execute(
+            "UPDATE vbx_tokens.events SET bytes = convert_to(
+                 replace(convert_from(bytes, 'UTF8'), '\"b\"', '\"c\"'), 'UTF8') WHERE seq = 2",
+        )
+        .expect("tamper");
+    let out = env.run(&["doctor"]);
+    let err = assert_one_line_error(&out, 6);
+    assert!(err.contains("audit log"), "{err}");
+}
