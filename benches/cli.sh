@@ -5,6 +5,9 @@
 #
 #   bash benches/cli.sh                 # 1k, 100k and 1M tokens (about 10 minutes)
 #   SIZES="1000 100000" bash benches/cli.sh
+#   .ci/postgres bash -c 'VBX_TOKENS_BENCH_POSTGRES=$VBX_TOKENS_TEST_POSTGRES \
+#     VBX_TOKENS_BENCH_POSTGRES_TLS=$VBX_TOKENS_TEST_POSTGRES_TLS SIZES=1000 bash benches/cli.sh'
+#     (adds the PostgreSQL rows, at the first size)
 #
 # Needs: hyperfine and sqlite3 (Debian: apt-get install hyperfine sqlite3), python3.
 set -euo pipefail
@@ -150,6 +153,44 @@ PY
     python3 -c "import sys; sys.stdout.write('garbage\n' * 1000000)" | "$BIN" verify --batch >/dev/null || true
     after=$(du -sb "$dir/store" | cut -f1)
     row "disk per failed verify (1M through --batch)" "$(python3 -c "print(f'{($after-$before)/1e6:.1f} B')")" "" ""
+  fi
+  if [ -n "${VBX_TOKENS_BENCH_POSTGRES:-}" ] && [ "$n" = "${SIZES%% *}" ]; then
+    # The same tokens in PostgreSQL (`.ci/postgres` starts a throwaway cluster: see the
+    # README, "Development"), in a new database of their own, side by side with the peer.
+    db="vbx_bench_$$_$n"
+    psql -q "$VBX_TOKENS_BENCH_POSTGRES" -c "CREATE DATABASE $db"
+    PGURL=${VBX_TOKENS_BENCH_POSTGRES/\/postgres\?/\/$db?}
+    read -r secs mib < <(peak_rss env VBX_TOKENS_STORE="$PGURL" "$BIN" import "$dir/import.ndjson")
+    row "PostgreSQL: import $n" "${secs} s, peak RSS ${mib} MiB" "" ""
+    cmds=("env VBX_TOKENS_STORE=$PGURL $BIN verify $POLICY" "sh $WORK/peer.sh $T $dir/peer.db"
+          "env VBX_TOKENS_STORE=$PGURL $BIN verify --no-touch $POLICY")
+    if [ -n "${VBX_TOKENS_BENCH_POSTGRES_TLS:-}" ]; then
+      TLSURL=${VBX_TOKENS_BENCH_POSTGRES_TLS/\/postgres\?/\/$db?}
+      cmds+=("env VBX_TOKENS_STORE=$TLSURL $BIN verify $POLICY" "env VBX_TOKENS_STORE=$TLSURL $BIN verify --no-touch $POLICY")
+    fi
+    hyperfine -N -w 20 -r "$RUNS" --export-json "$dir/pg.json" "${cmds[@]}" >/dev/null
+    ours=$(median "$dir/pg.json" 0); peer=$(median "$dir/pg.json" 1); nt=$(median "$dir/pg.json" 2)
+    row "PostgreSQL over the Unix socket: verify, counted, $n" "$(ms "$ours") ms" "$(ms "$peer") ms" "$(ratio "$ours" "$peer")"
+    row "PostgreSQL over the Unix socket: verify --no-touch, $n" "$(ms "$nt") ms" "$(ms "$peer") ms" "$(ratio "$nt" "$peer")"
+    if [ -n "${TLSURL:-}" ]; then
+      tls=$(median "$dir/pg.json" 3); tlsnt=$(median "$dir/pg.json" 4)
+      row "PostgreSQL over TCP, SCRAM and TLS: verify, counted, $n" "$(ms "$tls") ms" "$(ms "$peer") ms" "$(ratio "$tls" "$peer")"
+      row "PostgreSQL over TCP, SCRAM and TLS: the connection (TLS verify --no-touch minus the socket's)" "$(ms "$(python3 -c "print($tlsnt-$nt)")") ms" "" ""
+    fi
+    read -r secs mib < <(peak_rss sh -c "env VBX_TOKENS_STORE=$PGURL $BIN verify --batch $POLICY < $dir/tokens.txt")
+    row "PostgreSQL: verify --batch counted of $n" "$(python3 -c "print(f'{$n/$secs/1000:.1f}k/s')"), peak RSS $mib MiB" "" ""
+    times=$(VBX_TOKENS_STORE=$PGURL python3 - "$BIN" <<'PY'
+import statistics, subprocess, sys, time
+def run(args):
+    t = time.monotonic(); subprocess.run([sys.argv[1], *args], capture_output=True, check=True)
+    return time.monotonic() - t
+c = [run(["create", "--name", f"bench-{i}", "-q", "--expires-in", "90d", "--scope", "orders"]) for i in range(10)]
+r = [run(["revoke", f"bench-{i}", "--yes"]) for i in range(10)]
+print(f"{statistics.median(c)*1000:.1f} {statistics.median(r)*1000:.1f}")
+PY
+)
+    read -r c r <<<"$times"
+    row "PostgreSQL: create / revoke, $n tokens" "$c ms / $r ms" "" ""
   fi
   unset VBX_TOKEN
 done

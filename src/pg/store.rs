@@ -23,7 +23,7 @@ use crate::record::{Event, Record};
 use crate::store::OpenMode;
 
 /// The advisory lock key writers hold: the first 8 bytes of `SHA-256("vbx-tokens writer")`.
-pub(super) const WRITER_KEY: i64 = 0x3b1e_6f2a_9c47_d805;
+pub const WRITER_KEY: i64 = 0x3b1e_6f2a_9c47_d805;
 
 /// The vault table's key of the header, and the prefix of each kept secret's key.
 const VAULT_HEADER: &str = "header";

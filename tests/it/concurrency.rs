@@ -186,3 +186,45 @@ fn a_process_stopped_while_it_holds_the_journal_holds_no_command_past_wait() {
     assert_eq!(env.verify(&token, &[]).0, 0);
     assert_eq!(env.record("held")["use_count"], 3);
 }
+
+/// Eight writers at once (eight admins, or eight hosts on a PostgreSQL store), each creating,
+/// rotating and revoking: every command succeeds, every change is logged once, and the audit
+/// chain is whole.
+#[test]
+fn eight_writers_creating_rotating_and_revoking_keep_the_chain_whole() {
+    for env in Env::engines() {
+        eprintln!("engine: {}", env.engine());
+        env.create("seed");
+        thread::scope(|s| {
+            for p in 0..8 {
+                let env = &env;
+                s.spawn(move || {
+                    let (a, b) = (format!("p{p}-a"), format!("p{p}-b"));
+                    for args in [
+                        vec!["create", "--name", &a, "-q"],
+                        vec!["rotate", &a, "-q"],
+                        vec!["create", "--name", &b, "-q"],
+                        vec!["revoke", &b, "--yes"],
+                        vec!["rotate", &a, "--grace", "1h", "-q"],
+                    ] {
+                        let out = env
+                            .std_cmd()
+                            .args(&args)
+                            .env("VBX_TOKENS_WAIT", "120")
+                            .output()
+                            .expect("runs");
+                        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+                    }
+                });
+            }
+        });
+        let out = env.run(&["log", "--check"]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let log = env.json(&["log"]);
+        assert_eq!(log.as_array().expect("events").len(), 1 + 8 * 5);
+        assert_eq!(
+            env.json(&["list"]).as_array().expect("records").len(),
+            1 + 8 * 2
+        );
+    }
+}

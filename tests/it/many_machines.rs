@@ -373,3 +373,28 @@ fn doctor_on_postgresql_says_what_is_whole_and_names_a_broken_chain() {
     let err = assert_one_line_error(&out, 6);
     assert!(err.contains("audit log"), "{err}");
 }
+
+#[test]
+fn a_writer_waits_for_another_hosts_writer_up_to_wait_then_exit_5() {
+    let Some(env) = pg_env() else { return };
+    env.create("a");
+    let token = env.create("b");
+    let mut other = postgres_client(env.url.as_deref().expect("a URL"));
+    other
+        .execute(
+            "SELECT pg_advisory_lock($1)",
+            &[&vbx_tokens::pg::store::WRITER_KEY],
+        )
+        .expect("another host's writer");
+    let started = std::time::Instant::now();
+    let out = env.run(&["--wait", "1", "revoke", "a", "--yes"]);
+    let waited = started.elapsed();
+    let err = assert_one_line_error(&out, 5);
+    assert!(err.contains("postgresql://"), "{err}");
+    assert!(waited < std::time::Duration::from_secs(10), "{waited:?}");
+    // Verifies never wait for it.
+    assert_eq!(env.verify(&token, &[]).0, 0);
+    drop(other);
+    assert_eq!(env.record("a")["status"], "active");
+    env.ok(&["revoke", "a", "--yes"]);
+}
