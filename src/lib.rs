@@ -1,21 +1,26 @@
 //! vbx-tokens: local API tokens for VasBox.
 //!
 //! The library is what the `vbx-tokens` binary is built on, and what a Rust service can embed
-//! to verify tokens in-process. A [`Store`] is the system of record (it holds the store's lock
-//! while open); a [`Verifier`] answers from the store's verification index without the lock, in
-//! about a microsecond or two, and counts uses in the store's journal:
+//! to verify tokens in-process. A [`Location`] names a store: a directory (the embedded
+//! engine) or a PostgreSQL URL ([`Location::resolve`] reads it as the binary does). Opened,
+//! it is the system of record, an [`engine::Engine`], and the lifecycle ([`Tokens`]) runs on
+//! it; a [`Verifier`] answers from the store without its lock (a directory store's
+//! verification index in about a microsecond or two, a PostgreSQL store on one connection it
+//! keeps) and counts uses:
 //!
 //! ```
 //! use std::time::Duration;
-//! use vbx_tokens::{OpenMode, Reason, Store, Token, Touch, Verifier};
+//! use vbx_tokens::{Location, OpenMode, Reading, Reason, Token, Tokens, Touch, Verifier};
 //!
 //! let dir = tempfile::tempdir()?;
+//! let location = Location::Dir(dir.path().to_owned());
+//! let wait = Duration::from_secs(10);
 //! let token = Token::generate();
-//! let store = Store::open(dir.path(), OpenMode::Create, Duration::from_secs(10))?;
+//! let store = location.open(OpenMode::Create, wait)?;
 //! let record = store.create(&token, "billing", None, &Default::default(), None)?;
 //! drop(store); // let go of the lock: verifying does not need it
 //!
-//! let mut verifier = Verifier::open(dir.path())?;
+//! let mut verifier = Verifier::at(&location, Reading::File, wait)?;
 //! let verdict = verifier.verify(token.expose(), Touch::Yes)?;
 //! assert!(verdict.is_valid());
 //! assert_eq!(verdict.id.as_deref(), Some(record.id.as_str()));
@@ -28,7 +33,9 @@
 
 #![forbid(unsafe_code)]
 
+pub use engine::Tokens;
 pub use error::{Error, Result};
+pub use location::Location;
 pub use store::{OpenMode, Store};
 pub use token::{Token, TokenHash};
 pub use verdict::{Reason, Touch, Verdict};
