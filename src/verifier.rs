@@ -83,13 +83,38 @@ impl Verifier {
     ///
     /// # Errors
     /// As for [`Verifier::open`]; for PostgreSQL, the connection's errors
-    /// (`crate::pg::connect::connect`).
+    /// (`crate::pg::connect::connect`), and [`crate::Error::NoStore`] for a database that
+    /// holds no store.
     pub fn at(location: &Location, reading: Reading, wait: Duration) -> Result<Verifier> {
+        let mut verifier = Verifier::at_unchecked(location, reading, wait)?;
+        if let Inner::Postgres(v) = &mut verifier.0 {
+            v.check_store()?;
+        }
+        Ok(verifier)
+    }
+
+    /// [`Verifier::at`], except that a PostgreSQL database without a store is found by the
+    /// first check ([`crate::Error::NoStore`] then), not before: a one-shot verify spares
+    /// the round trip.
+    ///
+    /// # Errors
+    /// As for [`Verifier::at`], short of the missing store.
+    pub fn at_unchecked(location: &Location, reading: Reading, wait: Duration) -> Result<Verifier> {
         match location {
             Location::Dir(dir) => Verifier::with(dir, reading, wait),
             Location::Postgres(target) => Ok(Verifier(Inner::Postgres(Box::new(
                 crate::pg::verifier::Verifier::open(target)?,
             )))),
+        }
+    }
+
+    /// Lets go of the store for a process that exits next, without waiting for what need
+    /// not be waited for (a PostgreSQL server closing the connection). Every use and failure
+    /// counted is durable already.
+    pub fn leave(self) {
+        match self.0 {
+            Inner::Dir(v) => drop(v),
+            Inner::Postgres(v) => v.leave(),
         }
     }
 

@@ -45,11 +45,13 @@ pub fn run(ctx: &Context, req: Verify, p: &mut Printer) -> Result<Outcome> {
         return batch(ctx, touch, &request, p);
     }
     let candidate = read_one()?;
-    let verdict = Verifier::at(&ctx.location, Reading::File, ctx.wait)?
+    let mut verifier = Verifier::at_unchecked(&ctx.location, Reading::File, ctx.wait)?;
+    let verdict = verifier
         .check_many(&[candidate.as_str()], touch, &request)?
         .pop()
         .expect("one candidate, one verdict");
     p.verdict(&verdict);
+    verifier.leave();
     Ok(outcome(std::slice::from_ref(&verdict)))
 }
 
@@ -139,6 +141,7 @@ fn batch(ctx: &Context, touch: Touch, request: &Request, p: &mut Printer) -> Res
             "no tokens on stdin: --batch reads one per line",
         ));
     }
+    verifier.leave();
     Ok(if all_valid {
         Outcome::Success
     } else {

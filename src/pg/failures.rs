@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use std::time::SystemTime;
 
 use postgres::GenericClient;
+use postgres::types::Type;
 
 use super::config::Target;
 use super::connect::failure;
@@ -43,6 +44,52 @@ pub fn count(
             &hash.map(|h| &h.0[..]),
             &system_time(at),
             &ip,
+        ],
+    )
+    .map_err(|e| failure(target, &e))?;
+    Ok(())
+}
+
+/// Counts failed verifies of one request, as [`count`] counts each, in one statement
+/// (`vbx_tokens.count_failures`): `failures` holds each reason and token (the SHA-256, when
+/// the candidate had the shape of one) with how many times it failed, by `actor`, at `at`,
+/// from `ip`.
+///
+/// # Errors
+/// The server's errors.
+pub fn count_many(
+    c: &mut impl GenericClient,
+    target: &Target,
+    failures: &[(Reason, Option<TokenHash>, u64)],
+    actor: &str,
+    at: Time,
+    ip: Option<IpAddr>,
+) -> Result<()> {
+    if failures.is_empty() {
+        return Ok(());
+    }
+    let reasons: Vec<i16> = failures
+        .iter()
+        .map(|(r, _, _)| i16::from(r.code()))
+        .collect();
+    let hashes: Vec<Option<&[u8]>> = failures
+        .iter()
+        .map(|(_, h, _)| h.as_ref().map(|h| &h.0[..]))
+        .collect();
+    let counts: Vec<i64> = failures
+        .iter()
+        .map(|(_, _, n)| i64::try_from(*n).unwrap_or(i64::MAX))
+        .collect();
+    c.query_typed(
+        "SELECT vbx_tokens.count_failures($1, $2, $3, $4, $5, $6, $7)",
+        &[
+            (&failure_window(at), Type::INT8),
+            (&reasons, Type::INT2_ARRAY),
+            (&actor, Type::TEXT),
+            (&hashes, Type::BYTEA_ARRAY),
+            (&counts, Type::INT8_ARRAY),
+            (&system_time(at), Type::TIMESTAMPTZ),
+            (&ip, Type::INET),
         ],
     )
     .map_err(|e| failure(target, &e))?;

@@ -5,6 +5,8 @@
 //! transaction that does not commit appends nothing.
 
 use postgres::GenericClient;
+use postgres::binary_copy::BinaryCopyInWriter;
+use postgres::types::Type;
 
 use super::config::Target;
 use super::connect::failure;
@@ -14,6 +16,35 @@ use crate::record::Event;
 
 /// The `meta` key of the log head.
 const HEAD_KEY: &str = "log_head";
+
+/// Writes `events` (each event's bytes as the chain hashes them, the first numbered 1) as
+/// the whole log of a log that is empty, in one binary `COPY`, and gives the head they end
+/// at (`None` for no event). The caller writes the head and has checked the chain.
+///
+/// # Errors
+/// The server's errors ([`failure`]).
+pub fn put_all(
+    tx: &mut impl GenericClient,
+    target: &Target,
+    events: &[Vec<u8>],
+) -> Result<Option<Head>> {
+    let fail = |e: postgres::Error| failure(target, &e);
+    let sink = tx
+        .copy_in("COPY vbx_tokens.events (seq, bytes) FROM STDIN (FORMAT binary)")
+        .map_err(fail)?;
+    let mut writer = BinaryCopyInWriter::new(sink, &[Type::INT8, Type::BYTEA]);
+    let mut head = None;
+    for (i, stored) in events.iter().enumerate() {
+        let seq = i64::try_from(i + 1).map_err(|_| Error::internal("too many events"))?;
+        writer.write(&[&seq, stored]).map_err(fail)?;
+        head = Some(Head {
+            key: seq.unsigned_abs(),
+            hash: chain::hash(stored),
+        });
+    }
+    writer.finish().map_err(fail)?;
+    Ok(head)
+}
 
 /// Appends `event` to the log in `tx` (a transaction), chained to the event before it. Waits for the head's
 /// row while another transaction holds it (up to the connection's `lock_timeout`).

@@ -11,7 +11,6 @@ use super::config::Target;
 use super::connect::{connect, failure};
 use super::{log, schema, tokens};
 use crate::backup::Backup;
-use crate::chain::Head;
 use crate::error::{Error, Result};
 use crate::record::{Event, EventKind};
 use crate::store::Restored;
@@ -107,6 +106,7 @@ fn fill(
     // Nor uses any witness of this user's directory stores saw granted (as the directory
     // store's restore does).
     let witness = crate::uses::witness::by_any_store();
+    let mut records = Vec::with_capacity(backup.records.len());
     for (_, r) in &backup.records {
         let mut r = r.clone();
         if r.max_uses.is_some()
@@ -117,33 +117,22 @@ fn fill(
         if let Some(&n) = counted.get(&r.id) {
             r.use_count = r.use_count.max(n);
         }
-        tokens::put(tx, target, &r, false).map_err(|e| match e {
-            Error::Usage(why) => Error::usage(format!(
-                "{} cannot be restored: {why}; nothing was changed",
-                from.display()
-            )),
-            other => other,
-        })?;
+        records.push((r, None));
     }
+    tokens::put_many(tx, target, &records).map_err(|e| match e {
+        Error::Usage(why) => Error::usage(format!(
+            "{} cannot be restored: {why}; nothing was changed",
+            from.display()
+        )),
+        other => other,
+    })?;
     tx.execute(
         "SELECT setval('vbx_tokens.record_seq',
              (SELECT coalesce(max(seq), 0) + 1 FROM vbx_tokens.tokens), false)",
         &[],
     )
     .map_err(fail)?;
-    let mut head = None;
-    for (i, stored) in backup.events.iter().enumerate() {
-        let seq = i as i64 + 1;
-        tx.execute(
-            "INSERT INTO vbx_tokens.events (seq, bytes) VALUES ($1, $2)",
-            &[&seq, stored],
-        )
-        .map_err(fail)?;
-        head = Some(Head {
-            key: seq as u64,
-            hash: crate::chain::hash(stored),
-        });
-    }
+    let head = log::put_all(tx, target, &backup.events)?;
     if let Some(head) = head {
         tx.execute(
             "INSERT INTO vbx_tokens.meta (key, value) VALUES ('log_head', $1)",

@@ -160,6 +160,86 @@ const STEPS: &[&str] = &[
     INSERT INTO vbx_tokens.meta (key, value) VALUES ('store_id', uuid_send(gen_random_uuid()))
         ON CONFLICT (key) DO NOTHING;
     ",
+    // 7: a batch's worth in one call each, so `verify --batch` and a busy service pay one
+    // round trip a chunk, not one a token: the records of many tokens by their SHA-256, a use
+    // of each of many (distinct) tokens, as `count_use` takes one, and their failures. Plain
+    // SQL, as the one-token functions are: a new connection's first call loads and compiles
+    // nothing more. A role granted the one-token functions gets these too.
+    r"
+    CREATE FUNCTION vbx_tokens.lookup_many(token_sha256 bytea[])
+    RETURNS TABLE (sha256 bytea, record jsonb, use_count bigint, last_used_at timestamptz,
+                   last_used_ip inet)
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $$
+        SELECT t.sha256, t.record, t.use_count, t.last_used_at, t.last_used_ip
+        FROM vbx_tokens.tokens t WHERE t.sha256 = ANY (token_sha256)
+    $$;
+    -- One use of each token named, where `count_use` would take it; the SHA-256 and new
+    -- count of each taken. A token named twice is counted once (a row is updated once a
+    -- statement): the caller counts a second use in a second call.
+    CREATE FUNCTION vbx_tokens.count_uses(token_sha256 bytea[], at timestamptz, ip inet)
+    RETURNS TABLE (sha256 bytea, use_count bigint)
+    LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $$
+        UPDATE vbx_tokens.tokens t
+        SET use_count = t.use_count + 1, last_used_at = at,
+            last_used_ip = coalesce(ip, t.last_used_ip)
+        WHERE t.sha256 = ANY (token_sha256)
+          AND (t.active OR t.grace_until > at)
+          AND (t.expires_at IS NULL OR t.expires_at > at)
+          AND NOT t.disabled
+          AND (t.max_uses IS NULL OR t.use_count < t.max_uses)
+        RETURNING t.sha256, t.use_count
+    $$;
+    -- `how_many[i]` failures of `reasons[i]` for the token `token_sha256[i]` (NULL for a
+    -- string that is no token's), as `count_failure` counts one; summed by reason and token
+    -- first, so each row is written once.
+    CREATE FUNCTION vbx_tokens.count_failures(
+        window_no bigint, reasons smallint[], actor text, token_sha256 bytea[],
+        how_many bigint[], at timestamptz, ip inet)
+    RETURNS void
+    LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $$
+        INSERT INTO vbx_tokens.failures AS f
+            (window_no, reason, actor, token_id, first_at, last_at, count, ips, further)
+        SELECT window_no, u.reason, left(actor, 256), coalesce(t.id, ''), at, at,
+               least(sum(greatest(u.n, 1)), 9007199254740991)::bigint,
+               CASE WHEN ip IS NULL THEN '{}'::inet[] ELSE ARRAY[ip] END, false
+        FROM unnest(reasons, token_sha256, how_many) AS u(reason, h, n)
+        LEFT JOIN vbx_tokens.tokens t ON t.sha256 = u.h
+        GROUP BY u.reason, coalesce(t.id, '')
+        ON CONFLICT ON CONSTRAINT failures_pkey DO UPDATE SET
+            first_at = least(f.first_at, EXCLUDED.first_at),
+            last_at = greatest(f.last_at, EXCLUDED.last_at),
+            count = least(f.count + EXCLUDED.count, 9007199254740991),
+            ips = CASE WHEN ip IS NULL OR ip = ANY (f.ips) OR cardinality(f.ips) >= 16
+                       THEN f.ips ELSE f.ips || ip END,
+            further = f.further OR (ip IS NOT NULL AND NOT ip = ANY (f.ips)
+                                    AND cardinality(f.ips) >= 16)
+    $$;
+    REVOKE ALL ON FUNCTION vbx_tokens.lookup_many(bytea[]) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION vbx_tokens.count_uses(bytea[], timestamptz, inet) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION vbx_tokens.count_failures(
+        bigint, smallint[], text, bytea[], bigint[], timestamptz, inet) FROM PUBLIC;
+    DO $$
+    DECLARE
+        verifier text;
+    BEGIN
+        FOR verifier IN
+            SELECT DISTINCT a.grantee::regrole::text
+            FROM pg_proc p, aclexplode(p.proacl) a
+            WHERE p.oid = 'vbx_tokens.lookup(bytea)'::regprocedure
+              AND a.privilege_type = 'EXECUTE' AND a.grantee <> p.proowner AND a.grantee <> 0
+        LOOP
+            EXECUTE format('GRANT EXECUTE ON FUNCTION vbx_tokens.lookup_many(bytea[]),
+                vbx_tokens.count_uses(bytea[], timestamptz, inet),
+                vbx_tokens.count_failures(
+                    bigint, smallint[], text, bytea[], bigint[], timestamptz, inet)
+                TO %s', verifier);
+        END LOOP;
+    END
+    $$;
+    ",
 ];
 
 /// The step this build brings a schema to.
@@ -296,9 +376,10 @@ fn quoted(name: &str) -> String {
 }
 
 /// Lets the database role `role` verify and count, and nothing else: it may use the schema
-/// and call `vbx_tokens.lookup`, `vbx_tokens.count_use` and `vbx_tokens.count_failure` (which
-/// run with the schema owner's rights), and has no right on any table, so it cannot list tokens, read hashes in bulk,
-/// create, revoke or read the log.
+/// and call `vbx_tokens.lookup`, `vbx_tokens.count_use` and `vbx_tokens.count_failure` and
+/// their batch forms (`lookup_many`, `count_uses`, `count_failures`), which run with the
+/// schema owner's rights, and has no right on any table, so it cannot list tokens, read
+/// hashes in bulk, create, revoke or read the log.
 ///
 /// # Errors
 /// The server's refusal (a role that does not exist, or a caller who may not grant).
@@ -311,6 +392,11 @@ pub fn grant_verify(client: &mut Client, target: &Target, role: &str) -> Result<
              GRANT EXECUTE ON FUNCTION vbx_tokens.count_use(bytea, timestamptz, inet) TO {role};
              GRANT EXECUTE ON FUNCTION
                  vbx_tokens.count_failure(bigint, smallint, text, bytea, timestamptz, inet)
+                 TO {role};
+             GRANT EXECUTE ON FUNCTION vbx_tokens.lookup_many(bytea[]),
+                 vbx_tokens.count_uses(bytea[], timestamptz, inet),
+                 vbx_tokens.count_failures(
+                     bigint, smallint[], text, bytea[], bigint[], timestamptz, inet)
                  TO {role};"
         ))
         .map_err(|e| failure(target, &e))

@@ -105,22 +105,6 @@ impl Store {
         self.client().batch_execute(sql).map_err(|e| self.fail(&e))
     }
 
-    /// Whether a token row matches `filter` (SQL over the row's columns, `key` as `$1`).
-    pub(super) fn exists(
-        &self,
-        filter: &str,
-        key: &(dyn postgres::types::ToSql + Sync),
-    ) -> Result<bool> {
-        let row = self
-            .client()
-            .query_one(
-                &format!("SELECT EXISTS (SELECT 1 FROM vbx_tokens.tokens WHERE {filter})"),
-                &[key],
-            )
-            .map_err(|e| self.fail(&e))?;
-        Ok(row.get(0))
-    }
-
     /// Appends `event` within the transaction the connection has open (an import's).
     pub(super) fn append_in_transaction(&self, event: &Event) -> Result<()> {
         log::append(&mut *self.client(), &self.target, event)

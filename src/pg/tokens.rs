@@ -10,6 +10,8 @@ use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
 
 use postgres::GenericClient;
+use postgres::binary_copy::BinaryCopyInWriter;
+use postgres::types::{ToSql, Type};
 
 use super::config::Target;
 use super::connect::failure;
@@ -42,6 +44,93 @@ fn column_integer(what: &str, n: u64) -> Result<i64> {
     i64::try_from(n).map_err(|_| Error::internal(format!("{what} {n} does not fit a bigint")))
 }
 
+/// The columns of `vbx_tokens.tokens` that [`Columns::params`] fills, in its order.
+const COLUMNS: &str = "id, seq, sha256, name_key, active, disabled, expires_at, grace_until,
+    max_uses, use_count, last_used_at, last_used_ip, record, created_at";
+
+/// The columns' types, in [`COLUMNS`]' order, for a binary `COPY`.
+const COLUMN_TYPES: [Type; 14] = [
+    Type::TEXT,
+    Type::INT8,
+    Type::BYTEA,
+    Type::TEXT,
+    Type::BOOL,
+    Type::BOOL,
+    Type::TIMESTAMPTZ,
+    Type::TIMESTAMPTZ,
+    Type::INT8,
+    Type::INT8,
+    Type::TIMESTAMPTZ,
+    Type::INET,
+    Type::JSONB,
+    Type::TIMESTAMPTZ,
+];
+
+/// A record as its row holds it: what the columns need that the record does not hold as is.
+struct Columns {
+    seq: i64,
+    /// The token's SHA-256, 32 bytes.
+    hash: Vec<u8>,
+    key: String,
+    active: bool,
+    expires_at: Option<SystemTime>,
+    grace_until: Option<SystemTime>,
+    max_uses: Option<i64>,
+    use_count: i64,
+    last_used_at: Option<SystemTime>,
+    json: serde_json::Value,
+    created_at: SystemTime,
+}
+
+impl Columns {
+    fn of(r: &Record) -> Result<Columns> {
+        Columns::keyed(r, name_key(&r.name))
+    }
+
+    /// The columns of `r`, whose name's key is `key` (`crate::name::name_key`, the costly part).
+    fn keyed(r: &Record, key: String) -> Result<Columns> {
+        Ok(Columns {
+            seq: column_integer("seq", r.seq)?,
+            hash: TokenHash::from_hex(&r.sha256)
+                .ok_or_else(|| Error::internal(format!("the record {} has no SHA-256", r.id)))?
+                .0
+                .to_vec(),
+            key,
+            active: r.status == Status::Active,
+            expires_at: r.expires_at.map(system_time),
+            grace_until: r.grace_until.map(system_time),
+            max_uses: r
+                .max_uses
+                .map(|m| column_integer("max_uses", m))
+                .transpose()?,
+            use_count: column_integer("use_count", r.use_count)?,
+            last_used_at: r.last_used_at.map(system_time),
+            json: serde_json::to_value(r).map_err(|e| Error::internal(e.to_string()))?,
+            created_at: system_time(r.created_at),
+        })
+    }
+
+    /// The values of [`COLUMNS`], in order, for `r` (the record these columns are of).
+    fn params<'a>(&'a self, r: &'a Record) -> [&'a (dyn ToSql + Sync); 14] {
+        [
+            &r.id,
+            &self.seq,
+            &self.hash,
+            &self.key,
+            &self.active,
+            &r.disabled,
+            &self.expires_at,
+            &self.grace_until,
+            &self.max_uses,
+            &self.use_count,
+            &self.last_used_at,
+            &r.last_used_ip,
+            &self.json,
+            &self.created_at,
+        ]
+    }
+}
+
 /// Adds `record` as a new row, or (`replace`) writes it over the row of its id.
 ///
 /// # Errors
@@ -49,9 +138,7 @@ fn column_integer(what: &str, n: u64) -> Result<i64> {
 /// name (or one that renders alike), as the directory store says it; the server's other
 /// errors ([`failure`]).
 pub fn put(c: &mut impl GenericClient, target: &Target, r: &Record, replace: bool) -> Result<()> {
-    let hash = TokenHash::from_hex(&r.sha256)
-        .ok_or_else(|| Error::internal(format!("the record {} has no SHA-256", r.id)))?;
-    let json = serde_json::to_value(r).map_err(|e| Error::internal(e.to_string()))?;
+    let columns = Columns::of(r)?;
     // A verify on another host may have counted a use since the record was read: a count
     // never goes down, and the last use is the later one.
     let on_clash = if replace {
@@ -69,35 +156,61 @@ pub fn put(c: &mut impl GenericClient, target: &Target, r: &Record, replace: boo
     } else {
         ""
     };
-    let key = name_key(&r.name);
     c.execute(
         &format!(
-            "INSERT INTO vbx_tokens.tokens (id, seq, sha256, name_key, active, disabled,
-                 expires_at, grace_until, max_uses, use_count, last_used_at, last_used_ip, record,
-                 created_at)
+            "INSERT INTO vbx_tokens.tokens ({COLUMNS})
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) {on_clash}"
         ),
-        &[
-            &r.id,
-            &column_integer("seq", r.seq)?,
-            &&hash.0[..],
-            &key,
-            &(r.status == Status::Active),
-            &r.disabled,
-            &r.expires_at.map(system_time),
-            &r.grace_until.map(system_time),
-            &r.max_uses
-                .map(|m| column_integer("max_uses", m))
-                .transpose()?,
-            &column_integer("use_count", r.use_count)?,
-            &r.last_used_at.map(system_time),
-            &r.last_used_ip,
-            &json,
-            &system_time(r.created_at),
-        ],
+        &columns.params(r),
     )
-    .map_err(|e| clash(c, target, &e, r, &key))?;
+    .map_err(|e| clash(c, target, &e, r, &columns.key))?;
     Ok(())
+}
+
+/// Adds every record of `records` as a new row, in one binary `COPY`: a bulk write (import,
+/// restore) costs one round trip, not one a record. Each record comes with its name's key when
+/// the caller has it. The caller has checked that none clashes with the store or another (a
+/// clash found here fails the whole `COPY`).
+///
+/// # Errors
+/// [`Error::Usage`] for two records (or one and a row) with one id, one token or, active,
+/// one name; the server's other errors ([`failure`]).
+pub fn put_many(
+    c: &mut impl GenericClient,
+    target: &Target,
+    records: &[(Record, Option<String>)],
+) -> Result<()> {
+    let fail = |e: postgres::Error| {
+        let what = match unique_violation(&e).as_deref() {
+            Some("tokens_active_name") => "one name (or names that look the same), active",
+            Some("tokens_sha256_key") => "one token (the same SHA-256)",
+            Some("tokens_pkey") => "one id",
+            _ => return failure(target, &e),
+        };
+        Error::usage(format!("two tokens would have {what}"))
+    };
+    let sink = c
+        .copy_in(&format!(
+            "COPY vbx_tokens.tokens ({COLUMNS}) FROM STDIN (FORMAT binary)"
+        ))
+        .map_err(fail)?;
+    let mut writer = BinaryCopyInWriter::new(sink, &COLUMN_TYPES);
+    for (r, key) in records {
+        let columns = match key {
+            Some(key) => Columns::keyed(r, key.clone())?,
+            None => Columns::of(r)?,
+        };
+        writer.write(&columns.params(r)).map_err(fail)?;
+    }
+    writer.finish().map_err(fail)?;
+    Ok(())
+}
+
+/// The unique index or constraint `e` violated, if that is what failed.
+fn unique_violation(e: &postgres::Error) -> Option<String> {
+    e.as_db_error()
+        .filter(|db| *db.code() == postgres::error::SqlState::UNIQUE_VIOLATION)
+        .and_then(|db| db.constraint().map(str::to_owned))
 }
 
 /// A failed write as the directory store would say it: a unique index names what clashed.
@@ -108,11 +221,7 @@ fn clash(
     r: &Record,
     key: &str,
 ) -> Error {
-    let constraint = e
-        .as_db_error()
-        .filter(|db| *db.code() == postgres::error::SqlState::UNIQUE_VIOLATION)
-        .and_then(|db| db.constraint().map(str::to_owned));
-    match constraint.as_deref() {
+    match unique_violation(e).as_deref() {
         Some("tokens_active_name") => {
             // The statement failed, so the transaction is over: the holder is named only when
             // there is no transaction to spoil (a lone statement).
@@ -149,13 +258,73 @@ pub fn by_hash(
     target: &Target,
     hash: &TokenHash,
 ) -> Result<Option<Record>> {
+    // Typed, so the statement is parsed and run in one round trip (an unnamed statement
+    // prepared first would take three): a one-shot verify is mostly round trips.
     let rows = c
-        .query(
+        .query_typed(
             "SELECT record, use_count, last_used_at, last_used_ip FROM vbx_tokens.lookup($1)",
-            &[&&hash.0[..]],
+            &[(&&hash.0[..], Type::BYTEA)],
         )
         .map_err(|e| failure(target, &e))?;
     rows.first().map(|row| record_of(row, target)).transpose()
+}
+
+/// The records of the tokens whose SHA-256 are `hashes`, by SHA-256, with their use counts
+/// and last uses as they are now; a hash the store has no token for is left out. One
+/// statement, through `vbx_tokens.lookup_many`, which a verify-only role may call.
+///
+/// # Errors
+/// As for [`by_hash`].
+pub fn by_hashes(
+    c: &mut impl GenericClient,
+    target: &Target,
+    hashes: &[&[u8]],
+) -> Result<std::collections::HashMap<[u8; 32], Record>> {
+    let rows = c
+        .query_typed(
+            "SELECT sha256, record, use_count, last_used_at, last_used_ip
+             FROM vbx_tokens.lookup_many($1)",
+            &[(&hashes, Type::BYTEA_ARRAY)],
+        )
+        .map_err(|e| failure(target, &e))?;
+    rows.iter()
+        .filter_map(|row| {
+            let hash = <[u8; 32]>::try_from(row.get::<_, &[u8]>("sha256")).ok()?;
+            Some(record_of(row, target).map(|r| (hash, r)))
+        })
+        .collect()
+}
+
+/// Takes one use of each token whose SHA-256 is in `hashes` (distinct: a token named twice
+/// is counted once), where [`count_use`] would take it: the SHA-256 and new count of each
+/// taken. One statement, through `vbx_tokens.count_uses`.
+///
+/// # Errors
+/// The server's errors.
+pub fn count_uses(
+    c: &mut impl GenericClient,
+    target: &Target,
+    hashes: &[&[u8]],
+    at: Time,
+    ip: Option<IpAddr>,
+) -> Result<std::collections::HashMap<[u8; 32], u64>> {
+    let rows = c
+        .query_typed(
+            "SELECT sha256, use_count FROM vbx_tokens.count_uses($1, $2, $3)",
+            &[
+                (&hashes, Type::BYTEA_ARRAY),
+                (&system_time(at), Type::TIMESTAMPTZ),
+                (&ip, Type::INET),
+            ],
+        )
+        .map_err(|e| failure(target, &e))?;
+    Ok(rows
+        .iter()
+        .filter_map(|row| {
+            let hash = <[u8; 32]>::try_from(row.get::<_, &[u8]>(0)).ok()?;
+            Some((hash, u64::try_from(row.get::<_, i64>(1)).unwrap_or(0)))
+        })
+        .collect())
 }
 
 /// A row as its record: the JSON with the columns a verify changes laid over it.
@@ -274,9 +443,13 @@ pub fn count_use(
     ip: Option<IpAddr>,
 ) -> Result<Option<u64>> {
     let row = c
-        .query_one(
+        .query_typed_one(
             "SELECT vbx_tokens.count_use($1, $2, $3)",
-            &[&&hash.0[..], &system_time(at), &ip],
+            &[
+                (&&hash.0[..], Type::BYTEA),
+                (&system_time(at), Type::TIMESTAMPTZ),
+                (&ip, Type::INET),
+            ],
         )
         .map_err(|e| failure(target, &e))?;
     Ok(row
@@ -288,6 +461,16 @@ pub fn count_use(
 /// token changed in between: revoked, spent by another host): then the answer is what the
 /// record says at last.
 const RETRIES: usize = 3;
+
+/// Why `candidate`, which the store has no token for, is refused: not another system's
+/// token this store knows, so a string that is not one of ours either is malformed.
+pub fn not_known(candidate: &str) -> Reason {
+    if Token::parse(candidate).is_err() {
+        Reason::Malformed
+    } else {
+        Reason::Unknown
+    }
+}
 
 /// The answer for `candidate` at `now`, and with [`Touch::Yes`] a counted use when it is
 /// valid, decided by the server at the moment it is counted.
@@ -314,13 +497,7 @@ pub fn verify(
     let mut record = by_hash(c, target, &hash)?;
     for _ in 0..RETRIES {
         let Some(r) = &record else {
-            // Not another system's token this store knows: it is not one of ours either.
-            let reason = if Token::parse(candidate).is_err() {
-                Reason::Malformed
-            } else {
-                Reason::Unknown
-            };
-            return Ok(Verdict::anonymous(reason));
+            return Ok(Verdict::anonymous(not_known(candidate)));
         };
         let reason = policy::judge(&r.facts(), now, r.use_count, request);
         if reason != Reason::Valid || touch == Touch::No {

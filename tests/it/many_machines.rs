@@ -398,3 +398,94 @@ fn a_writer_waits_for_another_hosts_writer_up_to_wait_then_exit_5() {
     assert_eq!(env.record("a")["status"], "active");
     env.ok(&["revoke", "a", "--yes"]);
 }
+
+/// The reasons `verify --batch` gives for `lines`, run by `env`.
+fn batch_reasons(env: &Env, lines: &[&str]) -> Vec<String> {
+    let input: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    let out = env.run_in(&["verify", "--batch"], input);
+    String::from_utf8(out.stdout)
+        .expect("UTF-8")
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("JSON");
+            v["reason"].as_str().expect("reason").to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn a_store_an_older_build_made_verifies_one_at_a_time_until_it_is_brought_up() {
+    let Some(admin) = pg_env() else { return };
+    let url = admin.url.clone().expect("a URL");
+    let limited =
+        String::from_utf8(admin.ok(&["create", "--name", "limited", "--max-uses", "3", "--quiet"]))
+            .expect("UTF-8")
+            .trim()
+            .to_owned();
+    let open = admin.create("open");
+    let role = new_role();
+    let mut sql = postgres_client(&url);
+    sql.batch_execute(&format!("CREATE ROLE {role} LOGIN"))
+        .expect("role");
+    admin.ok(&["grant-verify", &role]);
+    // As a store stands that a build before the batch functions (schema step 7) made, with
+    // this role granted what that build granted.
+    sql.batch_execute(
+        "DROP FUNCTION vbx_tokens.lookup_many(bytea[]);
+         DROP FUNCTION vbx_tokens.count_uses(bytea[], timestamptz, inet);
+         DROP FUNCTION vbx_tokens.count_failures(
+             bigint, smallint[], text, bytea[], bigint[], timestamptz, inet);
+         DELETE FROM vbx_tokens.migrations WHERE version = 7;",
+    )
+    .expect("step 7 undone");
+    let mut host = Env::new();
+    host.url = Some(url.replacen(
+        "postgresql://postgres@",
+        &format!("postgresql://{role}@"),
+        1,
+    ));
+    assert_eq!(
+        batch_reasons(
+            &host,
+            &[&limited, &limited, &open, &limited, &limited, "nope"]
+        ),
+        [
+            "valid",
+            "valid",
+            "valid",
+            "valid",
+            "usage_exceeded",
+            "malformed"
+        ]
+    );
+    // The next admin command brings the schema up, and the role may call the batch forms.
+    admin.ok(&["list"]);
+    let may: bool = sql
+        .query_one(
+            "SELECT has_function_privilege($1, 'vbx_tokens.count_uses(bytea[], timestamptz, inet)', 'EXECUTE')
+                AND has_function_privilege($1, 'vbx_tokens.lookup_many(bytea[])', 'EXECUTE')
+                AND has_function_privilege($1, 'vbx_tokens.count_failures(bigint, smallint[], text, bytea[], bigint[], timestamptz, inet)', 'EXECUTE')",
+            &[&role],
+        )
+        .expect("privileges")
+        .get(0);
+    assert!(may, "the verify role was granted the batch functions");
+    assert_eq!(
+        batch_reasons(&host, &[&open, &limited, "nope", &open]),
+        ["valid", "usage_exceeded", "malformed", "valid"]
+    );
+    assert_eq!(admin.record("open")["use_count"], 3);
+    assert_eq!(admin.record("limited")["use_count"], 3);
+    admin.create("after");
+    let events = crate::common::failure_events(&admin);
+    let of = |reason: &str| -> u64 {
+        events
+            .iter()
+            .filter(|e| e["reason"] == reason)
+            .map(|e| e["count"].as_u64().expect("count"))
+            .sum()
+    };
+    assert_eq!(of("usage_exceeded"), 2, "{events:?}");
+    assert_eq!(of("malformed"), 2, "{events:?}");
+    admin.ok(&["log", "--check"]);
+}

@@ -234,6 +234,71 @@ fn exactly_max_uses_valid_answers_from_32_processes_at_once() {
 }
 
 #[test]
+fn a_batch_counts_a_limited_token_to_its_limit_and_each_refusal_once() {
+    for env in Env::engines() {
+        eprintln!("engine: {}", env.engine());
+        let limited = create(&env, "three", &["--max-uses", "3"]);
+        let open = create(&env, "open", &[]);
+        let scoped = create(&env, "scoped", &["--scope", "orders"]);
+        let off = create(&env, "off", &[]);
+        env.ok(&["disable", "off"]);
+        // The limited token five times among the others: the first three lines take its
+        // uses, as five verifies one after another would.
+        let lines = [
+            &limited, &open, &limited, &scoped, &limited, &off, &limited, &open, &limited,
+        ];
+        let input: String = lines.iter().map(|t| format!("{t}\n")).collect();
+        let out = env.run_in(&["verify", "--batch", "--scope", "invoices"], input);
+        assert_eq!(code(&out), 1, "{}", stderr(&out));
+        let reasons: Vec<String> = String::from_utf8(out.stdout)
+            .expect("utf-8")
+            .lines()
+            .map(|l| {
+                parse(l.as_bytes())["reason"]
+                    .as_str()
+                    .expect("reason")
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                "valid",
+                "valid",
+                "valid",
+                "insufficient_scope",
+                "valid",
+                "disabled",
+                "usage_exceeded",
+                "valid",
+                "usage_exceeded"
+            ]
+        );
+        assert_eq!(env.record("three")["use_count"], 3);
+        assert_eq!(env.record("open")["use_count"], 2);
+        assert_eq!(
+            env.record("scoped")["use_count"],
+            0,
+            "a refusal takes no use"
+        );
+        // Each refusal counted once, under its reason and token, when the next write folds.
+        env.create("after");
+        let events = failure_events(&env);
+        assert_eq!(failures_counted(&events), 4, "{events:?}");
+        let of = |reason: &str| -> u64 {
+            events
+                .iter()
+                .filter(|e| e["reason"] == reason)
+                .map(|e| e["count"].as_u64().expect("count"))
+                .sum()
+        };
+        assert_eq!(of("usage_exceeded"), 2, "{events:?}");
+        assert_eq!(of("insufficient_scope"), 1, "{events:?}");
+        assert_eq!(of("disabled"), 1, "{events:?}");
+    }
+}
+
+#[test]
 fn spent_uses_survive_export_and_import() {
     for env in Env::engines() {
         eprintln!("engine: {}", env.engine());
