@@ -5,9 +5,10 @@
 #
 #   bash benches/cli.sh                 # 1k, 100k and 1M tokens (about 10 minutes)
 #   SIZES="1000 100000" bash benches/cli.sh
-#   .ci/postgres bash -c 'VBX_TOKENS_BENCH_POSTGRES=$VBX_TOKENS_TEST_POSTGRES \
+#   VBX_TOKENS_PG_DURABLE=1 .ci/postgres bash -c 'VBX_TOKENS_BENCH_POSTGRES=$VBX_TOKENS_TEST_POSTGRES \
 #     VBX_TOKENS_BENCH_POSTGRES_TLS=$VBX_TOKENS_TEST_POSTGRES_TLS SIZES=1000 bash benches/cli.sh'
-#     (adds the PostgreSQL rows, at the first size)
+#     (adds the PostgreSQL rows, at the first size; ONLY_POSTGRES=1 leaves the directory
+#     store's rows out)
 #
 # Needs: hyperfine and sqlite3 (Debian: apt-get install hyperfine sqlite3), python3.
 set -euo pipefail
@@ -60,10 +61,12 @@ for n in $SIZES; do
     printf "{\"name\":\"t%d\",\"token\":\"%s\",\"expires_at\":\"2099-01-01T00:00:00Z\",\"scopes\":[\"invoices:read\",\"orders\"],\"allow_ip\":[\"10.0.0.0/8\",\"2001:db8::/32\"]%s}\n", NR, $0, extra
   }' "$dir/tokens.txt" > "$dir/import.ndjson"
   export VBX_TOKENS_HOME=$dir/store
-  read -r secs mib < <(peak_rss "$BIN" import "$dir/import.ndjson")
-  row "import $n" "${secs} s, peak RSS ${mib} MiB" "" ""
-  bytes=$(du -sb "$dir/store" | cut -f1)
-  row "disk per token after the import, $n, index included" "$(python3 -c "print(f'{$bytes/$n:.0f} B')")" "" ""
+  if [ -z "${ONLY_POSTGRES:-}" ]; then
+    read -r secs mib < <(peak_rss "$BIN" import "$dir/import.ndjson")
+    row "import $n" "${secs} s, peak RSS ${mib} MiB" "" ""
+    bytes=$(du -sb "$dir/store" | cut -f1)
+    row "disk per token after the import, $n, index included" "$(python3 -c "print(f'{$bytes/$n:.0f} B')")" "" ""
+  fi
   python3 - "$dir/tokens.txt" "$dir/peer.db" <<'PY'
 import hashlib, sqlite3, sys
 db = sqlite3.connect(sys.argv[2])
@@ -80,6 +83,7 @@ PY
   export VBX_TOKEN=$T
   POLICY="--scope invoices:read --ip 10.1.2.3"
 
+  if [ -z "${ONLY_POSTGRES:-}" ]; then
   # One counted verify against the peer; --no-touch against the floor, `--version`; a counted
   # verify of a token with a use limit (its counter is written and synced too).
   hyperfine -N -w 20 -r "$RUNS" --export-json "$dir/one.json" \
@@ -154,6 +158,7 @@ PY
     after=$(du -sb "$dir/store" | cut -f1)
     row "disk per failed verify (1M through --batch)" "$(python3 -c "print(f'{($after-$before)/1e6:.1f} B')")" "" ""
   fi
+  fi
   if [ -n "${VBX_TOKENS_BENCH_POSTGRES:-}" ] && [ "$n" = "${SIZES%% *}" ]; then
     # The same tokens in PostgreSQL (`.ci/postgres` starts a throwaway cluster: see the
     # README, "Development"), in a new database of their own, side by side with the peer.
@@ -177,7 +182,7 @@ PY
       row "PostgreSQL over TCP, SCRAM and TLS: verify, counted, $n" "$(ms "$tls") ms" "$(ms "$peer") ms" "$(ratio "$tls" "$peer")"
       row "PostgreSQL over TCP, SCRAM and TLS: the connection (TLS verify --no-touch minus the socket's)" "$(ms "$(python3 -c "print($tlsnt-$nt)")") ms" "" ""
     fi
-    read -r secs mib < <(peak_rss sh -c "env VBX_TOKENS_STORE=$PGURL $BIN verify --batch $POLICY < $dir/tokens.txt")
+    read -r secs mib < <(peak_rss sh -c "env VBX_TOKENS_STORE='$PGURL' $BIN verify --batch $POLICY < $dir/tokens.txt")
     row "PostgreSQL: verify --batch counted of $n" "$(python3 -c "print(f'{$n/$secs/1000:.1f}k/s')"), peak RSS $mib MiB" "" ""
     times=$(VBX_TOKENS_STORE=$PGURL python3 - "$BIN" <<'PY'
 import statistics, subprocess, sys, time
