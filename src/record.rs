@@ -180,6 +180,8 @@ pub enum EventKind {
     Extended,
     BackedUp,
     Restored,
+    /// A PostgreSQL role was given the right to verify (`grant-verify`).
+    GrantedVerify,
 }
 
 impl EventKind {
@@ -201,6 +203,7 @@ impl EventKind {
             EventKind::Extended => "extended",
             EventKind::BackedUp => "backed_up",
             EventKind::Restored => "restored",
+            EventKind::GrantedVerify => "granted_verify",
         }
     }
 }

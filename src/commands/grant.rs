@@ -12,7 +12,8 @@ use vbx_tokens::location::Location;
 /// cut, and the grant would go to another name.
 const MAX_ROLE: usize = 63;
 
-/// Lets `role` verify tokens of the store (and count their uses), and nothing else.
+/// Lets `role` verify tokens of the store (and count their uses), and nothing else, and logs
+/// it (`granted_verify`).
 ///
 /// # Errors
 /// [`Error::Usage`] on a directory store, or for a role name PostgreSQL would not keep as
@@ -31,7 +32,7 @@ pub fn verify(ctx: &Context, role: &str, p: &mut Printer) -> Result<Outcome> {
         )));
     }
     let store = vbx_tokens::pg::store::Store::open(target, OpenMode::Existing)?;
-    vbx_tokens::pg::schema::grant_verify(&mut store.client(), target, role)?;
+    store.grant_verify(role)?;
     drop(store);
     p.granted_verify(role, &target.shown());
     Ok(Outcome::Success)

@@ -383,7 +383,11 @@ fn quoted(name: &str) -> String {
 ///
 /// # Errors
 /// The server's refusal (a role that does not exist, or a caller who may not grant).
-pub fn grant_verify(client: &mut Client, target: &Target, role: &str) -> Result<()> {
+pub fn grant_verify(
+    client: &mut impl postgres::GenericClient,
+    target: &Target,
+    role: &str,
+) -> Result<()> {
     let role = quoted(role);
     client
         .batch_execute(&format!(

@@ -105,6 +105,23 @@ impl Store {
         self.client().batch_execute(sql).map_err(|e| self.fail(&e))
     }
 
+    /// Lets the database role `role` verify and count, and nothing else
+    /// ([`schema::grant_verify`]), and logs it (`granted_verify`, the role in `detail`), in
+    /// one transaction.
+    ///
+    /// # Errors
+    /// As for [`schema::grant_verify`]; nothing is granted or logged then.
+    pub fn grant_verify(&self, role: &str) -> Result<()> {
+        use crate::engine::Tokens as _;
+        let mut event = self.event(crate::record::EventKind::GrantedVerify, None, None);
+        event.detail = Some(crate::record::fit_detail(&format!("to the role {role}")));
+        let mut client = self.client();
+        let mut tx = client.transaction().map_err(|e| self.fail(&e))?;
+        schema::grant_verify(&mut tx, &self.target, role)?;
+        log::append(&mut tx, &self.target, &event)?;
+        tx.commit().map_err(|e| self.fail(&e))
+    }
+
     /// Appends `event` within the transaction the connection has open (an import's).
     pub(super) fn append_in_transaction(&self, event: &Event) -> Result<()> {
         log::append(&mut *self.client(), &self.target, event)

@@ -40,6 +40,15 @@ fn a_verify_only_role_verifies_and_counts_and_every_other_command_is_refused() {
         .expect("role");
     let granted = admin.json(&["grant-verify", &role]);
     assert_eq!(granted["role"], role.as_str());
+    // Logged, as every change is.
+    let log = admin.json(&["log"]);
+    let last = log.as_array().and_then(|a| a.last()).expect("an event");
+    assert_eq!(last["event"], "granted_verify", "{last}");
+    assert_eq!(
+        last["detail"],
+        format!("to the role {role}").as_str(),
+        "{last}"
+    );
     // The socket trusts every role: the URL names the role alone.
     let mut host = Env::new();
     host.url = Some(url.replacen(
