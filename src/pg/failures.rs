@@ -35,15 +35,15 @@ pub fn count(
     at: Time,
     ip: Option<IpAddr>,
 ) -> Result<()> {
-    c.execute(
+    c.query_typed(
         "SELECT vbx_tokens.count_failure($1, $2, $3, $4, $5, $6)",
         &[
-            &failure_window(at),
-            &i16::from(reason.code()),
-            &actor,
-            &hash.map(|h| &h.0[..]),
-            &system_time(at),
-            &ip,
+            (&failure_window(at), Type::INT8),
+            (&i16::from(reason.code()), Type::INT2),
+            (&actor, Type::TEXT),
+            (&hash.map(|h| &h.0[..]), Type::BYTEA),
+            (&system_time(at), Type::TIMESTAMPTZ),
+            (&ip, Type::INET),
         ],
     )
     .map_err(|e| failure(target, &e))?;
@@ -104,7 +104,7 @@ pub fn count_many(
 /// The server's errors.
 pub fn fold(tx: &mut postgres::Transaction<'_>, target: &Target) -> Result<()> {
     let rows = tx
-        .query(
+        .query_typed(
             "DELETE FROM vbx_tokens.failures
              RETURNING reason, actor, token_id, first_at, last_at, count, ips, further",
             &[],
@@ -210,7 +210,7 @@ fn counters_at_end(
 ) -> Result<Vec<(i64, Vec<u8>, Event)>> {
     let fail = |e: postgres::Error| failure(target, &e);
     let head = tx
-        .query_opt(
+        .query_typed_opt(
             "SELECT value FROM vbx_tokens.meta WHERE key = 'log_head' FOR UPDATE",
             &[],
         )

@@ -53,16 +53,15 @@ pub fn put_all(
 /// The server's errors ([`failure`]).
 pub fn append(tx: &mut impl GenericClient, target: &Target, event: &Event) -> Result<()> {
     let fail = |e: postgres::Error| failure(target, &e);
-    // The row must be there to be locked; an empty value is "no event yet".
-    tx.execute(
-        "INSERT INTO vbx_tokens.meta (key, value) VALUES ($1, '') ON CONFLICT (key) DO NOTHING",
-        &[&HEAD_KEY],
-    )
-    .map_err(fail)?;
+    // The head's row, locked for the rest of the transaction, in one statement: made when
+    // there is none (an empty value is "no event yet"), and otherwise taken as it stands now
+    // (`ON CONFLICT DO UPDATE` waits for and works on the newest version of the row). Typed
+    // statements, so each is one round trip.
     let stored: Vec<u8> = tx
-        .query_one(
-            "SELECT value FROM vbx_tokens.meta WHERE key = $1 FOR UPDATE",
-            &[&HEAD_KEY],
+        .query_typed_one(
+            "INSERT INTO vbx_tokens.meta AS m (key, value) VALUES ($1, '')
+             ON CONFLICT (key) DO UPDATE SET value = m.value RETURNING m.value",
+            &[(&HEAD_KEY, Type::TEXT)],
         )
         .map_err(fail)?
         .get(0);
@@ -82,14 +81,15 @@ pub fn append(tx: &mut impl GenericClient, target: &Target, event: &Event) -> Re
         hash: chain::hash(&bytes),
     };
     let seq = i64::try_from(key).map_err(|_| Error::store("the audit log is full"))?;
-    tx.execute(
-        "INSERT INTO vbx_tokens.events (seq, bytes) VALUES ($1, $2)",
-        &[&seq, &bytes],
-    )
-    .map_err(fail)?;
-    tx.execute(
-        "UPDATE vbx_tokens.meta SET value = $2 WHERE key = $1",
-        &[&HEAD_KEY, &&new_head.encode()[..]],
+    tx.query_typed(
+        "WITH event AS (INSERT INTO vbx_tokens.events (seq, bytes) VALUES ($2, $3))
+         UPDATE vbx_tokens.meta SET value = $4 WHERE key = $1",
+        &[
+            (&HEAD_KEY, Type::TEXT),
+            (&seq, Type::INT8),
+            (&bytes, Type::BYTEA),
+            (&&new_head.encode()[..], Type::BYTEA),
+        ],
     )
     .map_err(fail)?;
     Ok(())

@@ -256,7 +256,7 @@ pub fn current_step() -> i32 {
 pub fn check(client: &mut Client, target: &Target) -> Result<bool> {
     let fail = |e: postgres::Error| failure(target, &e);
     let row = client
-        .query_one(
+        .query_typed_one(
             "SELECT to_regclass('vbx_tokens.migrations') IS NOT NULL,
                     EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'vbx_tokens')",
             &[],
@@ -273,7 +273,7 @@ pub fn check(client: &mut Client, target: &Target) -> Result<bool> {
         )));
     }
     let step: i32 = client
-        .query_one(
+        .query_typed_one(
             "SELECT coalesce(max(version), 0) FROM vbx_tokens.migrations",
             &[],
         )
@@ -327,7 +327,7 @@ pub fn ensure_in(tx: &mut Transaction<'_>, target: &Target, actor: &str) -> Resu
     )
     .map_err(fail)?;
     let done: i32 = tx
-        .query_one(
+        .query_typed_one(
             "SELECT coalesce(max(version), 0) FROM vbx_tokens.migrations",
             &[],
         )
@@ -356,7 +356,7 @@ pub fn open(client: &mut Client, target: &Target, actor: &str, create: bool) -> 
         return Ok(true);
     }
     let there: bool = client
-        .query_one(
+        .query_typed_one(
             "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'vbx_tokens')",
             &[],
         )

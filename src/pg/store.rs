@@ -11,6 +11,7 @@ use std::cell::RefCell;
 use std::collections::HashSet;
 use std::path::PathBuf;
 
+use postgres::types::Type;
 use postgres::{Client, GenericClient, Transaction};
 
 use super::config::Target;
@@ -61,7 +62,7 @@ impl Store {
         }
         if mode != OpenMode::Records {
             client
-                .execute("SELECT pg_advisory_lock($1)", &[&WRITER_KEY])
+                .query_typed("SELECT pg_advisory_lock($1)", &[(&WRITER_KEY, Type::INT8)])
                 .map_err(|e| failure(target, &e))?;
             // As a directory store folds its journal when a writer opens it: the failures
             // counted since reach the log before the command adds to it.
@@ -70,7 +71,7 @@ impl Store {
             tx.commit().map_err(|e| failure(target, &e))?;
         }
         let id: Vec<u8> = client
-            .query_one(
+            .query_typed_one(
                 "SELECT value FROM vbx_tokens.meta WHERE key = 'store_id'",
                 &[],
             )
@@ -140,10 +141,10 @@ impl Store {
     fn refuse_taken_name(&self, tx: &mut Transaction<'_>, r: &Record) -> Result<()> {
         let key = name_key(&r.name);
         let row = tx
-            .query_opt(
+            .query_typed_opt(
                 "SELECT id, record->>'name' FROM vbx_tokens.tokens
                  WHERE active AND name_key = $1 AND id <> $2",
-                &[&key, &r.id],
+                &[(&key, Type::TEXT), (&r.id, Type::TEXT)],
             )
             .map_err(|e| self.fail(&e))?;
         let Some(row) = row else { return Ok(()) };
@@ -180,7 +181,7 @@ impl Engine for Store {
     fn new_seq(&self) -> Result<u64> {
         let n: i64 = self
             .client()
-            .query_one("SELECT nextval('vbx_tokens.record_seq')", &[])
+            .query_typed_one("SELECT nextval('vbx_tokens.record_seq')", &[])
             .map_err(|e| self.fail(&e))?
             .get(0);
         Ok(u64::try_from(n).unwrap_or(0))
@@ -338,7 +339,7 @@ impl Engine for Store {
     fn contents(&self) -> Result<(u64, u64, bool)> {
         let row = self
             .client()
-            .query_one(
+            .query_typed_one(
                 "SELECT (SELECT count(*) FROM vbx_tokens.tokens),
                         (SELECT count(*) FROM vbx_tokens.events)",
                 &[],

@@ -156,12 +156,18 @@ pub fn put(c: &mut impl GenericClient, target: &Target, r: &Record, replace: boo
     } else {
         ""
     };
-    c.execute(
+    let params = columns.params(r);
+    let typed: Vec<(&(dyn ToSql + Sync), Type)> = params
+        .iter()
+        .copied()
+        .zip(COLUMN_TYPES.iter().cloned())
+        .collect();
+    c.query_typed(
         &format!(
             "INSERT INTO vbx_tokens.tokens ({COLUMNS})
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) {on_clash}"
         ),
-        &columns.params(r),
+        &typed,
     )
     .map_err(|e| clash(c, target, &e, r, &columns.key))?;
     Ok(())
@@ -361,9 +367,9 @@ pub(super) fn one(
     key: &str,
 ) -> Result<Option<Record>> {
     let row = c
-        .query_opt(
+        .query_typed_opt(
             &format!("SELECT {RECORD_COLUMNS} FROM vbx_tokens.tokens WHERE {filter}"),
-            &[&key],
+            &[(&key, Type::TEXT)],
         )
         .map_err(|e| failure(target, &e))?;
     row.map(|row| record_of(&row, target)).transpose()
@@ -380,13 +386,16 @@ pub fn find(
     id_or_name: &str,
 ) -> Result<Option<Record>> {
     let row = c
-        .query_opt(
+        .query_typed_opt(
             &format!(
                 "SELECT {RECORD_COLUMNS} FROM vbx_tokens.tokens
                  WHERE id = $1 OR (active AND name_key = $2)
                  ORDER BY id = $1 DESC LIMIT 1"
             ),
-            &[&id_or_name, &name_key(id_or_name)],
+            &[
+                (&id_or_name, Type::TEXT),
+                (&name_key(id_or_name), Type::TEXT),
+            ],
         )
         .map_err(|e| failure(target, &e))?;
     row.map(|row| record_of(&row, target)).transpose()
