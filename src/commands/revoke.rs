@@ -43,11 +43,12 @@ pub fn run(ctx: &Context, req: Revoke, p: &mut Printer) -> Result<Outcome> {
 }
 
 fn one(ctx: &Context, token: &str, yes: bool, p: &mut Printer) -> Result<Outcome> {
-    // Look the token up, then let go of the store while a person thinks, so cron jobs don't
-    // wait on the prompt.
-    let target = ctx.engine(OpenMode::Existing)?.resolve(token)?;
+    let store = ctx.engine(OpenMode::Existing)?;
+    let target = store.resolve(token)?;
     let live = target.state_at(Time::now()) != State::Revoked;
-    if live && !yes {
+    let store = if live && !yes {
+        // Let go of the store while a person thinks, so cron jobs don't wait on the prompt.
+        drop(store);
         let question = format!(
             "Revoke token {:?} ({})? It stops working at once; this cannot be undone",
             target.name, target.id
@@ -56,8 +57,11 @@ fn one(ctx: &Context, token: &str, yes: bool, p: &mut Printer) -> Result<Outcome
             &question,
             &format!("revoking {:?} cannot be undone", target.name),
         )?;
-    }
-    let revoked = ctx.engine(OpenMode::Existing)?.revoke(&target.id)?;
+        ctx.engine(OpenMode::Existing)?
+    } else {
+        store
+    };
+    let revoked = store.revoke(&target.id)?;
     p.revoked(&revoked);
     Ok(Outcome::Success)
 }

@@ -64,19 +64,24 @@ impl Store {
             client
                 .query_typed("SELECT pg_advisory_lock($1)", &[(&WRITER_KEY, Type::INT8)])
                 .map_err(|e| failure(target, &e))?;
+        }
+        // The store's id, and whether failures wait to be folded, in one round trip.
+        let row = client
+            .query_typed_one(
+                "SELECT (SELECT value FROM vbx_tokens.meta WHERE key = 'store_id'),
+                        EXISTS (SELECT 1 FROM vbx_tokens.failures)",
+                &[],
+            )
+            .map_err(|e| failure(target, &e))?;
+        let (id, failures): (Option<Vec<u8>>, bool) = (row.get(0), row.get(1));
+        if mode != OpenMode::Records && failures {
             // As a directory store folds its journal when a writer opens it: the failures
             // counted since reach the log before the command adds to it.
             let mut tx = client.transaction().map_err(|e| failure(target, &e))?;
             super::failures::fold(&mut tx, target)?;
             tx.commit().map_err(|e| failure(target, &e))?;
         }
-        let id: Vec<u8> = client
-            .query_typed_one(
-                "SELECT value FROM vbx_tokens.meta WHERE key = 'store_id'",
-                &[],
-            )
-            .map_err(|e| failure(target, &e))?
-            .get(0);
+        let id = id.unwrap_or_default();
         let store_id = <[u8; 16]>::try_from(&id[..]).map_err(|_| {
             Error::store(format!(
                 "the store at {} is damaged: its store id is not 16 bytes",
@@ -208,18 +213,18 @@ impl Engine for Store {
             }
             tokens::put(&mut tx, &self.target, &c.record, !c.new_hash)?;
             if c.forget {
-                tx.execute(
+                tx.query_typed(
                     "DELETE FROM vbx_tokens.vault WHERE key = $1",
-                    &[&secret_key(&c.record.id)],
+                    &[(&secret_key(&c.record.id), Type::TEXT)],
                 )
                 .map_err(|e| self.fail(&e))?;
             }
         }
         if let Some(s) = &secret {
-            tx.execute(
+            tx.query_typed(
                 "INSERT INTO vbx_tokens.vault (key, bytes) VALUES ($1, $2)
                  ON CONFLICT (key) DO UPDATE SET bytes = EXCLUDED.bytes",
-                &[&secret_key(&s.id), &s.bytes],
+                &[(&secret_key(&s.id), Type::TEXT), (&s.bytes, Type::BYTEA)],
             )
             .map_err(|e| self.fail(&e))?;
         }
