@@ -28,7 +28,7 @@ pub fn restore(target: &Target, backup: &Backup, from: &Path, force: bool) -> Re
     let actor = crate::store::current_user();
     let mut client = connect(target)?;
     // Present and current (or moved on to this build's step), so what it holds can be read.
-    let present = schema::open(&mut client, target, &actor, false)?;
+    let present = schema::open(&mut client, target, &actor, false)? != schema::Opened::Missing;
     let mut tx = client.transaction().map_err(fail)?;
     // No other writer meanwhile, on any host (`super::store`): held to the commit.
     tx.execute(
@@ -64,8 +64,8 @@ pub fn restore(target: &Target, backup: &Backup, from: &Path, force: bool) -> Re
                 .map_err(fail)?;
         }
     }
-    // A count never goes down, not even by a restore: uses the replaced store counted after
-    // the backup was taken stay spent.
+    // A use limit's count never goes down, not even by a restore: uses the replaced store
+    // counted after the backup was taken stay spent.
     let mut counted = std::collections::HashMap::new();
     if let Some(aside) = &replaced {
         for row in tx
@@ -114,7 +114,11 @@ fn fill(
         {
             r.use_count = r.use_count.max(seen);
         }
-        if let Some(&n) = counted.get(&r.id) {
+        // As the directory store's restore keeps them: only a limit needs a count that never
+        // goes down.
+        if r.max_uses.is_some()
+            && let Some(&n) = counted.get(&r.id)
+        {
             r.use_count = r.use_count.max(n);
         }
         records.push((r, None));

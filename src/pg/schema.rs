@@ -8,6 +8,7 @@
 //! work done. (`CREATE SCHEMA IF NOT EXISTS` alone is not enough: two at once can both miss the
 //! other's and one fails on the catalogue's unique index.)
 
+use postgres::types::Type;
 use postgres::{Client, Transaction};
 
 use super::config::Target;
@@ -351,9 +352,9 @@ pub fn ensure_in(tx: &mut Transaction<'_>, target: &Target, actor: &str) -> Resu
 ///
 /// # Errors
 /// As for [`ensure`].
-pub fn open(client: &mut Client, target: &Target, actor: &str, create: bool) -> Result<bool> {
+pub fn open(client: &mut Client, target: &Target, actor: &str, create: bool) -> Result<Opened> {
     if check(client, target)? {
-        return Ok(true);
+        return Ok(Opened::There);
     }
     let there: bool = client
         .query_typed_one(
@@ -363,10 +364,51 @@ pub fn open(client: &mut Client, target: &Target, actor: &str, create: bool) -> 
         .map_err(|e| failure(target, &e))?
         .get(0);
     if !there && !create {
-        return Ok(false);
+        return Ok(Opened::Missing);
     }
     ensure(client, target, actor)?;
-    Ok(true)
+    Ok(if there { Opened::There } else { Opened::Made })
+}
+
+/// What [`open`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Opened {
+    /// No schema, and none was to be made.
+    Missing,
+    /// The schema was there (moved on to this build's step if it was behind).
+    There,
+    /// This call made the schema.
+    Made,
+}
+
+/// Drops the schema a command made ([`Opened::Made`]) and then failed in, so a failed
+/// command leaves no store behind, as a directory store's does: only while it holds no
+/// token, event or vault row (another host may have begun to use it since).
+///
+/// # Errors
+/// The server's errors.
+pub fn drop_if_empty(client: &mut Client, target: &Target) -> Result<()> {
+    let fail = |e: postgres::Error| failure(target, &e);
+    let mut tx = client.transaction().map_err(fail)?;
+    tx.query_typed(
+        "SELECT pg_advisory_xact_lock($1)",
+        &[(&LOCK_KEY, Type::INT8)],
+    )
+    .map_err(fail)?;
+    let empty: bool = tx
+        .query_typed_one(
+            "SELECT NOT EXISTS (SELECT 1 FROM vbx_tokens.tokens)
+                AND NOT EXISTS (SELECT 1 FROM vbx_tokens.events)
+                AND NOT EXISTS (SELECT 1 FROM vbx_tokens.vault)",
+            &[],
+        )
+        .map_err(fail)?
+        .get(0);
+    if empty {
+        tx.batch_execute("DROP SCHEMA vbx_tokens CASCADE")
+            .map_err(fail)?;
+    }
+    tx.commit().map_err(fail)
 }
 
 /// `name` as an SQL identifier: in double quotes, a double quote inside doubled (the

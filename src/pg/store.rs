@@ -36,6 +36,9 @@ pub struct Store {
     target: Target,
     actor: String,
     store_id: [u8; 16],
+    /// This open made the schema: a command that then fails takes it away
+    /// ([`Engine::discard_if_new`]).
+    made: bool,
 }
 
 impl std::fmt::Debug for Store {
@@ -57,7 +60,8 @@ impl Store {
     pub fn open(target: &Target, mode: OpenMode) -> Result<Store> {
         let mut client = connect(target)?;
         let actor = crate::store::current_user();
-        if !schema::open(&mut client, target, &actor, mode == OpenMode::Create)? {
+        let opened = schema::open(&mut client, target, &actor, mode == OpenMode::Create)?;
+        if opened == schema::Opened::Missing {
             return Err(Error::NoStore(PathBuf::from(target.shown())));
         }
         if mode != OpenMode::Records {
@@ -93,6 +97,7 @@ impl Store {
             target: target.clone(),
             actor,
             store_id,
+            made: opened == schema::Opened::Made,
         })
     }
 
@@ -391,6 +396,13 @@ impl Engine for Store {
             )
             .map_err(|e| self.fail(&e))?;
         Ok(())
+    }
+
+    fn discard_if_new(self: Box<Self>) {
+        if self.made {
+            // Best effort, as a directory store's: the command's own error is what is said.
+            let _ = schema::drop_if_empty(&mut self.client.borrow_mut(), &self.target);
+        }
     }
 
     fn begin_import(&self, skip_existing: bool) -> Result<Box<dyn crate::engine::Import + '_>> {

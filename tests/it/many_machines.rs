@@ -498,3 +498,46 @@ fn a_store_an_older_build_made_verifies_one_at_a_time_until_it_is_brought_up() {
     assert_eq!(of("malformed"), 2, "{events:?}");
     admin.ok(&["log", "--check"]);
 }
+
+#[test]
+fn a_failed_command_leaves_no_store_in_an_empty_database() {
+    let Some(socket) = postgres_server("VBX_TOKENS_TEST_POSTGRES") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("dir");
+    let late = tmp.path().join("late.ndjson");
+    // A bad line after a batch's worth of good ones: some were written before it was read.
+    let mut lines: String = (0..10_050)
+        .map(|i| format!("{{\"name\":\"n{i}\",\"sha256\":\"{:064x}\"}}\n", i + 1))
+        .collect();
+    lines.push_str("{\"name\":\"bad\",\"sha256\":\"nope\"}\n");
+    std::fs::write(&late, lines).expect("write");
+    let late = late.to_string_lossy().into_owned();
+    for (args, stdin, expected) in [
+        (
+            &["import", "-"][..],
+            "{\"name\":\"x\",\"token\":\"nope\"}\n",
+            2,
+        ),
+        (&["import", "-"], "garbage\n", 2),
+        (&["import", &late], "", 2),
+        (&["create", "--name", "x", "--keep"], "", 4),
+        (&["vault", "init"], "", 4),
+    ] {
+        let mut env = Env::new();
+        env.url = Some(fresh_database(&socket));
+        let out = env.run_in(args, stdin);
+        assert_eq!(code(&out), expected, "{args:?}: {}", stderr(&out));
+        let list = env.run(&["list"]);
+        assert_eq!(code(&list), 6, "{args:?} left a store: {}", stderr(&list));
+        assert!(stderr(&list).contains("no store at"), "{}", stderr(&list));
+        let schemas: i64 = postgres_client(env.url.as_deref().expect("a URL"))
+            .query_one(
+                "SELECT count(*) FROM pg_namespace WHERE nspname = 'vbx_tokens'",
+                &[],
+            )
+            .expect("count")
+            .get(0);
+        assert_eq!(schemas, 0, "{args:?} left the schema");
+    }
+}

@@ -299,6 +299,27 @@ fn a_batch_counts_a_limited_token_to_its_limit_and_each_refusal_once() {
 }
 
 #[test]
+fn restore_over_a_store_keeps_its_spent_limited_uses_and_the_backups_other_counts() {
+    for env in Env::engines() {
+        eprintln!("engine: {}", env.engine());
+        let plain = create(&env, "plain", &[]);
+        let limited = create(&env, "limited", &["--max-uses", "5"]);
+        let file = env.tmp.path().join("before.bak");
+        let file = file.to_str().expect("UTF-8");
+        env.ok(&["backup", file]);
+        for _ in 0..3 {
+            assert_eq!(env.verify(&plain, &[]).0, 0);
+            assert_eq!(env.verify(&limited, &[]).0, 0);
+        }
+        env.ok(&["restore", file, "--yes", "--force"]);
+        // A limit's uses never come back; an unlimited token's count is the backup's, on
+        // either engine.
+        assert_eq!(env.record("limited")["use_count"], 3);
+        assert_eq!(env.record("plain")["use_count"], 0);
+    }
+}
+
+#[test]
 fn spent_uses_survive_export_and_import() {
     for env in Env::engines() {
         eprintln!("engine: {}", env.engine());
