@@ -58,6 +58,12 @@ impl Location {
                 },
             },
         };
+        if value.to_str().is_some_and(config::is_keyword_form) {
+            // Not repeated: it may hold a password.
+            return Err(Error::usage(
+                "a store is a directory or a postgresql:// URL, not libpq's keyword=value form (host=… dbname=…): write it as a URL, the password in PGPASSWORD or the password file",
+            ));
+        }
         match value.to_str().filter(|v| config::is_url(v)) {
             Some(url) => {
                 let text = |var: &str| set(var).and_then(|v| v.into_string().ok());
@@ -163,5 +169,24 @@ mod tests {
         ));
         let e = resolve(None, &[(HOME_VAR, URL)]).unwrap_err().to_string();
         assert!(e.contains(STORE_VAR), "{e}");
+    }
+
+    #[test]
+    fn libpqs_keyword_form_is_refused_without_repeating_it() {
+        for given in [
+            "host=localhost password=hunter2 dbname=x1",
+            "dbname=x1 user=ann",
+            "  password=hunter2",
+        ] {
+            for e in [
+                resolve(Some(given), &[]).unwrap_err(),
+                resolve(None, &[(STORE_VAR, given)]).unwrap_err(),
+            ] {
+                let e = e.to_string();
+                assert!(e.contains("keyword=value") && !e.contains("hunter2"), "{e}");
+            }
+        }
+        // A directory whose name merely holds `=` is a directory.
+        assert_eq!(dir(resolve(Some("/srv/a=b"), &[])), "/srv/a=b");
     }
 }

@@ -136,6 +136,31 @@ pub fn is_url(s: &str) -> bool {
     s.starts_with("postgres://") || s.starts_with("postgresql://")
 }
 
+/// Whether `s` is libpq's other form, `keyword=value` pairs (`host=db dbname=x`), which this
+/// tool does not take: said so, rather than taken for a directory and repeated, password
+/// and all, in a "no store" message.
+pub fn is_keyword_form(s: &str) -> bool {
+    const KEYWORDS: &[&str] = &[
+        "host",
+        "hostaddr",
+        "port",
+        "dbname",
+        "user",
+        "password",
+        "passfile",
+        "sslmode",
+        "sslrootcert",
+        "connect_timeout",
+        "application_name",
+        "options",
+        "service",
+    ];
+    s.split_whitespace().any(|part| {
+        part.split_once('=')
+            .is_some_and(|(key, _)| KEYWORDS.contains(&key.trim()))
+    })
+}
+
 /// What a connection needs besides the URL: the environment, the user and home directory,
 /// and the wait to use as the connect timeout when none is given.
 pub struct Surroundings<'a> {

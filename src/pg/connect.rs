@@ -2,6 +2,8 @@
 //! could not be reached in time (exit 5), or it refused us, TLS did not verify, or we may not
 //! do what was asked (exit 6). Every message names the host, never the password.
 
+use std::time::Duration;
+
 use postgres::error::SqlState;
 
 use super::config::{SslMode, Target};
@@ -23,19 +25,45 @@ pub fn connect(target: &Target) -> Result<postgres::Client> {
         None => lock_timeout,
     };
     config.options(&options);
-    let connected = if target.ssl == SslMode::Disable || target.local_socket() {
+    let tls = if target.ssl == SslMode::Disable || target.local_socket() {
         config.ssl_mode(postgres::config::SslMode::Disable);
-        config.connect(postgres::NoTls)
+        None
     } else {
         config.ssl_mode(match target.ssl {
             SslMode::Prefer => postgres::config::SslMode::Prefer,
             _ => postgres::config::SslMode::Require,
         });
-        let tls = super::tls::client_config(target)
-            .map_err(|e| Error::store(format!("{}: {e}", target.shown())))?;
-        config.connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls))
+        Some(
+            super::tls::client_config(target)
+                .map_err(|e| Error::store(format!("{}: {e}", target.shown())))?,
+        )
     };
-    connected.map_err(|e| failure(target, &e))
+    // The driver's connect timeout bounds reaching the socket, not the handshake after it: a
+    // server that accepts and then says nothing (stopped, or swamped) would hold us for ever.
+    // So the whole handshake runs beside us, waited for that long; a handshake given up on is
+    // left to die with the process.
+    let deadline = config
+        .get_connect_timeout()
+        .copied()
+        .unwrap_or(target.wait)
+        .max(Duration::from_secs(1));
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let connected = match tls {
+            None => config.connect(postgres::NoTls),
+            Some(tls) => config.connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls)),
+        };
+        // The caller may have given up: then no one is told.
+        let _ = sender.send(connected);
+    });
+    match receiver.recv_timeout(deadline) {
+        Ok(connected) => connected.map_err(|e| failure(target, &e)),
+        Err(_) => Err(Error::unreachable(format!(
+            "the PostgreSQL server at {} did not answer within {} s: is it stopped or overloaded? (raise --wait or VBX_TOKENS_WAIT, or connect_timeout in the URL, if it is slow)",
+            target.shown(),
+            deadline.as_secs()
+        ))),
+    }
 }
 
 /// What a failed statement or connection means, as this tool's error.

@@ -124,6 +124,27 @@ impl Store {
     /// As for [`schema::grant_verify`]; nothing is granted or logged then.
     pub fn grant_verify(&self, role: &str) -> Result<()> {
         use crate::engine::Tokens as _;
+        if role.eq_ignore_ascii_case("public") {
+            return Err(Error::usage(
+                "PUBLIC is every role: give the hosts that verify a role of their own, and grant-verify that",
+            ));
+        }
+        // A role that may do everything already would be told it may now only verify.
+        let mighty: Option<bool> = self
+            .client()
+            .query_typed_opt(
+                "SELECT r.rolsuper OR pg_has_role(r.oid, n.nspowner, 'MEMBER')
+                 FROM pg_roles r, pg_namespace n
+                 WHERE r.rolname = $1 AND n.nspname = 'vbx_tokens'",
+                &[(&role, Type::TEXT)],
+            )
+            .map_err(|e| self.fail(&e))?
+            .map(|row| row.get(0));
+        if mighty == Some(true) {
+            return Err(Error::usage(format!(
+                "the role {role:?} is a superuser or owns the store, so it may do everything already: give the hosts that verify a role of their own, and grant-verify that"
+            )));
+        }
         let mut event = self.event(crate::record::EventKind::GrantedVerify, None, None);
         event.detail = Some(crate::record::fit_detail(&format!("to the role {role}")));
         let mut client = self.client();

@@ -125,6 +125,17 @@ fn grant_verify_is_for_postgresql_and_for_a_role_that_exists() {
     for bad in ["", &"r".repeat(64), "a\u{1b}[31m"] {
         assert_one_line_error(&admin.run(&["grant-verify", bad]), 2);
     }
+    // Every role at once, and a role that may do everything already: neither is a host that
+    // may only verify, and nothing is granted or logged.
+    let events = admin.json(&["log"]).as_array().expect("events").len();
+    for mighty in ["public", "PUBLIC", "postgres"] {
+        let err = assert_one_line_error(&admin.run(&["grant-verify", mighty]), 2);
+        assert!(err.contains("a role of their own"), "{mighty}: {err}");
+    }
+    assert_eq!(
+        admin.json(&["log"]).as_array().expect("events").len(),
+        events
+    );
 }
 
 #[test]
@@ -539,5 +550,48 @@ fn a_failed_command_leaves_no_store_in_an_empty_database() {
             .expect("count")
             .get(0);
         assert_eq!(schemas, 0, "{args:?} left the schema");
+    }
+}
+
+#[test]
+fn a_server_that_accepts_and_never_answers_is_given_up_on_after_wait() {
+    use std::os::unix::net::UnixListener;
+    let dir = tempfile::tempdir().expect("dir");
+    // A socket where a server's would be, that takes connections and says nothing (as a
+    // stopped or swamped server does), and a TCP port that does the same.
+    let unix = UnixListener::bind(dir.path().join(".s.PGSQL.5432")).expect("socket");
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+    let port = tcp.local_addr().expect("address").port();
+    let _held = (unix, tcp);
+    let socket = format!(
+        "postgresql://postgres@/x?host={}&port=5432",
+        dir.path().display()
+    );
+    let over_tcp = format!("postgresql://postgres@127.0.0.1:{port}/x?sslmode=require");
+    let with_timeout = format!("{over_tcp}&connect_timeout=2");
+    for (url, wait) in [(&socket, "2"), (&over_tcp, "2"), (&with_timeout, "30")] {
+        for args in [&["verify"][..], &["list"]] {
+            let mut env = Env::new();
+            env.url = Some(url.clone());
+            let started = std::time::Instant::now();
+            let out = env
+                .cmd()
+                .args(["--wait", wait])
+                .args(args)
+                .env("VBX_TOKEN", "vbx_zQWBuTSOoRi4A9spHcVY5ncnsDkxkJ0mLq17")
+                .timeout(std::time::Duration::from_secs(20))
+                .output()
+                .expect("runs");
+            let err = assert_one_line_error(&out, 5);
+            assert!(
+                err.contains("did not answer within 2 s"),
+                "{url} {args:?}: {err}"
+            );
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(10),
+                "{url} {args:?}: {:?}",
+                started.elapsed()
+            );
+        }
     }
 }
