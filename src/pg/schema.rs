@@ -241,6 +241,84 @@ const STEPS: &[&str] = &[
     END
     $$;
     ",
+    // 8: a use and a failure are timed by the server's clock, not the calling host's: a host
+    // whose clock is behind cannot count a use of a token that has expired, nor any caller
+    // (a verify-only role among them, through these functions) write a time of its choosing
+    // that would make the store's backups unrestorable. The `at` and `window_no` arguments
+    // stay, for the builds that pass them, and are not used.
+    r"
+    CREATE OR REPLACE FUNCTION vbx_tokens.count_use(token_sha256 bytea, at timestamptz, ip inet)
+    RETURNS bigint
+    LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $$
+        UPDATE vbx_tokens.tokens t
+        SET use_count = t.use_count + 1, last_used_at = date_trunc('second', statement_timestamp()),
+            last_used_ip = coalesce(ip, t.last_used_ip)
+        WHERE t.sha256 = token_sha256
+          AND (t.active OR t.grace_until > date_trunc('second', statement_timestamp()))
+          AND (t.expires_at IS NULL OR t.expires_at > date_trunc('second', statement_timestamp()))
+          AND NOT t.disabled
+          AND (t.max_uses IS NULL OR t.use_count < t.max_uses)
+        RETURNING t.use_count
+    $$;
+    CREATE OR REPLACE FUNCTION vbx_tokens.count_uses(token_sha256 bytea[], at timestamptz, ip inet)
+    RETURNS TABLE (sha256 bytea, use_count bigint)
+    LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $$
+        UPDATE vbx_tokens.tokens t
+        SET use_count = t.use_count + 1, last_used_at = date_trunc('second', statement_timestamp()),
+            last_used_ip = coalesce(ip, t.last_used_ip)
+        WHERE t.sha256 = ANY (token_sha256)
+          AND (t.active OR t.grace_until > date_trunc('second', statement_timestamp()))
+          AND (t.expires_at IS NULL OR t.expires_at > date_trunc('second', statement_timestamp()))
+          AND NOT t.disabled
+          AND (t.max_uses IS NULL OR t.use_count < t.max_uses)
+        RETURNING t.sha256, t.use_count
+    $$;
+    CREATE OR REPLACE FUNCTION vbx_tokens.count_failure(
+        window_no bigint, reason smallint, actor text, token_sha256 bytea, at timestamptz,
+        ip inet)
+    RETURNS void
+    LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $$
+        INSERT INTO vbx_tokens.failures AS f
+            (window_no, reason, actor, token_id, first_at, last_at, count, ips, further)
+        VALUES (floor(extract(epoch FROM date_trunc('second', statement_timestamp())) / 3600)::bigint, reason, left(actor, 256),
+                coalesce((SELECT t.id FROM vbx_tokens.tokens t WHERE t.sha256 = token_sha256), ''),
+                date_trunc('second', statement_timestamp()), date_trunc('second', statement_timestamp()), 1, CASE WHEN ip IS NULL THEN '{}'::inet[] ELSE ARRAY[ip] END, false)
+        ON CONFLICT ON CONSTRAINT failures_pkey DO UPDATE SET
+            first_at = least(f.first_at, EXCLUDED.first_at),
+            last_at = greatest(f.last_at, EXCLUDED.last_at),
+            count = least(f.count + 1, 9007199254740991),
+            ips = CASE WHEN ip IS NULL OR ip = ANY (f.ips) OR cardinality(f.ips) >= 16
+                       THEN f.ips ELSE f.ips || ip END,
+            further = f.further OR (ip IS NOT NULL AND NOT ip = ANY (f.ips)
+                                    AND cardinality(f.ips) >= 16)
+    $$;
+    CREATE OR REPLACE FUNCTION vbx_tokens.count_failures(
+        window_no bigint, reasons smallint[], actor text, token_sha256 bytea[],
+        how_many bigint[], at timestamptz, ip inet)
+    RETURNS void
+    LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $$
+        INSERT INTO vbx_tokens.failures AS f
+            (window_no, reason, actor, token_id, first_at, last_at, count, ips, further)
+        SELECT floor(extract(epoch FROM date_trunc('second', statement_timestamp())) / 3600)::bigint, u.reason, left(actor, 256), coalesce(t.id, ''), date_trunc('second', statement_timestamp()), date_trunc('second', statement_timestamp()),
+               least(sum(greatest(u.n, 1)), 9007199254740991)::bigint,
+               CASE WHEN ip IS NULL THEN '{}'::inet[] ELSE ARRAY[ip] END, false
+        FROM unnest(reasons, token_sha256, how_many) AS u(reason, h, n)
+        LEFT JOIN vbx_tokens.tokens t ON t.sha256 = u.h
+        GROUP BY u.reason, coalesce(t.id, '')
+        ON CONFLICT ON CONSTRAINT failures_pkey DO UPDATE SET
+            first_at = least(f.first_at, EXCLUDED.first_at),
+            last_at = greatest(f.last_at, EXCLUDED.last_at),
+            count = least(f.count + EXCLUDED.count, 9007199254740991),
+            ips = CASE WHEN ip IS NULL OR ip = ANY (f.ips) OR cardinality(f.ips) >= 16
+                       THEN f.ips ELSE f.ips || ip END,
+            further = f.further OR (ip IS NOT NULL AND NOT ip = ANY (f.ips)
+                                    AND cardinality(f.ips) >= 16)
+    $$;
+    ",
 ];
 
 /// The step this build brings a schema to.

@@ -276,8 +276,10 @@ pub fn by_hash(
 }
 
 /// The records of the tokens whose SHA-256 are `hashes`, by SHA-256, with their use counts
-/// and last uses as they are now; a hash the store has no token for is left out. One
-/// statement, through `vbx_tokens.lookup_many`, which a verify-only role may call.
+/// and last uses as they are now; a hash the store has no token for is left out. And the
+/// server's time (whole seconds), which judges them: the clock the server counts uses by
+/// (schema step 8), not the calling host's. One statement, through `vbx_tokens.lookup_many`,
+/// which a verify-only role may call.
 ///
 /// # Errors
 /// As for [`by_hash`].
@@ -285,20 +287,27 @@ pub fn by_hashes(
     c: &mut impl GenericClient,
     target: &Target,
     hashes: &[&[u8]],
-) -> Result<std::collections::HashMap<[u8; 32], Record>> {
+) -> Result<(std::collections::HashMap<[u8; 32], Record>, Time)> {
     let rows = c
         .query_typed(
-            "SELECT sha256, record, use_count, last_used_at, last_used_ip
-             FROM vbx_tokens.lookup_many($1)",
+            "SELECT n.now, l.sha256, l.record, l.use_count, l.last_used_at, l.last_used_ip
+             FROM (SELECT date_trunc('second', statement_timestamp()) AS now) n
+             LEFT JOIN LATERAL vbx_tokens.lookup_many($1) l ON true",
             &[(&hashes, Type::BYTEA_ARRAY)],
         )
         .map_err(|e| failure(target, &e))?;
-    rows.iter()
+    let now = match rows.first() {
+        Some(row) => time(row.get("now"))?,
+        None => Time::now(),
+    };
+    let records = rows
+        .iter()
         .filter_map(|row| {
-            let hash = <[u8; 32]>::try_from(row.get::<_, &[u8]>("sha256")).ok()?;
+            let hash = <[u8; 32]>::try_from(row.get::<_, Option<&[u8]>>("sha256")?).ok()?;
             Some(record_of(row, target).map(|r| (hash, r)))
         })
-        .collect()
+        .collect::<Result<_>>()?;
+    Ok((records, now))
 }
 
 /// Takes one use of each token whose SHA-256 is in `hashes` (distinct: a token named twice
@@ -471,6 +480,32 @@ pub fn count_use(
 /// record says at last.
 const RETRIES: usize = 3;
 
+/// [`by_hash`] with the server's time, as [`by_hashes`] gives it; through
+/// `vbx_tokens.lookup`, which every schema step a verify works with has.
+fn one_by_hash(
+    c: &mut impl GenericClient,
+    target: &Target,
+    hash: &TokenHash,
+) -> Result<(Option<Record>, Time)> {
+    let rows = c
+        .query_typed(
+            "SELECT n.now, l.record, l.use_count, l.last_used_at, l.last_used_ip
+             FROM (SELECT date_trunc('second', statement_timestamp()) AS now) n
+             LEFT JOIN LATERAL vbx_tokens.lookup($1) l ON true",
+            &[(&&hash.0[..], Type::BYTEA)],
+        )
+        .map_err(|e| failure(target, &e))?;
+    let Some(row) = rows.first() else {
+        return Ok((None, Time::now()));
+    };
+    let now = time(row.get("now"))?;
+    let record = match row.get::<_, Option<serde_json::Value>>("record") {
+        Some(_) => Some(record_of(row, target)?),
+        None => None,
+    };
+    Ok((record, now))
+}
+
 /// Why `candidate`, which the store has no token for, is refused: not another system's
 /// token this store knows, so a string that is not one of ours either is malformed.
 pub fn not_known(candidate: &str) -> Reason {
@@ -492,7 +527,6 @@ pub fn verify(
     candidate: &str,
     request: &Request,
     touch: Touch,
-    now: Time,
 ) -> Result<Verdict> {
     let candidate = candidate.trim();
     let Some(hash) = token::lookup_hash(candidate) else {
@@ -503,7 +537,8 @@ pub fn verify(
         id: Some(r.id.clone()),
         name: Some(r.name.clone()),
     };
-    let mut record = by_hash(c, target, &hash)?;
+    // Judged by the server's clock, which counts the use (`by_hashes`).
+    let (mut record, mut now) = one_by_hash(c, target, &hash)?;
     for _ in 0..RETRIES {
         let Some(r) = &record else {
             return Ok(Verdict::anonymous(not_known(candidate)));
@@ -515,7 +550,7 @@ pub fn verify(
         if count_use(c, target, &hash, now, request.ip)?.is_some() {
             return Ok(answer(r, Reason::Valid));
         }
-        record = by_hash(c, target, &hash)?;
+        (record, now) = one_by_hash(c, target, &hash)?;
     }
     // Still allowed by its record, still refused by the server: the limit was reached between
     // the two (or the record changes as fast as it is read). Never valid without a use taken.

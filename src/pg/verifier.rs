@@ -108,8 +108,8 @@ impl Verifier {
         // The first statement of a connection that has not asked finds out whether the
         // schema is there and has the batch functions; it only reads, so whatever it finds,
         // nothing was counted yet.
-        let records = match tokens::by_hashes(&mut self.client, &self.target, &wanted) {
-            Ok(records) => records,
+        let (records, now) = match tokens::by_hashes(&mut self.client, &self.target, &wanted) {
+            Ok(found) => found,
             Err(e) if self.batches.is_none() => {
                 self.check_store()?;
                 if self.batches == Some(false) {
@@ -207,14 +207,9 @@ impl Verifier {
             verdicts.push(match step {
                 Step::Done(verdict) => verdict,
                 Step::Count(_, verdict) if taken => verdict,
-                Step::Count(..) => tokens::verify(
-                    &mut self.client,
-                    &self.target,
-                    c.as_ref(),
-                    request,
-                    touch,
-                    now,
-                )?,
+                Step::Count(..) => {
+                    tokens::verify(&mut self.client, &self.target, c.as_ref(), request, touch)?
+                }
             });
         }
         // Every failure, durably counted before any verdict is given.
@@ -253,14 +248,8 @@ impl Verifier {
     ) -> Result<Vec<Verdict>> {
         let mut verdicts = Vec::with_capacity(candidates.len());
         for c in candidates {
-            let verdict = tokens::verify(
-                &mut self.client,
-                &self.target,
-                c.as_ref(),
-                request,
-                touch,
-                now,
-            )?;
+            let verdict =
+                tokens::verify(&mut self.client, &self.target, c.as_ref(), request, touch)?;
             if !verdict.is_valid() {
                 let hash = crate::token::lookup_hash(c.as_ref().trim());
                 super::failures::count(

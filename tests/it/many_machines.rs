@@ -449,13 +449,14 @@ fn a_store_an_older_build_made_verifies_one_at_a_time_until_it_is_brought_up() {
         .expect("role");
     admin.ok(&["grant-verify", &role]);
     // As a store stands that a build before the batch functions (schema step 7) made, with
-    // this role granted what that build granted.
+    // this role granted what that build granted (the later steps' bodies of the functions it
+    // had are what such a store gets once brought up, and work alone).
     sql.batch_execute(
         "DROP FUNCTION vbx_tokens.lookup_many(bytea[]);
          DROP FUNCTION vbx_tokens.count_uses(bytea[], timestamptz, inet);
          DROP FUNCTION vbx_tokens.count_failures(
              bigint, smallint[], text, bytea[], bigint[], timestamptz, inet);
-         DELETE FROM vbx_tokens.migrations WHERE version = 7;",
+         DELETE FROM vbx_tokens.migrations WHERE version >= 7;",
     )
     .expect("step 7 undone");
     let mut host = Env::new();
@@ -594,4 +595,47 @@ fn a_server_that_accepts_and_never_answers_is_given_up_on_after_wait() {
             );
         }
     }
+}
+
+#[test]
+fn a_use_is_timed_by_the_servers_clock_whatever_time_the_caller_gives() {
+    use sha2::{Digest, Sha256};
+    let Some(admin) = pg_env() else { return };
+    let url = admin.url.clone().expect("a URL");
+    let live = admin.create("live");
+    let short =
+        String::from_utf8(admin.ok(&["create", "--name", "short", "--expires-in", "1s", "-q"]))
+            .expect("UTF-8")
+            .trim()
+            .to_owned();
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let mut sql = postgres_client(&url);
+    let count = |sql: &mut postgres::Client, token: &str| -> Option<i64> {
+        let hash = Sha256::digest(token.as_bytes()).to_vec();
+        sql.query_one(
+            "SELECT vbx_tokens.count_use($1, '1971-01-01T00:00:00Z', NULL)",
+            &[&hash],
+        )
+        .expect("count_use")
+        .get(0)
+    };
+    // A caller claiming 1971 neither revives the expired token nor writes 1971.
+    assert_eq!(
+        count(&mut sql, &short),
+        None,
+        "an expired token takes no use"
+    );
+    assert_eq!(count(&mut sql, &live), Some(1));
+    let last = admin.record("live")["last_used_at"]
+        .as_str()
+        .expect("a last use")
+        .to_owned();
+    assert!(last.starts_with("20"), "{last}");
+    assert_eq!(admin.verify(&short, &[]).1["reason"], "expired");
+    // And a backup of it restores.
+    let file = admin.tmp.path().join("b.bak");
+    admin.ok(&["backup", file.to_str().expect("UTF-8")]);
+    let other = Env::new();
+    other.ok(&["restore", file.to_str().expect("UTF-8"), "--yes"]);
+    assert_eq!(other.verify(&live, &["--no-touch"]).0, 0);
 }

@@ -268,7 +268,6 @@ fn verify_once(url: &str, token: &str) -> vbx_tokens::verdict::Reason {
         token,
         &vbx_tokens::policy::Request::default(),
         vbx_tokens::verdict::Touch::Yes,
-        vbx_tokens::time::Time::now(),
     )
     .expect("a verdict")
     .reason
