@@ -236,6 +236,35 @@ pub fn fresh_database(socket: &str) -> String {
     socket.replacen("/postgres?", &format!("/{name}?"), 1)
 }
 
+/// `pg_dump` (of the server's programs in `bin`) of the database the socket URL `url` names,
+/// as text.
+pub fn pg_dump(bin: &str, url: &str) -> String {
+    let query = url.split_once('?').expect("a query").1;
+    let param = |key: &str| {
+        query
+            .split('&')
+            .find_map(|p| p.strip_prefix(&format!("{key}=")))
+            .expect("in the URL")
+            .to_owned()
+    };
+    let db = url.split_once("@/").expect("a database").1;
+    let db = db.split_once('?').expect("a query").0;
+    let dump = std::process::Command::new(format!("{bin}/pg_dump"))
+        .args([
+            "-h",
+            &param("host"),
+            "-p",
+            &param("port"),
+            "-U",
+            "postgres",
+            db,
+        ])
+        .output()
+        .expect("pg_dump runs");
+    assert!(dump.status.success(), "{}", stderr(&dump));
+    String::from_utf8_lossy(&dump.stdout).into_owned()
+}
+
 pub fn parse(bytes: &[u8]) -> Value {
     serde_json::from_slice(bytes)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(bytes)))

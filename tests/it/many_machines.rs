@@ -186,30 +186,7 @@ fn after_a_full_workout_pg_dump_holds_no_token_body_and_no_passphrase() {
         .success();
 
     let url = env.url.as_deref().expect("a URL");
-    let query = url.split_once('?').expect("a query").1;
-    let param = |key: &str| {
-        query
-            .split('&')
-            .find_map(|p| p.strip_prefix(&format!("{key}=")))
-            .expect("in the URL")
-            .to_owned()
-    };
-    let db = url.split_once("@/").expect("a database").1;
-    let db = db.split_once('?').expect("a query").0;
-    let dump = std::process::Command::new(format!("{bin}/pg_dump"))
-        .args([
-            "-h",
-            &param("host"),
-            "-p",
-            &param("port"),
-            "-U",
-            "postgres",
-            db,
-        ])
-        .output()
-        .expect("pg_dump runs");
-    assert!(dump.status.success(), "{}", stderr(&dump));
-    let text = String::from_utf8_lossy(&dump.stdout);
+    let text = crate::common::pg_dump(&bin, url);
     assert!(text.contains("vbx_tokens.vault"), "a dump of the store");
     for token in &bodies {
         // Neither the token nor its random part past the hint the store shows.

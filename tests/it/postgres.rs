@@ -505,35 +505,7 @@ fn the_server_never_holds_a_token_body() {
         );
         bodies.push(token);
     }
-    // pg_dump of the database, over the socket the URL names.
-    let query = url.split_once('?').expect("a query").1;
-    let param = |key: &str| {
-        query
-            .split('&')
-            .find_map(|p| p.strip_prefix(&format!("{key}=")))
-            .expect("in the URL")
-            .to_owned()
-    };
-    let db = url.split_once("@/").expect("a database").1;
-    let db = db.split_once('?').expect("a query").0;
-    let dump = std::process::Command::new(format!("{bin}/pg_dump"))
-        .args([
-            "-h",
-            &param("host"),
-            "-p",
-            &param("port"),
-            "-U",
-            "postgres",
-            db,
-        ])
-        .output()
-        .expect("pg_dump runs");
-    assert!(
-        dump.status.success(),
-        "{}",
-        String::from_utf8_lossy(&dump.stderr)
-    );
-    let text = String::from_utf8_lossy(&dump.stdout);
+    let text = crate::common::pg_dump(&bin, &url);
     assert!(text.contains("vbx_tokens.tokens"), "a dump of the store");
     for token in &bodies {
         // Neither the token nor its random part past the shown hint.
