@@ -646,6 +646,29 @@ fn check_rotation_links(r: &Record, id: Option<&str>) -> Result<(), String> {
 /// A link to a token that is in neither the input nor the store is left alone unless a grace
 /// depends on it: an export of some tokens carries links to ones it left out.
 ///
+/// Checks, once an import has put every record in (where `get` reads them, with the
+/// store's), the rotation links of each imported record in `linked` (its id and line),
+/// with a [`RotationCheck`].
+///
+/// # Errors
+/// `get`'s; [`crate::Error::Usage`] naming the line of the first record whose links do not
+/// hold.
+pub fn check_imported_rotations(
+    linked: &[(String, usize)],
+    get: impl Fn(&str) -> crate::Result<Option<Record>>,
+) -> crate::Result<()> {
+    let mut rotation = RotationCheck::new(Time::now());
+    for (id, line) in linked {
+        let Some(record) = get(id)? else {
+            continue;
+        };
+        rotation
+            .check(&record, &get)?
+            .map_err(|e| crate::Error::usage(format!("line {line}: {e}; nothing was imported")))?;
+    }
+    Ok(())
+}
+
 /// Remembers the tokens already known to reach a live end, so a whole input is checked in
 /// time linear in its records, however long its chains.
 #[derive(Debug)]

@@ -12,9 +12,8 @@ use crate::error::{Error, Result};
 use crate::name::name_key;
 use crate::record::EventKind;
 use crate::record::Record;
-use crate::time::Time;
 use crate::token::TokenHash;
-use crate::transfer::{Incoming, RotationCheck};
+use crate::transfer::Incoming;
 
 /// How many records an import holds before it checks them against the store and writes
 /// them: each batch costs a few round trips whatever its size, and holds a few MiB.
@@ -296,15 +295,7 @@ impl Import for Importer<'_> {
     fn finish(mut self: Box<Self>) -> Result<ImportReport> {
         self.flush()?;
         let store = self.store;
-        let mut rotation = RotationCheck::new(Time::now());
-        for (id, line) in &self.linked {
-            let Some(record) = store.get(id)? else {
-                continue;
-            };
-            rotation
-                .check(&record, |id| store.get(id))?
-                .map_err(|e| Error::usage(format!("line {line}: {e}; nothing was imported")))?;
-        }
+        crate::transfer::check_imported_rotations(&self.linked, |id| store.get(id))?;
         if self.report.imported > 0 {
             // Creation orders kept from another store may pass the sequence: new records go
             // after them.

@@ -2,7 +2,7 @@
 //!
 //! Records arrive one at a time ([`Importer::add`]) and commit in chunks of [`IMPORT_CHUNK`],
 //! each record marked *pending* (in the `pending` tree, under this import's number) while
-//! `meta/import_pending` names the import. [`Importer::finish`] then, in one transaction,
+//! `meta/import_pending` names the import. [`Import::finish`](crate::engine::Import::finish) then, in one transaction,
 //! clears the mark, moves the generation on and logs one `imported` event, and writes the
 //! verification index. Until then nothing is visible to verify (the index does not have the
 //! records) and everything can be undone: a bad line, a clash, a dropped importer or a crash
@@ -20,9 +20,8 @@ use crate::engine::new_id;
 use crate::error::{Error, Result};
 use crate::name::name_key;
 use crate::record::{EventKind, Record};
-use crate::time::Time;
 use crate::token::TokenHash;
-use crate::transfer::{Incoming, RotationCheck};
+use crate::transfer::Incoming;
 
 /// The `meta` key naming the import under way.
 pub(super) const IMPORT_PENDING_KEY: &str = "import_pending";
@@ -37,7 +36,7 @@ pub const IMPORT_CHUNK: usize = 2048;
 
 pub use crate::engine::ImportReport;
 
-/// An import under way. Dropped without [`Importer::finish`], it undoes itself.
+/// An import under way. Dropped without [`Import::finish`](crate::engine::Import::finish), it undoes itself.
 pub struct Importer<'a> {
     store: &'a Store,
     batch: u64,
@@ -52,7 +51,7 @@ pub struct Importer<'a> {
     /// What every witness on this machine saw granted, by token id (`crate::uses`).
     witness: std::collections::HashMap<String, u64>,
     /// Imported records with rotation links, and their lines: checked against each other and
-    /// the store once all are in ([`Importer::finish`]).
+    /// the store once all are in ([`Import::finish`](crate::engine::Import::finish)).
     linked: Vec<(String, usize)>,
 }
 
@@ -254,22 +253,14 @@ impl crate::engine::Import for Importer<'_> {
     ///
     /// # Errors
     /// [`Error::Usage`] naming the line whose rotation links do not hold together with the
-    /// rest of the input and the store ([`RotationCheck`]); the store's own errors. The
+    /// rest of the input and the store (`crate::transfer::RotationCheck`); the store's own errors. The
     /// import is then undone.
     fn finish(mut self: Box<Self>) -> Result<ImportReport> {
         self.commit_chunk()?;
         let store = self.store;
         // Every imported record is in sled now (pending), so a link is looked up alike
         // whether its other end came in this input or was in the store.
-        let mut rotation = RotationCheck::new(Time::now());
-        for (id, line) in &self.linked {
-            let Some(record) = store.get(id)? else {
-                continue;
-            };
-            rotation
-                .check(&record, |id| store.get(id))?
-                .map_err(|e| Error::usage(format!("line {line}: {e}; nothing was imported")))?;
-        }
+        crate::transfer::check_imported_rotations(&self.linked, |id| store.get(id))?;
         if self.report.imported > 0 {
             let generation = store.generation()? + 1;
             let mut event = store.event(EventKind::Imported, None, None);
