@@ -412,6 +412,15 @@ pub fn failures_counted(events: &[Value]) -> u64 {
         .sum()
 }
 
+/// How many failures of `reason` `events` count.
+pub fn failures_of(events: &[Value], reason: &str) -> u64 {
+    events
+        .iter()
+        .filter(|e| e["reason"] == reason)
+        .map(|e| e["count"].as_u64().expect("count"))
+        .sum()
+}
+
 /// Rewrites the backup `file` as a forger would: its lines without the trailer go to `edit`,
 /// then the trailer is made again over what `edit` left (README, "The backup format").
 pub fn reforge_backup(file: &Path, edit: impl FnOnce(&mut Vec<String>)) {

@@ -476,15 +476,16 @@ fn a_store_an_older_build_made_verifies_one_at_a_time_until_it_is_brought_up() {
     assert_eq!(admin.record("limited")["use_count"], 3);
     admin.create("after");
     let events = crate::common::failure_events(&admin);
-    let of = |reason: &str| -> u64 {
-        events
-            .iter()
-            .filter(|e| e["reason"] == reason)
-            .map(|e| e["count"].as_u64().expect("count"))
-            .sum()
-    };
-    assert_eq!(of("usage_exceeded"), 2, "{events:?}");
-    assert_eq!(of("malformed"), 2, "{events:?}");
+    assert_eq!(
+        crate::common::failures_of(&events, "usage_exceeded"),
+        2,
+        "{events:?}"
+    );
+    assert_eq!(
+        crate::common::failures_of(&events, "malformed"),
+        2,
+        "{events:?}"
+    );
     admin.ok(&["log", "--check"]);
 }
 

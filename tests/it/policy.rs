@@ -285,16 +285,21 @@ fn a_batch_counts_a_limited_token_to_its_limit_and_each_refusal_once() {
         env.create("after");
         let events = failure_events(&env);
         assert_eq!(failures_counted(&events), 4, "{events:?}");
-        let of = |reason: &str| -> u64 {
-            events
-                .iter()
-                .filter(|e| e["reason"] == reason)
-                .map(|e| e["count"].as_u64().expect("count"))
-                .sum()
-        };
-        assert_eq!(of("usage_exceeded"), 2, "{events:?}");
-        assert_eq!(of("insufficient_scope"), 1, "{events:?}");
-        assert_eq!(of("disabled"), 1, "{events:?}");
+        assert_eq!(
+            crate::common::failures_of(&events, "usage_exceeded"),
+            2,
+            "{events:?}"
+        );
+        assert_eq!(
+            crate::common::failures_of(&events, "insufficient_scope"),
+            1,
+            "{events:?}"
+        );
+        assert_eq!(
+            crate::common::failures_of(&events, "disabled"),
+            1,
+            "{events:?}"
+        );
     }
 }
 
