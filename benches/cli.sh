@@ -50,6 +50,19 @@ PY
 ROWS=()
 row() { ROWS+=("| $1 | $2 | $3 | $4 |"); }
 
+# Medians of 10 creates and of revoking them, in ms, on the store the environment names.
+create_revoke_medians() {
+  python3 - "$BIN" <<'PY'
+import statistics, subprocess, sys, time
+def run(args):
+    t = time.monotonic(); subprocess.run([sys.argv[1], *args], capture_output=True, check=True)
+    return time.monotonic() - t
+c = [run(["create", "--name", f"bench-{i}", "-q", "--expires-in", "90d", "--scope", "orders"]) for i in range(10)]
+r = [run(["revoke", f"bench-{i}", "--yes"]) for i in range(10)]
+print(f"{statistics.median(c)*1000:.1f} {statistics.median(r)*1000:.1f}")
+PY
+}
+
 for n in $SIZES; do
   dir=$WORK/$n
   mkdir -p "$dir"
@@ -135,17 +148,7 @@ PY
     row "one verify at a time while an import of 100k writes, $n" "worst ${worst}" "" ""
 
     # Create and revoke: medians of 10 each.
-    times=$(python3 - "$BIN" <<'PY'
-import statistics, subprocess, sys, time
-def run(args):
-    t = time.monotonic(); subprocess.run([sys.argv[1], *args], capture_output=True, check=True)
-    return time.monotonic() - t
-c = [run(["create", "--name", f"bench-{i}", "-q", "--expires-in", "90d", "--scope", "orders"]) for i in range(10)]
-r = [run(["revoke", f"bench-{i}", "--yes"]) for i in range(10)]
-print(f"{statistics.median(c)*1000:.0f} {statistics.median(r)*1000:.0f}")
-PY
-)
-    read -r c r <<<"$times"
+    read -r c r < <(create_revoke_medians)
     idx=$(( $(stat -c %s "$dir/store/index") / 1024 / 1024 ))
     row "create / revoke, $((n + 100000)) tokens" "$c ms / $r ms (an index of ${idx} MiB rewritten each)" "" ""
   fi
@@ -184,17 +187,7 @@ PY
     fi
     read -r secs mib < <(peak_rss sh -c "env VBX_TOKENS_STORE='$PGURL' $BIN verify --batch $POLICY < $dir/tokens.txt")
     row "PostgreSQL: verify --batch counted of $n" "$(python3 -c "print(f'{$n/$secs/1000:.1f}k/s')"), peak RSS $mib MiB" "" ""
-    times=$(VBX_TOKENS_STORE=$PGURL python3 - "$BIN" <<'PY'
-import statistics, subprocess, sys, time
-def run(args):
-    t = time.monotonic(); subprocess.run([sys.argv[1], *args], capture_output=True, check=True)
-    return time.monotonic() - t
-c = [run(["create", "--name", f"bench-{i}", "-q", "--expires-in", "90d", "--scope", "orders"]) for i in range(10)]
-r = [run(["revoke", f"bench-{i}", "--yes"]) for i in range(10)]
-print(f"{statistics.median(c)*1000:.1f} {statistics.median(r)*1000:.1f}")
-PY
-)
-    read -r c r <<<"$times"
+    read -r c r < <(VBX_TOKENS_STORE=$PGURL create_revoke_medians)
     row "PostgreSQL: create / revoke, $n tokens" "$c ms / $r ms" "" ""
   fi
   unset VBX_TOKEN
