@@ -2,7 +2,8 @@
 //! indexes a directory store derives (unique `id`, `sha256` and active name), so what is left
 //! is what a record, the vault and the audit log say of themselves: every record parses, the
 //! vault's header parses and every kept secret has a live token (one that has not is erased),
-//! and the chain is whole. The schema's step was checked by opening it.
+//! every record has its row of uses and every row of uses its record (schema step 9; either
+//! left alone is made good), and the chain is whole. The schema's step was checked by opening it.
 
 use std::collections::HashMap;
 
@@ -19,6 +20,46 @@ fn found(check: &'static str, health: Health, detail: impl Into<String>) -> Find
         health,
         detail: detail.into(),
     }
+}
+
+/// Gives every record its row of `vbx_tokens.uses` and drops the rows of none: only a change
+/// made by hand leaves either (every write of this build sets both in one statement or
+/// transaction). A row made again takes the count its record's JSON last held (a limit's
+/// count never goes down further than that), and no last use.
+fn uses(store: &Store, target: &Target) -> Result<Finding> {
+    let row = store
+        .client()
+        .query_one(
+            "WITH made AS (
+                 INSERT INTO vbx_tokens.uses (id, use_count)
+                 SELECT t.id,
+                        CASE WHEN jsonb_typeof(t.record->'use_count') = 'number'
+                             THEN least(greatest((t.record->>'use_count')::numeric, 0),
+                                        9007199254740991)::bigint
+                             ELSE 0 END
+                 FROM vbx_tokens.tokens t
+                 WHERE NOT EXISTS (SELECT 1 FROM vbx_tokens.uses u WHERE u.id = t.id)
+                 RETURNING 1),
+             gone AS (
+                 DELETE FROM vbx_tokens.uses u
+                 WHERE NOT EXISTS (SELECT 1 FROM vbx_tokens.tokens t WHERE t.id = u.id)
+                 RETURNING 1)
+             SELECT (SELECT count(*) FROM made), (SELECT count(*) FROM gone)",
+            &[],
+        )
+        .map_err(|e| super::connect::failure(target, &e))?;
+    let (made, gone): (i64, i64) = (row.get(0), row.get(1));
+    Ok(if made == 0 && gone == 0 {
+        found("uses", Health::Ok, "every record has its use count")
+    } else {
+        found(
+            "uses",
+            Health::Repaired,
+            format!(
+                "{made} record(s) without a use count were given their record's, and {gone} count(s) without a record were dropped"
+            ),
+        )
+    })
 }
 
 /// Checks the store at `target`, erasing kept secrets whose tokens are revoked or gone.
@@ -47,6 +88,7 @@ pub fn diagnose(target: &Target) -> Result<Diagnosis> {
         ),
         Err(e) => return Err(e),
     });
+    findings.push(uses(&store, target)?);
     findings.push(match store.vault_header()? {
         None => found("vault", Health::Ok, "no vault"),
         Some(h) if crate::vault::Header::parse(&h).is_err() => found(

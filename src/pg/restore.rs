@@ -70,7 +70,7 @@ pub fn restore(target: &Target, backup: &Backup, from: &Path, force: bool) -> Re
     if let Some(aside) = &replaced {
         for row in tx
             .query(
-                &format!("SELECT id, use_count FROM {}.tokens", aside.display()),
+                &format!("SELECT id, use_count FROM {}.uses", aside.display()),
                 &[],
             )
             .map_err(fail)?

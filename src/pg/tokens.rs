@@ -2,9 +2,10 @@
 //! decides and counts a use in one statement (`vbx_tokens.count_use`), so a use limit holds
 //! exactly across every host and a revocation committed anywhere is seen by the next verify.
 //!
-//! A row keeps the record as JSON (every field) beside the columns a verify decides on; the
-//! columns are the truth for what a verify changes (use count, last use) and for what it
-//! checks (status, grace, expiry, disabled, limit), and every write sets both.
+//! A row of `tokens` keeps the record as JSON (every field) beside the columns a verify
+//! decides on (status, grace, expiry, disabled, limit), and a row of `uses` beside it what a
+//! verify changes (use count, last use; schema step 9): those columns are the truth for
+//! these, and every write sets them with the record.
 
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
@@ -46,10 +47,10 @@ fn column_integer(what: &str, n: u64) -> Result<i64> {
 
 /// The columns of `vbx_tokens.tokens` that [`Columns::params`] fills, in its order.
 const COLUMNS: &str = "id, seq, sha256, name_key, active, disabled, expires_at, grace_until,
-    max_uses, use_count, last_used_at, last_used_ip, record, created_at";
+    max_uses, record, created_at";
 
 /// The columns' types, in [`COLUMNS`]' order, for a binary `COPY`.
-const COLUMN_TYPES: [Type; 14] = [
+const COLUMN_TYPES: [Type; 11] = [
     Type::TEXT,
     Type::INT8,
     Type::BYTEA,
@@ -59,12 +60,16 @@ const COLUMN_TYPES: [Type; 14] = [
     Type::TIMESTAMPTZ,
     Type::TIMESTAMPTZ,
     Type::INT8,
-    Type::INT8,
-    Type::TIMESTAMPTZ,
-    Type::INET,
     Type::JSONB,
     Type::TIMESTAMPTZ,
 ];
+
+/// The columns of `vbx_tokens.uses` (schema step 9), what a verify counts, in
+/// [`Uses::params`]' order.
+const USE_COLUMNS: &str = "id, use_count, last_used_at, last_used_ip";
+
+/// Their types, in [`USE_COLUMNS`]' order.
+const USE_COLUMN_TYPES: [Type; 4] = [Type::TEXT, Type::INT8, Type::TIMESTAMPTZ, Type::INET];
 
 /// A record as its row holds it: what the columns need that the record does not hold as is.
 struct Columns {
@@ -76,8 +81,6 @@ struct Columns {
     expires_at: Option<SystemTime>,
     grace_until: Option<SystemTime>,
     max_uses: Option<i64>,
-    use_count: i64,
-    last_used_at: Option<SystemTime>,
     json: serde_json::Value,
     created_at: SystemTime,
 }
@@ -103,15 +106,13 @@ impl Columns {
                 .max_uses
                 .map(|m| column_integer("max_uses", m))
                 .transpose()?,
-            use_count: column_integer("use_count", r.use_count)?,
-            last_used_at: r.last_used_at.map(system_time),
             json: serde_json::to_value(r).map_err(|e| Error::internal(e.to_string()))?,
             created_at: system_time(r.created_at),
         })
     }
 
     /// The values of [`COLUMNS`], in order, for `r` (the record these columns are of).
-    fn params<'a>(&'a self, r: &'a Record) -> [&'a (dyn ToSql + Sync); 14] {
+    fn params<'a>(&'a self, r: &'a Record) -> [&'a (dyn ToSql + Sync); 11] {
         [
             &r.id,
             &self.seq,
@@ -122,12 +123,29 @@ impl Columns {
             &self.expires_at,
             &self.grace_until,
             &self.max_uses,
-            &self.use_count,
-            &self.last_used_at,
-            &r.last_used_ip,
             &self.json,
             &self.created_at,
         ]
+    }
+}
+
+/// A record's row of `vbx_tokens.uses`: its use count and last use.
+struct Uses {
+    use_count: i64,
+    last_used_at: Option<SystemTime>,
+}
+
+impl Uses {
+    fn of(r: &Record) -> Result<Uses> {
+        Ok(Uses {
+            use_count: column_integer("use_count", r.use_count)?,
+            last_used_at: r.last_used_at.map(system_time),
+        })
+    }
+
+    /// The values of [`USE_COLUMNS`], in order, for `r` (the record these are of).
+    fn params<'a>(&'a self, r: &'a Record) -> [&'a (dyn ToSql + Sync); 4] {
+        [&r.id, &self.use_count, &self.last_used_at, &r.last_used_ip]
     }
 }
 
@@ -139,33 +157,40 @@ impl Columns {
 /// errors ([`failure`]).
 pub fn put(c: &mut impl GenericClient, target: &Target, r: &Record, replace: bool) -> Result<()> {
     let columns = Columns::of(r)?;
-    // A verify on another host may have counted a use since the record was read: a count
-    // never goes down, and the last use is the later one.
+    let uses = Uses::of(r)?;
     let on_clash = if replace {
         "ON CONFLICT (id) DO UPDATE SET seq = EXCLUDED.seq, sha256 = EXCLUDED.sha256,
              name_key = EXCLUDED.name_key, active = EXCLUDED.active,
              disabled = EXCLUDED.disabled, expires_at = EXCLUDED.expires_at,
              grace_until = EXCLUDED.grace_until, max_uses = EXCLUDED.max_uses,
-             use_count = greatest(tokens.use_count, EXCLUDED.use_count),
-             last_used_at = greatest(tokens.last_used_at, EXCLUDED.last_used_at),
-             last_used_ip = CASE
-                 WHEN EXCLUDED.last_used_at > tokens.last_used_at
-                   OR tokens.last_used_at IS NULL THEN EXCLUDED.last_used_ip
-                 ELSE tokens.last_used_ip END,
              created_at = EXCLUDED.created_at, record = EXCLUDED.record"
     } else {
         ""
     };
-    let params = columns.params(r);
-    let typed: Vec<(&(dyn ToSql + Sync), Type)> = params
-        .iter()
-        .copied()
-        .zip(COLUMN_TYPES.iter().cloned())
-        .collect();
+    // The uses row's id is the token row's, as the statement returns it.
+    let params = columns
+        .params(r)
+        .into_iter()
+        .chain(uses.params(r).into_iter().skip(1));
+    let types = COLUMN_TYPES.iter().chain(&USE_COLUMN_TYPES[1..]).cloned();
+    let typed: Vec<(&(dyn ToSql + Sync), Type)> = params.zip(types).collect();
+    // One statement for both rows. A verify on another host may have counted a use since the
+    // record was read: a count never goes down, and the last use is the later one.
     c.query_typed(
         &format!(
-            "INSERT INTO vbx_tokens.tokens ({COLUMNS})
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) {on_clash}"
+            "WITH t AS (
+                 INSERT INTO vbx_tokens.tokens ({COLUMNS})
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) {on_clash}
+                 RETURNING id)
+             INSERT INTO vbx_tokens.uses AS u ({USE_COLUMNS})
+             SELECT t.id, $12, $13, $14 FROM t
+             ON CONFLICT (id) DO UPDATE SET
+                 use_count = greatest(u.use_count, EXCLUDED.use_count),
+                 last_used_at = greatest(u.last_used_at, EXCLUDED.last_used_at),
+                 last_used_ip = CASE
+                     WHEN EXCLUDED.last_used_at > u.last_used_at
+                       OR u.last_used_at IS NULL THEN EXCLUDED.last_used_ip
+                     ELSE u.last_used_ip END"
         ),
         &typed,
     )
@@ -173,10 +198,10 @@ pub fn put(c: &mut impl GenericClient, target: &Target, r: &Record, replace: boo
     Ok(())
 }
 
-/// Adds every record of `records` as a new row, in one binary `COPY`: a bulk write (import,
-/// restore) costs one round trip, not one a record. Each record comes with its name's key when
-/// the caller has it. The caller has checked that none clashes with the store or another (a
-/// clash found here fails the whole `COPY`).
+/// Adds every record of `records` as a new row, in a binary `COPY` a table: a bulk write
+/// (import, restore) costs two round trips, not one a record. Each record comes with its
+/// name's key when the caller has it. The caller has checked that none clashes with the store
+/// or another (a clash found here fails the whole `COPY`).
 ///
 /// # Errors
 /// [`Error::Usage`] for two records (or one and a row) with one id, one token or, active,
@@ -190,7 +215,7 @@ pub fn put_many(
         let what = match unique_violation(&e).as_deref() {
             Some("tokens_active_name") => "one name (or names that look the same), active",
             Some("tokens_sha256_key") => "one token (the same SHA-256)",
-            Some("tokens_pkey") => "one id",
+            Some("tokens_pkey" | "uses_pkey") => "one id",
             _ => return failure(target, &e),
         };
         Error::usage(format!("two tokens would have {what}"))
@@ -207,6 +232,16 @@ pub fn put_many(
             None => Columns::of(r)?,
         };
         writer.write(&columns.params(r)).map_err(fail)?;
+    }
+    writer.finish().map_err(fail)?;
+    let sink = c
+        .copy_in(&format!(
+            "COPY vbx_tokens.uses ({USE_COLUMNS}) FROM STDIN (FORMAT binary)"
+        ))
+        .map_err(fail)?;
+    let mut writer = BinaryCopyInWriter::new(sink, &USE_COLUMN_TYPES);
+    for (r, _) in records {
+        writer.write(&Uses::of(r)?.params(r)).map_err(fail)?;
     }
     writer.finish().map_err(fail)?;
     Ok(())
@@ -342,6 +377,94 @@ pub fn count_uses(
         .collect())
 }
 
+/// What [`verify_uses`] found: by SHA-256, each token's record (its use count the one before
+/// this call) and whether the call took a use of it; and the server's time, which judges them.
+pub type Seen = (std::collections::HashMap<[u8; 32], (Record, bool)>, Time);
+
+/// The records of the tokens whose SHA-256 are `hashes` (distinct), as [`by_hashes`] reads
+/// them, and in the same statement one use of each whose use is certain: where [`count_use`]
+/// would take it, and `request` is inside the token's address ranges and asks only for scopes
+/// it has. The caller judges each record as ever; a use taken here is one its judgment allows
+/// (a use it leaves it takes with [`count_use`] or [`count_uses`]). One statement, through
+/// `vbx_tokens.verify_uses` (schema step 9), which a verify-only role may call.
+///
+/// # Errors
+/// As for [`by_hash`].
+pub fn verify_uses(
+    c: &mut impl GenericClient,
+    target: &Target,
+    hashes: &[&[u8]],
+    request: &Request,
+) -> Result<Seen> {
+    let (ip, scopes) = certain_request(request);
+    let rows = c
+        .query_typed(
+            "SELECT now, sha256, record, use_count, last_used_at, last_used_ip, counted
+             FROM vbx_tokens.verify_uses($1, $2, $3)",
+            &[
+                (&hashes, Type::BYTEA_ARRAY),
+                (&ip, Type::INET),
+                (&scopes, Type::JSONB),
+            ],
+        )
+        .map_err(|e| failure(target, &e))?;
+    seen(&rows, target)
+}
+
+/// [`verify_uses`] of one token, through `vbx_tokens.verify_use`, whose plans a connection
+/// keeps (PL/pgSQL): for a connection that has verified before, since its first call
+/// compiles the function.
+///
+/// # Errors
+/// As for [`by_hash`].
+pub fn verify_use(
+    c: &mut impl GenericClient,
+    target: &Target,
+    hash: &[u8],
+    request: &Request,
+) -> Result<Seen> {
+    let (ip, scopes) = certain_request(request);
+    let rows = c
+        .query_typed(
+            "SELECT now, sha256, record, use_count, last_used_at, last_used_ip, counted
+             FROM vbx_tokens.verify_use($1, $2, $3)",
+            &[
+                (&hash, Type::BYTEA),
+                (&ip, Type::INET),
+                (&scopes, Type::JSONB),
+            ],
+        )
+        .map_err(|e| failure(target, &e))?;
+    seen(&rows, target)
+}
+
+/// `request` as `verify_uses` and `verify_use` compare it: the address as `policy::judge`
+/// reads it (an IPv4 address written as IPv6 is the IPv4 address), and the scopes as a JSON
+/// array of the strings they are.
+fn certain_request(request: &Request) -> (Option<IpAddr>, serde_json::Value) {
+    (
+        request.ip.map(|ip| ip.to_canonical()),
+        serde_json::Value::from(request.scopes.clone()),
+    )
+}
+
+/// The rows of `verify_uses` or `verify_use` as what they found.
+fn seen(rows: &[postgres::Row], target: &Target) -> Result<Seen> {
+    let now = match rows.first() {
+        Some(row) => time(row.get("now"))?,
+        None => Time::now(),
+    };
+    let found = rows
+        .iter()
+        .filter_map(|row| {
+            let hash = <[u8; 32]>::try_from(row.get::<_, Option<&[u8]>>("sha256")?).ok()?;
+            let counted: bool = row.get("counted");
+            Some(record_of(row, target).map(|r| (hash, (r, counted))))
+        })
+        .collect::<Result<_>>()?;
+    Ok((found, now))
+}
+
 /// A row as its record: the JSON with the columns a verify changes laid over it.
 fn record_of(row: &postgres::Row, target: &Target) -> Result<Record> {
     let json: serde_json::Value = row.get("record");
@@ -362,7 +485,13 @@ fn record_of(row: &postgres::Row, target: &Target) -> Result<Record> {
 }
 
 /// The columns [`record_of`] reads.
-const RECORD_COLUMNS: &str = "record, use_count, last_used_at, last_used_ip";
+const RECORD_COLUMNS: &str =
+    "record, coalesce(use_count, 0) AS use_count, last_used_at, last_used_ip";
+
+/// Where [`RECORD_COLUMNS`] are read from: each record with its uses (schema step 9). A record
+/// whose uses row is missing (only a hand-made change does that; `doctor` makes it again) is
+/// still read, as never used.
+const ROWS: &str = "vbx_tokens.tokens LEFT JOIN vbx_tokens.uses USING (id)";
 
 /// The one record whose row matches `filter` (SQL over the row's columns, with `key` as
 /// `$1`), if any.
@@ -377,7 +506,7 @@ pub(super) fn one(
 ) -> Result<Option<Record>> {
     let row = c
         .query_typed_opt(
-            &format!("SELECT {RECORD_COLUMNS} FROM vbx_tokens.tokens WHERE {filter}"),
+            &format!("SELECT {RECORD_COLUMNS} FROM {ROWS} WHERE {filter}"),
             &[(&key, Type::TEXT)],
         )
         .map_err(|e| failure(target, &e))?;
@@ -397,7 +526,7 @@ pub fn find(
     let row = c
         .query_typed_opt(
             &format!(
-                "SELECT {RECORD_COLUMNS} FROM vbx_tokens.tokens
+                "SELECT {RECORD_COLUMNS} FROM {ROWS}
                  WHERE id = $1 OR (active AND name_key = $2)
                  ORDER BY id = $1 DESC LIMIT 1"
             ),
@@ -424,7 +553,7 @@ pub fn each_record(
     let mut after: Option<(SystemTime, i64, String)> = None;
     loop {
         let page = format!(
-            "SELECT seq, created_at, id, {RECORD_COLUMNS} FROM vbx_tokens.tokens
+            "SELECT seq, created_at, id, {RECORD_COLUMNS} FROM {ROWS}
              WHERE $1::timestamptz IS NULL OR (created_at, seq, id) > ($1, $2, $3)
              ORDER BY created_at, seq, id LIMIT 4096"
         );

@@ -425,9 +425,77 @@ fn a_store_an_older_build_made_verifies_one_at_a_time_until_it_is_brought_up() {
     sql.batch_execute(&format!("CREATE ROLE {role} LOGIN"))
         .expect("role");
     admin.ok(&["grant-verify", &role]);
-    // As a store stands that a build before the batch functions (schema step 7) made, with
-    // this role granted what that build granted (the later steps' bodies of the functions it
-    // had are what such a store gets once brought up, and work alone).
+    let mut host = Env::new();
+    host.url = Some(url.replacen(
+        "postgresql://postgres@",
+        &format!("postgresql://{role}@"),
+        1,
+    ));
+    // As a store stands that a build before the narrow table of uses (schema step 9) made:
+    // the counts back in the records' rows, the functions as that build left them. The role
+    // verifies a chunk in three statements.
+    sql.batch_execute(
+        "ALTER TABLE vbx_tokens.tokens
+             ADD COLUMN use_count bigint NOT NULL DEFAULT 0 CHECK (use_count >= 0),
+             ADD COLUMN last_used_at timestamptz, ADD COLUMN last_used_ip inet;
+         UPDATE vbx_tokens.tokens t SET use_count = u.use_count,
+             last_used_at = u.last_used_at, last_used_ip = u.last_used_ip
+             FROM vbx_tokens.uses u WHERE u.id = t.id;
+         DROP TABLE vbx_tokens.uses;
+         DROP FUNCTION vbx_tokens.verify_uses(bytea[], inet, jsonb);
+         DROP FUNCTION vbx_tokens.verify_use(bytea, inet, jsonb);
+         CREATE OR REPLACE FUNCTION vbx_tokens.lookup(token_sha256 bytea)
+         RETURNS TABLE (record jsonb, use_count bigint, last_used_at timestamptz,
+                        last_used_ip inet)
+         LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+         AS $$
+             SELECT t.record, t.use_count, t.last_used_at, t.last_used_ip
+             FROM vbx_tokens.tokens t WHERE t.sha256 = token_sha256
+         $$;
+         CREATE OR REPLACE FUNCTION vbx_tokens.lookup_many(token_sha256 bytea[])
+         RETURNS TABLE (sha256 bytea, record jsonb, use_count bigint,
+                        last_used_at timestamptz, last_used_ip inet)
+         LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+         AS $$
+             SELECT t.sha256, t.record, t.use_count, t.last_used_at, t.last_used_ip
+             FROM vbx_tokens.tokens t WHERE t.sha256 = ANY (token_sha256)
+         $$;
+         CREATE OR REPLACE FUNCTION vbx_tokens.count_use(
+             token_sha256 bytea, at timestamptz, ip inet)
+         RETURNS bigint
+         LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+         AS $$
+             UPDATE vbx_tokens.tokens t
+             SET use_count = t.use_count + 1, last_used_at = statement_timestamp(),
+                 last_used_ip = coalesce(ip, t.last_used_ip)
+             WHERE t.sha256 = token_sha256 AND (t.active OR t.grace_until > now())
+               AND (t.expires_at IS NULL OR t.expires_at > now()) AND NOT t.disabled
+               AND (t.max_uses IS NULL OR t.use_count < t.max_uses)
+             RETURNING t.use_count
+         $$;
+         CREATE OR REPLACE FUNCTION vbx_tokens.count_uses(
+             token_sha256 bytea[], at timestamptz, ip inet)
+         RETURNS TABLE (sha256 bytea, use_count bigint)
+         LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+         AS $$
+             UPDATE vbx_tokens.tokens t
+             SET use_count = t.use_count + 1, last_used_at = statement_timestamp(),
+                 last_used_ip = coalesce(ip, t.last_used_ip)
+             WHERE t.sha256 = ANY (token_sha256) AND (t.active OR t.grace_until > now())
+               AND (t.expires_at IS NULL OR t.expires_at > now()) AND NOT t.disabled
+               AND (t.max_uses IS NULL OR t.use_count < t.max_uses)
+             RETURNING t.sha256, t.use_count
+         $$;
+         DELETE FROM vbx_tokens.migrations WHERE version >= 9;",
+    )
+    .expect("step 9 undone");
+    assert_eq!(
+        batch_reasons(&host, &[&limited, &open, "nope"]),
+        ["valid", "valid", "malformed"]
+    );
+    // And before the batch functions (schema step 7), with this role granted what that build
+    // granted: one token at a time. (The later steps' bodies of the functions it had are what
+    // such a store gets once brought up, and work alone.)
     sql.batch_execute(
         "DROP FUNCTION vbx_tokens.lookup_many(bytea[]);
          DROP FUNCTION vbx_tokens.count_uses(bytea[], timestamptz, inet);
@@ -436,25 +504,9 @@ fn a_store_an_older_build_made_verifies_one_at_a_time_until_it_is_brought_up() {
          DELETE FROM vbx_tokens.migrations WHERE version >= 7;",
     )
     .expect("step 7 undone");
-    let mut host = Env::new();
-    host.url = Some(url.replacen(
-        "postgresql://postgres@",
-        &format!("postgresql://{role}@"),
-        1,
-    ));
     assert_eq!(
-        batch_reasons(
-            &host,
-            &[&limited, &limited, &open, &limited, &limited, "nope"]
-        ),
-        [
-            "valid",
-            "valid",
-            "valid",
-            "valid",
-            "usage_exceeded",
-            "malformed"
-        ]
+        batch_reasons(&host, &[&limited, &limited, &open, &limited, "nope"]),
+        ["valid", "valid", "valid", "usage_exceeded", "malformed"]
     );
     // The next admin command brings the schema up, and the role may call the batch forms.
     admin.ok(&["list"]);
@@ -462,7 +514,9 @@ fn a_store_an_older_build_made_verifies_one_at_a_time_until_it_is_brought_up() {
         .query_one(
             "SELECT has_function_privilege($1, 'vbx_tokens.count_uses(bytea[], timestamptz, inet)', 'EXECUTE')
                 AND has_function_privilege($1, 'vbx_tokens.lookup_many(bytea[])', 'EXECUTE')
-                AND has_function_privilege($1, 'vbx_tokens.count_failures(bigint, smallint[], text, bytea[], bigint[], timestamptz, inet)', 'EXECUTE')",
+                AND has_function_privilege($1, 'vbx_tokens.count_failures(bigint, smallint[], text, bytea[], bigint[], timestamptz, inet)', 'EXECUTE')
+                AND has_function_privilege($1, 'vbx_tokens.verify_uses(bytea[], inet, jsonb)', 'EXECUTE')
+                AND has_function_privilege($1, 'vbx_tokens.verify_use(bytea, inet, jsonb)', 'EXECUTE')",
             &[&role],
         )
         .expect("privileges")
@@ -472,7 +526,7 @@ fn a_store_an_older_build_made_verifies_one_at_a_time_until_it_is_brought_up() {
         batch_reasons(&host, &[&open, &limited, "nope", &open]),
         ["valid", "usage_exceeded", "malformed", "valid"]
     );
-    assert_eq!(admin.record("open")["use_count"], 3);
+    assert_eq!(admin.record("open")["use_count"], 4);
     assert_eq!(admin.record("limited")["use_count"], 3);
     admin.create("after");
     let events = crate::common::failure_events(&admin);
@@ -483,7 +537,7 @@ fn a_store_an_older_build_made_verifies_one_at_a_time_until_it_is_brought_up() {
     );
     assert_eq!(
         crate::common::failures_of(&events, "malformed"),
-        2,
+        3,
         "{events:?}"
     );
     admin.ok(&["log", "--check"]);

@@ -303,7 +303,7 @@ fn thirty_two_hosts_verifying_a_limited_token_at_once_get_exactly_its_limit() {
     );
     let count: i64 = client
         .query_one(
-            "SELECT use_count FROM vbx_tokens.tokens WHERE id = $1",
+            "SELECT use_count FROM vbx_tokens.uses WHERE id = $1",
             &[&record.id],
         )
         .expect("count")
@@ -353,11 +353,35 @@ fn a_verify_only_role_verifies_and_counts_and_may_do_nothing_else() {
     assert_eq!(verify_once(&as_role, &token), Reason::Valid);
     assert_eq!(verify_once(&as_role, &token), Reason::Valid);
     assert_eq!(verify_once(&as_role, &token), Reason::UsageExceeded);
+    // And through a kept connection, every way it verifies: a first call, later calls of one
+    // token (`verify_use`) and of a chunk (`verify_uses`).
+    let (record, token) = new_record("kept", Some(3));
+    tokens::put(&mut admin, &t, &record, false).expect("insert");
+    let mut kept = vbx_tokens::pg::verifier::Verifier::open(&target_of(&as_role)).expect("open");
+    let reasons = |kept: &mut vbx_tokens::pg::verifier::Verifier, tokens: &[&str]| {
+        kept.check_many(
+            tokens,
+            vbx_tokens::verdict::Touch::Yes,
+            &vbx_tokens::policy::Request::default(),
+        )
+        .expect("verdicts")
+        .into_iter()
+        .map(|v| v.reason)
+        .collect::<Vec<_>>()
+    };
+    assert_eq!(reasons(&mut kept, &[&token]), [Reason::Valid]);
+    assert_eq!(reasons(&mut kept, &[&token]), [Reason::Valid]);
+    assert_eq!(
+        reasons(&mut kept, &[&token, &token, "vbx_nope"]),
+        [Reason::Valid, Reason::UsageExceeded, Reason::Malformed]
+    );
     let rt = target_of(&as_role);
     let mut client = connect(&rt).expect("connect");
     for sql in [
         "SELECT id FROM vbx_tokens.tokens",
         "SELECT sha256 FROM vbx_tokens.tokens",
+        "SELECT use_count FROM vbx_tokens.uses",
+        "UPDATE vbx_tokens.uses SET use_count = 0",
         "SELECT bytes FROM vbx_tokens.events",
         "SELECT bytes FROM vbx_tokens.vault",
         "UPDATE vbx_tokens.tokens SET active = false",
@@ -638,4 +662,174 @@ fn a_lock_held_past_the_wait_is_exit_5_and_changes_nothing() {
         .expect("count")
         .get(0);
     assert_eq!(rows, 1, "the second create left nothing");
+}
+
+/// The uses `verify_uses` and `verify_use` take with the records are exactly those
+/// `policy::judge` allows: never one it refuses (a use counted for a refused verify), and
+/// every one it allows (else a verify pays a second round trip), for every kind of address
+/// range and scope a token and a request may have.
+#[test]
+fn a_use_taken_with_the_records_is_exactly_one_the_policy_allows() {
+    use vbx_tokens::pg::tokens;
+    use vbx_tokens::policy::{self, Request};
+    use vbx_tokens::verdict::Reason;
+    let Some(socket) = server("VBX_TOKENS_TEST_POSTGRES") else {
+        return;
+    };
+    let (_url, t, mut client) = fresh_store(&socket);
+    let ranges: [&[&str]; 4] = [
+        &[],
+        &["10.0.0.0/8"],
+        &["2001:db8::/32"],
+        &["192.0.2.7/32", "10.0.0.0/8"],
+    ];
+    let scopes: [&[&str]; 3] = [&[], &["invoices:read"], &["invoices:read", "orders"]];
+    let ips: [Option<&str>; 5] = [
+        None,
+        Some("10.1.2.3"),
+        Some("::ffff:10.1.2.3"),
+        Some("2001:db8::5"),
+        Some("203.0.113.9"),
+    ];
+    let asked: [&[&str]; 4] = [
+        &[],
+        &["invoices:read"],
+        &["orders", "invoices:read"],
+        &["invoices:write"],
+    ];
+    let mut tokens_made = Vec::new();
+    for (i, r) in ranges.iter().enumerate() {
+        for (j, s) in scopes.iter().enumerate() {
+            let (mut record, token) = new_record(&format!("policy-{i}-{j}"), None);
+            record.allow_ip = r
+                .iter()
+                .map(|r| policy::parse_range(r).expect("range"))
+                .collect();
+            record.scopes = s.iter().map(|s| (*s).to_owned()).collect();
+            tokens::put(&mut client, &t, &record, false).expect("insert");
+            tokens_made.push((record, token));
+        }
+    }
+    // Also states the server decides alone: a limit reached, disabled, expired.
+    let (mut spent, token) = new_record("spent", Some(1));
+    spent.use_count = 1;
+    tokens::put(&mut client, &t, &spent, false).expect("insert");
+    tokens_made.push((spent, token));
+    let (mut off, token) = new_record("off", None);
+    off.disabled = true;
+    tokens::put(&mut client, &t, &off, false).expect("insert");
+    tokens_made.push((off, token));
+    let (mut old, token) = new_record("old", None);
+    old.expires_at = Some(vbx_tokens::time::Time::from_second(1_000_000_000).expect("a time"));
+    tokens::put(&mut client, &t, &old, false).expect("insert");
+    tokens_made.push((old, token));
+    let hashes: Vec<[u8; 32]> = tokens_made
+        .iter()
+        .map(|(_, token)| vbx_tokens::token::lookup_hash(token).expect("a hash").0)
+        .collect();
+    let mut checked = 0;
+    for ip in ips {
+        for scopes in asked {
+            let request = Request {
+                scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+                ip: ip.map(|ip| ip.parse().expect("an address")),
+            };
+            // Each token alone, then all of them in one call.
+            let mut seen = Vec::new();
+            for hash in &hashes {
+                let (found, now) =
+                    tokens::verify_use(&mut client, &t, hash, &request).expect("verify_use");
+                seen.push((found, now, "verify_use"));
+            }
+            let all: Vec<&[u8]> = hashes.iter().map(|h| &h[..]).collect();
+            let (found, now) =
+                tokens::verify_uses(&mut client, &t, &all, &request).expect("verify_uses");
+            seen.push((found, now, "verify_uses"));
+            for (found, now, how) in seen {
+                for (hash, (record, counted)) in &found {
+                    let judged = policy::judge(&record.facts(), now, record.use_count, &request);
+                    assert_eq!(
+                        *counted,
+                        judged == Reason::Valid,
+                        "{how}: {} ({:?}, {:?}) for {request:?}: judged {judged:?}",
+                        record.name,
+                        record.allow_ip,
+                        record.scopes
+                    );
+                    assert!(hashes.contains(hash));
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(checked, 5 * 4 * 2 * hashes.len());
+    // A token not in the store: no record, nothing counted.
+    let (_, stranger) = new_record("stranger", None);
+    let hash = vbx_tokens::token::lookup_hash(&stranger).expect("a hash");
+    let (found, _) =
+        tokens::verify_use(&mut client, &t, &hash.0, &Request::default()).expect("verify_use");
+    assert!(found.is_empty());
+}
+
+/// A limit holds when kept connections verify through `verify_use` and `verify_uses` at once,
+/// as services on several hosts would.
+#[test]
+fn kept_connections_verifying_a_limited_token_at_once_get_exactly_its_limit() {
+    use vbx_tokens::pg::tokens;
+    use vbx_tokens::verdict::Reason;
+    let Some(socket) = server("VBX_TOKENS_TEST_POSTGRES") else {
+        return;
+    };
+    let (url, t, mut client) = fresh_store(&socket);
+    let (record, token) = new_record("twenty", Some(20));
+    tokens::put(&mut client, &t, &record, false).expect("insert");
+    let threads: Vec<_> = (0..8)
+        .map(|n| {
+            let (url, token) = (url.clone(), token.clone());
+            std::thread::spawn(move || {
+                let mut kept =
+                    vbx_tokens::pg::verifier::Verifier::open(&target_of(&url)).expect("open");
+                let mut reasons = Vec::new();
+                for _ in 0..6 {
+                    // Odd threads send chunks of two (the token twice), even ones one token.
+                    let chunk: Vec<&str> = if n % 2 == 1 {
+                        vec![&token, &token]
+                    } else {
+                        vec![&token]
+                    };
+                    let verdicts = kept
+                        .check_many(
+                            &chunk,
+                            vbx_tokens::verdict::Touch::Yes,
+                            &vbx_tokens::policy::Request::default(),
+                        )
+                        .expect("verdicts");
+                    reasons.extend(verdicts.into_iter().map(|v| v.reason));
+                }
+                reasons
+            })
+        })
+        .collect();
+    let answers: Vec<Reason> = threads
+        .into_iter()
+        .flat_map(|h| h.join().expect("thread"))
+        .collect();
+    assert_eq!(
+        answers.iter().filter(|r| **r == Reason::Valid).count(),
+        20,
+        "{answers:?}"
+    );
+    assert!(
+        answers
+            .iter()
+            .all(|r| matches!(r, Reason::Valid | Reason::UsageExceeded))
+    );
+    let count: i64 = client
+        .query_one(
+            "SELECT use_count FROM vbx_tokens.uses WHERE id = $1",
+            &[&record.id],
+        )
+        .expect("count")
+        .get(0);
+    assert_eq!(count, 20);
 }
