@@ -319,26 +319,46 @@ fn bounding(store_id: &[u8; 16]) -> Vec<(PathBuf, [u8; 16])> {
     tables
 }
 
-/// The uses the witness holds for `token_id` of the store `store_id`: what a grant counts from
-/// at least (0 when there is no witness).
-///
-/// # Errors
-/// [`damaged`]'s kind when a table is there and damaged: a count it cannot read may be the
-/// one a rollback took away.
-pub fn witnessed(store_id: &[u8; 16], token_id: &str) -> io::Result<u64> {
-    let mut n = 0;
-    for (path, id) in bounding(store_id) {
-        let table = open(&path, &id)?.map(|t| (path, t));
-        n = n.max(count_in(&table, token_id)?);
+/// The witness tables that bound the counts of the store `store_id` (the token witness, the
+/// store's own and every store's `seen`), opened and checked once for many reads: a chunk of verifies of limited tokens
+/// reads each token's count in them, where opening them for each token cost a dozen system
+/// calls a token (a `verify --batch --no-touch` of 100k tokens, a third of them limited,
+/// took 3.5 s, and 0.3 s with the tables opened once a chunk).
+pub struct Bounds(Vec<Option<(PathBuf, Table)>>);
+
+impl Bounds {
+    /// Opens every table that bounds `store_id`'s counts that is there.
+    ///
+    /// # Errors
+    /// [`damaged`]'s kind when a table is there and damaged or not ours.
+    pub fn open(store_id: &[u8; 16]) -> io::Result<Bounds> {
+        let mut tables = Vec::new();
+        for (path, id) in bounding(store_id) {
+            tables.push(open(&path, &id)?.map(|t| (path, t)));
+        }
+        Ok(Bounds(tables))
     }
-    Ok(n)
+
+    /// The uses the tables hold for `token_id`: what a grant counts from at least (0 when
+    /// none holds it).
+    ///
+    /// # Errors
+    /// [`damaged`]'s kind when a slot cannot be read: a count it cannot read may be the one
+    /// a rollback took away.
+    pub fn witnessed(&self, token_id: &str) -> io::Result<u64> {
+        let mut n = 0;
+        for table in &self.0 {
+            n = n.max(count_in(table, token_id)?);
+        }
+        Ok(n)
+    }
 }
 
 /// Every count the witness holds that bounds a token of the store `store_id` (and of other
 /// stores), by token id: what a grant counts from at least.
 ///
 /// # Errors
-/// As for [`witnessed`].
+/// As for [`Bounds::witnessed`].
 pub fn counts(store_id: &[u8; 16]) -> io::Result<HashMap<String, u64>> {
     counts_of(bounding(store_id))
 }
@@ -367,7 +387,7 @@ fn readable(path: &Path, id: &[u8; 16]) -> Vec<(String, u64)> {
 /// the second of a pair.
 ///
 /// # Errors
-/// As for [`witnessed`].
+/// As for [`Bounds::witnessed`].
 pub fn lagging(store_id: &[u8; 16], token_ids: &[&str]) -> io::Result<Vec<(String, u64)>> {
     let Some(root) = dir() else {
         return Ok(Vec::new());
@@ -395,7 +415,7 @@ pub fn lagging(store_id: &[u8; 16], token_ids: &[&str]) -> io::Result<Vec<(Strin
 /// The counts of the store witness of `store_id` alone: the uses granted in that store.
 ///
 /// # Errors
-/// As for [`witnessed`].
+/// As for [`Bounds::witnessed`].
 pub fn own_counts(store_id: &[u8; 16]) -> io::Result<HashMap<String, u64>> {
     let Some(store) = store_dir(store_id, false) else {
         return Ok(HashMap::new());
@@ -427,7 +447,7 @@ pub fn by_any_store() -> HashMap<String, u64> {
 /// `total`, as a grant does: for `doctor`, which found the witness behind the store.
 ///
 /// # Errors
-/// As for [`witnessed`]; `TimedOut` when a table stays locked.
+/// As for [`Bounds::witnessed`]; `TimedOut` when a table stays locked.
 pub fn raise(
     store_id: &[u8; 16],
     own: &[(String, u64)],

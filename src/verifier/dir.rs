@@ -186,16 +186,22 @@ impl Verifier {
         }
         let store_id = self.current.as_ref().expect("looked up in it").store_id;
         self.record(store_id, &verdicts, touch, request.ip)?;
-        self.fold_if_waiting();
+        if verdicts.iter().any(|v| !v.is_valid()) {
+            self.fold_if_waiting();
+        }
         Ok(verdicts)
     }
 
     /// Folds the journal in when more than [`crate::store::FAILURES_WAITING`] bytes wait in it
-    /// and the store is free this moment: on a host that only verifies, where no other command
-    /// opens the store, the journal stays that small, so failures never cost more disk than
-    /// their folded counters (README, "Failures cannot fill the disk"). Never waits for the
-    /// store's lock (a holder folds as it opens), and nothing that goes wrong here changes the
-    /// verdicts, which are recorded already.
+    /// and the store is free this moment; called after a call that recorded a failure: on a
+    /// host that only verifies, where no other command opens the store, the journal stays
+    /// that small, so failures never cost more disk than their folded counters (README,
+    /// "Failures cannot fill the disk"). A call of valid verdicts only leaves the journal to
+    /// the next command, as it did before failures were bounded: its uses are folded by that
+    /// command, and folding them at every chunk of a counted batch made it twenty times
+    /// slower (100k counted: 6 s, where it had been 0.3 s). Never waits for the store's lock
+    /// (a holder folds as it opens), and nothing that goes wrong here changes the verdicts,
+    /// which are recorded already.
     fn fold_if_waiting(&self) {
         let waiting = std::fs::metadata(self.dir.join(journal::FILE)).map_or(0, |m| m.len());
         if waiting > crate::store::FAILURES_WAITING {
@@ -286,21 +292,31 @@ impl Verifier {
         Ok(policy::judge(&facts, now, r.uses.max(counted), request))
     }
 
-    /// The uses the use table has granted `token_id`, opening the table once per call.
-    fn counted(&self, table: &mut Lazy, token_id: &str) -> Result<u64> {
+    /// The uses the use table has granted `token_id`, opening the table and the witness once
+    /// per call.
+    fn counted(&self, lazy: &mut Lazy, token_id: &str) -> Result<u64> {
         let store_id = self.current.as_ref().expect("looked up in it").store_id;
-        if table.0.is_none() {
+        if lazy.table.is_none() {
             let opened = uses::Table::open(&self.dir.join(uses::FILE), &store_id)
                 .map_err(|e| self.counter_error(e))?;
-            table.0 = Some(opened);
+            lazy.table = Some(opened);
         }
-        let counted = match table.0.as_ref().expect("just opened") {
+        let counted = match lazy.table.as_ref().expect("just opened") {
             Some(t) => t.count(token_id).map_err(|e| self.counter_error(e))?,
             None => 0,
         };
         // A table put back or removed cannot count less than the witness saw granted.
-        let seen =
-            uses::witness::witnessed(&store_id, token_id).map_err(|e| self.counter_error(e))?;
+        if lazy.witness.is_none() {
+            let opened =
+                uses::witness::Bounds::open(&store_id).map_err(|e| self.counter_error(e))?;
+            lazy.witness = Some(opened);
+        }
+        let seen = lazy
+            .witness
+            .as_ref()
+            .expect("just opened")
+            .witnessed(token_id)
+            .map_err(|e| self.counter_error(e))?;
         Ok(counted.max(seen))
     }
 
@@ -447,9 +463,13 @@ impl Verifier {
     }
 }
 
-/// The use table, once opened (`None` inside: there is none yet).
+/// What a call's counts are read from, each opened once when first needed: the use table
+/// (`None` inside: there is none yet), and the witness tables that bound it.
 #[derive(Default)]
-struct Lazy(Option<Option<uses::Table>>);
+struct Lazy {
+    table: Option<Option<uses::Table>>,
+    witness: Option<uses::witness::Bounds>,
+}
 
 /// What a look-up found.
 enum Found {
