@@ -424,7 +424,8 @@ const STEPS: &[&str] = &[
             RETURNING u.id, t.sha256, t.record, u.use_count, u.last_used_at, u.last_used_ip
         )
         -- Those counted, then the others (and a row of NULLs, for the time, when none is
-        -- left): `NOT IN` is looked up in a hash of `c`, where a join would scan it a row.
+        -- left), looked up again only for the tokens not counted: a join with `c` would scan
+        -- it once a row.
         SELECT n.now, c.sha256, c.record, c.use_count - 1, c.last_used_at, c.last_used_ip, true
         FROM c, n
         UNION ALL
@@ -432,7 +433,8 @@ const STEPS: &[&str] = &[
                u.last_used_ip, false
         FROM n
         LEFT JOIN (vbx_tokens.tokens t LEFT JOIN vbx_tokens.uses u ON u.id = t.id)
-            ON t.sha256 = ANY (token_sha256) AND t.id NOT IN (SELECT c.id FROM c)
+            ON t.sha256 = ANY (ARRAY(SELECT h FROM unnest(token_sha256) h
+                                     EXCEPT SELECT c.sha256 FROM c))
     $$;
     REVOKE ALL ON FUNCTION vbx_tokens.verify_uses(bytea[], inet, jsonb) FROM PUBLIC;
     -- `verify_uses` for one token, in PL/pgSQL: a connection that verifies again and again

@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 
 use postgres::GenericClient;
 use postgres::binary_copy::BinaryCopyInWriter;
-use postgres::types::{ToSql, Type};
+use postgres::types::{Json, ToSql, Type};
 
 use super::config::Target;
 use super::connect::failure;
@@ -72,7 +72,7 @@ const USE_COLUMNS: &str = "id, use_count, last_used_at, last_used_ip";
 const USE_COLUMN_TYPES: [Type; 4] = [Type::TEXT, Type::INT8, Type::TIMESTAMPTZ, Type::INET];
 
 /// A record as its row holds it: what the columns need that the record does not hold as is.
-struct Columns {
+struct Columns<'a> {
     seq: i64,
     /// The token's SHA-256, 32 bytes.
     hash: Vec<u8>,
@@ -81,17 +81,18 @@ struct Columns {
     expires_at: Option<SystemTime>,
     grace_until: Option<SystemTime>,
     max_uses: Option<i64>,
-    json: serde_json::Value,
+    /// The record, written as JSON straight into the statement (no tree of values between).
+    json: Json<&'a Record>,
     created_at: SystemTime,
 }
 
-impl Columns {
-    fn of(r: &Record) -> Result<Columns> {
+impl<'a> Columns<'a> {
+    fn of(r: &'a Record) -> Result<Columns<'a>> {
         Columns::keyed(r, name_key(&r.name))
     }
 
     /// The columns of `r`, whose name's key is `key` (`crate::name::name_key`, the costly part).
-    fn keyed(r: &Record, key: String) -> Result<Columns> {
+    fn keyed(r: &'a Record, key: String) -> Result<Columns<'a>> {
         Ok(Columns {
             seq: column_integer("seq", r.seq)?,
             hash: TokenHash::from_hex(&r.sha256)
@@ -106,13 +107,13 @@ impl Columns {
                 .max_uses
                 .map(|m| column_integer("max_uses", m))
                 .transpose()?,
-            json: serde_json::to_value(r).map_err(|e| Error::internal(e.to_string()))?,
+            json: Json(r),
             created_at: system_time(r.created_at),
         })
     }
 
     /// The values of [`COLUMNS`], in order, for `r` (the record these columns are of).
-    fn params<'a>(&'a self, r: &'a Record) -> [&'a (dyn ToSql + Sync); 11] {
+    fn params(&'a self, r: &'a Record) -> [&'a (dyn ToSql + Sync); 11] {
         [
             &r.id,
             &self.seq,
@@ -465,15 +466,29 @@ fn seen(rows: &[postgres::Row], target: &Target) -> Result<Seen> {
     Ok((found, now))
 }
 
-/// A row as its record: the JSON with the columns a verify changes laid over it.
+/// A row as its record: the JSON with the columns a verify changes laid over it. The JSON is
+/// read into the record straight from the row's bytes, with no tree of values between.
 fn record_of(row: &postgres::Row, target: &Target) -> Result<Record> {
-    let json: serde_json::Value = row.get("record");
-    let mut r: Record = serde_json::from_value(json).map_err(|e| {
+    maybe_record_of(row, target)?.ok_or_else(|| {
         Error::store(format!(
-            "a token record at {} does not parse ({e}): run `vbx-tokens doctor`",
+            "a token row at {} has no record: run `vbx-tokens doctor`",
+            target.shown()
+        ))
+    })
+}
+
+/// [`record_of`] for a row whose record may be NULL (a lookup of a token not stored).
+fn maybe_record_of(row: &postgres::Row, target: &Target) -> Result<Option<Record>> {
+    let json: Option<Json<Record>> = row.try_get("record").map_err(|e| {
+        let why = std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| s.to_string());
+        Error::store(format!(
+            "a token record at {} does not parse ({why}): run `vbx-tokens doctor`",
             target.shown()
         ))
     })?;
+    let Some(Json(mut r)) = json else {
+        return Ok(None);
+    };
     let uses: i64 = row.get("use_count");
     r.use_count = u64::try_from(uses).unwrap_or(0);
     r.last_used_at = row
@@ -481,7 +496,7 @@ fn record_of(row: &postgres::Row, target: &Target) -> Result<Record> {
         .map(time)
         .transpose()?;
     r.last_used_ip = row.get("last_used_ip");
-    Ok(r)
+    Ok(Some(r))
 }
 
 /// The columns [`record_of`] reads.
@@ -628,11 +643,7 @@ fn one_by_hash(
         return Ok((None, Time::now()));
     };
     let now = time(row.get("now"))?;
-    let record = match row.get::<_, Option<serde_json::Value>>("record") {
-        Some(_) => Some(record_of(row, target)?),
-        None => None,
-    };
-    Ok((record, now))
+    Ok((maybe_record_of(row, target)?, now))
 }
 
 /// Why `candidate`, which the store has no token for, is refused: not another system's
