@@ -397,19 +397,13 @@ pub fn verify_uses(
     hashes: &[&[u8]],
     request: &Request,
 ) -> Result<Seen> {
-    let (ip, scopes) = certain_request(request);
-    let rows = c
-        .query_typed(
-            "SELECT now, sha256, record, use_count, last_used_at, last_used_ip, counted
-             FROM vbx_tokens.verify_uses($1, $2, $3)",
-            &[
-                (&hashes, Type::BYTEA_ARRAY),
-                (&ip, Type::INET),
-                (&scopes, Type::JSONB),
-            ],
-        )
-        .map_err(|e| failure(target, &e))?;
-    seen(&rows, target)
+    certain(
+        c,
+        target,
+        "verify_uses",
+        (&hashes, Type::BYTEA_ARRAY),
+        request,
+    )
 }
 
 /// [`verify_uses`] of one token, through `vbx_tokens.verify_use`, whose plans a connection
@@ -424,16 +418,26 @@ pub fn verify_use(
     hash: &[u8],
     request: &Request,
 ) -> Result<Seen> {
+    certain(c, target, "verify_use", (&hash, Type::BYTEA), request)
+}
+
+/// A call of the function `vbx_tokens.FUNCTION` (`verify_uses` or `verify_use`) on the tokens
+/// `tokens` (their SHA-256, as the function takes them) for `request`.
+fn certain(
+    c: &mut impl GenericClient,
+    target: &Target,
+    function: &str,
+    tokens: (&(dyn ToSql + Sync), Type),
+    request: &Request,
+) -> Result<Seen> {
     let (ip, scopes) = certain_request(request);
     let rows = c
         .query_typed(
-            "SELECT now, sha256, record, use_count, last_used_at, last_used_ip, counted
-             FROM vbx_tokens.verify_use($1, $2, $3)",
-            &[
-                (&hash, Type::BYTEA),
-                (&ip, Type::INET),
-                (&scopes, Type::JSONB),
-            ],
+            &format!(
+                "SELECT now, sha256, record, use_count, last_used_at, last_used_ip, counted
+                 FROM vbx_tokens.{function}($1, $2, $3)"
+            ),
+            &[tokens, (&ip, Type::INET), (&scopes, Type::JSONB)],
         )
         .map_err(|e| failure(target, &e))?;
     seen(&rows, target)

@@ -280,9 +280,7 @@ fn thirty_two_hosts_verifying_a_limited_token_at_once_get_exactly_its_limit() {
     let Some(socket) = server("VBX_TOKENS_TEST_POSTGRES") else {
         return;
     };
-    let (url, t, mut client) = fresh_store(&socket);
-    let (record, token) = new_record("ten", Some(10));
-    tokens::put(&mut client, &t, &record, false).expect("insert");
+    let (url, t, mut client, record, token) = store_with_limited(&socket, 10);
     // Each on its own connection, as separate hosts would be.
     let threads: Vec<_> = (0..32)
         .map(|_| {
@@ -294,21 +292,7 @@ fn thirty_two_hosts_verifying_a_limited_token_at_once_get_exactly_its_limit() {
         .into_iter()
         .map(|h| h.join().expect("thread"))
         .collect();
-    let valid = answers.iter().filter(|r| **r == Reason::Valid).count();
-    assert_eq!(valid, 10, "{answers:?}");
-    assert!(
-        answers
-            .iter()
-            .all(|r| matches!(r, Reason::Valid | Reason::UsageExceeded))
-    );
-    let count: i64 = client
-        .query_one(
-            "SELECT use_count FROM vbx_tokens.uses WHERE id = $1",
-            &[&record.id],
-        )
-        .expect("count")
-        .get(0);
-    assert_eq!(count, 10);
+    assert_exactly(&mut client, &answers, &record.id, 10);
     // A token revoked on one host is refused by the next verify on another.
     let (record, token) = new_record("revoked", None);
     tokens::put(&mut client, &t, &record, false).expect("insert");
@@ -775,14 +759,11 @@ fn a_use_taken_with_the_records_is_exactly_one_the_policy_allows() {
 /// as services on several hosts would.
 #[test]
 fn kept_connections_verifying_a_limited_token_at_once_get_exactly_its_limit() {
-    use vbx_tokens::pg::tokens;
     use vbx_tokens::verdict::Reason;
     let Some(socket) = server("VBX_TOKENS_TEST_POSTGRES") else {
         return;
     };
-    let (url, t, mut client) = fresh_store(&socket);
-    let (record, token) = new_record("twenty", Some(20));
-    tokens::put(&mut client, &t, &record, false).expect("insert");
+    let (url, _, mut client, record, token) = store_with_limited(&socket, 20);
     let threads: Vec<_> = (0..8)
         .map(|n| {
             let (url, token) = (url.clone(), token.clone());
@@ -814,22 +795,50 @@ fn kept_connections_verifying_a_limited_token_at_once_get_exactly_its_limit() {
         .into_iter()
         .flat_map(|h| h.join().expect("thread"))
         .collect();
-    assert_eq!(
-        answers.iter().filter(|r| **r == Reason::Valid).count(),
-        20,
-        "{answers:?}"
-    );
+    assert_exactly(&mut client, &answers, &record.id, 20);
+}
+
+/// A new store holding one token limited to `max` uses: the store's URL, target and a client,
+/// the record and the token.
+fn store_with_limited(
+    socket: &str,
+    max: u64,
+) -> (
+    String,
+    vbx_tokens::pg::config::Target,
+    postgres::Client,
+    vbx_tokens::record::Record,
+    String,
+) {
+    let (url, t, mut client) = fresh_store(socket);
+    let (record, token) = new_record(&format!("limited to {max}"), Some(max));
+    vbx_tokens::pg::tokens::put(&mut client, &t, &record, false).expect("insert");
+    (url, t, client, record, token)
+}
+
+/// `answers` hold exactly `max` valid ones and otherwise only `usage_exceeded`, and the store
+/// counted exactly `max` uses of the token `id`.
+fn assert_exactly(
+    client: &mut postgres::Client,
+    answers: &[vbx_tokens::verdict::Reason],
+    id: &str,
+    max: i64,
+) {
+    use vbx_tokens::verdict::Reason;
+    let valid = answers.iter().filter(|r| **r == Reason::Valid).count();
+    assert_eq!(i64::try_from(valid).expect("a count"), max, "{answers:?}");
     assert!(
         answers
             .iter()
-            .all(|r| matches!(r, Reason::Valid | Reason::UsageExceeded))
+            .all(|r| matches!(r, Reason::Valid | Reason::UsageExceeded)),
+        "{answers:?}"
     );
     let count: i64 = client
         .query_one(
             "SELECT use_count FROM vbx_tokens.uses WHERE id = $1",
-            &[&record.id],
+            &[&id],
         )
         .expect("count")
         .get(0);
-    assert_eq!(count, 20);
+    assert_eq!(count, max);
 }
