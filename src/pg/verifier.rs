@@ -1,8 +1,9 @@
 //! Verifying tokens of a PostgreSQL store: what a host that only verifies runs, on one
 //! connection it keeps. It needs no right beyond what `grant-verify` gives (the
 //! `vbx_tokens` functions `lookup`, `count_use`, their batch forms, `verify_uses` and
-//! `verify_use`), so it never reads the schema's tables itself; the server decides and counts each use in one statement, so a revocation
-//! committed anywhere is seen by the next verify and a use limit holds across every host.
+//! `verify_use`), so it never reads the schema's tables itself; the server decides and counts
+//! each use in one statement, so a revocation committed anywhere is seen by the next verify
+//! and a use limit holds across every host.
 
 use std::collections::{HashMap, HashSet};
 
