@@ -64,6 +64,15 @@ impl Location {
                 "a store is a directory or a postgresql:// URL, not libpq's keyword=value form (host=… dbname=…): write it as a URL, the password in PGPASSWORD or the password file",
             ));
         }
+        if let Some(scheme) = value.to_str().and_then(config::scheme)
+            && !config::is_url(&value.to_string_lossy())
+        {
+            // Not repeated, nor taken for a directory: it may hold a password.
+            let scheme = if scheme.len() <= 16 { scheme } else { "another" };
+            return Err(Error::usage(format!(
+                "a store is a directory or a postgresql:// URL, not a {scheme}:// URL"
+            )));
+        }
         match value.to_str().filter(|v| config::is_url(v)) {
             Some(url) => {
                 let text = |var: &str| set(var).and_then(|v| v.into_string().ok());
@@ -188,5 +197,34 @@ mod tests {
         }
         // A directory whose name merely holds `=` is a directory.
         assert_eq!(dir(resolve(Some("/srv/a=b"), &[])), "/srv/a=b");
+    }
+
+    #[test]
+    fn a_url_scheme_in_any_case_is_a_url_and_another_scheme_is_refused() {
+        for secret in [
+            "POSTGRESQL://ann:hunter2@db.example/tokens",
+            "PostgreS://ann:hunter2@db.example/tokens",
+        ] {
+            let e = resolve(Some(secret), &[]).unwrap_err().to_string();
+            assert!(e.contains("password") && !e.contains("hunter2"), "{e}");
+            assert_eq!(
+                url(resolve(None, &[(STORE_VAR, secret)])),
+                "postgresql://ann@db.example:5432/tokens"
+            );
+            let e = resolve(None, &[(HOME_VAR, secret)]).unwrap_err().to_string();
+            assert!(e.contains(STORE_VAR) && !e.contains("hunter2"), "{e}");
+        }
+        for other in ["http://ann:hunter2@db.example/x", "mysql://ann:hunter2@h/d"] {
+            for e in [
+                resolve(Some(other), &[]).unwrap_err(),
+                resolve(None, &[(STORE_VAR, other)]).unwrap_err(),
+            ] {
+                let e = e.to_string();
+                assert!(e.contains("postgresql:// URL") && !e.contains("hunter2"), "{e}");
+                assert_eq!(e.matches("://").count(), 2, "{e}");
+            }
+        }
+        // A directory whose name merely holds `://` after a slash is a directory.
+        assert_eq!(dir(resolve(Some("/srv/a://b"), &[])), "/srv/a://b");
     }
 }

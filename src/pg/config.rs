@@ -131,9 +131,23 @@ impl Target {
     }
 }
 
-/// The URL names a PostgreSQL store (not a directory).
+/// The URL names a PostgreSQL store (not a directory). A URL's scheme is case-insensitive
+/// (RFC 3986, 3.1): `POSTGRESQL://` is one too, and must not be taken for a directory (whose
+/// name would then hold its password).
 pub fn is_url(s: &str) -> bool {
-    s.starts_with("postgres://") || s.starts_with("postgresql://")
+    scheme(s).is_some_and(|scheme| {
+        scheme.eq_ignore_ascii_case("postgres") || scheme.eq_ignore_ascii_case("postgresql")
+    })
+}
+
+/// The scheme of a URL (`scheme://…`, RFC 3986, 3.1: a letter, then letters, digits, `+`, `-`
+/// or `.`), if `s` is one.
+pub fn scheme(s: &str) -> Option<&str> {
+    let (scheme, _) = s.split_once("://")?;
+    let mut chars = scheme.chars();
+    let well_formed = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+    well_formed.then_some(scheme)
 }
 
 /// Whether `s` is libpq's other form, `keyword=value` pairs (`host=db dbname=x`), which this
@@ -177,7 +191,12 @@ pub struct Surroundings<'a> {
 /// in a URL given on the command line, or a password file that others can read.
 pub fn target(url: &str, source: Source, around: &Surroundings<'_>) -> Result<Target, String> {
     let env = around.env;
-    let (rest, ours) = take_params(url, &["sslmode", "sslrootcert"])?;
+    // The parser takes the scheme in lower case only.
+    let url = match url.split_once("://") {
+        Some((scheme, rest)) if is_url(url) => format!("{}://{rest}", scheme.to_ascii_lowercase()),
+        _ => url.to_owned(),
+    };
+    let (rest, ours) = take_params(&url, &["sslmode", "sslrootcert"])?;
     let mut config = postgres::Config::from_str(&rest).map_err(|e| {
         // tokio-postgres names the option at fault, never its value.
         format!("the PostgreSQL URL is not valid ({})", first_line(&e))

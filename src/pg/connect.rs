@@ -61,7 +61,8 @@ pub fn connect(target: &Target) -> Result<postgres::Client> {
         Err(_) => Err(Error::unreachable(format!(
             "the PostgreSQL server at {} did not answer within {} s: is it stopped or overloaded? (raise --wait or VBX_TOKENS_WAIT, or connect_timeout in the URL, if it is slow)",
             target.shown(),
-            deadline.as_secs()
+            // As given: `--wait 1.5` waited 1.5 s.
+            deadline.as_secs_f64()
         ))),
     }
 }
