@@ -68,7 +68,11 @@ impl Location {
             && !config::is_url(&value.to_string_lossy())
         {
             // Not repeated, nor taken for a directory: it may hold a password.
-            let scheme = if scheme.len() <= 16 { scheme } else { "another" };
+            let scheme = if scheme.len() <= 16 {
+                scheme
+            } else {
+                "another"
+            };
             return Err(Error::usage(format!(
                 "a store is a directory or a postgresql:// URL, not a {scheme}:// URL"
             )));
@@ -211,7 +215,9 @@ mod tests {
                 url(resolve(None, &[(STORE_VAR, secret)])),
                 "postgresql://ann@db.example:5432/tokens"
             );
-            let e = resolve(None, &[(HOME_VAR, secret)]).unwrap_err().to_string();
+            let e = resolve(None, &[(HOME_VAR, secret)])
+                .unwrap_err()
+                .to_string();
             assert!(e.contains(STORE_VAR) && !e.contains("hunter2"), "{e}");
         }
         for other in ["http://ann:hunter2@db.example/x", "mysql://ann:hunter2@h/d"] {
@@ -220,7 +226,10 @@ mod tests {
                 resolve(None, &[(STORE_VAR, other)]).unwrap_err(),
             ] {
                 let e = e.to_string();
-                assert!(e.contains("postgresql:// URL") && !e.contains("hunter2"), "{e}");
+                assert!(
+                    e.contains("postgresql:// URL") && !e.contains("hunter2"),
+                    "{e}"
+                );
                 assert_eq!(e.matches("://").count(), 2, "{e}");
             }
         }

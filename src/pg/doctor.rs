@@ -24,8 +24,10 @@ fn found(check: &'static str, health: Health, detail: impl Into<String>) -> Find
 
 /// Gives every record its row of `vbx_tokens.uses` and drops the rows of none: only a change
 /// made by hand leaves either (every write of this build sets both in one statement or
-/// transaction). A row made again takes the count its record's JSON last held (a limit's
-/// count never goes down further than that), and no last use.
+/// transaction). A lost count cannot be known again (a verify counts in the row alone, so
+/// the record's JSON holds the count of its last write): a token with a use limit is made
+/// spent, since a count never goes down, and one without takes its record's count. Either
+/// is a failure: uses were lost.
 fn uses(store: &Store, target: &Target) -> Result<Finding> {
     let row = store
         .client()
@@ -33,10 +35,11 @@ fn uses(store: &Store, target: &Target) -> Result<Finding> {
             "WITH made AS (
                  INSERT INTO vbx_tokens.uses (id, use_count)
                  SELECT t.id,
-                        CASE WHEN jsonb_typeof(t.record->'use_count') = 'number'
-                             THEN least(greatest((t.record->>'use_count')::numeric, 0),
-                                        9007199254740991)::bigint
-                             ELSE 0 END
+                        greatest(coalesce(t.max_uses, 0),
+                                 CASE WHEN jsonb_typeof(t.record->'use_count') = 'number'
+                                      THEN least(greatest((t.record->>'use_count')::numeric, 0),
+                                                 9007199254740991)::bigint
+                                      ELSE 0 END)
                  FROM vbx_tokens.tokens t
                  WHERE NOT EXISTS (SELECT 1 FROM vbx_tokens.uses u WHERE u.id = t.id)
                  RETURNING 1),
@@ -49,16 +52,22 @@ fn uses(store: &Store, target: &Target) -> Result<Finding> {
         )
         .map_err(|e| super::connect::failure(target, &e))?;
     let (made, gone): (i64, i64) = (row.get(0), row.get(1));
-    Ok(if made == 0 && gone == 0 {
-        found("uses", Health::Ok, "every record has its use count")
-    } else {
+    Ok(if made > 0 {
+        found(
+            "uses",
+            Health::Failed,
+            format!(
+                "{made} record(s) had lost their use count: those with a use limit are now spent, the others have their record's count; restore a backup to have the uses they had"
+            ),
+        )
+    } else if gone > 0 {
         found(
             "uses",
             Health::Repaired,
-            format!(
-                "{made} record(s) without a use count were given their record's, and {gone} count(s) without a record were dropped"
-            ),
+            format!("{gone} use count(s) of no record were dropped"),
         )
+    } else {
+        found("uses", Health::Ok, "every record has its use count")
     })
 }
 

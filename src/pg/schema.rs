@@ -341,6 +341,36 @@ const STEPS: &[&str] = &[
         SELECT id, use_count, last_used_at, last_used_ip FROM vbx_tokens.tokens;
     ALTER TABLE vbx_tokens.tokens
         DROP COLUMN use_count, DROP COLUMN last_used_at, DROP COLUMN last_used_ip;
+    -- What a caller of the functions below may not choose, since a verify-only role calls
+    -- them with values of its own: an address as verify keeps it (an IPv4 address written as
+    -- IPv6 is the IPv4 address; a host, no mask), and who failed: the role for a role that
+    -- does not own the store (the server knows no other user of that host, and a role
+    -- choosing names could write an event a name), the user the caller names for the owner.
+    -- Called only by the functions below, with the search path they pin.
+    CREATE FUNCTION vbx_tokens.canonical_ip(ip inet) RETURNS inet
+    LANGUAGE sql IMMUTABLE
+    AS $$
+        SELECT CASE
+            WHEN family(ip) = 6 AND set_masklen(ip, 128) <<= '::ffff:0.0.0.0/96'::inet
+                THEN '0.0.0.0'::inet + (set_masklen(ip, 128) - '::ffff:0.0.0.0'::inet)
+            ELSE set_masklen(ip, CASE family(ip) WHEN 4 THEN 32 ELSE 128 END)
+        END
+    $$;
+    CREATE FUNCTION vbx_tokens.failure_actor(actor text) RETURNS text
+    LANGUAGE sql STABLE
+    AS $$
+        SELECT CASE
+            WHEN coalesce((SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = session_user),
+                          false)
+              OR pg_has_role(session_user,
+                             (SELECT n.nspowner FROM pg_namespace n
+                              WHERE n.nspname = 'vbx_tokens'), 'MEMBER')
+                THEN coalesce(nullif(left(actor, 256), ''), 'unknown')
+            ELSE left(session_user, 256)
+        END
+    $$;
+    REVOKE ALL ON FUNCTION vbx_tokens.canonical_ip(inet) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION vbx_tokens.failure_actor(text) FROM PUBLIC;
     CREATE OR REPLACE FUNCTION vbx_tokens.lookup(token_sha256 bytea)
     RETURNS TABLE (record jsonb, use_count bigint, last_used_at timestamptz, last_used_ip inet)
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
@@ -367,7 +397,7 @@ const STEPS: &[&str] = &[
         UPDATE vbx_tokens.uses u
         SET use_count = u.use_count + 1,
             last_used_at = date_trunc('second', statement_timestamp()),
-            last_used_ip = coalesce(ip, u.last_used_ip)
+            last_used_ip = coalesce(vbx_tokens.canonical_ip(ip), u.last_used_ip)
         FROM vbx_tokens.tokens t
         WHERE t.sha256 = token_sha256 AND u.id = t.id
           AND (t.active OR t.grace_until > date_trunc('second', statement_timestamp()))
@@ -383,7 +413,7 @@ const STEPS: &[&str] = &[
         UPDATE vbx_tokens.uses u
         SET use_count = u.use_count + 1,
             last_used_at = date_trunc('second', statement_timestamp()),
-            last_used_ip = coalesce(ip, u.last_used_ip)
+            last_used_ip = coalesce(vbx_tokens.canonical_ip(ip), u.last_used_ip)
         FROM vbx_tokens.tokens t
         WHERE t.sha256 = ANY (token_sha256) AND u.id = t.id
           AND (t.active OR t.grace_until > date_trunc('second', statement_timestamp()))
@@ -408,7 +438,7 @@ const STEPS: &[&str] = &[
         c AS (
             UPDATE vbx_tokens.uses u
             SET use_count = u.use_count + 1, last_used_at = n.now,
-                last_used_ip = coalesce(ip, u.last_used_ip)
+                last_used_ip = coalesce(vbx_tokens.canonical_ip(ip), u.last_used_ip)
             FROM vbx_tokens.tokens t, n
             WHERE t.sha256 = ANY (token_sha256) AND u.id = t.id
               AND (t.active OR t.grace_until > n.now)
@@ -435,6 +465,71 @@ const STEPS: &[&str] = &[
         LEFT JOIN (vbx_tokens.tokens t LEFT JOIN vbx_tokens.uses u ON u.id = t.id)
             ON t.sha256 = ANY (ARRAY(SELECT h FROM unnest(token_sha256) h
                                      EXCEPT SELECT c.sha256 FROM c))
+    $$;
+    -- A failure of a reason a verify gives (`crate::verdict::Reason::code`: 1 to 8, never
+    -- 0, `valid`), of a token only where the reason is of one (not 1, `unknown`, nor 3,
+    -- `malformed`), from an address as verify keeps it and by the actor `failure_actor`
+    -- allows: what a restore takes back, whatever a caller passes.
+    CREATE OR REPLACE FUNCTION vbx_tokens.count_failure(
+        window_no bigint, reason smallint, actor text, token_sha256 bytea, at timestamptz,
+        ip inet)
+    RETURNS void
+    LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $$
+        INSERT INTO vbx_tokens.failures AS f
+            (window_no, reason, actor, token_id, first_at, last_at, count, ips, further)
+        SELECT floor(extract(epoch FROM n.now) / 3600)::bigint, reason,
+               vbx_tokens.failure_actor(actor),
+               CASE WHEN reason IN (1, 3) THEN ''
+                    ELSE coalesce((SELECT t.id FROM vbx_tokens.tokens t
+                                   WHERE t.sha256 = token_sha256), '') END,
+               n.now, n.now, 1,
+               CASE WHEN n.ip IS NULL THEN '{}'::inet[] ELSE ARRAY[n.ip] END, false
+        FROM (SELECT date_trunc('second', statement_timestamp()) AS now,
+                     vbx_tokens.canonical_ip(ip) AS ip) n
+        WHERE reason BETWEEN 1 AND 8
+        ON CONFLICT ON CONSTRAINT failures_pkey DO UPDATE SET
+            first_at = least(f.first_at, EXCLUDED.first_at),
+            last_at = greatest(f.last_at, EXCLUDED.last_at),
+            count = least(f.count + 1, 9007199254740991),
+            ips = CASE WHEN cardinality(EXCLUDED.ips) = 0 OR EXCLUDED.ips[1] = ANY (f.ips)
+                         OR cardinality(f.ips) >= 16
+                       THEN f.ips ELSE f.ips || EXCLUDED.ips END,
+            further = f.further OR (cardinality(EXCLUDED.ips) > 0
+                                    AND NOT EXCLUDED.ips[1] = ANY (f.ips)
+                                    AND cardinality(f.ips) >= 16)
+    $$;
+    CREATE OR REPLACE FUNCTION vbx_tokens.count_failures(
+        window_no bigint, reasons smallint[], actor text, token_sha256 bytea[],
+        how_many bigint[], at timestamptz, ip inet)
+    RETURNS void
+    LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $$
+        INSERT INTO vbx_tokens.failures AS f
+            (window_no, reason, actor, token_id, first_at, last_at, count, ips, further)
+        SELECT floor(extract(epoch FROM n.now) / 3600)::bigint, u.reason,
+               vbx_tokens.failure_actor(actor),
+               CASE WHEN u.reason IN (1, 3) THEN '' ELSE coalesce(t.id, '') END,
+               n.now, n.now,
+               least(sum(greatest(u.n, 1)), 9007199254740991)::bigint,
+               CASE WHEN n.ip IS NULL THEN '{}'::inet[] ELSE ARRAY[n.ip] END, false
+        FROM unnest(reasons, token_sha256, how_many) AS u(reason, h, n)
+        CROSS JOIN (SELECT date_trunc('second', statement_timestamp()) AS now,
+                           vbx_tokens.canonical_ip(ip) AS ip) n
+        LEFT JOIN vbx_tokens.tokens t ON t.sha256 = u.h
+        WHERE u.reason BETWEEN 1 AND 8
+        GROUP BY u.reason, CASE WHEN u.reason IN (1, 3) THEN '' ELSE coalesce(t.id, '') END,
+                 n.now, n.ip
+        ON CONFLICT ON CONSTRAINT failures_pkey DO UPDATE SET
+            first_at = least(f.first_at, EXCLUDED.first_at),
+            last_at = greatest(f.last_at, EXCLUDED.last_at),
+            count = least(f.count + EXCLUDED.count, 9007199254740991),
+            ips = CASE WHEN cardinality(EXCLUDED.ips) = 0 OR EXCLUDED.ips[1] = ANY (f.ips)
+                         OR cardinality(f.ips) >= 16
+                       THEN f.ips ELSE f.ips || EXCLUDED.ips END,
+            further = f.further OR (cardinality(EXCLUDED.ips) > 0
+                                    AND NOT EXCLUDED.ips[1] = ANY (f.ips)
+                                    AND cardinality(f.ips) >= 16)
     $$;
     REVOKE ALL ON FUNCTION vbx_tokens.verify_uses(bytea[], inet, jsonb) FROM PUBLIC;
     -- `verify_uses` for one token, in PL/pgSQL: a connection that verifies again and again
@@ -479,7 +574,7 @@ const STEPS: &[&str] = &[
         THEN
             UPDATE vbx_tokens.uses u
             SET use_count = u.use_count + 1, last_used_at = at,
-                last_used_ip = coalesce(ip, u.last_used_ip)
+                last_used_ip = coalesce(vbx_tokens.canonical_ip(ip), u.last_used_ip)
             WHERE u.id = r.id AND (r.max_uses IS NULL OR u.use_count < r.max_uses)
             RETURNING u.use_count - 1, u.last_used_at, u.last_used_ip
             INTO use_count, last_used_at, last_used_ip;
@@ -718,4 +813,23 @@ pub fn grant_verify(
                  TO {role};"
         ))
         .map_err(|e| failure(target, &e))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::verdict::{ALL_REASONS, Reason};
+
+    /// Step 9's failure functions count the reasons 1 to 8 and attribute a token to all but 1
+    /// and 3: the codes they name must be the ones a verify gives.
+    #[test]
+    fn the_failure_functions_name_the_codes_of_the_failures() {
+        let mut failures: Vec<u8> = ALL_REASONS
+            .into_iter()
+            .filter(|r| *r != Reason::Valid)
+            .map(Reason::code)
+            .collect();
+        failures.sort_unstable();
+        assert_eq!(failures, (1..=8).collect::<Vec<u8>>());
+        assert_eq!((Reason::Unknown.code(), Reason::Malformed.code()), (1, 3));
+    }
 }

@@ -486,6 +486,43 @@ fn a_store_an_older_build_made_verifies_one_at_a_time_until_it_is_brought_up() {
                AND (t.max_uses IS NULL OR t.use_count < t.max_uses)
              RETURNING t.sha256, t.use_count
          $$;
+         CREATE OR REPLACE FUNCTION vbx_tokens.count_failure(
+             window_no bigint, reason smallint, actor text, token_sha256 bytea,
+             at timestamptz, ip inet)
+         RETURNS void
+         LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+         AS $$
+             INSERT INTO vbx_tokens.failures AS f
+                 (window_no, reason, actor, token_id, first_at, last_at, count, ips, further)
+             VALUES (floor(extract(epoch FROM now()) / 3600)::bigint, reason, left(actor, 256),
+                     coalesce((SELECT t.id FROM vbx_tokens.tokens t
+                               WHERE t.sha256 = token_sha256), ''),
+                     date_trunc('second', now()), date_trunc('second', now()), 1,
+                     CASE WHEN ip IS NULL THEN '{}'::inet[] ELSE ARRAY[ip] END, false)
+             ON CONFLICT ON CONSTRAINT failures_pkey DO UPDATE SET
+                 last_at = greatest(f.last_at, EXCLUDED.last_at), count = f.count + 1
+         $$;
+         CREATE OR REPLACE FUNCTION vbx_tokens.count_failures(
+             window_no bigint, reasons smallint[], actor text, token_sha256 bytea[],
+             how_many bigint[], at timestamptz, ip inet)
+         RETURNS void
+         LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+         AS $$
+             INSERT INTO vbx_tokens.failures AS f
+                 (window_no, reason, actor, token_id, first_at, last_at, count, ips, further)
+             SELECT floor(extract(epoch FROM now()) / 3600)::bigint, u.reason,
+                    left(actor, 256), coalesce(t.id, ''), date_trunc('second', now()),
+                    date_trunc('second', now()), sum(greatest(u.n, 1))::bigint,
+                    CASE WHEN ip IS NULL THEN '{}'::inet[] ELSE ARRAY[ip] END, false
+             FROM unnest(reasons, token_sha256, how_many) AS u(reason, h, n)
+             LEFT JOIN vbx_tokens.tokens t ON t.sha256 = u.h
+             GROUP BY u.reason, coalesce(t.id, '')
+             ON CONFLICT ON CONSTRAINT failures_pkey DO UPDATE SET
+                 last_at = greatest(f.last_at, EXCLUDED.last_at),
+                 count = f.count + EXCLUDED.count
+         $$;
+         DROP FUNCTION vbx_tokens.canonical_ip(inet);
+         DROP FUNCTION vbx_tokens.failure_actor(text);
          DELETE FROM vbx_tokens.migrations WHERE version >= 9;",
     )
     .expect("step 9 undone");
@@ -670,4 +707,113 @@ fn a_use_is_timed_by_the_servers_clock_whatever_time_the_caller_gives() {
     let other = Env::new();
     other.ok(&["restore", file.to_str().expect("UTF-8"), "--yes"]);
     assert_eq!(other.verify(&live, &["--no-touch"]).0, 0);
+}
+
+/// A verify-only role calls the failure functions with values of its own: whatever it passes,
+/// what is counted is what a verify would count (a failure's reason, a token only where the
+/// reason is of one, an address as verify keeps it, and the role as who failed), so a backup
+/// of the store still restores and the role cannot name failures after anyone.
+#[test]
+fn what_a_verify_only_role_passes_the_failure_functions_cannot_break_a_backup() {
+    use sha2::{Digest, Sha256};
+    let Some(admin) = pg_env() else { return };
+    let url = admin.url.clone().expect("a URL");
+    let token = admin.create("real");
+    let role = new_role();
+    let mut sql = postgres_client(&url);
+    sql.batch_execute(&format!("CREATE ROLE {role} LOGIN"))
+        .expect("role");
+    admin.ok(&["grant-verify", &role]);
+    let as_role = url.replacen(
+        "postgresql://postgres@",
+        &format!("postgresql://{role}@"),
+        1,
+    );
+    let mut forger = postgres_client(&as_role);
+    let hash = Sha256::digest(token.as_bytes()).to_vec();
+    let mapped: std::net::IpAddr = "::ffff:1.2.3.4".parse().expect("an address");
+    for (reason, actor, ip) in [
+        (0i16, "root", None),
+        (99, "root", None),
+        (1, "root", None),
+        (3, "", Some(mapped)),
+        (2, "someone else", Some(mapped)),
+    ] {
+        forger
+            .execute(
+                "SELECT vbx_tokens.count_failure(0, $1, $2, $3, now(), $4)",
+                &[&reason, &actor, &hash, &ip],
+            )
+            .expect("count_failure");
+    }
+    forger
+        .execute(
+            "SELECT vbx_tokens.count_failures(0, ARRAY[0, 1, 6, 42]::smallint[], 'root',
+                 ARRAY[$1, $1, $1, $1]::bytea[], ARRAY[5, 5, 5, 5]::bigint[], now(),
+                 '::ffff:10.1.2.3')",
+            &[&hash],
+        )
+        .expect("count_failures");
+    admin.ok(&["log"]);
+    let events = crate::common::failure_events(&admin);
+    assert!(!events.is_empty());
+    for e in &events {
+        assert_eq!(e["actor"], role.as_str(), "{e}");
+        assert_ne!(e["reason"], "valid", "{e}");
+        for ip in e["ips"].as_array().into_iter().flatten() {
+            assert!(!ip.as_str().expect("an address").contains(':'), "{e}");
+        }
+        if e["reason"] == "unknown" {
+            assert!(
+                e.get("tokens")
+                    .is_none_or(|t| t.as_object().is_none_or(|t| t.is_empty())),
+                "{e}"
+            );
+        }
+    }
+    let file = admin.tmp.path().join("b.bak");
+    admin.ok(&["backup", file.to_str().expect("UTF-8")]);
+    let other = Env::new();
+    other.ok(&["restore", file.to_str().expect("UTF-8"), "--yes"]);
+    other.ok(&["log", "--check"]);
+}
+
+/// A use count lost by hand (its row of `vbx_tokens.uses` deleted) is a failure `doctor`
+/// names, and a token with a use limit is spent after it: a count never goes down.
+#[test]
+fn doctor_on_postgresql_never_gives_back_uses_that_were_lost() {
+    let Some(env) = pg_env() else { return };
+    let limited =
+        String::from_utf8(env.ok(&["create", "--name", "lim", "--max-uses", "3", "--quiet"]))
+            .expect("UTF-8")
+            .trim()
+            .to_owned();
+    let open = env.create("open");
+    assert_eq!(env.verify(&limited, &[]).0, 0);
+    assert_eq!(env.verify(&limited, &[]).0, 0);
+    assert_eq!(env.verify(&open, &[]).0, 0);
+    let mut sql = postgres_client(env.url.as_deref().expect("a URL"));
+    sql.execute("DELETE FROM vbx_tokens.uses", &[])
+        .expect("tamper");
+    sql.execute(
+        "INSERT INTO vbx_tokens.uses (id, use_count) VALUES ('tok_orphan1', 7)",
+        &[],
+    )
+    .expect("an orphan");
+    let out = env.run(&["doctor"]);
+    let err = assert_one_line_error(&out, 6);
+    assert!(err.contains("uses"), "{err}");
+    assert_eq!(env.record("lim")["use_count"], 3, "spent");
+    assert_eq!(env.verify(&limited, &[]).1["reason"], "usage_exceeded");
+    assert_eq!(env.verify(&open, &[]).0, 0);
+    let left: i64 = sql
+        .query_one(
+            "SELECT count(*) FROM vbx_tokens.uses WHERE id = 'tok_orphan1'",
+            &[],
+        )
+        .expect("count")
+        .get(0);
+    assert_eq!(left, 0, "the orphan is dropped");
+    // Made good: the next doctor finds it whole.
+    assert_eq!(code(&env.run(&["doctor"])), 0);
 }
