@@ -470,34 +470,16 @@ const STEPS: &[&str] = &[
     -- 0, `valid`), of a token only where the reason is of one (not 1, `unknown`, nor 3,
     -- `malformed`), from an address as verify keeps it and by the actor `failure_actor`
     -- allows: what a restore takes back, whatever a caller passes.
+    -- One failure is a batch of one: `count_failures` (made by step 7, its body replaced
+    -- below).
     CREATE OR REPLACE FUNCTION vbx_tokens.count_failure(
         window_no bigint, reason smallint, actor text, token_sha256 bytea, at timestamptz,
         ip inet)
     RETURNS void
     LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS $$
-        INSERT INTO vbx_tokens.failures AS f
-            (window_no, reason, actor, token_id, first_at, last_at, count, ips, further)
-        SELECT floor(extract(epoch FROM n.now) / 3600)::bigint, reason,
-               vbx_tokens.failure_actor(actor),
-               CASE WHEN reason IN (1, 3) THEN ''
-                    ELSE coalesce((SELECT t.id FROM vbx_tokens.tokens t
-                                   WHERE t.sha256 = token_sha256), '') END,
-               n.now, n.now, 1,
-               CASE WHEN n.ip IS NULL THEN '{}'::inet[] ELSE ARRAY[n.ip] END, false
-        FROM (SELECT date_trunc('second', statement_timestamp()) AS now,
-                     vbx_tokens.canonical_ip(ip) AS ip) n
-        WHERE reason BETWEEN 1 AND 8
-        ON CONFLICT ON CONSTRAINT failures_pkey DO UPDATE SET
-            first_at = least(f.first_at, EXCLUDED.first_at),
-            last_at = greatest(f.last_at, EXCLUDED.last_at),
-            count = least(f.count + 1, 9007199254740991),
-            ips = CASE WHEN cardinality(EXCLUDED.ips) = 0 OR EXCLUDED.ips[1] = ANY (f.ips)
-                         OR cardinality(f.ips) >= 16
-                       THEN f.ips ELSE f.ips || EXCLUDED.ips END,
-            further = f.further OR (cardinality(EXCLUDED.ips) > 0
-                                    AND NOT EXCLUDED.ips[1] = ANY (f.ips)
-                                    AND cardinality(f.ips) >= 16)
+        SELECT vbx_tokens.count_failures(window_no, ARRAY[reason], actor,
+                                         ARRAY[token_sha256], ARRAY[1::bigint], at, ip)
     $$;
     CREATE OR REPLACE FUNCTION vbx_tokens.count_failures(
         window_no bigint, reasons smallint[], actor text, token_sha256 bytea[],
