@@ -114,9 +114,20 @@ impl Target {
                 Host::Unix(dir) => format!("{}:{port}", dir.display()),
             })
             .collect();
+        // The user written back as a URL holds it: a `:` in it shown bare would read as the
+        // start of a password (`u%3Asecret` is the user `u:secret`).
+        let user: String = c
+            .get_user()
+            .unwrap_or("")
+            .chars()
+            .map(|ch| match ch {
+                ':' | '@' | '/' | '%' | '?' | '#' => format!("%{:02X}", ch as u32),
+                ch => ch.to_string(),
+            })
+            .collect();
         format!(
             "postgresql://{}@{}/{}",
-            c.get_user().unwrap_or(""),
+            user,
             hosts.join(","),
             c.get_dbname().unwrap_or("")
         )
@@ -518,6 +529,13 @@ mod tests {
             Some(&Duration::from_secs(3))
         );
         assert_eq!(t.config.get_application_name(), Some("pos"));
+    }
+
+    #[test]
+    fn a_user_holding_a_colon_is_shown_escaped_never_as_user_and_password() {
+        let t = parse("postgresql://postgres%3aSeCrEt1@localhost:5/a1", &[]).unwrap();
+        assert_eq!(t.shown(), "postgresql://postgres%3ASeCrEt1@localhost:5/a1");
+        assert!(!t.shown().contains(":SeCrEt1"));
     }
 
     #[test]

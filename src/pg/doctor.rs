@@ -34,12 +34,7 @@ fn uses(store: &Store, target: &Target) -> Result<Finding> {
         .query_one(
             "WITH made AS (
                  INSERT INTO vbx_tokens.uses (id, use_count)
-                 SELECT t.id,
-                        greatest(coalesce(t.max_uses, 0),
-                                 CASE WHEN jsonb_typeof(t.record->'use_count') = 'number'
-                                      THEN least(greatest((t.record->>'use_count')::numeric, 0),
-                                                 9007199254740991)::bigint
-                                      ELSE 0 END)
+                 SELECT t.id, vbx_tokens.lost_count(t.max_uses, t.record)
                  FROM vbx_tokens.tokens t
                  WHERE NOT EXISTS (SELECT 1 FROM vbx_tokens.uses u WHERE u.id = t.id)
                  RETURNING 1),

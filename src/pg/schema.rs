@@ -369,13 +369,34 @@ const STEPS: &[&str] = &[
             ELSE left(session_user, 256)
         END
     $$;
+    -- A count one more, held at 2^53 - 1, the largest integer JSON carries exactly (as the
+    -- directory store holds it): past it, no backup or export of the store would restore.
+    CREATE FUNCTION vbx_tokens.one_more(n bigint) RETURNS bigint
+    LANGUAGE sql IMMUTABLE
+    AS $$
+        SELECT CASE WHEN n >= 9007199254740991 THEN 9007199254740991 ELSE n + 1 END
+    $$;
+    -- The count of a record whose row of uses is lost (only a change by hand loses one), as
+    -- every read takes it and `doctor` makes it again: spent for a token with a use limit,
+    -- since a count never goes down, else what the record's JSON last held.
+    CREATE FUNCTION vbx_tokens.lost_count(max_uses bigint, record jsonb) RETURNS bigint
+    LANGUAGE sql IMMUTABLE
+    AS $$
+        SELECT greatest(coalesce(max_uses, 0),
+                        CASE WHEN jsonb_typeof(record->'use_count') = 'number'
+                             THEN least(greatest((record->>'use_count')::numeric, 0),
+                                        9007199254740991)::bigint
+                             ELSE 0 END)
+    $$;
+    REVOKE ALL ON FUNCTION vbx_tokens.one_more(bigint) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION vbx_tokens.lost_count(bigint, jsonb) FROM PUBLIC;
     REVOKE ALL ON FUNCTION vbx_tokens.canonical_ip(inet) FROM PUBLIC;
     REVOKE ALL ON FUNCTION vbx_tokens.failure_actor(text) FROM PUBLIC;
     CREATE OR REPLACE FUNCTION vbx_tokens.lookup(token_sha256 bytea)
     RETURNS TABLE (record jsonb, use_count bigint, last_used_at timestamptz, last_used_ip inet)
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS $$
-        SELECT t.record, coalesce(u.use_count, 0), u.last_used_at, u.last_used_ip
+        SELECT t.record, coalesce(u.use_count, vbx_tokens.lost_count(t.max_uses, t.record)), u.last_used_at, u.last_used_ip
         FROM vbx_tokens.tokens t LEFT JOIN vbx_tokens.uses u ON u.id = t.id
         WHERE t.sha256 = token_sha256
     $$;
@@ -384,7 +405,8 @@ const STEPS: &[&str] = &[
                    last_used_ip inet)
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS $$
-        SELECT t.sha256, t.record, coalesce(u.use_count, 0), u.last_used_at, u.last_used_ip
+        SELECT t.sha256, t.record, coalesce(u.use_count, vbx_tokens.lost_count(t.max_uses, t.record)), u.last_used_at,
+               u.last_used_ip
         FROM vbx_tokens.tokens t LEFT JOIN vbx_tokens.uses u ON u.id = t.id
         WHERE t.sha256 = ANY (token_sha256)
     $$;
@@ -395,7 +417,7 @@ const STEPS: &[&str] = &[
     LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS $$
         UPDATE vbx_tokens.uses u
-        SET use_count = u.use_count + 1,
+        SET use_count = vbx_tokens.one_more(u.use_count),
             last_used_at = date_trunc('second', statement_timestamp()),
             last_used_ip = coalesce(vbx_tokens.canonical_ip(ip), u.last_used_ip)
         FROM vbx_tokens.tokens t
@@ -411,7 +433,7 @@ const STEPS: &[&str] = &[
     LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS $$
         UPDATE vbx_tokens.uses u
-        SET use_count = u.use_count + 1,
+        SET use_count = vbx_tokens.one_more(u.use_count),
             last_used_at = date_trunc('second', statement_timestamp()),
             last_used_ip = coalesce(vbx_tokens.canonical_ip(ip), u.last_used_ip)
         FROM vbx_tokens.tokens t
@@ -437,7 +459,7 @@ const STEPS: &[&str] = &[
         WITH n AS (SELECT date_trunc('second', statement_timestamp()) AS now),
         c AS (
             UPDATE vbx_tokens.uses u
-            SET use_count = u.use_count + 1, last_used_at = n.now,
+            SET use_count = vbx_tokens.one_more(u.use_count), last_used_at = n.now,
                 last_used_ip = coalesce(vbx_tokens.canonical_ip(ip), u.last_used_ip)
             FROM vbx_tokens.tokens t, n
             WHERE t.sha256 = ANY (token_sha256) AND u.id = t.id
@@ -459,7 +481,8 @@ const STEPS: &[&str] = &[
         SELECT n.now, c.sha256, c.record, c.use_count - 1, c.last_used_at, c.last_used_ip, true
         FROM c, n
         UNION ALL
-        SELECT n.now, t.sha256, t.record, coalesce(u.use_count, 0), u.last_used_at,
+        SELECT n.now, t.sha256, t.record, coalesce(u.use_count, vbx_tokens.lost_count(t.max_uses, t.record)),
+               u.last_used_at,
                u.last_used_ip, false
         FROM n
         LEFT JOIN (vbx_tokens.tokens t LEFT JOIN vbx_tokens.uses u ON u.id = t.id)
@@ -532,7 +555,7 @@ const STEPS: &[&str] = &[
     BEGIN
         now := at;
         SELECT t.id, t.record AS json, t.active, t.grace_until, t.expires_at, t.disabled,
-               t.max_uses, coalesce(u.use_count, 0) AS uses, u.last_used_at AS used_at,
+               t.max_uses, coalesce(u.use_count, vbx_tokens.lost_count(t.max_uses, t.record)) AS uses, u.last_used_at AS used_at,
                u.last_used_ip AS used_ip
         INTO r
         FROM vbx_tokens.tokens t LEFT JOIN vbx_tokens.uses u ON u.id = t.id
@@ -555,7 +578,7 @@ const STEPS: &[&str] = &[
                 OR r.json->'scopes' @> scopes)
         THEN
             UPDATE vbx_tokens.uses u
-            SET use_count = u.use_count + 1, last_used_at = at,
+            SET use_count = vbx_tokens.one_more(u.use_count), last_used_at = at,
                 last_used_ip = coalesce(vbx_tokens.canonical_ip(ip), u.last_used_ip)
             WHERE u.id = r.id AND (r.max_uses IS NULL OR u.use_count < r.max_uses)
             RETURNING u.use_count - 1, u.last_used_at, u.last_used_ip

@@ -494,7 +494,11 @@ fn maybe_record_of(row: &postgres::Row, target: &Target) -> Result<Option<Record
         return Ok(None);
     };
     let uses: i64 = row.get("use_count");
-    r.use_count = u64::try_from(uses).unwrap_or(0);
+    // Held at the bound the store keeps (a row set past it by hand would make every backup
+    // unrestorable).
+    r.use_count = u64::try_from(uses)
+        .unwrap_or(0)
+        .min(crate::policy::MAX_JSON_INTEGER);
     r.last_used_at = row
         .get::<_, Option<SystemTime>>("last_used_at")
         .map(time)
@@ -504,12 +508,14 @@ fn maybe_record_of(row: &postgres::Row, target: &Target) -> Result<Option<Record
 }
 
 /// The columns [`record_of`] reads.
-const RECORD_COLUMNS: &str =
-    "record, coalesce(use_count, 0) AS use_count, last_used_at, last_used_ip";
+const RECORD_COLUMNS: &str = "record,
+    coalesce(use_count, vbx_tokens.lost_count(max_uses, record)) AS use_count, last_used_at,
+    last_used_ip";
 
 /// Where [`RECORD_COLUMNS`] are read from: each record with its uses (schema step 9). A record
 /// whose uses row is missing (only a hand-made change does that; `doctor` makes it again) is
-/// still read, as never used.
+/// still read, with the count `doctor` would give it (`vbx_tokens.lost_count`: spent, for a
+/// token with a use limit).
 const ROWS: &str = "vbx_tokens.tokens LEFT JOIN vbx_tokens.uses USING (id)";
 
 /// The one record whose row matches `filter` (SQL over the row's columns, with `key` as
