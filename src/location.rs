@@ -48,7 +48,7 @@ impl Location {
             None => match set(STORE_VAR) {
                 Some(v) => (v, Source::Environment),
                 None => match set(HOME_VAR) {
-                    Some(v) if v.to_str().is_some_and(config::is_url) => {
+                    Some(v) if v.to_str().is_some_and(looks_like_url) => {
                         return Err(Error::usage(format!(
                             "{HOME_VAR} names a directory, not a URL: give a PostgreSQL store in {STORE_VAR} or --store"
                         )));
@@ -64,18 +64,14 @@ impl Location {
                 "a store is a directory or a postgresql:// URL, not libpq's keyword=value form (host=… dbname=…): write it as a URL, the password in PGPASSWORD or the password file",
             ));
         }
-        if let Some(scheme) = value.to_str().and_then(config::scheme)
-            && !config::is_url(&value.to_string_lossy())
+        if let Some(text) = value.to_str()
+            && !config::is_url(text)
+            && looks_like_url(text)
         {
             // Not repeated, nor taken for a directory: it may hold a password.
-            let scheme = if scheme.len() <= 16 {
-                scheme
-            } else {
-                "another"
-            };
-            return Err(Error::usage(format!(
-                "a store is a directory or a postgresql:// URL, not a {scheme}:// URL"
-            )));
+            return Err(Error::usage(
+                "the store looks like a URL but is not a postgresql:// one (nor a directory's name): a store is a directory or a postgresql:// URL, written as is",
+            ));
         }
         match value.to_str().filter(|v| config::is_url(v)) {
             Some(url) => {
@@ -112,6 +108,22 @@ impl Location {
             Location::Postgres(target) => target.shown(),
         }
     }
+}
+
+/// Whether a store value reads as a URL (`word:` or `word//` and a user's `@`, or
+/// `word://`, spaces around allowed): one this tool does not take must not become a directory
+/// named after it, password and all (`postgresql:/u:pw@host`, ` postgresql://…`).
+fn looks_like_url(value: &str) -> bool {
+    let t = value.trim_start();
+    let word = t
+        .find(|c: char| !(c.is_ascii_alphanumeric() || "+-.".contains(c)))
+        .unwrap_or(t.len());
+    if word == 0 || !t.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return false;
+    }
+    let rest = t[word..].trim_start();
+    rest.starts_with("://")
+        || ((rest.starts_with(':') || rest.starts_with("//")) && rest.contains('@'))
 }
 
 #[cfg(test)]
@@ -235,5 +247,38 @@ mod tests {
         }
         // A directory whose name merely holds `://` after a slash is a directory.
         assert_eq!(dir(resolve(Some("/srv/a://b"), &[])), "/srv/a://b");
+    }
+
+    #[test]
+    fn a_value_that_reads_as_a_url_never_becomes_a_directory() {
+        for given in [
+            "postgresql:/u:SeCrEt1@host/a1",
+            "postgresql:u:SeCrEt1@host/a1",
+            " postgresql://u:SeCrEt1@host/a1",
+            "postgresql ://u:SeCrEt1@host/a1",
+            "postgresql//u:SeCrEt1@host/a1",
+            "postgresql:\\u:SeCrEt1@host/a1",
+            "http://u:SeCrEt1@h/db",
+        ] {
+            for e in [
+                resolve(Some(given), &[]).unwrap_err(),
+                resolve(None, &[(STORE_VAR, given)]).unwrap_err(),
+                resolve(None, &[(HOME_VAR, given)]).unwrap_err(),
+            ] {
+                let e = e.to_string();
+                assert!(!e.contains("SeCrEt1"), "{given}: {e}");
+            }
+        }
+        // Directories, however odd.
+        for dir_name in [
+            "/srv/tokens",
+            "./a:b",
+            "/srv/u@host",
+            "relative/a:b@c",
+            "C",
+            "a b",
+        ] {
+            assert_eq!(dir(resolve(Some(dir_name), &[])), dir_name);
+        }
     }
 }
