@@ -392,42 +392,19 @@ const STEPS: &[&str] = &[
     REVOKE ALL ON FUNCTION vbx_tokens.lost_count(bigint, jsonb) FROM PUBLIC;
     REVOKE ALL ON FUNCTION vbx_tokens.canonical_ip(inet) FROM PUBLIC;
     REVOKE ALL ON FUNCTION vbx_tokens.failure_actor(text) FROM PUBLIC;
-    CREATE OR REPLACE FUNCTION vbx_tokens.lookup(token_sha256 bytea)
-    RETURNS TABLE (record jsonb, use_count bigint, last_used_at timestamptz, last_used_ip inet)
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-    AS $$
-        SELECT t.record, coalesce(u.use_count, vbx_tokens.lost_count(t.max_uses, t.record)), u.last_used_at, u.last_used_ip
-        FROM vbx_tokens.tokens t LEFT JOIN vbx_tokens.uses u ON u.id = t.id
-        WHERE t.sha256 = token_sha256
-    $$;
     CREATE OR REPLACE FUNCTION vbx_tokens.lookup_many(token_sha256 bytea[])
     RETURNS TABLE (sha256 bytea, record jsonb, use_count bigint, last_used_at timestamptz,
                    last_used_ip inet)
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS $$
-        SELECT t.sha256, t.record, coalesce(u.use_count, vbx_tokens.lost_count(t.max_uses, t.record)), u.last_used_at,
-               u.last_used_ip
+        SELECT t.sha256, t.record,
+               coalesce(u.use_count, vbx_tokens.lost_count(t.max_uses, t.record)),
+               u.last_used_at, u.last_used_ip
         FROM vbx_tokens.tokens t LEFT JOIN vbx_tokens.uses u ON u.id = t.id
         WHERE t.sha256 = ANY (token_sha256)
     $$;
     -- A use's row is locked by the UPDATE, and a second host's use of the same token waits
     -- for the first to commit and is checked again against the new count: a limit holds.
-    CREATE OR REPLACE FUNCTION vbx_tokens.count_use(token_sha256 bytea, at timestamptz, ip inet)
-    RETURNS bigint
-    LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-    AS $$
-        UPDATE vbx_tokens.uses u
-        SET use_count = vbx_tokens.one_more(u.use_count),
-            last_used_at = date_trunc('second', statement_timestamp()),
-            last_used_ip = coalesce(vbx_tokens.canonical_ip(ip), u.last_used_ip)
-        FROM vbx_tokens.tokens t
-        WHERE t.sha256 = token_sha256 AND u.id = t.id
-          AND (t.active OR t.grace_until > date_trunc('second', statement_timestamp()))
-          AND (t.expires_at IS NULL OR t.expires_at > date_trunc('second', statement_timestamp()))
-          AND NOT t.disabled
-          AND (t.max_uses IS NULL OR u.use_count < t.max_uses)
-        RETURNING u.use_count
-    $$;
     CREATE OR REPLACE FUNCTION vbx_tokens.count_uses(token_sha256 bytea[], at timestamptz, ip inet)
     RETURNS TABLE (sha256 bytea, use_count bigint)
     LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
@@ -443,6 +420,20 @@ const STEPS: &[&str] = &[
           AND NOT t.disabled
           AND (t.max_uses IS NULL OR u.use_count < t.max_uses)
         RETURNING t.sha256, u.use_count
+    $$;
+    -- One token is a batch of one, as a failure is below.
+    CREATE OR REPLACE FUNCTION vbx_tokens.lookup(token_sha256 bytea)
+    RETURNS TABLE (record jsonb, use_count bigint, last_used_at timestamptz, last_used_ip inet)
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $$
+        SELECT l.record, l.use_count, l.last_used_at, l.last_used_ip
+        FROM vbx_tokens.lookup_many(ARRAY[token_sha256]) l
+    $$;
+    CREATE OR REPLACE FUNCTION vbx_tokens.count_use(token_sha256 bytea, at timestamptz, ip inet)
+    RETURNS bigint
+    LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $$
+        SELECT c.use_count FROM vbx_tokens.count_uses(ARRAY[token_sha256], at, ip) c
     $$;
     -- The records of the tokens `token_sha256` (distinct) as `lookup_many` gives them, with
     -- the use count before this call, and `counted` for each whose use this call took: one
